@@ -1,0 +1,131 @@
+/**
+ * The Pulumi mocks of this project: resources get the outputs of test/harness/awsModel.ts,
+ * provider functions (invokes) get answers modelled on the real APIs, and anything unknown
+ * is an error that fails the run. In preview mode, computed outputs and IDs are unknown, as
+ * on a first `pulumi preview`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { ACCOUNT_ID, PARTITION, hex, modelFor, zonesOf } from "./awsModel";
+
+export interface InvokeRecord {
+    readonly token: string;
+    readonly args: Record<string, unknown>;
+}
+
+export interface MockSettings {
+    /** The stack's region (aws:region): where default-provider resources live. */
+    readonly region: string;
+    readonly preview: boolean;
+    /** Values of Secrets Manager secrets the program reads (by name), e.g. set at bootstrap. */
+    readonly secretValues?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_SECRET_VALUES: Readonly<Record<string, string>> = {
+    "ecommerce/alertmanager/webhook-url": "https://hooks.example.invalid/services/T000/B000/mock",
+};
+
+type InvokeModel = (args: Record<string, any>, region: string, settings: MockSettings) => Record<string, unknown>;
+
+const INVOKES: Readonly<Record<string, InvokeModel>> = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": (args, region) => {
+        const zones = zonesOf(region);
+        if (args.state !== undefined && args.state !== "available") {
+            throw new Error(`getAvailabilityZones: the mocks model only state=available, got ${args.state}`);
+        }
+        return {
+            id: region,
+            names: zones.map((z) => z.name),
+            zoneIds: zones.map((z) => z.zoneId),
+            groupNames: zones.map(() => region),
+            state: "available",
+            region,
+        };
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+        id: ACCOUNT_ID,
+        accountId: ACCOUNT_ID,
+        arn: `arn:${PARTITION}:sts::${ACCOUNT_ID}:assumed-role/deployer/session`,
+        userId: "AROAEXAMPLE:session",
+    }),
+    "aws:index/getPartition:getPartition": () => ({ id: PARTITION, partition: PARTITION, dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" }),
+    "aws:index/getRegion:getRegion": (_args, region) => ({ id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com` }),
+    "aws:ec2/getAmi:getAmi": (args, region) => {
+        const nameFilter = (args.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === "name")?.values[0];
+        if (!nameFilter || !args.owners?.length) {
+            throw new Error("getAmi: the program must filter AMIs by name and owner");
+        }
+        return { id: `ami-${hex(`${region}|${nameFilter}`, 17)}`, name: nameFilter.replace("*", "2026.11.01"), ownerId: ACCOUNT_ID, architecture: "x86_64" };
+    },
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": (args, region, settings) => {
+        const values = settings.secretValues ?? DEFAULT_SECRET_VALUES;
+        const value = values[args.secretId];
+        if (value === undefined) {
+            throw new Error(`getSecretVersion: secret ${args.secretId} does not exist in ${region} (create it at bootstrap)`);
+        }
+        return {
+            id: `${args.secretId}|AWSCURRENT`,
+            arn: `arn:${PARTITION}:secretsmanager:${region}:${ACCOUNT_ID}:secret:${args.secretId}-AbCdEf`,
+            secretId: args.secretId,
+            secretString: value,
+            versionId: "00000000-0000-4000-8000-000000000001",
+            versionStage: "AWSCURRENT",
+        };
+    },
+};
+
+/** Lists the invoke tokens the mocks answer (used in error messages and docs). */
+export const KNOWN_INVOKES = Object.keys(INVOKES);
+
+export class PlatformMocks implements pulumi.runtime.Mocks {
+    readonly invokes: InvokeRecord[] = [];
+    readonly errors: string[] = [];
+
+    constructor(private readonly settings: MockSettings) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+        const found = modelFor(args.type);
+        if (!found) {
+            const message = `no mock for resource type ${args.type} (${args.name}): add its outputs to test/harness/awsModel.ts`;
+            this.errors.push(message);
+            throw new Error(message);
+        }
+        const region = typeof args.inputs.region === "string" ? args.inputs.region : this.settings.region;
+        const computed = found.model({
+            type: args.type,
+            name: args.name,
+            inputs: args.inputs,
+            region,
+            hex: (length) => hex(`${region}|${args.type}|${args.name}`, length),
+        });
+        if (found.kind === "component") {
+            return { id: undefined, state: args.inputs };
+        }
+        const outputs = this.settings.preview ? markUnknown(computed.outputs, args.inputs) : computed.outputs;
+        return {
+            id: this.settings.preview ? undefined : computed.id,
+            state: { ...args.inputs, ...outputs },
+        };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const model = INVOKES[args.token];
+        this.invokes.push({ token: args.token, args: args.inputs });
+        if (!model) {
+            const message = `no mock for provider function ${args.token}: the program called something the mocks do not model (known: ${KNOWN_INVOKES.join(", ")})`;
+            this.errors.push(message);
+            throw new Error(message);
+        }
+        const region = typeof args.inputs.region === "string" ? args.inputs.region : this.settings.region;
+        return model(args.inputs, region, this.settings);
+    }
+}
+
+/** Computed outputs become unknown in a preview, except where the input already fixes them. */
+function markUnknown(outputs: Record<string, unknown>, inputs: Record<string, unknown>): Record<string, unknown> {
+    const result: Record<string, unknown> = {};
+    for (const key of Object.keys(outputs)) {
+        result[key] = key in inputs ? inputs[key] : unknownValue;
+    }
+    return result;
+}
