@@ -1,3 +1,5 @@
+import { hostAddress } from "./cidr";
+
 /**
  * Placement of a tier's nodes over the region's Availability Zones. Pure functions.
  */
@@ -33,4 +35,30 @@ export function nodesPerZone(placement: readonly number[], zoneCount: number): n
 export function survivesZoneLoss(placement: readonly number[], zoneCount: number): boolean {
     const worst = Math.max(...nodesPerZone(placement, zoneCount));
     return placement.length - worst > placement.length / 2;
+}
+
+/** A node pinned to a zone and a fixed private address, known before deployment. */
+export interface PinnedNode {
+    /** 0-based node index. */
+    readonly index: number;
+    /** Zone position (index into the zone list). */
+    readonly zoneIndex: number;
+    readonly address: string;
+}
+
+/** Host offset of the first pinned node in a data subnet (AWS reserves .0-.3). */
+export const FIRST_PINNED_HOST = 10;
+
+/**
+ * Fixed addresses for `count` nodes spread round-robin over the zones' data subnets
+ * (`subnetCidrs[i]` is the data subnet of zone i). Node n gets host FIRST_PINNED_HOST + n
+ * of its zone's subnet, so two nodes sharing a zone never collide and a replaced node
+ * keeps its address (peers and clients need no update).
+ */
+export function pinnedNodes(count: number, subnetCidrs: readonly string[]): PinnedNode[] {
+    return spreadOverZones(count, subnetCidrs.length).map((zoneIndex, index) => ({
+        index,
+        zoneIndex,
+        address: hostAddress(subnetCidrs[zoneIndex], FIRST_PINNED_HOST + index),
+    }));
 }
