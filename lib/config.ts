@@ -245,7 +245,8 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
         `s3://<bucket>?region=${region ?? "<the stack's region>"} (state lives in the stack's own region)`,
         (v) => {
             const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^?]*)?\?(.*)$/.exec(v);
-            return m !== null && new URLSearchParams(m[3]).get("region") === region;
+            // The region is compared only once aws:region itself is valid (else that is the problem).
+            return m !== null && (region === undefined || new URLSearchParams(m[3]).get("region") === region);
         },
     );
 
@@ -322,7 +323,7 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     );
     const redisImageRepository = r.string(k("redisImageRepository"), "an image repository without tag or digest", (v) => /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(v));
     const redisSentinelQuorum = r.integer(k("redisSentinelQuorum"), 1, 9);
-    if (redisSentinelQuorum !== undefined && redisNodeCount !== undefined) {
+    if (redisSentinelQuorum !== undefined && redisNodeCount !== undefined && redisNodeCount % 2 === 1) {
         const majority = Math.floor(redisNodeCount / 2) + 1;
         if (redisSentinelQuorum < majority || redisSentinelQuorum > redisNodeCount) {
             r.reject(k("redisSentinelQuorum"), redisSentinelQuorum, `a majority of ecommerce:redisNodeCount (${majority} to ${redisNodeCount})`);

@@ -1,0 +1,110 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { planInvocation } from "../tools/deploy";
+import { listStacks, readProjectFile, readStackFile, PROJECT_DIR } from "../tools/stackConfig";
+
+/** The only things allowed to differ between the stack files. */
+const PER_STACK = ["secretsprovider", "config.aws:region", "config.ecommerce:stateBackend"];
+
+function flatten(value: unknown, at = ""): Record<string, unknown> {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        return Object.assign({}, ...Object.entries(value).map(([k, v]) => flatten(v, at ? `${at}.${k}` : k)));
+    }
+    return { [at]: value };
+}
+
+describe("stack files", () => {
+    it("are exactly primary and dr", () => {
+        assert.deepEqual(listStacks(), ["dr", "primary"]);
+    });
+
+    it("differ in nothing but aws:region, the state backend and the secrets provider", () => {
+        const primary = flatten({ secretsprovider: readStackFile("primary").secretsprovider, config: readStackFile("primary").config });
+        const dr = flatten({ secretsprovider: readStackFile("dr").secretsprovider, config: readStackFile("dr").config });
+        assert.deepEqual(Object.keys(primary).sort(), Object.keys(dr).sort(), "same keys");
+        const differing = Object.keys(primary).filter((k) => JSON.stringify(primary[k]) !== JSON.stringify(dr[k])).sort();
+        assert.deepEqual(differing, [...PER_STACK].sort());
+    });
+
+    it("hold nothing but those three settings (everything shared is declared once in Pulumi.yaml)", () => {
+        for (const stack of listStacks()) {
+            const keys = Object.keys(flatten({ secretsprovider: readStackFile(stack).secretsprovider, config: readStackFile(stack).config })).sort();
+            assert.deepEqual(keys, [...PER_STACK].sort(), stack);
+        }
+    });
+
+    for (const [stack, region] of [["primary", "us-east-2"], ["dr", "us-west-1"]]) {
+        it(`keep ${stack}'s state and secrets key in ${region}, its own region`, () => {
+            const file = readStackFile(stack);
+            assert.equal(file.config["aws:region"], region);
+            assert.equal(file.config["ecommerce:stateBackend"], `s3://ecommerce-pulumi-state-${region}?region=${region}`);
+            assert.equal(file.secretsprovider, `awskms://alias/ecommerce-pulumi-secrets?region=${region}`);
+        });
+    }
+
+    it("declare every project config key in Pulumi.yaml with a description and a default or value", () => {
+        const config = readProjectFile().config as Record<string, Record<string, unknown>>;
+        const incomplete = Object.entries(config)
+            .filter(([key, decl]) => typeof decl.description !== "string" || (decl.default === undefined && decl.value === undefined && key !== "stateBackend"))
+            .map(([key]) => key);
+        assert.deepEqual(incomplete, []);
+        assert.ok(Object.keys(config).length >= 40, `expected the full config surface, found ${Object.keys(config).length} keys`);
+    });
+});
+
+describe("deploy wrapper (tools/deploy.ts)", () => {
+    it("runs pulumi preview for dr against dr's own state backend", () => {
+        const inv = planInvocation("preview", "dr");
+        assert.equal(inv.command, "pulumi");
+        assert.deepEqual(inv.args.slice(0, 3), ["preview", "--stack", "dr"]);
+        assert.deepEqual(inv.env, { PULUMI_BACKEND_URL: "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1" });
+    });
+
+    it("initialises a stack with the secrets provider of its own region", () => {
+        assert.deepEqual(planInvocation("init", "primary").args, ["stack", "init", "primary", "--secrets-provider", "awskms://alias/ecommerce-pulumi-secrets?region=us-east-2"]);
+    });
+
+    it("passes extra arguments through", () => {
+        assert.deepEqual(planInvocation("up", "primary", ["--diff"]).args.slice(-1), ["--diff"]);
+    });
+
+    it("rejects an unknown stack with the known ones", () => {
+        assert.throws(() => planInvocation("up", "staging"), { message: 'stack "staging" is not one of dr, primary: usage: npm run up -- <stack> [pulumi args]' });
+    });
+
+    it("rejects an unknown command", () => {
+        assert.throws(() => planInvocation("destroy", "dr"), { message: 'unknown command "destroy": expected one of init, preview, up, refresh' });
+    });
+
+    it("rejects a stack whose state backend lives in another region", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-"));
+        try {
+            fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            fs.writeFileSync(path.join(dir, "Pulumi.dr.yaml"), fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dr.yaml"), "utf8").replace("ecommerce-pulumi-state-us-west-1?region=us-west-1", "ecommerce-pulumi-state-us-east-2?region=us-east-2"));
+            assert.throws(() => planInvocation("up", "dr", [], dir), { message: "Pulumi.dr.yaml: the state backend s3://ecommerce-pulumi-state-us-east-2?region=us-east-2 is not in the stack's region us-west-1" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("runs the Pulumi CLI it finds on PATH with the backend in its environment", () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-pulumi-"));
+        const log = path.join(bin, "log");
+        try {
+            fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$PULUMI_BACKEND_URL $*" > "${log}"\nexit 3\n`, { mode: 0o755 });
+            const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "deploy.ts"), "preview", "dr", "--diff"], {
+                cwd: PROJECT_DIR,
+                env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+                encoding: "utf8",
+            });
+            assert.equal(result.status, 3, "exit code of pulumi is passed through");
+            const expectedPolicy = fs.existsSync(path.join(PROJECT_DIR, "policies", "PulumiPolicy.yaml")) ? " --policy-pack policies" : "";
+            assert.equal(fs.readFileSync(log, "utf8").trim(), `s3://ecommerce-pulumi-state-us-west-1?region=us-west-1 preview --stack dr${expectedPolicy} --diff`);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+});

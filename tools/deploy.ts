@@ -1,0 +1,90 @@
+/**
+ * Deploy wrapper: runs the Pulumi CLI for one stack against that stack's own state
+ * backend. Pulumi keeps backends outside stack files, so each stack file names its backend
+ * in `ecommerce:stateBackend`; this wrapper exports it as PULUMI_BACKEND_URL, so `dr` is
+ * always deployed from state that lives in us-west-1 and never touches us-east-2's.
+ *
+ *   npm run preview -- dr            pulumi preview --stack dr --policy-pack policies
+ *   npm run up -- primary            pulumi up --stack primary --policy-pack policies
+ *   npm run stack -- init dr         pulumi stack init dr --secrets-provider <from Pulumi.dr.yaml>
+ *   npm run stack -- refresh dr      pulumi refresh --stack dr
+ *
+ * Extra arguments after the stack name go to pulumi unchanged (e.g. `--diff`).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { PROJECT_DIR, listStacks, readStackFile } from "./stackConfig";
+
+export const COMMANDS = ["init", "preview", "up", "refresh"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface Invocation {
+    readonly command: "pulumi";
+    readonly args: readonly string[];
+    /** Environment variables set on top of the caller's. */
+    readonly env: Readonly<Record<string, string>>;
+}
+
+function regionOf(url: string): string | undefined {
+    const query = url.split("?")[1];
+    return query ? new URLSearchParams(query).get("region") ?? undefined : undefined;
+}
+
+/** What to run for `command` on `stack`; throws with a usage message on bad input. */
+export function planInvocation(command: string, stack: string | undefined, extra: readonly string[] = [], dir = PROJECT_DIR): Invocation {
+    const stacks = listStacks(dir);
+    if (!(COMMANDS as readonly string[]).includes(command)) {
+        throw new Error(`unknown command "${command}": expected one of ${COMMANDS.join(", ")}`);
+    }
+    if (!stack || !stacks.includes(stack)) {
+        throw new Error(`stack ${stack === undefined ? "(missing)" : `"${stack}"`} is not one of ${stacks.join(", ")}: usage: npm run ${command} -- <stack> [pulumi args]`);
+    }
+    const file = readStackFile(stack, dir);
+    const region = file.config["aws:region"];
+    const backend = file.config["ecommerce:stateBackend"];
+    if (typeof backend !== "string" || !backend.startsWith("s3://")) {
+        throw new Error(`Pulumi.${stack}.yaml: ecommerce:stateBackend = ${JSON.stringify(backend)}: expected the stack's s3:// state bucket`);
+    }
+    if (regionOf(backend) !== region) {
+        throw new Error(`Pulumi.${stack}.yaml: the state backend ${backend} is not in the stack's region ${String(region)}`);
+    }
+    const secrets = file.secretsprovider;
+    if (!secrets || !secrets.startsWith("awskms://") || regionOf(secrets) !== region) {
+        throw new Error(`Pulumi.${stack}.yaml: secretsprovider = ${JSON.stringify(secrets)}: expected an awskms:// key in ${String(region)}`);
+    }
+    // The policy pack checks every preview and update, on laptops as in CI.
+    const policy = fs.existsSync(path.join(dir, "policies", "PulumiPolicy.yaml")) ? ["--policy-pack", "policies"] : [];
+    const args: string[] =
+        command === "init" ? ["stack", "init", stack, "--secrets-provider", secrets]
+        : command === "refresh" ? ["refresh", "--stack", stack]
+        : [command, "--stack", stack, ...policy];
+    return { command: "pulumi", args: [...args, ...extra], env: { PULUMI_BACKEND_URL: backend } };
+}
+
+function main(argv: readonly string[]): number {
+    const [command, stack, ...extra] = argv;
+    let invocation: Invocation;
+    try {
+        invocation = planInvocation(command ?? "", stack, extra);
+    } catch (err) {
+        process.stderr.write(`deploy: ${(err as Error).message}\n`);
+        return 2;
+    }
+    process.stderr.write(`deploy: PULUMI_BACKEND_URL=${invocation.env.PULUMI_BACKEND_URL} pulumi ${invocation.args.join(" ")}\n`);
+    const result = spawnSync(invocation.command, invocation.args, {
+        cwd: PROJECT_DIR,
+        stdio: "inherit",
+        env: { ...process.env, ...invocation.env },
+    });
+    if (result.error) {
+        const missing = (result.error as NodeJS.ErrnoException).code === "ENOENT";
+        process.stderr.write(`deploy: ${missing ? "the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)" : result.error.message}\n`);
+        return 127;
+    }
+    return result.status ?? 1;
+}
+
+if (require.main === module) {
+    process.exit(main(process.argv.slice(2)));
+}
