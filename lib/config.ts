@@ -9,6 +9,7 @@ import { runtime as pulumiRuntime, getStack as pulumiGetStack } from "@pulumi/pu
 import { AWS_REGIONS, azIdBelongsTo } from "./regions";
 import { cidrsOverlap, parseCidr, MAX_AZS } from "./cidr";
 import { EC2_INSTANCE_TYPE, INSTANCE_MEMORY_MIB, RDS_INSTANCE_CLASS } from "./instanceTypes";
+import { parseReleaseUri } from "./webUserData";
 
 export const PROJECT = "ecommerce";
 
@@ -30,6 +31,8 @@ export interface WebSettings {
     readonly maxInstanceCount: number;
     readonly amiNameFilter?: string;
     readonly amiOwner: string;
+    /** Release bundle (s3://bucket/key.tar.gz, `{region}` already replaced); only without a baked AMI. */
+    readonly artifactUri?: string;
     readonly rootVolumeGiB: number;
     readonly healthCheckPath: string;
     readonly certificateArn?: string;
@@ -297,6 +300,12 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     }
     const webAmiNameFilter = r.string(k("webAmiNameFilter"), "empty, or an AMI name filter such as ecommerce-web-*", (v) => /^[\w.*?()[\]\/@' -]{0,128}$/.test(v));
     const webAmiOwner = r.string(k("webAmiOwner"), "self, amazon or a 12-digit account ID", (v) => /^(self|amazon|\d{12})$/.test(v));
+    const webArtifactUri = r.string(k("webArtifactUri"), "empty, or a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack's region)", (v) =>
+        v === "" || parseReleaseUri(v.replace(/\{region\}/g, "us-east-2")) !== undefined,
+    );
+    if (webArtifactUri && webAmiNameFilter) {
+        r.reject(k("webArtifactUri"), webArtifactUri, "empty when ecommerce:webAmiNameFilter is set (a baked AMI carries the application)");
+    }
     const webRootVolumeGiB = r.integer(k("webRootVolumeGiB"), 8, 1024);
     const healthCheckPath = r.string(k("healthCheckPath"), "an absolute URL path such as /api/health", (v) => /^\/[\w\-./~%]*$/.test(v) && v.length <= 1024);
     const certificateArns = r.stringMap(k("certificateArns"), "a map of region to ACM certificate ARN");
@@ -401,6 +410,7 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
             maxInstanceCount: webMaxInstanceCount!,
             amiNameFilter: webAmiNameFilter === "" ? undefined : webAmiNameFilter,
             amiOwner: webAmiOwner!,
+            artifactUri: webArtifactUri ? webArtifactUri.replace(/\{region\}/g, thisRegion) : undefined,
             rootVolumeGiB: webRootVolumeGiB!,
             healthCheckPath: healthCheckPath!,
             certificateArn,

@@ -55,7 +55,7 @@ const INVOKES: Readonly<Record<string, InvokeModel>> = {
         if (!nameFilter || !args.owners?.length) {
             throw new Error("getAmi: the program must filter AMIs by name and owner");
         }
-        return { id: `ami-${hex(`${region}|${nameFilter}`, 17)}`, name: nameFilter.replace("*", "2026.11.01"), ownerId: ACCOUNT_ID, architecture: "x86_64" };
+        return { id: `ami-${hex(`${region}|${nameFilter}`, 17)}`, name: nameFilter.replace("*", "2026.11.01"), ownerId: ACCOUNT_ID, architecture: "x86_64", rootDeviceName: "/dev/xvda" };
     },
     "aws:secretsmanager/getSecretVersion:getSecretVersion": (args, region, settings) => {
         const values = settings.secretValues ?? DEFAULT_SECRET_VALUES;

@@ -63,6 +63,11 @@ export interface RunOptions {
     readonly config?: Readonly<Record<string, string | undefined>>;
     /** Values of pre-existing Secrets Manager secrets, by name. */
     readonly secretValues?: Readonly<Record<string, string>>;
+    /**
+     * A program to run instead of index.ts (a component under test with hand-made args);
+     * what it returns becomes the stack outputs. Same mocks, config and recording.
+     */
+    readonly program?: () => unknown;
 }
 
 /** Normalises a serialized property value; records secret paths. */
@@ -160,8 +165,8 @@ async function runExclusive(options: RunOptions): Promise<StackRun> {
     process.on("unhandledRejection", onRejection);
     let outputs: Record<string, any> = {};
     try {
-        const program = require(path.join(PROJECT_DIR, "index.ts"));
-        const main: unknown = program.default ?? program;
+        const program = options.program ? undefined : require(path.join(PROJECT_DIR, "index.ts"));
+        const main: unknown = options.program ?? program.default ?? program;
         const raw = await runInPulumiStack(async () => (typeof main === "function" ? main() : main));
         await pulumi.runtime.disconnect();
         outputs = normalise(await serialiseOutputs(raw ?? {}), "", []);

@@ -1,0 +1,34 @@
+/**
+ * Renders the README's config reference from Pulumi.yaml, so the two cannot drift:
+ * test/readme.test.ts fails when the README's table differs from this output.
+ *
+ *   npx ts-node --transpile-only tools/configDoc.ts   prints the table
+ */
+import { readProjectFile } from "./stackConfig";
+
+interface Declaration {
+    type?: string;
+    items?: { type: string };
+    description?: string;
+    default?: unknown;
+    value?: unknown;
+}
+
+function cell(text: string): string {
+    return text.replace(/\s+/g, " ").replace(/\|/g, "\\|").trim();
+}
+
+export function renderConfigTable(): string {
+    const project = readProjectFile();
+    const rows = Object.entries(project.config as Record<string, Declaration>).map(([key, decl]) => {
+        const type = decl.type === "array" ? `array of ${decl.items?.type ?? "?"}` : decl.type ?? "object (region map)";
+        const value = decl.value !== undefined ? decl.value : decl.default;
+        const shown = value === undefined ? "(per stack)" : `\`${typeof value === "string" ? (value === "" ? '""' : value) : JSON.stringify(value)}\``;
+        return `| \`${project.name}:${key}\` | ${type} | ${cell(shown)} | ${cell(decl.description ?? "")} |`;
+    });
+    return ["| key | type | default | description |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+if (require.main === module) {
+    process.stdout.write(`${renderConfigTable()}\n`);
+}
