@@ -22,6 +22,9 @@ import { DatabaseCluster } from "./components/databaseCluster";
 import { MonitoringStack } from "./components/monitoringStack";
 import { pinnedNodes } from "./lib/placement";
 
+/** Sentinel's name for the Redis master group. */
+const REDIS_MASTER_NAME = "ecommerce-cache";
+
 export = async () => {
     const cfg = loadConfig();
     const [zones, account] = await Promise.all([resolveZones(cfg), resolveAccount()]);
@@ -33,6 +36,11 @@ export = async () => {
         flowLogRetentionDays: cfg.network.flowLogRetentionDays,
         tags: tierTags(cfg, "network"),
     });
+
+    // Redis's addresses and password secret are fixed before Redis exists, so the web tier
+    // (created first: Redis admits its security group) can be told where they are.
+    const redisNodes = pinnedNodes(cfg.redis.nodeCount, network.dataSubnets.cidrs);
+    const redisPasswordSecretName = `${cfg.project}/${cfg.region}/redis-password`;
 
     // <web>
     const web = new WebTier("web", {
@@ -58,6 +66,9 @@ export = async () => {
             DB_WRITER_HOST: writerRecordName(cfg.db.privateZoneName),
             DB_READER_HOST: readerRecordName(cfg.db.privateZoneName),
             DB_NAME: cfg.db.name,
+            REDIS_SENTINELS: redisNodes.map((n) => `${n.address}:26379`).join(","),
+            REDIS_MASTER_NAME: REDIS_MASTER_NAME,
+            REDIS_PASSWORD_SECRET_NAME: redisPasswordSecretName,
         },
         tags: tierTags(cfg, "web"),
     });
@@ -86,7 +97,7 @@ export = async () => {
             healthCheckPath: cfg.web.healthCheckPath,
             loadBalancer: { dnsName: web.albDnsName, protocol: web.listenerProtocol },
             // Known before Redis and the database exist (pinned addresses, fixed DNS names).
-            redisAddresses: pinnedNodes(cfg.redis.nodeCount, network.dataSubnets.cidrs).map((n) => n.address),
+            redisAddresses: redisNodes.map((n) => n.address),
             databaseHostnames: { writer: writerRecordName(cfg.db.privateZoneName), reader: readerRecordName(cfg.db.privateZoneName) },
         },
         tags: tierTags(cfg, "monitoring"),
@@ -103,6 +114,8 @@ export = async () => {
         // The app servers use the cache; the monitoring nodes probe Redis and Sentinel.
         clientSecurityGroupIds: [web.instanceSecurityGroupId, monitoring.nodeSecurityGroupId],
         clientRoleNames: [web.instanceRoleName],
+        masterName: REDIS_MASTER_NAME,
+        passwordSecretName: redisPasswordSecretName,
         image: cfg.redis.image,
         instanceType: cfg.redis.instanceType,
         nodeCount: cfg.redis.nodeCount,

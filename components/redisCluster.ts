@@ -64,6 +64,12 @@ export interface RedisClusterArgs {
      */
     readonly masterName?: string;
     /**
+     * Name of the Secrets Manager secret holding the password. A fixed name lets clients
+     * created before the cluster (the web tier) be told where to read it.
+     * @default a name generated from the component's name
+     */
+    readonly passwordSecretName?: string;
+    /**
      * Size of each node's encrypted gp3 root volume (OS, docker images, replication buffers).
      * @default 20
      */
@@ -157,6 +163,7 @@ export class RedisCluster extends pulumi.ComponentResource {
             minNumeric: 4,
         }, { parent: this, protect: true });
         const secret = new aws.secretsmanager.Secret(`${name}-password`, {
+            name: args.passwordSecretName,
             description: `Password of the Redis cache ${name} (requirepass, masterauth and Sentinel), read by its nodes at boot`,
             kmsKeyId: args.kmsKeyArn,
             recoveryWindowInDays: 30,

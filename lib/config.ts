@@ -306,6 +306,11 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     if (webArtifactUri && webAmiNameFilter) {
         r.reject(k("webArtifactUri"), webArtifactUri, "empty when ecommerce:webAmiNameFilter is set (a baked AMI carries the application)");
     }
+    if (webArtifactUri === "" && webAmiNameFilter === "") {
+        // Neither a baked AMI nor a release bundle: nothing would install the application,
+        // every server would fail its health check and the group would replace them forever.
+        r.reject(k("webArtifactUri"), webArtifactUri, "a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)");
+    }
     const webRootVolumeGiB = r.integer(k("webRootVolumeGiB"), 8, 1024);
     const healthCheckPath = r.string(k("healthCheckPath"), "an absolute URL path such as /api/health", (v) => /^\/[\w\-./~%]*$/.test(v) && v.length <= 1024);
     const certificateArns = r.stringMap(k("certificateArns"), "a map of region to ACM certificate ARN");

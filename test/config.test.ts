@@ -69,9 +69,11 @@ describe("config", () => {
             assert.equal(parseConfig(raw("primary"), "primary").web.certificateArn, undefined);
         });
 
-        it("treats an empty AMI name filter as 'use the latest Amazon Linux 2023'", () => {
-            assert.equal(parseConfig(raw("primary"), "primary").web.amiNameFilter, undefined);
-            assert.equal(parseConfig(raw("primary", { "ecommerce:webAmiNameFilter": "ecommerce-web-*" }), "primary").web.amiNameFilter, "ecommerce-web-*");
+        it("uses the team's baked AMI by default, and an empty filter with a release bundle means Amazon Linux 2023", () => {
+            assert.equal(parseConfig(raw("primary"), "primary").web.amiNameFilter, "ecommerce-web-*");
+            const bundle = parseConfig(raw("primary", { "ecommerce:webAmiNameFilter": "", "ecommerce:webArtifactUri": "s3://releases-{region}/web.tar.gz" }), "primary").web;
+            assert.equal(bundle.amiNameFilter, undefined);
+            assert.equal(bundle.artifactUri, "s3://releases-us-east-2/web.tar.gz");
         });
     });
 
@@ -126,6 +128,7 @@ describe("config", () => {
             ["ecommerce:siteHostname", "not a host", "ecommerce:siteHostname = \"not a host\": expected a DNS hostname such as shop.example.com"],
             ["ecommerce:tags", "{\"Tier\":\"x\"}", "ecommerce:tags = {\"Tier\":\"x\"}: expected no reserved key (Tier is set by the program: Name, Project, Stack, Tier, ManagedBy)"],
             ["ecommerce:tags", "{\"Owner\":5}", "ecommerce:tags = {\"Owner\":5}: expected tag keys of 1-128 letters, digits, spaces or _.:/=+-@ with string values up to 256 characters"],
+            ["ecommerce:webAmiNameFilter", "", "ecommerce:webArtifactUri = \"\": expected a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)"],
             ["ecommerce:webAmiOwner", "someone", "ecommerce:webAmiOwner = \"someone\": expected self, amazon or a 12-digit account ID"],
             ["ecommerce:vpcCidrs", "not-json", "ecommerce:vpcCidrs = \"not-json\": expected a map from region to an IPv4 CIDR from /16 to /22"],
         ];

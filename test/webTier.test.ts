@@ -34,20 +34,25 @@ const certArn = (region: string) => `arn:aws:acm:${region}:123456789012:certific
 
 const variantRuns = new Map<string, Promise<StackRun>>();
 
-/**
- * The stack with a baked AMI and a certificate for its region (one run serves the tests of
- * both settings: they touch different resources).
- */
-function bakedWithCertificate(stack: string, region: string): Promise<StackRun> {
-    let run = variantRuns.get(stack);
+const RELEASE = "s3://ecommerce-releases-{region}/web/web-1.4.2.tar.gz";
+
+function variant(key: string, stack: string, config: Record<string, string>): Promise<StackRun> {
+    let run = variantRuns.get(`${key}|${stack}`);
     if (!run) {
-        run = runProgram({
-            stack,
-            config: { "ecommerce:webAmiNameFilter": "ecommerce-web-*", "ecommerce:certificateArns": JSON.stringify({ [region]: certArn(region) }) },
-        }).then(requireSuccess);
-        variantRuns.set(stack, run);
+        run = runProgram({ stack, config }).then(requireSuccess);
+        variantRuns.set(`${key}|${stack}`, run);
     }
     return run;
+}
+
+/** The stack with a certificate for its region. */
+function withCertificate(stack: string, region: string): Promise<StackRun> {
+    return variant("certificate", stack, { "ecommerce:certificateArns": JSON.stringify({ [region]: certArn(region) }) });
+}
+
+/** The stack without a baked AMI: Amazon Linux 2023 installing the release bundle at boot. */
+function fromReleaseBundle(stack: string): Promise<StackRun> {
+    return variant("release", stack, { "ecommerce:webAmiNameFilter": "", "ecommerce:webArtifactUri": RELEASE });
 }
 
 function webResources(run: StackRun): RecordedResource[] {
@@ -126,8 +131,14 @@ describe("WebTier", () => {
                 assert.deepEqual(privates.map((s) => s.inputs.availabilityZoneId), e.ids);
             });
 
-            it("replaces servers that fail the load balancer's health check, after a 600 s grace period", async () => {
+            it("replaces servers that fail the load balancer's health check, after a 300 s grace period (baked AMI)", async () => {
                 const asg = one(await loadStack(e.stack), ASG, "web-asg");
+                assert.equal(asg.inputs.healthCheckType, "ELB");
+                assert.equal(asg.inputs.healthCheckGracePeriod, 300);
+            });
+
+            it("gives servers that install the release at boot a 600 s grace period", async () => {
+                const asg = one(await fromReleaseBundle(e.stack), ASG, "web-asg");
                 assert.equal(asg.inputs.healthCheckType, "ELB");
                 assert.equal(asg.inputs.healthCheckGracePeriod, 600);
             });
@@ -166,8 +177,8 @@ describe("WebTier", () => {
                 assert.deepEqual(listener.inputs.defaultActions, [{ type: "forward", targetGroupArn: one(run, TG, "web-tg").outputs.arn }]);
             });
 
-            it("launches t3.xlarge from the latest Amazon Linux 2023 SSM parameter, without an AMI lookup", async () => {
-                const run = await loadStack(e.stack);
+            it("launches t3.xlarge from the latest Amazon Linux 2023 SSM parameter, without an AMI lookup, when no baked AMI is configured", async () => {
+                const run = await fromReleaseBundle(e.stack);
                 const lt = launchTemplateOf(run);
                 assert.equal(lt.inputs.instanceType, "t3.xlarge");
                 assert.equal(lt.inputs.imageId, `resolve:ssm:${AL2023_AMI_PARAMETER}`);
@@ -280,13 +291,25 @@ describe("WebTier", () => {
                 assert.equal(result.status, 0, result.output);
             });
 
-            it(`tells the app where the ${e.region} database is, and serves the React build through nginx`, async () => {
+            it(`tells the app (baked into the AMI) where the ${e.region} database is`, async () => {
                 const doc = parse(userDataOf(await loadStack(e.stack)));
                 const env = doc.write_files.find((f: any) => f.path === "/etc/ecommerce/api.env").content as string;
                 assert.match(env, new RegExp(`^ECOMMERCE_REGION=${e.region}$`, "m"));
                 assert.match(env, /^DB_WRITER_HOST=writer\.db\.ecommerce\.internal$/m);
                 assert.match(env, /^DB_READER_HOST=reader\.db\.ecommerce\.internal$/m);
-                assert.ok(doc.packages.includes("nginx"));
+            });
+
+            it("tells the app where the Redis sentinels are and which secret holds the Redis password", async () => {
+                const run = await loadStack(e.stack);
+                const env = parse(userDataOf(run)).write_files.find((f: any) => f.path === "/etc/ecommerce/api.env").content as string;
+                const nodes = ofType(run, "aws:ec2/networkInterface:NetworkInterface").filter((n) => n.inputs.tags.Tier === "redis").sort((a, b) => a.name.localeCompare(b.name));
+                assert.equal(nodes.length, 3);
+                assert.match(env, new RegExp(`^REDIS_SENTINELS=${nodes.map((n) => `${n.inputs.privateIps[0]}:26379`).join(",").replace(/\./g, "\\.")}$`, "m"));
+                assert.match(env, /^REDIS_MASTER_NAME=ecommerce-cache$/m);
+                const secret = one(run, "aws:secretsmanager/secret:Secret", "redis-password");
+                assert.equal(secret.inputs.name, `ecommerce/${e.region}/redis-password`);
+                assert.match(env, new RegExp(`^REDIS_PASSWORD_SECRET_NAME=ecommerce/${e.region}/redis-password$`, "m"));
+
             });
 
             it("tags every taggable resource of the tier, the servers and their volumes with Tier=web", async () => {
@@ -343,8 +366,8 @@ describe("WebTier", () => {
                 assert.equal(run.outputs.autoScalingGroupName, one(run, ASG, "web-asg").outputs.name);
             });
 
-            it("resolves the baked AMI by name and owner with getAmi when webAmiNameFilter is set, and only starts services", async () => {
-                const run = await bakedWithCertificate(e.stack, e.region);
+            it("resolves the baked AMI by name and owner with getAmi (the default), and only starts services", async () => {
+                const run = await loadStack(e.stack);
                 const lookups = run.invokes.filter((i) => i.token === GET_AMI);
                 assert.equal(lookups.length, 1);
                 assert.equal(lookups[0].args.mostRecent, true);
@@ -366,7 +389,7 @@ describe("WebTier", () => {
             });
 
             it(`adds HTTPS (TLS 1.3/1.2 policy) and redirects HTTP with 301 when certificateArns has ${e.region}`, async () => {
-                const run = await bakedWithCertificate(e.stack, e.region);
+                const run = await withCertificate(e.stack, e.region);
                 const albArn = one(run, LB, "web-alb").outputs.arn;
                 const https = one(run, LISTENER, "web-https");
                 const http = one(run, LISTENER, "web-http");
@@ -397,8 +420,9 @@ describe("WebTier", () => {
     it("installs its own region's release bundle and may read exactly that object when webArtifactUri is set", async () => {
         const run = requireSuccess(await runProgram({
             stack: "dr",
-            config: { "ecommerce:webArtifactUri": "s3://ecommerce-releases-{region}/web/web-1.4.2.tar.gz" },
+            config: { "ecommerce:webAmiNameFilter": "", "ecommerce:webArtifactUri": RELEASE },
         }));
+        assert.ok(parse(userDataOf(run)).packages.includes("nginx"), "installs nginx");
         const script = parse(userDataOf(run)).write_files.find((f: any) => f.path === "/usr/local/sbin/ecommerce-web-bootstrap").content;
         assert.match(script, /^artifact_uri="s3:\/\/ecommerce-releases-us-west-1\/web\/web-1\.4\.2\.tar\.gz"$/m);
         const policy = JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", "web-instance-release").inputs.policy);
@@ -439,7 +463,8 @@ describe("WebTier", () => {
         const asg = one(run, ASG, "web-asg");
         assert.equal(asg.inputs.launchTemplate.version, "<unknown>");
         assert.equal(asg.inputs.minSize, 5);
-        assert.equal(lt.inputs.imageId, `resolve:ssm:${AL2023_AMI_PARAMETER}`);
+        // AMI lookups run during a preview too, so the image is known.
+        assert.equal(lt.inputs.imageId, `ami-${hex("us-west-1|ecommerce-web-*", 17)}`);
         expectCount(run, LB, 1);
     });
 
