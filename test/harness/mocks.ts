@@ -80,24 +80,47 @@ export const KNOWN_INVOKES = Object.keys(INVOKES);
 export class PlatformMocks implements pulumi.runtime.Mocks {
     readonly invokes: InvokeRecord[] = [];
     readonly errors: string[] = [];
+    /**
+     * Rejects at the first error a mock raises. Under the real engine a failed invoke or
+     * registration fails the deployment; under mocks its dependents would just wait forever,
+     * so the harness races the program against this.
+     */
+    readonly failed: Promise<never>;
+    private fail: (error: Error) => void = () => undefined;
 
-    constructor(private readonly settings: MockSettings) {}
+    constructor(private readonly settings: MockSettings) {
+        this.failed = new Promise<never>((_, reject) => {
+            this.fail = reject;
+        });
+        this.failed.catch(() => undefined); // observed by the harness; never unhandled
+    }
+
+    private raise(message: string): never {
+        this.errors.push(message);
+        const error = new Error(message);
+        this.fail(error);
+        throw error;
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
         const found = modelFor(args.type);
         if (!found) {
             const message = `no mock for resource type ${args.type} (${args.name}): add its outputs to test/harness/awsModel.ts`;
-            this.errors.push(message);
-            throw new Error(message);
+            this.raise(message);
         }
         const region = typeof args.inputs.region === "string" ? args.inputs.region : this.settings.region;
-        const computed = found.model({
-            type: args.type,
-            name: args.name,
-            inputs: args.inputs,
-            region,
-            hex: (length) => hex(`${region}|${args.type}|${args.name}`, length),
-        });
+        let computed;
+        try {
+            computed = found.model({
+                type: args.type,
+                name: args.name,
+                inputs: args.inputs,
+                region,
+                hex: (length) => hex(`${region}|${args.type}|${args.name}`, length),
+            });
+        } catch (err) {
+            return this.raise(`${args.type} ${args.name}: ${(err as Error).message}`);
+        }
         if (found.kind === "component") {
             return { id: undefined, state: args.inputs };
         }
@@ -113,11 +136,14 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         this.invokes.push({ token: args.token, args: args.inputs });
         if (!model) {
             const message = `no mock for provider function ${args.token}: the program called something the mocks do not model (known: ${KNOWN_INVOKES.join(", ")})`;
-            this.errors.push(message);
-            throw new Error(message);
+            this.raise(message);
         }
         const region = typeof args.inputs.region === "string" ? args.inputs.region : this.settings.region;
-        return model(args.inputs, region, this.settings);
+        try {
+            return model(args.inputs, region, this.settings);
+        } catch (err) {
+            return this.raise(`${args.token}: ${(err as Error).message}`);
+        }
     }
 }
 

@@ -11,6 +11,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+// getStore is internal (absent from the typings); the harness needs it to drop a failed run's dangling promises.
+const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): { leakCandidates: Set<Promise<unknown>> } };
 import { specialResourceSig, specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { InvokeRecord, PlatformMocks } from "./mocks";
 import { PROJECT_DIR, resolveStackConfig } from "../../tools/stackConfig";
@@ -98,6 +100,16 @@ function normalise(value: unknown, at: string, secrets: string[]): any {
 
 let queue: Promise<unknown> = Promise.resolve();
 
+/** A program that has not finished after this long is reported as stalled (a cycle, a lost promise). */
+const STALL_TIMEOUT_MS = 30_000;
+let stallTimer: NodeJS.Timeout | undefined;
+
+function stalled(ms: number): Promise<never> {
+    return new Promise<never>((_, reject) => {
+        stallTimer = setTimeout(() => reject(new Error(`the program did not finish within ${ms / 1000} s under the mocks (a dependency cycle or an output that never resolves)`)), ms);
+    });
+}
+
 /** Runs the program once. Never throws for program errors: they are in `errors`. */
 export function runProgram(options: RunOptions): Promise<StackRun> {
     const run = queue.then(() => runExclusive(options));
@@ -167,13 +179,21 @@ async function runExclusive(options: RunOptions): Promise<StackRun> {
     try {
         const program = options.program ? undefined : require(path.join(PROJECT_DIR, "index.ts"));
         const main: unknown = options.program ?? program.default ?? program;
-        const raw = await runInPulumiStack(async () => (typeof main === "function" ? main() : main));
+        const raw = await Promise.race([
+            runInPulumiStack(async () => (typeof main === "function" ? main() : main)),
+            mocks.failed,
+            stalled(STALL_TIMEOUT_MS),
+        ]);
         await pulumi.runtime.disconnect();
         outputs = normalise(await serialiseOutputs(raw ?? {}), "", []);
     } catch (err) {
         errors.push(err instanceof Error ? err.message : String(err));
-        await pulumi.runtime.disconnect().catch(() => undefined);
+        // Outputs that depended on the failure never settle: do not wait for them, and do not
+        // let the runtime's exit hook count them as leaks (it would fail the whole test run).
+        settings.disconnectSync();
+        getStore().leakCandidates = new Set();
     } finally {
+        clearTimeout(stallTimer);
         // Let rejections queued during the run surface before the listener goes.
         await new Promise((resolve) => setImmediate(resolve));
         process.off("unhandledRejection", onRejection);
