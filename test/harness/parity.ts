@@ -15,10 +15,10 @@ export interface AllowedDifference {
     /** Logical name, a RegExp over it, or "*". */
     readonly name: string | RegExp;
     /**
-     * Input path (dotted, arrays as [i]); matches the path and everything below it.
-     * PRESENCE: the resource itself exists in one stack only.
+     * Input path (dotted, arrays as [i]); a string matches the path and everything below
+     * it, a RegExp matches whole paths. PRESENCE: the resource exists in one stack only.
      */
-    readonly field: string;
+    readonly field: string | RegExp;
     /** Why it differs: region-dependent or role-dependent, and how. */
     readonly reason: string;
 }
@@ -45,21 +45,37 @@ export interface ParityReport {
 
 const key = (r: RecordedResource) => `${r.type}::${r.name}`;
 
-/** Maps every provider-computed string (IDs, ARNs, names, addresses) of a run to a symbol. */
+/** Output fields whose values are identities the provider assigned (IDs, ARNs, names, addresses). */
+const REFERENCE_FIELD = /^(id|arn|keyId|name|dnsName|address|endpoint|fqdn|zoneId|result|allocationId|publicIp|privateIp|availabilityZone|clusterSecurityGroupId)$|(Arn|Id|Name)$/;
+/** Values that are never references, even in a reference field: regions, plain words. */
+const PLAIN_VALUE = /^([a-z]{2}-[a-z]+-\d|[a-z]+|\d{12})$/;
+
+/** Maps every provider-assigned identity of a run (IDs, ARNs, computed names) to a symbol. */
 function referenceTable(run: StackRun): [string, string][] {
     const table = new Map<string, string>();
     for (const r of run.resources) {
+        // A value the resource was given is not an identity the provider assigned.
+        const given = new Set([...leaves(r.inputs, "", new Map()).values()].filter((v) => typeof v === "string"));
         const add = (value: unknown, what: string) => {
-            if (typeof value === "string" && value.length >= 8 && value !== "<unknown>" && !table.has(value)) {
+            if (typeof value === "string" && value.length >= 8 && value !== "<unknown>" && !PLAIN_VALUE.test(value) && !given.has(value) && !table.has(value)) {
                 table.set(value, `{${r.type}::${r.name}.${what}}`);
             }
         };
         add(r.id, "id");
         add(r.urn, "urn");
+        const walk = (value: unknown, at: string, field: string) => {
+            if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+                for (const [k, v] of Object.entries(value)) {
+                    walk(v, at ? `${at}.${k}` : k, k);
+                }
+            } else if (REFERENCE_FIELD.test(field)) {
+                add(value, at);
+            }
+        };
         for (const [field, value] of Object.entries(r.outputs)) {
             // Only what the provider computed: an input passed through is not a reference.
             if (!(field in r.inputs)) {
-                add(value, field);
+                walk(value, field, field);
             }
         }
     }
@@ -110,9 +126,11 @@ function leaves(value: unknown, at: string, out: Map<string, unknown>): Map<stri
 function matches(entry: AllowedDifference, d: Difference): boolean {
     const typeOk = entry.type === "*" || entry.type === d.type;
     const nameOk = entry.name === "*" || (entry.name instanceof RegExp ? entry.name.test(d.name) : entry.name === d.name);
+    const field = entry.field;
     const fieldOk =
-        entry.field === d.field ||
-        (entry.field !== PRESENCE && (d.field.startsWith(`${entry.field}.`) || d.field.startsWith(`${entry.field}[`)));
+        field instanceof RegExp
+            ? d.field !== PRESENCE && field.test(d.field)
+            : field === d.field || (field !== PRESENCE && (d.field.startsWith(`${field}.`) || d.field.startsWith(`${field}[`)));
     return typeOk && nameOk && fieldOk;
 }
 

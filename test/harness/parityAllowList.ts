@@ -1,0 +1,64 @@
+/**
+ * Every expected difference between the `primary` and `dr` stacks' inputs, with its reason.
+ * Anything not listed here fails test/parity.test.ts (and the offline plan); an entry that
+ * explains nothing fails too. Keep entries narrow: a type and a name or a name pattern, and
+ * the one field that differs.
+ *
+ * Three sources of difference only:
+ *   region  - the region itself, its AZs, CIDRs, AMIs and account-level IDs per region;
+ *   zones   - us-east-2 has three usable AZs, us-west-1 two (per-AZ resources, lists of subnets);
+ *   role    - writer or standby (ecommerce:writerRegion), which only the database reflects.
+ */
+import { AllowedDifference, PRESENCE } from "./parity";
+
+const R = "region";
+const Z = "zones";
+const ROLE = "role";
+
+export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
+    // --- every stack names itself in its tags ---------------------------------------------
+    { type: "*", name: "*", field: /(^|\.)tags\.Stack$/, reason: `${R}: the Stack tag names the stack (cost allocation per site)` },
+    { type: "aws:autoscaling/group:Group", name: "web-asg", field: /^tags\[\d+\]\.value$/, reason: `${R}: the Stack tag, propagated to instances (ASG tags are a list)` },
+    { type: "kubernetes:storage.k8s.io/v1:StorageClass", name: "monitoring-gp3", field: /^parameters\.tagSpecification_\d+$/, reason: `${R}: the Stack tag on EBS volumes the CSI driver creates` },
+
+    // --- a third AZ exists only in us-east-2 --------------------------------------------------
+    { type: "*", name: /^network-(public|private|data|nat|private-rt|private-default)-3$/, field: PRESENCE, reason: `${Z}: subnets, NAT gateway and routing of the third AZ (us-west-1 has two)` },
+    { type: "*", name: "*", field: /^(subnets|vpcZoneIdentifiers|privateSubnetIds|subnetIds)\[2\]$/, reason: `${Z}: load balancer, web servers, EKS and the DB span every AZ of the region` },
+    { type: "aws:ec2/networkInterface:NetworkInterface", name: "redis-node-3", field: "subnetId", reason: `${Z}: the third Redis node shares the first AZ where there are only two` },
+    { type: "aws:ec2/instance:Instance", name: "redis-node-3", field: "availabilityZone", reason: `${Z}: the third Redis node shares the first AZ where there are only two` },
+
+    // --- addressing and zones of the region ------------------------------------------------------
+    { type: "aws:ec2/vpc:Vpc", name: "network-vpc", field: "cidrBlock", reason: `${R}: each region has its own non-overlapping VPC CIDR (ecommerce:vpcCidrs)` },
+    { type: "aws:ec2/subnet:Subnet", name: "*", field: "cidrBlock", reason: `${R}: subnets are cut from the region's VPC CIDR` },
+    { type: "aws:ec2/subnet:Subnet", name: "*", field: "availabilityZoneId", reason: `${R}: subnets are pinned to the region's AZ IDs (ecommerce:azIds)` },
+    { type: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", name: /^web-instance-out-(redis|sentinel|mysql)$/, field: "cidrIpv4", reason: `${R}: the web servers reach Redis and MySQL inside their own VPC CIDR` },
+    { type: "aws:ec2/networkInterface:NetworkInterface", name: /^redis-node-\d$/, field: "privateIps", reason: `${R}: Redis nodes are pinned to addresses of the region's data subnets` },
+    { type: "aws:ec2/instance:Instance", name: /^redis-node-\d$/, field: "userData", reason: `${R}: the nodes' cloud-config carries the region and the pinned addresses of its peers` },
+    { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "web-lt", field: "imageId", reason: `${R}: AMI IDs are regional (the baked AMI is copied to each site region)` },
+    { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "web-lt", field: "userData", reason: `${R}: the app's environment names its region and its region's Redis addresses and secret` },
+    { type: "aws:secretsmanager/secret:Secret", name: "redis-password", field: "name", reason: `${R}: secret names carry the region (ecommerce/<region>/redis-password)` },
+    { type: "aws:s3/bucketPolicy:BucketPolicy", name: "web-alb-logs", field: "policy", reason: `${R}: the ELB log-delivery account differs per region` },
+
+    // --- database: identifiers follow the region, the writer follows the role --------------------
+    { type: "aws:rds/instance:Instance", name: /^db-(writer|replica-\d)$/, field: "identifier", reason: `${R}: RDS identifiers are <dbIdentifier>-<region>, so the standby can derive the writer's ARN` },
+    { type: "aws:rds/instance:Instance", name: /^db-(writer|replica-\d)$/, field: "tags.Name", reason: `${R}: named after the identifier` },
+    { type: "aws:rds/instance:Instance", name: /^db-replica-\d$/, field: "replicateSourceDb", reason: `${R}: replicas follow the identifier of their region's writer` },
+    { type: "aws:route53/record:Record", name: /^db-reader-\d$/, field: "setIdentifier", reason: `${R}: weighted records are named after the replica identifiers` },
+    { type: "*", name: /^db-/, field: /^(description|comment)$/, reason: `${R}: descriptions name the region's database` },
+    { type: "aws:secretsmanager/secret:Secret", name: "db-master-secret", field: /^(name|tags\.Name)$/, reason: `${R}: each region keeps its own master credential (ecommerce/<region>/mysql-master)` },
+    { type: "aws:secretsmanager/secret:Secret", name: "db-master-secret", field: "replicas[0].region", reason: `${R}: the credential is replicated to the peer region` },
+    { type: "aws:secretsmanager/secretVersion:SecretVersion", name: "db-master-secret", field: "secretString", reason: `${R}: the credential names its region's DB identifier` },
+    { type: "aws:kms/alias:Alias", name: "db-key-alias", field: "name", reason: `${R}: key aliases name the region's database` },
+    { type: "aws:rds/instance:Instance", name: "db-writer", field: "replicateSourceDb", reason: `${ROLE}: the standby's writer replicates from the writer region's writer (derived ARN)` },
+    { type: "aws:rds/instance:Instance", name: "db-writer", field: /^(username|password|dbName|allocatedStorage)$/, reason: `${ROLE}: a cross-region replica inherits credentials, schema and storage from its source` },
+    { type: "aws:rds/instance:Instance", name: "db-writer", field: /^(skipFinalSnapshot|finalSnapshotIdentifier)$/, reason: `${ROLE}: RDS takes no final snapshot of a replica (its automated backups are kept)` },
+
+    // --- monitoring: the cluster is named after the stack, probes label their source -------------
+    { type: "eks:index:Cluster", name: "monitoring-eks", field: /^(name|tags\.Name)$/, reason: `${R}: the cluster is named <project>-<stack>-monitoring` },
+    { type: "aws:cloudwatch/logGroup:LogGroup", name: "monitoring-control-plane-logs", field: "name", reason: `${R}: EKS fixes the log group name from the cluster name` },
+    { type: "aws:eks/addon:Addon", name: /^monitoring-/, field: "clusterName", reason: `${R}: add-ons attach to the stack's cluster by name` },
+    { type: "*", name: /^monitoring-/, field: "description", reason: `${R}: descriptions name the stack's cluster` },
+    { type: "pulumi:providers:kubernetes", name: "monitoring-k8s", field: "kubeconfig", reason: `${R}: the kubeconfig names the stack's cluster and region` },
+    { type: "kubernetes:helm.sh/v3:Release", name: "monitoring-kube-prometheus-stack", field: /^values\.prometheus\.prometheusSpec\.externalLabels\.(cluster|source_region)$/, reason: `${R}: metrics are labelled with the stack's cluster and region` },
+    { type: "kubernetes:helm.sh/v3:Release", name: "monitoring-kube-prometheus-stack", field: /^values\.prometheus\.prometheusSpec\.additionalScrapeConfigs\[\d+\]\.static_configs\[\d+\]\.(labels\.(region|source_region)|targets\[\d+\])$/, reason: `${R}: each region probes its own targets first, then the peer's; Redis targets are the region's pinned addresses` },
+];
