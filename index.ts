@@ -116,6 +116,7 @@ export = async () => {
         clientRoleNames: [web.instanceRoleName],
         masterName: REDIS_MASTER_NAME,
         passwordSecretName: redisPasswordSecretName,
+        region: cfg.region,
         image: cfg.redis.image,
         instanceType: cfg.redis.instanceType,
         nodeCount: cfg.redis.nodeCount,

@@ -294,7 +294,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: named(tags, `${name}-eks-secrets`),
-        }, parent);
+            // Losing this key makes every Kubernetes secret of the cluster unreadable.
+        }, { parent: this, protect: true });
         // Created before the cluster, so EKS writes into it and the retention applies (EKS
         // would otherwise create the group itself, keeping logs forever).
         const controlPlaneLogs = new aws.cloudwatch.LogGroup(`${name}-control-plane-logs`, {
@@ -437,7 +438,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
         }, { ...k8sOpts, dependsOn: [ebsCsi] });
 
         // --- secrets: Grafana admin, Alertmanager configuration ---------------------------------
-        const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, parent);
+        // Protected: replacing it would change the Grafana admin password under the operators.
+        const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this, protect: true });
         const grafanaSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
             metadata: { name: `${name}-grafana-admin`, namespace: namespace.metadata.name, labels },
             type: "Opaque",

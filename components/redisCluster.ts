@@ -65,10 +65,12 @@ export interface RedisClusterArgs {
     readonly masterName?: string;
     /**
      * Name of the Secrets Manager secret holding the password. A fixed name lets clients
-     * created before the cluster (the web tier) be told where to read it.
-     * @default a name generated from the component's name
+     * created before the cluster (the web tier) be told where to read it, and keeps the
+     * nodes' user data known at preview time (policies can read it on a first preview).
      */
-    readonly passwordSecretName?: string;
+    readonly passwordSecretName: string;
+    /** Region of the cluster (where the nodes ask Secrets Manager for the password). */
+    readonly region: string;
     /**
      * Size of each node's encrypted gp3 root volume (OS, docker images, replication buffers).
      * @default 20
@@ -172,7 +174,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         const secretVersion = new aws.secretsmanager.SecretVersion(`${name}-password`, {
             secretId: secret.id,
             secretString: password.result,
-        }, parent);
+        }, { parent: this, protect: true });
 
         // --- network access -------------------------------------------------------------
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
@@ -281,17 +283,17 @@ export class RedisCluster extends pulumi.ComponentResource {
                 description: `Redis cache ${name} node ${node.index + 1} (${initialRole}), fixed address`,
                 tags: nodeTags,
             }, { parent: this, deleteBeforeReplace: true });
-            const userData = secret.arn.apply((secretArn) => renderRedisCloudConfig({
+            const userData = renderRedisCloudConfig({
                 address: node.address,
                 clusterAddresses: addresses,
                 maxmemoryMib: memoryMib,
                 quorum,
                 masterName,
                 image: args.image,
-                passwordSecretArn: secretArn,
-                region: regionOfArn(secretArn),
+                passwordSecretId: args.passwordSecretName,
+                region: args.region,
                 downAfterMilliseconds: args.downAfterMilliseconds,
-            }));
+            });
             const instance = new aws.ec2.Instance(nodeName, {
                 ami: AL2023_AMI,
                 instanceType,

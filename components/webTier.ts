@@ -292,7 +292,8 @@ export class WebTier extends pulumi.ComponentResource {
         let logPolicy: aws.s3.BucketPolicy | undefined;
         const logPrefix = "alb";
         if (accessLogs) {
-            logBucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: false, tags: named(tags, `${name}-alb-logs`) }, parent);
+            // Protected: the access logs are the record of who reached the shop.
+            logBucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: false, tags: named(tags, `${name}-alb-logs`) }, { parent: this, protect: true });
             // Load balancers can only write to SSE-S3 buckets (not SSE-KMS).
             new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-alb-logs`, {
                 bucket: logBucket.id,

@@ -48,6 +48,7 @@ const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** An image pinned to an exact x.y.z tag or a digest; `latest` and `6.2` are refused. */
 const PINNED_IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:\d+\.\d+\.\d+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 function check(ok: boolean, what: string, value: unknown, allowed: string): void {
@@ -279,8 +280,11 @@ export interface RedisNodeSpec {
     readonly masterName: string;
     /** Redis image, pinned (repository:x.y.z or a digest). */
     readonly image: string;
-    /** ARN of the Secrets Manager secret holding the password (a plain SecretString). */
-    readonly passwordSecretArn: string;
+    /**
+     * Name or ARN of the Secrets Manager secret holding the password (a plain SecretString).
+     * A fixed name keeps the user data known at preview time.
+     */
+    readonly passwordSecretId: string;
     /** Region of the secret (where the AWS CLI asks for it). */
     readonly region: string;
     /** @default 5000 */
@@ -438,7 +442,7 @@ export function renderRedisCloudConfig(spec: RedisNodeSpec): string {
     check(new Set(spec.clusterAddresses).size === spec.clusterAddresses.length, "renderRedisCloudConfig: clusterAddresses", spec.clusterAddresses, "distinct addresses");
     check(spec.clusterAddresses.includes(spec.address), "renderRedisCloudConfig: clusterAddresses", spec.clusterAddresses, `a list that includes the node's address ${spec.address}`);
     check(PINNED_IMAGE.test(spec.image), "renderRedisCloudConfig: image", spec.image, "an image pinned to an exact x.y.z tag or a digest");
-    check(SECRET_ARN.test(spec.passwordSecretArn), "renderRedisCloudConfig: passwordSecretArn", spec.passwordSecretArn, "a Secrets Manager secret ARN");
+    check(SECRET_ARN.test(spec.passwordSecretId) || SECRET_NAME.test(spec.passwordSecretId), "renderRedisCloudConfig: passwordSecretId", spec.passwordSecretId, "a Secrets Manager secret name or ARN");
     check(REGION.test(spec.region), "renderRedisCloudConfig: region", spec.region, "an AWS region such as us-east-2");
     const initialMaster = spec.clusterAddresses[0];
     const redisConf = renderRedisConf({
@@ -457,7 +461,7 @@ export function renderRedisCloudConfig(spec: RedisNodeSpec): string {
     });
     const env = envFile({
         REGION: spec.region,
-        SECRET_ID: spec.passwordSecretArn,
+        SECRET_ID: spec.passwordSecretId,
         IMAGE: spec.image,
         MASTER_NAME: spec.masterName,
         NODE_ADDRESS: spec.address,

@@ -167,7 +167,7 @@ describe("RedisCluster", () => {
                 assert.equal(secret.protect, true);
             });
 
-            it("puts the secret's ARN and region in the user data, and the password nowhere but the secret version", async () => {
+            it("puts the secret's name and region in the user data, and the password nowhere but the secret version", async () => {
                 const run = await loadStack(e.stack);
                 const value = one(run, "random:index/randomPassword:RandomPassword", "redis-password").outputs.result;
                 assert.ok(typeof value === "string" && value.length >= 32);
@@ -175,7 +175,7 @@ describe("RedisCluster", () => {
                 for (const instance of nodes(run)) {
                     assert.ok(!JSON.stringify(instance.inputs).includes(value), `${instance.name} inputs contain the password`);
                     const env = userDataFile(instance, NODE_PATHS.env);
-                    assert.ok(env.includes(`SECRET_ID='${secret.outputs.arn}'`), env);
+                    assert.ok(env.includes(`SECRET_ID='${secret.inputs.name}'`), env);
                     assert.ok(env.includes(`REGION='${run.config["aws:region"]}'`), env);
                     assert.ok(configLines(userDataFile(instance, NODE_PATHS.redisTemplate)).includes(`requirepass ${PASSWORD_PLACEHOLDER}`));
                 }

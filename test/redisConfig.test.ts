@@ -36,7 +36,7 @@ const spec = (address: string, overrides: Partial<RedisNodeSpec> = {}): RedisNod
     quorum: 2,
     masterName: "ecommerce-cache",
     image: "public.ecr.aws/docker/library/redis:6.2.20",
-    passwordSecretArn: ARN,
+    passwordSecretId: ARN,
     region: "us-east-2",
     ...overrides,
 });
@@ -244,9 +244,9 @@ describe("lib/redisConfig", () => {
         it("rejects a node missing from the cluster's address list", () => {
             assert.throws(() => renderRedisCloudConfig(spec("10.10.64.99")), /clusterAddresses = .*: expected a list that includes the node's address 10\.10\.64\.99/);
         });
-        it("rejects a secret given by something other than its ARN", () => {
-            assert.throws(() => renderRedisCloudConfig(spec(ADDRESSES[0], { passwordSecretArn: "redis-password" })), {
-                message: 'renderRedisCloudConfig: passwordSecretArn = "redis-password": expected a Secrets Manager secret ARN',
+        it("rejects a secret reference that is neither a secret name nor an ARN", () => {
+            assert.throws(() => renderRedisCloudConfig(spec(ADDRESSES[0], { passwordSecretId: "redis password" })), {
+                message: 'renderRedisCloudConfig: passwordSecretId = "redis password": expected a Secrets Manager secret name or ARN',
             });
         });
     });
