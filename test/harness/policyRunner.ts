@@ -1,0 +1,192 @@
+/**
+ * Runs the policy pack's policies against a recorded stack without the Pulumi engine, the
+ * way the engine's analyzer does (node_modules/@pulumi/policy/server.js): resource policies
+ * see each resource's inputs, stack policies see every resource's outputs with parents and
+ * dependencies resolved to resources; values unknown in a preview throw on access (the
+ * policy library's own proxy) and turn into an advisory "can't run during preview".
+ *
+ * Default providers are what the engine would show: a resource without an explicit provider
+ * gets its package's default provider, configured like the stack (aws:region).
+ */
+import type {
+    EnforcementLevel, Policies, PolicyPackConfig, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+} from "@pulumi/policy";
+import { lastExamined } from "../../policies/kit";
+import type { RecordedResource, StackRun } from "./run";
+import { UNKNOWN } from "./run";
+
+export interface Violation {
+    readonly message: string;
+    /** The resource it is about (a resource policy's resource, or what a stack policy named). */
+    readonly urn?: string;
+}
+
+export interface PolicyVerdict {
+    readonly policy: string;
+    readonly kind: "resource" | "stack";
+    readonly enforcementLevel: EnforcementLevel;
+    /** Resources the policy examined (did not declare itself not applicable to). */
+    readonly examined: number;
+    readonly violations: readonly Violation[];
+    /** Checks that could not run because a value was unknown (previews only). */
+    readonly cannotRun: readonly string[];
+}
+
+// The analyzer's own proxy for values unknown in a preview: internal to @pulumi/policy
+// (absent from its typings), used here so offline runs fail on unknowns exactly as the engine's.
+const { unknownCheckingProxy, unknownStringValue, UnknownValueError } = require("@pulumi/policy/proxy") as {
+    unknownCheckingProxy<T>(value: T): T;
+    unknownStringValue: string;
+    UnknownValueError: new (...args: any[]) => Error;
+};
+
+class NotApplicable extends Error {}
+
+function throwNotApplicable(reason?: string): never {
+    throw new NotApplicable(reason);
+}
+
+/** Harness values back to what the engine sends: unknowns as the engine's sentinel. */
+function engineValue(value: unknown): any {
+    if (value === UNKNOWN) {
+        return unknownStringValue;
+    }
+    if (Array.isArray(value)) {
+        return value.map(engineValue);
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, engineValue(v)]));
+    }
+    return value;
+}
+
+function providerOf(run: StackRun, r: RecordedResource): PolicyResource["provider"] {
+    if (r.provider) {
+        const urn = r.provider.split("::").slice(0, -1).join("::");
+        const p = run.resources.find((x) => x.urn === urn);
+        if (p) {
+            return { type: p.type, name: p.name, urn: p.urn, props: unknownCheckingProxy(engineValue(p.outputs)) };
+        }
+    }
+    const pkg = r.type.split(":")[0];
+    if (r.type.startsWith("pulumi:") || r.type.startsWith("ecommerce:")) {
+        return undefined;
+    }
+    // The engine's default provider of the package, configured from the stack's config.
+    const prefix = `${pkg}:`;
+    const props = Object.fromEntries(Object.entries(run.config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    return { type: `pulumi:providers:${pkg}`, name: `default`, urn: `urn:pulumi:${run.stack}::ecommerce::pulumi:providers:${pkg}::default`, props };
+}
+
+function optionsOf(r: RecordedResource): ResourceValidationArgs["opts"] {
+    return {
+        protect: r.protect,
+        ignoreChanges: [...r.ignoreChanges],
+        deleteBeforeReplace: r.deleteBeforeReplace,
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+        parent: r.parent,
+    };
+}
+
+const isTypeFor = (type: string) => (resourceClass: any) => resourceClass?.__pulumiType === type;
+
+/** Policies' config merged the way the engine hands it out: enforcementLevel apart, the rest as getConfig(). */
+function configFor(config: PolicyPackConfig, policy: string): { level?: EnforcementLevel; properties: Record<string, unknown> } {
+    const c = config[policy];
+    if (c === undefined) {
+        return { properties: {} };
+    }
+    if (typeof c === "string") {
+        return { level: c, properties: {} };
+    }
+    const { enforcementLevel, ...properties } = c as { enforcementLevel?: EnforcementLevel };
+    return { level: enforcementLevel, properties };
+}
+
+export function runPolicies(run: StackRun, policies: Policies, config: PolicyPackConfig = {}): PolicyVerdict[] {
+    const verdicts: PolicyVerdict[] = [];
+    for (const policy of policies) {
+        const { level, properties } = configFor(config, policy.name);
+        const enforcementLevel: EnforcementLevel = level ?? policy.enforcementLevel ?? "advisory";
+        if (enforcementLevel === "disabled") {
+            continue;
+        }
+        const violations: Violation[] = [];
+        const cannotRun: string[] = [];
+        let examined = 0;
+        const getConfig = <T extends object>() => properties as T;
+
+        if ("validateResource" in policy && (policy as ResourceValidationPolicy).validateResource) {
+            const resourcePolicy = policy as ResourceValidationPolicy;
+            const validations = Array.isArray(resourcePolicy.validateResource) ? resourcePolicy.validateResource : [resourcePolicy.validateResource!];
+            for (const r of run.resources) {
+                let applies = false;
+                for (const validate of validations) {
+                    const props = unknownCheckingProxy(engineValue(r.inputs));
+                    const args: ResourceValidationArgs = {
+                        type: r.type, name: r.name, urn: r.urn, props, opts: optionsOf(r), provider: providerOf(run, r),
+                        stackTags: new Map(), getConfig, notApplicable: throwNotApplicable,
+                        isType: isTypeFor(r.type), asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
+                    };
+                    try {
+                        validate(args, (message, urn) => violations.push({ message, urn: urn ?? r.urn }));
+                        applies = true;
+                    } catch (err) {
+                        if (err instanceof NotApplicable) {
+                            continue;
+                        }
+                        if (err instanceof UnknownValueError) {
+                            applies = true;
+                            cannotRun.push(`${r.name}: ${err.message}`);
+                            continue;
+                        }
+                        throw err;
+                    }
+                }
+                examined += applies ? 1 : 0;
+            }
+            verdicts.push({ policy: policy.name, kind: "resource", enforcementLevel, examined, violations, cannotRun });
+        } else if ("validateStack" in policy && (policy as StackValidationPolicy).validateStack) {
+            const stackPolicy = policy as StackValidationPolicy;
+            const byUrn = new Map<string, PolicyResource>();
+            const resources: PolicyResource[] = run.resources.map((r) => {
+                const props = unknownCheckingProxy(engineValue(r.outputs));
+                const resource: PolicyResource = {
+                    type: r.type, name: r.name, urn: r.urn, props, opts: optionsOf(r), provider: providerOf(run, r),
+                    dependencies: [], propertyDependencies: {},
+                    isType: isTypeFor(r.type), asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
+                };
+                byUrn.set(r.urn, resource);
+                return resource;
+            });
+            run.resources.forEach((r, i) => {
+                const resource = resources[i] as { parent?: PolicyResource; dependencies: PolicyResource[]; propertyDependencies: Record<string, PolicyResource[]> };
+                resource.parent = r.parent ? byUrn.get(r.parent) : undefined;
+                resource.dependencies = r.dependencies.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
+                for (const [k, urns] of Object.entries(r.propertyDependencies)) {
+                    resource.propertyDependencies[k] = urns.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
+                }
+            });
+            const args: StackValidationArgs = { resources, getConfig, stackTags: new Map(), notApplicable: throwNotApplicable };
+            try {
+                stackPolicy.validateStack!(args, (message, urn) => violations.push({ message, urn }));
+                examined = lastExamined(policy.name) ?? 0;
+            } catch (err) {
+                if (err instanceof UnknownValueError) {
+                    cannotRun.push(err.message);
+                } else if (!(err instanceof NotApplicable)) {
+                    throw err;
+                }
+            }
+            verdicts.push({ policy: policy.name, kind: "stack", enforcementLevel, examined, violations, cannotRun });
+        }
+    }
+    return verdicts;
+}
+
+/** Verdicts that fail a deployment: violations of mandatory policies. */
+export function mandatoryViolations(verdicts: readonly PolicyVerdict[]): { policy: string; message: string }[] {
+    return verdicts.filter((v) => v.enforcementLevel === "mandatory").flatMap((v) => v.violations.map((x) => ({ policy: v.policy, message: x.message })));
+}

@@ -1,0 +1,291 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { PROJECT_DIR, listStacks, readStackFile } from "../tools/stackConfig";
+
+const WORKFLOW = path.join(PROJECT_DIR, ".github", "workflows", "pull-request.yml");
+const VALIDATOR = path.join(PROJECT_DIR, "node_modules", ".bin", "action-validator");
+
+interface Step {
+    id?: string;
+    name?: string;
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+}
+
+interface Job {
+    name?: string;
+    "runs-on": string;
+    if?: string;
+    needs?: string | string[];
+    "timeout-minutes"?: number;
+    permissions?: Record<string, string>;
+    strategy?: { "fail-fast"?: boolean; matrix: { include: Record<string, string>[] } };
+    steps: Step[];
+}
+
+interface Workflow {
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    concurrency?: { group: string; "cancel-in-progress": boolean };
+    jobs: Record<string, Job>;
+}
+
+const text = (): string => fs.readFileSync(WORKFLOW, "utf8");
+const workflow = (): Workflow => parse(text()) as Workflow;
+
+function validate(file: string): { status: number | null; errors: string } {
+    const result = spawnSync(VALIDATOR, [file], { encoding: "utf8", timeout: 30000 });
+    assert.equal(result.error, undefined, `could not run ${VALIDATOR}: ${String(result.error)} (npm ci installs @action-validator/cli)`);
+    return { status: result.status, errors: result.stderr + result.stdout };
+}
+
+/** The one step of `job` that uses `action` (owner/name, any version). */
+function stepUsing(job: Job, action: string): Step {
+    const found = job.steps.filter((s) => s.uses?.split("@")[0] === action);
+    assert.equal(found.length, 1, `one step uses ${action}, found ${found.length}`);
+    return found[0];
+}
+
+/** The index of the one step of `job` whose whole `run` is `command`. */
+function stepRunning(job: Job, command: string): number {
+    const found = job.steps.flatMap((s, i) => (s.run?.trim() === command ? [i] : []));
+    assert.equal(found.length, 1, `one step runs exactly "${command}", found ${found.length}`);
+    return found[0];
+}
+
+/** Replaces `${{ matrix.<key> }}` the way Actions would for one matrix entry; anything else is unexpected here. */
+function expand(value: string, matrix: Record<string, string>): string {
+    return value.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expr: string) => {
+        const key = /^matrix\.(\w+)$/.exec(expr)?.[1];
+        assert.ok(key !== undefined && key in matrix, `unexpected expression \${{ ${expr} }}`);
+        return matrix[key];
+    });
+}
+
+/** Runs the preview job's backend step for one matrix entry, as the runner would (bash -e, GITHUB_OUTPUT). */
+function runBackendStep(matrix: Record<string, string>): { status: number | null; stderr: string; output: string } {
+    const step = workflow().jobs.preview.steps.find((s) => s.id === "backend");
+    assert.ok(step?.run, "the preview job has a step with id backend and a run script");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-backend-"));
+    try {
+        const outputFile = path.join(dir, "github-output");
+        fs.writeFileSync(outputFile, "");
+        const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(v, matrix)]));
+        const result = spawnSync("bash", ["-e", "-c", step.run], {
+            cwd: PROJECT_DIR,
+            env: { ...process.env, ...env, GITHUB_OUTPUT: outputFile },
+            encoding: "utf8",
+            timeout: 60000,
+        });
+        return { status: result.status, stderr: result.stderr, output: fs.readFileSync(outputFile, "utf8") };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Every `path` an action-validator error report mentions, however deeply nested. */
+function errorPaths(report: unknown): string[] {
+    if (Array.isArray(report)) return report.flatMap(errorPaths);
+    if (report !== null && typeof report === "object") {
+        return Object.entries(report).flatMap(([k, v]) => (k === "path" && typeof v === "string" ? [v] : errorPaths(v)));
+    }
+    return [];
+}
+
+const MATRIX = [
+    { stack: "primary", region: "us-east-2" },
+    { stack: "dr", region: "us-west-1" },
+];
+
+describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
+    describe("validity", () => {
+        it("passes action-validator (the GitHub Actions workflow schema)", () => {
+            const { status, errors } = validate(WORKFLOW);
+            assert.equal(status, 0, errors);
+        });
+
+        const breakages: { what: string; change: (wf: Workflow) => void; path: string }[] = [
+            { what: "a job without runs-on", change: (wf) => delete (wf.jobs.test as Partial<Job>)["runs-on"], path: "/jobs/test/runs-on" },
+            { what: "a misspelt trigger", change: (wf) => (wf.on = { pull_reqest: null }), path: "/on" },
+            { what: "a permission level that does not exist", change: (wf) => (wf.jobs.preview.permissions = { "id-token": "admin" }), path: "/jobs/preview/permissions" },
+        ];
+        for (const b of breakages) {
+            it(`rejects a copy with ${b.what} (action-validator exits 1 and names ${b.path})`, () => {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-broken-"));
+                try {
+                    const copy = path.join(dir, "pull-request.yml");
+                    const wf = workflow();
+                    fs.writeFileSync(copy, stringify(wf));
+                    assert.equal(validate(copy).status, 0, "the unbroken round-trip copy passes, so only the breakage is rejected");
+                    b.change(wf);
+                    fs.writeFileSync(copy, stringify(wf));
+                    const { status, errors } = validate(copy);
+                    assert.equal(status, 1, errors);
+                    const paths = errorPaths(JSON.parse(errors));
+                    assert.ok(paths.some((p) => p.startsWith(b.path)), `error paths ${JSON.stringify(paths)} name ${b.path}`);
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            });
+        }
+    });
+
+    describe("shape", () => {
+        it("runs on pull requests only", () => {
+            assert.deepEqual(Object.keys(workflow().on), ["pull_request"]);
+        });
+
+        it("runs one concurrency group per pull request and cancels the superseded run", () => {
+            assert.deepEqual(workflow().concurrency, { group: "pull-request-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+        });
+
+        it("has exactly the jobs test and preview, each with a timeout", () => {
+            const jobs = workflow().jobs;
+            assert.deepEqual(Object.keys(jobs), ["test", "preview"]);
+            for (const [name, job] of Object.entries(jobs)) {
+                assert.ok(Number.isInteger(job["timeout-minutes"]) && job["timeout-minutes"]! > 0 && job["timeout-minutes"]! <= 60, `${name}: timeout-minutes ${job["timeout-minutes"]}`);
+            }
+        });
+
+        it("grants nothing at workflow level and only contents: read to the test job", () => {
+            const wf = workflow();
+            assert.deepEqual(wf.permissions, {});
+            assert.deepEqual(wf.jobs.test.permissions, { contents: "read" });
+        });
+
+        it("grants id-token: write and pull-requests: write to the preview job only", () => {
+            const jobs = workflow().jobs;
+            assert.deepEqual(jobs.preview.permissions, { contents: "read", "id-token": "write", "pull-requests": "write" });
+            const elsewhere = Object.entries(jobs).filter(([name, job]) => name !== "preview" && (job.permissions?.["id-token"] !== undefined || job.permissions?.["pull-requests"] !== undefined));
+            assert.deepEqual(elsewhere.map(([name]) => name), []);
+        });
+
+        it("pins every action to a major version tag (owner/name@vN, never a branch)", () => {
+            const uses = Object.values(workflow().jobs).flatMap((j) => j.steps.flatMap((s) => (s.uses ? [s.uses] : [])));
+            assert.ok(uses.length >= 6, `expected the actions of both jobs, found ${uses.join(", ")}`);
+            assert.deepEqual(uses.filter((u) => !/^[\w-]+\/[\w.-]+@v\d+$/.test(u)), []);
+        });
+
+        it("uses no long-lived AWS keys and no secret but GITHUB_TOKEN", () => {
+            const all = text();
+            for (const forbidden of ["aws-access-key-id", "aws-secret-access-key", "aws-session-token", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+                assert.ok(!all.includes(forbidden), `the workflow mentions ${forbidden}`);
+            }
+            const secrets = [...all.matchAll(/secrets\.(\w+)/g)].map((m) => m[1]);
+            assert.deepEqual([...new Set(secrets)], ["GITHUB_TOKEN"]);
+        });
+    });
+
+    describe("test job", () => {
+        it("sets up Node 20 with the npm cache", () => {
+            const setup = stepUsing(workflow().jobs.test, "actions/setup-node");
+            assert.deepEqual(setup.with, { "node-version": 20, cache: "npm" });
+        });
+
+        it("runs ./.ci/run after checkout and Node set-up", () => {
+            const job = workflow().jobs.test;
+            const ci = stepRunning(job, "./.ci/run");
+            assert.ok(job.steps.indexOf(stepUsing(job, "actions/checkout")) < ci, "checkout comes first");
+            assert.ok(job.steps.indexOf(stepUsing(job, "actions/setup-node")) < ci, "Node is set up before .ci/run");
+            assert.ok((fs.statSync(path.join(PROJECT_DIR, ".ci", "run")).mode & 0o111) !== 0, ".ci/run is executable");
+        });
+
+        it("runs npm run plan after the tests", () => {
+            const job = workflow().jobs.test;
+            assert.ok(stepRunning(job, "npm run plan") > stepRunning(job, "./.ci/run"));
+        });
+
+        it("runs a plan script that package.json defines", () => {
+            const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> };
+            assert.equal(typeof pkg.scripts.plan, "string", "package.json has no scripts.plan");
+        });
+    });
+
+    describe("preview job", () => {
+        it("runs only after the tests, for pull requests from this repository, when AWS_PREVIEW_ROLE_ARN is set", () => {
+            const job = workflow().jobs.preview;
+            assert.equal(job.needs, "test");
+            const condition = job.if ?? "";
+            assert.ok(condition.includes("github.event.pull_request.head.repo.full_name == github.repository"), `fork guard missing from if: ${condition}`);
+            assert.ok(condition.includes("vars.AWS_PREVIEW_ROLE_ARN != ''"), `variable check missing from if: ${condition}`);
+            assert.ok(!/\|\|/.test(condition), `if: must be a conjunction: ${condition}`);
+        });
+
+        it("has the matrix primary/us-east-2 and dr/us-west-1 exactly, each the region of its stack file", () => {
+            const strategy = workflow().jobs.preview.strategy;
+            assert.deepEqual(strategy?.matrix, { include: MATRIX });
+            assert.equal(strategy?.["fail-fast"], false, "one stack's failure does not cancel the other's preview");
+            assert.deepEqual(MATRIX.map((m) => m.stack).sort(), listStacks());
+            for (const m of MATRIX) {
+                assert.equal(readStackFile(m.stack).config["aws:region"], m.region, m.stack);
+            }
+        });
+
+        it("sets up Node 20 with the npm cache and runs npm ci before the preview", () => {
+            const job = workflow().jobs.preview;
+            assert.deepEqual(stepUsing(job, "actions/setup-node").with, { "node-version": 20, cache: "npm" });
+            assert.ok(stepRunning(job, "npm ci --no-audit --no-fund") < job.steps.indexOf(stepUsing(job, "pulumi/actions")));
+        });
+
+        it("assumes the role from the AWS_PREVIEW_ROLE_ARN variable over OIDC, in the matrix region", () => {
+            const job = workflow().jobs.preview;
+            const creds = stepUsing(job, "aws-actions/configure-aws-credentials");
+            assert.equal(creds.with?.["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+            assert.equal(creds.with?.["aws-region"], "${{ matrix.region }}");
+            assert.ok(job.steps.indexOf(creds) < job.steps.indexOf(stepUsing(job, "pulumi/actions")), "credentials come before the preview");
+        });
+
+        it("runs pulumi preview through pulumi/actions on the matrix stack with the policies pack, commenting on the pull request", () => {
+            const pulumi = stepUsing(workflow().jobs.preview, "pulumi/actions");
+            assert.equal(pulumi.with?.command, "preview");
+            assert.equal(pulumi.with?.["stack-name"], "${{ matrix.stack }}");
+            assert.equal(pulumi.with?.policyPacks, "policies");
+            assert.equal(String(pulumi.with?.["comment-on-pr"]), "true");
+            assert.equal(pulumi.with?.["github-token"], "${{ secrets.GITHUB_TOKEN }}");
+        });
+
+        it("names a policy pack folder that holds a PulumiPolicy.yaml", () => {
+            const pack = stepUsing(workflow().jobs.preview, "pulumi/actions").with?.policyPacks as string;
+            assert.ok(fs.existsSync(path.join(PROJECT_DIR, pack, "PulumiPolicy.yaml")), `${pack}/PulumiPolicy.yaml does not exist`);
+        });
+
+        it("installs the Pulumi CLI at the version of @pulumi/pulumi in package.json", () => {
+            const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+            assert.equal(stepUsing(workflow().jobs.preview, "pulumi/actions").with?.["pulumi-version"], pkg.dependencies["@pulumi/pulumi"]);
+        });
+
+        it("logs pulumi in to the backend the backend step found (cloud-url and PULUMI_BACKEND_URL)", () => {
+            const pulumi = stepUsing(workflow().jobs.preview, "pulumi/actions");
+            assert.equal(pulumi.with?.["cloud-url"], "${{ steps.backend.outputs.url }}");
+            assert.equal(pulumi.env?.PULUMI_BACKEND_URL, "${{ steps.backend.outputs.url }}");
+        });
+
+        it("keeps expressions out of the backend step's script (matrix values come in through env)", () => {
+            const step = workflow().jobs.preview.steps.find((s) => s.id === "backend");
+            assert.ok(step?.run !== undefined && !step.run.includes("${{"), step?.run);
+        });
+
+        for (const m of MATRIX) {
+            it(`backend step, run for ${m.stack}, outputs ${m.stack}'s own state backend in ${m.region}`, () => {
+                const { status, stderr, output } = runBackendStep(m);
+                assert.equal(status, 0, stderr);
+                const expected = `s3://ecommerce-pulumi-state-${m.region}?region=${m.region}`;
+                assert.equal(readStackFile(m.stack).config["ecommerce:stateBackend"], expected);
+                assert.equal(output, `url=${expected}\n`);
+            });
+        }
+
+        it("fails the backend step when the matrix region is not the stack file's region", () => {
+            const { status, stderr, output } = runBackendStep({ stack: "primary", region: "us-west-1" });
+            assert.notEqual(status, 0);
+            assert.ok(stderr.includes("Pulumi.primary.yaml is in us-east-2, not us-west-1"), stderr);
+            assert.equal(output, "", "no backend is handed on");
+        });
+    });
+});
