@@ -98,6 +98,18 @@ function errorPaths(report: unknown): string[] {
     return [];
 }
 
+/**
+ * The inputs each action declares in its action.yml at the major version the workflow pins
+ * (read from the actions' repositories at those tags). GitHub only warns about an unknown
+ * input, so a misspelt one (`policy-packs` for `policyPacks`) would silently do nothing.
+ */
+const ACTION_INPUTS: Record<string, string[]> = {
+    "actions/checkout@v5": ["allow-unsafe-pr-checkout", "clean", "fetch-depth", "fetch-tags", "filter", "github-server-url", "lfs", "path", "persist-credentials", "ref", "repository", "set-safe-directory", "show-progress", "sparse-checkout", "sparse-checkout-cone-mode", "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "submodules", "token"],
+    "actions/setup-node@v6": ["architecture", "cache", "cache-dependency-path", "check-latest", "mirror", "mirror-token", "node-version", "node-version-file", "package-manager-cache", "registry-url", "scope", "token"],
+    "aws-actions/configure-aws-credentials@v6": ["action-timeout-s", "allowed-account-ids", "audience", "aws-access-key-id", "aws-profile", "aws-region", "aws-secret-access-key", "aws-session-token", "custom-tags", "disable-retry", "force-skip-oidc", "http-proxy", "inline-session-policy", "managed-session-policies", "mask-aws-account-id", "no-proxy", "output-credentials", "output-env-credentials", "overwrite-aws-profile", "retry-max-attempts", "role-chaining", "role-duration-seconds", "role-external-id", "role-session-name", "role-skip-session-tagging", "role-to-assume", "special-characters-workaround", "sts-endpoint", "transitive-tag-keys", "unset-current-credentials", "use-existing-credentials", "web-identity-token-file"],
+    "pulumi/actions@v7": ["always-include-summary", "cloud-url", "color", "command", "comment-on-pr", "comment-on-pr-number", "comment-on-summary", "config-map", "continue-on-error", "debug", "diff", "edit-pr-comment", "exclude", "exclude-dependents", "exclude-protected", "expect-no-changes", "github-token", "log-flow", "log-verbosity", "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version", "pulumi-version-file", "refresh", "remove", "replace", "secrets-provider", "stack-name", "suppress-outputs", "suppress-progress", "target", "target-dependents", "upsert", "work-dir"],
+};
+
 const MATRIX = [
     { stack: "primary", region: "us-east-2" },
     { stack: "dr", region: "us-west-1" },
@@ -170,6 +182,13 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             const uses = Object.values(workflow().jobs).flatMap((j) => j.steps.flatMap((s) => (s.uses ? [s.uses] : [])));
             assert.ok(uses.length >= 6, `expected the actions of both jobs, found ${uses.join(", ")}`);
             assert.deepEqual(uses.filter((u) => !/^[\w-]+\/[\w.-]+@v\d+$/.test(u)), []);
+        });
+
+        it("uses only actions whose inputs are known here, and passes each only inputs its action.yml declares", () => {
+            const steps = Object.values(workflow().jobs).flatMap((j) => j.steps.filter((s) => s.uses !== undefined));
+            assert.deepEqual([...new Set(steps.map((s) => s.uses))].filter((u) => !(u! in ACTION_INPUTS)), []);
+            const unknown = steps.flatMap((s) => Object.keys(s.with ?? {}).filter((k) => !ACTION_INPUTS[s.uses!].includes(k)).map((k) => `${s.uses}: ${k}`));
+            assert.deepEqual(unknown, []);
         });
 
         it("uses no long-lived AWS keys and no secret but GITHUB_TOKEN", () => {

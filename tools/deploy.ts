@@ -12,8 +12,6 @@
  * Extra arguments after the stack name go to pulumi unchanged (e.g. `--diff`).
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
 import { PROJECT_DIR, listStacks, readStackFile } from "./stackConfig";
 
 export const COMMANDS = ["init", "preview", "up", "refresh"] as const;
@@ -54,11 +52,10 @@ export function planInvocation(command: string, stack: string | undefined, extra
         throw new Error(`Pulumi.${stack}.yaml: secretsprovider = ${JSON.stringify(secrets)}: expected an awskms:// key in ${String(region)}`);
     }
     // The policy pack checks every preview and update, on laptops as in CI.
-    const policy = fs.existsSync(path.join(dir, "policies", "PulumiPolicy.yaml")) ? ["--policy-pack", "policies"] : [];
     const args: string[] =
         command === "init" ? ["stack", "init", stack, "--secrets-provider", secrets]
         : command === "refresh" ? ["refresh", "--stack", stack]
-        : [command, "--stack", stack, ...policy];
+        : [command, "--stack", stack, "--policy-pack", "policies"];
     return { command: "pulumi", args: [...args, ...extra], env: { PULUMI_BACKEND_URL: backend } };
 }
 

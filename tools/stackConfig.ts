@@ -15,6 +15,8 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 export interface StackFile {
     readonly secretsprovider?: string;
+    /** The stack's data key, encrypted by the secrets provider (written by `pulumi stack init`). */
+    readonly encryptedkey?: string;
     readonly config: Readonly<Record<string, unknown>>;
 }
 
@@ -44,7 +46,7 @@ export function readStackFile(stack: string, dir = PROJECT_DIR): StackFile {
         throw new Error(`unknown stack "${stack}": ${file} does not exist (stacks: ${known})`);
     }
     const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as Partial<StackFile>;
-    return { secretsprovider: doc.secretsprovider, config: doc.config ?? {} };
+    return { secretsprovider: doc.secretsprovider, encryptedkey: doc.encryptedkey, config: doc.config ?? {} };
 }
 
 /** Stack names with a Pulumi.<stack>.yaml file in `dir`. */
