@@ -44,6 +44,12 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.parity, undefined, "no parity with one stack");
     });
 
+    it("passes both stacks as a first preview (IDs unknown), parity included", async () => {
+        const { plan: result } = await plan(parseArgs(["--preview"]));
+        assert.equal(result.summary.startsWith("plan OK: primary"), true, result.summary);
+        assert.deepEqual(result.parity?.unexplained, []);
+    });
+
     it("fails the plan when config breaks a mandatory policy in both stacks", async () => {
         const { plan: result } = await plan(parseArgs(["--set", "ecommerce:dbInstanceClass=db.t3.xlarge"]));
         assert.equal(result.ok, false);

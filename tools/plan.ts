@@ -196,7 +196,9 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
         const report: ParityReport = compareStacks(primary, dr, PARITY_ALLOW_LIST);
         parity = {
             unexplained: report.unexplained.map(formatDifference),
-            staleEntries: report.unusedEntries.map((e) => `${e.type} ${String(e.name)} ${String(e.field)}`),
+            // In a preview, a value unknown in both stacks cannot differ: an entry explaining it
+            // is idle, not stale. Staleness is judged on update runs (and by the tests).
+            staleEntries: options.preview ? [] : report.unusedEntries.map((e) => `${e.type} ${String(e.name)} ${String(e.field)}`),
             explained: report.explained.length,
         };
     }

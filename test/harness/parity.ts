@@ -46,7 +46,7 @@ export interface ParityReport {
 const key = (r: RecordedResource) => `${r.type}::${r.name}`;
 
 /** Output fields whose values are identities the provider assigned (IDs, ARNs, names, addresses). */
-const REFERENCE_FIELD = /^(id|arn|keyId|name|dnsName|address|endpoint|fqdn|zoneId|result|allocationId|publicIp|privateIp|availabilityZone|clusterSecurityGroupId)$|(Arn|Id|Name)$/;
+const REFERENCE_FIELD = /^(id|arn|keyId|name|dnsName|address|endpoint|fqdn|zoneId|result|allocationId|publicIp|privateIp|clusterSecurityGroupId)$|(Arn|Id|Name)$/;
 /** Values that are never references, even in a reference field: regions, plain words. */
 const PLAIN_VALUE = /^([a-z]{2}-[a-z]+-\d|[a-z]+|\d{12})$/;
 

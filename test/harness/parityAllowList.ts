@@ -25,7 +25,9 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     { type: "*", name: /^network-(public|private|data|nat|private-rt|private-default)-3$/, field: PRESENCE, reason: `${Z}: subnets, NAT gateway and routing of the third AZ (us-west-1 has two)` },
     { type: "*", name: "*", field: /^(subnets|vpcZoneIdentifiers|privateSubnetIds|subnetIds)\[2\]$/, reason: `${Z}: load balancer, web servers, EKS and the DB span every AZ of the region` },
     { type: "aws:ec2/networkInterface:NetworkInterface", name: "redis-node-3", field: "subnetId", reason: `${Z}: the third Redis node shares the first AZ where there are only two` },
-    { type: "aws:ec2/instance:Instance", name: "redis-node-3", field: "availabilityZone", reason: `${Z}: the third Redis node shares the first AZ where there are only two` },
+    { type: "aws:ec2/instance:Instance", name: /^redis-node-\d$/, field: "availabilityZone", reason: `${Z}: Redis nodes go round-robin over the region's zones (the third shares the first where there are only two)` },
+    { type: "aws:rds/instance:Instance", name: /^db-replica-\d$/, field: "availabilityZone", reason: `${R}: replicas are pinned to distinct zones of the region` },
+    { type: "*", name: /^network-/, field: "tags.Name", reason: `${R}: per-AZ network resources are named after their zone` },
 
     // --- addressing and zones of the region ------------------------------------------------------
     { type: "aws:ec2/vpc:Vpc", name: "network-vpc", field: "cidrBlock", reason: `${R}: each region has its own non-overlapping VPC CIDR (ecommerce:vpcCidrs)` },
