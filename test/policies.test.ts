@@ -266,6 +266,10 @@ describe("allowed-regions", () => {
     it("fails a database replicating from another region", () => {
         assert.deepEqual(messages(verdict(allowedRegions, [dbInstance("w", { replicateSourceDb: "arn:aws:rds:eu-west-1:123456789012:db:x" })])), ["aws:rds/instance:Instance w has a replication source in eu-west-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1"]);
     });
+    it("fails a resource whose region cannot be determined", () => {
+        const run = { ...stackOf([redisNode(1, "a")]), config: {} };
+        assert.deepEqual(runPolicies(run, [allowedRegions])[0].violations.map((v) => v.message), ["aws:ec2/instance:Instance redis-node-1: its region cannot be determined (no region input, no provider region)"]);
+    });
     it("takes the allowed regions from policy config", () => {
         assert.deepEqual(messages(verdict(allowedRegions, [redisNode(1, "a")], { "allowed-regions": { allowedRegions: ["us-east-2"] } })), []);
     });
