@@ -47,7 +47,7 @@ function throwNotApplicable(reason?: string): never {
 }
 
 /** Harness values back to what the engine sends: unknowns as the engine's sentinel. */
-function engineValue(value: unknown): any {
+export function engineValue(value: unknown): any {
     if (value === UNKNOWN) {
         return unknownStringValue;
     }
@@ -60,22 +60,28 @@ function engineValue(value: unknown): any {
     return value;
 }
 
-function providerOf(run: StackRun, r: RecordedResource): PolicyResource["provider"] {
+/** The provider the engine would show a resource with: explicit, or its package's default (raw props). */
+export function providerInfo(run: StackRun, r: RecordedResource): { type: string; name: string; urn: string; props: Record<string, unknown> } | undefined {
     if (r.provider) {
         const urn = r.provider.split("::").slice(0, -1).join("::");
         const p = run.resources.find((x) => x.urn === urn);
         if (p) {
-            return { type: p.type, name: p.name, urn: p.urn, props: unknownCheckingProxy(engineValue(p.outputs)) };
+            return { type: p.type, name: p.name, urn: p.urn, props: engineValue(p.outputs) };
         }
     }
-    const pkg = r.type.split(":")[0];
     if (r.type.startsWith("pulumi:") || r.type.startsWith("ecommerce:")) {
         return undefined;
     }
     // The engine's default provider of the package, configured from the stack's config.
+    const pkg = r.type.split(":")[0];
     const prefix = `${pkg}:`;
     const props = Object.fromEntries(Object.entries(run.config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    return { type: `pulumi:providers:${pkg}`, name: `default`, urn: `urn:pulumi:${run.stack}::ecommerce::pulumi:providers:${pkg}::default`, props };
+    return { type: `pulumi:providers:${pkg}`, name: "default", urn: `urn:pulumi:${run.stack}::ecommerce::pulumi:providers:${pkg}::default`, props };
+}
+
+function providerOf(run: StackRun, r: RecordedResource): PolicyResource["provider"] {
+    const info = providerInfo(run, r);
+    return info ? { ...info, props: unknownCheckingProxy(info.props) } : undefined;
 }
 
 function optionsOf(r: RecordedResource): ResourceValidationArgs["opts"] {

@@ -1,0 +1,168 @@
+/**
+ * The pack as the Pulumi CLI runs it: `policies/index.ts` started as its own process (the
+ * analyzer plugin), talked to over gRPC with the engine's own messages. Proves the pack
+ * builds and lists its policies as the CLI sees them, and that the engine's analyzer code
+ * path (@pulumi/policy's server) gives the same verdicts as the offline runner the plan and
+ * the other tests use, on both stacks, in a preview and with planted violations.
+ */
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { ALL_POLICIES } from "../policies/all";
+import { engineValue, providerInfo, runPolicies } from "./harness/policyRunner";
+import { loadStack, RecordedResource, StackRun } from "./harness/run";
+import { PROJECT_DIR } from "../tools/stackConfig";
+
+const analyzerGrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
+const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
+
+type Diagnostic = { policy: string; message: string; level: number };
+
+function options(r: RecordedResource): any {
+    const o = new analyzerPb.AnalyzerResourceOptions();
+    o.setProtect(r.protect);
+    o.setIgnorechangesList([...r.ignoreChanges]);
+    o.setDeletebeforereplace(r.deleteBeforeReplace);
+    o.setParent(r.parent ?? "");
+    return o;
+}
+
+function provider(run: StackRun, r: RecordedResource): any {
+    const p = providerInfo(run, r);
+    if (!p) {
+        return undefined;
+    }
+    const msg = new analyzerPb.AnalyzerProviderResource();
+    msg.setType(p.type);
+    msg.setName(p.name);
+    msg.setUrn(p.urn);
+    msg.setProperties(Struct.fromJavaScript(p.props as any));
+    return msg;
+}
+
+/** The server reports "<description>\n<violation>"; keep the violation. */
+const diagnostics = (response: any): Diagnostic[] =>
+    response.getDiagnosticsList().map((d: any) => ({
+        policy: d.getPolicyname(),
+        message: d.getMessage().startsWith(`${d.getDescription()}\n`) ? d.getMessage().slice(d.getDescription().length + 1) : d.getMessage(),
+        level: d.getEnforcementlevel(),
+    }));
+
+/** Every diagnostic the analyzer server gives for `run`: per resource, then for the stack. */
+async function analyze(client: any, run: StackRun): Promise<Diagnostic[]> {
+    const call = <T>(method: string, req: unknown) => new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+    const found: Diagnostic[] = [];
+    for (const r of run.resources) {
+        const req = new analyzerPb.AnalyzeRequest();
+        req.setType(r.type);
+        req.setName(r.name);
+        req.setUrn(r.urn);
+        req.setProperties(Struct.fromJavaScript(engineValue(r.inputs)));
+        req.setOptions(options(r));
+        const p = provider(run, r);
+        if (p) {
+            req.setProvider(p);
+        }
+        found.push(...diagnostics(await call("analyze", req)));
+    }
+    const stackReq = new analyzerPb.AnalyzeStackRequest();
+    stackReq.setResourcesList(run.resources.map((r) => {
+        const m = new analyzerPb.AnalyzerResource();
+        m.setType(r.type);
+        m.setName(r.name);
+        m.setUrn(r.urn);
+        m.setProperties(Struct.fromJavaScript(engineValue(r.outputs)));
+        m.setOptions(options(r));
+        m.setParent(r.parent ?? "");
+        m.setDependenciesList([...r.dependencies]);
+        for (const [k, urns] of Object.entries(r.propertyDependencies)) {
+            const deps = new analyzerPb.AnalyzerPropertyDependencies();
+            deps.setUrnsList([...urns]);
+            m.getPropertydependenciesMap().set(k, deps);
+        }
+        const p = provider(run, r);
+        if (p) {
+            m.setProvider(p);
+        }
+        return m;
+    }));
+    found.push(...diagnostics(await call("analyzeStack", stackReq)));
+    return found;
+}
+
+/** The offline runner's verdicts in the same shape; "can't run during preview" becomes the advisory the server reports. */
+function offline(run: StackRun): string[] {
+    return runPolicies(run, ALL_POLICIES).flatMap((v) => [
+        ...v.violations.map((x) => `${v.policy}: ${x.message}`),
+        ...v.cannotRun.map(() => `${v.policy}: (cannot run during preview)`),
+    ]).sort();
+}
+
+const server = (found: Diagnostic[]) => found.map((d) => (d.message.includes("during preview") ? `${d.policy}: (cannot run during preview)` : `${d.policy}: ${d.message}`)).sort();
+
+describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function () {
+    this.timeout(60_000);
+    let child: ChildProcess;
+    let client: any;
+
+    before(async () => {
+        child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", 'require("./index.ts")'], { cwd: path.join(PROJECT_DIR, "policies"), stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr!.on("data", (d) => (stderr += String(d)));
+        const port = await new Promise<string>((resolve, reject) => {
+            child.stdout!.once("data", (d) => resolve(String(d).trim()));
+            child.once("exit", (code) => reject(new Error(`the policy pack exited (${code}) before serving: ${stderr}`)));
+        });
+        assert.match(port, /^\d+$/, "the pack prints its port, as the CLI expects");
+        client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    });
+
+    after(() => {
+        client?.close();
+        child?.kill();
+    });
+
+    it("serves the pack with its 15 mandatory policies", async () => {
+        const info: any = await new Promise((resolve, reject) => client.getAnalyzerInfo(new Empty(), (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))));
+        assert.equal(info.getName(), "ecommerce-platform");
+        assert.deepEqual(
+            info.getPoliciesList().map((p: any) => [p.getName(), p.getEnforcementlevel()]),
+            ALL_POLICIES.map((p) => [p.name, analyzerPb.EnforcementLevel.MANDATORY]),
+        );
+    });
+
+    for (const [stack, preview] of [["primary", false], ["dr", false], ["primary", true], ["dr", true]] as const) {
+        it(`finds no violation in ${stack}${preview ? " as a first preview" : ""}, like the offline runner`, async () => {
+            const run = await loadStack(stack, preview);
+            const found = await analyze(client, run);
+            assert.deepEqual(server(found), []);
+            assert.deepEqual(offline(run), []);
+        });
+    }
+
+    for (const preview of [false, true]) {
+        it(`reports the same planted violations as the offline runner${preview ? " in a first preview" : ""}`, async () => {
+            const primary = await loadStack("primary", preview);
+            const planted: StackRun = {
+                ...primary,
+                resources: primary.resources
+                    .filter((r) => r.name !== "db-replica-2")
+                    .map((r) => {
+                        if (r.type === "aws:ec2/instance:Instance" && r.name === "redis-node-3") {
+                            const change = (p: Record<string, any>) => ({ ...p, instanceType: "t3.medium", availabilityZone: "us-east-2a" });
+                            return { ...r, inputs: change(r.inputs), outputs: change(r.outputs) };
+                        }
+                        return r.name === "db-writer" && r.type === "aws:rds/instance:Instance" ? { ...r, protect: false } : r;
+                    }),
+            };
+            const expected = offline(planted);
+            assert.equal(expected.length, 5, expected.join("\n"));
+            const found = await analyze(client, planted);
+            assert.deepEqual(server(found), expected);
+            assert.ok(found.every((d) => d.level === analyzerPb.EnforcementLevel.MANDATORY));
+        });
+    }
+});
