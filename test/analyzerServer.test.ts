@@ -43,6 +43,21 @@ function provider(run: StackRun, r: RecordedResource): any {
     return msg;
 }
 
+/** Fills what the engine sends of every resource: type, name, URN, properties, options, provider. */
+function describeResource<T>(msg: T, run: StackRun, r: RecordedResource, properties: Record<string, unknown>): T {
+    const m = msg as any;
+    m.setType(r.type);
+    m.setName(r.name);
+    m.setUrn(r.urn);
+    m.setProperties(Struct.fromJavaScript(engineValue(properties)));
+    m.setOptions(options(r));
+    const p = provider(run, r);
+    if (p) {
+        m.setProvider(p);
+    }
+    return msg;
+}
+
 /** The server reports "<description>\n<violation>"; keep the violation. */
 const diagnostics = (response: any): Diagnostic[] =>
     response.getDiagnosticsList().map((d: any) => ({
@@ -56,36 +71,20 @@ async function analyze(client: any, run: StackRun): Promise<Diagnostic[]> {
     const call = <T>(method: string, req: unknown) => new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
     const found: Diagnostic[] = [];
     for (const r of run.resources) {
-        const req = new analyzerPb.AnalyzeRequest();
-        req.setType(r.type);
-        req.setName(r.name);
-        req.setUrn(r.urn);
-        req.setProperties(Struct.fromJavaScript(engineValue(r.inputs)));
-        req.setOptions(options(r));
-        const p = provider(run, r);
-        if (p) {
-            req.setProvider(p);
-        }
+        // Resource policies see a resource's inputs.
+        const req = describeResource(new analyzerPb.AnalyzeRequest(), run, r, r.inputs);
         found.push(...diagnostics(await call("analyze", req)));
     }
     const stackReq = new analyzerPb.AnalyzeStackRequest();
     stackReq.setResourcesList(run.resources.map((r) => {
-        const m = new analyzerPb.AnalyzerResource();
-        m.setType(r.type);
-        m.setName(r.name);
-        m.setUrn(r.urn);
-        m.setProperties(Struct.fromJavaScript(engineValue(r.outputs)));
-        m.setOptions(options(r));
+        // Stack policies see outputs, parents and dependencies.
+        const m = describeResource(new analyzerPb.AnalyzerResource(), run, r, r.outputs);
         m.setParent(r.parent ?? "");
         m.setDependenciesList([...r.dependencies]);
         for (const [k, urns] of Object.entries(r.propertyDependencies)) {
             const deps = new analyzerPb.AnalyzerPropertyDependencies();
             deps.setUrnsList([...urns]);
             m.getPropertydependenciesMap().set(k, deps);
-        }
-        const p = provider(run, r);
-        if (p) {
-            m.setProvider(p);
         }
         return m;
     }));
