@@ -117,7 +117,25 @@ export function runProgram(options: RunOptions): Promise<StackRun> {
     return run;
 }
 
+/**
+ * Stack frames the runtime may capture while a program runs. The Pulumi SDK records a stack
+ * trace on every promise it creates (for its leak report), and ts-node's source-map support
+ * rewrites each one: about 90% of a run's time (1.5 s -> 0.15 s per stack, measured with
+ * node --cpu-prof). Errors raised by a run are reported by message, so no frames are needed.
+ */
+const STACK_FRAMES_DURING_RUN = 0;
+
 async function runExclusive(options: RunOptions): Promise<StackRun> {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = STACK_FRAMES_DURING_RUN;
+    try {
+        return await runUnderMocks(options);
+    } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+    }
+}
+
+async function runUnderMocks(options: RunOptions): Promise<StackRun> {
     const preview = options.preview ?? false;
     const config: Record<string, string> = { ...resolveStackConfig(options.stack) };
     for (const [key, value] of Object.entries(options.config ?? {})) {
