@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { AlertRule, alertNames, alertRulesYaml, AlertRuleOptions, renderAlertRules, RuleFile } from "../lib/alertRules";
-import { requireTool } from "./harness/tools";
+import { requireTool } from "./support/tools";
 
 /** Writes files into a fresh temporary directory, runs promtool there, removes the directory. */
 function promtool(args: string[], files: Record<string, string>): { status: number | null; output: string } {

@@ -12,9 +12,9 @@ import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { ALL_POLICIES } from "../policies/all";
-import { engineValue, providerInfo, runPolicies } from "./harness/policyRunner";
-import { loadStack, RecordedResource, StackRun } from "./harness/run";
-import { PROJECT_DIR } from "../tools/stackConfig";
+import { engineValue, providerInfo, runPolicies } from "../offline/policyRunner";
+import { loadStack, RecordedResource, StackRun } from "../offline/run";
+import { PROJECT_DIR } from "../offline/stackConfig";
 
 const analyzerGrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
 const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");

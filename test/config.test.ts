@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseConfig } from "../lib/config";
-import { resolveStackConfig } from "../tools/stackConfig";
-import { runProgram } from "./harness/run";
+import { resolveStackConfig } from "../offline/stackConfig";
+import { runProgram } from "../offline/run";
 
 /** The stack's resolved config with `overrides` applied (`undefined` removes a key). */
 function raw(stack: string, overrides: Record<string, string | undefined> = {}): (key: string) => string | undefined {

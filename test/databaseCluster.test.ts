@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { DatabaseCluster, DatabaseClusterArgs } from "../components/databaseCluster";
-import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "./harness/run";
-import { ancestorOfType, childrenOf, expectCount, one, ofType } from "./harness/query";
+import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
+import { ancestorOfType, childrenOf, expectCount, one, ofType } from "./support/query";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const COMPONENT = "ecommerce:db:DatabaseCluster";

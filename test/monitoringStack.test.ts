@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 import { MonitoringStack, MonitoringStackArgs, monitoringStackArgsProblems } from "../components/monitoringStack";
 import { pinnedNodes } from "../lib/placement";
-import { loadStack, RecordedResource, requireSuccess, runProgram, StackRun } from "./harness/run";
-import { childrenOf, expectCount, one, ofType } from "./harness/query";
-import { requireTool } from "./harness/tools";
+import { loadStack, RecordedResource, requireSuccess, runProgram, StackRun } from "../offline/run";
+import { childrenOf, expectCount, one, ofType } from "./support/query";
+import { requireTool } from "./support/tools";
 
 const COMPONENT = "ecommerce:monitoring:MonitoringStack";
 const RELEASE = "kubernetes:helm.sh/v3:Release";

@@ -14,7 +14,7 @@ import {
     retentionSizeFor,
 } from "../lib/monitoringValues";
 import { buildProbeTargets, ProbePlan, renderApplicationScrapeConfig, renderProbeScrapeConfigs } from "../lib/probes";
-import { requireTool } from "./harness/tools";
+import { requireTool } from "./support/tools";
 
 const PLAN: ProbePlan = {
     sourceRegion: "us-east-2",

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { loadStack, runProgram, requireSuccess } from "./harness/run";
-import { expectCount, one, ofType } from "./harness/query";
+import { loadStack, runProgram, requireSuccess } from "../offline/run";
+import { expectCount, one, ofType } from "./support/query";
 
 describe("Network", () => {
     const expectations = [

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { loadStack } from "./harness/run";
-import { compareStacks, formatDifference, PRESENCE } from "./harness/parity";
-import { PARITY_ALLOW_LIST } from "./harness/parityAllowList";
+import { loadStack } from "../offline/run";
+import { compareStacks, formatDifference, PRESENCE } from "../offline/parity";
+import { PARITY_ALLOW_LIST } from "../offline/parityAllowList";
 
 describe("parity of primary and dr", () => {
     it("explains every difference between the stacks' inputs with an allow-list entry", async () => {
@@ -46,7 +46,7 @@ describe("parity of primary and dr", () => {
     });
 
     it("keeps the same logical resources in both stacks after a failover flips the roles", async () => {
-        const { runProgram, requireSuccess } = await import("./harness/run");
+        const { runProgram, requireSuccess } = await import("../offline/run");
         const flipped = { "ecommerce:writerRegion": "us-west-1" };
         const primary = requireSuccess(await runProgram({ stack: "primary", config: flipped }));
         const dr = requireSuccess(await runProgram({ stack: "dr", config: flipped }));

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { parseArgs, plan } from "../tools/plan";
-import { PROJECT_DIR } from "../tools/stackConfig";
+import { PROJECT_DIR } from "../offline/stackConfig";
 
 function runPlan(args: string[]) {
     return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "plan.ts"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });

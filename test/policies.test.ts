@@ -10,9 +10,9 @@ import { instanceSizeByTier } from "../policies/sizes";
 import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
 import { approvedVersions, imageProblem, imagesIn } from "../policies/versions";
-import { res, stackOf, subnets, tags } from "./harness/fixtures";
-import { PolicyVerdict, runPolicies } from "./harness/policyRunner";
-import type { RecordedResource } from "./harness/run";
+import { res, stackOf, subnets, tags } from "./support/fixtures";
+import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
+import type { RecordedResource } from "../offline/run";
 
 function verdict(policy: ResourceValidationPolicy | StackValidationPolicy, resources: RecordedResource[], config: PolicyPackConfig = {}, region = "us-east-2"): PolicyVerdict {
     const [v] = runPolicies(stackOf(resources, region), [policy], config);

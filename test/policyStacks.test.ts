@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { ALL_POLICIES } from "../policies/all";
-import { mandatoryViolations, runPolicies } from "./harness/policyRunner";
-import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "./harness/run";
+import { mandatoryViolations, runPolicies } from "../offline/policyRunner";
+import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
 
 /** A copy of `run` with one resource changed (inputs and outputs alike), or removed. */
 function mutate(run: StackRun, type: string, name: string, change: ((inputs: Record<string, any>) => Record<string, any>) | "remove"): StackRun {

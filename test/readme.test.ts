@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { renderConfigTable } from "../tools/configDoc";
-import { PROJECT_DIR } from "../tools/stackConfig";
+import { PROJECT_DIR } from "../offline/stackConfig";
 
 const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
 

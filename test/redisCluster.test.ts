@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "./harness/run";
-import { byIdOrArn, childrenOf, one, ofType } from "./harness/query";
+import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
+import { byIdOrArn, childrenOf, one, ofType } from "./support/query";
 import { AL2023_AMI, NODE_PATHS, PASSWORD_PLACEHOLDER } from "../lib/redisConfig";
 
 const INSTANCE = "aws:ec2/instance:Instance";

@@ -18,7 +18,7 @@ import {
     renderRedisConf,
     renderSentinelConf,
 } from "../lib/redisConfig";
-import { requireTool } from "./harness/tools";
+import { requireTool } from "./support/tools";
 
 const run = promisify(execFile);
 

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planInvocation } from "../tools/deploy";
-import { listStacks, readProjectFile, readStackFile, PROJECT_DIR } from "../tools/stackConfig";
+import { listStacks, readProjectFile, readStackFile, PROJECT_DIR } from "../offline/stackConfig";
 
 /** The only things allowed to differ between the stack files. */
 const PER_STACK = ["secretsprovider", "config.aws:region", "config.ecommerce:stateBackend"];

@@ -2,11 +2,11 @@ import { strict as assert } from "assert";
 import { parse } from "yaml";
 import { webTierArgsProblems, WebTierArgs, AL2023_AMI_PARAMETER } from "../components/webTier";
 import { parseConfig } from "../lib/config";
-import { resolveStackConfig } from "../tools/stackConfig";
-import { hex } from "./harness/awsModel";
-import { cloudInitSchema } from "./harness/cloudInit";
-import { childrenOf, expectCount, one, ofType } from "./harness/query";
-import { loadStack, RecordedResource, requireSuccess, runProgram, StackRun } from "./harness/run";
+import { resolveStackConfig } from "../offline/stackConfig";
+import { hex } from "../offline/awsModel";
+import { cloudInitSchema } from "./support/cloudInit";
+import { childrenOf, expectCount, one, ofType } from "./support/query";
+import { loadStack, RecordedResource, requireSuccess, runProgram, StackRun } from "../offline/run";
 
 const WEB = "ecommerce:web:WebTier";
 const LB = "aws:lb/loadBalancer:LoadBalancer";

@@ -5,7 +5,7 @@ import { elbLogDeliveryPrincipal, ELB_LOG_DELIVERY_SERVICE } from "../lib/elbLog
 import {
     API_BIND, API_ENV_FILE, BOOTSTRAP_SCRIPT, parseReleaseUri, renderWebUserData, userDataProblems, WebUserDataOptions, WEB_ROOT,
 } from "../lib/webUserData";
-import { cloudInitSchema } from "./harness/cloudInit";
+import { cloudInitSchema } from "./support/cloudInit";
 
 interface WriteFile {
     path: string;

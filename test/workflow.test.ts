@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { PROJECT_DIR, listStacks, readStackFile } from "../tools/stackConfig";
+import { PROJECT_DIR, listStacks, readStackFile } from "../offline/stackConfig";
 
 const WORKFLOW = path.join(PROJECT_DIR, ".github", "workflows", "pull-request.yml");
 const VALIDATOR = path.join(PROJECT_DIR, "node_modules", ".bin", "action-validator");

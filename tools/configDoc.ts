@@ -4,7 +4,7 @@
  *
  *   npx ts-node --transpile-only tools/configDoc.ts   prints the table
  */
-import { readProjectFile } from "./stackConfig";
+import { readProjectFile } from "../offline/stackConfig";
 
 interface Declaration {
     type?: string;

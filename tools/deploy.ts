@@ -12,7 +12,7 @@
  * Extra arguments after the stack name go to pulumi unchanged (e.g. `--diff`).
  */
 import { spawnSync } from "child_process";
-import { PROJECT_DIR, listStacks, readStackFile } from "./stackConfig";
+import { PROJECT_DIR, listStacks, readStackFile } from "../offline/stackConfig";
 
 export const COMMANDS = ["init", "preview", "up", "refresh"] as const;
 export type Command = (typeof COMMANDS)[number];

@@ -1,7 +1,7 @@
 /**
  * The offline plan: what each stack would build and whether it complies, with no AWS
- * account and no Pulumi CLI. It runs the real program under the test harness's mocks (the
- * same harness the tests use), then prints
+ * account and no Pulumi CLI. It runs the real program under the offline engine's mocks (offline/, the
+ * same mocks and runner the tests use), then prints
  *   - the resources grouped by component, with their key settings (size, AZ, region, ...),
  *   - the verdicts of the policy pack (the same policies `pulumi preview --policy-pack
  *     policies` runs), with enforcement levels and how many resources each examined,
@@ -15,13 +15,13 @@
  *   npm run plan -- --preview            as a first preview (IDs unknown)
  *   npm run plan -- --set ecommerce:webInstanceType=t3.large    a config override (what-if)
  */
-import type { PolicyVerdict } from "../test/harness/policyRunner";
-import { mandatoryViolations, runPolicies } from "../test/harness/policyRunner";
-import { compareStacks, formatDifference, ParityReport } from "../test/harness/parity";
-import { PARITY_ALLOW_LIST } from "../test/harness/parityAllowList";
-import { RecordedResource, runProgram, StackRun, UNKNOWN } from "../test/harness/run";
+import type { PolicyVerdict } from "../offline/policyRunner";
+import { mandatoryViolations, runPolicies } from "../offline/policyRunner";
+import { compareStacks, formatDifference, ParityReport } from "../offline/parity";
+import { PARITY_ALLOW_LIST } from "../offline/parityAllowList";
+import { RecordedResource, runProgram, StackRun, UNKNOWN } from "../offline/run";
 import { ALL_POLICIES } from "../policies/all";
-import { listStacks } from "./stackConfig";
+import { listStacks } from "../offline/stackConfig";
 
 export interface PlanOptions {
     readonly stacks: readonly string[];

@@ -1,5 +1,5 @@
 /**
- * The Pulumi mocks of this project: resources get the outputs of test/harness/awsModel.ts,
+ * The Pulumi mocks of this project: resources get the outputs of offline/awsModel.ts,
  * provider functions (invokes) get answers modelled on the real APIs, and anything unknown
  * is an error that fails the run. In preview mode, computed outputs and IDs are unknown, as
  * on a first `pulumi preview`.
@@ -105,7 +105,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
         const found = modelFor(args.type);
         if (!found) {
-            const message = `no mock for resource type ${args.type} (${args.name}): add its outputs to test/harness/awsModel.ts`;
+            const message = `no mock for resource type ${args.type} (${args.name}): add its outputs to offline/awsModel.ts`;
             this.raise(message);
         }
         const region = typeof args.inputs.region === "string" ? args.inputs.region : this.settings.region;

@@ -4,7 +4,7 @@
  * `value`), then the stack file's `config:` on top. Values reach the program as strings,
  * non-strings JSON-encoded. Declared types are checked like the CLI checks them.
  *
- * Used by the test harness, the offline plan and the deploy wrapper, so all three see
+ * Used by the offline engine (tests and plan) and the deploy wrapper, so all three see
  * the same configuration the CLI would.
  */
 import * as fs from "fs";

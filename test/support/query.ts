@@ -2,7 +2,7 @@
  * Lookups over a recorded run. Each throws a descriptive error when what a test expects
  * is absent, so a missing resource fails loudly instead of making an assertion vacuous.
  */
-import type { RecordedResource, StackRun } from "./run";
+import type { RecordedResource, StackRun } from "../../offline/run";
 
 export function ofType(run: StackRun, type: string): RecordedResource[] {
     return run.resources.filter((r) => r.type === type);

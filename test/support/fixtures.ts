@@ -2,7 +2,7 @@
  * Hand-built stacks for policy tests: a few resources with the inputs, options and
  * dependencies a test needs, in the same shape the harness records from the program.
  */
-import type { RecordedResource, StackRun } from "./run";
+import type { RecordedResource, StackRun } from "../../offline/run";
 
 export interface FixtureOptions {
     readonly protect?: boolean;

@@ -11,7 +11,7 @@
 import type {
     EnforcementLevel, Policies, PolicyPackConfig, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
 } from "@pulumi/policy";
-import { lastExamined } from "../../policies/kit";
+import { lastExamined } from "../policies/kit";
 import type { RecordedResource, StackRun } from "./run";
 import { UNKNOWN } from "./run";
 

@@ -15,7 +15,7 @@ import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
 const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): { leakCandidates: Set<Promise<unknown>> } };
 import { specialResourceSig, specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { InvokeRecord, PlatformMocks } from "./mocks";
-import { PROJECT_DIR, resolveStackConfig } from "../../tools/stackConfig";
+import { PROJECT_DIR, resolveStackConfig } from "./stackConfig";
 
 /** Marks a value that is unknown in a preview (an ID or computed output not yet created). */
 export const UNKNOWN = "<unknown>";

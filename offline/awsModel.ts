@@ -47,7 +47,7 @@ export const REGION_ZONES: Readonly<Record<string, readonly Zone[]>> = {
 export function zonesOf(region: string): readonly Zone[] {
     const zones = REGION_ZONES[region];
     if (!zones) {
-        throw new Error(`the mocks know no zones of region ${region}: add it to REGION_ZONES in test/harness/awsModel.ts`);
+        throw new Error(`the mocks know no zones of region ${region}: add it to REGION_ZONES in offline/awsModel.ts`);
     }
     return zones;
 }

@@ -1,11 +1,11 @@
 import { strict as assert } from "assert";
 import * as aws from "@pulumi/aws";
-import { loadStack, runProgram, UNKNOWN } from "./harness/run";
+import { loadStack, runProgram, UNKNOWN } from "../offline/run";
 
-describe("test harness", () => {
+describe("offline program runner", () => {
     it("fails a run that creates a resource type the mocks do not model, naming it", async () => {
         const run = await runProgram({ stack: "primary", program: () => ({ url: new aws.sqs.Queue("orders").url }) });
-        assert.ok(run.errors.includes("no mock for resource type aws:sqs/queue:Queue (orders): add its outputs to test/harness/awsModel.ts"), run.errors.join("\n"));
+        assert.ok(run.errors.includes("no mock for resource type aws:sqs/queue:Queue (orders): add its outputs to offline/awsModel.ts"), run.errors.join("\n"));
     });
 
     it("fails a run that calls a provider function the mocks do not model, naming it", async () => {
