@@ -207,90 +207,128 @@ export class DatabaseCluster extends pulumi.ComponentResource {
         const protect = { parent: this, protect: true };
 
         // --- encryption: one key per region (a cross-region replica needs a key of its own region)
-        const key = new aws.kms.Key(`${name}-key`, {
-            description: `RDS MySQL ${writerId}: storage, Performance Insights and master secret`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            policy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "AccountAdministersTheKey",
-                    Effect: "Allow",
-                    Principal: { AWS: `arn:${partition}:iam::${args.accountId}:root` },
-                    Action: "kms:*",
-                    Resource: "*",
-                }],
-            }),
-            tags: named(tags, `${name}-key`),
-        }, protect);
+        const key = new aws.kms.Key(
+            `${name}-key`,
+            {
+                description: `RDS MySQL ${writerId}: storage, Performance Insights and master secret`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "AccountAdministersTheKey",
+                            Effect: "Allow",
+                            Principal: { AWS: `arn:${partition}:iam::${args.accountId}:root` },
+                            Action: "kms:*",
+                            Resource: "*",
+                        },
+                    ],
+                }),
+                tags: named(tags, `${name}-key`),
+            },
+            protect,
+        );
         new aws.kms.Alias(`${name}-key-alias`, { name: kmsAliasName(args.identifierBase, args.region), targetKeyId: key.keyId }, parent);
 
         // --- master credentials: generated, kept in Secrets Manager, replicated to the peer region
-        const password = new random.RandomPassword(`${name}-master-password`, {
-            length: 32,
-            special: true,
-            // RDS refuses '/', '@', '"' and spaces in MySQL master passwords.
-            overrideSpecial: "!#$%&*()-_=+[]{}<>:?",
-            minLower: 1,
-            minUpper: 1,
-            minNumeric: 1,
-            minSpecial: 1,
-        }, protect);
-        const secret = new aws.secretsmanager.Secret(`${name}-master-secret`, {
-            name: ownSecretName,
-            description: `Master credentials of ${writerId} (MySQL). Replicated to ${args.peerRegion}.`,
-            kmsKeyId: key.arn,
-            recoveryWindowInDays: 30,
-            // The replica is encrypted with aws/secretsmanager of the peer region: this stack
-            // must not depend on a key that only the peer stack creates.
-            replicas: [{ region: args.peerRegion }],
-            tags: named(tags, ownSecretName),
-        }, protect);
+        const password = new random.RandomPassword(
+            `${name}-master-password`,
+            {
+                length: 32,
+                special: true,
+                // RDS refuses '/', '@', '"' and spaces in MySQL master passwords.
+                overrideSpecial: "!#$%&*()-_=+[]{}<>:?",
+                minLower: 1,
+                minUpper: 1,
+                minNumeric: 1,
+                minSpecial: 1,
+            },
+            protect,
+        );
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-master-secret`,
+            {
+                name: ownSecretName,
+                description: `Master credentials of ${writerId} (MySQL). Replicated to ${args.peerRegion}.`,
+                kmsKeyId: key.arn,
+                recoveryWindowInDays: 30,
+                // The replica is encrypted with aws/secretsmanager of the peer region: this stack
+                // must not depend on a key that only the peer stack creates.
+                replicas: [{ region: args.peerRegion }],
+                tags: named(tags, ownSecretName),
+            },
+            protect,
+        );
 
         // --- network placement and access
-        const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
-            description: `Data subnets of ${writerId} and its replicas`,
-            subnetIds: args.subnetIds,
-            tags: named(tags, `${name}-subnets`),
-        }, parent);
-        const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
-            vpcId: args.vpcId,
-            description: `MySQL ${writerId}: ${MYSQL_PORT} from the client security groups only`,
-            tags: named(tags, `${name}-sg`),
-        }, parent);
+        const subnetGroup = new aws.rds.SubnetGroup(
+            `${name}-subnets`,
+            {
+                description: `Data subnets of ${writerId} and its replicas`,
+                subnetIds: args.subnetIds,
+                tags: named(tags, `${name}-subnets`),
+            },
+            parent,
+        );
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: `MySQL ${writerId}: ${MYSQL_PORT} from the client security groups only`,
+                tags: named(tags, `${name}-sg`),
+            },
+            parent,
+        );
         args.clientSecurityGroupIds.forEach((clientSg, i) => {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-mysql-from-${i + 1}`, {
-                securityGroupId: sg.id,
-                referencedSecurityGroupId: clientSg,
-                ipProtocol: "tcp",
-                fromPort: MYSQL_PORT,
-                toPort: MYSQL_PORT,
-                description: "MySQL from a client tier",
-                tags: named(tags, `${name}-mysql-from-${i + 1}`),
-            }, parent);
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-mysql-from-${i + 1}`,
+                {
+                    securityGroupId: sg.id,
+                    referencedSecurityGroupId: clientSg,
+                    ipProtocol: "tcp",
+                    fromPort: MYSQL_PORT,
+                    toPort: MYSQL_PORT,
+                    description: "MySQL from a client tier",
+                    tags: named(tags, `${name}-mysql-from-${i + 1}`),
+                },
+                parent,
+            );
         });
 
-        const params = new aws.rds.ParameterGroup(`${name}-params`, {
-            family,
-            description: `MySQL settings of ${args.identifierBase}: TLS only, slow query log, row binlog, GTIDs`,
-            parameters: MYSQL_PARAMETERS.map((p) => ({ ...p })),
-            tags: named(tags, `${name}-params`),
-        }, parent);
+        const params = new aws.rds.ParameterGroup(
+            `${name}-params`,
+            {
+                family,
+                description: `MySQL settings of ${args.identifierBase}: TLS only, slow query log, row binlog, GTIDs`,
+                parameters: MYSQL_PARAMETERS.map((p) => ({ ...p })),
+                tags: named(tags, `${name}-params`),
+            },
+            parent,
+        );
 
         let monitoringRoleArn: pulumi.Output<string> | undefined;
         if (monitoringInterval > 0) {
-            const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
-                description: `Enhanced Monitoring of ${writerId} and its replicas`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags: named(tags, `${name}-monitoring`),
-            }, parent);
-            const attachment = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, {
-                role: monitoringRole.name,
-                policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
-            }, parent);
+            const monitoringRole = new aws.iam.Role(
+                `${name}-monitoring`,
+                {
+                    description: `Enhanced Monitoring of ${writerId} and its replicas`,
+                    assumeRolePolicy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                    }),
+                    tags: named(tags, `${name}-monitoring`),
+                },
+                parent,
+            );
+            const attachment = new aws.iam.RolePolicyAttachment(
+                `${name}-monitoring`,
+                {
+                    role: monitoringRole.name,
+                    policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
+                },
+                parent,
+            );
             // The instance must not use the role before it may act.
             monitoringRoleArn = pulumi.all([monitoringRole.arn, attachment.id]).apply(([roleArn]) => roleArn);
         }
@@ -322,95 +360,128 @@ export class DatabaseCluster extends pulumi.ComponentResource {
         };
 
         // --- the writer. Multi-AZ: RDS picks its zone and its standby's, so no availabilityZone.
-        const writer = new aws.rds.Instance(`${name}-writer`, {
-            ...common,
-            identifier: writerId,
-            multiAz,
-            // A cross-region replica must name its subnet group (else: the default VPC).
-            dbSubnetGroupName: subnetGroup.name,
-            backupRetentionPeriod: backupRetentionDays,
-            deleteAutomatedBackups: false,
-            ...(standby
-                ? {
-                    // Cross-region replica of the writer region's writer, by derived ARN; its
-                    // storage is encrypted with this region's key. RDS refuses a final
-                    // snapshot of a replica; its retained automated backups stay.
-                    replicateSourceDb: sourceArn,
-                    skipFinalSnapshot: true,
-                }
-                : {
-                    allocatedStorage,
-                    dbName: args.dbName,
-                    username: args.masterUsername,
-                    password: pulumi.secret(password.result),
-                    skipFinalSnapshot: false,
-                    finalSnapshotIdentifier: finalSnapshotIdentifier(writerId),
-                }),
-            tags: named(tags, writerId),
-        }, {
-            ...protect,
-            // Create-only settings that a role flip adds or removes: never replace a database over them.
-            ignoreChanges: ["username", "dbName"],
-        });
+        const writer = new aws.rds.Instance(
+            `${name}-writer`,
+            {
+                ...common,
+                identifier: writerId,
+                multiAz,
+                // A cross-region replica must name its subnet group (else: the default VPC).
+                dbSubnetGroupName: subnetGroup.name,
+                backupRetentionPeriod: backupRetentionDays,
+                deleteAutomatedBackups: false,
+                ...(standby
+                    ? {
+                          // Cross-region replica of the writer region's writer, by derived ARN; its
+                          // storage is encrypted with this region's key. RDS refuses a final
+                          // snapshot of a replica; its retained automated backups stay.
+                          replicateSourceDb: sourceArn,
+                          skipFinalSnapshot: true,
+                      }
+                    : {
+                          allocatedStorage,
+                          dbName: args.dbName,
+                          username: args.masterUsername,
+                          password: pulumi.secret(password.result),
+                          skipFinalSnapshot: false,
+                          finalSnapshotIdentifier: finalSnapshotIdentifier(writerId),
+                      }),
+                tags: named(tags, writerId),
+            },
+            {
+                ...protect,
+                // Create-only settings that a role flip adds or removes: never replace a database over them.
+                ignoreChanges: ["username", "dbName"],
+            },
+        );
 
         // --- replicas: same region, from the writer by identifier (cascaded in `standby`);
         // they inherit the writer's subnet group and keep no backups of their own.
-        const replicas = replicaIds.map((identifier, i) => new aws.rds.Instance(`${name}-replica-${i + 1}`, {
-            ...common,
-            identifier,
-            replicateSourceDb: writer.identifier,
-            availabilityZone: zonesOfReplicas[i],
-            multiAz: false,
-            backupRetentionPeriod: 0,
-            skipFinalSnapshot: true,
-            tags: named(tags, identifier),
-        }, protect));
+        const replicas = replicaIds.map(
+            (identifier, i) =>
+                new aws.rds.Instance(
+                    `${name}-replica-${i + 1}`,
+                    {
+                        ...common,
+                        identifier,
+                        replicateSourceDb: writer.identifier,
+                        availabilityZone: zonesOfReplicas[i],
+                        multiAz: false,
+                        backupRetentionPeriod: 0,
+                        skipFinalSnapshot: true,
+                        tags: named(tags, identifier),
+                    },
+                    protect,
+                ),
+        );
 
         const writerName = writerRecordName(args.privateZoneName);
         const readerName = readerRecordName(args.privateZoneName);
         // `host` is the private DNS name, not the RDS address: the secret is replicated to the
         // peer region, where the same name resolves to that region's writer, and it follows a
         // promotion. (Clients that verify the server's identity in TLS use writerAddress.)
-        new aws.secretsmanager.SecretVersion(`${name}-master-secret`, {
-            secretId: secret.id,
-            secretString: pulumi.secret(pulumi.jsonStringify({
-                username: args.masterUsername,
-                password: password.result,
-                engine: "mysql",
-                host: writerName,
-                port: MYSQL_PORT,
-                dbname: args.dbName,
-                dbInstanceIdentifier: writerId,
-            })),
-        }, protect);
+        new aws.secretsmanager.SecretVersion(
+            `${name}-master-secret`,
+            {
+                secretId: secret.id,
+                secretString: pulumi.secret(
+                    pulumi.jsonStringify({
+                        username: args.masterUsername,
+                        password: password.result,
+                        engine: "mysql",
+                        host: writerName,
+                        port: MYSQL_PORT,
+                        dbname: args.dbName,
+                        dbInstanceIdentifier: writerId,
+                    }),
+                ),
+            },
+            protect,
+        );
 
         // --- private DNS: stable names for the writer and for load-balanced reads
-        const zone = new aws.route53.Zone(`${name}-zone`, {
-            name: args.privateZoneName,
-            comment: `Database names of ${args.region} (writer, reader)`,
-            vpcs: [{ vpcId: args.vpcId }],
-            tags: named(tags, `${name}-zone`),
-        }, parent);
-        new aws.route53.Record(`${name}-writer`, {
-            zoneId: zone.zoneId,
-            name: writerName,
-            type: "CNAME",
-            ttl,
-            records: [writer.address],
-        }, parent);
-        if (replicas.length === 0) {
-            new aws.route53.Record(`${name}-reader`, { zoneId: zone.zoneId, name: readerName, type: "CNAME", ttl, records: [writer.address] }, parent);
-        }
-        replicas.forEach((replica, i) => {
-            new aws.route53.Record(`${name}-reader-${i + 1}`, {
+        const zone = new aws.route53.Zone(
+            `${name}-zone`,
+            {
+                name: args.privateZoneName,
+                comment: `Database names of ${args.region} (writer, reader)`,
+                vpcs: [{ vpcId: args.vpcId }],
+                tags: named(tags, `${name}-zone`),
+            },
+            parent,
+        );
+        new aws.route53.Record(
+            `${name}-writer`,
+            {
                 zoneId: zone.zoneId,
-                name: readerName,
+                name: writerName,
                 type: "CNAME",
                 ttl,
-                setIdentifier: replicaIds[i],
-                weightedRoutingPolicies: [{ weight: 100 }],
-                records: [replica.address],
-            }, parent);
+                records: [writer.address],
+            },
+            parent,
+        );
+        if (replicas.length === 0) {
+            new aws.route53.Record(
+                `${name}-reader`,
+                { zoneId: zone.zoneId, name: readerName, type: "CNAME", ttl, records: [writer.address] },
+                parent,
+            );
+        }
+        replicas.forEach((replica, i) => {
+            new aws.route53.Record(
+                `${name}-reader-${i + 1}`,
+                {
+                    zoneId: zone.zoneId,
+                    name: readerName,
+                    type: "CNAME",
+                    ttl,
+                    setIdentifier: replicaIds[i],
+                    weightedRoutingPolicies: [{ weight: 100 }],
+                    records: [replica.address],
+                },
+                parent,
+            );
         });
 
         this.role = args.role;
@@ -476,7 +547,11 @@ function validate(name: string, args: DatabaseClusterArgs, r: Resolved): void {
     if (args.role === "standby" && args.writerRegion !== args.peerRegion) {
         fail("writerRegion", args.writerRegion, `the peer region (${args.peerRegion}) in the standby role`);
     }
-    if (args.zoneNames.length < 2 || args.zoneNames.length !== args.subnetIds.length || new Set(args.zoneNames).size !== args.zoneNames.length) {
+    if (
+        args.zoneNames.length < 2 ||
+        args.zoneNames.length !== args.subnetIds.length ||
+        new Set(args.zoneNames).size !== args.zoneNames.length
+    ) {
         fail("zoneNames", args.zoneNames, `at least 2 distinct zones, one per subnet in subnetIds (${args.subnetIds.length})`);
     }
     if (!Number.isInteger(r.replicaCount) || r.replicaCount < 0 || r.replicaCount > 5) {

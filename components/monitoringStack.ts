@@ -190,7 +190,10 @@ export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[]
     if (!CLOUDWATCH_RETENTION_DAYS.includes(logDays)) {
         bad("controlPlaneLogRetentionDays", logDays, `a CloudWatch Logs retention (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`);
     }
-    for (const [arg, value] of [["namespace", args.namespace ?? "monitoring"], ["storageClassName", args.storageClassName ?? "gp3"]] as const) {
+    for (const [arg, value] of [
+        ["namespace", args.namespace ?? "monitoring"],
+        ["storageClassName", args.storageClassName ?? "gp3"],
+    ] as const) {
         if (!K8S_NAME.test(value)) {
             bad(arg, value, "a Kubernetes name (lowercase letters, digits and hyphens, at most 63)");
         }
@@ -198,7 +201,10 @@ export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[]
     if (args.clusterName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(args.clusterName)) {
         bad("clusterName", args.clusterName, "an EKS cluster name (letter or digit first, then letters, digits, - and _, at most 100)");
     }
-    for (const [arg, value] of [["kubePrometheusStackVersion", args.kubePrometheusStackVersion], ["blackboxExporterVersion", args.blackboxExporterVersion]] as const) {
+    for (const [arg, value] of [
+        ["kubePrometheusStackVersion", args.kubePrometheusStackVersion],
+        ["blackboxExporterVersion", args.blackboxExporterVersion],
+    ] as const) {
         if (!EXACT_VERSION.test(value)) {
             bad(arg, value, "an exact chart version x.y.z (no ranges, no latest)");
         }
@@ -206,7 +212,11 @@ export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[]
     if (!Number.isInteger(args.prometheusRetentionDays) || args.prometheusRetentionDays < 1) {
         bad("prometheusRetentionDays", args.prometheusRetentionDays, "a whole number of days, at least 1");
     }
-    for (const [arg, value, min] of [["prometheusStorageGiB", args.prometheusStorageGiB, 10], ["grafanaStorageGiB", args.grafanaStorageGiB, 1], ["alertmanagerStorageGiB", args.alertmanagerStorageGiB, 1]] as const) {
+    for (const [arg, value, min] of [
+        ["prometheusStorageGiB", args.prometheusStorageGiB, 10],
+        ["grafanaStorageGiB", args.grafanaStorageGiB, 1],
+        ["alertmanagerStorageGiB", args.alertmanagerStorageGiB, 1],
+    ] as const) {
         if (!Number.isInteger(value) || value < min || value > 16384) {
             bad(arg, value, `an integer from ${min} to 16384 (GiB)`);
         }
@@ -220,7 +230,11 @@ export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[]
             bad("applicationMetrics.port", port, "a TCP port (1-65535)");
         }
         if (Object.keys(args.applicationMetrics.instanceTags).length === 0) {
-            bad("applicationMetrics.instanceTags", args.applicationMetrics.instanceTags, "at least one tag (an empty filter would scrape every instance)");
+            bad(
+                "applicationMetrics.instanceTags",
+                args.applicationMetrics.instanceTags,
+                "at least one tag (an empty filter would scrape every instance)",
+            );
         }
     }
     // What the probe planner would refuse (hostnames, addresses, paths).
@@ -289,257 +303,370 @@ export class MonitoringStack extends pulumi.ComponentResource {
         const partition = aws.getPartitionOutput({}, parent).partition;
 
         // --- control plane --------------------------------------------------------------------
-        const secretsKey = new aws.kms.Key(`${name}-eks-secrets`, {
-            description: `Envelope encryption of Kubernetes secrets of EKS cluster ${clusterName}`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            tags: named(tags, `${name}-eks-secrets`),
-            // Losing this key makes every Kubernetes secret of the cluster unreadable.
-        }, { parent: this, protect: true });
+        const secretsKey = new aws.kms.Key(
+            `${name}-eks-secrets`,
+            {
+                description: `Envelope encryption of Kubernetes secrets of EKS cluster ${clusterName}`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                tags: named(tags, `${name}-eks-secrets`),
+                // Losing this key makes every Kubernetes secret of the cluster unreadable.
+            },
+            { parent: this, protect: true },
+        );
         // Created before the cluster, so EKS writes into it and the retention applies (EKS
         // would otherwise create the group itself, keeping logs forever).
-        const controlPlaneLogs = new aws.cloudwatch.LogGroup(`${name}-control-plane-logs`, {
-            name: `/aws/eks/${clusterName}/cluster`,
-            retentionInDays: args.controlPlaneLogRetentionDays ?? 90,
-            tags: named(tags, `${name}-control-plane-logs`),
-        }, parent);
-        const cluster = new eks.Cluster(`${name}-eks`, {
-            name: clusterName,
-            version: args.eksVersion,
-            vpcId: args.vpcId,
-            privateSubnetIds: args.privateSubnetIds,
-            ...(args.publicSubnetIds ? { publicSubnetIds: args.publicSubnetIds } : {}),
-            skipDefaultNodeGroup: true,
-            // Managed nodes use the cluster security group EKS creates; the extra groups
-            // pulumi-eks would add (with 0.0.0.0/0 egress) are not needed.
-            skipDefaultSecurityGroups: true,
-            authenticationMode: eks.AuthenticationMode.Api,
-            endpointPrivateAccess: true,
-            endpointPublicAccess: true,
-            publicAccessCidrs: [...args.apiAllowedCidrs],
-            enabledClusterLogTypes: ["api", "audit", "authenticator"],
-            encryptionConfigKeyArn: secretsKey.arn,
-            createOidcProvider: false,
-            deletionProtection: args.deletionProtection ?? true,
-            // Standard support only: an ageing version fails loudly instead of silently
-            // moving to paid extended support.
-            upgradePolicy: { supportType: "STANDARD" },
-            tags: named(tags, clusterName),
-        }, { parent: this, dependsOn: [controlPlaneLogs] });
+        const controlPlaneLogs = new aws.cloudwatch.LogGroup(
+            `${name}-control-plane-logs`,
+            {
+                name: `/aws/eks/${clusterName}/cluster`,
+                retentionInDays: args.controlPlaneLogRetentionDays ?? 90,
+                tags: named(tags, `${name}-control-plane-logs`),
+            },
+            parent,
+        );
+        const cluster = new eks.Cluster(
+            `${name}-eks`,
+            {
+                name: clusterName,
+                version: args.eksVersion,
+                vpcId: args.vpcId,
+                privateSubnetIds: args.privateSubnetIds,
+                ...(args.publicSubnetIds ? { publicSubnetIds: args.publicSubnetIds } : {}),
+                skipDefaultNodeGroup: true,
+                // Managed nodes use the cluster security group EKS creates; the extra groups
+                // pulumi-eks would add (with 0.0.0.0/0 egress) are not needed.
+                skipDefaultSecurityGroups: true,
+                authenticationMode: eks.AuthenticationMode.Api,
+                endpointPrivateAccess: true,
+                endpointPublicAccess: true,
+                publicAccessCidrs: [...args.apiAllowedCidrs],
+                enabledClusterLogTypes: ["api", "audit", "authenticator"],
+                encryptionConfigKeyArn: secretsKey.arn,
+                createOidcProvider: false,
+                deletionProtection: args.deletionProtection ?? true,
+                // Standard support only: an ageing version fails loudly instead of silently
+                // moving to paid extended support.
+                upgradePolicy: { supportType: "STANDARD" },
+                tags: named(tags, clusterName),
+            },
+            { parent: this, dependsOn: [controlPlaneLogs] },
+        );
         const eksCluster = cluster.eksCluster;
         const eksClusterName = eksCluster.apply((c) => pulumi.output(c.name));
         const clusterSecurityGroupId = eksCluster.apply((c) => pulumi.output(c.vpcConfig)).apply((v) => v.clusterSecurityGroupId);
 
         // --- nodes ----------------------------------------------------------------------------
-        const nodeRole = new aws.iam.Role(`${name}-node`, {
-            description: `Managed nodes of EKS cluster ${clusterName}`,
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-            tags: named(tags, `${name}-node`),
-        }, parent);
-        const nodePolicies = NODE_POLICIES.map((policy) => new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, {
-            role: nodeRole.name,
-            policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
-        }, parent));
+        const nodeRole = new aws.iam.Role(
+            `${name}-node`,
+            {
+                description: `Managed nodes of EKS cluster ${clusterName}`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: named(tags, `${name}-node`),
+            },
+            parent,
+        );
+        const nodePolicies = NODE_POLICIES.map(
+            (policy) =>
+                new aws.iam.RolePolicyAttachment(
+                    `${name}-node-${policy}`,
+                    {
+                        role: nodeRole.name,
+                        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
+                    },
+                    parent,
+                ),
+        );
         // A launch template only for what the node group API cannot say itself: encrypted
         // gp3 root volumes, IMDSv2 and tags on the instances and volumes. No image and no
         // user data: EKS picks the AL2023 AMI of `version` and bootstraps the nodes. Hop
         // limit 2: the EBS CSI node plugin reads instance metadata from its pod.
-        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
-            description: `Managed nodes of EKS cluster ${clusterName}`,
-            updateDefaultVersion: true,
-            blockDeviceMappings: [{
-                deviceName: "/dev/xvda",
-                ebs: { volumeSize: args.nodeDiskGiB ?? 50, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
-            }],
-            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 },
-            tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
-                resourceType,
-                tags: named(tags, `${name}-node`),
-            })),
-            tags: named(tags, `${name}-nodes`),
-        }, parent);
-        const nodeGroup = new eks.ManagedNodeGroup(`${name}-nodes`, {
-            cluster,
-            nodeRole,
-            version: args.eksVersion,
-            amiType: "AL2023_x86_64_STANDARD",
-            capacityType: "ON_DEMAND",
-            instanceTypes: [args.nodeInstanceType],
-            subnetIds: args.privateSubnetIds,
-            scalingConfig: { minSize: args.nodeCount, desiredSize: args.nodeCount, maxSize: args.maxNodeCount ?? 2 * args.nodeCount },
-            launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => `${v}`) },
-            labels: { "ecommerce/tier": tags?.Tier ?? "monitoring" },
-            tags: named(tags, `${name}-nodes`),
-        }, { parent: this, dependsOn: nodePolicies });
+        const launchTemplate = new aws.ec2.LaunchTemplate(
+            `${name}-nodes`,
+            {
+                description: `Managed nodes of EKS cluster ${clusterName}`,
+                updateDefaultVersion: true,
+                blockDeviceMappings: [
+                    {
+                        deviceName: "/dev/xvda",
+                        ebs: { volumeSize: args.nodeDiskGiB ?? 50, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                    },
+                ],
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 },
+                tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
+                    resourceType,
+                    tags: named(tags, `${name}-node`),
+                })),
+                tags: named(tags, `${name}-nodes`),
+            },
+            parent,
+        );
+        const nodeGroup = new eks.ManagedNodeGroup(
+            `${name}-nodes`,
+            {
+                cluster,
+                nodeRole,
+                version: args.eksVersion,
+                amiType: "AL2023_x86_64_STANDARD",
+                capacityType: "ON_DEMAND",
+                instanceTypes: [args.nodeInstanceType],
+                subnetIds: args.privateSubnetIds,
+                scalingConfig: { minSize: args.nodeCount, desiredSize: args.nodeCount, maxSize: args.maxNodeCount ?? 2 * args.nodeCount },
+                launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => `${v}`) },
+                labels: { "ecommerce/tier": tags?.Tier ?? "monitoring" },
+                tags: named(tags, `${name}-nodes`),
+            },
+            { parent: this, dependsOn: nodePolicies },
+        );
 
         // --- add-ons: Pod Identity agent, EBS CSI driver ----------------------------------------
-        const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity-agent`, {
-            clusterName: eksClusterName,
-            addonName: "eks-pod-identity-agent",
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "OVERWRITE",
-            tags: named(tags, `${name}-pod-identity-agent`),
-        }, { parent: this, dependsOn: [nodeGroup] });
+        const podIdentityAgent = new aws.eks.Addon(
+            `${name}-pod-identity-agent`,
+            {
+                clusterName: eksClusterName,
+                addonName: "eks-pod-identity-agent",
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "OVERWRITE",
+                tags: named(tags, `${name}-pod-identity-agent`),
+            },
+            { parent: this, dependsOn: [nodeGroup] },
+        );
         const podTrust = JSON.stringify({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+            Statement: [
+                { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+            ],
         });
-        const ebsCsiRole = new aws.iam.Role(`${name}-ebs-csi`, {
-            description: `EBS CSI controller of EKS cluster ${clusterName} (EKS Pod Identity)`,
-            assumeRolePolicy: podTrust,
-            tags: named(tags, `${name}-ebs-csi`),
-        }, parent);
-        const ebsCsiPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, {
-            role: ebsCsiRole.name,
-            policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy`,
-        }, parent);
-        const ebsCsi = new aws.eks.Addon(`${name}-ebs-csi`, {
-            clusterName: eksClusterName,
-            addonName: "aws-ebs-csi-driver",
-            podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "OVERWRITE",
-            tags: named(tags, `${name}-ebs-csi`),
-        }, { parent: this, dependsOn: [nodeGroup, podIdentityAgent, ebsCsiPolicy] });
+        const ebsCsiRole = new aws.iam.Role(
+            `${name}-ebs-csi`,
+            {
+                description: `EBS CSI controller of EKS cluster ${clusterName} (EKS Pod Identity)`,
+                assumeRolePolicy: podTrust,
+                tags: named(tags, `${name}-ebs-csi`),
+            },
+            parent,
+        );
+        const ebsCsiPolicy = new aws.iam.RolePolicyAttachment(
+            `${name}-ebs-csi`,
+            {
+                role: ebsCsiRole.name,
+                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy`,
+            },
+            parent,
+        );
+        const ebsCsi = new aws.eks.Addon(
+            `${name}-ebs-csi`,
+            {
+                clusterName: eksClusterName,
+                addonName: "aws-ebs-csi-driver",
+                podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "OVERWRITE",
+                tags: named(tags, `${name}-ebs-csi`),
+            },
+            { parent: this, dependsOn: [nodeGroup, podIdentityAgent, ebsCsiPolicy] },
+        );
 
         // --- Kubernetes: provider, namespace, storage -------------------------------------------
-        const provider = new k8s.Provider(`${name}-k8s`, {
-            kubeconfig: cluster.kubeconfigJson,
-            enableServerSideApply: true,
-        }, parent);
+        const provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                kubeconfig: cluster.kubeconfigJson,
+                enableServerSideApply: true,
+            },
+            parent,
+        );
         const k8sOpts = { parent: this, provider };
-        const labels = { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi", "ecommerce/tier": tags?.Tier ?? "monitoring" };
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: namespaceName, labels },
-        }, k8sOpts);
+        const labels = {
+            "app.kubernetes.io/part-of": "ecommerce",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "ecommerce/tier": tags?.Tier ?? "monitoring",
+        };
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: { name: namespaceName, labels },
+            },
+            k8sOpts,
+        );
         // Volume tags carry the tier mark too (the EBS CSI driver applies tagSpecification_N).
         const volumeTags = Object.entries({ ...(tags ?? {}), Name: `${name}-volume` });
-        const storageClass = new k8s.storage.v1.StorageClass(`${name}-gp3`, {
-            metadata: {
-                name: storageClassName,
-                labels,
-                annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+        const storageClass = new k8s.storage.v1.StorageClass(
+            `${name}-gp3`,
+            {
+                metadata: {
+                    name: storageClassName,
+                    labels,
+                    annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+                },
+                provisioner: "ebs.csi.aws.com",
+                parameters: {
+                    type: "gp3",
+                    encrypted: "true",
+                    "csi.storage.k8s.io/fstype": "ext4",
+                    ...Object.fromEntries(volumeTags.map(([key, value], i) => [`tagSpecification_${i + 1}`, `${key}=${value}`])),
+                },
+                // Monitoring data outlives its claim: a deleted PVC leaves the volume to recover.
+                reclaimPolicy: "Retain",
+                // Create each volume in the zone where its pod is scheduled.
+                volumeBindingMode: "WaitForFirstConsumer",
+                allowVolumeExpansion: true,
             },
-            provisioner: "ebs.csi.aws.com",
-            parameters: {
-                type: "gp3",
-                encrypted: "true",
-                "csi.storage.k8s.io/fstype": "ext4",
-                ...Object.fromEntries(volumeTags.map(([key, value], i) => [`tagSpecification_${i + 1}`, `${key}=${value}`])),
-            },
-            // Monitoring data outlives its claim: a deleted PVC leaves the volume to recover.
-            reclaimPolicy: "Retain",
-            // Create each volume in the zone where its pod is scheduled.
-            volumeBindingMode: "WaitForFirstConsumer",
-            allowVolumeExpansion: true,
-        }, { ...k8sOpts, dependsOn: [ebsCsi] });
+            { ...k8sOpts, dependsOn: [ebsCsi] },
+        );
 
         // --- secrets: Grafana admin, Alertmanager configuration ---------------------------------
         // Protected: replacing it would change the Grafana admin password under the operators.
-        const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this, protect: true });
-        const grafanaSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
-            metadata: { name: `${name}-grafana-admin`, namespace: namespace.metadata.name, labels },
-            type: "Opaque",
-            stringData: { [GRAFANA_ADMIN_USER_KEY]: "admin", [GRAFANA_ADMIN_PASSWORD_KEY]: grafanaPassword.result },
-        }, k8sOpts);
+        const grafanaPassword = new random.RandomPassword(
+            `${name}-grafana-admin`,
+            { length: 32, special: false },
+            { parent: this, protect: true },
+        );
+        const grafanaSecret = new k8s.core.v1.Secret(
+            `${name}-grafana-admin`,
+            {
+                metadata: { name: `${name}-grafana-admin`, namespace: namespace.metadata.name, labels },
+                type: "Opaque",
+                stringData: { [GRAFANA_ADMIN_USER_KEY]: "admin", [GRAFANA_ADMIN_PASSWORD_KEY]: grafanaPassword.result },
+            },
+            k8sOpts,
+        );
         // The receiver's URL is read from Secrets Manager (created at bootstrap in each region)
         // and only ever written into this Secret.
         const webhookUrl = aws.secretsmanager.getSecretVersionOutput({ secretId: args.alertReceiverSecretName }, parent).secretString;
-        const alertmanagerSecret = new k8s.core.v1.Secret(`${name}-alertmanager-config`, {
-            metadata: { name: `${name}-alertmanager-config`, namespace: namespace.metadata.name, labels },
-            type: "Opaque",
-            stringData: {
-                [ALERTMANAGER_CONFIG_KEY]: pulumi.secret(webhookUrl).apply((url) => toYaml(alertmanagerConfig({ webhookUrl: url }))),
+        const alertmanagerSecret = new k8s.core.v1.Secret(
+            `${name}-alertmanager-config`,
+            {
+                metadata: { name: `${name}-alertmanager-config`, namespace: namespace.metadata.name, labels },
+                type: "Opaque",
+                stringData: {
+                    [ALERTMANAGER_CONFIG_KEY]: pulumi.secret(webhookUrl).apply((url) => toYaml(alertmanagerConfig({ webhookUrl: url }))),
+                },
             },
-        }, k8sOpts);
+            k8sOpts,
+        );
 
         // --- optional: the application's metrics ------------------------------------------------
         const extraDependencies: pulumi.Resource[] = [];
         if (args.applicationMetrics) {
             const app = args.applicationMetrics;
-            const prometheusRole = new aws.iam.Role(`${name}-prometheus`, {
-                description: `Prometheus of EKS cluster ${clusterName}: EC2 service discovery (EKS Pod Identity)`,
-                assumeRolePolicy: podTrust,
-                tags: named(tags, `${name}-prometheus`),
-            }, parent);
-            new aws.iam.RolePolicy(`${name}-prometheus-ec2-discovery`, {
-                role: prometheusRole.id,
-                policy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }],
-                }),
-            }, parent);
-            extraDependencies.push(new aws.eks.PodIdentityAssociation(`${name}-prometheus`, {
-                clusterName: eksClusterName,
-                namespace: namespaceName,
-                serviceAccount: PROMETHEUS_SERVICE_ACCOUNT,
-                roleArn: prometheusRole.arn,
-                tags: named(tags, `${name}-prometheus`),
-            }, { parent: this, dependsOn: [podIdentityAgent] }));
-            new aws.vpc.SecurityGroupIngressRule(`${name}-app-metrics`, {
-                securityGroupId: app.instanceSecurityGroupId,
-                referencedSecurityGroupId: clusterSecurityGroupId,
-                ipProtocol: "tcp",
-                fromPort: app.port,
-                toPort: app.port,
-                description: `Prometheus metrics scrape from the monitoring cluster ${clusterName}`,
-                tags: named(tags, `${name}-app-metrics`),
-            }, parent);
+            const prometheusRole = new aws.iam.Role(
+                `${name}-prometheus`,
+                {
+                    description: `Prometheus of EKS cluster ${clusterName}: EC2 service discovery (EKS Pod Identity)`,
+                    assumeRolePolicy: podTrust,
+                    tags: named(tags, `${name}-prometheus`),
+                },
+                parent,
+            );
+            new aws.iam.RolePolicy(
+                `${name}-prometheus-ec2-discovery`,
+                {
+                    role: prometheusRole.id,
+                    policy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }],
+                    }),
+                },
+                parent,
+            );
+            extraDependencies.push(
+                new aws.eks.PodIdentityAssociation(
+                    `${name}-prometheus`,
+                    {
+                        clusterName: eksClusterName,
+                        namespace: namespaceName,
+                        serviceAccount: PROMETHEUS_SERVICE_ACCOUNT,
+                        roleArn: prometheusRole.arn,
+                        tags: named(tags, `${name}-prometheus`),
+                    },
+                    { parent: this, dependsOn: [podIdentityAgent] },
+                ),
+            );
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-app-metrics`,
+                {
+                    securityGroupId: app.instanceSecurityGroupId,
+                    referencedSecurityGroupId: clusterSecurityGroupId,
+                    ipProtocol: "tcp",
+                    fromPort: app.port,
+                    toPort: app.port,
+                    description: `Prometheus metrics scrape from the monitoring cluster ${clusterName}`,
+                    tags: named(tags, `${name}-app-metrics`),
+                },
+                parent,
+            );
         }
 
         // --- charts -------------------------------------------------------------------------------
-        const probeTargets = pulumi.output(args.probes.loadBalancer?.dnsName).apply((dnsName) => buildProbeTargets({
-            ...args.probes,
-            sourceRegion: args.region,
-            loadBalancer: dnsName !== undefined && args.probes.loadBalancer ? { dnsName, protocol: args.probes.loadBalancer.protocol } : undefined,
-        }));
+        const probeTargets = pulumi.output(args.probes.loadBalancer?.dnsName).apply((dnsName) =>
+            buildProbeTargets({
+                ...args.probes,
+                sourceRegion: args.region,
+                loadBalancer:
+                    dnsName !== undefined && args.probes.loadBalancer
+                        ? { dnsName, protocol: args.probes.loadBalancer.protocol }
+                        : undefined,
+            }),
+        );
         const scrapeConfigs = probeTargets.apply((targets) => [
             ...renderProbeScrapeConfigs(targets, { blackboxAddress: blackboxExporterAddress(namespaceName), sourceRegion: args.region }),
             ...(args.applicationMetrics ? [renderApplicationScrapeConfig({ ...args.applicationMetrics, region: args.region })] : []),
         ]);
         const chartDependencies = [nodeGroup, ebsCsi, storageClass];
-        const stackValues = pulumi.all([grafanaSecret.metadata.name, alertmanagerSecret.metadata.name, scrapeConfigs, eksClusterName])
-            .apply(([grafanaAdminSecretName, alertmanagerConfigSecretName, additionalScrapeConfigs, actualClusterName]) => kubePrometheusStackValues({
-                region: args.region,
-                clusterName: actualClusterName,
-                storageClassName,
-                prometheusRetentionDays: args.prometheusRetentionDays,
-                prometheusStorageGiB: args.prometheusStorageGiB,
-                grafanaStorageGiB: args.grafanaStorageGiB,
-                alertmanagerStorageGiB: args.alertmanagerStorageGiB,
-                replicas,
-                grafanaAdminSecretName,
-                alertmanagerConfigSecretName,
-                additionalScrapeConfigs,
-                rules: renderAlertRules(args.alertRules),
-            }));
-        new k8s.helm.v3.Release(`${name}-kube-prometheus-stack`, {
-            name: KUBE_PROMETHEUS_STACK_RELEASE,
-            chart: KUBE_PROMETHEUS_STACK_CHART,
-            version: args.kubePrometheusStackVersion,
-            repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
-            namespace: namespace.metadata.name,
-            values: stackValues,
-            atomic: true,
-            cleanupOnFail: true,
-            timeout: 900,
-            maxHistory: 10,
-        }, { ...k8sOpts, dependsOn: [...chartDependencies, grafanaSecret, alertmanagerSecret, ...extraDependencies] });
-        new k8s.helm.v3.Release(`${name}-blackbox-exporter`, {
-            name: BLACKBOX_EXPORTER_RELEASE,
-            chart: BLACKBOX_EXPORTER_CHART,
-            version: args.blackboxExporterVersion,
-            repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
-            namespace: namespace.metadata.name,
-            values: blackboxExporterValues({ replicas }),
-            atomic: true,
-            cleanupOnFail: true,
-            timeout: 600,
-            maxHistory: 10,
-        }, { ...k8sOpts, dependsOn: [nodeGroup] });
+        const stackValues = pulumi
+            .all([grafanaSecret.metadata.name, alertmanagerSecret.metadata.name, scrapeConfigs, eksClusterName])
+            .apply(([grafanaAdminSecretName, alertmanagerConfigSecretName, additionalScrapeConfigs, actualClusterName]) =>
+                kubePrometheusStackValues({
+                    region: args.region,
+                    clusterName: actualClusterName,
+                    storageClassName,
+                    prometheusRetentionDays: args.prometheusRetentionDays,
+                    prometheusStorageGiB: args.prometheusStorageGiB,
+                    grafanaStorageGiB: args.grafanaStorageGiB,
+                    alertmanagerStorageGiB: args.alertmanagerStorageGiB,
+                    replicas,
+                    grafanaAdminSecretName,
+                    alertmanagerConfigSecretName,
+                    additionalScrapeConfigs,
+                    rules: renderAlertRules(args.alertRules),
+                }),
+            );
+        new k8s.helm.v3.Release(
+            `${name}-kube-prometheus-stack`,
+            {
+                name: KUBE_PROMETHEUS_STACK_RELEASE,
+                chart: KUBE_PROMETHEUS_STACK_CHART,
+                version: args.kubePrometheusStackVersion,
+                repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
+                namespace: namespace.metadata.name,
+                values: stackValues,
+                atomic: true,
+                cleanupOnFail: true,
+                timeout: 900,
+                maxHistory: 10,
+            },
+            { ...k8sOpts, dependsOn: [...chartDependencies, grafanaSecret, alertmanagerSecret, ...extraDependencies] },
+        );
+        new k8s.helm.v3.Release(
+            `${name}-blackbox-exporter`,
+            {
+                name: BLACKBOX_EXPORTER_RELEASE,
+                chart: BLACKBOX_EXPORTER_CHART,
+                version: args.blackboxExporterVersion,
+                repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
+                namespace: namespace.metadata.name,
+                values: blackboxExporterValues({ replicas }),
+                atomic: true,
+                cleanupOnFail: true,
+                timeout: 600,
+                maxHistory: 10,
+            },
+            { ...k8sOpts, dependsOn: [nodeGroup] },
+        );
 
         this.clusterName = eksClusterName;
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);

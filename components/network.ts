@@ -58,46 +58,63 @@ export class Network extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:network:Network", name, {}, opts);
         if (args.zones.length < 2 || args.zones.length > MAX_AZS) {
-            throw new Error(`Network ${name}: zones must list 2 to ${MAX_AZS} Availability Zones, got ${args.zones.length} (${args.zones.map((z) => z.id).join(", ")})`);
+            throw new Error(
+                `Network ${name}: zones must list 2 to ${MAX_AZS} Availability Zones, got ${args.zones.length} (${args.zones.map((z) => z.id).join(", ")})`,
+            );
         }
         const natMode = args.natGateways ?? "perAz";
         const retentionDays = args.flowLogRetentionDays ?? 90;
         const tags = args.tags;
         const parent = { parent: this };
 
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-            cidrBlock: args.cidrBlock,
-            enableDnsHostnames: true,
-            enableDnsSupport: true,
-            tags: named(tags, `${name}-vpc`),
-        }, parent);
+        const vpc = new aws.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock: args.cidrBlock,
+                enableDnsHostnames: true,
+                enableDnsSupport: true,
+                tags: named(tags, `${name}-vpc`),
+            },
+            parent,
+        );
 
         // The default security group allows all traffic between its members: strip it so
         // nothing can rely on it by accident (CIS AWS 5.4).
-        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, {
-            vpcId: vpc.id,
-            ingress: [],
-            egress: [],
-            tags: named(tags, `${name}-default-sg-unused`),
-        }, parent);
+        new aws.ec2.DefaultSecurityGroup(
+            `${name}-default-sg`,
+            {
+                vpcId: vpc.id,
+                ingress: [],
+                egress: [],
+                tags: named(tags, `${name}-default-sg-unused`),
+            },
+            parent,
+        );
 
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: named(tags, `${name}-igw`) }, parent);
 
         const subnets = (tier: SubnetTier): { resources: aws.ec2.Subnet[]; tierSubnets: TierSubnets } => {
             const cidrs = args.zones.map((_, i) => subnetCidr(args.cidrBlock, tier, i));
-            const resources = args.zones.map((zone, i) => new aws.ec2.Subnet(`${name}-${tier}-${i + 1}`, {
-                vpcId: vpc.id,
-                cidrBlock: cidrs[i],
-                availabilityZoneId: zone.id,
-                mapPublicIpOnLaunch: false,
-                tags: {
-                    ...named(tags, `${name}-${tier}-${zone.name}`),
-                    SubnetTier: tier,
-                    // Where the AWS load balancer controller may put load balancers.
-                    ...(tier === "public" ? { "kubernetes.io/role/elb": "1" } : {}),
-                    ...(tier === "private" ? { "kubernetes.io/role/internal-elb": "1" } : {}),
-                },
-            }, parent));
+            const resources = args.zones.map(
+                (zone, i) =>
+                    new aws.ec2.Subnet(
+                        `${name}-${tier}-${i + 1}`,
+                        {
+                            vpcId: vpc.id,
+                            cidrBlock: cidrs[i],
+                            availabilityZoneId: zone.id,
+                            mapPublicIpOnLaunch: false,
+                            tags: {
+                                ...named(tags, `${name}-${tier}-${zone.name}`),
+                                SubnetTier: tier,
+                                // Where the AWS load balancer controller may put load balancers.
+                                ...(tier === "public" ? { "kubernetes.io/role/elb": "1" } : {}),
+                                ...(tier === "private" ? { "kubernetes.io/role/internal-elb": "1" } : {}),
+                            },
+                        },
+                        parent,
+                    ),
+            );
             return { resources, tierSubnets: { ids: resources.map((s) => s.id), zones: args.zones, cidrs } };
         };
         const pub = subnets("public");
@@ -105,68 +122,112 @@ export class Network extends pulumi.ComponentResource {
         const data = subnets("data");
 
         const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: named(tags, `${name}-public`) }, parent);
-        new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id }, parent);
+        new aws.ec2.Route(
+            `${name}-public-default`,
+            { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
+            parent,
+        );
         pub.resources.forEach((subnet, i) => {
             new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
         });
 
         const natCount = natMode === "perAz" ? args.zones.length : 1;
         const nats = Array.from({ length: natCount }, (_, i) => {
-            const eip = new aws.ec2.Eip(`${name}-nat-${i + 1}`, { domain: "vpc", tags: named(tags, `${name}-nat-${args.zones[i].name}`) }, parent);
-            return new aws.ec2.NatGateway(`${name}-nat-${i + 1}`, {
-                allocationId: eip.id,
-                subnetId: pub.resources[i].id,
-                connectivityType: "public",
-                tags: named(tags, `${name}-nat-${args.zones[i].name}`),
-            }, { parent: this, dependsOn: [igw] });
+            const eip = new aws.ec2.Eip(
+                `${name}-nat-${i + 1}`,
+                { domain: "vpc", tags: named(tags, `${name}-nat-${args.zones[i].name}`) },
+                parent,
+            );
+            return new aws.ec2.NatGateway(
+                `${name}-nat-${i + 1}`,
+                {
+                    allocationId: eip.id,
+                    subnetId: pub.resources[i].id,
+                    connectivityType: "public",
+                    tags: named(tags, `${name}-nat-${args.zones[i].name}`),
+                },
+                { parent: this, dependsOn: [igw] },
+            );
         });
 
         // One private route table per zone, its default route through the zone's own NAT
         // gateway; data subnets share it (Redis nodes pull images and packages at boot).
         args.zones.forEach((zone, i) => {
-            const table = new aws.ec2.RouteTable(`${name}-private-rt-${i + 1}`, { vpcId: vpc.id, tags: named(tags, `${name}-private-${zone.name}`) }, parent);
-            new aws.ec2.Route(`${name}-private-default-${i + 1}`, {
-                routeTableId: table.id,
-                destinationCidrBlock: "0.0.0.0/0",
-                natGatewayId: nats[natMode === "perAz" ? i : 0].id,
-            }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: priv.resources[i].id, routeTableId: table.id }, parent);
+            const table = new aws.ec2.RouteTable(
+                `${name}-private-rt-${i + 1}`,
+                { vpcId: vpc.id, tags: named(tags, `${name}-private-${zone.name}`) },
+                parent,
+            );
+            new aws.ec2.Route(
+                `${name}-private-default-${i + 1}`,
+                {
+                    routeTableId: table.id,
+                    destinationCidrBlock: "0.0.0.0/0",
+                    natGatewayId: nats[natMode === "perAz" ? i : 0].id,
+                },
+                parent,
+            );
+            new aws.ec2.RouteTableAssociation(
+                `${name}-private-${i + 1}`,
+                { subnetId: priv.resources[i].id, routeTableId: table.id },
+                parent,
+            );
             new aws.ec2.RouteTableAssociation(`${name}-data-${i + 1}`, { subnetId: data.resources[i].id, routeTableId: table.id }, parent);
         });
 
         // VPC flow logs: every accepted and rejected flow, to CloudWatch Logs.
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-            name: pulumi.interpolate`/ecommerce/vpc-flow-logs/${vpc.id}`,
-            retentionInDays: retentionDays,
-            tags: named(tags, `${name}-flow-logs`),
-        }, parent);
-        const flowRole = new aws.iam.Role(`${name}-flow-logs`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-            tags: named(tags, `${name}-flow-logs`),
-        }, parent);
-        new aws.iam.RolePolicy(`${name}-flow-logs`, {
-            role: flowRole.id,
-            policy: logGroup.arn.apply((arn) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    Resource: [arn, `${arn}:*`],
-                }],
-            })),
-        }, parent);
-        new aws.ec2.FlowLog(`${name}-flow-logs`, {
-            vpcId: vpc.id,
-            trafficType: "ALL",
-            logDestinationType: "cloud-watch-logs",
-            logDestination: logGroup.arn,
-            iamRoleArn: flowRole.arn,
-            maxAggregationInterval: 60,
-            tags: named(tags, `${name}-flow-logs`),
-        }, parent);
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-flow-logs`,
+            {
+                name: pulumi.interpolate`/ecommerce/vpc-flow-logs/${vpc.id}`,
+                retentionInDays: retentionDays,
+                tags: named(tags, `${name}-flow-logs`),
+            },
+            parent,
+        );
+        const flowRole = new aws.iam.Role(
+            `${name}-flow-logs`,
+            {
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: named(tags, `${name}-flow-logs`),
+            },
+            parent,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-flow-logs`,
+            {
+                role: flowRole.id,
+                policy: logGroup.arn.apply((arn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                Resource: [arn, `${arn}:*`],
+                            },
+                        ],
+                    }),
+                ),
+            },
+            parent,
+        );
+        new aws.ec2.FlowLog(
+            `${name}-flow-logs`,
+            {
+                vpcId: vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "cloud-watch-logs",
+                logDestination: logGroup.arn,
+                iamRoleArn: flowRole.arn,
+                maxAggregationInterval: 60,
+                tags: named(tags, `${name}-flow-logs`),
+            },
+            parent,
+        );
 
         this.vpcId = vpc.id;
         this.cidrBlock = args.cidrBlock;

@@ -2,14 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { pinnedNodes, survivesZoneLoss } from "../lib/placement";
-import {
-    AL2023_AMI,
-    maxmemoryMib,
-    redisClusterProblems,
-    renderRedisCloudConfig,
-    REDIS_PORT,
-    SENTINEL_PORT,
-} from "../lib/redisConfig";
+import { AL2023_AMI, maxmemoryMib, redisClusterProblems, renderRedisCloudConfig, REDIS_PORT, SENTINEL_PORT } from "../lib/redisConfig";
 import { named, Tags } from "../lib/tags";
 import type { TierSubnets } from "./network";
 
@@ -143,7 +136,9 @@ export class RedisCluster extends pulumi.ComponentResource {
             downAfterMilliseconds: args.downAfterMilliseconds,
         });
         if (subnets.ids.length !== subnets.cidrs.length || subnets.zones.length !== subnets.cidrs.length) {
-            problems.push(`subnets: ${subnets.ids.length} IDs, ${subnets.zones.length} zones and ${subnets.cidrs.length} CIDRs: expected one of each per zone`);
+            problems.push(
+                `subnets: ${subnets.ids.length} IDs, ${subnets.zones.length} zones and ${subnets.cidrs.length} CIDRs: expected one of each per zone`,
+            );
         }
         if (problems.length > 0) {
             throw new Error(`RedisCluster ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`);
@@ -157,31 +152,47 @@ export class RedisCluster extends pulumi.ComponentResource {
         // --- the password ---------------------------------------------------------------
         // Letters and digits only: safe unquoted in redis.conf, in a shell substitution and
         // in a redis:// URL. 48 characters of [A-Za-z0-9] are about 285 bits.
-        const password = new random.RandomPassword(`${name}-password`, {
-            length: 48,
-            special: false,
-            minUpper: 4,
-            minLower: 4,
-            minNumeric: 4,
-        }, { parent: this, protect: true });
-        const secret = new aws.secretsmanager.Secret(`${name}-password`, {
-            name: args.passwordSecretName,
-            description: `Password of the Redis cache ${name} (requirepass, masterauth and Sentinel), read by its nodes at boot`,
-            kmsKeyId: args.kmsKeyArn,
-            recoveryWindowInDays: 30,
-            tags: named(tags, `${name}-password`),
-        }, { parent: this, protect: true });
-        const secretVersion = new aws.secretsmanager.SecretVersion(`${name}-password`, {
-            secretId: secret.id,
-            secretString: password.result,
-        }, { parent: this, protect: true });
+        const password = new random.RandomPassword(
+            `${name}-password`,
+            {
+                length: 48,
+                special: false,
+                minUpper: 4,
+                minLower: 4,
+                minNumeric: 4,
+            },
+            { parent: this, protect: true },
+        );
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-password`,
+            {
+                name: args.passwordSecretName,
+                description: `Password of the Redis cache ${name} (requirepass, masterauth and Sentinel), read by its nodes at boot`,
+                kmsKeyId: args.kmsKeyArn,
+                recoveryWindowInDays: 30,
+                tags: named(tags, `${name}-password`),
+            },
+            { parent: this, protect: true },
+        );
+        const secretVersion = new aws.secretsmanager.SecretVersion(
+            `${name}-password`,
+            {
+                secretId: secret.id,
+                secretString: password.result,
+            },
+            { parent: this, protect: true },
+        );
 
         // --- network access -------------------------------------------------------------
-        const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
-            vpcId: args.vpcId,
-            description: `Redis cache ${name}: Redis and Sentinel from the clients and the nodes themselves`,
-            tags: named(tags, `${name}-sg`),
-        }, parent);
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: `Redis cache ${name}: Redis and Sentinel from the clients and the nodes themselves`,
+                tags: named(tags, `${name}-sg`),
+            },
+            parent,
+        );
         const ports = [
             { key: "redis", port: REDIS_PORT, what: "Redis" },
             { key: "sentinel", port: SENTINEL_PORT, what: "Sentinel" },
@@ -192,70 +203,96 @@ export class RedisCluster extends pulumi.ComponentResource {
         ];
         for (const source of sources) {
             for (const p of ports) {
-                new aws.vpc.SecurityGroupIngressRule(`${name}-in-${source.key}-${p.key}`, {
-                    securityGroupId: sg.id,
-                    referencedSecurityGroupId: source.groupId,
-                    ipProtocol: "tcp",
-                    fromPort: p.port,
-                    toPort: p.port,
-                    description: `${p.what} from ${source.what}`,
-                    tags: named(tags, `${name}-in-${source.key}-${p.key}`),
-                }, parent);
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-in-${source.key}-${p.key}`,
+                    {
+                        securityGroupId: sg.id,
+                        referencedSecurityGroupId: source.groupId,
+                        ipProtocol: "tcp",
+                        fromPort: p.port,
+                        toPort: p.port,
+                        description: `${p.what} from ${source.what}`,
+                        tags: named(tags, `${name}-in-${source.key}-${p.key}`),
+                    },
+                    parent,
+                );
             }
         }
         // HTTPS out: the image registry (ECR Public), Secrets Manager, SSM and the package
         // repositories, all through the zone's NAT gateway. DNS, NTP and instance metadata go
         // to link-local or VPC resolver addresses that security groups do not filter.
-        new aws.vpc.SecurityGroupEgressRule(`${name}-out-https`, {
-            securityGroupId: sg.id,
-            cidrIpv4: "0.0.0.0/0",
-            ipProtocol: "tcp",
-            fromPort: 443,
-            toPort: 443,
-            description: "HTTPS: image pulls, Secrets Manager, SSM, packages",
-            tags: named(tags, `${name}-out-https`),
-        }, parent);
-        for (const p of ports) {
-            new aws.vpc.SecurityGroupEgressRule(`${name}-out-self-${p.key}`, {
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-out-https`,
+            {
                 securityGroupId: sg.id,
-                referencedSecurityGroupId: sg.id,
+                cidrIpv4: "0.0.0.0/0",
                 ipProtocol: "tcp",
-                fromPort: p.port,
-                toPort: p.port,
-                description: `${p.what} to the other Redis nodes (replication, sentinels)`,
-                tags: named(tags, `${name}-out-self-${p.key}`),
-            }, parent);
+                fromPort: 443,
+                toPort: 443,
+                description: "HTTPS: image pulls, Secrets Manager, SSM, packages",
+                tags: named(tags, `${name}-out-https`),
+            },
+            parent,
+        );
+        for (const p of ports) {
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-out-self-${p.key}`,
+                {
+                    securityGroupId: sg.id,
+                    referencedSecurityGroupId: sg.id,
+                    ipProtocol: "tcp",
+                    fromPort: p.port,
+                    toPort: p.port,
+                    description: `${p.what} to the other Redis nodes (replication, sentinels)`,
+                    tags: named(tags, `${name}-out-self-${p.key}`),
+                },
+                parent,
+            );
         }
 
         // --- the node role: SSM, and the password secret only -------------------------------
         const partition = aws.getPartitionOutput({}, parent).partition;
-        const role = new aws.iam.Role(`${name}-node`, {
-            description: `Redis cache ${name} nodes: SSM management and the password secret`,
-            assumeRolePolicy: JSON.stringify({
+        const role = new aws.iam.Role(
+            `${name}-node`,
+            {
+                description: `Redis cache ${name} nodes: SSM management and the password secret`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: named(tags, `${name}-node`),
+            },
+            parent,
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-node-ssm`,
+            {
+                role: role.name,
+                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+            },
+            parent,
+        );
+        const readPasswordPolicy = pulumi.all([secret.arn, args.kmsKeyArn]).apply(([secretArn, kmsKeyArn]) =>
+            JSON.stringify({
                 Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                Statement: [
+                    { Sid: "ReadRedisPassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                    ...(kmsKeyArn
+                        ? [
+                              {
+                                  Sid: "DecryptThroughSecretsManager",
+                                  Effect: "Allow",
+                                  Action: "kms:Decrypt",
+                                  Resource: kmsKeyArn,
+                                  Condition: {
+                                      StringEquals: { "kms:ViaService": `secretsmanager.${regionOfArn(secretArn)}.amazonaws.com` },
+                                  },
+                              },
+                          ]
+                        : []),
+                ],
             }),
-            tags: named(tags, `${name}-node`),
-        }, parent);
-        new aws.iam.RolePolicyAttachment(`${name}-node-ssm`, {
-            role: role.name,
-            policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-        }, parent);
-        const readPasswordPolicy = pulumi.all([secret.arn, args.kmsKeyArn]).apply(([secretArn, kmsKeyArn]) => JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-                { Sid: "ReadRedisPassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
-                ...(kmsKeyArn
-                    ? [{
-                        Sid: "DecryptThroughSecretsManager",
-                        Effect: "Allow",
-                        Action: "kms:Decrypt",
-                        Resource: kmsKeyArn,
-                        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${regionOfArn(secretArn)}.amazonaws.com` } },
-                    }]
-                    : []),
-            ],
-        }));
+        );
         const secretPolicy = new aws.iam.RolePolicy(`${name}-node-password`, { role: role.id, policy: readPasswordPolicy }, parent);
         (args.clientRoleNames ?? []).forEach((clientRole, i) => {
             new aws.iam.RolePolicy(`${name}-client-${i + 1}-password`, { role: clientRole, policy: readPasswordPolicy }, parent);
@@ -275,14 +312,22 @@ export class RedisCluster extends pulumi.ComponentResource {
             const zone = subnets.zones[node.zoneIndex];
             const nodeName = `${name}-node-${node.index + 1}`;
             const initialRole = node.index === 0 ? "initial master" : "initial replica";
-            const nodeTags = { ...named(tags, nodeName), RedisNode: String(node.index + 1), RedisInitialRole: node.index === 0 ? "master" : "replica" };
-            const eni = new aws.ec2.NetworkInterface(nodeName, {
-                subnetId: subnets.ids[node.zoneIndex],
-                privateIps: [node.address],
-                securityGroups: [sg.id],
-                description: `Redis cache ${name} node ${node.index + 1} (${initialRole}), fixed address`,
-                tags: nodeTags,
-            }, { parent: this, deleteBeforeReplace: true });
+            const nodeTags = {
+                ...named(tags, nodeName),
+                RedisNode: String(node.index + 1),
+                RedisInitialRole: node.index === 0 ? "master" : "replica",
+            };
+            const eni = new aws.ec2.NetworkInterface(
+                nodeName,
+                {
+                    subnetId: subnets.ids[node.zoneIndex],
+                    privateIps: [node.address],
+                    securityGroups: [sg.id],
+                    description: `Redis cache ${name} node ${node.index + 1} (${initialRole}), fixed address`,
+                    tags: nodeTags,
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
             const userData = renderRedisCloudConfig({
                 address: node.address,
                 clusterAddresses: addresses,
@@ -294,49 +339,53 @@ export class RedisCluster extends pulumi.ComponentResource {
                 region: args.region,
                 downAfterMilliseconds: args.downAfterMilliseconds,
             });
-            const instance = new aws.ec2.Instance(nodeName, {
-                ami: AL2023_AMI,
-                instanceType,
-                availabilityZone: zone.name,
-                // No public address: the interface is in a data subnet (no public IPs mapped)
-                // and an interface created on its own never gets one.
-                primaryNetworkInterface: { networkInterfaceId: eni.id },
-                iamInstanceProfile: profile.name,
-                metadataOptions: {
-                    httpEndpoint: "enabled",
-                    httpTokens: "required",
-                    // 1: containers on a bridge network cannot reach the credentials (ours
-                    // use the host network and do not need them either).
-                    httpPutResponseHopLimit: 1,
-                    instanceMetadataTags: "disabled",
+            const instance = new aws.ec2.Instance(
+                nodeName,
+                {
+                    ami: AL2023_AMI,
+                    instanceType,
+                    availabilityZone: zone.name,
+                    // No public address: the interface is in a data subnet (no public IPs mapped)
+                    // and an interface created on its own never gets one.
+                    primaryNetworkInterface: { networkInterfaceId: eni.id },
+                    iamInstanceProfile: profile.name,
+                    metadataOptions: {
+                        httpEndpoint: "enabled",
+                        httpTokens: "required",
+                        // 1: containers on a bridge network cannot reach the credentials (ours
+                        // use the host network and do not need them either).
+                        httpPutResponseHopLimit: 1,
+                        instanceMetadataTags: "disabled",
+                    },
+                    monitoring: true,
+                    rootBlockDevice: {
+                        volumeType: "gp3",
+                        volumeSize: rootVolumeGiB,
+                        encrypted: true,
+                        kmsKeyId: args.kmsKeyArn,
+                        deleteOnTermination: true,
+                        tags: named(tags, `${nodeName}-root`),
+                    },
+                    userData,
+                    // cloud-init applies user data once per instance: a changed config is applied
+                    // by a new instance, never left unapplied on a stopped-and-started one.
+                    userDataReplaceOnChange: true,
+                    tags: nodeTags,
                 },
-                monitoring: true,
-                rootBlockDevice: {
-                    volumeType: "gp3",
-                    volumeSize: rootVolumeGiB,
-                    encrypted: true,
-                    kmsKeyId: args.kmsKeyArn,
-                    deleteOnTermination: true,
-                    tags: named(tags, `${nodeName}-root`),
+                {
+                    parent: this,
+                    deleteBeforeReplace: true,
+                    // `ami` resolves to the newest AL2023 image at each deployment; without this,
+                    // every AL2023 release would replace all cache nodes on the next `pulumi up`.
+                    // Rolling nodes to a new image is deliberate: `pulumi up --replace <urn>`, one
+                    // node at a time (the runbook).
+                    ignoreChanges: ["ami"],
+                    // The password and the permission to read it exist before a node boots; each
+                    // node after the previous one, so replacements roll one node at a time instead
+                    // of taking the whole cache down at once.
+                    dependsOn: [secretVersion, secretPolicy, ...instances.slice(-1)],
                 },
-                userData,
-                // cloud-init applies user data once per instance: a changed config is applied
-                // by a new instance, never left unapplied on a stopped-and-started one.
-                userDataReplaceOnChange: true,
-                tags: nodeTags,
-            }, {
-                parent: this,
-                deleteBeforeReplace: true,
-                // `ami` resolves to the newest AL2023 image at each deployment; without this,
-                // every AL2023 release would replace all cache nodes on the next `pulumi up`.
-                // Rolling nodes to a new image is deliberate: `pulumi up --replace <urn>`, one
-                // node at a time (the runbook).
-                ignoreChanges: ["ami"],
-                // The password and the permission to read it exist before a node boots; each
-                // node after the previous one, so replacements roll one node at a time instead
-                // of taking the whole cache down at once.
-                dependsOn: [secretVersion, secretPolicy, ...instances.slice(-1)],
-            });
+            );
             instances.push(instance);
         });
 
@@ -349,7 +398,10 @@ export class RedisCluster extends pulumi.ComponentResource {
         this.masterName = masterName;
         this.port = REDIS_PORT;
         this.sentinelPort = SENTINEL_PORT;
-        this.survivesZoneLoss = survivesZoneLoss(nodes.map((n) => n.zoneIndex), subnets.cidrs.length);
+        this.survivesZoneLoss = survivesZoneLoss(
+            nodes.map((n) => n.zoneIndex),
+            subnets.cidrs.length,
+        );
         this.registerOutputs({
             nodeAddresses: this.nodeAddresses,
             nodeZones: this.nodeZones,

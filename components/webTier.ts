@@ -170,8 +170,13 @@ export function webTierArgsProblems(args: WebTierArgs): string[] {
     }
     // What the renderer would refuse (secret-looking settings, unsafe characters).
     const source: WebAppSource = args.amiNameFilter !== undefined ? "bakedAmi" : "releaseBundle";
-    problems.push(...userDataProblems({ source, healthCheckPath: HEALTH_PATH.test(healthCheckPath) ? healthCheckPath : "/", environment: args.appEnvironment })
-        .map((p) => `appEnvironment: ${p}`));
+    problems.push(
+        ...userDataProblems({
+            source,
+            healthCheckPath: HEALTH_PATH.test(healthCheckPath) ? healthCheckPath : "/",
+            environment: args.appEnvironment,
+        }).map((p) => `appEnvironment: ${p}`),
+    );
     return problems;
 }
 
@@ -218,18 +223,26 @@ export class WebTier extends pulumi.ComponentResource {
         const accessLogs = args.accessLogs ?? true;
 
         // --- security groups: rules as separate resources, none inline --------------------------
-        const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, {
-            vpcId: args.vpcId,
-            description: "Web tier load balancer: HTTP and HTTPS from the internet, out to the web servers only",
-            revokeRulesOnDelete: true,
-            tags: named(tags, `${name}-alb`),
-        }, parent);
-        const instanceSg = new aws.ec2.SecurityGroup(`${name}-instance-sg`, {
-            vpcId: args.vpcId,
-            description: "Web servers: HTTP from the load balancer only; out to HTTPS, Redis and MySQL",
-            revokeRulesOnDelete: true,
-            tags: named(tags, `${name}-instance`),
-        }, parent);
+        const albSg = new aws.ec2.SecurityGroup(
+            `${name}-alb-sg`,
+            {
+                vpcId: args.vpcId,
+                description: "Web tier load balancer: HTTP and HTTPS from the internet, out to the web servers only",
+                revokeRulesOnDelete: true,
+                tags: named(tags, `${name}-alb`),
+            },
+            parent,
+        );
+        const instanceSg = new aws.ec2.SecurityGroup(
+            `${name}-instance-sg`,
+            {
+                vpcId: args.vpcId,
+                description: "Web servers: HTTP from the load balancer only; out to HTTPS, Redis and MySQL",
+                revokeRulesOnDelete: true,
+                tags: named(tags, `${name}-instance`),
+            },
+            parent,
+        );
 
         // The network is IPv4 only today; the ::/0 rules keep a later dual-stack switch of the
         // load balancer from silently dropping IPv6 clients.
@@ -239,35 +252,47 @@ export class WebTier extends pulumi.ComponentResource {
         ];
         for (const port of [80, 443]) {
             for (const w of world) {
-                new aws.vpc.SecurityGroupIngressRule(`${name}-alb-in-${port}-${w.suffix}`, {
-                    securityGroupId: albSg.id,
-                    description: `${port === 443 ? "HTTPS" : "HTTP"} from the internet`,
-                    ipProtocol: "tcp",
-                    fromPort: port,
-                    toPort: port,
-                    ...w.cidr,
-                    tags: named(tags, `${name}-alb-in-${port}-${w.suffix}`),
-                }, parent);
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-alb-in-${port}-${w.suffix}`,
+                    {
+                        securityGroupId: albSg.id,
+                        description: `${port === 443 ? "HTTPS" : "HTTP"} from the internet`,
+                        ipProtocol: "tcp",
+                        fromPort: port,
+                        toPort: port,
+                        ...w.cidr,
+                        tags: named(tags, `${name}-alb-in-${port}-${w.suffix}`),
+                    },
+                    parent,
+                );
             }
         }
-        new aws.vpc.SecurityGroupEgressRule(`${name}-alb-out-instances`, {
-            securityGroupId: albSg.id,
-            description: "HTTP to the web servers (traffic and health checks)",
-            ipProtocol: "tcp",
-            fromPort: 80,
-            toPort: 80,
-            referencedSecurityGroupId: instanceSg.id,
-            tags: named(tags, `${name}-alb-out-instances`),
-        }, parent);
-        new aws.vpc.SecurityGroupIngressRule(`${name}-instance-in-alb`, {
-            securityGroupId: instanceSg.id,
-            description: "HTTP from the load balancer",
-            ipProtocol: "tcp",
-            fromPort: 80,
-            toPort: 80,
-            referencedSecurityGroupId: albSg.id,
-            tags: named(tags, `${name}-instance-in-alb`),
-        }, parent);
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-alb-out-instances`,
+            {
+                securityGroupId: albSg.id,
+                description: "HTTP to the web servers (traffic and health checks)",
+                ipProtocol: "tcp",
+                fromPort: 80,
+                toPort: 80,
+                referencedSecurityGroupId: instanceSg.id,
+                tags: named(tags, `${name}-alb-out-instances`),
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-instance-in-alb`,
+            {
+                securityGroupId: instanceSg.id,
+                description: "HTTP from the load balancer",
+                ipProtocol: "tcp",
+                fromPort: 80,
+                toPort: 80,
+                referencedSecurityGroupId: albSg.id,
+                tags: named(tags, `${name}-instance-in-alb`),
+            },
+            parent,
+        );
         const egress: { suffix: string; port: number; cidr: string; what: string }[] = [
             // Packages, the release bundle (S3), SSM Session Manager, Secrets Manager: all HTTPS.
             { suffix: "https", port: 443, cidr: "0.0.0.0/0", what: "HTTPS to AWS APIs, S3 and package repositories" },
@@ -276,15 +301,19 @@ export class WebTier extends pulumi.ComponentResource {
             { suffix: "mysql", port: 3306, cidr: args.vpcCidr, what: "MySQL inside the VPC" },
         ];
         for (const e of egress) {
-            new aws.vpc.SecurityGroupEgressRule(`${name}-instance-out-${e.suffix}`, {
-                securityGroupId: instanceSg.id,
-                description: e.what,
-                ipProtocol: "tcp",
-                fromPort: e.port,
-                toPort: e.port,
-                cidrIpv4: e.cidr,
-                tags: named(tags, `${name}-instance-out-${e.suffix}`),
-            }, parent);
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-instance-out-${e.suffix}`,
+                {
+                    securityGroupId: instanceSg.id,
+                    description: e.what,
+                    ipProtocol: "tcp",
+                    fromPort: e.port,
+                    toPort: e.port,
+                    cidrIpv4: e.cidr,
+                    tags: named(tags, `${name}-instance-out-${e.suffix}`),
+                },
+                parent,
+            );
         }
 
         // --- access logs ------------------------------------------------------------------------
@@ -293,146 +322,213 @@ export class WebTier extends pulumi.ComponentResource {
         const logPrefix = "alb";
         if (accessLogs) {
             // Protected: the access logs are the record of who reached the shop.
-            logBucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: false, tags: named(tags, `${name}-alb-logs`) }, { parent: this, protect: true });
+            logBucket = new aws.s3.Bucket(
+                `${name}-alb-logs`,
+                { forceDestroy: false, tags: named(tags, `${name}-alb-logs`) },
+                { parent: this, protect: true },
+            );
             // Load balancers can only write to SSE-S3 buckets (not SSE-KMS).
-            new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-alb-logs`, {
-                bucket: logBucket.id,
-                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-            }, parent);
-            const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-alb-logs`, {
-                bucket: logBucket.id,
-                blockPublicAcls: true,
-                blockPublicPolicy: true,
-                ignorePublicAcls: true,
-                restrictPublicBuckets: true,
-            }, parent);
-            new aws.s3.BucketOwnershipControls(`${name}-alb-logs`, {
-                bucket: logBucket.id,
-                rule: { objectOwnership: "BucketOwnerEnforced" },
-            }, parent);
-            new aws.s3.BucketLifecycleConfiguration(`${name}-alb-logs`, {
-                bucket: logBucket.id,
-                rules: [{
-                    id: "expire-access-logs",
-                    status: "Enabled",
-                    filter: { prefix: "" },
-                    expiration: { days: args.accessLogRetentionDays ?? 90 },
-                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                }],
-            }, parent);
-            const principal = elbLogDeliveryPrincipal(args.region);
-            logPolicy = new aws.s3.BucketPolicy(`${name}-alb-logs`, {
-                bucket: logBucket.id,
-                policy: logBucket.arn.apply((arn) => JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
+            new aws.s3.BucketServerSideEncryptionConfiguration(
+                `${name}-alb-logs`,
+                {
+                    bucket: logBucket.id,
+                    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+                },
+                parent,
+            );
+            const publicAccess = new aws.s3.BucketPublicAccessBlock(
+                `${name}-alb-logs`,
+                {
+                    bucket: logBucket.id,
+                    blockPublicAcls: true,
+                    blockPublicPolicy: true,
+                    ignorePublicAcls: true,
+                    restrictPublicBuckets: true,
+                },
+                parent,
+            );
+            new aws.s3.BucketOwnershipControls(
+                `${name}-alb-logs`,
+                {
+                    bucket: logBucket.id,
+                    rule: { objectOwnership: "BucketOwnerEnforced" },
+                },
+                parent,
+            );
+            new aws.s3.BucketLifecycleConfiguration(
+                `${name}-alb-logs`,
+                {
+                    bucket: logBucket.id,
+                    rules: [
                         {
-                            Sid: "LoadBalancerAccessLogs",
-                            Effect: "Allow",
-                            Principal: principal,
-                            Action: "s3:PutObject",
-                            Resource: `${arn}/${logPrefix}/AWSLogs/${args.accountId}/*`,
-                        },
-                        {
-                            Sid: "DenyInsecureTransport",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [arn, `${arn}/*`],
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                            id: "expire-access-logs",
+                            status: "Enabled",
+                            filter: { prefix: "" },
+                            expiration: { days: args.accessLogRetentionDays ?? 90 },
+                            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
                         },
                     ],
-                })),
-            }, { parent: this, dependsOn: [publicAccess] });
+                },
+                parent,
+            );
+            const principal = elbLogDeliveryPrincipal(args.region);
+            logPolicy = new aws.s3.BucketPolicy(
+                `${name}-alb-logs`,
+                {
+                    bucket: logBucket.id,
+                    policy: logBucket.arn.apply((arn) =>
+                        JSON.stringify({
+                            Version: "2012-10-17",
+                            Statement: [
+                                {
+                                    Sid: "LoadBalancerAccessLogs",
+                                    Effect: "Allow",
+                                    Principal: principal,
+                                    Action: "s3:PutObject",
+                                    Resource: `${arn}/${logPrefix}/AWSLogs/${args.accountId}/*`,
+                                },
+                                {
+                                    Sid: "DenyInsecureTransport",
+                                    Effect: "Deny",
+                                    Principal: "*",
+                                    Action: "s3:*",
+                                    Resource: [arn, `${arn}/*`],
+                                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                                },
+                            ],
+                        }),
+                    ),
+                },
+                { parent: this, dependsOn: [publicAccess] },
+            );
         }
 
         // --- load balancer, target group, listeners ----------------------------------------------
-        const alb = new aws.lb.LoadBalancer(`${name}-alb`, {
-            loadBalancerType: "application",
-            internal: false,
-            ipAddressType: "ipv4",
-            subnets: args.publicSubnetIds,
-            securityGroups: [albSg.id],
-            dropInvalidHeaderFields: true,
-            enableDeletionProtection: args.deletionProtection ?? true,
-            enableHttp2: true,
-            idleTimeout: 60,
-            accessLogs: logBucket ? { bucket: logBucket.id, prefix: logPrefix, enabled: true } : undefined,
-            tags: named(tags, `${name}-alb`),
-        }, { parent: this, dependsOn: logPolicy ? [logPolicy] : [] });
-
-        const targetGroup = new aws.lb.TargetGroup(`${name}-tg`, {
-            vpcId: args.vpcId,
-            targetType: "instance",
-            protocol: "HTTP",
-            port: 80,
-            protocolVersion: "HTTP1",
-            // API calls are short: 30 s lets in-flight requests finish without slowing refreshes.
-            deregistrationDelay: 30,
-            healthCheck: {
-                enabled: true,
-                protocol: "HTTP",
-                port: "traffic-port",
-                path: healthCheckPath,
-                matcher: "200",
-                interval: 15,
-                timeout: 5,
-                healthyThreshold: 2,
-                unhealthyThreshold: 3,
+        const alb = new aws.lb.LoadBalancer(
+            `${name}-alb`,
+            {
+                loadBalancerType: "application",
+                internal: false,
+                ipAddressType: "ipv4",
+                subnets: args.publicSubnetIds,
+                securityGroups: [albSg.id],
+                dropInvalidHeaderFields: true,
+                enableDeletionProtection: args.deletionProtection ?? true,
+                enableHttp2: true,
+                idleTimeout: 60,
+                accessLogs: logBucket ? { bucket: logBucket.id, prefix: logPrefix, enabled: true } : undefined,
+                tags: named(tags, `${name}-alb`),
             },
-            tags: named(tags, `${name}-tg`),
-        }, parent);
+            { parent: this, dependsOn: logPolicy ? [logPolicy] : [] },
+        );
+
+        const targetGroup = new aws.lb.TargetGroup(
+            `${name}-tg`,
+            {
+                vpcId: args.vpcId,
+                targetType: "instance",
+                protocol: "HTTP",
+                port: 80,
+                protocolVersion: "HTTP1",
+                // API calls are short: 30 s lets in-flight requests finish without slowing refreshes.
+                deregistrationDelay: 30,
+                healthCheck: {
+                    enabled: true,
+                    protocol: "HTTP",
+                    port: "traffic-port",
+                    path: healthCheckPath,
+                    matcher: "200",
+                    interval: 15,
+                    timeout: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 3,
+                },
+                tags: named(tags, `${name}-tg`),
+            },
+            parent,
+        );
 
         const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
         if (args.certificateArn !== undefined) {
-            new aws.lb.Listener(`${name}-https`, {
-                loadBalancerArn: alb.arn,
-                protocol: "HTTPS",
-                port: 443,
-                sslPolicy: args.sslPolicy ?? DEFAULT_SSL_POLICY,
-                certificateArn: args.certificateArn,
-                defaultActions: forward,
-                tags: named(tags, `${name}-https`),
-            }, parent);
-            new aws.lb.Listener(`${name}-http`, {
-                loadBalancerArn: alb.arn,
-                protocol: "HTTP",
-                port: 80,
-                defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-                tags: named(tags, `${name}-http`),
-            }, parent);
+            new aws.lb.Listener(
+                `${name}-https`,
+                {
+                    loadBalancerArn: alb.arn,
+                    protocol: "HTTPS",
+                    port: 443,
+                    sslPolicy: args.sslPolicy ?? DEFAULT_SSL_POLICY,
+                    certificateArn: args.certificateArn,
+                    defaultActions: forward,
+                    tags: named(tags, `${name}-https`),
+                },
+                parent,
+            );
+            new aws.lb.Listener(
+                `${name}-http`,
+                {
+                    loadBalancerArn: alb.arn,
+                    protocol: "HTTP",
+                    port: 80,
+                    defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+                    tags: named(tags, `${name}-http`),
+                },
+                parent,
+            );
         } else {
-            new aws.lb.Listener(`${name}-http`, {
-                loadBalancerArn: alb.arn,
-                protocol: "HTTP",
-                port: 80,
-                defaultActions: forward,
-                tags: named(tags, `${name}-http`),
-            }, parent);
+            new aws.lb.Listener(
+                `${name}-http`,
+                {
+                    loadBalancerArn: alb.arn,
+                    protocol: "HTTP",
+                    port: 80,
+                    defaultActions: forward,
+                    tags: named(tags, `${name}-http`),
+                },
+                parent,
+            );
         }
 
         // --- identity: SSM Session Manager instead of SSH ------------------------------------------
-        const role = new aws.iam.Role(`${name}-instance`, {
-            description: "Web servers: SSM Session Manager, reading the release bundle",
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-            tags: named(tags, `${name}-instance`),
-        }, parent);
-        new aws.iam.RolePolicyAttachment(`${name}-instance-ssm`, {
-            role: role.name,
-            policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore,
-        }, parent);
+        const role = new aws.iam.Role(
+            `${name}-instance`,
+            {
+                description: "Web servers: SSM Session Manager, reading the release bundle",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: named(tags, `${name}-instance`),
+            },
+            parent,
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-instance-ssm`,
+            {
+                role: role.name,
+                policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore,
+            },
+            parent,
+        );
         const release = args.artifactUri !== undefined ? parseReleaseUri(args.artifactUri) : undefined;
         if (release) {
-            new aws.iam.RolePolicy(`${name}-instance-release`, {
-                role: role.id,
-                policy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Sid: "ReadReleaseBundle", Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${release.bucket}/${release.key}` }],
-                }),
-            }, parent);
+            new aws.iam.RolePolicy(
+                `${name}-instance-release`,
+                {
+                    role: role.id,
+                    policy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "ReadReleaseBundle",
+                                Effect: "Allow",
+                                Action: "s3:GetObject",
+                                Resource: `arn:aws:s3:::${release.bucket}/${release.key}`,
+                            },
+                        ],
+                    }),
+                },
+                parent,
+            );
         }
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name, tags: named(tags, `${name}-instance`) }, parent);
 
@@ -440,15 +536,18 @@ export class WebTier extends pulumi.ComponentResource {
         let imageId: pulumi.Input<string>;
         let rootDeviceName: pulumi.Input<string>;
         if (baked) {
-            const ami = aws.ec2.getAmiOutput({
-                mostRecent: true,
-                owners: [args.amiOwner ?? "self"],
-                filters: [
-                    { name: "name", values: [args.amiNameFilter!] },
-                    { name: "architecture", values: ["x86_64"] },
-                    { name: "state", values: ["available"] },
-                ],
-            }, parent);
+            const ami = aws.ec2.getAmiOutput(
+                {
+                    mostRecent: true,
+                    owners: [args.amiOwner ?? "self"],
+                    filters: [
+                        { name: "name", values: [args.amiNameFilter] },
+                        { name: "architecture", values: ["x86_64"] },
+                        { name: "state", values: ["available"] },
+                    ],
+                },
+                parent,
+            );
             imageId = ami.id;
             // The mapping must name the AMI's own root device, or the root volume keeps the
             // snapshot's settings (maybe unencrypted) and an extra empty volume is attached.
@@ -464,77 +563,95 @@ export class WebTier extends pulumi.ComponentResource {
             environment: args.appEnvironment,
         });
         const serverTags = named(tags, `${name}-server`);
-        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
-            description: `Web/API servers (${baked ? `baked AMI ${args.amiNameFilter}` : "Amazon Linux 2023 + release bundle"})`,
-            imageId,
-            instanceType: args.instanceType,
-            iamInstanceProfile: { arn: profile.arn },
-            // IMDSv2 only. Hop limit 1: nothing on these hosts runs in containers, so the token
-            // never needs to cross a second network hop, and a forwarded request cannot get one.
-            metadataOptions: {
-                httpEndpoint: "enabled",
-                httpTokens: "required",
-                httpPutResponseHopLimit: 1,
-                httpProtocolIpv6: "disabled",
-                instanceMetadataTags: "disabled",
-            },
-            blockDeviceMappings: [{
-                deviceName: rootDeviceName,
-                ebs: {
-                    volumeType: "gp3",
-                    volumeSize: args.rootVolumeGiB ?? 30,
-                    iops: 3000,
-                    throughput: 125,
-                    encrypted: "true",
-                    deleteOnTermination: "true",
+        const launchTemplate = new aws.ec2.LaunchTemplate(
+            `${name}-lt`,
+            {
+                description: `Web/API servers (${baked ? `baked AMI ${args.amiNameFilter}` : "Amazon Linux 2023 + release bundle"})`,
+                imageId,
+                instanceType: args.instanceType,
+                iamInstanceProfile: { arn: profile.arn },
+                // IMDSv2 only. Hop limit 1: nothing on these hosts runs in containers, so the token
+                // never needs to cross a second network hop, and a forwarded request cannot get one.
+                metadataOptions: {
+                    httpEndpoint: "enabled",
+                    httpTokens: "required",
+                    httpPutResponseHopLimit: 1,
+                    httpProtocolIpv6: "disabled",
+                    instanceMetadataTags: "disabled",
                 },
-            }],
-            // No public address: the servers live in private subnets and leave through NAT.
-            networkInterfaces: [{
-                deviceIndex: 0,
-                associatePublicIpAddress: "false",
-                deleteOnTermination: "true",
-                securityGroups: [instanceSg.id],
-            }],
-            monitoring: { enabled: true },
-            ebsOptimized: "true",
-            userData: Buffer.from(userData, "utf8").toString("base64"),
-            tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: serverTags })),
-            updateDefaultVersion: true,
-            tags: named(tags, `${name}-lt`),
-        }, parent);
+                blockDeviceMappings: [
+                    {
+                        deviceName: rootDeviceName,
+                        ebs: {
+                            volumeType: "gp3",
+                            volumeSize: args.rootVolumeGiB ?? 30,
+                            iops: 3000,
+                            throughput: 125,
+                            encrypted: "true",
+                            deleteOnTermination: "true",
+                        },
+                    },
+                ],
+                // No public address: the servers live in private subnets and leave through NAT.
+                networkInterfaces: [
+                    {
+                        deviceIndex: 0,
+                        associatePublicIpAddress: "false",
+                        deleteOnTermination: "true",
+                        securityGroups: [instanceSg.id],
+                    },
+                ],
+                monitoring: { enabled: true },
+                ebsOptimized: "true",
+                userData: Buffer.from(userData, "utf8").toString("base64"),
+                tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: serverTags })),
+                updateDefaultVersion: true,
+                tags: named(tags, `${name}-lt`),
+            },
+            parent,
+        );
 
         // --- Auto Scaling group --------------------------------------------------------------------
-        const asg = new aws.autoscaling.Group(`${name}-asg`, {
-            minSize: args.instanceCount,
-            desiredCapacity: args.instanceCount,
-            maxSize: args.maxInstanceCount,
-            vpcZoneIdentifiers: args.privateSubnetIds,
-            // A new template version (AMI, user data, size) starts an instance refresh; "$Latest"
-            // would not.
-            launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
-            targetGroupArns: [targetGroup.arn],
-            healthCheckType: "ELB",
-            healthCheckGracePeriod: grace,
-            defaultInstanceWarmup: grace,
-            // At least 80% stay in service: of 5 servers, one at a time is replaced.
-            instanceRefresh: {
-                strategy: "Rolling",
-                preferences: {
-                    minHealthyPercentage: 80,
-                    maxHealthyPercentage: 100,
-                    instanceWarmup: String(grace),
-                    skipMatching: true,
-                    autoRollback: true,
+        const asg = new aws.autoscaling.Group(
+            `${name}-asg`,
+            {
+                minSize: args.instanceCount,
+                desiredCapacity: args.instanceCount,
+                maxSize: args.maxInstanceCount,
+                vpcZoneIdentifiers: args.privateSubnetIds,
+                // A new template version (AMI, user data, size) starts an instance refresh; "$Latest"
+                // would not.
+                launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+                targetGroupArns: [targetGroup.arn],
+                healthCheckType: "ELB",
+                healthCheckGracePeriod: grace,
+                defaultInstanceWarmup: grace,
+                // At least 80% stay in service: of 5 servers, one at a time is replaced.
+                instanceRefresh: {
+                    strategy: "Rolling",
+                    preferences: {
+                        minHealthyPercentage: 80,
+                        maxHealthyPercentage: 100,
+                        instanceWarmup: String(grace),
+                        skipMatching: true,
+                        autoRollback: true,
+                    },
                 },
+                enabledMetrics: [
+                    "GroupMinSize",
+                    "GroupMaxSize",
+                    "GroupDesiredCapacity",
+                    "GroupInServiceInstances",
+                    "GroupPendingInstances",
+                    "GroupStandbyInstances",
+                    "GroupTerminatingInstances",
+                    "GroupTotalInstances",
+                ],
+                metricsGranularity: "1Minute",
+                tags: Object.entries(serverTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
             },
-            enabledMetrics: [
-                "GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances",
-                "GroupPendingInstances", "GroupStandbyInstances", "GroupTerminatingInstances", "GroupTotalInstances",
-            ],
-            metricsGranularity: "1Minute",
-            tags: Object.entries(serverTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
-        }, parent);
+            parent,
+        );
 
         this.albDnsName = alb.dnsName;
         this.albZoneId = alb.zoneId;

@@ -88,7 +88,15 @@ function checkPositive(key: string, value: number): void {
     }
 }
 
-function alert(name: string, expr: string, forDuration: string, severity: Severity, summary: string, description: string, extraLabels: Record<string, string> = {}): AlertRule {
+function alert(
+    name: string,
+    expr: string,
+    forDuration: string,
+    severity: Severity,
+    summary: string,
+    description: string,
+    extraLabels: Record<string, string> = {},
+): AlertRule {
     return { alert: name, expr, for: forDuration, labels: { severity, ...extraLabels }, annotations: { summary, description } };
 }
 

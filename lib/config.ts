@@ -111,7 +111,10 @@ export interface PlatformConfig {
 export type RawConfig = (key: string) => string | undefined;
 
 export class ConfigError extends Error {
-    constructor(readonly stack: string, readonly problems: readonly string[]) {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
         super(`Invalid configuration for stack "${stack}":\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";
     }
@@ -255,9 +258,13 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
 
     // --- hostnames and tags -----------------------------------------------------------
     const siteHostname = r.string(k("siteHostname"), "a DNS hostname such as shop.example.com", (v) => HOSTNAME.test(v));
-    const originHostnames = regionMap(r, k("originHostnames"), sites, "a DNS hostname", (v) => typeof v === "string" && HOSTNAME.test(v)) as
-        | Record<string, string>
-        | undefined;
+    const originHostnames = regionMap(
+        r,
+        k("originHostnames"),
+        sites,
+        "a DNS hostname",
+        (v) => typeof v === "string" && HOSTNAME.test(v),
+    ) as Record<string, string> | undefined;
     const tagsRaw = r.stringMap(k("tags"), "a map of tag key to string value");
     let tags: Record<string, string> | undefined;
     if (tagsRaw) {
@@ -280,9 +287,17 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     if (vpcCidrs && sites && cidrsOverlap(parseCidr(vpcCidrs[sites[0]])!, parseCidr(vpcCidrs[sites[1]])!)) {
         r.reject(k("vpcCidrs"), vpcCidrs, "non-overlapping CIDRs for the two regions (they must be routable to each other)");
     }
-    const azIds = regionMap(r, k("azIds"), sites, `2 to ${MAX_AZS} distinct AZ IDs of that region (e.g. use2-az1)`, (v, reg) =>
-        Array.isArray(v) && v.length >= 2 && v.length <= MAX_AZS && new Set(v).size === v.length &&
-        v.every((id) => typeof id === "string" && azIdBelongsTo(id, reg)),
+    const azIds = regionMap(
+        r,
+        k("azIds"),
+        sites,
+        `2 to ${MAX_AZS} distinct AZ IDs of that region (e.g. use2-az1)`,
+        (v, reg) =>
+            Array.isArray(v) &&
+            v.length >= 2 &&
+            v.length <= MAX_AZS &&
+            new Set(v).size === v.length &&
+            v.every((id) => typeof id === "string" && azIdBelongsTo(id, reg)),
     ) as Record<string, string[]> | undefined;
     const natGateways = r.oneOf<NatGatewayMode>(k("natGateways"), ["perAz", "single"]);
     const flowLogRetentionDays = r.integer(k("flowLogRetentionDays"), 1, 3653);
@@ -298,10 +313,14 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     if (webInstanceCount !== undefined && webMaxInstanceCount !== undefined && webMaxInstanceCount < webInstanceCount) {
         r.reject(k("webMaxInstanceCount"), webMaxInstanceCount, `at least ecommerce:webInstanceCount (${webInstanceCount})`);
     }
-    const webAmiNameFilter = r.string(k("webAmiNameFilter"), "empty, or an AMI name filter such as ecommerce-web-*", (v) => /^[\w.*?()[\]\/@' -]{0,128}$/.test(v));
+    const webAmiNameFilter = r.string(k("webAmiNameFilter"), "empty, or an AMI name filter such as ecommerce-web-*", (v) =>
+        /^[\w.*?()[\]/@' -]{0,128}$/.test(v),
+    );
     const webAmiOwner = r.string(k("webAmiOwner"), "self, amazon or a 12-digit account ID", (v) => /^(self|amazon|\d{12})$/.test(v));
-    const webArtifactUri = r.string(k("webArtifactUri"), "empty, or a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack's region)", (v) =>
-        v === "" || parseReleaseUri(v.replace(/\{region\}/g, "us-east-2")) !== undefined,
+    const webArtifactUri = r.string(
+        k("webArtifactUri"),
+        "empty, or a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack's region)",
+        (v) => v === "" || parseReleaseUri(v.replace(/\{region\}/g, "us-east-2")) !== undefined,
     );
     if (webArtifactUri && webAmiNameFilter) {
         r.reject(k("webArtifactUri"), webArtifactUri, "empty when ecommerce:webAmiNameFilter is set (a baked AMI carries the application)");
@@ -309,17 +328,29 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     if (webArtifactUri === "" && webAmiNameFilter === "") {
         // Neither a baked AMI nor a release bundle: nothing would install the application,
         // every server would fail its health check and the group would replace them forever.
-        r.reject(k("webArtifactUri"), webArtifactUri, "a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)");
+        r.reject(
+            k("webArtifactUri"),
+            webArtifactUri,
+            "a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)",
+        );
     }
     const webRootVolumeGiB = r.integer(k("webRootVolumeGiB"), 8, 1024);
-    const healthCheckPath = r.string(k("healthCheckPath"), "an absolute URL path such as /api/health", (v) => /^\/[\w\-./~%]*$/.test(v) && v.length <= 1024);
+    const healthCheckPath = r.string(
+        k("healthCheckPath"),
+        "an absolute URL path such as /api/health",
+        (v) => /^\/[\w\-./~%]*$/.test(v) && v.length <= 1024,
+    );
     const certificateArns = r.stringMap(k("certificateArns"), "a map of region to ACM certificate ARN");
     let certificateArn: string | undefined;
     if (certificateArns) {
         for (const [reg, arn] of Object.entries(certificateArns)) {
             const ok = typeof arn === "string" && new RegExp(`^arn:aws:acm:${reg}:\\d{12}:certificate/[0-9a-f-]{36}$`).test(arn);
             if (!(sites ?? [reg]).includes(reg) || !ok) {
-                r.reject(`${k("certificateArns")}.${reg}`, arn, `an ACM certificate ARN in ${reg} (arn:aws:acm:${reg}:<account>:certificate/<id>), keyed by a site region`);
+                r.reject(
+                    `${k("certificateArns")}.${reg}`,
+                    arn,
+                    `an ACM certificate ARN in ${reg} (arn:aws:acm:${reg}:<account>:certificate/<id>), keyed by a site region`,
+                );
             }
         }
         certificateArn = region ? (certificateArns[region] as string | undefined) : undefined;
@@ -327,49 +358,84 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
 
     // --- redis ------------------------------------------------------------------------
     const known = Object.keys(INSTANCE_MEMORY_MIB).join(", ");
-    const redisInstanceType = r.string(k("redisInstanceType"), `an instance type with known memory (${known})`, (v) => v in INSTANCE_MEMORY_MIB);
+    const redisInstanceType = r.string(
+        k("redisInstanceType"),
+        `an instance type with known memory (${known})`,
+        (v) => v in INSTANCE_MEMORY_MIB,
+    );
     const redisNodeCount = r.integer(k("redisNodeCount"), 3, 9);
     if (redisNodeCount !== undefined && redisNodeCount % 2 === 0) {
         r.reject(k("redisNodeCount"), redisNodeCount, "an odd number (Sentinel needs a strict majority)");
     }
-    const redisVersion = r.string(k("redisVersion"), "an exact 6.2.x release, 6.2.20 or later (CVE-2025-49844)", (v) =>
-        EXACT_VERSION.test(v) && v.startsWith("6.2.") && Number(v.split(".")[2]) >= 20,
+    const redisVersion = r.string(
+        k("redisVersion"),
+        "an exact 6.2.x release, 6.2.20 or later (CVE-2025-49844)",
+        (v) => EXACT_VERSION.test(v) && v.startsWith("6.2.") && Number(v.split(".")[2]) >= 20,
     );
-    const redisImageRepository = r.string(k("redisImageRepository"), "an image repository without tag or digest", (v) => /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(v));
+    const redisImageRepository = r.string(k("redisImageRepository"), "an image repository without tag or digest", (v) =>
+        /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(v),
+    );
     const redisSentinelQuorum = r.integer(k("redisSentinelQuorum"), 1, 9);
     if (redisSentinelQuorum !== undefined && redisNodeCount !== undefined && redisNodeCount % 2 === 1) {
         const majority = Math.floor(redisNodeCount / 2) + 1;
         if (redisSentinelQuorum < majority || redisSentinelQuorum > redisNodeCount) {
-            r.reject(k("redisSentinelQuorum"), redisSentinelQuorum, `a majority of ecommerce:redisNodeCount (${majority} to ${redisNodeCount})`);
+            r.reject(
+                k("redisSentinelQuorum"),
+                redisSentinelQuorum,
+                `a majority of ecommerce:redisNodeCount (${majority} to ${redisNodeCount})`,
+            );
         }
     }
     const redisMaxmemoryPercent = r.integer(k("redisMaxmemoryPercent"), 10, 90);
 
     // --- database ---------------------------------------------------------------------
-    const dbInstanceClass = r.string(k("dbInstanceClass"), "an RDS instance class such as db.t3.2xlarge", (v) => RDS_INSTANCE_CLASS.test(v));
+    const dbInstanceClass = r.string(k("dbInstanceClass"), "an RDS instance class such as db.t3.2xlarge", (v) =>
+        RDS_INSTANCE_CLASS.test(v),
+    );
     const dbReplicaCount = r.integer(k("dbReplicaCount"), 0, 5);
-    const dbEngineVersion = r.string(k("dbEngineVersion"), "an RDS MySQL 8.4 version (8.4 or 8.4.x); 5.6, 5.7 and 8.0 are end of life or paid Extended Support", (v) => /^8\.4(\.\d+)?$/.test(v));
+    const dbEngineVersion = r.string(
+        k("dbEngineVersion"),
+        "an RDS MySQL 8.4 version (8.4 or 8.4.x); 5.6, 5.7 and 8.0 are end of life or paid Extended Support",
+        (v) => /^8\.4(\.\d+)?$/.test(v),
+    );
     const dbMultiAz = r.boolean(k("dbMultiAz"));
     const dbAllocatedStorageGiB = r.integer(k("dbAllocatedStorageGiB"), 20, 65536);
     const dbMaxAllocatedStorageGiB = r.integer(k("dbMaxAllocatedStorageGiB"), 20, 65536);
     if (dbAllocatedStorageGiB !== undefined && dbMaxAllocatedStorageGiB !== undefined && dbMaxAllocatedStorageGiB < dbAllocatedStorageGiB) {
-        r.reject(k("dbMaxAllocatedStorageGiB"), dbMaxAllocatedStorageGiB, `at least ecommerce:dbAllocatedStorageGiB (${dbAllocatedStorageGiB})`);
+        r.reject(
+            k("dbMaxAllocatedStorageGiB"),
+            dbMaxAllocatedStorageGiB,
+            `at least ecommerce:dbAllocatedStorageGiB (${dbAllocatedStorageGiB})`,
+        );
     }
     const dbBackupRetentionDays = r.integer(k("dbBackupRetentionDays"), 7, 35);
-    const dbIdentifier = r.string(k("dbIdentifier"), "lowercase letters, digits and single hyphens, starting with a letter, at most 40 characters", (v) =>
-        /^[a-z](?!.*--)[a-z0-9-]{0,39}$/.test(v) && !v.endsWith("-"),
+    const dbIdentifier = r.string(
+        k("dbIdentifier"),
+        "lowercase letters, digits and single hyphens, starting with a letter, at most 40 characters",
+        (v) => /^[a-z](?!.*--)[a-z0-9-]{0,39}$/.test(v) && !v.endsWith("-"),
     );
-    const dbName = r.string(k("dbName"), "a MySQL database name (letter, then letters, digits, _; at most 64)", (v) => /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(v));
-    const dbMasterUsername = r.string(k("dbMasterUsername"), "a MySQL user name (letter, then letters, digits, _; at most 16; not rdsadmin)", (v) =>
-        /^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(v) && v.toLowerCase() !== "rdsadmin",
+    const dbName = r.string(k("dbName"), "a MySQL database name (letter, then letters, digits, _; at most 64)", (v) =>
+        /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(v),
     );
-    const dbPrivateZoneName = r.string(k("dbPrivateZoneName"), "a DNS zone name such as db.ecommerce.internal", (v) => /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(v));
+    const dbMasterUsername = r.string(
+        k("dbMasterUsername"),
+        "a MySQL user name (letter, then letters, digits, _; at most 16; not rdsadmin)",
+        (v) => /^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(v) && v.toLowerCase() !== "rdsadmin",
+    );
+    const dbPrivateZoneName = r.string(k("dbPrivateZoneName"), "a DNS zone name such as db.ecommerce.internal", (v) =>
+        /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(v),
+    );
 
     // --- monitoring -------------------------------------------------------------------
     const eksVersion = r.string(k("eksVersion"), "a Kubernetes minor version such as 1.34", (v) => /^1\.(2[89]|3\d)$/.test(v));
     const eksNodeInstanceType = r.string(k("eksNodeInstanceType"), ec2Type, (v) => EC2_INSTANCE_TYPE.test(v));
     const eksNodeCount = r.integer(k("eksNodeCount"), 2, 20);
-    const eksApiAllowedCidrs = r.stringArray(k("eksApiAllowedCidrs"), "one or more IPv4 CIDRs, none of them 0.0.0.0/0", (v) => parseCidr(v) !== undefined && parseCidr(v)!.prefix > 0, 1);
+    const eksApiAllowedCidrs = r.stringArray(
+        k("eksApiAllowedCidrs"),
+        "one or more IPv4 CIDRs, none of them 0.0.0.0/0",
+        (v) => parseCidr(v) !== undefined && parseCidr(v)!.prefix > 0,
+        1,
+    );
     const chartVersion = "an exact chart version x.y.z";
     const kubePrometheusStackVersion = r.string(k("kubePrometheusStackVersion"), chartVersion, (v) => EXACT_VERSION.test(v));
     const blackboxExporterVersion = r.string(k("blackboxExporterVersion"), chartVersion, (v) => EXACT_VERSION.test(v));
@@ -377,7 +443,11 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     const prometheusStorageGiB = r.integer(k("prometheusStorageGiB"), 10, 16384);
     const grafanaStorageGiB = r.integer(k("grafanaStorageGiB"), 1, 1024);
     const alertmanagerStorageGiB = r.integer(k("alertmanagerStorageGiB"), 1, 1024);
-    const alertReceiverSecretName = r.string(k("alertReceiverSecretName"), "a Secrets Manager secret name (letters, digits, /_+=.@-)", (v) => /^[\w/+=.@-]{1,512}$/.test(v));
+    const alertReceiverSecretName = r.string(
+        k("alertReceiverSecretName"),
+        "a Secrets Manager secret name (letters, digits, /_+=.@-)",
+        (v) => /^[\w/+=.@-]{1,512}$/.test(v),
+    );
 
     // --- failover ---------------------------------------------------------------------
     const failoverIntervalSeconds = r.integer(k("failoverIntervalSeconds"), 5, 3600);

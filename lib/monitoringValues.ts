@@ -103,7 +103,14 @@ export function kubePrometheusStackValues(s: KubePrometheusStackSettings): Recor
         kubeProxy: { enabled: false },
         defaultRules: {
             create: true,
-            rules: { etcd: false, kubeControllerManager: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false, kubeProxy: false, windows: false },
+            rules: {
+                etcd: false,
+                kubeControllerManager: false,
+                kubeSchedulerAlerting: false,
+                kubeSchedulerRecording: false,
+                kubeProxy: false,
+                windows: false,
+            },
         },
         additionalPrometheusRulesMap: {
             "ecommerce-platform": { groups: s.rules.groups },
@@ -188,13 +195,15 @@ export function blackboxExporterValues(s: BlackboxExporterSettings): Record<stri
         service: { type: "ClusterIP", port: BLACKBOX_EXPORTER_PORT },
         affinity: {
             podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [{
-                    weight: 100,
-                    podAffinityTerm: {
-                        topologyKey: ZONE_KEY,
-                        labelSelector: { matchLabels: { "app.kubernetes.io/name": BLACKBOX_EXPORTER_CHART } },
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                        weight: 100,
+                        podAffinityTerm: {
+                            topologyKey: ZONE_KEY,
+                            labelSelector: { matchLabels: { "app.kubernetes.io/name": BLACKBOX_EXPORTER_CHART } },
+                        },
                     },
-                }],
+                ],
             },
         },
         resources: { requests: { cpu: "25m", memory: "32Mi" }, limits: { memory: "128Mi" } },
@@ -222,7 +231,9 @@ export function alertmanagerConfig(s: AlertmanagerSettings): Record<string, unkn
         throw new Error("alertmanagerConfig: the webhook URL from the alert receiver secret is not a URL (its value is not shown)");
     }
     if (url.protocol !== "https:") {
-        throw new Error(`alertmanagerConfig: the webhook URL must use https, got ${url.protocol.replace(":", "")} (the rest of the URL is secret and not shown)`);
+        throw new Error(
+            `alertmanagerConfig: the webhook URL must use https, got ${url.protocol.replace(":", "")} (the rest of the URL is secret and not shown)`,
+        );
     }
     return {
         global: { resolve_timeout: "5m" },
@@ -237,15 +248,14 @@ export function alertmanagerConfig(s: AlertmanagerSettings): Record<string, unkn
                 { receiver: "null", matchers: ['alertname = "InfoInhibitor"'] },
             ],
         },
-        inhibit_rules: [{
-            source_matchers: ['severity = "critical"', 'kind =~ ".+"'],
-            target_matchers: ['severity = "warning"', 'kind =~ ".+"'],
-            equal: ["instance", "source_region"],
-        }],
-        receivers: [
-            { name: "null" },
-            { name: "platform-webhook", webhook_configs: [{ url: s.webhookUrl, send_resolved: true }] },
+        inhibit_rules: [
+            {
+                source_matchers: ['severity = "critical"', 'kind =~ ".+"'],
+                target_matchers: ['severity = "warning"', 'kind =~ ".+"'],
+                equal: ["instance", "source_region"],
+            },
         ],
+        receivers: [{ name: "null" }, { name: "platform-webhook", webhook_configs: [{ url: s.webhookUrl, send_resolved: true }] }],
     };
 }
 

@@ -74,12 +74,19 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
     checkPort("buildProbeTargets: redisPort", redisPort);
     checkPort("buildProbeTargets: databasePort", databasePort);
     if (!(plan.sourceRegion in plan.originHostnames)) {
-        throw new Error(`buildProbeTargets: originHostnames has no entry for the probing region ${plan.sourceRegion} (has ${Object.keys(plan.originHostnames).join(", ") || "none"})`);
+        throw new Error(
+            `buildProbeTargets: originHostnames has no entry for the probing region ${plan.sourceRegion} (has ${Object.keys(plan.originHostnames).join(", ") || "none"})`,
+        );
     }
     if (!/^\/[\w\-./~%]*$/.test(plan.healthCheckPath)) {
         throw new Error(`buildProbeTargets: healthCheckPath "${plan.healthCheckPath}" is not an absolute URL path such as /api/health`);
     }
-    for (const [what, host] of [["siteHostname", plan.siteHostname], ["databaseHostnames.writer", plan.databaseHostnames.writer], ["databaseHostnames.reader", plan.databaseHostnames.reader], ...Object.entries(plan.originHostnames).map(([r, h]) => [`originHostnames.${r}`, h])]) {
+    for (const [what, host] of [
+        ["siteHostname", plan.siteHostname],
+        ["databaseHostnames.writer", plan.databaseHostnames.writer],
+        ["databaseHostnames.reader", plan.databaseHostnames.reader],
+        ...Object.entries(plan.originHostnames).map(([r, h]) => [`originHostnames.${r}`, h]),
+    ]) {
         if (!HOSTNAME.test(host)) {
             throw new Error(`buildProbeTargets: ${what} "${host}" is not a DNS hostname`);
         }
@@ -92,7 +99,12 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
         throw new Error(`buildProbeTargets: Redis address "${badAddress}" is not an IPv4 address`);
     }
 
-    const regions = [plan.sourceRegion, ...Object.keys(plan.originHostnames).filter((r) => r !== plan.sourceRegion).sort()];
+    const regions = [
+        plan.sourceRegion,
+        ...Object.keys(plan.originHostnames)
+            .filter((r) => r !== plan.sourceRegion)
+            .sort(),
+    ];
     const targets: ProbeTarget[] = [];
     for (const region of regions) {
         const origin = plan.originHostnames[region];
@@ -114,10 +126,22 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
         });
     }
     for (const address of plan.redisAddresses) {
-        targets.push({ kind: "redis", region: plan.sourceRegion, endpoint: "node", module: "tcp_connect", target: `${address}:${redisPort}` });
+        targets.push({
+            kind: "redis",
+            region: plan.sourceRegion,
+            endpoint: "node",
+            module: "tcp_connect",
+            target: `${address}:${redisPort}`,
+        });
     }
     for (const role of ["writer", "reader"] as const) {
-        targets.push({ kind: "db", region: plan.sourceRegion, endpoint: role, module: "tcp_connect", target: `${plan.databaseHostnames[role]}:${databasePort}` });
+        targets.push({
+            kind: "db",
+            region: plan.sourceRegion,
+            endpoint: role,
+            module: "tcp_connect",
+            target: `${plan.databaseHostnames[role]}:${databasePort}`,
+        });
     }
     return targets;
 }
@@ -230,15 +254,17 @@ export function renderApplicationScrapeConfig(s: ApplicationScrapeSettings): Rec
         job_name: APPLICATION_JOB,
         metrics_path: path,
         scrape_interval: "30s",
-        ec2_sd_configs: [{
-            region: s.region,
-            port: s.port,
-            refresh_interval: "60s",
-            filters: [
-                { name: "instance-state-name", values: ["running"] },
-                ...Object.entries(s.instanceTags).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
-            ],
-        }],
+        ec2_sd_configs: [
+            {
+                region: s.region,
+                port: s.port,
+                refresh_interval: "60s",
+                filters: [
+                    { name: "instance-state-name", values: ["running"] },
+                    ...Object.entries(s.instanceTags).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
+                ],
+            },
+        ],
         relabel_configs: [
             { source_labels: ["__meta_ec2_instance_id"], target_label: "instance" },
             { source_labels: ["__meta_ec2_availability_zone"], target_label: "availability_zone" },

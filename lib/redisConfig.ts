@@ -64,7 +64,12 @@ function checkPort(what: string, port: number): void {
 /** Redis `maxmemory` in MiB: `percent` of the instance type's memory, rounded down. */
 export function maxmemoryMib(instanceType: string, percent: number): number {
     const total = INSTANCE_MEMORY_MIB[instanceType];
-    check(total !== undefined, "maxmemoryMib: instance type", instanceType, `a type with known memory (${Object.keys(INSTANCE_MEMORY_MIB).join(", ")})`);
+    check(
+        total !== undefined,
+        "maxmemoryMib: instance type",
+        instanceType,
+        `a type with known memory (${Object.keys(INSTANCE_MEMORY_MIB).join(", ")})`,
+    );
     check(Number.isInteger(percent) && percent >= 10 && percent <= 90, "maxmemoryMib: percent", percent, "an integer from 10 to 90");
     return Math.floor((total * percent) / 100);
 }
@@ -89,7 +94,8 @@ export interface RedisClusterSettings {
  */
 export function redisClusterProblems(s: RedisClusterSettings): string[] {
     const problems: string[] = [];
-    const reject = (field: string, value: unknown, allowed: string) => problems.push(`${field} = ${JSON.stringify(value)}: expected ${allowed}`);
+    const reject = (field: string, value: unknown, allowed: string) =>
+        problems.push(`${field} = ${JSON.stringify(value)}: expected ${allowed}`);
     if (!(s.instanceType in INSTANCE_MEMORY_MIB)) {
         reject("instanceType", s.instanceType, `a type with known memory (${Object.keys(INSTANCE_MEMORY_MIB).join(", ")})`);
     }
@@ -159,7 +165,12 @@ export function renderRedisConf(o: RedisConfOptions): string {
     const masterPort = o.masterPort ?? REDIS_PORT;
     checkPort("renderRedisConf: port", port);
     checkPort("renderRedisConf: masterPort", masterPort);
-    check(Number.isInteger(o.maxmemoryMib) && o.maxmemoryMib >= 64, "renderRedisConf: maxmemoryMib", o.maxmemoryMib, "an integer of at least 64");
+    check(
+        Number.isInteger(o.maxmemoryMib) && o.maxmemoryMib >= 64,
+        "renderRedisConf: maxmemoryMib",
+        o.maxmemoryMib,
+        "an integer of at least 64",
+    );
     check(CONF_TOKEN.test(o.password), "renderRedisConf: password", "(hidden)", "letters, digits, '@', '_', '.' or '-' only");
     const dir = o.dir ?? "/data";
     check(/^\/[A-Za-z0-9._/-]*$/.test(dir), "renderRedisConf: dir", dir, "an absolute path without spaces");
@@ -241,8 +252,18 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
     check(CONF_TOKEN.test(o.password), "renderSentinelConf: password", "(hidden)", "letters, digits, '@', '_', '.' or '-' only");
     const downAfter = o.downAfterMilliseconds ?? 5000;
     const failoverTimeout = o.failoverTimeoutMilliseconds ?? 60000;
-    check(Number.isInteger(downAfter) && downAfter >= 100, "renderSentinelConf: downAfterMilliseconds", downAfter, "an integer of at least 100");
-    check(Number.isInteger(failoverTimeout) && failoverTimeout >= 1000, "renderSentinelConf: failoverTimeoutMilliseconds", failoverTimeout, "an integer of at least 1000");
+    check(
+        Number.isInteger(downAfter) && downAfter >= 100,
+        "renderSentinelConf: downAfterMilliseconds",
+        downAfter,
+        "an integer of at least 100",
+    );
+    check(
+        Number.isInteger(failoverTimeout) && failoverTimeout >= 1000,
+        "renderSentinelConf: failoverTimeoutMilliseconds",
+        failoverTimeout,
+        "an integer of at least 1000",
+    );
     const m = o.masterName;
     return [
         "# Redis Sentinel, rendered by lib/redisConfig.ts. Sentinel rewrites this file.",
@@ -422,13 +443,15 @@ log "redis-server and redis-sentinel started (master $master)"
 `;
 
 function envFile(values: Readonly<Record<string, string | number>>): string {
-    return Object.entries(values)
-        .map(([key, value]) => {
-            const text = String(value);
-            check(!/['\n\\]/.test(text), `node.env: ${key}`, text, "a value without quotes, backslashes or newlines");
-            return `${key}='${text}'`;
-        })
-        .join("\n") + "\n";
+    return (
+        Object.entries(values)
+            .map(([key, value]) => {
+                const text = String(value);
+                check(!/['\n\\]/.test(text), `node.env: ${key}`, text, "a value without quotes, backslashes or newlines");
+                return `${key}='${text}'`;
+            })
+            .join("\n") + "\n"
+    );
 }
 
 /**
@@ -438,11 +461,31 @@ function envFile(values: Readonly<Record<string, string | number>>): string {
  */
 export function renderRedisCloudConfig(spec: RedisNodeSpec): string {
     check(IPV4.test(spec.address), "renderRedisCloudConfig: address", spec.address, "an IPv4 address");
-    check(spec.clusterAddresses.length >= 1 && spec.clusterAddresses.every((a) => IPV4.test(a)), "renderRedisCloudConfig: clusterAddresses", spec.clusterAddresses, "IPv4 addresses");
-    check(new Set(spec.clusterAddresses).size === spec.clusterAddresses.length, "renderRedisCloudConfig: clusterAddresses", spec.clusterAddresses, "distinct addresses");
-    check(spec.clusterAddresses.includes(spec.address), "renderRedisCloudConfig: clusterAddresses", spec.clusterAddresses, `a list that includes the node's address ${spec.address}`);
+    check(
+        spec.clusterAddresses.length >= 1 && spec.clusterAddresses.every((a) => IPV4.test(a)),
+        "renderRedisCloudConfig: clusterAddresses",
+        spec.clusterAddresses,
+        "IPv4 addresses",
+    );
+    check(
+        new Set(spec.clusterAddresses).size === spec.clusterAddresses.length,
+        "renderRedisCloudConfig: clusterAddresses",
+        spec.clusterAddresses,
+        "distinct addresses",
+    );
+    check(
+        spec.clusterAddresses.includes(spec.address),
+        "renderRedisCloudConfig: clusterAddresses",
+        spec.clusterAddresses,
+        `a list that includes the node's address ${spec.address}`,
+    );
     check(PINNED_IMAGE.test(spec.image), "renderRedisCloudConfig: image", spec.image, "an image pinned to an exact x.y.z tag or a digest");
-    check(SECRET_ARN.test(spec.passwordSecretId) || SECRET_NAME.test(spec.passwordSecretId), "renderRedisCloudConfig: passwordSecretId", spec.passwordSecretId, "a Secrets Manager secret name or ARN");
+    check(
+        SECRET_ARN.test(spec.passwordSecretId) || SECRET_NAME.test(spec.passwordSecretId),
+        "renderRedisCloudConfig: passwordSecretId",
+        spec.passwordSecretId,
+        "a Secrets Manager secret name or ARN",
+    );
     check(REGION.test(spec.region), "renderRedisCloudConfig: region", spec.region, "an AWS region such as us-east-2");
     const initialMaster = spec.clusterAddresses[0];
     const redisConf = renderRedisConf({
@@ -479,7 +522,11 @@ export function renderRedisCloudConfig(spec: RedisNodeSpec): string {
             file(NODE_PATHS.redisTemplate, "0600", redisConf),
             file(NODE_PATHS.sentinelTemplate, "0600", sentinelConf),
             file(NODE_PATHS.sysctl, "0644", "vm.overcommit_memory = 1\n"),
-            file(NODE_PATHS.thp, "0644", "w /sys/kernel/mm/transparent_hugepage/enabled - - - - never\nw /sys/kernel/mm/transparent_hugepage/defrag - - - - never\n"),
+            file(
+                NODE_PATHS.thp,
+                "0644",
+                "w /sys/kernel/mm/transparent_hugepage/enabled - - - - never\nw /sys/kernel/mm/transparent_hugepage/defrag - - - - never\n",
+            ),
             file(NODE_PATHS.script, "0700", BOOTSTRAP_SCRIPT),
         ],
         runcmd: [[NODE_PATHS.script]],

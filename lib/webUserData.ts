@@ -71,21 +71,29 @@ export function userDataProblems(o: WebUserDataOptions): string[] {
     }
     if (o.artifactUri !== undefined) {
         if (o.source === "bakedAmi") {
-            problems.push(`artifactUri ${JSON.stringify(o.artifactUri)} is set with a baked AMI: the AMI carries the application, so leave artifactUri unset`);
+            problems.push(
+                `artifactUri ${JSON.stringify(o.artifactUri)} is set with a baked AMI: the AMI carries the application, so leave artifactUri unset`,
+            );
         } else if (!parseReleaseUri(o.artifactUri)) {
-            problems.push(`artifactUri ${JSON.stringify(o.artifactUri)} is not s3://<bucket>/<key>.tar.gz (key of letters, digits and ._=+-/)`);
+            problems.push(
+                `artifactUri ${JSON.stringify(o.artifactUri)} is not s3://<bucket>/<key>.tar.gz (key of letters, digits and ._=+-/)`,
+            );
         }
     }
     for (const [name, value] of Object.entries(o.environment ?? {})) {
         if (!ENV_NAME.test(name)) {
             problems.push(`environment name ${JSON.stringify(name)} is not an upper-case variable name (A-Z, 0-9, _)`);
         } else if (SECRET_NAME.test(name) && !POINTER_SUFFIX.test(name)) {
-            problems.push(`environment ${name} looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. ${name}_ARN) and read it from Secrets Manager at runtime`);
+            problems.push(
+                `environment ${name} looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. ${name}_ARN) and read it from Secrets Manager at runtime`,
+            );
         }
         if (SECRET_VALUE.test(value)) {
             problems.push(`environment ${name} holds a private key or an AWS access key: never put credentials in user data`);
         } else if (!/^[\x21-\x7e]*$/.test(value) || /["'\\$`]/.test(value)) {
-            problems.push(`environment ${name} = ${JSON.stringify(value)}: expected printable characters without spaces, quotes, backslashes, $ or backticks`);
+            problems.push(
+                `environment ${name} = ${JSON.stringify(value)}: expected printable characters without spaces, quotes, backslashes, $ or backticks`,
+            );
         }
     }
     return problems;
@@ -158,7 +166,7 @@ export function renderNginxMain(): string {
         "",
         "http {",
         "    log_format main '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '",
-        "                    '\"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\" $request_time';",
+        '                    \'"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_time\';',
         "    access_log /var/log/nginx/access.log main;",
         "    include /etc/nginx/mime.types;",
         "    default_type application/octet-stream;",
@@ -225,47 +233,50 @@ export function renderApiUnit(): string {
 
 /** The environment file: one KEY=value per line, sorted (values were checked: no quoting needed). */
 export function renderEnvironmentFile(environment: Readonly<Record<string, string>>): string {
-    const lines = Object.keys(environment).sort().map((name) => `${name}=${environment[name]}`);
+    const lines = Object.keys(environment)
+        .sort()
+        .map((name) => `${name}=${environment[name]}`);
     return ["# Managed by Pulumi (ecommerce WebTier user data). Non-secret settings only.", ...lines, ""].join("\n");
 }
 
 /** Installs the release bundle (if any) and starts nginx and the API. */
 export function renderBootstrapScript(artifactUri: string | undefined): string {
-    const install = artifactUri === undefined
-        ? [
-            'echo "ecommerce-web: no release bundle configured (ecommerce:webArtifactUri is empty and no baked AMI is used);" >&2',
-            'echo "ecommerce-web: nginx starts, the health check fails until a release is installed." >&2',
-            "systemctl enable --now nginx.service",
-            "exit 0",
-        ]
-        : [
-            `artifact_uri="${artifactUri}"`,
-            'release="$(basename "$artifact_uri" .tar.gz)"',
-            'release_dir="/opt/ecommerce/releases/$release"',
-            'work="$(mktemp -d)"',
-            "trap 'rm -rf \"$work\"' EXIT",
-            'aws s3 cp --only-show-errors "$artifact_uri" "$work/release.tar.gz"',
-            'rm -rf "$release_dir" && mkdir -p "$release_dir"',
-            'tar -xzf "$work/release.tar.gz" -C "$release_dir" --no-same-owner',
-            'if [ ! -d "$release_dir/site" ] || [ ! -f "$release_dir/api/requirements.txt" ] || [ ! -f "$release_dir/api/wsgi.py" ]; then',
-            '    echo "ecommerce-web: $artifact_uri lacks site/, api/requirements.txt or api/wsgi.py" >&2',
-            "    exit 1",
-            "fi",
-            "python3 -m venv /opt/ecommerce/venv",
-            'if [ -d "$release_dir/api/wheels" ]; then',
-            '    /opt/ecommerce/venv/bin/pip install --no-index --find-links "$release_dir/api/wheels" -r "$release_dir/api/requirements.txt"',
-            "else",
-            '    /opt/ecommerce/venv/bin/pip install -r "$release_dir/api/requirements.txt"',
-            "fi",
-            'ln -sfn "$release_dir" /opt/ecommerce/current',
-            `find ${WEB_ROOT} -mindepth 1 -delete`,
-            `cp -a "$release_dir/site/." ${WEB_ROOT}/`,
-            // AL2023 ships SELinux permissive; if it is enforcing, nginx may still reach gunicorn.
-            "if command -v selinuxenabled >/dev/null && selinuxenabled; then setsebool -P httpd_can_network_connect 1; fi",
-            "systemctl daemon-reload",
-            "nginx -t",
-            `systemctl enable --now ${API_SERVICE} nginx.service`,
-        ];
+    const install =
+        artifactUri === undefined
+            ? [
+                  'echo "ecommerce-web: no release bundle configured (ecommerce:webArtifactUri is empty and no baked AMI is used);" >&2',
+                  'echo "ecommerce-web: nginx starts, the health check fails until a release is installed." >&2',
+                  "systemctl enable --now nginx.service",
+                  "exit 0",
+              ]
+            : [
+                  `artifact_uri="${artifactUri}"`,
+                  'release="$(basename "$artifact_uri" .tar.gz)"',
+                  'release_dir="/opt/ecommerce/releases/$release"',
+                  'work="$(mktemp -d)"',
+                  "trap 'rm -rf \"$work\"' EXIT",
+                  'aws s3 cp --only-show-errors "$artifact_uri" "$work/release.tar.gz"',
+                  'rm -rf "$release_dir" && mkdir -p "$release_dir"',
+                  'tar -xzf "$work/release.tar.gz" -C "$release_dir" --no-same-owner',
+                  'if [ ! -d "$release_dir/site" ] || [ ! -f "$release_dir/api/requirements.txt" ] || [ ! -f "$release_dir/api/wsgi.py" ]; then',
+                  '    echo "ecommerce-web: $artifact_uri lacks site/, api/requirements.txt or api/wsgi.py" >&2',
+                  "    exit 1",
+                  "fi",
+                  "python3 -m venv /opt/ecommerce/venv",
+                  'if [ -d "$release_dir/api/wheels" ]; then',
+                  '    /opt/ecommerce/venv/bin/pip install --no-index --find-links "$release_dir/api/wheels" -r "$release_dir/api/requirements.txt"',
+                  "else",
+                  '    /opt/ecommerce/venv/bin/pip install -r "$release_dir/api/requirements.txt"',
+                  "fi",
+                  'ln -sfn "$release_dir" /opt/ecommerce/current',
+                  `find ${WEB_ROOT} -mindepth 1 -delete`,
+                  `cp -a "$release_dir/site/." ${WEB_ROOT}/`,
+                  // AL2023 ships SELinux permissive; if it is enforcing, nginx may still reach gunicorn.
+                  "if command -v selinuxenabled >/dev/null && selinuxenabled; then setsebool -P httpd_can_network_connect 1; fi",
+                  "systemctl daemon-reload",
+                  "nginx -t",
+                  `systemctl enable --now ${API_SERVICE} nginx.service`,
+              ];
     return [
         "#!/bin/bash",
         "# Managed by Pulumi (ecommerce WebTier user data): installs the release and starts the services.",
@@ -305,7 +316,13 @@ export function renderWebUserData(o: WebUserDataOptions): string {
     } else {
         // Files under /etc/nginx are written after the packages are installed (defer), so the
         // package's own nginx.conf cannot win.
-        const deferred = (path: string, content: string, permissions = "0644"): WriteFile => ({ path, content, owner: "root:root", permissions, defer: true });
+        const deferred = (path: string, content: string, permissions = "0644"): WriteFile => ({
+            path,
+            content,
+            owner: "root:root",
+            permissions,
+            defer: true,
+        });
         doc = {
             package_update: true,
             // AL2023 pins its repositories to the AMI's release: upgrades come with a new AMI

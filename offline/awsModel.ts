@@ -105,27 +105,58 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
         const id = `subnet-${a.hex(17)}`;
         const zone = zoneByIdOrName(a.region, a.inputs.availabilityZoneId ?? a.inputs.availabilityZone);
         if (!zone) {
-            throw new Error(`Subnet ${a.name}: zone ${a.inputs.availabilityZoneId ?? a.inputs.availabilityZone} does not exist in ${a.region}`);
+            throw new Error(
+                `Subnet ${a.name}: zone ${a.inputs.availabilityZoneId ?? a.inputs.availabilityZone} does not exist in ${a.region}`,
+            );
         }
-        return { id, outputs: { arn: arn("ec2", a.region, `subnet/${id}`), availabilityZone: zone.name, availabilityZoneId: zone.zoneId, ownerId: ACCOUNT_ID } };
+        return {
+            id,
+            outputs: {
+                arn: arn("ec2", a.region, `subnet/${id}`),
+                availabilityZone: zone.name,
+                availabilityZoneId: zone.zoneId,
+                ownerId: ACCOUNT_ID,
+            },
+        };
     },
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (a) => ({ id: `sg-${a.hex(17)}`, outputs: { name: "default" } }),
-    "aws:ec2/internetGateway:InternetGateway": (a) => ({ id: `igw-${a.hex(17)}`, outputs: { arn: arn("ec2", a.region, `internet-gateway/igw-${a.hex(17)}`) } }),
-    "aws:ec2/eip:Eip": (a) => ({ id: `eipalloc-${a.hex(17)}`, outputs: { allocationId: `eipalloc-${a.hex(17)}`, publicIp: `198.51.100.${parseInt(a.hex(2), 16) % 250 + 1}` } }),
+    "aws:ec2/internetGateway:InternetGateway": (a) => ({
+        id: `igw-${a.hex(17)}`,
+        outputs: { arn: arn("ec2", a.region, `internet-gateway/igw-${a.hex(17)}`) },
+    }),
+    "aws:ec2/eip:Eip": (a) => ({
+        id: `eipalloc-${a.hex(17)}`,
+        outputs: { allocationId: `eipalloc-${a.hex(17)}`, publicIp: `198.51.100.${(parseInt(a.hex(2), 16) % 250) + 1}` },
+    }),
     "aws:ec2/natGateway:NatGateway": (a) => ({ id: `nat-${a.hex(17)}`, outputs: { networkInterfaceId: `eni-${a.hex(17)}` } }),
-    "aws:ec2/routeTable:RouteTable": (a) => ({ id: `rtb-${a.hex(17)}`, outputs: { arn: arn("ec2", a.region, `route-table/rtb-${a.hex(17)}`) } }),
+    "aws:ec2/routeTable:RouteTable": (a) => ({
+        id: `rtb-${a.hex(17)}`,
+        outputs: { arn: arn("ec2", a.region, `route-table/rtb-${a.hex(17)}`) },
+    }),
     "aws:ec2/route:Route": (a) => ({ id: `r-${a.inputs.routeTableId}${a.hex(8)}`, outputs: {} }),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (a) => ({ id: `rtbassoc-${a.hex(17)}`, outputs: {} }),
     "aws:ec2/flowLog:FlowLog": (a) => ({ id: `fl-${a.hex(17)}`, outputs: { arn: arn("ec2", a.region, `vpc-flow-log/fl-${a.hex(17)}`) } }),
     "aws:ec2/securityGroup:SecurityGroup": (a) => {
         const id = `sg-${a.hex(17)}`;
-        return { id, outputs: { arn: arn("ec2", a.region, `security-group/${id}`), name: a.inputs.name ?? autoName(a, 255), ownerId: ACCOUNT_ID } };
+        return {
+            id,
+            outputs: { arn: arn("ec2", a.region, `security-group/${id}`), name: a.inputs.name ?? autoName(a, 255), ownerId: ACCOUNT_ID },
+        };
     },
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (a) => ({ id: `sgr-${a.hex(17)}`, outputs: { securityGroupRuleId: `sgr-${a.hex(17)}` } }),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (a) => ({ id: `sgr-${a.hex(17)}`, outputs: { securityGroupRuleId: `sgr-${a.hex(17)}` } }),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (a) => ({
+        id: `sgr-${a.hex(17)}`,
+        outputs: { securityGroupRuleId: `sgr-${a.hex(17)}` },
+    }),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (a) => ({
+        id: `sgr-${a.hex(17)}`,
+        outputs: { securityGroupRuleId: `sgr-${a.hex(17)}` },
+    }),
     "aws:ec2/networkInterface:NetworkInterface": (a) => {
         const ips: string[] | undefined = a.inputs.privateIpLists ?? a.inputs.privateIps;
-        return { id: `eni-${a.hex(17)}`, outputs: { privateIp: ips?.[0] ?? `10.255.0.${parseInt(a.hex(2), 16) % 250 + 4}`, macAddress: "0a:00:00:00:00:01" } };
+        return {
+            id: `eni-${a.hex(17)}`,
+            outputs: { privateIp: ips?.[0] ?? `10.255.0.${(parseInt(a.hex(2), 16) % 250) + 4}`, macAddress: "0a:00:00:00:00:01" },
+        };
     },
     "aws:ec2/instance:Instance": (a) => {
         const id = `i-${a.hex(17)}`;
@@ -135,7 +166,7 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
             outputs: {
                 arn: arn("ec2", a.region, `instance/${id}`),
                 availabilityZone: a.inputs.availabilityZone ?? zone.name,
-                privateIp: a.inputs.privateIp ?? `10.255.1.${parseInt(a.hex(2), 16) % 250 + 4}`,
+                privateIp: a.inputs.privateIp ?? `10.255.1.${(parseInt(a.hex(2), 16) % 250) + 4}`,
                 primaryNetworkInterfaceId: a.inputs.primaryNetworkInterface?.networkInterfaceId ?? `eni-${a.hex(17)}`,
                 instanceState: "running",
             },
@@ -143,7 +174,15 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
     },
     "aws:ec2/launchTemplate:LaunchTemplate": (a) => {
         const id = `lt-${a.hex(17)}`;
-        return { id, outputs: { arn: arn("ec2", a.region, `launch-template/${id}`), latestVersion: 1, defaultVersion: 1, name: a.inputs.name ?? autoName(a, 128) } };
+        return {
+            id,
+            outputs: {
+                arn: arn("ec2", a.region, `launch-template/${id}`),
+                latestVersion: 1,
+                defaultVersion: 1,
+                name: a.inputs.name ?? autoName(a, 128),
+            },
+        };
     },
 
     // --- load balancing and scaling ------------------------------------------------------
@@ -164,7 +203,10 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
     "aws:lb/targetGroup:TargetGroup": (a) => {
         const name = a.inputs.name ?? `${a.name.slice(0, 24)}-${a.hex(7)}`;
         const suffix = `targetgroup/${name}/${a.hex(16)}`;
-        return { id: arn("elasticloadbalancing", a.region, suffix), outputs: { arn: arn("elasticloadbalancing", a.region, suffix), arnSuffix: suffix, name } };
+        return {
+            id: arn("elasticloadbalancing", a.region, suffix),
+            outputs: { arn: arn("elasticloadbalancing", a.region, suffix), arnSuffix: suffix, name },
+        };
     },
     "aws:lb/listener:Listener": (a) => {
         const listenerArn = arn("elasticloadbalancing", a.region, `listener/app/${a.hex(12)}/${a.hex(16)}`);
@@ -172,7 +214,10 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
     },
     "aws:autoscaling/group:Group": (a) => {
         const name = a.inputs.name ?? autoName(a, 255);
-        return { id: name, outputs: { name, arn: arn("autoscaling", a.region, `autoScalingGroup:${a.hex(8)}:autoScalingGroupName/${name}`) } };
+        return {
+            id: name,
+            outputs: { name, arn: arn("autoscaling", a.region, `autoScalingGroup:${a.hex(8)}:autoScalingGroupName/${name}`) },
+        };
     },
 
     // --- identity and keys ----------------------------------------------------------------
@@ -180,21 +225,33 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
         const name = a.inputs.name ?? autoName(a);
         return { id: name, outputs: { name, arn: globalArn("iam", `role/${name}`), uniqueId: `AROA${a.hex(17).toUpperCase()}` } };
     },
-    "aws:iam/rolePolicy:RolePolicy": (a) => ({ id: `${a.inputs.role}:${a.inputs.name ?? autoName(a)}`, outputs: { name: a.inputs.name ?? autoName(a) } }),
+    "aws:iam/rolePolicy:RolePolicy": (a) => ({
+        id: `${a.inputs.role}:${a.inputs.name ?? autoName(a)}`,
+        outputs: { name: a.inputs.name ?? autoName(a) },
+    }),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (a) => ({ id: `${a.inputs.role}-${a.hex(8)}`, outputs: {} }),
     "aws:iam/policy:Policy": (a) => {
         const name = a.inputs.name ?? autoName(a);
-        return { id: globalArn("iam", `policy/${name}`), outputs: { name, arn: globalArn("iam", `policy/${name}`), policyId: `ANPA${a.hex(17).toUpperCase()}` } };
+        return {
+            id: globalArn("iam", `policy/${name}`),
+            outputs: { name, arn: globalArn("iam", `policy/${name}`), policyId: `ANPA${a.hex(17).toUpperCase()}` },
+        };
     },
     "aws:iam/instanceProfile:InstanceProfile": (a) => {
         const name = a.inputs.name ?? autoName(a);
-        return { id: name, outputs: { name, arn: globalArn("iam", `instance-profile/${name}`), uniqueId: `AIPA${a.hex(17).toUpperCase()}` } };
+        return {
+            id: name,
+            outputs: { name, arn: globalArn("iam", `instance-profile/${name}`), uniqueId: `AIPA${a.hex(17).toUpperCase()}` },
+        };
     },
     "aws:kms/key:Key": (a) => {
         const keyId = `${a.hex(8)}-${a.hex(4)}-4${a.hex(3)}-8${a.hex(3)}-${a.hex(12)}`;
         return { id: keyId, outputs: { keyId, arn: arn("kms", a.region, `key/${keyId}`) } };
     },
-    "aws:kms/alias:Alias": (a) => ({ id: a.inputs.name, outputs: { arn: arn("kms", a.region, a.inputs.name), targetKeyArn: arn("kms", a.region, `key/${a.inputs.targetKeyId}`) } }),
+    "aws:kms/alias:Alias": (a) => ({
+        id: a.inputs.name,
+        outputs: { arn: arn("kms", a.region, a.inputs.name), targetKeyArn: arn("kms", a.region, `key/${a.inputs.targetKeyId}`) },
+    }),
     "aws:secretsmanager/secret:Secret": (a) => {
         const name = a.inputs.name ?? autoName(a, 512);
         const secretArn = arn("secretsmanager", a.region, `secret:${name}-${a.hex(6)}`);
@@ -268,15 +325,33 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
     },
     "aws:route53/zone:Zone": (a) => {
         const zoneId = `Z${a.hex(20).toUpperCase()}`;
-        return { id: zoneId, outputs: { zoneId, arn: `arn:${PARTITION}:route53:::hostedzone/${zoneId}`, nameServers: [`ns-${a.hex(3)}.awsdns-01.com`] } };
+        return {
+            id: zoneId,
+            outputs: { zoneId, arn: `arn:${PARTITION}:route53:::hostedzone/${zoneId}`, nameServers: [`ns-${a.hex(3)}.awsdns-01.com`] },
+        };
     },
-    "aws:route53/record:Record": (a) => ({ id: `${a.inputs.zoneId}_${a.inputs.name}_${a.inputs.type}_${a.inputs.setIdentifier ?? ""}`, outputs: { fqdn: a.inputs.name } }),
+    "aws:route53/record:Record": (a) => ({
+        id: `${a.inputs.zoneId}_${a.inputs.name}_${a.inputs.type}_${a.inputs.setIdentifier ?? ""}`,
+        outputs: { fqdn: a.inputs.name },
+    }),
 
     // --- EKS (plain AWS resources) ------------------------------------------------------------------
-    "aws:eks/addon:Addon": (a) => ({ id: `${a.inputs.clusterName}:${a.inputs.addonName}`, outputs: { arn: arn("eks", a.region, `addon/${a.inputs.clusterName}/${a.inputs.addonName}/${a.hex(8)}`), addonVersion: a.inputs.addonVersion ?? "v1.0.0-eksbuild.1" } }),
+    "aws:eks/addon:Addon": (a) => ({
+        id: `${a.inputs.clusterName}:${a.inputs.addonName}`,
+        outputs: {
+            arn: arn("eks", a.region, `addon/${a.inputs.clusterName}/${a.inputs.addonName}/${a.hex(8)}`),
+            addonVersion: a.inputs.addonVersion ?? "v1.0.0-eksbuild.1",
+        },
+    }),
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": (a) => {
         const associationId = `a-${a.hex(17)}`;
-        return { id: `${a.inputs.clusterName},${associationId}`, outputs: { associationId, associationArn: arn("eks", a.region, `podidentityassociation/${a.inputs.clusterName}/${associationId}`) } };
+        return {
+            id: `${a.inputs.clusterName},${associationId}`,
+            outputs: {
+                associationId,
+                associationArn: arn("eks", a.region, `podidentityassociation/${a.inputs.clusterName}/${associationId}`),
+            },
+        };
     },
 };
 
@@ -285,10 +360,23 @@ function kubeconfigFor(clusterName: string, region: string, endpoint: string): R
     return {
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: "kubernetes", cluster: { server: endpoint, "certificate-authority-data": Buffer.from("mock-ca").toString("base64") } }],
+        clusters: [
+            { name: "kubernetes", cluster: { server: endpoint, "certificate-authority-data": Buffer.from("mock-ca").toString("base64") } },
+        ],
         contexts: [{ name: "aws", context: { cluster: "kubernetes", user: "aws" } }],
         "current-context": "aws",
-        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region] } } }],
+        users: [
+            {
+                name: "aws",
+                user: {
+                    exec: {
+                        apiVersion: "client.authentication.k8s.io/v1beta1",
+                        command: "aws",
+                        args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region],
+                    },
+                },
+            },
+        ],
     };
 }
 
@@ -347,7 +435,10 @@ function kubernetesModel(a: ModelArgs): Computed {
         const releaseName = a.inputs.name ?? `${a.name}-${a.hex(8)}`;
         return {
             id: `${a.inputs.namespace ?? "default"}/${releaseName}`,
-            outputs: { name: releaseName, status: { name: releaseName, namespace: a.inputs.namespace, status: "deployed", revision: 1, version: a.inputs.version } },
+            outputs: {
+                name: releaseName,
+                status: { name: releaseName, namespace: a.inputs.namespace, status: "deployed", revision: 1, version: a.inputs.version },
+            },
         };
     }
     return {
@@ -369,13 +460,18 @@ export function modelFor(type: string): { kind: ResourceKind; model: Model } | u
     if (type in REMOTE_COMPONENT_MODELS) {
         return { kind: "remote", model: REMOTE_COMPONENT_MODELS[type] };
     }
-    if (/^kubernetes:(core\/v1|storage\.k8s\.io\/v1|helm\.sh\/v3|monitoring\.coreos\.com\/v1|rbac\.authorization\.k8s\.io\/v1):/.test(type)) {
+    if (
+        /^kubernetes:(core\/v1|storage\.k8s\.io\/v1|helm\.sh\/v3|monitoring\.coreos\.com\/v1|rbac\.authorization\.k8s\.io\/v1):/.test(type)
+    ) {
         return { kind: "kubernetes", model: kubernetesModel };
     }
     if (type === "random:index/randomPassword:RandomPassword") {
         return {
             kind: "random",
-            model: (a) => ({ id: "none", outputs: { result: `mock-${a.hex(Math.max(8, (a.inputs.length ?? 32) - 5))}`, bcryptHash: `$2a$10$${a.hex(53)}` } }),
+            model: (a) => ({
+                id: "none",
+                outputs: { result: `mock-${a.hex(Math.max(8, (a.inputs.length ?? 32) - 5))}`, bcryptHash: `$2a$10$${a.hex(53)}` },
+            }),
         };
     }
     if (type.startsWith("pulumi:providers:")) {

@@ -48,14 +48,25 @@ const INVOKES: Readonly<Record<string, InvokeModel>> = {
         arn: `arn:${PARTITION}:sts::${ACCOUNT_ID}:assumed-role/deployer/session`,
         userId: "AROAEXAMPLE:session",
     }),
-    "aws:index/getPartition:getPartition": () => ({ id: PARTITION, partition: PARTITION, dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" }),
+    "aws:index/getPartition:getPartition": () => ({
+        id: PARTITION,
+        partition: PARTITION,
+        dnsSuffix: "amazonaws.com",
+        reverseDnsPrefix: "com.amazonaws",
+    }),
     "aws:index/getRegion:getRegion": (_args, region) => ({ id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com` }),
     "aws:ec2/getAmi:getAmi": (args, region) => {
         const nameFilter = (args.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === "name")?.values[0];
         if (!nameFilter || !args.owners?.length) {
             throw new Error("getAmi: the program must filter AMIs by name and owner");
         }
-        return { id: `ami-${hex(`${region}|${nameFilter}`, 17)}`, name: nameFilter.replace("*", "2026.11.01"), ownerId: ACCOUNT_ID, architecture: "x86_64", rootDeviceName: "/dev/xvda" };
+        return {
+            id: `ami-${hex(`${region}|${nameFilter}`, 17)}`,
+            name: nameFilter.replace("*", "2026.11.01"),
+            ownerId: ACCOUNT_ID,
+            architecture: "x86_64",
+            rootDeviceName: "/dev/xvda",
+        };
     },
     "aws:secretsmanager/getSecretVersion:getSecretVersion": (args, region, settings) => {
         const values = settings.secretValues ?? DEFAULT_SECRET_VALUES;

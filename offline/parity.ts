@@ -46,7 +46,8 @@ export interface ParityReport {
 const key = (r: RecordedResource) => `${r.type}::${r.name}`;
 
 /** Output fields whose values are identities the provider assigned (IDs, ARNs, names, addresses). */
-const REFERENCE_FIELD = /^(id|arn|keyId|name|dnsName|address|endpoint|fqdn|zoneId|result|allocationId|publicIp|privateIp|clusterSecurityGroupId)$|(Arn|Id|Name)$/;
+const REFERENCE_FIELD =
+    /^(id|arn|keyId|name|dnsName|address|endpoint|fqdn|zoneId|result|allocationId|publicIp|privateIp|clusterSecurityGroupId)$|(Arn|Id|Name)$/;
 /** Values that are never references, even in a reference field: regions, plain words. */
 const PLAIN_VALUE = /^([a-z]{2}-[a-z]+-\d|[a-z]+|\d{12})$/;
 
@@ -57,7 +58,14 @@ function referenceTable(run: StackRun): [string, string][] {
         // A value the resource was given is not an identity the provider assigned.
         const given = new Set([...leaves(r.inputs, "", new Map()).values()].filter((v) => typeof v === "string"));
         const add = (value: unknown, what: string) => {
-            if (typeof value === "string" && value.length >= 8 && value !== "<unknown>" && !PLAIN_VALUE.test(value) && !given.has(value) && !table.has(value)) {
+            if (
+                typeof value === "string" &&
+                value.length >= 8 &&
+                value !== "<unknown>" &&
+                !PLAIN_VALUE.test(value) &&
+                !given.has(value) &&
+                !table.has(value)
+            ) {
                 table.set(value, `{${r.type}::${r.name}.${what}}`);
             }
         };

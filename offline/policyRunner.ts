@@ -9,8 +9,14 @@
  * gets its package's default provider, configured like the stack (aws:region).
  */
 import type {
-    EnforcementLevel, Policies, PolicyPackConfig, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+    EnforcementLevel,
+    Policies,
+    PolicyPackConfig,
+    PolicyResource,
+    ResourceValidationArgs,
+    StackValidationArgs,
 } from "@pulumi/policy";
+import * as policyProxy from "@pulumi/policy/proxy";
 import { lastExamined } from "../policies/kit";
 import type { RecordedResource, StackRun } from "./run";
 import { UNKNOWN } from "./run";
@@ -32,13 +38,14 @@ export interface PolicyVerdict {
     readonly cannotRun: readonly string[];
 }
 
-// The analyzer's own proxy for values unknown in a preview: internal to @pulumi/policy
-// (absent from its typings), used here so offline runs fail on unknowns exactly as the engine's.
-const { unknownCheckingProxy, unknownStringValue, UnknownValueError } = require("@pulumi/policy/proxy") as {
-    unknownCheckingProxy<T>(value: T): T;
-    unknownStringValue: string;
-    UnknownValueError: new (...args: any[]) => Error;
-};
+// The analyzer's own proxy for values unknown in a preview: internal to @pulumi/policy (its
+// typings export nothing), used here so offline runs fail on unknowns exactly as the engine's.
+interface PolicyProxyInternals {
+    readonly unknownCheckingProxy: <T>(value: T) => T;
+    readonly unknownStringValue: string;
+    readonly UnknownValueError: new (...args: any[]) => Error;
+}
+const { unknownCheckingProxy, unknownStringValue, UnknownValueError } = policyProxy as unknown as PolicyProxyInternals;
 
 class NotApplicable extends Error {}
 
@@ -55,13 +62,20 @@ export function engineValue(value: unknown): any {
         return value.map(engineValue);
     }
     if (value !== null && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, engineValue(v)]));
+        return Object.fromEntries(
+            Object.entries(value)
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => [k, engineValue(v)]),
+        );
     }
     return value;
 }
 
 /** The provider the engine would show a resource with: explicit, or its package's default (raw props). */
-export function providerInfo(run: StackRun, r: RecordedResource): { type: string; name: string; urn: string; props: Record<string, unknown> } | undefined {
+export function providerInfo(
+    run: StackRun,
+    r: RecordedResource,
+): { type: string; name: string; urn: string; props: Record<string, unknown> } | undefined {
     if (r.provider) {
         const urn = r.provider.split("::").slice(0, -1).join("::");
         const p = run.resources.find((x) => x.urn === urn);
@@ -75,8 +89,17 @@ export function providerInfo(run: StackRun, r: RecordedResource): { type: string
     // The engine's default provider of the package, configured from the stack's config.
     const pkg = r.type.split(":")[0];
     const prefix = `${pkg}:`;
-    const props = Object.fromEntries(Object.entries(run.config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    return { type: `pulumi:providers:${pkg}`, name: "default", urn: `urn:pulumi:${run.stack}::ecommerce::pulumi:providers:${pkg}::default`, props };
+    const props = Object.fromEntries(
+        Object.entries(run.config)
+            .filter(([k]) => k.startsWith(prefix))
+            .map(([k, v]) => [k.slice(prefix.length), v]),
+    );
+    return {
+        type: `pulumi:providers:${pkg}`,
+        name: "default",
+        urn: `urn:pulumi:${run.stack}::ecommerce::pulumi:providers:${pkg}::default`,
+        props,
+    };
 }
 
 function providerOf(run: StackRun, r: RecordedResource): PolicyResource["provider"] {
@@ -111,6 +134,16 @@ function configFor(config: PolicyPackConfig, policy: string): { level?: Enforcem
     return { level: enforcementLevel, properties };
 }
 
+/**
+ * The pack's policies are synchronous, and the runner relies on it: a policy that returned a
+ * promise would report its violations after its verdict was taken.
+ */
+function synchronously(policy: string, result: void | Promise<void>): void {
+    if (result instanceof Promise) {
+        throw new Error(`policy ${policy} is asynchronous; the offline runner runs only synchronous policies`);
+    }
+}
+
 export function runPolicies(run: StackRun, policies: Policies, config: PolicyPackConfig = {}): PolicyVerdict[] {
     const verdicts: PolicyVerdict[] = [];
     for (const policy of policies) {
@@ -124,20 +157,30 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
         let examined = 0;
         const getConfig = <T extends object>() => properties as T;
 
-        if ("validateResource" in policy && (policy as ResourceValidationPolicy).validateResource) {
-            const resourcePolicy = policy as ResourceValidationPolicy;
-            const validations = Array.isArray(resourcePolicy.validateResource) ? resourcePolicy.validateResource : [resourcePolicy.validateResource!];
+        if ("validateResource" in policy && policy.validateResource) {
+            const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
             for (const r of run.resources) {
                 let applies = false;
                 for (const validate of validations) {
                     const props = unknownCheckingProxy(engineValue(r.inputs));
                     const args: ResourceValidationArgs = {
-                        type: r.type, name: r.name, urn: r.urn, props, opts: optionsOf(r), provider: providerOf(run, r),
-                        stackTags: new Map(), getConfig, notApplicable: throwNotApplicable,
-                        isType: isTypeFor(r.type), asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
+                        type: r.type,
+                        name: r.name,
+                        urn: r.urn,
+                        props,
+                        opts: optionsOf(r),
+                        provider: providerOf(run, r),
+                        stackTags: new Map(),
+                        getConfig,
+                        notApplicable: throwNotApplicable,
+                        isType: isTypeFor(r.type),
+                        asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
                     };
                     try {
-                        validate(args, (message, urn) => violations.push({ message, urn: urn ?? r.urn }));
+                        synchronously(
+                            policy.name,
+                            validate(args, (message, urn) => violations.push({ message, urn: urn ?? r.urn })),
+                        );
                         applies = true;
                     } catch (err) {
                         if (err instanceof NotApplicable) {
@@ -154,21 +197,31 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
                 examined += applies ? 1 : 0;
             }
             verdicts.push({ policy: policy.name, kind: "resource", enforcementLevel, examined, violations, cannotRun });
-        } else if ("validateStack" in policy && (policy as StackValidationPolicy).validateStack) {
-            const stackPolicy = policy as StackValidationPolicy;
+        } else if ("validateStack" in policy && policy.validateStack) {
             const byUrn = new Map<string, PolicyResource>();
             const resources: PolicyResource[] = run.resources.map((r) => {
                 const props = unknownCheckingProxy(engineValue(r.outputs));
                 const resource: PolicyResource = {
-                    type: r.type, name: r.name, urn: r.urn, props, opts: optionsOf(r), provider: providerOf(run, r),
-                    dependencies: [], propertyDependencies: {},
-                    isType: isTypeFor(r.type), asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
+                    type: r.type,
+                    name: r.name,
+                    urn: r.urn,
+                    props,
+                    opts: optionsOf(r),
+                    provider: providerOf(run, r),
+                    dependencies: [],
+                    propertyDependencies: {},
+                    isType: isTypeFor(r.type),
+                    asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
                 };
                 byUrn.set(r.urn, resource);
                 return resource;
             });
             run.resources.forEach((r, i) => {
-                const resource = resources[i] as { parent?: PolicyResource; dependencies: PolicyResource[]; propertyDependencies: Record<string, PolicyResource[]> };
+                const resource = resources[i] as {
+                    parent?: PolicyResource;
+                    dependencies: PolicyResource[];
+                    propertyDependencies: Record<string, PolicyResource[]>;
+                };
                 resource.parent = r.parent ? byUrn.get(r.parent) : undefined;
                 resource.dependencies = r.dependencies.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
                 for (const [k, urns] of Object.entries(r.propertyDependencies)) {
@@ -177,7 +230,10 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
             });
             const args: StackValidationArgs = { resources, getConfig, stackTags: new Map(), notApplicable: throwNotApplicable };
             try {
-                stackPolicy.validateStack!(args, (message, urn) => violations.push({ message, urn }));
+                synchronously(
+                    policy.name,
+                    policy.validateStack(args, (message, urn) => violations.push({ message, urn })),
+                );
                 examined = lastExamined(policy.name) ?? 0;
             } catch (err) {
                 if (err instanceof UnknownValueError) {
@@ -194,5 +250,7 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
 
 /** Verdicts that fail a deployment: violations of mandatory policies. */
 export function mandatoryViolations(verdicts: readonly PolicyVerdict[]): { policy: string; message: string }[] {
-    return verdicts.filter((v) => v.enforcementLevel === "mandatory").flatMap((v) => v.violations.map((x) => ({ policy: v.policy, message: x.message })));
+    return verdicts
+        .filter((v) => v.enforcementLevel === "mandatory")
+        .flatMap((v) => v.violations.map((x) => ({ policy: v.policy, message: x.message })));
 }

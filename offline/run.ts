@@ -11,11 +11,13 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
-// getStore is internal (absent from the typings); the harness needs it to drop a failed run's dangling promises.
-const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): { leakCandidates: Set<Promise<unknown>> } };
+import * as runtimeState from "@pulumi/pulumi/runtime/state";
 import { specialResourceSig, specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { InvokeRecord, PlatformMocks } from "./mocks";
 import { PROJECT_DIR, resolveStackConfig } from "./stackConfig";
+
+// getStore is internal (the typings export nothing); the runner needs it to drop a failed run's dangling promises.
+const { getStore } = runtimeState as unknown as { readonly getStore: () => { leakCandidates: Set<Promise<unknown>> } };
 
 /** Marks a value that is unknown in a preview (an ID or computed output not yet created). */
 export const UNKNOWN = "<unknown>";
@@ -106,7 +108,15 @@ let stallTimer: NodeJS.Timeout | undefined;
 
 function stalled(ms: number): Promise<never> {
     return new Promise<never>((_, reject) => {
-        stallTimer = setTimeout(() => reject(new Error(`the program did not finish within ${ms / 1000} s under the mocks (a dependency cycle or an output that never resolves)`)), ms);
+        stallTimer = setTimeout(
+            () =>
+                reject(
+                    new Error(
+                        `the program did not finish within ${ms / 1000} s under the mocks (a dependency cycle or an output that never resolves)`,
+                    ),
+                ),
+            ms,
+        );
     });
 }
 
@@ -195,10 +205,9 @@ async function runUnderMocks(options: RunOptions): Promise<StackRun> {
     process.on("unhandledRejection", onRejection);
     let outputs: Record<string, any> = {};
     try {
-        const program = options.program ? undefined : require(path.join(PROJECT_DIR, "index.ts"));
-        const main: unknown = options.program ?? program.default ?? program;
+        const main: unknown = options.program ?? programOf(await import(path.join(PROJECT_DIR, "index.ts")));
         const raw = await Promise.race([
-            runInPulumiStack(async () => (typeof main === "function" ? main() : main)),
+            runInPulumiStack(() => Promise.resolve(typeof main === "function" ? main() : main)),
             mocks.failed,
             stalled(STALL_TIMEOUT_MS),
         ]);
@@ -218,6 +227,12 @@ async function runUnderMocks(options: RunOptions): Promise<StackRun> {
     }
     errors.push(...mocks.errors.filter((e) => !errors.some((seen) => seen.includes(e))));
     return { stack: options.stack, preview, config, resources, invokes: mocks.invokes, outputs, errors: [...new Set(errors)] };
+}
+
+/** What index.ts exports (`export =` under CommonJS: the module itself, or its default). */
+function programOf(module: unknown): unknown {
+    const exported = module as { default?: unknown };
+    return exported.default ?? exported;
 }
 
 /** Resolves stack outputs to plain values (secrets stay wrapped for normalise to mark). */

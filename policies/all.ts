@@ -7,7 +7,14 @@ import { tierCounts } from "./counts";
 import { tierMarkRequired } from "./marks";
 import { worldIngressOnlyOnAlb } from "./network";
 import { allowedRegions } from "./regions";
-import { encryptionAtRest, eksEndpointRestricted, imdsv2Required, noPublicExposure, protectDataResources, rdsBackupsAndDeletionProtection } from "./security";
+import {
+    encryptionAtRest,
+    eksEndpointRestricted,
+    imdsv2Required,
+    noPublicExposure,
+    protectDataResources,
+    rdsBackupsAndDeletionProtection,
+} from "./security";
 import { instanceSizeByTier } from "./sizes";
 import { tierAzSpread } from "./spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "./storage";

@@ -20,7 +20,8 @@ const ofTier = (resources: readonly PolicyResource[], type: string, tier: string
 
 export const tierCounts = stackPolicy({
     name: "tier-counts",
-    description: "Each tier runs the seed's node count: web Auto Scaling group min and desired 5, Redis 3 nodes, DB 1 writer + 2 replicas, EKS at least 2 nodes.",
+    description:
+        "Each tier runs the seed's node count: web Auto Scaling group min and desired 5, Redis 3 nodes, DB 1 writer + 2 replicas, EKS at least 2 nodes.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -41,7 +42,10 @@ export const tierCounts = stackPolicy({
         }
         for (const g of groups) {
             if (g.props.minSize !== want.webInstances || g.props.desiredCapacity !== want.webInstances) {
-                report(`web tier: Auto Scaling group ${g.name} runs min ${g.props.minSize} / desired ${g.props.desiredCapacity}; expected ${want.webInstances} and ${want.webInstances}`, g.urn);
+                report(
+                    `web tier: Auto Scaling group ${g.name} runs min ${g.props.minSize} / desired ${g.props.desiredCapacity}; expected ${want.webInstances} and ${want.webInstances}`,
+                    g.urn,
+                );
             }
         }
 
@@ -54,14 +58,18 @@ export const tierCounts = stackPolicy({
         const writers = db.filter((r) => isRdsWriter(r.props)).length;
         const replicas = db.length - writers;
         if (writers !== want.dbWriters || replicas !== want.dbReplicas) {
-            report(`db tier: expected ${want.dbWriters} writer and ${want.dbReplicas} replicas, found ${writers} writer and ${replicas} replicas`);
+            report(
+                `db tier: expected ${want.dbWriters} writer and ${want.dbReplicas} replicas, found ${writers} writer and ${replicas} replicas`,
+            );
         }
 
         const groupsOfNodes = nodeGroups(resources).filter((g) => g.tier === "monitoring");
         const minNodes = groupsOfNodes.reduce((sum, g) => sum + g.minSize, 0);
         const desiredNodes = groupsOfNodes.reduce((sum, g) => sum + g.desiredSize, 0);
         if (minNodes < want.monitoringMinNodes || desiredNodes < want.monitoringMinNodes) {
-            report(`monitoring tier: EKS node groups run min ${minNodes} / desired ${desiredNodes} nodes; expected at least ${want.monitoringMinNodes}`);
+            report(
+                `monitoring tier: EKS node groups run min ${minNodes} / desired ${desiredNodes} nodes; expected at least ${want.monitoringMinNodes}`,
+            );
         }
 
         return groups.length + redis.length + db.length + groupsOfNodes.length;

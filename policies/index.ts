@@ -11,6 +11,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { ALL_POLICIES, POLICY_PACK_NAME } from "./all";
 
 new PolicyPack(POLICY_PACK_NAME, {
-    description: "Sizes, counts, AZ spread, regions, versions and the security baseline of the e-commerce platform (../shared/design/ARCHITECTURE.md).",
+    description:
+        "Sizes, counts, AZ spread, regions, versions and the security baseline of the e-commerce platform (../shared/design/ARCHITECTURE.md).",
     policies: ALL_POLICIES,
 });

@@ -40,7 +40,11 @@ export const DATA_TYPES = [
     "aws:secretsmanager/secret:Secret",
 ];
 /** Data-bearing resources that must be protected (`protect: true`) besides DATA_TYPES. */
-export const PROTECTED_TYPES = [...DATA_TYPES, "aws:secretsmanager/secretVersion:SecretVersion", "random:index/randomPassword:RandomPassword"];
+export const PROTECTED_TYPES = [
+    ...DATA_TYPES,
+    "aws:secretsmanager/secretVersion:SecretVersion",
+    "random:index/randomPassword:RandomPassword",
+];
 
 /** The tags of a resource, from a tag map or an Auto Scaling group's tag list. */
 export function tagsOf(props: Record<string, any>): Record<string, string> {
@@ -83,7 +87,9 @@ export function resourcePolicy(
     },
 ): ResourceValidationPolicy {
     const { types, validate, ...policy } = base;
-    const applies = Array.isArray(types) ? (t: string) => types.includes(t) : (t: string) => t.startsWith((types as { prefix: string }).prefix);
+    const applies = Array.isArray(types)
+        ? (t: string) => types.includes(t)
+        : (t: string) => t.startsWith((types as { prefix: string }).prefix);
     const scope = Array.isArray(types) ? types.join(", ") : `${(types as { prefix: string }).prefix}* resources`;
     return {
         ...policy,
@@ -187,9 +193,7 @@ export interface NodeGroupView {
 
 export function nodeGroups(resources: readonly PolicyResource[]): NodeGroupView[] {
     const children = resources.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup");
-    const components = resources.filter(
-        (r) => r.type === "eks:index:ManagedNodeGroup" && !children.some((c) => c.parent?.urn === r.urn),
-    );
+    const components = resources.filter((r) => r.type === "eks:index:ManagedNodeGroup" && !children.some((c) => c.parent?.urn === r.urn));
     return [...children, ...components].map((r) => ({
         resource: r,
         instanceTypes: Array.isArray(r.props.instanceTypes) ? r.props.instanceTypes : [],

@@ -11,7 +11,13 @@ export const encryptionAtRest = resourcePolicy({
     name: "encryption-at-rest",
     description: "RDS storage, EBS volumes (instances, launch templates, volumes) and Kubernetes EBS storage classes are encrypted.",
     enforcementLevel: "mandatory",
-    types: ["aws:rds/instance:Instance", "aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "aws:ebs/volume:Volume", "kubernetes:storage.k8s.io/v1:StorageClass"],
+    types: [
+        "aws:rds/instance:Instance",
+        "aws:ec2/instance:Instance",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:ebs/volume:Volume",
+        "kubernetes:storage.k8s.io/v1:StorageClass",
+    ],
     validate: (args, report) => {
         const p = args.props;
         switch (args.type) {
@@ -33,7 +39,9 @@ export const encryptionAtRest = resourcePolicy({
             case "aws:ec2/launchTemplate:LaunchTemplate": {
                 const ebs = (Array.isArray(p.blockDeviceMappings) ? p.blockDeviceMappings : []).filter((m: any) => m?.ebs);
                 if (ebs.length === 0) {
-                    report(`launch template ${args.name} does not declare its EBS volumes, so their encryption is the AMI's (declare them encrypted)`);
+                    report(
+                        `launch template ${args.name} does not declare its EBS volumes, so their encryption is the AMI's (declare them encrypted)`,
+                    );
                 }
                 for (const m of ebs.filter((x: any) => !truthy(x.ebs.encrypted))) {
                     report(`launch template ${args.name} has an unencrypted EBS volume ${m.deviceName}`);
@@ -63,7 +71,9 @@ export const imdsv2Required = resourcePolicy({
     types: ["aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate"],
     validate: (args, report) => {
         if (args.props.metadataOptions?.httpTokens !== "required") {
-            report(`${args.type === "aws:ec2/instance:Instance" ? "EC2 instance" : "launch template"} ${args.name} does not require IMDSv2 (metadataOptions.httpTokens = "required")`);
+            report(
+                `${args.type === "aws:ec2/instance:Instance" ? "EC2 instance" : "launch template"} ${args.name} does not require IMDSv2 (metadataOptions.httpTokens = "required")`,
+            );
         }
     },
 });
@@ -97,7 +107,8 @@ export interface BackupConfig {
 
 export const rdsBackupsAndDeletionProtection = resourcePolicy({
     name: "rds-backups-and-deletion-protection",
-    description: "Every RDS writer (a primary, or a cross-region replica that can be promoted) keeps automated backups for at least 7 days and is deletion-protected.",
+    description:
+        "Every RDS writer (a primary, or a cross-region replica that can be promoted) keeps automated backups for at least 7 days and is deletion-protected.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { minBackupRetentionDays: { type: "integer", default: 7 } } },
     types: ["aws:rds/instance:Instance"],
@@ -129,14 +140,17 @@ export const eksEndpointRestricted = resourcePolicy({
         }
         const cidrs: string[] = Array.isArray(p.publicAccessCidrs) ? p.publicAccessCidrs : [];
         if (cidrs.length === 0 || cidrs.includes("0.0.0.0/0")) {
-            report(`EKS cluster ${args.name} has a public API endpoint open to the world (publicAccessCidrs ${cidrs.length === 0 ? "unset" : "includes 0.0.0.0/0"})`);
+            report(
+                `EKS cluster ${args.name} has a public API endpoint open to the world (publicAccessCidrs ${cidrs.length === 0 ? "unset" : "includes 0.0.0.0/0"})`,
+            );
         }
     },
 });
 
 export const protectDataResources = resourcePolicy({
     name: "protect-data-resources",
-    description: "Resources that hold data (databases, keys, secrets, passwords, buckets, volumes) are Pulumi-protected against deletion and replacement.",
+    description:
+        "Resources that hold data (databases, keys, secrets, passwords, buckets, volumes) are Pulumi-protected against deletion and replacement.",
     enforcementLevel: "mandatory",
     types: PROTECTED_TYPES,
     validate: (args, report) => {

@@ -35,14 +35,21 @@ function sizesOf(args: ResourceValidationArgs): { what: string; sizes: string[] 
 
 export const instanceSizeByTier = resourcePolicy({
     name: "instance-size-by-tier",
-    description: "Every instance, launch template, RDS instance and EKS node group uses an instance size allowed for its tier (seed: web t3.xlarge, Redis t3.large, DB db.t3.2xlarge, EKS nodes t3.large).",
+    description:
+        "Every instance, launch template, RDS instance and EKS node group uses an instance size allowed for its tier (seed: web t3.xlarge, Redis t3.large, DB db.t3.2xlarge, EKS nodes t3.large).",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
             allowedSizes: { type: "object", default: SEED_SIZES, description: "Tier -> allowed instance types / RDS classes." },
         },
     },
-    types: ["aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "aws:rds/instance:Instance", "aws:eks/nodeGroup:NodeGroup", "eks:index:ManagedNodeGroup"],
+    types: [
+        "aws:ec2/instance:Instance",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:rds/instance:Instance",
+        "aws:eks/nodeGroup:NodeGroup",
+        "eks:index:ManagedNodeGroup",
+    ],
     validate: (args, report) => {
         const found = sizesOf(args);
         if (!found) {

@@ -39,7 +39,8 @@ function majority(perZone: Map<string, number>, total: number): [string, number]
 
 export const tierAzSpread = stackPolicy({
     name: "tier-az-spread",
-    description: "Each tier spans min(3, usable) Availability Zones, no zone holds a majority of a tier's nodes where three exist, and DB instances sit in distinct zones.",
+    description:
+        "Each tier spans min(3, usable) Availability Zones, no zone holds a majority of a tier's nodes where three exist, and DB instances sit in distinct zones.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -59,7 +60,10 @@ export const tierAzSpread = stackPolicy({
         let examined = 0;
         const span = (tier: string, what: string, zones: readonly string[], minimum: number, urn: string) => {
             if (zones.length < minimum) {
-                report(`${tier} tier: ${what} spans ${zones.length} AZ${zones.length === 1 ? "" : "s"} (${zones.join(", ") || "none"}); expected at least ${minimum} (${region} has ${usable} usable)`, urn);
+                report(
+                    `${tier} tier: ${what} spans ${zones.length} AZ${zones.length === 1 ? "" : "s"} (${zones.join(", ") || "none"}); expected at least ${minimum} (${region} has ${usable} usable)`,
+                    urn,
+                );
             }
         };
 
@@ -70,7 +74,10 @@ export const tierAzSpread = stackPolicy({
             span("web", `Auto Scaling group ${g.name}`, zones, needAtLeast, g.urn);
             const desired = Number(g.props.desiredCapacity ?? 0);
             if (usable >= 3 && zones.length > 0 && Math.ceil(desired / zones.length) * 2 > desired) {
-                report(`web tier: Auto Scaling group ${g.name} puts ${Math.ceil(desired / zones.length)} of ${desired} instances in one zone, a majority`, g.urn);
+                report(
+                    `web tier: Auto Scaling group ${g.name} puts ${Math.ceil(desired / zones.length)} of ${desired} instances in one zone, a majority`,
+                    g.urn,
+                );
             }
         }
 

@@ -18,9 +18,15 @@ export const s3Encrypted = stackPolicy({
     validate: (args, report) => {
         const buckets = args.resources.filter((r) => r.type === "aws:s3/bucket:Bucket");
         for (const bucket of buckets) {
-            const configs = settingsOf(args.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket);
+            const configs = settingsOf(
+                args.resources,
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                bucket,
+            );
             const rules = configs.flatMap((c) => (Array.isArray(c.props.rules) ? c.props.rules : []));
-            if (!rules.some((r: any) => ["AES256", "aws:kms", "aws:kms:dsse"].includes(r?.applyServerSideEncryptionByDefault?.sseAlgorithm))) {
+            if (
+                !rules.some((r: any) => ["AES256", "aws:kms", "aws:kms:dsse"].includes(r?.applyServerSideEncryptionByDefault?.sseAlgorithm))
+            ) {
                 report(`S3 bucket ${bucket.name} has no server-side encryption configuration`, bucket.urn);
             }
         }

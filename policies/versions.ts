@@ -19,7 +19,12 @@ const RDS_MYSQL_CALENDAR = "https://docs.aws.amazon.com/AmazonRDS/latest/MySQLRe
 
 export const ENGINE_ADVISORIES: readonly EngineAdvisory[] = [
     { engine: "mysql", version: "5.6", status: "RDS no longer creates it (end of life 2022-03-01)", source: RDS_MYSQL_CALENDAR },
-    { engine: "mysql", version: "5.7", status: "paid RDS Extended Support only (standard support ended 2024-02-29)", source: RDS_MYSQL_CALENDAR },
+    {
+        engine: "mysql",
+        version: "5.7",
+        status: "paid RDS Extended Support only (standard support ended 2024-02-29)",
+        source: RDS_MYSQL_CALENDAR,
+    },
     { engine: "mysql", version: "8.0", status: "paid RDS Extended Support only since 2026-08-01", source: RDS_MYSQL_CALENDAR },
 ];
 
@@ -67,7 +72,10 @@ export function parseImage(ref: string): ImageRef {
  */
 export function imagesIn(text: string): string[] {
     const ref = "([a-z0-9][a-z0-9._\\-/]*(?::[A-Za-z0-9._-]+)?(?:@sha256:[a-f0-9]{64})?)";
-    const patterns = [new RegExp(`\\b(?:IMAGE|image)\\s*[=:]\\s*['"]?${ref}`, "g"), new RegExp(`\\bdocker\\s+pull\\s+(?:--quiet\\s+|-q\\s+)?['"]?${ref}`, "g")];
+    const patterns = [
+        new RegExp(`\\b(?:IMAGE|image)\\s*[=:]\\s*['"]?${ref}`, "g"),
+        new RegExp(`\\bdocker\\s+pull\\s+(?:--quiet\\s+|-q\\s+)?['"]?${ref}`, "g"),
+    ];
     return [...new Set(patterns.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1])))];
 }
 
@@ -124,7 +132,12 @@ export const approvedVersions = resourcePolicy({
     configSchema: {
         properties: { allowedEngineVersions: { type: "array", items: { type: "string" }, default: [] } },
     },
-    types: ["aws:rds/instance:Instance", "aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "kubernetes:helm.sh/v3:Release"],
+    types: [
+        "aws:rds/instance:Instance",
+        "aws:ec2/instance:Instance",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "kubernetes:helm.sh/v3:Release",
+    ],
     validate: (args, report) => {
         const p = args.props;
         if (args.type === "aws:rds/instance:Instance") {
@@ -133,16 +146,22 @@ export const approvedVersions = resourcePolicy({
             const line = version.split(".").slice(0, 2).join(".");
             const row = ENGINE_ADVISORIES.find((a) => a.engine === p.engine && a.version === line);
             if (row && !allowed.includes(line)) {
-                report(`RDS instance ${args.name} runs ${p.engine} ${version}: ${row.status} (${row.source}, as of ${ADVISORIES_AS_OF}); allow it with policy config allowedEngineVersions`);
+                report(
+                    `RDS instance ${args.name} runs ${p.engine} ${version}: ${row.status} (${row.source}, as of ${ADVISORIES_AS_OF}); allow it with policy config allowedEngineVersions`,
+                );
             }
             if (p.engineLifecycleSupport !== "open-source-rds-extended-support-disabled") {
-                report(`RDS instance ${args.name} would be enrolled in paid RDS Extended Support when its version ages; set engineLifecycleSupport to open-source-rds-extended-support-disabled`);
+                report(
+                    `RDS instance ${args.name} would be enrolled in paid RDS Extended Support when its version ages; set engineLifecycleSupport to open-source-rds-extended-support-disabled`,
+                );
             }
             return;
         }
         if (args.type === "kubernetes:helm.sh/v3:Release") {
             if (typeof p.version !== "string" || !EXACT_TAG.test(p.version)) {
-                report(`Helm release ${args.name} installs chart ${p.chart} at a floating version (${p.version ?? "latest"}); pin an exact x.y.z`);
+                report(
+                    `Helm release ${args.name} installs chart ${p.chart} at a floating version (${p.version ?? "latest"}); pin an exact x.y.z`,
+                );
             }
             return;
         }

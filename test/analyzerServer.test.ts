@@ -12,14 +12,13 @@ import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { ALL_POLICIES } from "../policies/all";
+import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { engineValue, providerInfo, runPolicies } from "../offline/policyRunner";
 import { loadStack, RecordedResource, StackRun } from "../offline/run";
 import { PROJECT_DIR } from "../offline/stackConfig";
 
-const analyzerGrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
-
-type Diagnostic = { policy: string; message: string; level: number };
+type Diagnostic = { policy: string; message: string; level: analyzerPb.EnforcementLevel };
 
 function options(r: RecordedResource): any {
     const o = new analyzerPb.AnalyzerResourceOptions();
@@ -62,13 +61,16 @@ function describeResource<T>(msg: T, run: StackRun, r: RecordedResource, propert
 const diagnostics = (response: any): Diagnostic[] =>
     response.getDiagnosticsList().map((d: any) => ({
         policy: d.getPolicyname(),
-        message: d.getMessage().startsWith(`${d.getDescription()}\n`) ? d.getMessage().slice(d.getDescription().length + 1) : d.getMessage(),
+        message: d.getMessage().startsWith(`${d.getDescription()}\n`)
+            ? d.getMessage().slice(d.getDescription().length + 1)
+            : d.getMessage(),
         level: d.getEnforcementlevel(),
     }));
 
 /** Every diagnostic the analyzer server gives for `run`: per resource, then for the stack. */
 async function analyze(client: any, run: StackRun): Promise<Diagnostic[]> {
-    const call = <T>(method: string, req: unknown) => new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+    const call = <T>(method: string, req: unknown) =>
+        new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
     const found: Diagnostic[] = [];
     for (const r of run.resources) {
         // Resource policies see a resource's inputs.
@@ -76,31 +78,38 @@ async function analyze(client: any, run: StackRun): Promise<Diagnostic[]> {
         found.push(...diagnostics(await call("analyze", req)));
     }
     const stackReq = new analyzerPb.AnalyzeStackRequest();
-    stackReq.setResourcesList(run.resources.map((r) => {
-        // Stack policies see outputs, parents and dependencies.
-        const m = describeResource(new analyzerPb.AnalyzerResource(), run, r, r.outputs);
-        m.setParent(r.parent ?? "");
-        m.setDependenciesList([...r.dependencies]);
-        for (const [k, urns] of Object.entries(r.propertyDependencies)) {
-            const deps = new analyzerPb.AnalyzerPropertyDependencies();
-            deps.setUrnsList([...urns]);
-            m.getPropertydependenciesMap().set(k, deps);
-        }
-        return m;
-    }));
+    stackReq.setResourcesList(
+        run.resources.map((r) => {
+            // Stack policies see outputs, parents and dependencies.
+            const m = describeResource(new analyzerPb.AnalyzerResource(), run, r, r.outputs);
+            m.setParent(r.parent ?? "");
+            m.setDependenciesList([...r.dependencies]);
+            for (const [k, urns] of Object.entries(r.propertyDependencies)) {
+                const deps = new analyzerPb.AnalyzerPropertyDependencies();
+                deps.setUrnsList([...urns]);
+                m.getPropertydependenciesMap().set(k, deps);
+            }
+            return m;
+        }),
+    );
     found.push(...diagnostics(await call("analyzeStack", stackReq)));
     return found;
 }
 
 /** The offline runner's verdicts in the same shape; "can't run during preview" becomes the advisory the server reports. */
 function offline(run: StackRun): string[] {
-    return runPolicies(run, ALL_POLICIES).flatMap((v) => [
-        ...v.violations.map((x) => `${v.policy}: ${x.message}`),
-        ...v.cannotRun.map(() => `${v.policy}: (cannot run during preview)`),
-    ]).sort();
+    return runPolicies(run, ALL_POLICIES)
+        .flatMap((v) => [
+            ...v.violations.map((x) => `${v.policy}: ${x.message}`),
+            ...v.cannotRun.map(() => `${v.policy}: (cannot run during preview)`),
+        ])
+        .sort();
 }
 
-const server = (found: Diagnostic[]) => found.map((d) => (d.message.includes("during preview") ? `${d.policy}: (cannot run during preview)` : `${d.policy}: ${d.message}`)).sort();
+const server = (found: Diagnostic[]) =>
+    found
+        .map((d) => (d.message.includes("during preview") ? `${d.policy}: (cannot run during preview)` : `${d.policy}: ${d.message}`))
+        .sort();
 
 describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function () {
     this.timeout(60_000);
@@ -108,7 +117,10 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
     let client: any;
 
     before(async () => {
-        child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", 'require("./index.ts")'], { cwd: path.join(PROJECT_DIR, "policies"), stdio: ["ignore", "pipe", "pipe"] });
+        child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", 'require("./index.ts")'], {
+            cwd: path.join(PROJECT_DIR, "policies"),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += String(d)));
         const port = await new Promise<string>((resolve, reject) => {
@@ -125,7 +137,9 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
     });
 
     it("serves the pack with its 15 mandatory policies", async () => {
-        const info: any = await new Promise((resolve, reject) => client.getAnalyzerInfo(new Empty(), (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))));
+        const info: any = await new Promise((resolve, reject) =>
+            client.getAnalyzerInfo(new Empty(), (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))),
+        );
         assert.equal(info.getName(), "ecommerce-platform");
         assert.deepEqual(
             info.getPoliciesList().map((p: any) => [p.getName(), p.getEnforcementlevel()]),
@@ -133,7 +147,12 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
         );
     });
 
-    for (const [stack, preview] of [["primary", false], ["dr", false], ["primary", true], ["dr", true]] as const) {
+    for (const [stack, preview] of [
+        ["primary", false],
+        ["dr", false],
+        ["primary", true],
+        ["dr", true],
+    ] as const) {
         it(`finds no violation in ${stack}${preview ? " as a first preview" : ""}, like the offline runner`, async () => {
             const run = await loadStack(stack, preview);
             const found = await analyze(client, run);
@@ -151,7 +170,11 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
                     .filter((r) => r.name !== "db-replica-2")
                     .map((r) => {
                         if (r.type === "aws:ec2/instance:Instance" && r.name === "redis-node-3") {
-                            const change = (p: Record<string, any>) => ({ ...p, instanceType: "t3.medium", availabilityZone: "us-east-2a" });
+                            const change = (p: Record<string, any>) => ({
+                                ...p,
+                                instanceType: "t3.medium",
+                                availabilityZone: "us-east-2a",
+                            });
                             return { ...r, inputs: change(r.inputs), outputs: change(r.outputs) };
                         }
                         return r.name === "db-writer" && r.type === "aws:rds/instance:Instance" ? { ...r, protect: false } : r;

@@ -21,7 +21,9 @@ describe("lib/cidr", () => {
     }
 
     it("gives no two subnets of a VPC overlapping ranges", () => {
-        const all = (["private", "data", "public"] as const).flatMap((t) => [0, 1, 2].map((i) => parseCidr(subnetCidr("10.10.0.0/16", t, i))!));
+        const all = (["private", "data", "public"] as const).flatMap((t) =>
+            [0, 1, 2].map((i) => parseCidr(subnetCidr("10.10.0.0/16", t, i))!),
+        );
         for (let i = 0; i < all.length; i++) {
             for (let j = i + 1; j < all.length; j++) {
                 assert.equal(cidrsOverlap(all[i], all[j]), false, `${i} and ${j} overlap`);

@@ -20,7 +20,9 @@ function dbKey(run: StackRun): RecordedResource {
 function expectedClients(run: StackRun): string[] {
     const clients: string[] = [];
     for (const web of ofType(run, "ecommerce:web:WebTier")) {
-        const sg = childrenOf(run, web, true).find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup" && r.name.endsWith("-instance-sg"));
+        const sg = childrenOf(run, web, true).find(
+            (r) => r.type === "aws:ec2/securityGroup:SecurityGroup" && r.name.endsWith("-instance-sg"),
+        );
         assert.ok(sg, "the web tier has an instance security group");
         clients.push(sg.id!);
     }
@@ -34,12 +36,20 @@ function expectedClients(run: StackRun): string[] {
 describe("DatabaseCluster", () => {
     const expectations = [
         {
-            stack: "primary", region: "us-east-2", peer: "us-west-1", role: "writer", replicaZones: ["us-east-2a", "us-east-2b"],
+            stack: "primary",
+            region: "us-east-2",
+            peer: "us-west-1",
+            role: "writer",
+            replicaZones: ["us-east-2a", "us-east-2b"],
         },
         // us-west-1b is usw1-az3 and us-west-1c is usw1-az1 in the mocked account: the replicas
         // follow the configured AZ order (usw1-az1, usw1-az3).
         {
-            stack: "dr", region: "us-west-1", peer: "us-east-2", role: "standby", replicaZones: ["us-west-1c", "us-west-1b"],
+            stack: "dr",
+            region: "us-west-1",
+            peer: "us-east-2",
+            role: "standby",
+            replicaZones: ["us-west-1c", "us-west-1b"],
         },
     ];
     for (const e of expectations) {
@@ -97,7 +107,10 @@ describe("DatabaseCluster", () => {
                     one(run, "aws:secretsmanager/secret:Secret", "db-master-secret"),
                     one(run, "aws:secretsmanager/secretVersion:SecretVersion", "db-master-secret"),
                 ];
-                assert.deepEqual(dataHolders.filter((r) => !r.protect).map((r) => `${r.type} ${r.name}`), []);
+                assert.deepEqual(
+                    dataHolders.filter((r) => !r.protect).map((r) => `${r.type} ${r.name}`),
+                    [],
+                );
             });
 
             it("makes the writer Multi-AZ and leaves its zone to RDS", async () => {
@@ -110,8 +123,14 @@ describe("DatabaseCluster", () => {
             it(`pins the replicas to distinct zones ${e.replicaZones.join(" and ")}, single-AZ`, async () => {
                 const run = await loadStack(e.stack);
                 const replicas = [1, 2].map((n) => one(run, INSTANCE, `db-replica-${n}`));
-                assert.deepEqual(replicas.map((r) => r.inputs.availabilityZone), e.replicaZones);
-                assert.deepEqual(replicas.map((r) => r.inputs.multiAz), [false, false]);
+                assert.deepEqual(
+                    replicas.map((r) => r.inputs.availabilityZone),
+                    e.replicaZones,
+                );
+                assert.deepEqual(
+                    replicas.map((r) => r.inputs.multiAz),
+                    [false, false],
+                );
             });
 
             it("keeps 14 days of backups on the writer, retained after a deletion, and none on the replicas", async () => {
@@ -147,7 +166,10 @@ describe("DatabaseCluster", () => {
                 const group = one(run, "aws:rds/subnetGroup:SubnetGroup", "db-subnets");
                 const dataSubnets = ofType(run, "aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags.SubnetTier === "data");
                 assert.ok(dataSubnets.length >= 2);
-                assert.deepEqual(group.inputs.subnetIds, dataSubnets.map((s) => s.id));
+                assert.deepEqual(
+                    group.inputs.subnetIds,
+                    dataSubnets.map((s) => s.id),
+                );
                 assert.equal(one(run, INSTANCE, "db-writer").inputs.dbSubnetGroupName, group.outputs.name);
             });
 
@@ -166,7 +188,9 @@ describe("DatabaseCluster", () => {
                     enforce_gtid_consistency: "ON",
                     "gtid-mode": "ON",
                 });
-                const staticOnes = group.inputs.parameters.filter((p: { applyMethod: string }) => p.applyMethod === "pending-reboot").map((p: { name: string }) => p.name);
+                const staticOnes = group.inputs.parameters
+                    .filter((p: { applyMethod: string }) => p.applyMethod === "pending-reboot")
+                    .map((p: { name: string }) => p.name);
                 assert.deepEqual(staticOnes, ["enforce_gtid_consistency", "gtid-mode"]);
                 for (const i of expectCount(run, INSTANCE, 3)) {
                     assert.equal(i.inputs.parameterGroupName, group.outputs.name, i.name);
@@ -207,7 +231,10 @@ describe("DatabaseCluster", () => {
                 assert.equal(password.inputs.length, 32);
                 assert.equal(password.inputs.special, true);
                 for (const forbidden of ["/", "@", '"', " "]) {
-                    assert.ok(!password.inputs.overrideSpecial.includes(forbidden), `special characters include ${JSON.stringify(forbidden)}`);
+                    assert.ok(
+                        !password.inputs.overrideSpecial.includes(forbidden),
+                        `special characters include ${JSON.stringify(forbidden)}`,
+                    );
                 }
             });
 
@@ -215,9 +242,16 @@ describe("DatabaseCluster", () => {
                 const run = await loadStack(e.stack);
                 const value: string = one(run, "random:index/randomPassword:RandomPassword", "db-master-password").outputs.result;
                 assert.ok(value.length >= 16);
-                const allowed = new Set(["random:index/randomPassword:RandomPassword db-master-password", "aws:secretsmanager/secretVersion:SecretVersion db-master-secret", `${INSTANCE} db-writer`]);
+                const allowed = new Set([
+                    "random:index/randomPassword:RandomPassword db-master-password",
+                    "aws:secretsmanager/secretVersion:SecretVersion db-master-secret",
+                    `${INSTANCE} db-writer`,
+                ]);
                 const leaks = run.resources.filter((r) => !allowed.has(`${r.type} ${r.name}`) && JSON.stringify(r.inputs).includes(value));
-                assert.deepEqual(leaks.map((r) => `${r.type} ${r.name}`), []);
+                assert.deepEqual(
+                    leaks.map((r) => `${r.type} ${r.name}`),
+                    [],
+                );
                 assert.ok(!JSON.stringify(run.outputs).includes(value), "stack outputs hold the password");
             });
 
@@ -229,7 +263,9 @@ describe("DatabaseCluster", () => {
                 assert.equal(sg.inputs.egress, undefined);
                 const clients = expectedClients(run);
                 assert.equal(clients.length, 2, "the web servers and the monitoring nodes are the clients");
-                const rules = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === sg.id);
+                const rules = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
+                    (r) => r.inputs.securityGroupId === sg.id,
+                );
                 assert.deepEqual(rules.map((r) => r.inputs.referencedSecurityGroupId).sort(), [...clients].sort());
                 for (const rule of rules) {
                     assert.equal(rule.inputs.ipProtocol, "tcp", rule.name);
@@ -238,7 +274,12 @@ describe("DatabaseCluster", () => {
                     assert.equal(rule.inputs.cidrIpv4, undefined, rule.name);
                     assert.equal(rule.inputs.cidrIpv6, undefined, rule.name);
                 }
-                assert.deepEqual(ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === sg.id), []);
+                assert.deepEqual(
+                    ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter(
+                        (r) => r.inputs.securityGroupId === sg.id,
+                    ),
+                    [],
+                );
                 for (const i of expectCount(run, INSTANCE, 3)) {
                     assert.deepEqual(i.inputs.vpcSecurityGroupIds, [sg.id], i.name);
                 }
@@ -260,12 +301,30 @@ describe("DatabaseCluster", () => {
                 assert.equal(writerRecord.inputs.setIdentifier, undefined);
 
                 const readers = [1, 2].map((n) => one(run, "aws:route53/record:Record", `db-reader-${n}`));
-                assert.deepEqual(readers.map((r) => r.inputs.name), [`reader.${ZONE_NAME}`, `reader.${ZONE_NAME}`]);
-                assert.deepEqual(readers.map((r) => r.inputs.type), ["CNAME", "CNAME"]);
-                assert.deepEqual(readers.map((r) => r.inputs.ttl), [30, 30]);
-                assert.deepEqual(readers.map((r) => r.inputs.setIdentifier), replicaIds);
-                assert.deepEqual(readers.map((r) => r.inputs.weightedRoutingPolicies), [[{ weight: 100 }], [{ weight: 100 }]]);
-                assert.deepEqual(readers.map((r) => r.inputs.records), [1, 2].map((n) => [one(run, INSTANCE, `db-replica-${n}`).outputs.address]));
+                assert.deepEqual(
+                    readers.map((r) => r.inputs.name),
+                    [`reader.${ZONE_NAME}`, `reader.${ZONE_NAME}`],
+                );
+                assert.deepEqual(
+                    readers.map((r) => r.inputs.type),
+                    ["CNAME", "CNAME"],
+                );
+                assert.deepEqual(
+                    readers.map((r) => r.inputs.ttl),
+                    [30, 30],
+                );
+                assert.deepEqual(
+                    readers.map((r) => r.inputs.setIdentifier),
+                    replicaIds,
+                );
+                assert.deepEqual(
+                    readers.map((r) => r.inputs.weightedRoutingPolicies),
+                    [[{ weight: 100 }], [{ weight: 100 }]],
+                );
+                assert.deepEqual(
+                    readers.map((r) => r.inputs.records),
+                    [1, 2].map((n) => [one(run, INSTANCE, `db-replica-${n}`).outputs.address]),
+                );
             });
 
             it("rotates the database key, lets the account root administer it and gives it an alias", async () => {
@@ -273,13 +332,15 @@ describe("DatabaseCluster", () => {
                 const key = dbKey(run);
                 assert.equal(key.inputs.enableKeyRotation, true);
                 assert.equal(key.inputs.deletionWindowInDays, 30);
-                assert.deepEqual(JSON.parse(key.inputs.policy).Statement, [{
-                    Sid: "AccountAdministersTheKey",
-                    Effect: "Allow",
-                    Principal: { AWS: "arn:aws:iam::123456789012:root" },
-                    Action: "kms:*",
-                    Resource: "*",
-                }]);
+                assert.deepEqual(JSON.parse(key.inputs.policy).Statement, [
+                    {
+                        Sid: "AccountAdministersTheKey",
+                        Effect: "Allow",
+                        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+                        Action: "kms:*",
+                        Resource: "*",
+                    },
+                ]);
                 const alias = one(run, "aws:kms/alias:Alias", "db-key-alias");
                 assert.equal(alias.inputs.name, `alias/${writerId}`);
                 assert.equal(alias.inputs.targetKeyId, key.outputs.keyId);
@@ -327,7 +388,10 @@ describe("DatabaseCluster", () => {
         assert.equal(writer.inputs.dbName, undefined);
         // The derived source needs no lookup: no StackReference, no RDS query.
         assert.deepEqual(ofType(run, "pulumi:pulumi:StackReference"), []);
-        assert.deepEqual(run.invokes.filter((i) => i.token.startsWith("aws:rds/")), []);
+        assert.deepEqual(
+            run.invokes.filter((i) => i.token.startsWith("aws:rds/")),
+            [],
+        );
     });
 
     it("exports the endpoint names, the writer identifier and the writer region's credentials secret from both stacks", async () => {
@@ -347,7 +411,10 @@ describe("DatabaseCluster", () => {
 
     it("creates the same database resources under the same names in both roles", async () => {
         const [primary, dr] = await Promise.all([loadStack("primary"), loadStack("dr")]);
-        const names = (run: StackRun) => dbResources(run).map((r) => `${r.type} ${r.name}`).sort();
+        const names = (run: StackRun) =>
+            dbResources(run)
+                .map((r) => `${r.type} ${r.name}`)
+                .sort();
         assert.deepEqual(names(primary), [
             "aws:ec2/securityGroup:SecurityGroup db-sg",
             "aws:iam/role:Role db-monitoring",
@@ -374,7 +441,10 @@ describe("DatabaseCluster", () => {
 
     it("derives every replication source before anything exists (first preview)", async () => {
         const run = await loadStack("dr", true);
-        assert.equal(one(run, INSTANCE, "db-writer").inputs.replicateSourceDb, "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2");
+        assert.equal(
+            one(run, INSTANCE, "db-writer").inputs.replicateSourceDb,
+            "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
+        );
         for (const n of [1, 2]) {
             assert.equal(one(run, INSTANCE, `db-replica-${n}`).inputs.replicateSourceDb, "ecommerce-mysql-us-west-1");
         }

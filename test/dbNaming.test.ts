@@ -33,10 +33,17 @@ describe("lib/dbNaming", () => {
     const arns: [string, string, string, string, string][] = [
         ["aws", "123456789012", "us-east-2", "ecommerce-mysql", "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2"],
         ["aws", "123456789012", "us-west-1", "ecommerce-mysql", "arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1"],
-        ["aws-us-gov", "210987654321", "us-gov-west-1", "shop-db", "arn:aws-us-gov:rds:us-gov-west-1:210987654321:db:shop-db-us-gov-west-1"],
+        [
+            "aws-us-gov",
+            "210987654321",
+            "us-gov-west-1",
+            "shop-db",
+            "arn:aws-us-gov:rds:us-gov-west-1:210987654321:db:shop-db-us-gov-west-1",
+        ],
     ];
     for (const [partition, accountId, writerRegion, identifierBase, expected] of arns) {
-        it(`writerArn derives ${expected}`, () => assert.equal(writerArn({ partition, accountId, writerRegion, identifierBase }), expected));
+        it(`writerArn derives ${expected}`, () =>
+            assert.equal(writerArn({ partition, accountId, writerRegion, identifierBase }), expected));
     }
 
     const names: [string, () => string, string][] = [
@@ -59,7 +66,8 @@ describe("lib/dbNaming", () => {
         [0, ["us-east-2a", "us-east-2b"], []],
     ];
     for (const [count, zones, expected] of placements) {
-        it(`replicaZones(${count}, ${zones.join(",")}) = ${JSON.stringify(expected)}`, () => assert.deepEqual(replicaZones(count, zones), expected));
+        it(`replicaZones(${count}, ${zones.join(",")}) = ${JSON.stringify(expected)}`, () =>
+            assert.deepEqual(replicaZones(count, zones), expected));
     }
 
     const rejections: [string, () => unknown, RegExp][] = [
@@ -68,9 +76,21 @@ describe("lib/dbNaming", () => {
             () => replicaIdentifier("a-very-long-database-identifier-base-name", "ap-southeast-1", 1),
             /replicaIdentifier: "a-very-long-database-identifier-base-name-ap-southeast-1-replica-1" \(66 characters\) is not a valid RDS instance identifier/,
         ],
-        ["rejects a base with a double hyphen", () => writerIdentifier("shop--db", "us-east-2"), /"shop--db-us-east-2" \(18 characters\) is not a valid RDS instance identifier/],
-        ["rejects a base starting with a digit", () => writerIdentifier("1shop", "us-east-2"), /"1shop-us-east-2" .* is not a valid RDS instance identifier/],
-        ["rejects a malformed region", () => writerIdentifier("shop", "useast2"), /writerIdentifier: "useast2" is not an AWS region name like us-east-2/],
+        [
+            "rejects a base with a double hyphen",
+            () => writerIdentifier("shop--db", "us-east-2"),
+            /"shop--db-us-east-2" \(18 characters\) is not a valid RDS instance identifier/,
+        ],
+        [
+            "rejects a base starting with a digit",
+            () => writerIdentifier("1shop", "us-east-2"),
+            /"1shop-us-east-2" .* is not a valid RDS instance identifier/,
+        ],
+        [
+            "rejects a malformed region",
+            () => writerIdentifier("shop", "useast2"),
+            /writerIdentifier: "useast2" is not an AWS region name like us-east-2/,
+        ],
         ["rejects replica number 0", () => replicaIdentifier("shop", "us-east-2", 0), /replica number 0 is not an integer from 1/],
         [
             "rejects an account ID that is not 12 digits",
@@ -82,7 +102,11 @@ describe("lib/dbNaming", () => {
             () => writerArn({ partition: "azure", accountId: "123456789012", writerRegion: "us-east-2", identifierBase: "shop" }),
             /writerArn: partition "azure" is not an AWS partition/,
         ],
-        ["rejects a secret prefix with an empty segment", () => masterSecretName("ecommerce//x", "us-east-2"), /prefix "ecommerce\/\/x" may hold only/],
+        [
+            "rejects a secret prefix with an empty segment",
+            () => masterSecretName("ecommerce//x", "us-east-2"),
+            /prefix "ecommerce\/\/x" may hold only/,
+        ],
         ["rejects a version without a minor", () => parameterGroupFamily("8"), /"8" is not a MySQL version such as 8.4 or 8.4.7/],
     ];
     for (const [name, call, message] of rejections) {

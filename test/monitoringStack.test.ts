@@ -38,8 +38,9 @@ function kpsValues(run: StackRun): any {
 /** Static configs of the synthetic scrape jobs, flattened to one entry per target. */
 function probeEntries(run: StackRun): { target: string; labels: Record<string, string>; job: string }[] {
     const configs: any[] = kpsValues(run).prometheus.prometheusSpec.additionalScrapeConfigs;
-    return configs.filter((c) => c.job_name.startsWith("synthetic-")).flatMap((c) =>
-        c.static_configs.map((sc: any) => ({ target: sc.targets[0], labels: sc.labels, job: c.job_name })));
+    return configs
+        .filter((c) => c.job_name.startsWith("synthetic-"))
+        .flatMap((c) => c.static_configs.map((sc: any) => ({ target: sc.targets[0], labels: sc.labels, job: c.job_name })));
 }
 
 describe("MonitoringStack", () => {
@@ -55,7 +56,10 @@ describe("MonitoringStack", () => {
                 assert.equal(cluster.parent, one(run, COMPONENT, "monitoring").urn);
                 assert.equal(cluster.inputs.version, "1.34");
                 assert.equal(cluster.inputs.vpcId, one(run, "aws:ec2/vpc:Vpc", "network-vpc").id);
-                assert.deepEqual(cluster.inputs.privateSubnetIds, privateSubnets(run).map((s) => s.id));
+                assert.deepEqual(
+                    cluster.inputs.privateSubnetIds,
+                    privateSubnets(run).map((s) => s.id),
+                );
                 assert.equal(cluster.inputs.publicSubnetIds, undefined);
                 assert.equal(cluster.inputs.skipDefaultNodeGroup, true);
                 assert.equal(cluster.inputs.skipDefaultSecurityGroups, true);
@@ -97,7 +101,10 @@ describe("MonitoringStack", () => {
                 assert.deepEqual(group.inputs.scalingConfig, { minSize: 2, desiredSize: 2, maxSize: 4 });
                 const subnets = privateSubnets(run);
                 assert.equal(subnets.length, e.zones);
-                assert.deepEqual(group.inputs.subnetIds, subnets.map((s) => s.id));
+                assert.deepEqual(
+                    group.inputs.subnetIds,
+                    subnets.map((s) => s.id),
+                );
                 assert.equal(new Set(subnets.map((s) => s.outputs.availabilityZoneId)).size, e.zones, "one subnet per zone");
                 assert.equal(group.inputs.version, "1.34");
                 assert.equal(group.inputs.capacityType, "ON_DEMAND");
@@ -117,7 +124,11 @@ describe("MonitoringStack", () => {
                 assert.deepEqual(root.ebs, { volumeSize: 50, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" });
                 assert.equal(template.inputs.metadataOptions.httpTokens, "required");
                 const marked = template.inputs.tagSpecifications.map((t: any) => [t.resourceType, t.tags.Tier]);
-                assert.deepEqual(marked, [["instance", "monitoring"], ["volume", "monitoring"], ["network-interface", "monitoring"]]);
+                assert.deepEqual(marked, [
+                    ["instance", "monitoring"],
+                    ["volume", "monitoring"],
+                    ["network-interface", "monitoring"],
+                ]);
             });
 
             it("gives the node role exactly the EKS worker, CNI and ECR read-only policies", async () => {
@@ -125,7 +136,9 @@ describe("MonitoringStack", () => {
                 const role = child(run, "aws:iam/role:Role", "monitoring-node");
                 assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Service, "ec2.amazonaws.com");
                 assert.equal(child(run, "eks:index:ManagedNodeGroup", "monitoring-nodes").inputs.nodeRole, role.urn);
-                const attached = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.inputs.role === role.outputs.name);
+                const attached = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(
+                    (a) => a.inputs.role === role.outputs.name,
+                );
                 assert.deepEqual(attached.map((a) => a.inputs.policyArn).sort(), [
                     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
                     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -141,9 +154,14 @@ describe("MonitoringStack", () => {
                 const agent = child(run, "aws:eks/addon:Addon", "monitoring-pod-identity-agent");
                 const role = child(run, "aws:iam/role:Role", "monitoring-ebs-csi");
                 assert.equal(ebs.inputs.clusterName, `ecommerce-${e.stack}-monitoring`);
-                assert.deepEqual(ebs.inputs.podIdentityAssociations, [{ roleArn: role.outputs.arn, serviceAccount: "ebs-csi-controller-sa" }]);
+                assert.deepEqual(ebs.inputs.podIdentityAssociations, [
+                    { roleArn: role.outputs.arn, serviceAccount: "ebs-csi-controller-sa" },
+                ]);
                 assert.ok(ebs.dependencies.includes(agent.urn), "the Pod Identity agent is installed first");
-                assert.ok(ebs.dependencies.includes(child(run, "eks:index:ManagedNodeGroup", "monitoring-nodes").urn), "nodes exist to run the driver");
+                assert.ok(
+                    ebs.dependencies.includes(child(run, "eks:index:ManagedNodeGroup", "monitoring-nodes").urn),
+                    "nodes exist to run the driver",
+                );
                 const trust = JSON.parse(role.inputs.assumeRolePolicy).Statement[0];
                 assert.deepEqual(trust.Principal, { Service: "pods.eks.amazonaws.com" });
                 assert.deepEqual(trust.Action, ["sts:AssumeRole", "sts:TagSession"]);
@@ -163,7 +181,9 @@ describe("MonitoringStack", () => {
                 assert.equal(sc.inputs.volumeBindingMode, "WaitForFirstConsumer");
                 assert.equal(sc.inputs.reclaimPolicy, "Retain");
                 assert.equal(sc.inputs.allowVolumeExpansion, true);
-                assert.ok(Object.entries(sc.inputs.parameters).some(([k, v]) => k.startsWith("tagSpecification_") && v === "Tier=monitoring"));
+                assert.ok(
+                    Object.entries(sc.inputs.parameters).some(([k, v]) => k.startsWith("tagSpecification_") && v === "Tier=monitoring"),
+                );
                 assert.ok(sc.dependencies.includes(child(run, "aws:eks/addon:Addon", "monitoring-ebs-csi").urn));
             });
 
@@ -179,7 +199,9 @@ describe("MonitoringStack", () => {
                 }
                 const [ns] = expectCount(run, "kubernetes:core/v1:Namespace", 1);
                 assert.equal(ns.inputs.metadata.name, "monitoring");
-                for (const r of k8sObjects.filter((o) => o.type !== "kubernetes:core/v1:Namespace" && o.type !== "kubernetes:storage.k8s.io/v1:StorageClass")) {
+                for (const r of k8sObjects.filter(
+                    (o) => o.type !== "kubernetes:core/v1:Namespace" && o.type !== "kubernetes:storage.k8s.io/v1:StorageClass",
+                )) {
                     assert.equal(r.inputs.metadata?.namespace ?? r.inputs.namespace, "monitoring", r.name);
                 }
             });
@@ -192,7 +214,11 @@ describe("MonitoringStack", () => {
                     ["prometheus-blackbox-exporter", "11.4.1", "https://prometheus-community.github.io/helm-charts"],
                 ]);
                 const kps = child(run, RELEASE, "monitoring-kube-prometheus-stack");
-                for (const dep of [child(run, "eks:index:ManagedNodeGroup", "monitoring-nodes"), child(run, "aws:eks/addon:Addon", "monitoring-ebs-csi"), child(run, "kubernetes:storage.k8s.io/v1:StorageClass", "monitoring-gp3")]) {
+                for (const dep of [
+                    child(run, "eks:index:ManagedNodeGroup", "monitoring-nodes"),
+                    child(run, "aws:eks/addon:Addon", "monitoring-ebs-csi"),
+                    child(run, "kubernetes:storage.k8s.io/v1:StorageClass", "monitoring-gp3"),
+                ]) {
                     assert.ok(kps.dependencies.includes(dep.urn), `kube-prometheus-stack waits for ${dep.name}`);
                 }
             });
@@ -206,7 +232,10 @@ describe("MonitoringStack", () => {
                 assert.equal(claim(v.prometheus.prometheusSpec.storageSpec).storageClassName, "gp3");
                 assert.deepEqual(claim(v.alertmanager.alertmanagerSpec.storage).resources.requests, { storage: "10Gi" });
                 assert.equal(claim(v.alertmanager.alertmanagerSpec.storage).storageClassName, "gp3");
-                assert.deepEqual([v.grafana.persistence.enabled, v.grafana.persistence.size, v.grafana.persistence.storageClassName], [true, "10Gi", "gp3"]);
+                assert.deepEqual(
+                    [v.grafana.persistence.enabled, v.grafana.persistence.size, v.grafana.persistence.storageClassName],
+                    [true, "10Gi", "gp3"],
+                );
                 assert.equal(v.prometheus.prometheusSpec.replicas, 2);
                 assert.equal(v.alertmanager.alertmanagerSpec.replicas, 2);
             });
@@ -217,7 +246,11 @@ describe("MonitoringStack", () => {
                 const secret = child(run, "kubernetes:core/v1:Secret", "monitoring-grafana-admin");
                 assert.equal(secret.inputs.stringData["admin-password"], password.outputs.result);
                 assert.ok(secret.secretPaths.includes("stringData"), "stringData is a secret");
-                assert.deepEqual(kpsValues(run).grafana.admin, { existingSecret: secret.inputs.metadata.name, userKey: "admin-user", passwordKey: "admin-password" });
+                assert.deepEqual(kpsValues(run).grafana.admin, {
+                    existingSecret: secret.inputs.metadata.name,
+                    userKey: "admin-user",
+                    passwordKey: "admin-password",
+                });
             });
 
             it(`configures Alertmanager from a Secret built from the ${e.region} Secrets Manager webhook URL`, async () => {
@@ -225,24 +258,32 @@ describe("MonitoringStack", () => {
                 const secret = child(run, "kubernetes:core/v1:Secret", "monitoring-alertmanager-config");
                 assert.ok(secret.secretPaths.includes("stringData"), "stringData is a secret");
                 const config = parse(secret.inputs.stringData["alertmanager.yaml"]);
-                assert.deepEqual(config.receivers.find((r: any) => r.name === config.route.receiver).webhook_configs, [{ url: MOCK_WEBHOOK_URL, send_resolved: true }]);
+                assert.deepEqual(config.receivers.find((r: any) => r.name === config.route.receiver).webhook_configs, [
+                    { url: MOCK_WEBHOOK_URL, send_resolved: true },
+                ]);
                 const spec = kpsValues(run).alertmanager.alertmanagerSpec;
                 assert.equal(spec.useExistingSecret, true);
                 assert.equal(spec.configSecret, secret.inputs.metadata.name);
                 const reads = run.invokes.filter((i) => i.token === "aws:secretsmanager/getSecretVersion:getSecretVersion");
-                assert.deepEqual(reads.map((i) => i.args.secretId), ["ecommerce/alertmanager/webhook-url"]);
+                assert.deepEqual(
+                    reads.map((i) => i.args.secretId),
+                    ["ecommerce/alertmanager/webhook-url"],
+                );
             });
 
             it("keeps the Grafana password and the webhook URL out of every Helm release, stack output and non-secret input", async () => {
                 const run = await loadStack(e.stack);
-                const password: string = child(run, "random:index/randomPassword:RandomPassword", "monitoring-grafana-admin").outputs.result;
+                const password: string = child(run, "random:index/randomPassword:RandomPassword", "monitoring-grafana-admin").outputs
+                    .result;
                 assert.ok(password.length >= 20, "the mocked password exists");
                 for (const value of [password, MOCK_WEBHOOK_URL]) {
                     for (const release of ofType(run, RELEASE)) {
                         assert.ok(!JSON.stringify(release.inputs).includes(value), `${release.name} carries a secret value`);
                     }
                     assert.ok(!JSON.stringify(run.outputs).includes(value), "a stack output carries a secret value");
-                    for (const r of run.resources.filter((x) => !x.secretPaths.includes("stringData") && x.type !== "random:index/randomPassword:RandomPassword")) {
+                    for (const r of run.resources.filter(
+                        (x) => !x.secretPaths.includes("stringData") && x.type !== "random:index/randomPassword:RandomPassword",
+                    )) {
                         assert.ok(!JSON.stringify(r.inputs).includes(value), `${r.type} ${r.name} carries a secret value`);
                     }
                 }
@@ -251,20 +292,27 @@ describe("MonitoringStack", () => {
             it("probes both regions' origins (site and API), the public site, the load balancer, every Redis node and the database names", async () => {
                 const run = await loadStack(e.stack);
                 const alb = expectCount(run, "aws:lb/loadBalancer:LoadBalancer", 1)[0];
-                const dataCidrs = ofType(run, "aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags.SubnetTier === "data").map((s) => s.inputs.cidrBlock);
+                const dataCidrs = ofType(run, "aws:ec2/subnet:Subnet")
+                    .filter((s) => s.inputs.tags.SubnetTier === "data")
+                    .map((s) => s.inputs.cidrBlock);
                 const redis = pinnedNodes(3, dataCidrs).map((n) => `${n.address}:6379`);
-                assert.deepEqual(probeEntries(run).map((p) => p.target).sort(), [
-                    "https://origin-us-east-2.shop.example.com/",
-                    "https://origin-us-east-2.shop.example.com/api/health",
-                    "https://origin-us-west-1.shop.example.com/",
-                    "https://origin-us-west-1.shop.example.com/api/health",
-                    "https://shop.example.com/",
-                    // No certificate is configured: the load balancer listens on HTTP.
-                    `http://${alb.outputs.dnsName}/api/health`,
-                    ...redis,
-                    "writer.db.ecommerce.internal:3306",
-                    "reader.db.ecommerce.internal:3306",
-                ].sort());
+                assert.deepEqual(
+                    probeEntries(run)
+                        .map((p) => p.target)
+                        .sort(),
+                    [
+                        "https://origin-us-east-2.shop.example.com/",
+                        "https://origin-us-east-2.shop.example.com/api/health",
+                        "https://origin-us-west-1.shop.example.com/",
+                        "https://origin-us-west-1.shop.example.com/api/health",
+                        "https://shop.example.com/",
+                        // No certificate is configured: the load balancer listens on HTTP.
+                        `http://${alb.outputs.dnsName}/api/health`,
+                        ...redis,
+                        "writer.db.ecommerce.internal:3306",
+                        "reader.db.ecommerce.internal:3306",
+                    ].sort(),
+                );
             });
 
             it(`labels every probe with its kind, region and source_region ${e.region}`, async () => {
@@ -280,7 +328,10 @@ describe("MonitoringStack", () => {
                 assert.equal(regionOf("https://origin-us-west-1.shop.example.com/api/health"), "us-west-1");
                 assert.equal(regionOf("https://shop.example.com/"), "global");
                 assert.equal(regionOf("writer.db.ecommerce.internal:3306"), e.region);
-                assert.deepEqual(entries.filter((p) => p.labels.kind === "redis").map((p) => p.labels.region), [e.region, e.region, e.region]);
+                assert.deepEqual(
+                    entries.filter((p) => p.labels.kind === "redis").map((p) => p.labels.region),
+                    [e.region, e.region, e.region],
+                );
             });
 
             it("installs alert rules that promtool check rules accepts", async () => {
@@ -308,7 +359,14 @@ describe("MonitoringStack", () => {
     it("registers every monitoring resource in a first preview too (unknown IDs and outputs)", async () => {
         const preview = await loadStack("dr", true);
         const applied = await loadStack("dr");
-        assert.deepEqual(monitoringResources(preview).map((r) => `${r.type} ${r.name}`).sort(), monitoringResources(applied).map((r) => `${r.type} ${r.name}`).sort());
+        assert.deepEqual(
+            monitoringResources(preview)
+                .map((r) => `${r.type} ${r.name}`)
+                .sort(),
+            monitoringResources(applied)
+                .map((r) => `${r.type} ${r.name}`)
+                .sort(),
+        );
     });
 
     /** Valid arguments of the component, as index.ts would build them for primary. */
@@ -338,7 +396,6 @@ describe("MonitoringStack", () => {
     };
 
     describe("as a component with hand-made arguments", () => {
-
         function runComponent(overrides: Partial<MonitoringStackArgs>): Promise<StackRun> {
             return runProgram({
                 stack: "primary",
@@ -367,16 +424,33 @@ describe("MonitoringStack", () => {
         });
 
         it("scrapes the application's instances when applicationMetrics is given: EC2 discovery role, Pod Identity, one ingress rule", async () => {
-            const run = requireSuccess(await runComponent({
-                applicationMetrics: { instanceSecurityGroupId: "sg-0123456789abcdef0", port: 9200, instanceTags: { Tier: "web", Stack: "primary" } },
-            }));
+            const run = requireSuccess(
+                await runComponent({
+                    applicationMetrics: {
+                        instanceSecurityGroupId: "sg-0123456789abcdef0",
+                        port: 9200,
+                        instanceTags: { Tier: "web", Stack: "primary" },
+                    },
+                }),
+            );
             const cluster = one(run, "eks:index:Cluster", "mon-eks");
             const [rule] = expectCount(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", 1);
-            assert.deepEqual([rule.inputs.securityGroupId, rule.inputs.referencedSecurityGroupId, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.ipProtocol],
-                ["sg-0123456789abcdef0", cluster.outputs.eksCluster.vpcConfig.clusterSecurityGroupId, 9200, 9200, "tcp"]);
+            assert.deepEqual(
+                [
+                    rule.inputs.securityGroupId,
+                    rule.inputs.referencedSecurityGroupId,
+                    rule.inputs.fromPort,
+                    rule.inputs.toPort,
+                    rule.inputs.ipProtocol,
+                ],
+                ["sg-0123456789abcdef0", cluster.outputs.eksCluster.vpcConfig.clusterSecurityGroupId, 9200, 9200, "tcp"],
+            );
             const role = one(run, "aws:iam/role:Role", "mon-prometheus");
             const [association] = expectCount(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation", 1);
-            assert.deepEqual([association.inputs.namespace, association.inputs.serviceAccount, association.inputs.roleArn], ["monitoring", "prometheus", role.outputs.arn]);
+            assert.deepEqual(
+                [association.inputs.namespace, association.inputs.serviceAccount, association.inputs.roleArn],
+                ["monitoring", "prometheus", role.outputs.arn],
+            );
             const policy = JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", "mon-prometheus-ec2-discovery").inputs.policy);
             assert.deepEqual(policy.Statement[0].Action, ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"]);
             const values = one(run, RELEASE, "mon-kube-prometheus-stack").inputs.values;
@@ -391,17 +465,23 @@ describe("MonitoringStack", () => {
             expectCount(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", 0);
             expectCount(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation", 0);
             const values = one(run, RELEASE, "mon-kube-prometheus-stack").inputs.values;
-            assert.deepEqual(values.prometheus.prometheusSpec.additionalScrapeConfigs.map((c: any) => c.job_name), ["synthetic-http", "synthetic-tcp"]);
+            assert.deepEqual(
+                values.prometheus.prometheusSpec.additionalScrapeConfigs.map((c: any) => c.job_name),
+                ["synthetic-http", "synthetic-tcp"],
+            );
         });
 
         it("fails before creating any child when an argument is invalid", async () => {
             const run = await runComponent({ nodeCount: 1, apiAllowedCidrs: ["0.0.0.0/0"] });
             assert.deepEqual(run.errors, [
                 "MonitoringStack mon: invalid arguments:\n" +
-                    '  - nodeCount = 1: expected an integer of at least 2 (one node may fail or be replaced)\n' +
+                    "  - nodeCount = 1: expected an integer of at least 2 (one node may fail or be replaced)\n" +
                     '  - apiAllowedCidrs = "0.0.0.0/0": expected a CIDR narrower than 0.0.0.0/0 (the API endpoint must not be open to the internet)',
             ]);
-            assert.deepEqual(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type), [COMPONENT]);
+            assert.deepEqual(
+                run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type),
+                [COMPONENT],
+            );
         });
     });
 
@@ -415,18 +495,66 @@ describe("MonitoringStack", () => {
 
         const cases: [string, Partial<MonitoringStackArgs>, string][] = [
             ["a single node", { nodeCount: 1 }, "nodeCount = 1: expected an integer of at least 2 (one node may fail or be replaced)"],
-            ["a maximum below the node count", { nodeCount: 3, maxNodeCount: 2 }, "maxNodeCount = 2: expected an integer of at least nodeCount (3)"],
-            ["a single private subnet", { privateSubnetIds: ["subnet-a"] }, 'privateSubnetIds = "1 subnet(s)": expected at least 2, in different zones (EKS requires two zones)'],
-            ["an API open to the internet", { apiAllowedCidrs: ["203.0.113.0/24", "0.0.0.0/0"] }, 'apiAllowedCidrs = "0.0.0.0/0": expected a CIDR narrower than 0.0.0.0/0 (the API endpoint must not be open to the internet)'],
-            ["no API CIDR at all", { apiAllowedCidrs: [] }, "apiAllowedCidrs = []: expected at least one CIDR (where deploys and operators come from)"],
-            ["a malformed API CIDR", { apiAllowedCidrs: ["203.0.113.1/24"] }, 'apiAllowedCidrs = "203.0.113.1/24": expected an IPv4 CIDR such as 203.0.113.0/24'],
-            ["a floating chart version", { kubePrometheusStackVersion: "81.x" }, 'kubePrometheusStackVersion = "81.x": expected an exact chart version x.y.z (no ranges, no latest)'],
-            ["a Prometheus volume below 10 GiB", { prometheusStorageGiB: 5 }, "prometheusStorageGiB = 5: expected an integer from 10 to 16384 (GiB)"],
-            ["a retention of zero days", { prometheusRetentionDays: 0 }, "prometheusRetentionDays = 0: expected a whole number of days, at least 1"],
-            ["an EKS version that is not a minor version", { eksVersion: "1.34.2" }, 'eksVersion = "1.34.2": expected a Kubernetes minor version such as 1.34'],
-            ["a namespace that is not a Kubernetes name", { namespace: "Monitoring" }, 'namespace = "Monitoring": expected a Kubernetes name (lowercase letters, digits and hyphens, at most 63)'],
-            ["a log retention CloudWatch does not offer", { controlPlaneLogRetentionDays: 45 }, "controlPlaneLogRetentionDays = 45: expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"],
-            ["probes without the probing region's origin", { probes: { ...base().probes, originHostnames: { "us-east-2": "origin-us-east-2.shop.example.com" } } }, "probes: buildProbeTargets: originHostnames has no entry for the probing region us-west-1 (has us-east-2)"],
+            [
+                "a maximum below the node count",
+                { nodeCount: 3, maxNodeCount: 2 },
+                "maxNodeCount = 2: expected an integer of at least nodeCount (3)",
+            ],
+            [
+                "a single private subnet",
+                { privateSubnetIds: ["subnet-a"] },
+                'privateSubnetIds = "1 subnet(s)": expected at least 2, in different zones (EKS requires two zones)',
+            ],
+            [
+                "an API open to the internet",
+                { apiAllowedCidrs: ["203.0.113.0/24", "0.0.0.0/0"] },
+                'apiAllowedCidrs = "0.0.0.0/0": expected a CIDR narrower than 0.0.0.0/0 (the API endpoint must not be open to the internet)',
+            ],
+            [
+                "no API CIDR at all",
+                { apiAllowedCidrs: [] },
+                "apiAllowedCidrs = []: expected at least one CIDR (where deploys and operators come from)",
+            ],
+            [
+                "a malformed API CIDR",
+                { apiAllowedCidrs: ["203.0.113.1/24"] },
+                'apiAllowedCidrs = "203.0.113.1/24": expected an IPv4 CIDR such as 203.0.113.0/24',
+            ],
+            [
+                "a floating chart version",
+                { kubePrometheusStackVersion: "81.x" },
+                'kubePrometheusStackVersion = "81.x": expected an exact chart version x.y.z (no ranges, no latest)',
+            ],
+            [
+                "a Prometheus volume below 10 GiB",
+                { prometheusStorageGiB: 5 },
+                "prometheusStorageGiB = 5: expected an integer from 10 to 16384 (GiB)",
+            ],
+            [
+                "a retention of zero days",
+                { prometheusRetentionDays: 0 },
+                "prometheusRetentionDays = 0: expected a whole number of days, at least 1",
+            ],
+            [
+                "an EKS version that is not a minor version",
+                { eksVersion: "1.34.2" },
+                'eksVersion = "1.34.2": expected a Kubernetes minor version such as 1.34',
+            ],
+            [
+                "a namespace that is not a Kubernetes name",
+                { namespace: "Monitoring" },
+                'namespace = "Monitoring": expected a Kubernetes name (lowercase letters, digits and hyphens, at most 63)',
+            ],
+            [
+                "a log retention CloudWatch does not offer",
+                { controlPlaneLogRetentionDays: 45 },
+                "controlPlaneLogRetentionDays = 45: expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+            ],
+            [
+                "probes without the probing region's origin",
+                { probes: { ...base().probes, originHostnames: { "us-east-2": "origin-us-east-2.shop.example.com" } } },
+                "probes: buildProbeTargets: originHostnames has no entry for the probing region us-west-1 (has us-east-2)",
+            ],
         ];
         for (const [what, change, message] of cases) {
             it(`rejects ${what}`, () => {

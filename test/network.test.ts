@@ -4,7 +4,13 @@ import { expectCount, one, ofType } from "./support/query";
 
 describe("Network", () => {
     const expectations = [
-        { stack: "primary", region: "us-east-2", cidr: "10.10.0.0/16", zones: ["us-east-2a", "us-east-2b", "us-east-2c"], ids: ["use2-az1", "use2-az2", "use2-az3"] },
+        {
+            stack: "primary",
+            region: "us-east-2",
+            cidr: "10.10.0.0/16",
+            zones: ["us-east-2a", "us-east-2b", "us-east-2c"],
+            ids: ["use2-az1", "use2-az2", "use2-az3"],
+        },
         // us-west-1 offers two zones; names map to IDs differently per account.
         { stack: "dr", region: "us-west-1", cidr: "10.20.0.0/16", zones: ["us-west-1c", "us-west-1b"], ids: ["usw1-az1", "usw1-az3"] },
     ];
@@ -23,17 +29,33 @@ describe("Network", () => {
                 const subnets = expectCount(run, "aws:ec2/subnet:Subnet", 3 * e.ids.length);
                 for (const tier of ["public", "private", "data"]) {
                     const ofTier = subnets.filter((s) => s.inputs.tags.SubnetTier === tier);
-                    assert.deepEqual(ofTier.map((s) => s.inputs.availabilityZoneId), e.ids, tier);
-                    assert.deepEqual(ofTier.map((s) => s.outputs.availabilityZone), e.zones, tier);
+                    assert.deepEqual(
+                        ofTier.map((s) => s.inputs.availabilityZoneId),
+                        e.ids,
+                        tier,
+                    );
+                    assert.deepEqual(
+                        ofTier.map((s) => s.outputs.availabilityZone),
+                        e.zones,
+                        tier,
+                    );
                 }
-                assert.ok(subnets.every((s) => s.inputs.mapPublicIpOnLaunch === false), "no subnet assigns public IPs");
+                assert.ok(
+                    subnets.every((s) => s.inputs.mapPublicIpOnLaunch === false),
+                    "no subnet assigns public IPs",
+                );
             });
 
             it("routes each zone's private and data subnets through that zone's own NAT gateway", async () => {
                 const run = await loadStack(e.stack);
                 const nats = expectCount(run, "aws:ec2/natGateway:NatGateway", e.ids.length);
-                const publicSubnetIds = ofType(run, "aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags.SubnetTier === "public").map((s) => s.id);
-                assert.deepEqual(nats.map((n) => n.inputs.subnetId), publicSubnetIds);
+                const publicSubnetIds = ofType(run, "aws:ec2/subnet:Subnet")
+                    .filter((s) => s.inputs.tags.SubnetTier === "public")
+                    .map((s) => s.id);
+                assert.deepEqual(
+                    nats.map((n) => n.inputs.subnetId),
+                    publicSubnetIds,
+                );
                 e.ids.forEach((_, i) => {
                     const table = one(run, "aws:ec2/routeTable:RouteTable", `network-private-rt-${i + 1}`);
                     const route = one(run, "aws:ec2/route:Route", `network-private-default-${i + 1}`);
@@ -52,9 +74,14 @@ describe("Network", () => {
                 const run = await loadStack(e.stack);
                 const igw = one(run, "aws:ec2/internetGateway:InternetGateway", "network-igw");
                 const igwRoutes = ofType(run, "aws:ec2/route:Route").filter((r) => r.inputs.gatewayId === igw.id);
-                assert.deepEqual(igwRoutes.map((r) => r.name), ["network-public-default"]);
+                assert.deepEqual(
+                    igwRoutes.map((r) => r.name),
+                    ["network-public-default"],
+                );
                 const publicTable = one(run, "aws:ec2/routeTable:RouteTable", "network-public-rt");
-                const publicAssocs = ofType(run, "aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => a.inputs.routeTableId === publicTable.id);
+                const publicAssocs = ofType(run, "aws:ec2/routeTableAssociation:RouteTableAssociation").filter(
+                    (a) => a.inputs.routeTableId === publicTable.id,
+                );
                 assert.equal(publicAssocs.length, e.ids.length);
                 assert.ok(publicAssocs.every((a) => a.name.startsWith("network-public-")));
             });
@@ -96,6 +123,9 @@ describe("Network", () => {
         assert.deepEqual(run.errors, [
             'Invalid configuration for stack "dr":\n  - ecommerce:azIds.us-west-1 = ["usw1-az1","usw1-az2"]: expected zones that us-west-1 offers this account (usw1-az3, usw1-az1); not available: usw1-az2',
         ]);
-        assert.deepEqual(run.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+        assert.deepEqual(
+            run.resources.map((r) => r.type),
+            ["pulumi:pulumi:Stack"],
+        );
     });
 });

@@ -5,12 +5,18 @@ import { loadStack, runProgram, UNKNOWN } from "../offline/run";
 describe("offline program runner", () => {
     it("fails a run that creates a resource type the mocks do not model, naming it", async () => {
         const run = await runProgram({ stack: "primary", program: () => ({ url: new aws.sqs.Queue("orders").url }) });
-        assert.ok(run.errors.includes("no mock for resource type aws:sqs/queue:Queue (orders): add its outputs to offline/awsModel.ts"), run.errors.join("\n"));
+        assert.ok(
+            run.errors.includes("no mock for resource type aws:sqs/queue:Queue (orders): add its outputs to offline/awsModel.ts"),
+            run.errors.join("\n"),
+        );
     });
 
     it("fails a run that calls a provider function the mocks do not model, naming it", async () => {
         const run = await runProgram({ stack: "primary", program: async () => ({ vpc: (await aws.ec2.getVpc({ default: true })).id }) });
-        assert.match(run.errors[0], /^no mock for provider function aws:ec2\/getVpc:getVpc: the program called something the mocks do not model/);
+        assert.match(
+            run.errors[0],
+            /^no mock for provider function aws:ec2\/getVpc:getVpc: the program called something the mocks do not model/,
+        );
     });
 
     it("fails the program (instead of hanging) when a secret it reads was not created at bootstrap", async () => {

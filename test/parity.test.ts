@@ -16,7 +16,10 @@ describe("parity of primary and dr", () => {
 
     it("has no allow-list entry that explains nothing (the list cannot rot)", async () => {
         const report = compareStacks(await loadStack("primary"), await loadStack("dr"), PARITY_ALLOW_LIST);
-        assert.deepEqual(report.unusedEntries.map((e) => `${e.type} ${String(e.name)} ${String(e.field)}: ${e.reason}`), []);
+        assert.deepEqual(
+            report.unusedEntries.map((e) => `${e.type} ${String(e.name)} ${String(e.field)}: ${e.reason}`),
+            [],
+        );
     });
 
     it("gives every allow-list entry a region, zones or role reason", () => {
@@ -27,11 +30,20 @@ describe("parity of primary and dr", () => {
 
     it("lets only the third AZ's network resources exist in one stack alone", async () => {
         const report = compareStacks(await loadStack("primary"), await loadStack("dr"), PARITY_ALLOW_LIST);
-        const onlyInOne = report.explained.filter((e) => e.difference.field === PRESENCE).map((e) => `${e.difference.name} ${e.difference.left}`);
+        const onlyInOne = report.explained
+            .filter((e) => e.difference.field === PRESENCE)
+            .map((e) => `${e.difference.name} ${String(e.difference.left)}`);
         assert.deepEqual(onlyInOne.sort(), [
-            "network-data-3 present", "network-data-3 present", "network-nat-3 present", "network-nat-3 present",
-            "network-private-3 present", "network-private-3 present", "network-private-default-3 present",
-            "network-private-rt-3 present", "network-public-3 present", "network-public-3 present",
+            "network-data-3 present",
+            "network-data-3 present",
+            "network-nat-3 present",
+            "network-nat-3 present",
+            "network-private-3 present",
+            "network-private-3 present",
+            "network-private-default-3 present",
+            "network-private-rt-3 present",
+            "network-public-3 present",
+            "network-public-3 present",
         ]);
     });
 
@@ -39,10 +51,16 @@ describe("parity of primary and dr", () => {
         const primary = await loadStack("primary");
         const mutated = {
             ...primary,
-            resources: primary.resources.map((r) => (r.type === "aws:rds/instance:Instance" && r.name === "db-writer" ? { ...r, inputs: { ...r.inputs, instanceClass: "db.t3.medium" } } : r)),
+            resources: primary.resources.map((r) =>
+                r.type === "aws:rds/instance:Instance" && r.name === "db-writer"
+                    ? { ...r, inputs: { ...r.inputs, instanceClass: "db.t3.medium" } }
+                    : r,
+            ),
         };
         const report = compareStacks(primary, mutated, PARITY_ALLOW_LIST);
-        assert.deepEqual(report.unexplained.map(formatDifference), ['aws:rds/instance:Instance db-writer instanceClass: "db.t3.2xlarge" vs "db.t3.medium"']);
+        assert.deepEqual(report.unexplained.map(formatDifference), [
+            'aws:rds/instance:Instance db-writer instanceClass: "db.t3.2xlarge" vs "db.t3.medium"',
+        ]);
     });
 
     it("keeps the same logical resources in both stacks after a failover flips the roles", async () => {

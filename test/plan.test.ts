@@ -5,7 +5,10 @@ import { parseArgs, plan } from "../tools/plan";
 import { PROJECT_DIR } from "../offline/stackConfig";
 
 function runPlan(args: string[]) {
-    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "plan.ts"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+    return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "plan.ts"), ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+    });
 }
 
 describe("offline plan (npm run plan)", () => {
@@ -22,7 +25,10 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^ {2}pass +tier-az-spread +mandatory examined [1-9]\d*$/m);
         assert.match(out, /Redis: us-west-1 has 2 usable AZs, so two of the three Redis\/Sentinel nodes share one/);
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
-        assert.match(out.trim().split("\n").pop()!, /^plan OK: primary \(\d+ resources, 15 policies passed\), dr \(\d+ resources, 15 policies passed\); parity OK \(\d+ allowed differences\)$/);
+        assert.match(
+            out.trim().split("\n").pop()!,
+            /^plan OK: primary \(\d+ resources, 15 policies passed\), dr \(\d+ resources, 15 policies passed\); parity OK \(\d+ allowed differences\)$/,
+        );
     });
 
     it("exits 1 on a planted violation, naming the stack and the policy in its summary", function () {
@@ -40,7 +46,13 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
         assert.equal(result.stacks[0].verdicts.length, 15);
-        assert.ok(result.stacks[0].resources.some((r) => r.type === "aws:rds/instance:Instance" && r.settings.includes("replicates arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2")));
+        assert.ok(
+            result.stacks[0].resources.some(
+                (r) =>
+                    r.type === "aws:rds/instance:Instance" &&
+                    r.settings.includes("replicates arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2"),
+            ),
+        );
         assert.equal(result.parity, undefined, "no parity with one stack");
     });
 
@@ -53,12 +65,19 @@ describe("offline plan (npm run plan)", () => {
     it("fails the plan when config breaks a mandatory policy in both stacks", async () => {
         const { plan: result } = await plan(parseArgs(["--set", "ecommerce:dbInstanceClass=db.t3.xlarge"]));
         assert.equal(result.ok, false);
-        assert.equal(result.summary, "plan FAILED: primary: 3 mandatory violations (instance-size-by-tier); dr: 3 mandatory violations (instance-size-by-tier)");
+        assert.equal(
+            result.summary,
+            "plan FAILED: primary: 3 mandatory violations (instance-size-by-tier); dr: 3 mandatory violations (instance-size-by-tier)",
+        );
     });
 
     it("rejects an unknown argument and an unknown stack", () => {
-        assert.throws(() => parseArgs(["--stak", "dr"]), { message: "unknown argument --stak; usage: npm run plan -- [--stack <stack>]... [--json] [--preview] [--set <key>=<value>]..." });
+        assert.throws(() => parseArgs(["--stak", "dr"]), {
+            message: "unknown argument --stak; usage: npm run plan -- [--stack <stack>]... [--json] [--preview] [--set <key>=<value>]...",
+        });
         assert.throws(() => parseArgs(["--stack", "staging"]), { message: "--stack staging: expected one of dr, primary" });
-        assert.throws(() => parseArgs(["--set", "webInstanceType"]), { message: "--set webInstanceType: expected <namespace:key>=<value>, e.g. ecommerce:webInstanceType=t3.large" });
+        assert.throws(() => parseArgs(["--set", "webInstanceType"]), {
+            message: "--set webInstanceType: expected <namespace:key>=<value>, e.g. ecommerce:webInstanceType=t3.large",
+        });
     });
 });

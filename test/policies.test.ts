@@ -5,7 +5,14 @@ import { tierCounts } from "../policies/counts";
 import { tierMarkRequired } from "../policies/marks";
 import { worldIngressOnlyOnAlb } from "../policies/network";
 import { allowedRegions } from "../policies/regions";
-import { encryptionAtRest, eksEndpointRestricted, imdsv2Required, noPublicExposure, protectDataResources, rdsBackupsAndDeletionProtection } from "../policies/security";
+import {
+    encryptionAtRest,
+    eksEndpointRestricted,
+    imdsv2Required,
+    noPublicExposure,
+    protectDataResources,
+    rdsBackupsAndDeletionProtection,
+} from "../policies/security";
 import { instanceSizeByTier } from "../policies/sizes";
 import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
@@ -14,7 +21,12 @@ import { res, stackOf, subnets, tags } from "./support/fixtures";
 import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
 import type { RecordedResource } from "../offline/run";
 
-function verdict(policy: ResourceValidationPolicy | StackValidationPolicy, resources: RecordedResource[], config: PolicyPackConfig = {}, region = "us-east-2"): PolicyVerdict {
+function verdict(
+    policy: ResourceValidationPolicy | StackValidationPolicy,
+    resources: RecordedResource[],
+    config: PolicyPackConfig = {},
+    region = "us-east-2",
+): PolicyVerdict {
     const [v] = runPolicies(stackOf(resources, region), [policy], config);
     return v;
 }
@@ -32,14 +44,22 @@ const webLt = (over: Record<string, any> = {}) =>
         ...over,
     });
 const webAsg = (subnetsOf: RecordedResource[], over: Record<string, any> = {}) =>
-    res("aws:autoscaling/group:Group", "web-asg", {
-        minSize: 5, desiredCapacity: 5, maxSize: 10,
-        tags: [{ key: "Tier", value: "web", propagateAtLaunch: true }],
-        ...over,
-    }, { deps: { vpcZoneIdentifiers: subnetsOf } });
+    res(
+        "aws:autoscaling/group:Group",
+        "web-asg",
+        {
+            minSize: 5,
+            desiredCapacity: 5,
+            maxSize: 10,
+            tags: [{ key: "Tier", value: "web", propagateAtLaunch: true }],
+            ...over,
+        },
+        { deps: { vpcZoneIdentifiers: subnetsOf } },
+    );
 const redisNode = (i: number, zone: string, over: Record<string, any> = {}) =>
     res("aws:ec2/instance:Instance", `redis-node-${i}`, {
-        instanceType: "t3.large", availabilityZone: zone,
+        instanceType: "t3.large",
+        availabilityZone: zone,
         metadataOptions: { httpTokens: "required" },
         rootBlockDevice: { encrypted: true },
         userData: "#cloud-config\nIMAGE='public.ecr.aws/docker/library/redis:6.2.20'\n",
@@ -47,18 +67,36 @@ const redisNode = (i: number, zone: string, over: Record<string, any> = {}) =>
         ...over,
     });
 const dbInstance = (name: string, over: Record<string, any> = {}, o: Parameters<typeof res>[3] = {}) =>
-    res("aws:rds/instance:Instance", name, {
-        instanceClass: "db.t3.2xlarge", engine: "mysql", engineVersion: "8.4",
-        engineLifecycleSupport: "open-source-rds-extended-support-disabled",
-        storageEncrypted: true, publiclyAccessible: false, deletionProtection: true, backupRetentionPeriod: 14, multiAz: true,
-        tags: tags("db"),
-        ...over,
-    }, { protect: true, ...o });
+    res(
+        "aws:rds/instance:Instance",
+        name,
+        {
+            instanceClass: "db.t3.2xlarge",
+            engine: "mysql",
+            engineVersion: "8.4",
+            engineLifecycleSupport: "open-source-rds-extended-support-disabled",
+            storageEncrypted: true,
+            publiclyAccessible: false,
+            deletionProtection: true,
+            backupRetentionPeriod: 14,
+            multiAz: true,
+            tags: tags("db"),
+            ...over,
+        },
+        { protect: true, ...o },
+    );
 const nodeGroup = (subnetsOf: RecordedResource[], over: Record<string, any> = {}) =>
-    res("eks:index:ManagedNodeGroup", "monitoring-nodes", {
-        instanceTypes: ["t3.large"], scalingConfig: { minSize: 2, desiredSize: 2, maxSize: 4 }, tags: tags("monitoring"),
-        ...over,
-    }, { deps: { subnetIds: subnetsOf } });
+    res(
+        "eks:index:ManagedNodeGroup",
+        "monitoring-nodes",
+        {
+            instanceTypes: ["t3.large"],
+            scalingConfig: { minSize: 2, desiredSize: 2, maxSize: 4 },
+            tags: tags("monitoring"),
+            ...over,
+        },
+        { deps: { subnetIds: subnetsOf } },
+    );
 
 /** A compliant stack for the count and spread policies. */
 function platform(): RecordedResource[] {
@@ -67,7 +105,9 @@ function platform(): RecordedResource[] {
     return [
         ...s,
         webAsg(s),
-        redisNode(1, "us-east-2a"), redisNode(2, "us-east-2b"), redisNode(3, "us-east-2c"),
+        redisNode(1, "us-east-2a"),
+        redisNode(2, "us-east-2b"),
+        redisNode(3, "us-east-2c"),
         subnetGroup,
         dbInstance("db-writer", {}, { deps: { dbSubnetGroupName: [subnetGroup] } }),
         dbInstance("db-replica-1", { replicateSourceDb: "db-w", availabilityZone: "us-east-2a", backupRetentionPeriod: 0, multiAz: false }),
@@ -75,11 +115,20 @@ function platform(): RecordedResource[] {
         nodeGroup(s),
     ];
 }
-const replace = (list: RecordedResource[], name: string, make: (r: RecordedResource) => RecordedResource) => list.map((r) => (r.name === name ? make(r) : r));
-const withInputs = (r: RecordedResource, over: Record<string, any>) => res(r.type, r.name, { ...r.inputs, ...over }, {
-    protect: r.protect,
-    deps: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, urns]) => [k, urns.map((u) => ({ urn: u }) as RecordedResource)])),
-});
+const replace = (list: RecordedResource[], name: string, make: (r: RecordedResource) => RecordedResource) =>
+    list.map((r) => (r.name === name ? make(r) : r));
+const withInputs = (r: RecordedResource, over: Record<string, any>) =>
+    res(
+        r.type,
+        r.name,
+        { ...r.inputs, ...over },
+        {
+            protect: r.protect,
+            deps: Object.fromEntries(
+                Object.entries(r.propertyDependencies).map(([k, urns]) => [k, urns.map((u) => ({ urn: u }) as RecordedResource)]),
+            ),
+        },
+    );
 
 describe("policy pack", () => {
     it("names every policy in kebab-case, once, with a one-sentence description and an enforcement level", () => {
@@ -94,11 +143,26 @@ describe("policy pack", () => {
     });
 
     it("has the policies the design card asks for", () => {
-        assert.deepEqual(ALL_POLICIES.map((p) => p.name), [
-            "instance-size-by-tier", "tier-counts", "tier-az-spread", "tier-mark-required", "allowed-regions", "approved-versions",
-            "encryption-at-rest", "s3-encrypted", "s3-public-access-blocked", "imdsv2-required", "no-public-exposure",
-            "world-ingress-only-alb", "rds-backups-and-deletion-protection", "eks-endpoint-restricted", "protect-data-resources",
-        ]);
+        assert.deepEqual(
+            ALL_POLICIES.map((p) => p.name),
+            [
+                "instance-size-by-tier",
+                "tier-counts",
+                "tier-az-spread",
+                "tier-mark-required",
+                "allowed-regions",
+                "approved-versions",
+                "encryption-at-rest",
+                "s3-encrypted",
+                "s3-public-access-blocked",
+                "imdsv2-required",
+                "no-public-exposure",
+                "world-ingress-only-alb",
+                "rds-backups-and-deletion-protection",
+                "eks-endpoint-restricted",
+                "protect-data-resources",
+            ],
+        );
     });
 });
 
@@ -109,22 +173,34 @@ describe("instance-size-by-tier", () => {
         assert.equal(v.examined, 4);
     });
     it("fails a web launch template of another size", () => {
-        assert.deepEqual(messages(verdict(instanceSizeByTier, [webLt({ instanceType: "t3.large" })])), ["launch template web-lt (tier web) is t3.large; allowed: t3.xlarge"]);
+        assert.deepEqual(messages(verdict(instanceSizeByTier, [webLt({ instanceType: "t3.large" })])), [
+            "launch template web-lt (tier web) is t3.large; allowed: t3.xlarge",
+        ]);
     });
     it("fails a Redis node of another size", () => {
-        assert.deepEqual(messages(verdict(instanceSizeByTier, [redisNode(1, "us-east-2a", { instanceType: "m5.large" })])), ["EC2 instance redis-node-1 (tier redis) is m5.large; allowed: t3.large"]);
+        assert.deepEqual(messages(verdict(instanceSizeByTier, [redisNode(1, "us-east-2a", { instanceType: "m5.large" })])), [
+            "EC2 instance redis-node-1 (tier redis) is m5.large; allowed: t3.large",
+        ]);
     });
     it("fails an RDS instance of another class", () => {
-        assert.deepEqual(messages(verdict(instanceSizeByTier, [dbInstance("db-writer", { instanceClass: "db.r6g.large" })])), ["RDS instance db-writer (tier db) is db.r6g.large; allowed: db.t3.2xlarge"]);
+        assert.deepEqual(messages(verdict(instanceSizeByTier, [dbInstance("db-writer", { instanceClass: "db.r6g.large" })])), [
+            "RDS instance db-writer (tier db) is db.r6g.large; allowed: db.t3.2xlarge",
+        ]);
     });
     it("fails an EKS node group with a type of another size", () => {
-        assert.deepEqual(messages(verdict(instanceSizeByTier, [nodeGroup([], { instanceTypes: ["t3.large", "t3.2xlarge"] })])), ["EKS node group monitoring-nodes (tier monitoring) is t3.2xlarge; allowed: t3.large"]);
+        assert.deepEqual(messages(verdict(instanceSizeByTier, [nodeGroup([], { instanceTypes: ["t3.large", "t3.2xlarge"] })])), [
+            "EKS node group monitoring-nodes (tier monitoring) is t3.2xlarge; allowed: t3.large",
+        ]);
     });
     it("fails an instance without a Tier mark rather than letting it escape", () => {
-        assert.deepEqual(messages(verdict(instanceSizeByTier, [redisNode(1, "us-east-2a", { tags: {} })])), ["EC2 instance redis-node-1 (t3.large) has no Tier mark, so its size cannot be checked"]);
+        assert.deepEqual(messages(verdict(instanceSizeByTier, [redisNode(1, "us-east-2a", { tags: {} })])), [
+            "EC2 instance redis-node-1 (t3.large) has no Tier mark, so its size cannot be checked",
+        ]);
     });
     it("fails a tier that allows no sizes", () => {
-        assert.deepEqual(messages(verdict(instanceSizeByTier, [redisNode(1, "us-east-2a", { tags: tags("network") })])), ["EC2 instance redis-node-1: tier network allows no instance sizes (policy config allowedSizes.network)"]);
+        assert.deepEqual(messages(verdict(instanceSizeByTier, [redisNode(1, "us-east-2a", { tags: tags("network") })])), [
+            "EC2 instance redis-node-1: tier network allows no instance sizes (policy config allowedSizes.network)",
+        ]);
     });
     it("takes the allowed sizes from policy config", () => {
         const config = { "instance-size-by-tier": { allowedSizes: { redis: ["t3.large", "r6i.large"] } } };
@@ -143,26 +219,71 @@ describe("tier-counts", () => {
         assert.equal(v.examined, 8);
     });
     it("fails a web group that runs fewer than 5", () => {
-        assert.deepEqual(messages(verdict(tierCounts, replace(platform(), "web-asg", (r) => withInputs(r, { minSize: 4 })))), ["web tier: Auto Scaling group web-asg runs min 4 / desired 5; expected 5 and 5"]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierCounts,
+                    replace(platform(), "web-asg", (r) => withInputs(r, { minSize: 4 })),
+                ),
+            ),
+            ["web tier: Auto Scaling group web-asg runs min 4 / desired 5; expected 5 and 5"],
+        );
     });
     it("fails a stack without a web group", () => {
-        assert.deepEqual(messages(verdict(tierCounts, platform().filter((r) => r.name !== "web-asg"))), ["web tier: expected 1 Auto Scaling group, found 0"]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierCounts,
+                    platform().filter((r) => r.name !== "web-asg"),
+                ),
+            ),
+            ["web tier: expected 1 Auto Scaling group, found 0"],
+        );
     });
     it("fails two Redis nodes", () => {
-        assert.deepEqual(messages(verdict(tierCounts, platform().filter((r) => r.name !== "redis-node-3"))), ["redis tier: expected 3 instances, found 2"]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierCounts,
+                    platform().filter((r) => r.name !== "redis-node-3"),
+                ),
+            ),
+            ["redis tier: expected 3 instances, found 2"],
+        );
     });
     it("fails one replica", () => {
-        assert.deepEqual(messages(verdict(tierCounts, platform().filter((r) => r.name !== "db-replica-2"))), ["db tier: expected 1 writer and 2 replicas, found 1 writer and 1 replicas"]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierCounts,
+                    platform().filter((r) => r.name !== "db-replica-2"),
+                ),
+            ),
+            ["db tier: expected 1 writer and 2 replicas, found 1 writer and 1 replicas"],
+        );
     });
     it("fails an EKS node group of one node", () => {
-        assert.deepEqual(messages(verdict(tierCounts, replace(platform(), "monitoring-nodes", (r) => withInputs(r, { scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 2 } })))), [
-            "monitoring tier: EKS node groups run min 1 / desired 1 nodes; expected at least 2",
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierCounts,
+                    replace(platform(), "monitoring-nodes", (r) =>
+                        withInputs(r, { scalingConfig: { minSize: 1, desiredSize: 1, maxSize: 2 } }),
+                    ),
+                ),
+            ),
+            ["monitoring tier: EKS node groups run min 1 / desired 1 nodes; expected at least 2"],
+        );
     });
     it("counts a node group once when the engine shows both the component and its child", () => {
         const list = platform();
         const component = list.find((r) => r.name === "monitoring-nodes")!;
-        const child = res("aws:eks/nodeGroup:NodeGroup", "monitoring-nodes", { instanceTypes: ["t3.large"], scalingConfig: { minSize: 2, desiredSize: 2 }, tags: tags("monitoring") }, { parent: component });
+        const child = res(
+            "aws:eks/nodeGroup:NodeGroup",
+            "monitoring-nodes",
+            { instanceTypes: ["t3.large"], scalingConfig: { minSize: 2, desiredSize: 2 }, tags: tags("monitoring") },
+            { parent: component },
+        );
         const v = verdict(tierCounts, [...list, child]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 8);
@@ -184,7 +305,12 @@ describe("tier-az-spread", () => {
         const s = subnets(["usw1-az1", "usw1-az3"]);
         const group = res("aws:rds/subnetGroup:SubnetGroup", "db-subnets", {}, { deps: { subnetIds: s } });
         const list = [
-            ...s, webAsg(s), redisNode(1, "us-west-1c"), redisNode(2, "us-west-1b"), redisNode(3, "us-west-1c"), group,
+            ...s,
+            webAsg(s),
+            redisNode(1, "us-west-1c"),
+            redisNode(2, "us-west-1b"),
+            redisNode(3, "us-west-1c"),
+            group,
             dbInstance("db-writer", { replicateSourceDb: "arn:aws:rds:us-east-2:1:db:w" }, { deps: { dbSubnetGroupName: [group] } }),
             dbInstance("db-replica-1", { replicateSourceDb: "w", availabilityZone: "us-west-1c", multiAz: false }),
             dbInstance("db-replica-2", { replicateSourceDb: "w", availabilityZone: "us-west-1b", multiAz: false }),
@@ -194,84 +320,163 @@ describe("tier-az-spread", () => {
     });
     it("fails a web group in two of three zones", () => {
         const s = useast2();
-        assert.deepEqual(messages(verdict(tierAzSpread, replace(platform(), "web-asg", () => webAsg(s.slice(0, 2))))), [
-            "web tier: Auto Scaling group web-asg spans 2 AZs (use2-az1, use2-az2); expected at least 3 (us-east-2 has 3 usable)",
-            "web tier: Auto Scaling group web-asg puts 3 of 5 instances in one zone, a majority",
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierAzSpread,
+                    replace(platform(), "web-asg", () => webAsg(s.slice(0, 2))),
+                ),
+            ),
+            [
+                "web tier: Auto Scaling group web-asg spans 2 AZs (use2-az1, use2-az2); expected at least 3 (us-east-2 has 3 usable)",
+                "web tier: Auto Scaling group web-asg puts 3 of 5 instances in one zone, a majority",
+            ],
+        );
     });
     it("fails a Redis node moved into a zone that then holds a majority", () => {
-        assert.deepEqual(messages(verdict(tierAzSpread, replace(platform(), "redis-node-3", () => redisNode(3, "us-east-2a")))), [
-            "redis tier: 3 nodes spans 2 AZs (us-east-2a, us-east-2b); expected at least 3 (us-east-2 has 3 usable)",
-            "redis tier: us-east-2a holds 2 of 3 nodes, a majority",
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierAzSpread,
+                    replace(platform(), "redis-node-3", () => redisNode(3, "us-east-2a")),
+                ),
+            ),
+            [
+                "redis tier: 3 nodes spans 2 AZs (us-east-2a, us-east-2b); expected at least 3 (us-east-2 has 3 usable)",
+                "redis tier: us-east-2a holds 2 of 3 nodes, a majority",
+            ],
+        );
     });
     it("fails a writer that is not Multi-AZ", () => {
-        assert.deepEqual(messages(verdict(tierAzSpread, replace(platform(), "db-writer", (r) => withInputs(r, { multiAz: false })))), [
-            "db tier: writer db-writer is not Multi-AZ (no standby in a second zone)",
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierAzSpread,
+                    replace(platform(), "db-writer", (r) => withInputs(r, { multiAz: false })),
+                ),
+            ),
+            ["db tier: writer db-writer is not Multi-AZ (no standby in a second zone)"],
+        );
     });
     it("fails replicas that share a zone", () => {
-        assert.deepEqual(messages(verdict(tierAzSpread, replace(platform(), "db-replica-2", (r) => withInputs(r, { availabilityZone: "us-east-2a" })))), [
-            "db tier: db-replica-1 and db-replica-2 share us-east-2a; us-east-2 has 3 zones, so each can have its own",
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierAzSpread,
+                    replace(platform(), "db-replica-2", (r) => withInputs(r, { availabilityZone: "us-east-2a" })),
+                ),
+            ),
+            ["db tier: db-replica-1 and db-replica-2 share us-east-2a; us-east-2 has 3 zones, so each can have its own"],
+        );
     });
     it("fails a DB subnet group in one zone", () => {
         const s = useast2();
         const narrow = res("aws:rds/subnetGroup:SubnetGroup", "db-subnets", {}, { deps: { subnetIds: s.slice(0, 1) } });
-        const list = replace(replace(platform(), "db-subnets", () => narrow), "db-writer", () => dbInstance("db-writer", {}, { deps: { dbSubnetGroupName: [narrow] } }));
-        assert.deepEqual(messages(verdict(tierAzSpread, list)), ["db tier: subnet group db-subnets spans 1 AZ (use2-az1); expected at least 3 (us-east-2 has 3 usable)"]);
-    });
-    it("fails an EKS node group in one zone", () => {
-        assert.deepEqual(messages(verdict(tierAzSpread, replace(platform(), "monitoring-nodes", () => nodeGroup(useast2().slice(0, 1))))), [
-            "monitoring tier: EKS node group monitoring-nodes spans 1 AZ (use2-az1); expected at least 3 (us-east-2 has 3 usable)",
+        const list = replace(
+            replace(platform(), "db-subnets", () => narrow),
+            "db-writer",
+            () => dbInstance("db-writer", {}, { deps: { dbSubnetGroupName: [narrow] } }),
+        );
+        assert.deepEqual(messages(verdict(tierAzSpread, list)), [
+            "db tier: subnet group db-subnets spans 1 AZ (use2-az1); expected at least 3 (us-east-2 has 3 usable)",
         ]);
     });
+    it("fails an EKS node group in one zone", () => {
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierAzSpread,
+                    replace(platform(), "monitoring-nodes", () => nodeGroup(useast2().slice(0, 1))),
+                ),
+            ),
+            ["monitoring tier: EKS node group monitoring-nodes spans 1 AZ (use2-az1); expected at least 3 (us-east-2 has 3 usable)"],
+        );
+    });
     it("fails a region whose zone count it does not know", () => {
-        assert.deepEqual(messages(verdict(tierAzSpread, platform(), {}, "eu-west-3")).slice(0, 1), ["cannot tell how many zones region eu-west-3 offers: add it to policy config usableZones"]);
+        assert.deepEqual(messages(verdict(tierAzSpread, platform(), {}, "eu-west-3")).slice(0, 1), [
+            "cannot tell how many zones region eu-west-3 offers: add it to policy config usableZones",
+        ]);
     });
 });
 
 describe("tier-mark-required", () => {
     it("passes compute and data resources marked with a known tier", () => {
-        const v = verdict(tierMarkRequired, [webLt(), webAsg([]), redisNode(1, "a"), dbInstance("db"), nodeGroup([]), res("aws:s3/bucket:Bucket", "logs", { tags: tags("web") })]);
+        const v = verdict(tierMarkRequired, [
+            webLt(),
+            webAsg([]),
+            redisNode(1, "a"),
+            dbInstance("db"),
+            nodeGroup([]),
+            res("aws:s3/bucket:Bucket", "logs", { tags: tags("web") }),
+        ]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 6);
     });
     it("fails an unmarked instance", () => {
-        assert.deepEqual(messages(verdict(tierMarkRequired, [redisNode(1, "a", { tags: { Name: "x" } })])), ["aws:ec2/instance:Instance redis-node-1 has no Tier mark (tag Tier: one of network, web, redis, db, monitoring)"]);
+        assert.deepEqual(messages(verdict(tierMarkRequired, [redisNode(1, "a", { tags: { Name: "x" } })])), [
+            "aws:ec2/instance:Instance redis-node-1 has no Tier mark (tag Tier: one of network, web, redis, db, monitoring)",
+        ]);
     });
     it("fails an unknown tier", () => {
-        assert.deepEqual(messages(verdict(tierMarkRequired, [dbInstance("db", { tags: tags("cache") })])), ["aws:rds/instance:Instance db is marked Tier=cache; expected one of network, web, redis, db, monitoring"]);
+        assert.deepEqual(messages(verdict(tierMarkRequired, [dbInstance("db", { tags: tags("cache") })])), [
+            "aws:rds/instance:Instance db is marked Tier=cache; expected one of network, web, redis, db, monitoring",
+        ]);
     });
     it("accepts an EKS node group's tier label", () => {
-        assert.deepEqual(messages(verdict(tierMarkRequired, [nodeGroup([], { tags: {}, labels: { "ecommerce/tier": "monitoring" } })])), []);
+        assert.deepEqual(
+            messages(verdict(tierMarkRequired, [nodeGroup([], { tags: {}, labels: { "ecommerce/tier": "monitoring" } })])),
+            [],
+        );
     });
 });
 
 describe("allowed-regions", () => {
     it("passes resources in the stack's configured region", () => {
-        const v = verdict(allowedRegions, [redisNode(1, "a"), res("aws:secretsmanager/secret:Secret", "s", { replicas: [{ region: "us-west-1" }] })]);
+        const v = verdict(allowedRegions, [
+            redisNode(1, "a"),
+            res("aws:secretsmanager/secret:Secret", "s", { replicas: [{ region: "us-west-1" }] }),
+        ]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 2);
     });
     it("fails a stack in another region", () => {
-        assert.deepEqual(messages(verdict(allowedRegions, [redisNode(1, "a")], {}, "eu-west-1")), ["aws:ec2/instance:Instance redis-node-1 is in eu-west-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1"]);
+        assert.deepEqual(messages(verdict(allowedRegions, [redisNode(1, "a")], {}, "eu-west-1")), [
+            "aws:ec2/instance:Instance redis-node-1 is in eu-west-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1",
+        ]);
     });
     it("fails a resource whose own region input is elsewhere", () => {
-        assert.deepEqual(messages(verdict(allowedRegions, [res("aws:s3/bucket:Bucket", "b", { region: "ap-south-1" })])), ["aws:s3/bucket:Bucket b is in ap-south-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1"]);
+        assert.deepEqual(messages(verdict(allowedRegions, [res("aws:s3/bucket:Bucket", "b", { region: "ap-south-1" })])), [
+            "aws:s3/bucket:Bucket b is in ap-south-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1",
+        ]);
     });
     it("fails a secret replicated to another region", () => {
-        assert.deepEqual(messages(verdict(allowedRegions, [res("aws:secretsmanager/secret:Secret", "s", { replicas: [{ region: "eu-central-1" }] })])), ["aws:secretsmanager/secret:Secret s has a replica in eu-central-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1"]);
+        assert.deepEqual(
+            messages(verdict(allowedRegions, [res("aws:secretsmanager/secret:Secret", "s", { replicas: [{ region: "eu-central-1" }] })])),
+            [
+                "aws:secretsmanager/secret:Secret s has a replica in eu-central-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1",
+            ],
+        );
     });
     it("fails a database replicating from another region", () => {
-        assert.deepEqual(messages(verdict(allowedRegions, [dbInstance("w", { replicateSourceDb: "arn:aws:rds:eu-west-1:123456789012:db:x" })])), ["aws:rds/instance:Instance w has a replication source in eu-west-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1"]);
+        assert.deepEqual(
+            messages(verdict(allowedRegions, [dbInstance("w", { replicateSourceDb: "arn:aws:rds:eu-west-1:123456789012:db:x" })])),
+            [
+                "aws:rds/instance:Instance w has a replication source in eu-west-1; allowed regions: us-east-2, us-west-1, us-west-2, us-east-1",
+            ],
+        );
     });
     it("fails a resource whose region cannot be determined", () => {
         const run = { ...stackOf([redisNode(1, "a")]), config: {} };
-        assert.deepEqual(runPolicies(run, [allowedRegions])[0].violations.map((v) => v.message), ["aws:ec2/instance:Instance redis-node-1: its region cannot be determined (no region input, no provider region)"]);
+        assert.deepEqual(
+            runPolicies(run, [allowedRegions])[0].violations.map((v) => v.message),
+            ["aws:ec2/instance:Instance redis-node-1: its region cannot be determined (no region input, no provider region)"],
+        );
     });
     it("takes the allowed regions from policy config", () => {
-        assert.deepEqual(messages(verdict(allowedRegions, [redisNode(1, "a")], { "allowed-regions": { allowedRegions: ["us-east-2"] } })), []);
+        assert.deepEqual(
+            messages(verdict(allowedRegions, [redisNode(1, "a")], { "allowed-regions": { allowedRegions: ["us-east-2"] } })),
+            [],
+        );
     });
 });
 
@@ -294,12 +499,22 @@ describe("approved-versions", () => {
         });
     }
     it("allows MySQL 8.0 when policy config says so (a planned migration)", () => {
-        assert.deepEqual(messages(verdict(approvedVersions, [dbInstance("db", { engineVersion: "8.0.39" })], { "approved-versions": { allowedEngineVersions: ["8.0"] } })), []);
+        assert.deepEqual(
+            messages(
+                verdict(approvedVersions, [dbInstance("db", { engineVersion: "8.0.39" })], {
+                    "approved-versions": { allowedEngineVersions: ["8.0"] },
+                }),
+            ),
+            [],
+        );
     });
     it("fails an RDS instance that would slide into paid Extended Support", () => {
-        assert.deepEqual(messages(verdict(approvedVersions, [dbInstance("db", { engineLifecycleSupport: "open-source-rds-extended-support" })])), [
-            "RDS instance db would be enrolled in paid RDS Extended Support when its version ages; set engineLifecycleSupport to open-source-rds-extended-support-disabled",
-        ]);
+        assert.deepEqual(
+            messages(verdict(approvedVersions, [dbInstance("db", { engineLifecycleSupport: "open-source-rds-extended-support" })])),
+            [
+                "RDS instance db would be enrolled in paid RDS Extended Support when its version ages; set engineLifecycleSupport to open-source-rds-extended-support-disabled",
+            ],
+        );
     });
     it("fails the seed's Redis 6.2.6 (CVE-2025-49844)", () => {
         assert.deepEqual(messages(verdict(approvedVersions, [redisNode(1, "a", { userData: "IMAGE='redis:6.2.6'" })])), [
@@ -308,27 +523,40 @@ describe("approved-versions", () => {
     });
     it("fails a floating image tag in base64 user data", () => {
         const userData = Buffer.from("#cloud-config\nruncmd:\n  - docker pull redis:latest\n").toString("base64");
-        assert.deepEqual(messages(verdict(approvedVersions, [webLt({ userData })])), ["web-lt: image redis:latest uses a floating tag (latest); pin an exact version or a digest"]);
+        assert.deepEqual(messages(verdict(approvedVersions, [webLt({ userData })])), [
+            "web-lt: image redis:latest uses a floating tag (latest); pin an exact version or a digest",
+        ]);
     });
     it("fails a Helm release at a floating chart version", () => {
         const release = res("kubernetes:helm.sh/v3:Release", "kps", { chart: "kube-prometheus-stack", version: "^81.0.0" });
-        assert.deepEqual(messages(verdict(approvedVersions, [release])), ["Helm release kps installs chart kube-prometheus-stack at a floating version (^81.0.0); pin an exact x.y.z"]);
+        assert.deepEqual(messages(verdict(approvedVersions, [release])), [
+            "Helm release kps installs chart kube-prometheus-stack at a floating version (^81.0.0); pin an exact x.y.z",
+        ]);
     });
 
     const images: [string, string[]][] = [
-        ["IMAGE='public.ecr.aws/docker/library/redis:6.2.20'\ndocker run --network host \"$IMAGE\"", ["public.ecr.aws/docker/library/redis:6.2.20"]],
+        [
+            "IMAGE='public.ecr.aws/docker/library/redis:6.2.20'\ndocker run --network host \"$IMAGE\"",
+            ["public.ecr.aws/docker/library/redis:6.2.20"],
+        ],
         ["image: nginx:1.27.3", ["nginx:1.27.3"]],
         ["docker pull --quiet redis:7.2.4", ["redis:7.2.4"]],
-        ["docker pull \"$IMAGE\"", []],
+        ['docker pull "$IMAGE"', []],
     ];
     for (const [text, expected] of images) {
         it(`finds ${JSON.stringify(expected)} in ${JSON.stringify(text)}`, () => assert.deepEqual(imagesIn(text), expected));
     }
     const problems: [string, string | undefined][] = [
         ["redis:6.2.20", undefined],
-        ["redis:6.2.19", "image redis:6.2.19 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)"],
+        [
+            "redis:6.2.19",
+            "image redis:6.2.19 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)",
+        ],
         ["redis:7.2.11", undefined],
-        ["redis:7.0.15", "image redis:7.0.15 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0); the 7.0 line is end of life and gets no fix (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)"],
+        [
+            "redis:7.0.15",
+            "image redis:7.0.15 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0); the 7.0 line is end of life and gets no fix (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)",
+        ],
         ["redis:6.2", "image redis:6.2 uses a floating tag (6.2); pin an exact version or a digest"],
         ["redis", "image redis uses a floating tag (none, i.e. latest); pin an exact version or a digest"],
         [`redis@sha256:${"a".repeat(64)}`, undefined],
@@ -342,43 +570,82 @@ describe("approved-versions", () => {
 describe("encryption-at-rest", () => {
     it("passes encrypted RDS, instance, launch template, volume and storage class", () => {
         const v = verdict(encryptionAtRest, [
-            dbInstance("db"), redisNode(1, "a"), webLt(), res("aws:ebs/volume:Volume", "vol", { encrypted: true }),
+            dbInstance("db"),
+            redisNode(1, "a"),
+            webLt(),
+            res("aws:ebs/volume:Volume", "vol", { encrypted: true }),
             res("kubernetes:storage.k8s.io/v1:StorageClass", "gp3", { provisioner: "ebs.csi.aws.com", parameters: { encrypted: "true" } }),
         ]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 5);
     });
     it("fails unencrypted RDS storage", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [dbInstance("db", { storageEncrypted: false })])), ["RDS instance db does not encrypt its storage (storageEncrypted)"]);
+        assert.deepEqual(messages(verdict(encryptionAtRest, [dbInstance("db", { storageEncrypted: false })])), [
+            "RDS instance db does not encrypt its storage (storageEncrypted)",
+        ]);
     });
     it("fails an unencrypted root volume", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [redisNode(1, "a", { rootBlockDevice: { encrypted: false } })])), ["EC2 instance redis-node-1 has an unencrypted root volume"]);
+        assert.deepEqual(messages(verdict(encryptionAtRest, [redisNode(1, "a", { rootBlockDevice: { encrypted: false } })])), [
+            "EC2 instance redis-node-1 has an unencrypted root volume",
+        ]);
     });
     it("fails an unencrypted extra EBS volume", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [redisNode(1, "a", { ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: false }] })])), ["EC2 instance redis-node-1 has an unencrypted EBS volume /dev/sdf"]);
+        assert.deepEqual(
+            messages(verdict(encryptionAtRest, [redisNode(1, "a", { ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: false }] })])),
+            ["EC2 instance redis-node-1 has an unencrypted EBS volume /dev/sdf"],
+        );
     });
     it("fails an unencrypted launch template volume", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [webLt({ blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "false" } }] })])), ["launch template web-lt has an unencrypted EBS volume /dev/xvda"]);
+        assert.deepEqual(
+            messages(
+                verdict(encryptionAtRest, [webLt({ blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "false" } }] })]),
+            ),
+            ["launch template web-lt has an unencrypted EBS volume /dev/xvda"],
+        );
     });
     it("fails a launch template that leaves volume encryption to the AMI", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [webLt({ blockDeviceMappings: [] })])), ["launch template web-lt does not declare its EBS volumes, so their encryption is the AMI's (declare them encrypted)"]);
+        assert.deepEqual(messages(verdict(encryptionAtRest, [webLt({ blockDeviceMappings: [] })])), [
+            "launch template web-lt does not declare its EBS volumes, so their encryption is the AMI's (declare them encrypted)",
+        ]);
     });
     it("fails an unencrypted EBS volume resource", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [res("aws:ebs/volume:Volume", "vol", { encrypted: false })])), ["EBS volume vol is not encrypted"]);
+        assert.deepEqual(messages(verdict(encryptionAtRest, [res("aws:ebs/volume:Volume", "vol", { encrypted: false })])), [
+            "EBS volume vol is not encrypted",
+        ]);
     });
     it("fails an EBS storage class without encryption", () => {
-        assert.deepEqual(messages(verdict(encryptionAtRest, [res("kubernetes:storage.k8s.io/v1:StorageClass", "gp3", { provisioner: "ebs.csi.aws.com", parameters: {} })])), [
-            'storage class gp3 creates unencrypted EBS volumes (parameters.encrypted must be "true")',
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(encryptionAtRest, [
+                    res("kubernetes:storage.k8s.io/v1:StorageClass", "gp3", { provisioner: "ebs.csi.aws.com", parameters: {} }),
+                ]),
+            ),
+            ['storage class gp3 creates unencrypted EBS volumes (parameters.encrypted must be "true")'],
+        );
     });
 });
 
 describe("s3-encrypted and s3-public-access-blocked", () => {
     const bucket = res("aws:s3/bucket:Bucket", "logs", { tags: tags("web") });
-    const sse = res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "logs", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, { deps: { bucket: [bucket] } });
-    const block = (over: Record<string, boolean> = {}) => res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "logs", {
-        blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true, ...over,
-    }, { deps: { bucket: [bucket] } });
+    const sse = res(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "logs",
+        { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+        { deps: { bucket: [bucket] } },
+    );
+    const block = (over: Record<string, boolean> = {}) =>
+        res(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "logs",
+            {
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+                ...over,
+            },
+            { deps: { bucket: [bucket] } },
+        );
 
     it("passes a bucket with encryption and a full public access block, related by dependency", () => {
         assert.deepEqual(messages(verdict(s3Encrypted, [bucket, sse])), []);
@@ -391,10 +658,14 @@ describe("s3-encrypted and s3-public-access-blocked", () => {
         assert.deepEqual(messages(verdict(s3PublicAccessBlocked, [bucket])), ["S3 bucket logs has no public access block"]);
     });
     it("fails a public access block with a setting off", () => {
-        assert.deepEqual(messages(verdict(s3PublicAccessBlocked, [bucket, block({ restrictPublicBuckets: false })])), ["S3 bucket logs does not block public access: restrictPublicBuckets off"]);
+        assert.deepEqual(messages(verdict(s3PublicAccessBlocked, [bucket, block({ restrictPublicBuckets: false })])), [
+            "S3 bucket logs does not block public access: restrictPublicBuckets off",
+        ]);
     });
     it("fails, not passes, a stack without buckets", () => {
-        assert.deepEqual(messages(verdict(s3Encrypted, [])), ["s3-encrypted examined no resources: the resources it checks, or their Tier marks, are missing"]);
+        assert.deepEqual(messages(verdict(s3Encrypted, [])), [
+            "s3-encrypted examined no resources: the resources it checks, or their Tier marks, are missing",
+        ]);
     });
 });
 
@@ -403,10 +674,14 @@ describe("imdsv2-required", () => {
         assert.deepEqual(messages(verdict(imdsv2Required, [webLt(), redisNode(1, "a")])), []);
     });
     it("fails a launch template allowing IMDSv1", () => {
-        assert.deepEqual(messages(verdict(imdsv2Required, [webLt({ metadataOptions: { httpTokens: "optional" } })])), ['launch template web-lt does not require IMDSv2 (metadataOptions.httpTokens = "required")']);
+        assert.deepEqual(messages(verdict(imdsv2Required, [webLt({ metadataOptions: { httpTokens: "optional" } })])), [
+            'launch template web-lt does not require IMDSv2 (metadataOptions.httpTokens = "required")',
+        ]);
     });
     it("fails an instance without metadata options", () => {
-        assert.deepEqual(messages(verdict(imdsv2Required, [redisNode(1, "a", { metadataOptions: undefined })])), ['EC2 instance redis-node-1 does not require IMDSv2 (metadataOptions.httpTokens = "required")']);
+        assert.deepEqual(messages(verdict(imdsv2Required, [redisNode(1, "a", { metadataOptions: undefined })])), [
+            'EC2 instance redis-node-1 does not require IMDSv2 (metadataOptions.httpTokens = "required")',
+        ]);
     });
 });
 
@@ -415,13 +690,19 @@ describe("no-public-exposure", () => {
         assert.deepEqual(messages(verdict(noPublicExposure, [dbInstance("db"), redisNode(1, "a"), webLt()])), []);
     });
     it("fails a publicly accessible database", () => {
-        assert.deepEqual(messages(verdict(noPublicExposure, [dbInstance("db", { publiclyAccessible: true })])), ["RDS instance db is publicly accessible"]);
+        assert.deepEqual(messages(verdict(noPublicExposure, [dbInstance("db", { publiclyAccessible: true })])), [
+            "RDS instance db is publicly accessible",
+        ]);
     });
     it("fails an instance with a public IP", () => {
-        assert.deepEqual(messages(verdict(noPublicExposure, [redisNode(1, "a", { associatePublicIpAddress: true })])), ["EC2 instance redis-node-1 gets a public IP address"]);
+        assert.deepEqual(messages(verdict(noPublicExposure, [redisNode(1, "a", { associatePublicIpAddress: true })])), [
+            "EC2 instance redis-node-1 gets a public IP address",
+        ]);
     });
     it("fails a launch template giving public IPs", () => {
-        assert.deepEqual(messages(verdict(noPublicExposure, [webLt({ networkInterfaces: [{ associatePublicIpAddress: "true" }] })])), ["launch template web-lt gives its instances a public IP address"]);
+        assert.deepEqual(messages(verdict(noPublicExposure, [webLt({ networkInterfaces: [{ associatePublicIpAddress: "true" }] })])), [
+            "launch template web-lt gives its instances a public IP address",
+        ]);
     });
 });
 
@@ -430,10 +711,21 @@ describe("world-ingress-only-alb", () => {
     const appSg = res("aws:ec2/securityGroup:SecurityGroup", "app-sg", {});
     const alb = res("aws:lb/loadBalancer:LoadBalancer", "alb", { loadBalancerType: "application" }, { deps: { securityGroups: [albSg] } });
     const rule = (name: string, sg: RecordedResource, port: number, cidr: Record<string, string> = { cidrIpv4: "0.0.0.0/0" }) =>
-        res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name, { ipProtocol: "tcp", fromPort: port, toPort: port, ...cidr }, { deps: { securityGroupId: [sg] } });
+        res(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            name,
+            { ipProtocol: "tcp", fromPort: port, toPort: port, ...cidr },
+            { deps: { securityGroupId: [sg] } },
+        );
 
     it("passes 80 and 443 from the world on the ALB's group", () => {
-        const v = verdict(worldIngressOnlyOnAlb, [albSg, appSg, alb, rule("in-80", albSg, 80), rule("in-443", albSg, 443, { cidrIpv6: "::/0" })]);
+        const v = verdict(worldIngressOnlyOnAlb, [
+            albSg,
+            appSg,
+            alb,
+            rule("in-80", albSg, 80),
+            rule("in-443", albSg, 443, { cidrIpv6: "::/0" }),
+        ]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 4);
     });
@@ -448,19 +740,31 @@ describe("world-ingress-only-alb", () => {
         ]);
     });
     it("fails an inline world rule", () => {
-        const inline = res("aws:ec2/securityGroup:SecurityGroup", "legacy-sg", { ingress: [{ protocol: "tcp", fromPort: 3306, toPort: 3306, cidrBlocks: ["0.0.0.0/0"] }] });
+        const inline = res("aws:ec2/securityGroup:SecurityGroup", "legacy-sg", {
+            ingress: [{ protocol: "tcp", fromPort: 3306, toPort: 3306, cidrBlocks: ["0.0.0.0/0"] }],
+        });
         assert.deepEqual(messages(verdict(worldIngressOnlyOnAlb, [inline])), [
             "aws:ec2/securityGroup:SecurityGroup legacy-sg opens tcp 3306 to the world on security group legacy-sg, which no application load balancer uses",
         ]);
     });
     it("fails a world rule of the older SecurityGroupRule resource", () => {
-        const old = res("aws:ec2/securityGroupRule:SecurityGroupRule", "old", { type: "ingress", protocol: "tcp", fromPort: 6379, toPort: 6379, cidrBlocks: ["0.0.0.0/0"] }, { deps: { securityGroupId: [appSg] } });
+        const old = res(
+            "aws:ec2/securityGroupRule:SecurityGroupRule",
+            "old",
+            { type: "ingress", protocol: "tcp", fromPort: 6379, toPort: 6379, cidrBlocks: ["0.0.0.0/0"] },
+            { deps: { securityGroupId: [appSg] } },
+        );
         assert.deepEqual(messages(verdict(worldIngressOnlyOnAlb, [appSg, old])), [
             "aws:ec2/securityGroupRule:SecurityGroupRule old opens tcp 6379 to the world on security group app-sg, which no application load balancer uses",
         ]);
     });
     it("fails a port range from the world on the ALB's group", () => {
-        const range = res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "range", { ipProtocol: "tcp", fromPort: 80, toPort: 443, cidrIpv4: "0.0.0.0/0" }, { deps: { securityGroupId: [albSg] } });
+        const range = res(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "range",
+            { ipProtocol: "tcp", fromPort: 80, toPort: 443, cidrIpv4: "0.0.0.0/0" },
+            { deps: { securityGroupId: [albSg] } },
+        );
         assert.deepEqual(messages(verdict(worldIngressOnlyOnAlb, [albSg, alb, range])), [
             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule range opens tcp 80-443 to the world on the load balancer's group alb-sg; only tcp 80 and 443 may be",
         ]);
@@ -470,48 +774,83 @@ describe("world-ingress-only-alb", () => {
 describe("rds-backups-and-deletion-protection", () => {
     it("passes writers with 14 days of backups and deletion protection, and skips same-region replicas", () => {
         const v = verdict(rdsBackupsAndDeletionProtection, [
-            dbInstance("w"), dbInstance("dr-writer", { replicateSourceDb: "arn:aws:rds:us-east-2:1:db:w" }),
+            dbInstance("w"),
+            dbInstance("dr-writer", { replicateSourceDb: "arn:aws:rds:us-east-2:1:db:w" }),
             dbInstance("r", { replicateSourceDb: "w", backupRetentionPeriod: 0 }),
         ]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 2);
     });
     it("fails a writer keeping backups for 3 days", () => {
-        assert.deepEqual(messages(verdict(rdsBackupsAndDeletionProtection, [dbInstance("w", { backupRetentionPeriod: 3 })])), ["RDS writer w keeps backups for 3 days; expected at least 7"]);
+        assert.deepEqual(messages(verdict(rdsBackupsAndDeletionProtection, [dbInstance("w", { backupRetentionPeriod: 3 })])), [
+            "RDS writer w keeps backups for 3 days; expected at least 7",
+        ]);
     });
     it("fails a cross-region replica (a promotable writer) without backups", () => {
-        assert.deepEqual(messages(verdict(rdsBackupsAndDeletionProtection, [dbInstance("dr", { replicateSourceDb: "arn:aws:rds:us-east-2:1:db:w", backupRetentionPeriod: 0 })])), ["RDS writer dr keeps backups for 0 days; expected at least 7"]);
+        assert.deepEqual(
+            messages(
+                verdict(rdsBackupsAndDeletionProtection, [
+                    dbInstance("dr", { replicateSourceDb: "arn:aws:rds:us-east-2:1:db:w", backupRetentionPeriod: 0 }),
+                ]),
+            ),
+            ["RDS writer dr keeps backups for 0 days; expected at least 7"],
+        );
     });
     it("fails a writer without deletion protection", () => {
-        assert.deepEqual(messages(verdict(rdsBackupsAndDeletionProtection, [dbInstance("w", { deletionProtection: false })])), ["RDS writer w is not deletion-protected"]);
+        assert.deepEqual(messages(verdict(rdsBackupsAndDeletionProtection, [dbInstance("w", { deletionProtection: false })])), [
+            "RDS writer w is not deletion-protected",
+        ]);
     });
 });
 
 describe("eks-endpoint-restricted", () => {
     it("passes a cluster whose public endpoint is limited to configured CIDRs", () => {
-        assert.deepEqual(messages(verdict(eksEndpointRestricted, [res("eks:index:Cluster", "c", { endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] })])), []);
+        assert.deepEqual(
+            messages(
+                verdict(eksEndpointRestricted, [
+                    res("eks:index:Cluster", "c", { endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] }),
+                ]),
+            ),
+            [],
+        );
     });
     it("passes the engine's child cluster with a private endpoint only", () => {
-        assert.deepEqual(messages(verdict(eksEndpointRestricted, [res("aws:eks/cluster:Cluster", "c", { vpcConfig: { endpointPublicAccess: false } })])), []);
+        assert.deepEqual(
+            messages(verdict(eksEndpointRestricted, [res("aws:eks/cluster:Cluster", "c", { vpcConfig: { endpointPublicAccess: false } })])),
+            [],
+        );
     });
     it("fails a public endpoint with no CIDRs (open to the world by default)", () => {
-        assert.deepEqual(messages(verdict(eksEndpointRestricted, [res("eks:index:Cluster", "c", {})])), ["EKS cluster c has a public API endpoint open to the world (publicAccessCidrs unset)"]);
+        assert.deepEqual(messages(verdict(eksEndpointRestricted, [res("eks:index:Cluster", "c", {})])), [
+            "EKS cluster c has a public API endpoint open to the world (publicAccessCidrs unset)",
+        ]);
     });
     it("fails the engine's child cluster open to 0.0.0.0/0", () => {
-        assert.deepEqual(messages(verdict(eksEndpointRestricted, [res("aws:eks/cluster:Cluster", "c", { vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] } })])), [
-            "EKS cluster c has a public API endpoint open to the world (publicAccessCidrs includes 0.0.0.0/0)",
-        ]);
+        assert.deepEqual(
+            messages(
+                verdict(eksEndpointRestricted, [
+                    res("aws:eks/cluster:Cluster", "c", { vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] } }),
+                ]),
+            ),
+            ["EKS cluster c has a public API endpoint open to the world (publicAccessCidrs includes 0.0.0.0/0)"],
+        );
     });
 });
 
 describe("protect-data-resources", () => {
     it("passes protected data resources", () => {
-        const v = verdict(protectDataResources, [dbInstance("db"), res("aws:kms/key:Key", "k", {}, { protect: true }), res("random:index/randomPassword:RandomPassword", "p", {}, { protect: true })]);
+        const v = verdict(protectDataResources, [
+            dbInstance("db"),
+            res("aws:kms/key:Key", "k", {}, { protect: true }),
+            res("random:index/randomPassword:RandomPassword", "p", {}, { protect: true }),
+        ]);
         assert.deepEqual(messages(v), []);
         assert.equal(v.examined, 3);
     });
     it("fails an unprotected secret", () => {
-        assert.deepEqual(messages(verdict(protectDataResources, [res("aws:secretsmanager/secret:Secret", "s", {})])), ["aws:secretsmanager/secret:Secret s holds data but is not protected (resource option protect: true)"]);
+        assert.deepEqual(messages(verdict(protectDataResources, [res("aws:secretsmanager/secret:Secret", "s", {})])), [
+            "aws:secretsmanager/secret:Secret s holds data but is not protected (resource option protect: true)",
+        ]);
     });
 });
 

@@ -4,12 +4,20 @@ import { mandatoryViolations, runPolicies } from "../offline/policyRunner";
 import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
 
 /** A copy of `run` with one resource changed (inputs and outputs alike), or removed. */
-function mutate(run: StackRun, type: string, name: string, change: ((inputs: Record<string, any>) => Record<string, any>) | "remove"): StackRun {
+function mutate(
+    run: StackRun,
+    type: string,
+    name: string,
+    change: ((inputs: Record<string, any>) => Record<string, any>) | "remove",
+): StackRun {
     const target = run.resources.find((r) => r.type === type && r.name === name);
     assert.ok(target, `${type} ${name} exists in ${run.stack}`);
-    const resources = change === "remove"
-        ? run.resources.filter((r) => r !== target)
-        : run.resources.map((r): RecordedResource => (r === target ? { ...r, inputs: change(structuredClone(r.inputs)), outputs: change(structuredClone(r.outputs)) } : r));
+    const resources =
+        change === "remove"
+            ? run.resources.filter((r) => r !== target)
+            : run.resources.map((r): RecordedResource =>
+                  r === target ? { ...r, inputs: change(structuredClone(r.inputs)), outputs: change(structuredClone(r.outputs)) } : r,
+              );
     return { ...run, resources };
 }
 
@@ -25,26 +33,46 @@ describe("policy pack on the real program", () => {
             it("has every policy examine at least one resource (no vacuous pass)", async () => {
                 const verdicts = runPolicies(await loadStack(stack), ALL_POLICIES);
                 assert.equal(verdicts.length, ALL_POLICIES.length);
-                assert.deepEqual(verdicts.filter((v) => v.examined === 0).map((v) => v.policy), []);
+                assert.deepEqual(
+                    verdicts.filter((v) => v.examined === 0).map((v) => v.policy),
+                    [],
+                );
             });
 
             it("gives a first preview (IDs unknown) the same verdicts and counts as an update", async () => {
-                const summary = (run: StackRun) => runPolicies(run, ALL_POLICIES).map((v) => ({ policy: v.policy, examined: v.examined, violations: v.violations.map((x) => x.message), cannotRun: v.cannotRun }));
+                const summary = (run: StackRun) =>
+                    runPolicies(run, ALL_POLICIES).map((v) => ({
+                        policy: v.policy,
+                        examined: v.examined,
+                        violations: v.violations.map((x) => x.message),
+                        cannotRun: v.cannotRun,
+                    }));
                 const preview = summary(await loadStack(stack, true));
                 assert.deepEqual(preview, summary(await loadStack(stack)));
-                assert.deepEqual(preview.flatMap((v) => v.cannotRun), []);
+                assert.deepEqual(
+                    preview.flatMap((v) => v.cannotRun),
+                    [],
+                );
             });
         });
     }
 
     describe("mutations of the recorded graph", () => {
         it("fails instance-size-by-tier when a Redis node changes size", async () => {
-            const run = mutate(await loadStack("primary"), "aws:ec2/instance:Instance", "redis-node-2", (p) => ({ ...p, instanceType: "t3.medium" }));
-            assert.deepEqual(failures(run), ["instance-size-by-tier: EC2 instance redis-node-2 (tier redis) is t3.medium; allowed: t3.large"]);
+            const run = mutate(await loadStack("primary"), "aws:ec2/instance:Instance", "redis-node-2", (p) => ({
+                ...p,
+                instanceType: "t3.medium",
+            }));
+            assert.deepEqual(failures(run), [
+                "instance-size-by-tier: EC2 instance redis-node-2 (tier redis) is t3.medium; allowed: t3.large",
+            ]);
         });
 
         it("fails tier-az-spread when a Redis node moves into another node's zone", async () => {
-            const run = mutate(await loadStack("primary"), "aws:ec2/instance:Instance", "redis-node-3", (p) => ({ ...p, availabilityZone: "us-east-2b" }));
+            const run = mutate(await loadStack("primary"), "aws:ec2/instance:Instance", "redis-node-3", (p) => ({
+                ...p,
+                availabilityZone: "us-east-2b",
+            }));
             assert.deepEqual(failures(run), [
                 "tier-az-spread: redis tier: 3 nodes spans 2 AZs (us-east-2a, us-east-2b); expected at least 3 (us-east-2 has 3 usable)",
                 "tier-az-spread: redis tier: us-east-2b holds 2 of 3 nodes, a majority",
@@ -73,10 +101,15 @@ describe("policy pack on the real program", () => {
         });
 
         it("fails world-ingress-only-alb when the Redis group is opened to the world", async () => {
-            const run = mutate(await loadStack("primary"), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "redis-in-self-redis", (p) => {
-                const { referencedSecurityGroupId: _removed, ...rest } = p;
-                return { ...rest, cidrIpv4: "0.0.0.0/0" };
-            });
+            const run = mutate(
+                await loadStack("primary"),
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "redis-in-self-redis",
+                (p) => {
+                    const { referencedSecurityGroupId: _removed, ...rest } = p;
+                    return { ...rest, cidrIpv4: "0.0.0.0/0" };
+                },
+            );
             assert.deepEqual(failures(run), [
                 "world-ingress-only-alb: aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule redis-in-self-redis opens tcp 6379 to the world on security group redis-sg, which no application load balancer uses",
             ]);
@@ -84,23 +117,54 @@ describe("policy pack on the real program", () => {
 
         it("fails protect-data-resources when the writer loses protect", async () => {
             const primary = await loadStack("primary");
-            const run = { ...primary, resources: primary.resources.map((r) => (r.name === "db-writer" && r.type === "aws:rds/instance:Instance" ? { ...r, protect: false } : r)) };
-            assert.deepEqual(failures(run), ["protect-data-resources: aws:rds/instance:Instance db-writer holds data but is not protected (resource option protect: true)"]);
+            const run = {
+                ...primary,
+                resources: primary.resources.map((r) =>
+                    r.name === "db-writer" && r.type === "aws:rds/instance:Instance" ? { ...r, protect: false } : r,
+                ),
+            };
+            assert.deepEqual(failures(run), [
+                "protect-data-resources: aws:rds/instance:Instance db-writer holds data but is not protected (resource option protect: true)",
+            ]);
         });
     });
 
     describe("violations reached through config", () => {
         const cases: [string, Record<string, string>, string[]][] = [
-            ["a smaller web instance type", { "ecommerce:webInstanceType": "t3.large" }, ["instance-size-by-tier: launch template web-lt (tier web) is t3.large; allowed: t3.xlarge"]],
-            ["4 web servers", { "ecommerce:webInstanceCount": "4" }, ["tier-counts: web tier: Auto Scaling group web-asg runs min 4 / desired 4; expected 5 and 5"]],
-            ["one read replica", { "ecommerce:dbReplicaCount": "1" }, ["tier-counts: db tier: expected 1 writer and 2 replicas, found 1 writer and 1 replicas"]],
-            ["a single-AZ writer", { "ecommerce:dbMultiAz": "false" }, ["tier-az-spread: db tier: writer db-writer is not Multi-AZ (no standby in a second zone)"]],
-            ["another EKS node type", { "ecommerce:eksNodeInstanceType": "m5.large" }, ["instance-size-by-tier: EKS node group monitoring-nodes (tier monitoring) is m5.large; allowed: t3.large"]],
-            ["another Redis type", { "ecommerce:redisInstanceType": "r6i.large" }, [
-                "instance-size-by-tier: EC2 instance redis-node-1 (tier redis) is r6i.large; allowed: t3.large",
-                "instance-size-by-tier: EC2 instance redis-node-2 (tier redis) is r6i.large; allowed: t3.large",
-                "instance-size-by-tier: EC2 instance redis-node-3 (tier redis) is r6i.large; allowed: t3.large",
-            ]],
+            [
+                "a smaller web instance type",
+                { "ecommerce:webInstanceType": "t3.large" },
+                ["instance-size-by-tier: launch template web-lt (tier web) is t3.large; allowed: t3.xlarge"],
+            ],
+            [
+                "4 web servers",
+                { "ecommerce:webInstanceCount": "4" },
+                ["tier-counts: web tier: Auto Scaling group web-asg runs min 4 / desired 4; expected 5 and 5"],
+            ],
+            [
+                "one read replica",
+                { "ecommerce:dbReplicaCount": "1" },
+                ["tier-counts: db tier: expected 1 writer and 2 replicas, found 1 writer and 1 replicas"],
+            ],
+            [
+                "a single-AZ writer",
+                { "ecommerce:dbMultiAz": "false" },
+                ["tier-az-spread: db tier: writer db-writer is not Multi-AZ (no standby in a second zone)"],
+            ],
+            [
+                "another EKS node type",
+                { "ecommerce:eksNodeInstanceType": "m5.large" },
+                ["instance-size-by-tier: EKS node group monitoring-nodes (tier monitoring) is m5.large; allowed: t3.large"],
+            ],
+            [
+                "another Redis type",
+                { "ecommerce:redisInstanceType": "r6i.large" },
+                [
+                    "instance-size-by-tier: EC2 instance redis-node-1 (tier redis) is r6i.large; allowed: t3.large",
+                    "instance-size-by-tier: EC2 instance redis-node-2 (tier redis) is r6i.large; allowed: t3.large",
+                    "instance-size-by-tier: EC2 instance redis-node-3 (tier redis) is r6i.large; allowed: t3.large",
+                ],
+            ],
         ];
         for (const [what, config, expected] of cases) {
             it(`fails the right policy with ${what}`, async () => {

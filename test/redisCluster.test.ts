@@ -57,9 +57,15 @@ describe("RedisCluster", () => {
             it("creates exactly 3 t3.large instances, all in the RedisCluster component", async () => {
                 const run = await loadStack(e.stack);
                 const instances = redisOfType(run, INSTANCE);
-                assert.deepEqual(instances.map((i) => i.name), ["redis-node-1", "redis-node-2", "redis-node-3"]);
+                assert.deepEqual(
+                    instances.map((i) => i.name),
+                    ["redis-node-1", "redis-node-2", "redis-node-3"],
+                );
                 assert.ok(instances.every((i) => i.inputs.instanceType === "t3.large"));
-                assert.ok(instances.every((i) => i.inputs.tags.Tier === "redis"), "Tier tag on every node");
+                assert.ok(
+                    instances.every((i) => i.inputs.tags.Tier === "redis"),
+                    "Tier tag on every node",
+                );
                 const allInstances = ofType(run, INSTANCE).filter((i) => i.inputs.tags?.Tier === "redis");
                 assert.equal(allInstances.length, 3);
             });
@@ -67,11 +73,22 @@ describe("RedisCluster", () => {
             it(`places the nodes in ${e.zones.join(", ")}`, async () => {
                 const run = await loadStack(e.stack);
                 const instances = nodes(run);
-                assert.deepEqual(instances.map((i) => i.inputs.availabilityZone), e.zones);
+                assert.deepEqual(
+                    instances.map((i) => i.inputs.availabilityZone),
+                    e.zones,
+                );
                 // The interface's subnet decides where the instance really runs: it must agree.
-                const subnets = instances.map((i) => byIdOrArn(run, byIdOrArn(run, i.inputs.primaryNetworkInterface.networkInterfaceId).inputs.subnetId));
-                assert.deepEqual(subnets.map((s) => s.outputs.availabilityZone), e.zones);
-                assert.deepEqual(subnets.map((s) => s.inputs.availabilityZoneId), e.zoneIds);
+                const subnets = instances.map((i) =>
+                    byIdOrArn(run, byIdOrArn(run, i.inputs.primaryNetworkInterface.networkInterfaceId).inputs.subnetId),
+                );
+                assert.deepEqual(
+                    subnets.map((s) => s.outputs.availabilityZone),
+                    e.zones,
+                );
+                assert.deepEqual(
+                    subnets.map((s) => s.inputs.availabilityZoneId),
+                    e.zoneIds,
+                );
             });
 
             it(`pins the nodes to ${e.addresses.join(", ")} on their own interfaces in the data subnets`, async () => {
@@ -83,8 +100,14 @@ describe("RedisCluster", () => {
                     assert.equal(eni.name, instance.name);
                     return eni;
                 });
-                assert.deepEqual(enis.map((n) => n.inputs.privateIps), e.addresses.map((a) => [a]));
-                assert.deepEqual(enis.map((n) => n.outputs.privateIp), e.addresses);
+                assert.deepEqual(
+                    enis.map((n) => n.inputs.privateIps),
+                    e.addresses.map((a) => [a]),
+                );
+                assert.deepEqual(
+                    enis.map((n) => n.outputs.privateIp),
+                    e.addresses,
+                );
                 for (const eni of enis) {
                     const subnet = byIdOrArn(run, eni.inputs.subnetId);
                     assert.equal(subnet.inputs.tags.SubnetTier, "data", `${eni.name} in a data subnet`);
@@ -129,12 +152,20 @@ describe("RedisCluster", () => {
             it("gives the nodes a role with SSM core and read access to the password secret only", async () => {
                 const run = await loadStack(e.stack);
                 const role = one(run, "aws:iam/role:Role", "redis-node");
-                assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement.map((s: any) => s.Principal.Service), ["ec2.amazonaws.com"]);
+                assert.deepEqual(
+                    JSON.parse(role.inputs.assumeRolePolicy).Statement.map((s: any) => s.Principal.Service),
+                    ["ec2.amazonaws.com"],
+                );
                 const profile = one(run, "aws:iam/instanceProfile:InstanceProfile", "redis-node");
                 assert.equal(profile.inputs.role, role.outputs.name);
                 assert.ok(nodes(run).every((i) => i.inputs.iamInstanceProfile === profile.outputs.name));
-                const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.inputs.role === role.outputs.name);
-                assert.deepEqual(attachments.map((a) => a.inputs.policyArn), ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+                const attachments = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(
+                    (a) => a.inputs.role === role.outputs.name,
+                );
+                assert.deepEqual(
+                    attachments.map((a) => a.inputs.policyArn),
+                    ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"],
+                );
                 const inline = ofType(run, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
                 assert.equal(inline.length, 1);
                 const secret = one(run, "aws:secretsmanager/secret:Secret", "redis-password");
@@ -150,7 +181,10 @@ describe("RedisCluster", () => {
                 assert.ok(webRole, "the client policy is on an existing role");
                 assert.ok(webRole.name.startsWith("web"), webRole.name);
                 const secret = one(run, "aws:secretsmanager/secret:Secret", "redis-password");
-                assert.deepEqual(JSON.parse(policy.inputs.policy).Statement.map((s: any) => [s.Action, s.Resource]), [["secretsmanager:GetSecretValue", secret.outputs.arn]]);
+                assert.deepEqual(
+                    JSON.parse(policy.inputs.policy).Statement.map((s: any) => [s.Action, s.Resource]),
+                    [["secretsmanager:GetSecretValue", secret.outputs.arn]],
+                );
             });
 
             it("keeps the generated password in Secrets Manager as a secret input, with the secret and password protected", async () => {
@@ -177,10 +211,17 @@ describe("RedisCluster", () => {
                     const env = userDataFile(instance, NODE_PATHS.env);
                     assert.ok(env.includes(`SECRET_ID='${secret.inputs.name}'`), env);
                     assert.ok(env.includes(`REGION='${run.config["aws:region"]}'`), env);
-                    assert.ok(configLines(userDataFile(instance, NODE_PATHS.redisTemplate)).includes(`requirepass ${PASSWORD_PLACEHOLDER}`));
+                    assert.ok(
+                        configLines(userDataFile(instance, NODE_PATHS.redisTemplate)).includes(`requirepass ${PASSWORD_PLACEHOLDER}`),
+                    );
                 }
-                const holders = run.resources.filter((r) => r.type !== "random:index/randomPassword:RandomPassword" && JSON.stringify(r.inputs).includes(value));
-                assert.deepEqual(holders.map((r) => `${r.type} ${r.name}`), ["aws:secretsmanager/secretVersion:SecretVersion redis-password"]);
+                const holders = run.resources.filter(
+                    (r) => r.type !== "random:index/randomPassword:RandomPassword" && JSON.stringify(r.inputs).includes(value),
+                );
+                assert.deepEqual(
+                    holders.map((r) => `${r.type} ${r.name}`),
+                    ["aws:secretsmanager/secretVersion:SecretVersion redis-password"],
+                );
                 assert.ok(!JSON.stringify(run.outputs).includes(value), "stack outputs contain the password");
             });
 
@@ -188,7 +229,10 @@ describe("RedisCluster", () => {
                 const run = await loadStack(e.stack);
                 nodes(run).forEach((instance, i) => {
                     const redisConf = configLines(userDataFile(instance, NODE_PATHS.redisTemplate));
-                    assert.deepEqual(redisConf.filter((l) => l.startsWith("replicaof")), i === 0 ? [] : [`replicaof ${e.addresses[0]} 6379`]);
+                    assert.deepEqual(
+                        redisConf.filter((l) => l.startsWith("replicaof")),
+                        i === 0 ? [] : [`replicaof ${e.addresses[0]} 6379`],
+                    );
                     assert.ok(redisConf.includes(`bind ${e.addresses[i]} 127.0.0.1`));
                     assert.ok(redisConf.includes("maxmemory 5734mb") && redisConf.includes("maxmemory-policy allkeys-lru"));
                     const sentinelConf = configLines(userDataFile(instance, NODE_PATHS.sentinelTemplate));
@@ -208,13 +252,18 @@ describe("RedisCluster", () => {
                 assert.ok(typeof eksSgId === "string" && eksSgId.startsWith("sg-"));
                 const sources: Record<string, string> = { [sg.id!]: "self", [webSg.id!]: "web", [eksSgId]: "monitoring" };
                 const describe = (rule: RecordedResource) => {
-                    const source = rule.inputs.cidrIpv4 ?? sources[rule.inputs.referencedSecurityGroupId] ?? rule.inputs.referencedSecurityGroupId;
+                    const source =
+                        rule.inputs.cidrIpv4 ?? sources[rule.inputs.referencedSecurityGroupId] ?? rule.inputs.referencedSecurityGroupId;
                     return `${rule.inputs.ipProtocol} ${rule.inputs.fromPort}-${rule.inputs.toPort} ${source}`;
                 };
                 const ingress = ofType(run, INGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
                 assert.deepEqual(ingress.map(describe).sort(), [
-                    "tcp 26379-26379 monitoring", "tcp 26379-26379 self", "tcp 26379-26379 web",
-                    "tcp 6379-6379 monitoring", "tcp 6379-6379 self", "tcp 6379-6379 web",
+                    "tcp 26379-26379 monitoring",
+                    "tcp 26379-26379 self",
+                    "tcp 26379-26379 web",
+                    "tcp 6379-6379 monitoring",
+                    "tcp 6379-6379 self",
+                    "tcp 6379-6379 web",
                 ]);
                 const egress = ofType(run, EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
                 assert.deepEqual(egress.map(describe).sort(), ["tcp 26379-26379 self", "tcp 443-443 0.0.0.0/0", "tcp 6379-6379 self"]);
@@ -240,13 +289,22 @@ describe("RedisCluster", () => {
     });
 
     it("spreads 5 nodes with quorum 3 over the 3 zones, two per zone at most", async () => {
-        const run = requireSuccess(await runProgram({ stack: "primary", config: { "ecommerce:redisNodeCount": "5", "ecommerce:redisSentinelQuorum": "3" } }));
+        const run = requireSuccess(
+            await runProgram({ stack: "primary", config: { "ecommerce:redisNodeCount": "5", "ecommerce:redisSentinelQuorum": "3" } }),
+        );
         const instances = nodes(run, 5);
         assert.equal(ofType(run, INSTANCE).filter((i) => i.inputs.tags?.Tier === "redis").length, 5);
-        assert.deepEqual(instances.map((i) => i.inputs.availabilityZone), ["us-east-2a", "us-east-2b", "us-east-2c", "us-east-2a", "us-east-2b"]);
+        assert.deepEqual(
+            instances.map((i) => i.inputs.availabilityZone),
+            ["us-east-2a", "us-east-2b", "us-east-2c", "us-east-2a", "us-east-2b"],
+        );
         const addresses = ["10.10.64.10", "10.10.80.11", "10.10.96.12", "10.10.64.13", "10.10.80.14"];
         assert.deepEqual(run.outputs.redisNodeAddresses, addresses);
-        assert.ok(configLines(userDataFile(instances[4], NODE_PATHS.sentinelTemplate)).includes("sentinel monitor ecommerce-cache 10.10.64.10 6379 3"));
+        assert.ok(
+            configLines(userDataFile(instances[4], NODE_PATHS.sentinelTemplate)).includes(
+                "sentinel monitor ecommerce-cache 10.10.64.10 6379 3",
+            ),
+        );
         assert.ok(userDataFile(instances[4], NODE_PATHS.env).includes(`CLUSTER_ADDRESSES='${addresses.join(" ")}'`));
         assert.equal(run.outputs.redisSurvivesZoneLoss, true);
     });

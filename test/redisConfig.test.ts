@@ -70,7 +70,10 @@ describe("lib/redisConfig", () => {
             });
         }
         it("rejects an instance type of unknown memory", () => {
-            assert.throws(() => maxmemoryMib("x9.huge", 70), /maxmemoryMib: instance type = "x9\.huge": expected a type with known memory \(t3\.medium, t3\.large/);
+            assert.throws(
+                () => maxmemoryMib("x9.huge", 70),
+                /maxmemoryMib: instance type = "x9\.huge": expected a type with known memory \(t3\.medium, t3\.large/,
+            );
         });
         it("rejects a percentage above 90", () => {
             assert.throws(() => maxmemoryMib("t3.large", 95), { message: "maxmemoryMib: percent = 95: expected an integer from 10 to 90" });
@@ -95,18 +98,42 @@ describe("lib/redisConfig", () => {
             assert.deepEqual(redisClusterProblems({ ...valid, image: `public.ecr.aws/docker/library/redis@sha256:${"a".repeat(64)}` }), []);
         });
         const cases: [string, Partial<RedisClusterSettings>, string][] = [
-            ["an instance type of unknown memory", { instanceType: "c5.large" }, 'instanceType = "c5.large": expected a type with known memory ('],
-            ["an even node count", { nodeCount: 4 }, "nodeCount = 4: expected an odd integer, at least 3 (Sentinel needs a strict majority)"],
+            [
+                "an instance type of unknown memory",
+                { instanceType: "c5.large" },
+                'instanceType = "c5.large": expected a type with known memory (',
+            ],
+            [
+                "an even node count",
+                { nodeCount: 4 },
+                "nodeCount = 4: expected an odd integer, at least 3 (Sentinel needs a strict majority)",
+            ],
             ["a single node", { nodeCount: 1 }, "nodeCount = 1: expected an odd integer, at least 3 (Sentinel needs a strict majority)"],
-            ["a floating image tag", { image: "public.ecr.aws/docker/library/redis:6.2" }, 'image = "public.ecr.aws/docker/library/redis:6.2": expected an image pinned to an exact x.y.z tag or an @sha256 digest (no floating tags such as latest or 6.2)'],
+            [
+                "a floating image tag",
+                { image: "public.ecr.aws/docker/library/redis:6.2" },
+                'image = "public.ecr.aws/docker/library/redis:6.2": expected an image pinned to an exact x.y.z tag or an @sha256 digest (no floating tags such as latest or 6.2)',
+            ],
             ["the latest tag", { image: "redis:latest" }, 'image = "redis:latest": expected an image pinned'],
             ["a quorum below the majority", { sentinelQuorum: 1 }, "sentinelQuorum = 1: expected a majority of the 3 sentinels (2 to 3)"],
-            ["a quorum above the node count", { nodeCount: 5, sentinelQuorum: 6 }, "sentinelQuorum = 6: expected a majority of the 5 sentinels (3 to 5)"],
-            ["maxmemory above 90%", { maxmemoryPercent: 95 }, "maxmemoryPercent = 95: expected an integer from 10 to 90 (the rest is for the OS, docker and forks)"],
+            [
+                "a quorum above the node count",
+                { nodeCount: 5, sentinelQuorum: 6 },
+                "sentinelQuorum = 6: expected a majority of the 5 sentinels (3 to 5)",
+            ],
+            [
+                "maxmemory above 90%",
+                { maxmemoryPercent: 95 },
+                "maxmemoryPercent = 95: expected an integer from 10 to 90 (the rest is for the OS, docker and forks)",
+            ],
             ["a master name with a space", { masterName: "my cache" }, 'masterName = "my cache": expected 1 to 64 letters, digits'],
             ["a 4 GiB root volume", { rootVolumeGiB: 4 }, "rootVolumeGiB = 4: expected an integer from 8 to 1024"],
             ["four zones", { zoneCount: 4 }, "subnets = 4: expected 1 to 3 data subnets, one per zone"],
-            ["a sentinel down-after of 50 ms", { downAfterMilliseconds: 50 }, "downAfterMilliseconds = 50: expected an integer from 1000 to 600000 (shorter fails over on network blips)"],
+            [
+                "a sentinel down-after of 50 ms",
+                { downAfterMilliseconds: 50 },
+                "downAfterMilliseconds = 50: expected an integer from 1000 to 600000 (shorter fails over on network blips)",
+            ],
         ];
         for (const [what, change, message] of cases) {
             it(`rejects ${what}`, () => {
@@ -119,7 +146,12 @@ describe("lib/redisConfig", () => {
 
     describe("renderRedisConf", () => {
         const master = renderRedisConf({ address: "10.10.64.10", maxmemoryMib: 5734, password: PASSWORD_PLACEHOLDER });
-        const replica = renderRedisConf({ address: "10.10.80.11", masterAddress: "10.10.64.10", maxmemoryMib: 5734, password: PASSWORD_PLACEHOLDER });
+        const replica = renderRedisConf({
+            address: "10.10.80.11",
+            masterAddress: "10.10.64.10",
+            maxmemoryMib: 5734,
+            password: PASSWORD_PLACEHOLDER,
+        });
         const expectations: [string, string][] = [
             ["bind 10.10.64.10 127.0.0.1", "binds the node address first (replication source), then loopback"],
             ["port 6379", "listens on 6379"],
@@ -144,7 +176,10 @@ describe("lib/redisConfig", () => {
             assert.equal(directives(master).filter((l) => l.startsWith("replicaof")).length, 0);
         });
         it("makes the other nodes replicas of the master's fixed address", () => {
-            assert.deepEqual(directives(replica).filter((l) => l.startsWith("replicaof")), ["replicaof 10.10.64.10 6379"]);
+            assert.deepEqual(
+                directives(replica).filter((l) => l.startsWith("replicaof")),
+                ["replicaof 10.10.64.10 6379"],
+            );
         });
         it("binds loopback once when the node address is loopback", () => {
             const local = renderRedisConf({ address: "127.0.0.1", port: 7000, maxmemoryMib: 100, password: "x" });
@@ -157,14 +192,25 @@ describe("lib/redisConfig", () => {
             });
         });
         it("rejects a master given by name", () => {
-            assert.throws(() => renderRedisConf({ address: "10.0.0.1", masterAddress: "redis-1.internal", maxmemoryMib: 100, password: "x" }), {
-                message: 'renderRedisConf: masterAddress = "redis-1.internal": expected an IPv4 address',
-            });
+            assert.throws(
+                () => renderRedisConf({ address: "10.0.0.1", masterAddress: "redis-1.internal", maxmemoryMib: 100, password: "x" }),
+                {
+                    message: 'renderRedisConf: masterAddress = "redis-1.internal": expected an IPv4 address',
+                },
+            );
         });
     });
 
     describe("renderSentinelConf", () => {
-        const conf = directives(renderSentinelConf({ address: "10.10.80.11", masterName: "ecommerce-cache", masterAddress: "10.10.64.10", quorum: 2, password: PASSWORD_PLACEHOLDER }));
+        const conf = directives(
+            renderSentinelConf({
+                address: "10.10.80.11",
+                masterName: "ecommerce-cache",
+                masterAddress: "10.10.64.10",
+                quorum: 2,
+                password: PASSWORD_PLACEHOLDER,
+            }),
+        );
         const expectations: string[] = [
             "bind 10.10.80.11 127.0.0.1",
             "port 26379",
@@ -186,9 +232,12 @@ describe("lib/redisConfig", () => {
             assert.ok(conf.findIndex((l) => l.startsWith("sentinel monitor")) < conf.findIndex((l) => l.startsWith("sentinel auth-pass")));
         });
         it("rejects a quorum of 0", () => {
-            assert.throws(() => renderSentinelConf({ address: "10.0.0.1", masterName: "m", masterAddress: "10.0.0.1", quorum: 0, password: "x" }), {
-                message: "renderSentinelConf: quorum = 0: expected a positive integer",
-            });
+            assert.throws(
+                () => renderSentinelConf({ address: "10.0.0.1", masterName: "m", masterAddress: "10.0.0.1", quorum: 0, password: "x" }),
+                {
+                    message: "renderSentinelConf: quorum = 0: expected a positive integer",
+                },
+            );
         });
     });
 
@@ -220,7 +269,9 @@ describe("lib/redisConfig", () => {
             assert.ok(env.includes("REGION='us-east-2'"));
             const redisConf = fileOf(master, NODE_PATHS.redisTemplate).content;
             assert.ok(redisConf.includes(`requirepass ${PASSWORD_PLACEHOLDER}`));
-            assert.ok(fileOf(master, NODE_PATHS.sentinelTemplate).content.includes(`sentinel auth-pass ecommerce-cache ${PASSWORD_PLACEHOLDER}`));
+            assert.ok(
+                fileOf(master, NODE_PATHS.sentinelTemplate).content.includes(`sentinel auth-pass ecommerce-cache ${PASSWORD_PLACEHOLDER}`),
+            );
         });
         it("pins the image and lists every node, the first as initial master", () => {
             const env = fileOf(replica, NODE_PATHS.env).content;
@@ -230,10 +281,17 @@ describe("lib/redisConfig", () => {
             assert.ok(env.includes("NODE_ADDRESS='10.10.80.11'"));
         });
         it("starts the first node as master and the others as its replicas, all sentinels watching it", () => {
-            assert.deepEqual(directives(fileOf(master, NODE_PATHS.redisTemplate).content).filter((l) => l.startsWith("replicaof")), []);
+            assert.deepEqual(
+                directives(fileOf(master, NODE_PATHS.redisTemplate).content).filter((l) => l.startsWith("replicaof")),
+                [],
+            );
             assert.ok(directives(fileOf(replica, NODE_PATHS.redisTemplate).content).includes("replicaof 10.10.64.10 6379"));
             for (const doc of [master, replica]) {
-                assert.ok(directives(fileOf(doc, NODE_PATHS.sentinelTemplate).content).includes("sentinel monitor ecommerce-cache 10.10.64.10 6379 2"));
+                assert.ok(
+                    directives(fileOf(doc, NODE_PATHS.sentinelTemplate).content).includes(
+                        "sentinel monitor ecommerce-cache 10.10.64.10 6379 2",
+                    ),
+                );
             }
         });
         it("rejects a floating image tag", () => {
@@ -242,7 +300,10 @@ describe("lib/redisConfig", () => {
             });
         });
         it("rejects a node missing from the cluster's address list", () => {
-            assert.throws(() => renderRedisCloudConfig(spec("10.10.64.99")), /clusterAddresses = .*: expected a list that includes the node's address 10\.10\.64\.99/);
+            assert.throws(
+                () => renderRedisCloudConfig(spec("10.10.64.99")),
+                /clusterAddresses = .*: expected a list that includes the node's address 10\.10\.64\.99/,
+            );
         });
         it("rejects a secret reference that is neither a secret name nor an ARN", () => {
             assert.throws(() => renderRedisCloudConfig(spec(ADDRESSES[0], { passwordSecretId: "redis password" })), {
@@ -277,7 +338,7 @@ describe("lib/redisConfig with the real tools", function () {
             });
         });
         it("rejects a cloud-config with a malformed write_files entry (the check can fail)", () => {
-            const broken = renderRedisCloudConfig(spec(ADDRESSES[0])).replace("permissions: \"0600\"", "permissions: [0600]");
+            const broken = renderRedisCloudConfig(spec(ADDRESSES[0])).replace('permissions: "0600"', "permissions: [0600]");
             const result = validate(broken, "broken.yaml");
             assert.notEqual(result.status, 0, result.stdout);
         });
@@ -332,21 +393,31 @@ describe("lib/redisConfig with the real tools", function () {
             const redisConf = directives(node.read("etc/redis-node/server/redis.conf"));
             const sentinelConf = directives(node.read("etc/redis-node/sentinel/sentinel.conf"));
             assert.ok(redisConf.includes(`requirepass ${PASSWORD}`) && redisConf.includes(`masterauth ${PASSWORD}`));
-            assert.ok(sentinelConf.includes(`requirepass ${PASSWORD}`) && sentinelConf.includes(`sentinel auth-pass ecommerce-cache ${PASSWORD}`));
-            assert.ok(!`${redisConf}${sentinelConf}`.includes(PASSWORD_PLACEHOLDER));
+            assert.ok(
+                sentinelConf.includes(`requirepass ${PASSWORD}`) && sentinelConf.includes(`sentinel auth-pass ecommerce-cache ${PASSWORD}`),
+            );
+            assert.ok(!redisConf.includes(PASSWORD_PLACEHOLDER) && !sentinelConf.includes(PASSWORD_PLACEHOLDER));
             assert.equal(node.mode("etc/redis-node/server/redis.conf"), "600");
             assert.equal(node.mode("etc/redis-node/sentinel/sentinel.conf"), "600");
             assert.equal(node.mode("etc/redis-node/server"), "700");
             assert.equal(node.mode("etc/redis-node/sentinel"), "700");
             assert.ok(!node.commands.includes(PASSWORD), "password on a command line");
             assert.ok(!`${node.result.stdout}${node.result.stderr}`.includes(PASSWORD), "password in the output");
-            assert.match(node.commands, new RegExp(`aws secretsmanager get-secret-value --region us-east-2 --secret-id ${ARN.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `));
+            assert.match(
+                node.commands,
+                new RegExp(
+                    `aws secretsmanager get-secret-value --region us-east-2 --secret-id ${ARN.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `,
+                ),
+            );
         });
 
         it("starts a replica of the initial master when no sentinel answers", () => {
             const node = bootstrap(2, {});
             assert.equal(node.result.status, 0, node.result.stderr);
-            assert.deepEqual(directives(node.read("etc/redis-node/server/redis.conf")).filter((l) => l.startsWith("replicaof")), ["replicaof 10.10.64.10 6379"]);
+            assert.deepEqual(
+                directives(node.read("etc/redis-node/server/redis.conf")).filter((l) => l.startsWith("replicaof")),
+                ["replicaof 10.10.64.10 6379"],
+            );
         });
 
         it("runs Redis and Sentinel in docker with host networking, a restart policy, an unprivileged user and mounted configs", () => {
@@ -358,22 +429,41 @@ describe("lib/redisConfig with the real tools", function () {
             for (const line of runs) {
                 assert.ok(line.includes("--network host --restart always --user 6379:6379"), line);
             }
-            assert.match(server, /--name redis-server .*--volume \S+\/etc\/redis-node\/server:\/usr\/local\/etc\/redis .*public\.ecr\.aws\/docker\/library\/redis:6\.2\.20 redis-server \/usr\/local\/etc\/redis\/redis\.conf/);
-            assert.match(sentinel, /--name redis-sentinel .*--volume \S+\/etc\/redis-node\/sentinel:\/usr\/local\/etc\/redis-sentinel .*redis:6\.2\.20 redis-sentinel \/usr\/local\/etc\/redis-sentinel\/sentinel\.conf/);
+            assert.match(
+                server,
+                /--name redis-server .*--volume \S+\/etc\/redis-node\/server:\/usr\/local\/etc\/redis .*public\.ecr\.aws\/docker\/library\/redis:6\.2\.20 redis-server \/usr\/local\/etc\/redis\/redis\.conf/,
+            );
+            assert.match(
+                sentinel,
+                /--name redis-sentinel .*--volume \S+\/etc\/redis-node\/sentinel:\/usr\/local\/etc\/redis-sentinel .*redis:6\.2\.20 redis-sentinel \/usr\/local\/etc\/redis-sentinel\/sentinel\.conf/,
+            );
         });
 
         it("asks the other nodes' sentinels with the password in REDISCLI_AUTH only", () => {
             const node = bootstrap(1, {});
             const probes = node.commands.split("\n").filter((l) => l.includes("redis-cli"));
-            assert.deepEqual(probes.map((l) => l.match(/-h (\S+)/)?.[1]), ["10.10.80.11", "10.10.96.12"]);
-            assert.ok(probes.every((l) => l.endsWith("auth=set")), probes.join("\n"));
+            assert.deepEqual(
+                probes.map((l) => l.match(/-h (\S+)/)?.[1]),
+                ["10.10.80.11", "10.10.96.12"],
+            );
+            assert.ok(
+                probes.every((l) => l.endsWith("auth=set")),
+                probes.join("\n"),
+            );
         });
 
         it("follows the master a peer sentinel reports after a failover instead of starting a second master", () => {
             const node = bootstrap(1, { STUB_SENTINEL_MASTER: "10.10.80.11" });
             assert.equal(node.result.status, 0, node.result.stderr);
-            assert.deepEqual(directives(node.read("etc/redis-node/server/redis.conf")).filter((l) => l.startsWith("replicaof")), ["replicaof 10.10.80.11 6379"]);
-            assert.ok(directives(node.read("etc/redis-node/sentinel/sentinel.conf")).includes("sentinel monitor ecommerce-cache 10.10.80.11 6379 2"));
+            assert.deepEqual(
+                directives(node.read("etc/redis-node/server/redis.conf")).filter((l) => l.startsWith("replicaof")),
+                ["replicaof 10.10.80.11 6379"],
+            );
+            assert.ok(
+                directives(node.read("etc/redis-node/sentinel/sentinel.conf")).includes(
+                    "sentinel monitor ecommerce-cache 10.10.80.11 6379 2",
+                ),
+            );
         });
 
         it("fails without writing any config when the secret is not letters and digits", () => {
@@ -422,7 +512,12 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
     }
     /** `INFO` sections as key -> value. */
     function info(text: string): Record<string, string> {
-        return Object.fromEntries(text.split(/\r?\n/).filter((l) => l.includes(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]));
+        return Object.fromEntries(
+            text
+                .split(/\r?\n/)
+                .filter((l) => l.includes(":"))
+                .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]),
+        );
     }
     /** Fields of a flat RESP map reply printed by --raw (one item per line). */
     function fields(text: string): Record<string, string> {
@@ -464,15 +559,19 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
         redisPorts.forEach((port, i) => {
             const nodeDir = path.join(dir, `node-${i + 1}`);
             fs.mkdirSync(nodeDir);
-            start("redis-server", `redis-${i + 1}.conf`, renderRedisConf({
-                address: LOOPBACK,
-                port,
-                masterAddress: i === 0 ? undefined : LOOPBACK,
-                masterPort: redisPorts[0],
-                maxmemoryMib: MAXMEMORY_MIB,
-                password: PASSWORD,
-                dir: nodeDir,
-            }));
+            start(
+                "redis-server",
+                `redis-${i + 1}.conf`,
+                renderRedisConf({
+                    address: LOOPBACK,
+                    port,
+                    masterAddress: i === 0 ? undefined : LOOPBACK,
+                    masterPort: redisPorts[0],
+                    maxmemoryMib: MAXMEMORY_MIB,
+                    password: PASSWORD,
+                    dir: nodeDir,
+                }),
+            );
         });
         // The master waits repl-diskless-sync-delay (5 s) for more replicas before the first sync.
         await waitFor("both replicas in sync", 15000, async () => {
@@ -484,17 +583,21 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
             return true;
         });
         sentinelPorts.forEach((port, i) => {
-            start("redis-sentinel", `sentinel-${i + 1}.conf`, renderSentinelConf({
-                address: LOOPBACK,
-                port,
-                masterName: "ecommerce-cache",
-                masterAddress: LOOPBACK,
-                masterPort: redisPorts[0],
-                quorum: 2,
-                password: PASSWORD,
-                downAfterMilliseconds: 1000,
-                failoverTimeoutMilliseconds: 5000,
-            }));
+            start(
+                "redis-sentinel",
+                `sentinel-${i + 1}.conf`,
+                renderSentinelConf({
+                    address: LOOPBACK,
+                    port,
+                    masterName: "ecommerce-cache",
+                    masterAddress: LOOPBACK,
+                    masterPort: redisPorts[0],
+                    quorum: 2,
+                    password: PASSWORD,
+                    downAfterMilliseconds: 1000,
+                    failoverTimeoutMilliseconds: 5000,
+                }),
+            );
         });
         await waitFor("every sentinel to see the 2 replicas and the 2 other sentinels", 15000, async () => {
             for (const port of sentinelPorts) {
@@ -508,14 +611,19 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
     });
 
     after(async () => {
-        await Promise.all(processes.map((p) => new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) {
-                resolve();
-                return;
-            }
-            p.once("exit", () => resolve());
-            p.kill("SIGKILL");
-        })));
+        await Promise.all(
+            processes.map(
+                (p) =>
+                    new Promise<void>((resolve) => {
+                        if (p.exitCode !== null || p.signalCode !== null) {
+                            resolve();
+                            return;
+                        }
+                        p.once("exit", () => resolve());
+                        p.kill("SIGKILL");
+                    }),
+            ),
+        );
         if (dir) {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -540,7 +648,10 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
 
     it(`caps memory at ${MAXMEMORY_MIB} MiB with allkeys-lru eviction`, async () => {
         for (const port of redisPorts) {
-            assert.deepEqual((await cli(port, ["CONFIG", "GET", "maxmemory"])).split("\n"), ["maxmemory", String(MAXMEMORY_MIB * 1024 * 1024)]);
+            assert.deepEqual((await cli(port, ["CONFIG", "GET", "maxmemory"])).split("\n"), [
+                "maxmemory",
+                String(MAXMEMORY_MIB * 1024 * 1024),
+            ]);
             assert.deepEqual((await cli(port, ["CONFIG", "GET", "maxmemory-policy"])).split("\n"), ["maxmemory-policy", "allkeys-lru"]);
         }
     });
@@ -565,7 +676,11 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
             promoted = port;
             return replicaPorts.includes(port);
         });
-        await waitFor("the promoted replica to act as master", 5000, async () => (await cli(Number(promoted), ["ROLE"])).split("\n")[0] === "master");
+        await waitFor(
+            "the promoted replica to act as master",
+            5000,
+            async () => (await cli(Number(promoted), ["ROLE"])).split("\n")[0] === "master",
+        );
         assert.equal(await cli(Number(promoted), ["SET", "page:/after", "failover"]), "OK");
     });
 });

@@ -16,7 +16,11 @@ const SECRETS_PROVIDER_STATE = "encryptedkey";
 
 function stackFileKeys(stack: string): Record<string, unknown> {
     const file = readStackFile(stack);
-    return flatten({ secretsprovider: file.secretsprovider, ...(file.encryptedkey ? { encryptedkey: file.encryptedkey } : {}), config: file.config });
+    return flatten({
+        secretsprovider: file.secretsprovider,
+        ...(file.encryptedkey ? { encryptedkey: file.encryptedkey } : {}),
+        config: file.config,
+    });
 }
 
 function flatten(value: unknown, at = ""): Record<string, unknown> {
@@ -35,18 +39,26 @@ describe("stack files", () => {
         const primary = stackFileKeys("primary");
         const dr = stackFileKeys("dr");
         assert.deepEqual(Object.keys(primary).sort(), Object.keys(dr).sort(), "same keys");
-        const differing = Object.keys(primary).filter((k) => JSON.stringify(primary[k]) !== JSON.stringify(dr[k])).filter((k) => k !== SECRETS_PROVIDER_STATE).sort();
+        const differing = Object.keys(primary)
+            .filter((k) => JSON.stringify(primary[k]) !== JSON.stringify(dr[k]))
+            .filter((k) => k !== SECRETS_PROVIDER_STATE)
+            .sort();
         assert.deepEqual(differing, [...PER_STACK].sort());
     });
 
     it("hold nothing but those settings (everything shared is declared once in Pulumi.yaml)", () => {
         for (const stack of listStacks()) {
-            const keys = Object.keys(stackFileKeys(stack)).filter((k) => k !== SECRETS_PROVIDER_STATE).sort();
+            const keys = Object.keys(stackFileKeys(stack))
+                .filter((k) => k !== SECRETS_PROVIDER_STATE)
+                .sort();
             assert.deepEqual(keys, [...PER_STACK].sort(), stack);
         }
     });
 
-    for (const [stack, region] of [["primary", "us-east-2"], ["dr", "us-west-1"]]) {
+    for (const [stack, region] of [
+        ["primary", "us-east-2"],
+        ["dr", "us-west-1"],
+    ]) {
         it(`keep ${stack}'s state and secrets key in ${region}, its own region`, () => {
             const file = readStackFile(stack);
             assert.equal(file.config["aws:region"], region);
@@ -58,7 +70,11 @@ describe("stack files", () => {
     it("declare every project config key in Pulumi.yaml with a description and a default or value", () => {
         const config = readProjectFile().config as Record<string, Record<string, unknown>>;
         const incomplete = Object.entries(config)
-            .filter(([key, decl]) => typeof decl.description !== "string" || (decl.default === undefined && decl.value === undefined && key !== "stateBackend"))
+            .filter(
+                ([key, decl]) =>
+                    typeof decl.description !== "string" ||
+                    (decl.default === undefined && decl.value === undefined && key !== "stateBackend"),
+            )
             .map(([key]) => key);
         assert.deepEqual(incomplete, []);
         assert.ok(Object.keys(config).length >= 40, `expected the full config surface, found ${Object.keys(config).length} keys`);
@@ -74,7 +90,13 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
     });
 
     it("initialises a stack with the secrets provider of its own region", () => {
-        assert.deepEqual(planInvocation("init", "primary").args, ["stack", "init", "primary", "--secrets-provider", "awskms://alias/ecommerce-pulumi-secrets?region=us-east-2"]);
+        assert.deepEqual(planInvocation("init", "primary").args, [
+            "stack",
+            "init",
+            "primary",
+            "--secrets-provider",
+            "awskms://alias/ecommerce-pulumi-secrets?region=us-east-2",
+        ]);
     });
 
     it("passes extra arguments through", () => {
@@ -82,19 +104,31 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
     });
 
     it("rejects an unknown stack with the known ones", () => {
-        assert.throws(() => planInvocation("up", "staging"), { message: 'stack "staging" is not one of dr, primary: usage: npm run up -- <stack> [pulumi args]' });
+        assert.throws(() => planInvocation("up", "staging"), {
+            message: 'stack "staging" is not one of dr, primary: usage: npm run up -- <stack> [pulumi args]',
+        });
     });
 
     it("rejects an unknown command", () => {
-        assert.throws(() => planInvocation("destroy", "dr"), { message: 'unknown command "destroy": expected one of init, preview, up, refresh' });
+        assert.throws(() => planInvocation("destroy", "dr"), {
+            message: 'unknown command "destroy": expected one of init, preview, up, refresh',
+        });
     });
 
     it("rejects a stack whose state backend lives in another region", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-"));
         try {
             fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-            fs.writeFileSync(path.join(dir, "Pulumi.dr.yaml"), fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dr.yaml"), "utf8").replace("ecommerce-pulumi-state-us-west-1?region=us-west-1", "ecommerce-pulumi-state-us-east-2?region=us-east-2"));
-            assert.throws(() => planInvocation("up", "dr", [], dir), { message: "Pulumi.dr.yaml: the state backend s3://ecommerce-pulumi-state-us-east-2?region=us-east-2 is not in the stack's region us-west-1" });
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.dr.yaml"),
+                fs
+                    .readFileSync(path.join(PROJECT_DIR, "Pulumi.dr.yaml"), "utf8")
+                    .replace("ecommerce-pulumi-state-us-west-1?region=us-west-1", "ecommerce-pulumi-state-us-east-2?region=us-east-2"),
+            );
+            assert.throws(() => planInvocation("up", "dr", [], dir), {
+                message:
+                    "Pulumi.dr.yaml: the state backend s3://ecommerce-pulumi-state-us-east-2?region=us-east-2 is not in the stack's region us-west-1",
+            });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -105,13 +139,20 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
         const log = path.join(bin, "log");
         try {
             fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$PULUMI_BACKEND_URL $*" > "${log}"\nexit 3\n`, { mode: 0o755 });
-            const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "deploy.ts"), "preview", "dr", "--diff"], {
-                cwd: PROJECT_DIR,
-                env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-                encoding: "utf8",
-            });
+            const result = spawnSync(
+                process.execPath,
+                ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "deploy.ts"), "preview", "dr", "--diff"],
+                {
+                    cwd: PROJECT_DIR,
+                    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+                    encoding: "utf8",
+                },
+            );
             assert.equal(result.status, 3, "exit code of pulumi is passed through");
-            assert.equal(fs.readFileSync(log, "utf8").trim(), "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1 preview --stack dr --policy-pack policies --diff");
+            assert.equal(
+                fs.readFileSync(log, "utf8").trim(),
+                "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1 preview --stack dr --policy-pack policies --diff",
+            );
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });
         }

@@ -66,7 +66,11 @@ function subnetsOf(run: StackRun, tier: string): RecordedResource[] {
 /** The tier's one launch template (other tiers may have their own). */
 function launchTemplateOf(run: StackRun): RecordedResource {
     const templates = webResources(run).filter((r) => r.type === LT);
-    assert.deepEqual(templates.map((t) => t.name), ["web-lt"], "the tier has exactly one launch template");
+    assert.deepEqual(
+        templates.map((t) => t.name),
+        ["web-lt"],
+        "the tier has exactly one launch template",
+    );
     return templates[0];
 }
 
@@ -76,7 +80,10 @@ function userDataOf(run: StackRun): string {
 
 /** The value at a recorded secret path such as `password` or `data.redis-password` or `a[0].b`. */
 function valueAt(obj: unknown, dotted: string): unknown {
-    return dotted.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== "").reduce<unknown>((v, key) => (v as any)?.[key], obj);
+    return dotted
+        .split(/\.|\[(\d+)\]/)
+        .filter((p) => p !== undefined && p !== "")
+        .reduce<unknown>((v, key) => (v as any)?.[key], obj);
 }
 
 /** Rules of `type` on the security group `sg`, as comparable strings. */
@@ -84,7 +91,10 @@ function rulesOf(run: StackRun, type: string, sg: RecordedResource): string[] {
     return ofType(run, type)
         .filter((r) => r.inputs.securityGroupId === sg.id)
         .map((r) => {
-            const peer = r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6 ?? (r.inputs.referencedSecurityGroupId === undefined ? "?" : `sg:${byId(run, r.inputs.referencedSecurityGroupId).name}`);
+            const peer =
+                r.inputs.cidrIpv4 ??
+                r.inputs.cidrIpv6 ??
+                (r.inputs.referencedSecurityGroupId === undefined ? "?" : `sg:${byId(run, r.inputs.referencedSecurityGroupId).name}`);
             return `${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort} ${peer}`;
         })
         .sort();
@@ -98,7 +108,13 @@ function byId(run: StackRun, id: string): RecordedResource {
 
 describe("WebTier", () => {
     const expectations = [
-        { stack: "primary", region: "us-east-2", cidr: "10.10.0.0/16", ids: ["use2-az1", "use2-az2", "use2-az3"], elbAccount: "033677994240" },
+        {
+            stack: "primary",
+            region: "us-east-2",
+            cidr: "10.10.0.0/16",
+            ids: ["use2-az1", "use2-az2", "use2-az3"],
+            elbAccount: "033677994240",
+        },
         { stack: "dr", region: "us-west-1", cidr: "10.20.0.0/16", ids: ["usw1-az1", "usw1-az3"], elbAccount: "027434742980" },
     ];
     for (const e of expectations) {
@@ -109,8 +125,14 @@ describe("WebTier", () => {
                 assert.equal(alb.inputs.loadBalancerType, "application");
                 assert.equal(alb.inputs.internal, false);
                 const publics = subnetsOf(run, "public");
-                assert.deepEqual(alb.inputs.subnets, publics.map((s) => s.id));
-                assert.deepEqual(publics.map((s) => s.inputs.availabilityZoneId), e.ids);
+                assert.deepEqual(
+                    alb.inputs.subnets,
+                    publics.map((s) => s.id),
+                );
+                assert.deepEqual(
+                    publics.map((s) => s.inputs.availabilityZoneId),
+                    e.ids,
+                );
                 assert.deepEqual(alb.inputs.securityGroups, [one(run, SG, "web-alb-sg").id]);
             });
 
@@ -127,8 +149,14 @@ describe("WebTier", () => {
                 assert.equal(asg.inputs.desiredCapacity, 5);
                 assert.equal(asg.inputs.maxSize, 10);
                 const privates = subnetsOf(run, "private");
-                assert.deepEqual(asg.inputs.vpcZoneIdentifiers, privates.map((s) => s.id));
-                assert.deepEqual(privates.map((s) => s.inputs.availabilityZoneId), e.ids);
+                assert.deepEqual(
+                    asg.inputs.vpcZoneIdentifiers,
+                    privates.map((s) => s.id),
+                );
+                assert.deepEqual(
+                    privates.map((s) => s.inputs.availabilityZoneId),
+                    e.ids,
+                );
             });
 
             it("replaces servers that fail the load balancer's health check, after a 300 s grace period (baked AMI)", async () => {
@@ -163,8 +191,15 @@ describe("WebTier", () => {
                 assert.equal(tg.inputs.vpcId, one(run, "aws:ec2/vpc:Vpc", "network-vpc").id);
                 assert.equal(tg.inputs.deregistrationDelay, 30);
                 assert.deepEqual(tg.inputs.healthCheck, {
-                    enabled: true, protocol: "HTTP", port: "traffic-port", path: "/api/health", matcher: "200",
-                    interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3,
+                    enabled: true,
+                    protocol: "HTTP",
+                    port: "traffic-port",
+                    path: "/api/health",
+                    matcher: "200",
+                    interval: 15,
+                    timeout: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 3,
                 });
             });
 
@@ -183,7 +218,10 @@ describe("WebTier", () => {
                 assert.equal(lt.inputs.instanceType, "t3.xlarge");
                 assert.equal(lt.inputs.imageId, `resolve:ssm:${AL2023_AMI_PARAMETER}`);
                 assert.equal(lt.inputs.imageId, "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
-                assert.deepEqual(run.invokes.filter((i) => i.token === GET_AMI), []);
+                assert.deepEqual(
+                    run.invokes.filter((i) => i.token === GET_AMI),
+                    [],
+                );
             });
 
             it("requires IMDSv2 tokens with a hop limit of 1", async () => {
@@ -195,18 +233,32 @@ describe("WebTier", () => {
 
             it("boots from an encrypted 30 GiB gp3 root volume at /dev/xvda", async () => {
                 const lt = one(await loadStack(e.stack), LT, "web-lt");
-                assert.deepEqual(lt.inputs.blockDeviceMappings, [{
-                    deviceName: "/dev/xvda",
-                    ebs: { volumeType: "gp3", volumeSize: 30, iops: 3000, throughput: 125, encrypted: "true", deleteOnTermination: "true" },
-                }]);
+                assert.deepEqual(lt.inputs.blockDeviceMappings, [
+                    {
+                        deviceName: "/dev/xvda",
+                        ebs: {
+                            volumeType: "gp3",
+                            volumeSize: 30,
+                            iops: 3000,
+                            throughput: 125,
+                            encrypted: "true",
+                            deleteOnTermination: "true",
+                        },
+                    },
+                ]);
             });
 
             it("gives the servers no public IP, no key pair, detailed monitoring and only their own security group", async () => {
                 const run = await loadStack(e.stack);
                 const lt = one(run, LT, "web-lt");
-                assert.deepEqual(lt.inputs.networkInterfaces, [{
-                    deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [one(run, SG, "web-instance-sg").id],
-                }]);
+                assert.deepEqual(lt.inputs.networkInterfaces, [
+                    {
+                        deviceIndex: 0,
+                        associatePublicIpAddress: "false",
+                        deleteOnTermination: "true",
+                        securityGroups: [one(run, SG, "web-instance-sg").id],
+                    },
+                ]);
                 assert.equal(lt.inputs.keyName, undefined);
                 assert.equal(lt.inputs.vpcSecurityGroupIds, undefined);
                 assert.deepEqual(lt.inputs.monitoring, { enabled: true });
@@ -225,17 +277,36 @@ describe("WebTier", () => {
                 assert.equal(profile.inputs.role, role.outputs.name);
                 assert.deepEqual(one(run, LT, "web-lt").inputs.iamInstanceProfile, { arn: profile.outputs.arn });
                 // Without a release bundle the role may read nothing else.
-                assert.deepEqual(webResources(run).filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy"), []);
+                assert.deepEqual(
+                    webResources(run).filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy"),
+                    [],
+                );
             });
 
             it("opens 0.0.0.0/0 and ::/0 only on the ALB's 80 and 443, nowhere else in the stack", async () => {
                 const run = await loadStack(e.stack);
                 const albSg = one(run, SG, "web-alb-sg");
                 const world = ofType(run, INGRESS).filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
-                assert.ok(world.every((r) => r.inputs.securityGroupId === albSg.id), "world ingress only on the ALB's group");
-                assert.deepEqual(rulesOf(run, INGRESS, albSg), ["tcp 443-443 0.0.0.0/0", "tcp 443-443 ::/0", "tcp 80-80 0.0.0.0/0", "tcp 80-80 ::/0"]);
-                const inline = ofType(run, SG).filter((g) => (g.inputs.ingress ?? []).some((r: any) => (r.cidrBlocks ?? []).includes("0.0.0.0/0") || (r.ipv6CidrBlocks ?? []).includes("::/0")));
-                assert.deepEqual(inline.map((g) => g.name), [], "no inline world ingress");
+                assert.ok(
+                    world.every((r) => r.inputs.securityGroupId === albSg.id),
+                    "world ingress only on the ALB's group",
+                );
+                assert.deepEqual(rulesOf(run, INGRESS, albSg), [
+                    "tcp 443-443 0.0.0.0/0",
+                    "tcp 443-443 ::/0",
+                    "tcp 80-80 0.0.0.0/0",
+                    "tcp 80-80 ::/0",
+                ]);
+                const inline = ofType(run, SG).filter((g) =>
+                    (g.inputs.ingress ?? []).some(
+                        (r: any) => (r.cidrBlocks ?? []).includes("0.0.0.0/0") || (r.ipv6CidrBlocks ?? []).includes("::/0"),
+                    ),
+                );
+                assert.deepEqual(
+                    inline.map((g) => g.name),
+                    [],
+                    "no inline world ingress",
+                );
             });
 
             it("lets the ALB out only to the servers' security group on 80", async () => {
@@ -273,10 +344,12 @@ describe("WebTier", () => {
                 const lt = one(run, LT, "web-lt");
                 assert.deepEqual(lt.secretPaths, []);
                 const userData = userDataOf(run);
-                const secrets = run.resources.flatMap((r) => [
-                    ...r.secretPaths.map((p) => valueAt(r.inputs, p)),
-                    ...(r.type === "random:index/randomPassword:RandomPassword" ? [r.outputs.result] : []),
-                ]).filter((v): v is string => typeof v === "string" && v.length >= 8);
+                const secrets = run.resources
+                    .flatMap((r) => [
+                        ...r.secretPaths.map((p) => valueAt(r.inputs, p)),
+                        ...(r.type === "random:index/randomPassword:RandomPassword" ? [r.outputs.result] : []),
+                    ])
+                    .filter((v): v is string => typeof v === "string" && v.length >= 8);
                 for (const secret of secrets) {
                     assert.ok(!userData.includes(secret), "user data contains a secret value of the stack");
                 }
@@ -302,14 +375,24 @@ describe("WebTier", () => {
             it("tells the app where the Redis sentinels are and which secret holds the Redis password", async () => {
                 const run = await loadStack(e.stack);
                 const env = parse(userDataOf(run)).write_files.find((f: any) => f.path === "/etc/ecommerce/api.env").content as string;
-                const nodes = ofType(run, "aws:ec2/networkInterface:NetworkInterface").filter((n) => n.inputs.tags.Tier === "redis").sort((a, b) => a.name.localeCompare(b.name));
+                const nodes = ofType(run, "aws:ec2/networkInterface:NetworkInterface")
+                    .filter((n) => n.inputs.tags.Tier === "redis")
+                    .sort((a, b) => a.name.localeCompare(b.name));
                 assert.equal(nodes.length, 3);
-                assert.match(env, new RegExp(`^REDIS_SENTINELS=${nodes.map((n) => `${n.inputs.privateIps[0]}:26379`).join(",").replace(/\./g, "\\.")}$`, "m"));
+                assert.match(
+                    env,
+                    new RegExp(
+                        `^REDIS_SENTINELS=${nodes
+                            .map((n) => `${n.inputs.privateIps[0]}:26379`)
+                            .join(",")
+                            .replace(/\./g, "\\.")}$`,
+                        "m",
+                    ),
+                );
                 assert.match(env, /^REDIS_MASTER_NAME=ecommerce-cache$/m);
                 const secret = one(run, "aws:secretsmanager/secret:Secret", "redis-password");
                 assert.equal(secret.inputs.name, `ecommerce/${e.region}/redis-password`);
                 assert.match(env, new RegExp(`^REDIS_PASSWORD_SECRET_NAME=ecommerce/${e.region}/redis-password$`, "m"));
-
             });
 
             it("tags every taggable resource of the tier, the servers and their volumes with Tier=web", async () => {
@@ -340,11 +423,20 @@ describe("WebTier", () => {
                 const run = await loadStack(e.stack);
                 const bucket = one(run, "aws:s3/bucket:Bucket", "web-alb-logs");
                 assert.deepEqual(one(run, LB, "web-alb").inputs.accessLogs, { bucket: bucket.id, prefix: "alb", enabled: true });
-                assert.deepEqual(one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "web-alb-logs").inputs.rules,
-                    [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+                assert.deepEqual(
+                    one(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "web-alb-logs")
+                        .inputs.rules,
+                    [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+                );
                 const block = one(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "web-alb-logs").inputs;
-                assert.deepEqual([block.bucket, block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [bucket.id, true, true, true, true]);
-                assert.equal(one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "web-alb-logs").inputs.rule.objectOwnership, "BucketOwnerEnforced");
+                assert.deepEqual(
+                    [block.bucket, block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets],
+                    [bucket.id, true, true, true, true],
+                );
+                assert.equal(
+                    one(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "web-alb-logs").inputs.rule.objectOwnership,
+                    "BucketOwnerEnforced",
+                );
                 const [rule] = one(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "web-alb-logs").inputs.rules;
                 assert.equal(rule.status, "Enabled");
                 assert.equal(rule.expiration.days, 90);
@@ -402,33 +494,44 @@ describe("WebTier", () => {
                 assert.deepEqual(https.inputs.defaultActions, [{ type: "forward", targetGroupArn: one(run, TG, "web-tg").outputs.arn }]);
                 assert.equal(http.inputs.loadBalancerArn, albArn);
                 assert.equal(http.inputs.port, 80);
-                assert.deepEqual(http.inputs.defaultActions, [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+                assert.deepEqual(http.inputs.defaultActions, [
+                    { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+                ]);
             });
         });
     }
 
     it("keeps plain HTTP in primary when certificateArns has only dr's region", async () => {
-        const run = requireSuccess(await runProgram({
-            stack: "primary",
-            config: { "ecommerce:certificateArns": JSON.stringify({ "us-west-1": certArn("us-west-1") }) },
-        }));
+        const run = requireSuccess(
+            await runProgram({
+                stack: "primary",
+                config: { "ecommerce:certificateArns": JSON.stringify({ "us-west-1": certArn("us-west-1") }) },
+            }),
+        );
         const [listener] = expectCount(run, LISTENER, 1);
         assert.equal(listener.inputs.protocol, "HTTP");
         assert.equal(listener.inputs.defaultActions[0].type, "forward");
     });
 
     it("installs its own region's release bundle and may read exactly that object when webArtifactUri is set", async () => {
-        const run = requireSuccess(await runProgram({
-            stack: "dr",
-            config: { "ecommerce:webAmiNameFilter": "", "ecommerce:webArtifactUri": RELEASE },
-        }));
+        const run = requireSuccess(
+            await runProgram({
+                stack: "dr",
+                config: { "ecommerce:webAmiNameFilter": "", "ecommerce:webArtifactUri": RELEASE },
+            }),
+        );
         assert.ok(parse(userDataOf(run)).packages.includes("nginx"), "installs nginx");
         const script = parse(userDataOf(run)).write_files.find((f: any) => f.path === "/usr/local/sbin/ecommerce-web-bootstrap").content;
         assert.match(script, /^artifact_uri="s3:\/\/ecommerce-releases-us-west-1\/web\/web-1\.4\.2\.tar\.gz"$/m);
         const policy = JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", "web-instance-release").inputs.policy);
-        assert.deepEqual(policy.Statement, [{
-            Sid: "ReadReleaseBundle", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::ecommerce-releases-us-west-1/web/web-1.4.2.tar.gz",
-        }]);
+        assert.deepEqual(policy.Statement, [
+            {
+                Sid: "ReadReleaseBundle",
+                Effect: "Allow",
+                Action: "s3:GetObject",
+                Resource: "arn:aws:s3:::ecommerce-releases-us-west-1/web/web-1.4.2.tar.gz",
+            },
+        ]);
         assert.equal(cloudInitSchema(userDataOf(run)).status, 0);
     });
 
@@ -440,20 +543,30 @@ describe("WebTier", () => {
         assert.deepEqual(run.errors, [
             'Invalid configuration for stack "primary":\n  - ecommerce:webArtifactUri = "s3://b-1/web.tar.gz": expected empty when ecommerce:webAmiNameFilter is set (a baked AMI carries the application)',
         ]);
-        assert.deepEqual(run.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+        assert.deepEqual(
+            run.resources.map((r) => r.type),
+            ["pulumi:pulumi:Stack"],
+        );
     });
 
     it("rejects a webArtifactUri that is not an S3 tarball, naming the key", () => {
-        const config: Record<string, string | undefined> = { ...resolveStackConfig("dr"), "ecommerce:webArtifactUri": "https://example.com/web.zip" };
+        const config: Record<string, string | undefined> = {
+            ...resolveStackConfig("dr"),
+            "ecommerce:webArtifactUri": "https://example.com/web.zip",
+        };
         assert.throws(() => parseConfig((key) => config[key], "dr"), {
-            message: 'Invalid configuration for stack "dr":\n  - ecommerce:webArtifactUri = "https://example.com/web.zip": expected empty, or a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack\'s region)',
+            message:
+                'Invalid configuration for stack "dr":\n  - ecommerce:webArtifactUri = "https://example.com/web.zip": expected empty, or a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack\'s region)',
         });
     });
 
     it("fails before creating any web resource when the instance type is Graviton (t4g.xlarge cannot boot the x86_64 AMI)", async () => {
         const run = await runProgram({ stack: "primary", config: { "ecommerce:webInstanceType": "t4g.xlarge" } });
         assert.equal(run.errors.length, 1, run.errors.join("\n"));
-        assert.match(run.errors[0], /WebTier web: invalid arguments:\n {2}- instanceType = "t4g\.xlarge": expected an x86_64 instance type \(the AMIs are x86_64; Graviton types cannot boot them\)/);
+        assert.match(
+            run.errors[0],
+            /WebTier web: invalid arguments:\n {2}- instanceType = "t4g\.xlarge": expected an x86_64 instance type \(the AMIs are x86_64; Graviton types cannot boot them\)/,
+        );
         assert.deepEqual(webResources(run), []);
     });
 
@@ -487,18 +600,58 @@ describe("WebTier", () => {
 
         const cases: [string, Partial<WebTierArgs>, string][] = [
             ["an instance count of 0", { instanceCount: 0, maxInstanceCount: 10 }, "instanceCount = 0: expected an integer of at least 1"],
-            ["a maximum below the count", { maxInstanceCount: 4 }, "maxInstanceCount = 4: expected an integer of at least instanceCount (5)"],
+            [
+                "a maximum below the count",
+                { maxInstanceCount: 4 },
+                "maxInstanceCount = 4: expected an integer of at least instanceCount (5)",
+            ],
             ["a fractional count", { instanceCount: 2.5 }, "instanceCount = 2.5: expected an integer of at least 1"],
-            ["a Graviton instance type", { instanceType: "m7g.xlarge" }, 'instanceType = "m7g.xlarge": expected an x86_64 instance type (the AMIs are x86_64; Graviton types cannot boot them)'],
-            ["a malformed instance type", { instanceType: "t3xlarge" }, 'instanceType = "t3xlarge": expected an EC2 instance type such as t3.xlarge'],
-            ["a single public subnet", { publicSubnetIds: ["subnet-a"] }, 'publicSubnetIds = "1 subnet(s)": expected at least 2 (an Application Load Balancer needs two zones)'],
-            ["a single private subnet", { privateSubnetIds: ["subnet-c"] }, 'privateSubnetIds = "1 subnet(s)": expected at least 2 (the servers must survive the loss of a zone)'],
-            ["a health path without a leading slash", { healthCheckPath: "api/health" }, 'healthCheckPath = "api/health": expected an absolute URL path starting with / such as /api/health'],
+            [
+                "a Graviton instance type",
+                { instanceType: "m7g.xlarge" },
+                'instanceType = "m7g.xlarge": expected an x86_64 instance type (the AMIs are x86_64; Graviton types cannot boot them)',
+            ],
+            [
+                "a malformed instance type",
+                { instanceType: "t3xlarge" },
+                'instanceType = "t3xlarge": expected an EC2 instance type such as t3.xlarge',
+            ],
+            [
+                "a single public subnet",
+                { publicSubnetIds: ["subnet-a"] },
+                'publicSubnetIds = "1 subnet(s)": expected at least 2 (an Application Load Balancer needs two zones)',
+            ],
+            [
+                "a single private subnet",
+                { privateSubnetIds: ["subnet-c"] },
+                'privateSubnetIds = "1 subnet(s)": expected at least 2 (the servers must survive the loss of a zone)',
+            ],
+            [
+                "a health path without a leading slash",
+                { healthCheckPath: "api/health" },
+                'healthCheckPath = "api/health": expected an absolute URL path starting with / such as /api/health',
+            ],
             ["a root volume below 8 GiB", { rootVolumeGiB: 4 }, "rootVolumeGiB = 4: expected an integer from 8 to 16384"],
-            ["a release bundle with a baked AMI", { amiNameFilter: "ecommerce-web-*", artifactUri: "s3://b-1/web.tar.gz" }, 'artifactUri = "s3://b-1/web.tar.gz": expected unset when amiNameFilter is set (a baked AMI carries the application)'],
-            ["a certificate that is not an ACM ARN", { certificateArn: "arn:aws:iam::123456789012:server-certificate/shop" }, 'certificateArn = "arn:aws:iam::123456789012:server-certificate/shop": expected an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)'],
-            ["a VPC CIDR that is not one", { vpcCidr: "10.10.0.0" }, 'vpcCidr = "10.10.0.0": expected the VPC\'s IPv4 CIDR such as 10.10.0.0/16'],
-            ["a secret in the app settings", { appEnvironment: { DB_PASSWORD: "x" } }, "appEnvironment: environment DB_PASSWORD looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. DB_PASSWORD_ARN) and read it from Secrets Manager at runtime"],
+            [
+                "a release bundle with a baked AMI",
+                { amiNameFilter: "ecommerce-web-*", artifactUri: "s3://b-1/web.tar.gz" },
+                'artifactUri = "s3://b-1/web.tar.gz": expected unset when amiNameFilter is set (a baked AMI carries the application)',
+            ],
+            [
+                "a certificate that is not an ACM ARN",
+                { certificateArn: "arn:aws:iam::123456789012:server-certificate/shop" },
+                'certificateArn = "arn:aws:iam::123456789012:server-certificate/shop": expected an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+            ],
+            [
+                "a VPC CIDR that is not one",
+                { vpcCidr: "10.10.0.0" },
+                'vpcCidr = "10.10.0.0": expected the VPC\'s IPv4 CIDR such as 10.10.0.0/16',
+            ],
+            [
+                "a secret in the app settings",
+                { appEnvironment: { DB_PASSWORD: "x" } },
+                "appEnvironment: environment DB_PASSWORD looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. DB_PASSWORD_ARN) and read it from Secrets Manager at runtime",
+            ],
         ];
         for (const [title, change, problem] of cases) {
             it(`rejects ${title}`, () => {

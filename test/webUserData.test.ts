@@ -3,7 +3,14 @@ import { spawnSync } from "child_process";
 import { parse } from "yaml";
 import { elbLogDeliveryPrincipal, ELB_LOG_DELIVERY_SERVICE } from "../lib/elbLogDelivery";
 import {
-    API_BIND, API_ENV_FILE, BOOTSTRAP_SCRIPT, parseReleaseUri, renderWebUserData, userDataProblems, WebUserDataOptions, WEB_ROOT,
+    API_BIND,
+    API_ENV_FILE,
+    BOOTSTRAP_SCRIPT,
+    parseReleaseUri,
+    renderWebUserData,
+    userDataProblems,
+    WebUserDataOptions,
+    WEB_ROOT,
 } from "../lib/webUserData";
 import { cloudInitSchema } from "./support/cloudInit";
 
@@ -25,7 +32,11 @@ describe("web user data (lib/webUserData.ts)", () => {
         { title: "baked AMI", options: { source: "bakedAmi", healthCheckPath: "/api/health" }, packages: false },
         {
             title: "release bundle",
-            options: { source: "releaseBundle", healthCheckPath: "/api/health", artifactUri: "s3://shop-releases-us-east-2/web/web-1.4.2.tar.gz" },
+            options: {
+                source: "releaseBundle",
+                healthCheckPath: "/api/health",
+                artifactUri: "s3://shop-releases-us-east-2/web/web-1.4.2.tar.gz",
+            },
             packages: true,
             bundle: "s3://shop-releases-us-east-2/web/web-1.4.2.tar.gz",
         },
@@ -36,7 +47,10 @@ describe("web user data (lib/webUserData.ts)", () => {
                 source: "releaseBundle",
                 healthCheckPath: "/api/v1/health",
                 artifactUri: "s3://b-1/web.tar.gz",
-                environment: { DB_WRITER_HOST: "writer.db.ecommerce.internal", DB_SECRET_ARN: "arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf" },
+                environment: {
+                    DB_WRITER_HOST: "writer.db.ecommerce.internal",
+                    DB_SECRET_ARN: "arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf",
+                },
             },
             packages: true,
             bundle: "s3://b-1/web.tar.gz",
@@ -63,7 +77,10 @@ describe("web user data (lib/webUserData.ts)", () => {
                 } else {
                     assert.equal(doc.packages, undefined);
                     assert.deepEqual(doc.runcmd, [["systemctl", "enable", "--now", "ecommerce-api.service", "nginx.service"]]);
-                    assert.deepEqual((doc.write_files as WriteFile[]).map((f) => f.path), [API_ENV_FILE]);
+                    assert.deepEqual(
+                        (doc.write_files as WriteFile[]).map((f) => f.path),
+                        [API_ENV_FILE],
+                    );
                 }
             });
 
@@ -72,7 +89,12 @@ describe("web user data (lib/webUserData.ts)", () => {
                 assert.equal(env.permissions, "0644");
                 const lines = env.content.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
                 const expected = { HEALTH_CHECK_PATH: c.options.healthCheckPath, ...(c.options.environment ?? {}) };
-                assert.deepEqual(lines, Object.keys(expected).sort().map((k) => `${k}=${(expected as Record<string, string>)[k]}`));
+                assert.deepEqual(
+                    lines,
+                    Object.keys(expected)
+                        .sort()
+                        .map((k) => `${k}=${(expected as Record<string, string>)[k]}`),
+                );
             });
 
             if (c.packages) {
@@ -93,29 +115,35 @@ describe("web user data (lib/webUserData.ts)", () => {
                     assert.match(fileOf(doc, "/etc/systemd/system/ecommerce-api.service").content, /^User=ecommerce$/m);
                 });
 
-                it(c.bundle ? `fetches ${c.bundle} and starts nginx and the API` : "says no release is configured and starts nginx alone", () => {
-                    const script = fileOf(doc, BOOTSTRAP_SCRIPT);
-                    assert.equal(script.permissions, "0755");
-                    assert.match(script.content, /^#!\/bin\/bash\n/);
-                    assert.match(script.content, /^set -euo pipefail$/m);
-                    if (c.bundle) {
-                        assert.match(script.content, new RegExp(`^artifact_uri="${c.bundle.replace(/[.]/g, "\\.")}"$`, "m"));
-                        assert.match(script.content, /aws s3 cp --only-show-errors "\$artifact_uri"/);
-                        assert.match(script.content, /^systemctl enable --now ecommerce-api\.service nginx\.service$/m);
-                    } else {
-                        assert.doesNotMatch(script.content, /aws s3 cp/);
-                        assert.match(script.content, /no release bundle configured/);
-                        assert.match(script.content, /^systemctl enable --now nginx\.service$/m);
-                    }
-                    const bash = spawnSync("bash", ["-n"], { input: script.content, encoding: "utf8" });
-                    assert.equal(bash.status, 0, `bash -n: ${bash.stderr}`);
-                });
+                it(
+                    c.bundle ? `fetches ${c.bundle} and starts nginx and the API` : "says no release is configured and starts nginx alone",
+                    () => {
+                        const script = fileOf(doc, BOOTSTRAP_SCRIPT);
+                        assert.equal(script.permissions, "0755");
+                        assert.match(script.content, /^#!\/bin\/bash\n/);
+                        assert.match(script.content, /^set -euo pipefail$/m);
+                        if (c.bundle) {
+                            assert.match(script.content, new RegExp(`^artifact_uri="${c.bundle.replace(/[.]/g, "\\.")}"$`, "m"));
+                            assert.match(script.content, /aws s3 cp --only-show-errors "\$artifact_uri"/);
+                            assert.match(script.content, /^systemctl enable --now ecommerce-api\.service nginx\.service$/m);
+                        } else {
+                            assert.doesNotMatch(script.content, /aws s3 cp/);
+                            assert.match(script.content, /no release bundle configured/);
+                            assert.match(script.content, /^systemctl enable --now nginx\.service$/m);
+                        }
+                        const bash = spawnSync("bash", ["-n"], { input: script.content, encoding: "utf8" });
+                        assert.equal(bash.status, 0, `bash -n: ${bash.stderr}`);
+                    },
+                );
             }
         });
     }
 
     it("fails cloud-init schema for a document with a wrongly typed key (the check is real)", () => {
-        const broken = renderWebUserData({ source: "releaseBundle", healthCheckPath: "/api/health" }).replace("package_upgrade: false", "package_upgrade: sometimes");
+        const broken = renderWebUserData({ source: "releaseBundle", healthCheckPath: "/api/health" }).replace(
+            "package_upgrade: false",
+            "package_upgrade: sometimes",
+        );
         const result = cloudInitSchema(broken);
         assert.notEqual(result.status, 0);
         assert.match(result.output, /package_upgrade: 'sometimes' is not of type 'boolean'/);
@@ -125,12 +153,14 @@ describe("web user data (lib/webUserData.ts)", () => {
         {
             title: "a secret-looking setting",
             options: { source: "bakedAmi", healthCheckPath: "/api/health", environment: { DB_PASSWORD: "hunter2" } },
-            problem: "environment DB_PASSWORD looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. DB_PASSWORD_ARN) and read it from Secrets Manager at runtime",
+            problem:
+                "environment DB_PASSWORD looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. DB_PASSWORD_ARN) and read it from Secrets Manager at runtime",
         },
         {
             title: "an API key setting",
             options: { source: "bakedAmi", healthCheckPath: "/api/health", environment: { STRIPE_API_KEY: "sk_live_x" } },
-            problem: "environment STRIPE_API_KEY looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. STRIPE_API_KEY_ARN) and read it from Secrets Manager at runtime",
+            problem:
+                "environment STRIPE_API_KEY looks like a secret: user data is readable by anyone who can describe the instance; pass the secret's ARN or name (e.g. STRIPE_API_KEY_ARN) and read it from Secrets Manager at runtime",
         },
         {
             title: "an AWS access key under an innocent name",
@@ -140,7 +170,8 @@ describe("web user data (lib/webUserData.ts)", () => {
         {
             title: "a value that would need quoting",
             options: { source: "bakedAmi", healthCheckPath: "/api/health", environment: { GREETING: "hello world" } },
-            problem: 'environment GREETING = "hello world": expected printable characters without spaces, quotes, backslashes, $ or backticks',
+            problem:
+                'environment GREETING = "hello world": expected printable characters without spaces, quotes, backslashes, $ or backticks',
         },
         {
             title: "a lower-case setting name",
@@ -150,7 +181,8 @@ describe("web user data (lib/webUserData.ts)", () => {
         {
             title: "a release bundle with a baked AMI",
             options: { source: "bakedAmi", healthCheckPath: "/api/health", artifactUri: "s3://b-1/web.tar.gz" },
-            problem: 'artifactUri "s3://b-1/web.tar.gz" is set with a baked AMI: the AMI carries the application, so leave artifactUri unset',
+            problem:
+                'artifactUri "s3://b-1/web.tar.gz" is set with a baked AMI: the AMI carries the application, so leave artifactUri unset',
         },
         {
             title: "a release bundle that is not an S3 tarball",
@@ -176,11 +208,18 @@ describe("web user data (lib/webUserData.ts)", () => {
     }
 
     it("accepts settings that only point at secrets (_ARN, _NAME, _ID)", () => {
-        assert.deepEqual(userDataProblems({
-            source: "bakedAmi",
-            healthCheckPath: "/api/health",
-            environment: { DB_SECRET_ARN: "arn:aws:secretsmanager:us-east-2:123456789012:secret:x", REDIS_PASSWORD_SECRET_NAME: "ecommerce/redis", TOKEN_KEY_ID: "k1" },
-        }), []);
+        assert.deepEqual(
+            userDataProblems({
+                source: "bakedAmi",
+                healthCheckPath: "/api/health",
+                environment: {
+                    DB_SECRET_ARN: "arn:aws:secretsmanager:us-east-2:123456789012:secret:x",
+                    REDIS_PASSWORD_SECRET_NAME: "ecommerce/redis",
+                    TOKEN_KEY_ID: "k1",
+                },
+            }),
+            [],
+        );
     });
 
     const uris: [string, { bucket: string; key: string } | undefined][] = [
@@ -215,6 +254,8 @@ describe("load balancer log delivery (lib/elbLogDelivery.ts)", () => {
     }
 
     it("rejects a name that is not a region", () => {
-        assert.throws(() => elbLogDeliveryPrincipal("us-east-2a"), { message: 'elbLogDeliveryPrincipal: "us-east-2a" is not an AWS region name like us-east-2' });
+        assert.throws(() => elbLogDeliveryPrincipal("us-east-2a"), {
+            message: 'elbLogDeliveryPrincipal: "us-east-2a" is not an AWS region name like us-east-2',
+        });
     });
 });

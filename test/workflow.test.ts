@@ -104,10 +104,116 @@ function errorPaths(report: unknown): string[] {
  * input, so a misspelt one (`policy-packs` for `policyPacks`) would silently do nothing.
  */
 const ACTION_INPUTS: Record<string, string[]> = {
-    "actions/checkout@v5": ["allow-unsafe-pr-checkout", "clean", "fetch-depth", "fetch-tags", "filter", "github-server-url", "lfs", "path", "persist-credentials", "ref", "repository", "set-safe-directory", "show-progress", "sparse-checkout", "sparse-checkout-cone-mode", "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "submodules", "token"],
-    "actions/setup-node@v6": ["architecture", "cache", "cache-dependency-path", "check-latest", "mirror", "mirror-token", "node-version", "node-version-file", "package-manager-cache", "registry-url", "scope", "token"],
-    "aws-actions/configure-aws-credentials@v6": ["action-timeout-s", "allowed-account-ids", "audience", "aws-access-key-id", "aws-profile", "aws-region", "aws-secret-access-key", "aws-session-token", "custom-tags", "disable-retry", "force-skip-oidc", "http-proxy", "inline-session-policy", "managed-session-policies", "mask-aws-account-id", "no-proxy", "output-credentials", "output-env-credentials", "overwrite-aws-profile", "retry-max-attempts", "role-chaining", "role-duration-seconds", "role-external-id", "role-session-name", "role-skip-session-tagging", "role-to-assume", "special-characters-workaround", "sts-endpoint", "transitive-tag-keys", "unset-current-credentials", "use-existing-credentials", "web-identity-token-file"],
-    "pulumi/actions@v7": ["always-include-summary", "cloud-url", "color", "command", "comment-on-pr", "comment-on-pr-number", "comment-on-summary", "config-map", "continue-on-error", "debug", "diff", "edit-pr-comment", "exclude", "exclude-dependents", "exclude-protected", "expect-no-changes", "github-token", "log-flow", "log-verbosity", "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version", "pulumi-version-file", "refresh", "remove", "replace", "secrets-provider", "stack-name", "suppress-outputs", "suppress-progress", "target", "target-dependents", "upsert", "work-dir"],
+    "actions/checkout@v5": [
+        "allow-unsafe-pr-checkout",
+        "clean",
+        "fetch-depth",
+        "fetch-tags",
+        "filter",
+        "github-server-url",
+        "lfs",
+        "path",
+        "persist-credentials",
+        "ref",
+        "repository",
+        "set-safe-directory",
+        "show-progress",
+        "sparse-checkout",
+        "sparse-checkout-cone-mode",
+        "ssh-key",
+        "ssh-known-hosts",
+        "ssh-strict",
+        "ssh-user",
+        "submodules",
+        "token",
+    ],
+    "actions/setup-node@v6": [
+        "architecture",
+        "cache",
+        "cache-dependency-path",
+        "check-latest",
+        "mirror",
+        "mirror-token",
+        "node-version",
+        "node-version-file",
+        "package-manager-cache",
+        "registry-url",
+        "scope",
+        "token",
+    ],
+    "aws-actions/configure-aws-credentials@v6": [
+        "action-timeout-s",
+        "allowed-account-ids",
+        "audience",
+        "aws-access-key-id",
+        "aws-profile",
+        "aws-region",
+        "aws-secret-access-key",
+        "aws-session-token",
+        "custom-tags",
+        "disable-retry",
+        "force-skip-oidc",
+        "http-proxy",
+        "inline-session-policy",
+        "managed-session-policies",
+        "mask-aws-account-id",
+        "no-proxy",
+        "output-credentials",
+        "output-env-credentials",
+        "overwrite-aws-profile",
+        "retry-max-attempts",
+        "role-chaining",
+        "role-duration-seconds",
+        "role-external-id",
+        "role-session-name",
+        "role-skip-session-tagging",
+        "role-to-assume",
+        "special-characters-workaround",
+        "sts-endpoint",
+        "transitive-tag-keys",
+        "unset-current-credentials",
+        "use-existing-credentials",
+        "web-identity-token-file",
+    ],
+    "pulumi/actions@v7": [
+        "always-include-summary",
+        "cloud-url",
+        "color",
+        "command",
+        "comment-on-pr",
+        "comment-on-pr-number",
+        "comment-on-summary",
+        "config-map",
+        "continue-on-error",
+        "debug",
+        "diff",
+        "edit-pr-comment",
+        "exclude",
+        "exclude-dependents",
+        "exclude-protected",
+        "expect-no-changes",
+        "github-token",
+        "log-flow",
+        "log-verbosity",
+        "message",
+        "parallel",
+        "plan",
+        "policyPackConfigs",
+        "policyPacks",
+        "pulumi-version",
+        "pulumi-version-file",
+        "refresh",
+        "remove",
+        "replace",
+        "secrets-provider",
+        "stack-name",
+        "suppress-outputs",
+        "suppress-progress",
+        "target",
+        "target-dependents",
+        "upsert",
+        "work-dir",
+    ],
 };
 
 const MATRIX = [
@@ -125,7 +231,11 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
         const breakages: { what: string; change: (wf: Workflow) => void; path: string }[] = [
             { what: "a job without runs-on", change: (wf) => delete (wf.jobs.test as Partial<Job>)["runs-on"], path: "/jobs/test/runs-on" },
             { what: "a misspelt trigger", change: (wf) => (wf.on = { pull_reqest: null }), path: "/on" },
-            { what: "a permission level that does not exist", change: (wf) => (wf.jobs.preview.permissions = { "id-token": "admin" }), path: "/jobs/preview/permissions" },
+            {
+                what: "a permission level that does not exist",
+                change: (wf) => (wf.jobs.preview.permissions = { "id-token": "admin" }),
+                path: "/jobs/preview/permissions",
+            },
         ];
         for (const b of breakages) {
             it(`rejects a copy with ${b.what} (action-validator exits 1 and names ${b.path})`, () => {
@@ -140,7 +250,10 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
                     const { status, errors } = validate(copy);
                     assert.equal(status, 1, errors);
                     const paths = errorPaths(JSON.parse(errors));
-                    assert.ok(paths.some((p) => p.startsWith(b.path)), `error paths ${JSON.stringify(paths)} name ${b.path}`);
+                    assert.ok(
+                        paths.some((p) => p.startsWith(b.path)),
+                        `error paths ${JSON.stringify(paths)} name ${b.path}`,
+                    );
                 } finally {
                     fs.rmSync(dir, { recursive: true, force: true });
                 }
@@ -154,14 +267,20 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
         });
 
         it("runs one concurrency group per pull request and cancels the superseded run", () => {
-            assert.deepEqual(workflow().concurrency, { group: "pull-request-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
+            assert.deepEqual(workflow().concurrency, {
+                group: "pull-request-${{ github.event.pull_request.number }}",
+                "cancel-in-progress": true,
+            });
         });
 
         it("has exactly the jobs test and preview, each with a timeout", () => {
             const jobs = workflow().jobs;
             assert.deepEqual(Object.keys(jobs), ["test", "preview"]);
             for (const [name, job] of Object.entries(jobs)) {
-                assert.ok(Number.isInteger(job["timeout-minutes"]) && job["timeout-minutes"]! > 0 && job["timeout-minutes"]! <= 60, `${name}: timeout-minutes ${job["timeout-minutes"]}`);
+                assert.ok(
+                    Number.isInteger(job["timeout-minutes"]) && job["timeout-minutes"]! > 0 && job["timeout-minutes"]! <= 60,
+                    `${name}: timeout-minutes ${job["timeout-minutes"]}`,
+                );
             }
         });
 
@@ -174,26 +293,48 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
         it("grants id-token: write and pull-requests: write to the preview job only", () => {
             const jobs = workflow().jobs;
             assert.deepEqual(jobs.preview.permissions, { contents: "read", "id-token": "write", "pull-requests": "write" });
-            const elsewhere = Object.entries(jobs).filter(([name, job]) => name !== "preview" && (job.permissions?.["id-token"] !== undefined || job.permissions?.["pull-requests"] !== undefined));
-            assert.deepEqual(elsewhere.map(([name]) => name), []);
+            const elsewhere = Object.entries(jobs).filter(
+                ([name, job]) =>
+                    name !== "preview" && (job.permissions?.["id-token"] !== undefined || job.permissions?.["pull-requests"] !== undefined),
+            );
+            assert.deepEqual(
+                elsewhere.map(([name]) => name),
+                [],
+            );
         });
 
         it("pins every action to a major version tag (owner/name@vN, never a branch)", () => {
             const uses = Object.values(workflow().jobs).flatMap((j) => j.steps.flatMap((s) => (s.uses ? [s.uses] : [])));
             assert.ok(uses.length >= 6, `expected the actions of both jobs, found ${uses.join(", ")}`);
-            assert.deepEqual(uses.filter((u) => !/^[\w-]+\/[\w.-]+@v\d+$/.test(u)), []);
+            assert.deepEqual(
+                uses.filter((u) => !/^[\w-]+\/[\w.-]+@v\d+$/.test(u)),
+                [],
+            );
         });
 
         it("uses only actions whose inputs are known here, and passes each only inputs its action.yml declares", () => {
             const steps = Object.values(workflow().jobs).flatMap((j) => j.steps.filter((s) => s.uses !== undefined));
-            assert.deepEqual([...new Set(steps.map((s) => s.uses))].filter((u) => !(u! in ACTION_INPUTS)), []);
-            const unknown = steps.flatMap((s) => Object.keys(s.with ?? {}).filter((k) => !ACTION_INPUTS[s.uses!].includes(k)).map((k) => `${s.uses}: ${k}`));
+            assert.deepEqual(
+                [...new Set(steps.map((s) => s.uses))].filter((u) => !(u! in ACTION_INPUTS)),
+                [],
+            );
+            const unknown = steps.flatMap((s) =>
+                Object.keys(s.with ?? {})
+                    .filter((k) => !ACTION_INPUTS[s.uses!].includes(k))
+                    .map((k) => `${s.uses}: ${k}`),
+            );
             assert.deepEqual(unknown, []);
         });
 
         it("uses no long-lived AWS keys and no secret but GITHUB_TOKEN", () => {
             const all = text();
-            for (const forbidden of ["aws-access-key-id", "aws-secret-access-key", "aws-session-token", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+            for (const forbidden of [
+                "aws-access-key-id",
+                "aws-secret-access-key",
+                "aws-session-token",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+            ]) {
                 assert.ok(!all.includes(forbidden), `the workflow mentions ${forbidden}`);
             }
             const secrets = [...all.matchAll(/secrets\.(\w+)/g)].map((m) => m[1]);
@@ -231,7 +372,10 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             const job = workflow().jobs.preview;
             assert.equal(job.needs, "test");
             const condition = job.if ?? "";
-            assert.ok(condition.includes("github.event.pull_request.head.repo.full_name == github.repository"), `fork guard missing from if: ${condition}`);
+            assert.ok(
+                condition.includes("github.event.pull_request.head.repo.full_name == github.repository"),
+                `fork guard missing from if: ${condition}`,
+            );
             assert.ok(condition.includes("vars.AWS_PREVIEW_ROLE_ARN != ''"), `variable check missing from if: ${condition}`);
             assert.ok(!/\|\|/.test(condition), `if: must be a conjunction: ${condition}`);
         });
@@ -257,7 +401,10 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             const creds = stepUsing(job, "aws-actions/configure-aws-credentials");
             assert.equal(creds.with?.["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
             assert.equal(creds.with?.["aws-region"], "${{ matrix.region }}");
-            assert.ok(job.steps.indexOf(creds) < job.steps.indexOf(stepUsing(job, "pulumi/actions")), "credentials come before the preview");
+            assert.ok(
+                job.steps.indexOf(creds) < job.steps.indexOf(stepUsing(job, "pulumi/actions")),
+                "credentials come before the preview",
+            );
         });
 
         it("runs pulumi preview through pulumi/actions on the matrix stack with the policies pack, commenting on the pull request", () => {
@@ -275,7 +422,9 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
         });
 
         it("installs the Pulumi CLI at the version of @pulumi/pulumi in package.json", () => {
-            const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+            const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
+                dependencies: Record<string, string>;
+            };
             assert.equal(stepUsing(workflow().jobs.preview, "pulumi/actions").with?.["pulumi-version"], pkg.dependencies["@pulumi/pulumi"]);
         });
 

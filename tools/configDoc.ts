@@ -21,9 +21,12 @@ function cell(text: string): string {
 export function renderConfigTable(): string {
     const project = readProjectFile();
     const rows = Object.entries(project.config as Record<string, Declaration>).map(([key, decl]) => {
-        const type = decl.type === "array" ? `array of ${decl.items?.type ?? "?"}` : decl.type ?? "object (region map)";
+        const type = decl.type === "array" ? `array of ${decl.items?.type ?? "?"}` : (decl.type ?? "object (region map)");
         const value = decl.value !== undefined ? decl.value : decl.default;
-        const shown = value === undefined ? "(per stack)" : `\`${typeof value === "string" ? (value === "" ? '""' : value) : JSON.stringify(value)}\``;
+        const shown =
+            value === undefined
+                ? "(per stack)"
+                : `\`${typeof value === "string" ? (value === "" ? '""' : value) : JSON.stringify(value)}\``;
         return `| \`${project.name}:${key}\` | ${type} | ${cell(shown)} | ${cell(decl.description ?? "")} |`;
     });
     return ["| key | type | default | description |", "|---|---|---|---|", ...rows].join("\n");

@@ -26,7 +26,7 @@ export interface Invocation {
 
 function regionOf(url: string): string | undefined {
     const query = url.split("?")[1];
-    return query ? new URLSearchParams(query).get("region") ?? undefined : undefined;
+    return query ? (new URLSearchParams(query).get("region") ?? undefined) : undefined;
 }
 
 /** What to run for `command` on `stack`; throws with a usage message on bad input. */
@@ -36,26 +36,34 @@ export function planInvocation(command: string, stack: string | undefined, extra
         throw new Error(`unknown command "${command}": expected one of ${COMMANDS.join(", ")}`);
     }
     if (!stack || !stacks.includes(stack)) {
-        throw new Error(`stack ${stack === undefined ? "(missing)" : `"${stack}"`} is not one of ${stacks.join(", ")}: usage: npm run ${command} -- <stack> [pulumi args]`);
+        throw new Error(
+            `stack ${stack === undefined ? "(missing)" : `"${stack}"`} is not one of ${stacks.join(", ")}: usage: npm run ${command} -- <stack> [pulumi args]`,
+        );
     }
     const file = readStackFile(stack, dir);
     const region = file.config["aws:region"];
     const backend = file.config["ecommerce:stateBackend"];
     if (typeof backend !== "string" || !backend.startsWith("s3://")) {
-        throw new Error(`Pulumi.${stack}.yaml: ecommerce:stateBackend = ${JSON.stringify(backend)}: expected the stack's s3:// state bucket`);
+        throw new Error(
+            `Pulumi.${stack}.yaml: ecommerce:stateBackend = ${JSON.stringify(backend)}: expected the stack's s3:// state bucket`,
+        );
     }
     if (regionOf(backend) !== region) {
         throw new Error(`Pulumi.${stack}.yaml: the state backend ${backend} is not in the stack's region ${String(region)}`);
     }
     const secrets = file.secretsprovider;
     if (!secrets || !secrets.startsWith("awskms://") || regionOf(secrets) !== region) {
-        throw new Error(`Pulumi.${stack}.yaml: secretsprovider = ${JSON.stringify(secrets)}: expected an awskms:// key in ${String(region)}`);
+        throw new Error(
+            `Pulumi.${stack}.yaml: secretsprovider = ${JSON.stringify(secrets)}: expected an awskms:// key in ${String(region)}`,
+        );
     }
     // The policy pack checks every preview and update, on laptops as in CI.
     const args: string[] =
-        command === "init" ? ["stack", "init", stack, "--secrets-provider", secrets]
-        : command === "refresh" ? ["refresh", "--stack", stack]
-        : [command, "--stack", stack, "--policy-pack", "policies"];
+        command === "init"
+            ? ["stack", "init", stack, "--secrets-provider", secrets]
+            : command === "refresh"
+              ? ["refresh", "--stack", stack]
+              : [command, "--stack", stack, "--policy-pack", "policies"];
     return { command: "pulumi", args: [...args, ...extra], env: { PULUMI_BACKEND_URL: backend } };
 }
 
@@ -76,7 +84,9 @@ function main(argv: readonly string[]): number {
     });
     if (result.error) {
         const missing = (result.error as NodeJS.ErrnoException).code === "ENOENT";
-        process.stderr.write(`deploy: ${missing ? "the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)" : result.error.message}\n`);
+        process.stderr.write(
+            `deploy: ${missing ? "the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)" : result.error.message}\n`,
+        );
         return 127;
     }
     return result.status ?? 1;

@@ -118,10 +118,13 @@ export function keySettings(run: StackRun, r: RecordedResource): string[] {
     add("k8s", r.type === "eks:index:Cluster" ? p.version : undefined);
     add("api", r.type === "eks:index:Cluster" ? p.publicAccessCidrs : undefined);
     add("ip", r.type === "aws:ec2/networkInterface:NetworkInterface" ? p.privateIps : undefined);
-    add("port", r.type.startsWith("aws:vpc/securityGroup") ? (p.fromPort === p.toPort ? p.fromPort : `${p.fromPort}-${p.toPort}`) : undefined);
+    add(
+        "port",
+        r.type.startsWith("aws:vpc/securityGroup") ? (p.fromPort === p.toPort ? p.fromPort : `${p.fromPort}-${p.toPort}`) : undefined,
+    );
     add("from", p.cidrIpv4 ?? p.cidrIpv6);
     add("region", typeof p.region === "string" ? p.region : undefined);
-    add("replica in", Array.isArray(p.replicas) ? p.replicas.map((x: any) => x.region) : undefined);
+    add("replica in", Array.isArray(p.replicas) ? p.replicas.map((x: { region?: string }) => x.region) : undefined);
     if (r.protect) {
         s.push("protected");
     }
@@ -135,7 +138,9 @@ function renderTree(run: StackRun): string[] {
     const walk = (r: RecordedResource, prefix: string, last: boolean) => {
         const kids = children(r.urn);
         const settings = keySettings(run, r);
-        const label = r.type.startsWith("ecommerce:") ? `${r.type.split(":")[2]} ${r.name} (${countDeep(r)} resources)` : `${short(r.type)} ${r.name}`;
+        const label = r.type.startsWith("ecommerce:")
+            ? `${r.type.split(":")[2]} ${r.name} (${countDeep(r)} resources)`
+            : `${short(r.type)} ${r.name}`;
         lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}${settings.length > 0 ? `  [${settings.join("; ")}]` : ""}`);
         kids.forEach((k, i) => walk(k, `${prefix}${last ? "   " : "│  "}`, i === kids.length - 1));
     };
@@ -167,7 +172,9 @@ export interface Plan {
 function limitsOf(run: StackRun): string[] {
     const limits: string[] = [];
     if (run.outputs.redisSurvivesZoneLoss === false) {
-        limits.push(`Redis: ${run.config["aws:region"]} has ${(run.outputs.availabilityZones ?? []).length} usable AZs, so two of the three Redis/Sentinel nodes share one; losing that zone loses the Sentinel majority (no automatic Redis failover until it returns).`);
+        limits.push(
+            `Redis: ${run.config["aws:region"]} has ${(run.outputs.availabilityZones ?? []).length} usable AZs, so two of the three Redis/Sentinel nodes share one; losing that zone loses the Sentinel majority (no automatic Redis failover until it returns).`,
+        );
     }
     return limits;
 }
@@ -183,7 +190,9 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
             stack,
             region: run.config["aws:region"],
             role: String(run.outputs.role ?? "?"),
-            resources: run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => ({ type: r.type, name: r.name, parent: r.parent, settings: keySettings(run, r) })),
+            resources: run.resources
+                .filter((r) => r.type !== "pulumi:pulumi:Stack")
+                .map((r) => ({ type: r.type, name: r.name, parent: r.parent, settings: keySettings(run, r) })),
             verdicts,
             limits: run.errors.length === 0 ? limitsOf(run) : [],
             errors: run.errors,
@@ -209,7 +218,9 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
         }
         const failed = mandatoryViolations(s.verdicts);
         if (failed.length > 0) {
-            problems.push(`${s.stack}: ${failed.length} mandatory violation${failed.length === 1 ? "" : "s"} (${[...new Set(failed.map((f) => f.policy))].join(", ")})`);
+            problems.push(
+                `${s.stack}: ${failed.length} mandatory violation${failed.length === 1 ? "" : "s"} (${[...new Set(failed.map((f) => f.policy))].join(", ")})`,
+            );
         }
         const vacuous = s.verdicts.filter((v) => v.examined === 0).map((v) => v.policy);
         if (vacuous.length > 0) {
@@ -217,7 +228,9 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
         }
     }
     if (parity && (parity.unexplained.length > 0 || parity.staleEntries.length > 0)) {
-        problems.push(`parity: ${parity.unexplained.length} unexplained difference(s), ${parity.staleEntries.length} stale allow-list entr${parity.staleEntries.length === 1 ? "y" : "ies"}`);
+        problems.push(
+            `parity: ${parity.unexplained.length} unexplained difference(s), ${parity.staleEntries.length} stale allow-list entr${parity.staleEntries.length === 1 ? "y" : "ies"}`,
+        );
     }
     const ok = problems.length === 0;
     const summary = ok
@@ -230,7 +243,9 @@ export function renderText(p: Plan, runs: readonly StackRun[]): string {
     const out: string[] = [];
     for (const s of p.stacks) {
         const run = runs.find((r) => r.stack === s.stack)!;
-        out.push(`\n=== stack ${s.stack}: ${s.region}, role ${s.role}, ${s.resources.length} resources${run.preview ? " (as a first preview)" : ""}`);
+        out.push(
+            `\n=== stack ${s.stack}: ${s.region}, role ${s.role}, ${s.resources.length} resources${run.preview ? " (as a first preview)" : ""}`,
+        );
         if (s.errors.length > 0) {
             out.push("program errors:", ...s.errors.map((e) => `  ! ${e}`));
             continue;
@@ -275,8 +290,11 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-        process.stderr.write(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(2);
-    });
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err) => {
+            process.stderr.write(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
+            process.exit(2);
+        },
+    );
 }

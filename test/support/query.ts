@@ -21,7 +21,10 @@ export function expectCount(run: StackRun, type: string, count: number): Recorde
 export function one(run: StackRun, type: string, name: string): RecordedResource {
     const found = run.resources.filter((r) => r.type === type && r.name === name);
     if (found.length !== 1) {
-        const names = ofType(run, type).map((r) => r.name).join(", ") || "none";
+        const names =
+            ofType(run, type)
+                .map((r) => r.name)
+                .join(", ") || "none";
         throw new Error(`stack ${run.stack}: expected one ${type} named ${name}, found ${found.length} (of that type: ${names})`);
     }
     return found[0];

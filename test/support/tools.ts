@@ -8,7 +8,9 @@ export function requireTool(command: string, debianPackage: string): string {
     const found = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
     const path = found.stdout.trim();
     if (found.status !== 0 || path === "") {
-        throw new Error(`${command} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage}; .ci/run does this)`);
+        throw new Error(
+            `${command} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage}; .ci/run does this)`,
+        );
     }
     return path;
 }
