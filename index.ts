@@ -11,19 +11,17 @@
  * (pinned Redis addresses, the database's private DNS names), so Redis and the database
  * can admit the monitoring nodes' security group without a cycle.
  */
-import { loadConfig } from "./lib/config";
+import { loadConfig, withAccount } from "./lib/config";
 import { resolveAccount, resolveZones } from "./lib/lookups";
 import { tierTags } from "./lib/tags";
 import { Network } from "./components/network";
 import { RedisCluster } from "./components/redisCluster";
 import { WebTier } from "./components/webTier";
-import { readerRecordName, writerRecordName } from "./lib/dbNaming";
+import { masterSecretName, readerRecordName, writerRecordName } from "./lib/dbNaming";
 import { DatabaseCluster } from "./components/databaseCluster";
 import { MonitoringStack } from "./components/monitoringStack";
 import { pinnedNodes } from "./lib/placement";
-
-/** Sentinel's name for the Redis master group. */
-const REDIS_MASTER_NAME = "ecommerce-cache";
+import { DEFAULT_MASTER_NAME, SENTINEL_PORT } from "./lib/redisConfig";
 
 export = async () => {
     const cfg = loadConfig();
@@ -37,12 +35,15 @@ export = async () => {
         tags: tierTags(cfg, "network"),
     });
 
-    // Redis's addresses and password secret are fixed before Redis exists, so the web tier
-    // (created first: Redis admits its security group) can be told where they are.
+    // Known before Redis and the database exist, so the web tier (created first: both admit its
+    // security group) can be told where they are: Redis's pinned addresses and password secret,
+    // the database's private names and the credentials secret (the writer region's, replicated
+    // into this region: valid here before and after a promotion).
     const redisNodes = pinnedNodes(cfg.redis.nodeCount, network.dataSubnets.cidrs);
     const redisPasswordSecretName = `${cfg.project}/${cfg.region}/redis-password`;
+    const db = { writer: writerRecordName(cfg.db.privateZoneName), reader: readerRecordName(cfg.db.privateZoneName) };
+    const dbCredentialsSecretName = masterSecretName(cfg.project, cfg.writerRegion);
 
-    // <web>
     const web = new WebTier("web", {
         vpcId: network.vpcId,
         vpcCidr: network.cidrBlock,
@@ -59,22 +60,21 @@ export = async () => {
         rootVolumeGiB: cfg.web.rootVolumeGiB,
         healthCheckPath: cfg.web.healthCheckPath,
         certificateArn: cfg.web.certificateArn,
-        // Where the app finds its data, known before those tiers exist; never a secret. Nothing
-        // here changes on a failover (a change would refresh every server).
+        // Where the app finds its data; never a secret, only secret names. Nothing here changes
+        // on a failover but DB_CREDENTIALS_SECRET_NAME (README, "A flip of writerRegion").
         appEnvironment: {
             ECOMMERCE_REGION: cfg.region,
-            DB_WRITER_HOST: writerRecordName(cfg.db.privateZoneName),
-            DB_READER_HOST: readerRecordName(cfg.db.privateZoneName),
+            DB_WRITER_HOST: db.writer,
+            DB_READER_HOST: db.reader,
             DB_NAME: cfg.db.name,
-            REDIS_SENTINELS: redisNodes.map((n) => `${n.address}:26379`).join(","),
-            REDIS_MASTER_NAME: REDIS_MASTER_NAME,
+            DB_CREDENTIALS_SECRET_NAME: dbCredentialsSecretName,
+            REDIS_SENTINELS: redisNodes.map((n) => `${n.address}:${SENTINEL_PORT}`).join(","),
+            REDIS_MASTER_NAME: DEFAULT_MASTER_NAME,
             REDIS_PASSWORD_SECRET_NAME: redisPasswordSecretName,
         },
         tags: tierTags(cfg, "web"),
     });
-    // </web>
 
-    // <monitoring>
     const monitoring = new MonitoringStack("monitoring", {
         region: cfg.region,
         clusterName: `${cfg.project}-${cfg.stack}-monitoring`,
@@ -84,6 +84,12 @@ export = async () => {
         nodeInstanceType: cfg.monitoring.nodeInstanceType,
         nodeCount: cfg.monitoring.nodeCount,
         apiAllowedCidrs: cfg.monitoring.apiAllowedCidrs,
+        accessEntries: Object.fromEntries(
+            Object.entries(cfg.monitoring.accessEntries).map(([key, entry]) => [
+                key,
+                { ...entry, principalArn: withAccount(entry.principalArn, account.accountId) },
+            ]),
+        ),
         kubePrometheusStackVersion: cfg.monitoring.kubePrometheusStackVersion,
         blackboxExporterVersion: cfg.monitoring.blackboxExporterVersion,
         prometheusRetentionDays: cfg.monitoring.prometheusRetentionDays,
@@ -96,25 +102,24 @@ export = async () => {
             originHostnames: cfg.originHostnames,
             healthCheckPath: cfg.web.healthCheckPath,
             loadBalancer: { dnsName: web.albDnsName, protocol: web.listenerProtocol },
-            // Known before Redis and the database exist (pinned addresses, fixed DNS names).
             redisAddresses: redisNodes.map((n) => n.address),
-            databaseHostnames: { writer: writerRecordName(cfg.db.privateZoneName), reader: readerRecordName(cfg.db.privateZoneName) },
+            databaseHostnames: db,
         },
         tags: tierTags(cfg, "monitoring"),
     });
-    // </monitoring>
 
-    // <redis>
+    // The app servers use the cache and the database; the monitoring nodes probe both.
+    const clientSecurityGroupIds = { web: web.instanceSecurityGroupId, monitoring: monitoring.nodeSecurityGroupId };
+
     // Three nodes at fixed addresses in the data subnets, one zone each where the region has
     // three. In a two-zone region (dr) one zone holds two of the three sentinels: losing it
     // loses the Sentinel majority (exported as redisSurvivesZoneLoss).
     const redis = new RedisCluster("redis", {
         vpcId: network.vpcId,
         subnets: network.dataSubnets,
-        // The app servers use the cache; the monitoring nodes probe Redis and Sentinel.
-        clientSecurityGroupIds: [web.instanceSecurityGroupId, monitoring.nodeSecurityGroupId],
-        clientRoleNames: [web.instanceRoleName],
-        masterName: REDIS_MASTER_NAME,
+        clientSecurityGroupIds,
+        clientRoleNames: { web: web.instanceRoleName },
+        masterName: DEFAULT_MASTER_NAME,
         passwordSecretName: redisPasswordSecretName,
         region: cfg.region,
         image: cfg.redis.image,
@@ -124,10 +129,8 @@ export = async () => {
         maxmemoryPercent: cfg.redis.maxmemoryPercent,
         tags: tierTags(cfg, "redis"),
     });
-    // </redis>
 
-    // <db>
-    const db = new DatabaseCluster("db", {
+    const database = new DatabaseCluster("db", {
         role: cfg.role,
         region: cfg.region,
         writerRegion: cfg.writerRegion,
@@ -139,8 +142,8 @@ export = async () => {
         vpcId: network.vpcId,
         subnetIds: network.dataSubnets.ids,
         zoneNames: network.dataSubnets.zones.map((z) => z.name),
-        // The web servers and the monitoring nodes (probes, exporters) are the only clients.
-        clientSecurityGroupIds: [web.instanceSecurityGroupId, monitoring.nodeSecurityGroupId],
+        clientSecurityGroupIds,
+        clientRoleNames: { web: web.instanceRoleName },
         privateZoneName: cfg.db.privateZoneName,
         instanceClass: cfg.db.instanceClass,
         replicaCount: cfg.db.replicaCount,
@@ -153,7 +156,6 @@ export = async () => {
         masterUsername: cfg.db.masterUsername,
         tags: tierTags(cfg, "db"),
     });
-    // </db>
 
     return {
         region: cfg.region,
@@ -162,25 +164,17 @@ export = async () => {
         accountId: account.accountId,
         availabilityZones: zones.map((z) => `${z.name} (${z.id})`),
         vpcId: network.vpcId,
-        // <outputs-web>
         albDnsName: web.albDnsName,
         autoScalingGroupName: web.autoScalingGroupName,
-        // </outputs-web>
-        // <outputs-monitoring>
         monitoringClusterName: monitoring.clusterName,
-        // </outputs-monitoring>
-        // <outputs-redis>
         redisNodeAddresses: redis.nodeAddresses,
         redisSentinelMasterName: redis.masterName,
         redisPasswordSecretArn: redis.passwordSecretArn,
         redisSurvivesZoneLoss: redis.survivesZoneLoss,
-        // </outputs-redis>
-        // <outputs-db>
-        dbWriterEndpoint: db.writerEndpointName,
-        dbReaderEndpoint: db.readerEndpointName,
-        dbWriterIdentifier: db.writerIdentifier,
-        dbCredentialsSecretName: db.credentialsSecretName,
-        ...(db.sourceDbArn !== undefined ? { dbReplicationSourceArn: db.sourceDbArn } : {}),
-        // </outputs-db>
+        dbWriterEndpoint: database.writerEndpointName,
+        dbReaderEndpoint: database.readerEndpointName,
+        dbWriterIdentifier: database.writerIdentifier,
+        dbCredentialsSecretName: database.credentialsSecretName,
+        ...(database.sourceDbArn !== undefined ? { dbReplicationSourceArn: database.sourceDbArn } : {}),
     };
 };

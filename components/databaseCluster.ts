@@ -13,10 +13,22 @@ import {
     writerIdentifier,
     writerRecordName,
 } from "../lib/dbNaming";
+import type { StackRole } from "../lib/config";
+import {
+    ACCOUNT_ID,
+    DB_BACKUP_RETENTION_DAYS,
+    DB_REPLICA_COUNT,
+    DB_STORAGE_GIB,
+    DNS_TTL_SECONDS,
+    K8S_NAME,
+    oneOf,
+    Problems,
+    RDS_MONITORING_INTERVAL,
+    requireValidArgs,
+    rule,
+} from "../lib/rules";
 import { named, Tags } from "../lib/tags";
-
-/** `writer`: this region holds the source of truth. `standby`: this region replicates it. */
-export type DatabaseRole = "writer" | "standby";
+import { readSecretPolicy } from "../lib/iam";
 
 export interface DatabaseClusterArgs {
     /**
@@ -24,7 +36,7 @@ export interface DatabaseClusterArgs {
      * `standby`: the writer is a cross-region read replica of the writer region's writer,
      * with its own backups, feeding this region's replicas (cascaded), ready to be promoted.
      */
-    readonly role: DatabaseRole;
+    readonly role: StackRole;
     /** This stack's region. */
     readonly region: string;
     /** Region whose stack holds the writer (this region in the `writer` role, the peer in `standby`). */
@@ -49,10 +61,20 @@ export interface DatabaseClusterArgs {
     /** Zone name of each subnet in `subnetIds`, same order. Replicas are pinned to these names. */
     readonly zoneNames: readonly string[];
     /**
-     * Security groups allowed to connect on 3306 (one ingress rule each). Nothing else can
-     * reach the database; an empty list leaves it reachable by nobody.
+     * Security groups allowed to connect on 3306, keyed by what they are (`web`, `monitoring`):
+     * one ingress rule each, `<name>-mysql-from-<key>`, so reordering or adding clients never
+     * replaces a rule. Nothing else can reach the database; an empty map leaves it reachable by
+     * nobody.
      */
-    readonly clientSecurityGroupIds: pulumi.Input<string>[];
+    readonly clientSecurityGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * IAM roles of the applications that connect, keyed like the security groups (`web`): each
+     * may read the credentials secret clients use (`credentialsSecretName`) and nothing else,
+     * `<name>-credentials-to-<key>`; with the writer region's customer key, kms:Decrypt through
+     * Secrets Manager only.
+     * @default {}
+     */
+    readonly clientRoleNames?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Private hosted zone (associated with `vpcId`) that gets the `writer.` and `reader.` names. */
     readonly privateZoneName: string;
     /** RDS instance class of the writer and the replicas, e.g. `db.t3.2xlarge`. */
@@ -114,7 +136,6 @@ export interface DatabaseClusterArgs {
 }
 
 const MYSQL_PORT = 3306;
-const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
 
 /**
  * MySQL settings of every instance. Values as RDS stores them (0/1 for booleans), so a
@@ -135,6 +156,64 @@ const MYSQL_PARAMETERS: readonly { name: string; value: string; applyMethod: "im
     { name: "gtid-mode", value: "ON", applyMethod: "pending-reboot" },
 ];
 
+/** Every problem with `args`, each naming the argument, the value received and what is allowed. */
+export function databaseClusterArgsProblems(args: DatabaseClusterArgs): string[] {
+    const p = new Problems();
+    p.check("role", args.role, oneOf(["writer", "standby"]));
+    p.check(
+        "peerRegion",
+        args.peerRegion,
+        rule(`a region other than this one (${args.region})`, (v) => v !== args.region),
+    );
+    if (args.role === "writer") {
+        p.check(
+            "writerRegion",
+            args.writerRegion,
+            rule(`this region (${args.region}) in the writer role`, (v) => v === args.region),
+        );
+    } else if (args.role === "standby") {
+        p.check(
+            "writerRegion",
+            args.writerRegion,
+            rule(`the peer region (${args.peerRegion}) in the standby role`, (v) => v === args.peerRegion),
+        );
+    }
+    p.check("accountId", args.accountId, ACCOUNT_ID);
+    p.check(
+        "zoneNames",
+        args.zoneNames,
+        rule<readonly string[]>(
+            `at least 2 distinct zones, one per subnet in subnetIds (${args.subnetIds.length})`,
+            (z) => z.length >= 2 && z.length === args.subnetIds.length && new Set(z).size === z.length,
+        ),
+    );
+    p.checkOptional("replicaCount", args.replicaCount, DB_REPLICA_COUNT);
+    const allocated = args.allocatedStorageGiB ?? DEFAULTS.allocatedStorageGiB;
+    p.checkOptional("allocatedStorageGiB", args.allocatedStorageGiB, DB_STORAGE_GIB);
+    p.checkOptional(
+        "maxAllocatedStorageGiB",
+        args.maxAllocatedStorageGiB,
+        rule(`an integer from allocatedStorageGiB (${allocated}) to 65536`, (v) => DB_STORAGE_GIB.accepts(v) && v >= allocated),
+    );
+    p.checkOptional("backupRetentionDays", args.backupRetentionDays, DB_BACKUP_RETENTION_DAYS);
+    p.checkOptional("monitoringIntervalSeconds", args.monitoringIntervalSeconds, RDS_MONITORING_INTERVAL);
+    p.checkOptional("recordTtlSeconds", args.recordTtlSeconds, DNS_TTL_SECONDS);
+    for (const client of new Set([...Object.keys(args.clientSecurityGroupIds), ...Object.keys(args.clientRoleNames ?? {})])) {
+        p.check("client key", client, K8S_NAME);
+    }
+    return p.list;
+}
+
+const DEFAULTS = {
+    replicaCount: 2,
+    engineVersion: "8.4",
+    allocatedStorageGiB: 200,
+    maxAllocatedStorageGiB: 1000,
+    backupRetentionDays: 14,
+    monitoringIntervalSeconds: 60,
+    recordTtlSeconds: 30,
+} as const;
+
 /**
  * The regional MySQL database: a Multi-AZ writer and read replicas pinned to distinct
  * zones, encrypted with a per-region KMS key, backed up, deletion-protected, reachable only
@@ -145,14 +224,15 @@ const MYSQL_PARAMETERS: readonly { name: string; value: string; applyMethod: "im
  * (`<prefix>/<region>/mysql-master`, replicated to the peer region). The writer uses it in
  * the `writer` role. In the `standby` role the writer is a replica and inherits the writer
  * region's credentials: clients read `credentialsSecretName` (the writer region's secret,
- * present here as a replica); after a promotion and the role flip in config, this region's
- * own secret becomes the credential (Pulumi sets it as the promoted writer's password).
+ * present here as a replica), which stays valid after a promotion (a promoted replica keeps
+ * the user table it replicated); after the role flip in config, this region's own secret
+ * becomes the credential (Pulumi sets it as the promoted writer's password).
  *
  * Both roles create the same resources under the same names, so a failover flips inputs,
  * never the resource set.
  */
 export class DatabaseCluster extends pulumi.ComponentResource {
-    public readonly role: DatabaseRole;
+    public readonly role: StackRole;
     /** This region's writer (in `standby`, the replica that a promotion turns into the writer). */
     public readonly writerIdentifier: string;
     public readonly writerArn: pulumi.Output<string>;
@@ -168,8 +248,10 @@ export class DatabaseCluster extends pulumi.ComponentResource {
     public readonly replicaZones: string[];
     public readonly kmsKeyArn: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
-    /** Secret consumers read: the writer region's master secret (replicated into this region). */
+    /** Secret clients read: the writer region's master secret (replicated into this region). */
     public readonly credentialsSecretName: string;
+    /** ARN (pattern, with `-??????` for the suffix Secrets Manager adds) of the secret clients read, in this region. */
+    public readonly credentialsSecretArn: pulumi.Output<string>;
     /** This region's own master secret (the credential after a promotion here). */
     public readonly masterSecretName: string;
     public readonly masterSecretArn: pulumi.Output<string>;
@@ -177,326 +259,57 @@ export class DatabaseCluster extends pulumi.ComponentResource {
     /** What this region's writer replicates from: the derived writer ARN in `standby`, undefined in `writer`. */
     public readonly sourceDbArn: string | undefined;
 
+    private readonly name: string;
+    private readonly args: DatabaseClusterArgs;
+    private readonly partition: string;
+    private readonly writerId: string;
+
     constructor(name: string, args: DatabaseClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Defaults and validation first: a bad argument registers nothing, not even the component.
-        const partition = args.partition ?? "aws";
-        const replicaCount = args.replicaCount ?? 2;
-        const engineVersion = args.engineVersion ?? "8.4";
-        const multiAz = args.multiAz ?? true;
-        const allocatedStorage = args.allocatedStorageGiB ?? 200;
-        const maxAllocatedStorage = args.maxAllocatedStorageGiB ?? 1000;
-        const backupRetentionDays = args.backupRetentionDays ?? 14;
-        const performanceInsights = args.performanceInsightsEnabled ?? true;
-        const monitoringInterval = args.monitoringIntervalSeconds ?? 60;
-        const ttl = args.recordTtlSeconds ?? 30;
-        validate(name, args, { replicaCount, allocatedStorage, maxAllocatedStorage, backupRetentionDays, monitoringInterval, ttl });
+        // A bad argument registers nothing, not even the component.
+        requireValidArgs("DatabaseCluster", name, databaseClusterArgsProblems(args));
+        super("ecommerce:db:DatabaseCluster", name, {}, opts);
+        this.name = name;
+        this.args = args;
+        this.partition = args.partition ?? "aws";
+        this.writerId = writerIdentifier(args.identifierBase, args.region);
         const standby = args.role === "standby";
-        const writerId = writerIdentifier(args.identifierBase, args.region);
+        const replicaCount = args.replicaCount ?? DEFAULTS.replicaCount;
         const replicaIds = Array.from({ length: replicaCount }, (_, i) => replicaIdentifier(args.identifierBase, args.region, i + 1));
         const zonesOfReplicas = replicaZones(replicaCount, args.zoneNames);
         const sourceArn = standby
-            ? writerArn({ partition, accountId: args.accountId, writerRegion: args.writerRegion, identifierBase: args.identifierBase })
+            ? writerArn({
+                  partition: this.partition,
+                  accountId: args.accountId,
+                  writerRegion: args.writerRegion,
+                  identifierBase: args.identifierBase,
+              })
             : undefined;
-        const ownSecretName = masterSecretName(args.secretNamePrefix, args.region);
-        const credentialsSecretName = masterSecretName(args.secretNamePrefix, args.writerRegion);
-        const family = parameterGroupFamily(engineVersion);
 
-        super("ecommerce:db:DatabaseCluster", name, {}, opts);
-        const tags = args.tags;
-        const parent = { parent: this };
-        const protect = { parent: this, protect: true };
-
-        // --- encryption: one key per region (a cross-region replica needs a key of its own region)
-        const key = new aws.kms.Key(
-            `${name}-key`,
-            {
-                description: `RDS MySQL ${writerId}: storage, Performance Insights and master secret`,
-                enableKeyRotation: true,
-                deletionWindowInDays: 30,
-                policy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "AccountAdministersTheKey",
-                            Effect: "Allow",
-                            Principal: { AWS: `arn:${partition}:iam::${args.accountId}:root` },
-                            Action: "kms:*",
-                            Resource: "*",
-                        },
-                    ],
-                }),
-                tags: named(tags, `${name}-key`),
-            },
-            protect,
-        );
-        new aws.kms.Alias(`${name}-key-alias`, { name: kmsAliasName(args.identifierBase, args.region), targetKeyId: key.keyId }, parent);
-
-        // --- master credentials: generated, kept in Secrets Manager, replicated to the peer region
-        const password = new random.RandomPassword(
-            `${name}-master-password`,
-            {
-                length: 32,
-                special: true,
-                // RDS refuses '/', '@', '"' and spaces in MySQL master passwords.
-                overrideSpecial: "!#$%&*()-_=+[]{}<>:?",
-                minLower: 1,
-                minUpper: 1,
-                minNumeric: 1,
-                minSpecial: 1,
-            },
-            protect,
-        );
-        const secret = new aws.secretsmanager.Secret(
-            `${name}-master-secret`,
-            {
-                name: ownSecretName,
-                description: `Master credentials of ${writerId} (MySQL). Replicated to ${args.peerRegion}.`,
-                kmsKeyId: key.arn,
-                recoveryWindowInDays: 30,
-                // The replica is encrypted with aws/secretsmanager of the peer region: this stack
-                // must not depend on a key that only the peer stack creates.
-                replicas: [{ region: args.peerRegion }],
-                tags: named(tags, ownSecretName),
-            },
-            protect,
-        );
-
-        // --- network placement and access
-        const subnetGroup = new aws.rds.SubnetGroup(
-            `${name}-subnets`,
-            {
-                description: `Data subnets of ${writerId} and its replicas`,
-                subnetIds: args.subnetIds,
-                tags: named(tags, `${name}-subnets`),
-            },
-            parent,
-        );
-        const sg = new aws.ec2.SecurityGroup(
-            `${name}-sg`,
-            {
-                vpcId: args.vpcId,
-                description: `MySQL ${writerId}: ${MYSQL_PORT} from the client security groups only`,
-                tags: named(tags, `${name}-sg`),
-            },
-            parent,
-        );
-        args.clientSecurityGroupIds.forEach((clientSg, i) => {
-            new aws.vpc.SecurityGroupIngressRule(
-                `${name}-mysql-from-${i + 1}`,
-                {
-                    securityGroupId: sg.id,
-                    referencedSecurityGroupId: clientSg,
-                    ipProtocol: "tcp",
-                    fromPort: MYSQL_PORT,
-                    toPort: MYSQL_PORT,
-                    description: "MySQL from a client tier",
-                    tags: named(tags, `${name}-mysql-from-${i + 1}`),
-                },
-                parent,
-            );
-        });
-
-        const params = new aws.rds.ParameterGroup(
-            `${name}-params`,
-            {
-                family,
-                description: `MySQL settings of ${args.identifierBase}: TLS only, slow query log, row binlog, GTIDs`,
-                parameters: MYSQL_PARAMETERS.map((p) => ({ ...p })),
-                tags: named(tags, `${name}-params`),
-            },
-            parent,
-        );
-
-        let monitoringRoleArn: pulumi.Output<string> | undefined;
-        if (monitoringInterval > 0) {
-            const monitoringRole = new aws.iam.Role(
-                `${name}-monitoring`,
-                {
-                    description: `Enhanced Monitoring of ${writerId} and its replicas`,
-                    assumeRolePolicy: JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                    }),
-                    tags: named(tags, `${name}-monitoring`),
-                },
-                parent,
-            );
-            const attachment = new aws.iam.RolePolicyAttachment(
-                `${name}-monitoring`,
-                {
-                    role: monitoringRole.name,
-                    policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
-                },
-                parent,
-            );
-            // The instance must not use the role before it may act.
-            monitoringRoleArn = pulumi.all([monitoringRole.arn, attachment.id]).apply(([roleArn]) => roleArn);
-        }
-
-        // Settings every instance shares.
-        const common = {
-            engine: "mysql",
-            engineVersion,
-            instanceClass: args.instanceClass,
-            engineLifecycleSupport: "open-source-rds-extended-support-disabled",
-            autoMinorVersionUpgrade: true,
-            allowMajorVersionUpgrade: false,
-            storageType: "gp3",
-            storageEncrypted: true,
-            kmsKeyId: key.arn,
-            maxAllocatedStorage,
-            publiclyAccessible: false,
-            vpcSecurityGroupIds: [sg.id],
-            parameterGroupName: params.name,
-            port: MYSQL_PORT,
-            deletionProtection: true,
-            copyTagsToSnapshot: true,
-            enabledCloudwatchLogsExports: ["error", "slowquery"],
-            performanceInsightsEnabled: performanceInsights,
-            performanceInsightsKmsKeyId: performanceInsights ? key.arn : undefined,
-            performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
-            monitoringInterval,
-            monitoringRoleArn,
-        };
-
-        // --- the writer. Multi-AZ: RDS picks its zone and its standby's, so no availabilityZone.
-        const writer = new aws.rds.Instance(
-            `${name}-writer`,
-            {
-                ...common,
-                identifier: writerId,
-                multiAz,
-                // A cross-region replica must name its subnet group (else: the default VPC).
-                dbSubnetGroupName: subnetGroup.name,
-                backupRetentionPeriod: backupRetentionDays,
-                deleteAutomatedBackups: false,
-                ...(standby
-                    ? {
-                          // Cross-region replica of the writer region's writer, by derived ARN; its
-                          // storage is encrypted with this region's key. RDS refuses a final
-                          // snapshot of a replica; its retained automated backups stay.
-                          replicateSourceDb: sourceArn,
-                          skipFinalSnapshot: true,
-                      }
-                    : {
-                          allocatedStorage,
-                          dbName: args.dbName,
-                          username: args.masterUsername,
-                          password: pulumi.secret(password.result),
-                          skipFinalSnapshot: false,
-                          finalSnapshotIdentifier: finalSnapshotIdentifier(writerId),
-                      }),
-                tags: named(tags, writerId),
-            },
-            {
-                ...protect,
-                // Create-only settings that a role flip adds or removes: never replace a database over them.
-                ignoreChanges: ["username", "dbName"],
-            },
-        );
-
-        // --- replicas: same region, from the writer by identifier (cascaded in `standby`);
-        // they inherit the writer's subnet group and keep no backups of their own.
-        const replicas = replicaIds.map(
-            (identifier, i) =>
-                new aws.rds.Instance(
-                    `${name}-replica-${i + 1}`,
-                    {
-                        ...common,
-                        identifier,
-                        replicateSourceDb: writer.identifier,
-                        availabilityZone: zonesOfReplicas[i],
-                        multiAz: false,
-                        backupRetentionPeriod: 0,
-                        skipFinalSnapshot: true,
-                        tags: named(tags, identifier),
-                    },
-                    protect,
-                ),
-        );
-
-        const writerName = writerRecordName(args.privateZoneName);
-        const readerName = readerRecordName(args.privateZoneName);
-        // `host` is the private DNS name, not the RDS address: the secret is replicated to the
-        // peer region, where the same name resolves to that region's writer, and it follows a
-        // promotion. (Clients that verify the server's identity in TLS use writerAddress.)
-        new aws.secretsmanager.SecretVersion(
-            `${name}-master-secret`,
-            {
-                secretId: secret.id,
-                secretString: pulumi.secret(
-                    pulumi.jsonStringify({
-                        username: args.masterUsername,
-                        password: password.result,
-                        engine: "mysql",
-                        host: writerName,
-                        port: MYSQL_PORT,
-                        dbname: args.dbName,
-                        dbInstanceIdentifier: writerId,
-                    }),
-                ),
-            },
-            protect,
-        );
-
-        // --- private DNS: stable names for the writer and for load-balanced reads
-        const zone = new aws.route53.Zone(
-            `${name}-zone`,
-            {
-                name: args.privateZoneName,
-                comment: `Database names of ${args.region} (writer, reader)`,
-                vpcs: [{ vpcId: args.vpcId }],
-                tags: named(tags, `${name}-zone`),
-            },
-            parent,
-        );
-        new aws.route53.Record(
-            `${name}-writer`,
-            {
-                zoneId: zone.zoneId,
-                name: writerName,
-                type: "CNAME",
-                ttl,
-                records: [writer.address],
-            },
-            parent,
-        );
-        if (replicas.length === 0) {
-            new aws.route53.Record(
-                `${name}-reader`,
-                { zoneId: zone.zoneId, name: readerName, type: "CNAME", ttl, records: [writer.address] },
-                parent,
-            );
-        }
-        replicas.forEach((replica, i) => {
-            new aws.route53.Record(
-                `${name}-reader-${i + 1}`,
-                {
-                    zoneId: zone.zoneId,
-                    name: readerName,
-                    type: "CNAME",
-                    ttl,
-                    setIdentifier: replicaIds[i],
-                    weightedRoutingPolicies: [{ weight: 100 }],
-                    records: [replica.address],
-                },
-                parent,
-            );
-        });
+        const key = this.createKey();
+        const { password, secret } = this.createMasterSecret(key);
+        const sg = this.createSecurityGroup();
+        const common = this.instanceSettings(key, sg);
+        const writer = this.createWriter(common, password, sourceArn);
+        const replicas = replicaIds.map((identifier, i) => this.createReplica(common, writer, identifier, i + 1, zonesOfReplicas[i]));
+        this.storeCredentials(secret, password);
+        const zone = this.createDnsNames(writer, replicas, replicaIds);
+        const credentials = this.credentialsSecret(secret, key);
+        this.grantClients(credentials);
 
         this.role = args.role;
-        this.writerIdentifier = writerId;
+        this.writerIdentifier = this.writerId;
         this.writerArn = writer.arn;
         this.writerAddress = writer.address;
-        this.writerEndpointName = writerName;
-        this.readerEndpointName = readerName;
+        this.writerEndpointName = writerRecordName(args.privateZoneName);
+        this.readerEndpointName = readerRecordName(args.privateZoneName);
         this.port = MYSQL_PORT;
         this.replicaIdentifiers = replicaIds;
         this.replicaZones = zonesOfReplicas;
         this.kmsKeyArn = key.arn;
         this.securityGroupId = sg.id;
-        this.credentialsSecretName = credentialsSecretName;
-        this.masterSecretName = ownSecretName;
+        this.credentialsSecretName = credentials.name;
+        this.credentialsSecretArn = credentials.arn;
+        this.masterSecretName = masterSecretName(args.secretNamePrefix, args.region);
         this.masterSecretArn = secret.arn;
         this.privateZoneId = zone.zoneId;
         this.sourceDbArn = sourceArn;
@@ -513,63 +326,345 @@ export class DatabaseCluster extends pulumi.ComponentResource {
             kmsKeyArn: this.kmsKeyArn,
             securityGroupId: this.securityGroupId,
             credentialsSecretName: this.credentialsSecretName,
+            credentialsSecretArn: this.credentialsSecretArn,
             masterSecretName: this.masterSecretName,
             masterSecretArn: this.masterSecretArn,
             privateZoneId: this.privateZoneId,
             sourceDbArn: this.sourceDbArn,
         });
     }
-}
 
-interface Resolved {
-    readonly replicaCount: number;
-    readonly allocatedStorage: number;
-    readonly maxAllocatedStorage: number;
-    readonly backupRetentionDays: number;
-    readonly monitoringInterval: number;
-    readonly ttl: number;
-}
+    private tagged(name: string): Record<string, string> {
+        return named(this.args.tags, name);
+    }
 
-/** Throws on contradictory or out-of-range args, before any child exists. */
-function validate(name: string, args: DatabaseClusterArgs, r: Resolved): void {
-    const fail = (what: string, value: unknown, allowed: string) => {
-        throw new Error(`DatabaseCluster ${name}: ${what} = ${JSON.stringify(value)}: expected ${allowed}`);
-    };
-    if (args.role !== "writer" && args.role !== "standby") {
-        fail("role", args.role, "writer or standby");
+    /** One key per region: a cross-region replica needs a key of its own region. */
+    private createKey(): aws.kms.Key {
+        const key = new aws.kms.Key(
+            `${this.name}-key`,
+            {
+                description: `RDS MySQL ${this.writerId}: storage, Performance Insights and master secret`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "AccountAdministersTheKey",
+                            Effect: "Allow",
+                            Principal: { AWS: `arn:${this.partition}:iam::${this.args.accountId}:root` },
+                            Action: "kms:*",
+                            Resource: "*",
+                        },
+                    ],
+                }),
+                tags: this.tagged(`${this.name}-key`),
+            },
+            { parent: this, protect: true },
+        );
+        new aws.kms.Alias(
+            `${this.name}-key-alias`,
+            { name: kmsAliasName(this.args.identifierBase, this.args.region), targetKeyId: key.keyId },
+            { parent: this },
+        );
+        return key;
     }
-    if (args.region === args.peerRegion) {
-        fail("peerRegion", args.peerRegion, `a region other than this one (${args.region})`);
+
+    /** A generated password, kept in Secrets Manager and replicated to the peer region. */
+    private createMasterSecret(key: aws.kms.Key): { password: random.RandomPassword; secret: aws.secretsmanager.Secret } {
+        const password = new random.RandomPassword(
+            `${this.name}-master-password`,
+            {
+                length: 32,
+                special: true,
+                // RDS refuses '/', '@', '"' and spaces in MySQL master passwords.
+                overrideSpecial: "!#$%&*()-_=+[]{}<>:?",
+                minLower: 1,
+                minUpper: 1,
+                minNumeric: 1,
+                minSpecial: 1,
+            },
+            { parent: this, protect: true },
+        );
+        const secretName = masterSecretName(this.args.secretNamePrefix, this.args.region);
+        const secret = new aws.secretsmanager.Secret(
+            `${this.name}-master-secret`,
+            {
+                name: secretName,
+                description: `Master credentials of ${this.writerId} (MySQL). Replicated to ${this.args.peerRegion}.`,
+                kmsKeyId: key.arn,
+                recoveryWindowInDays: 30,
+                // The replica is encrypted with aws/secretsmanager of the peer region: this stack
+                // must not depend on a key that only the peer stack creates.
+                replicas: [{ region: this.args.peerRegion }],
+                tags: this.tagged(secretName),
+            },
+            { parent: this, protect: true },
+        );
+        return { password, secret };
     }
-    if (args.role === "writer" && args.writerRegion !== args.region) {
-        fail("writerRegion", args.writerRegion, `this region (${args.region}) in the writer role`);
+
+    /** The subnet group, and a security group admitting each client on 3306. */
+    private createSecurityGroup(): aws.ec2.SecurityGroup {
+        const sg = new aws.ec2.SecurityGroup(
+            `${this.name}-sg`,
+            {
+                vpcId: this.args.vpcId,
+                description: `MySQL ${this.writerId}: ${MYSQL_PORT} from the client security groups only`,
+                tags: this.tagged(`${this.name}-sg`),
+            },
+            { parent: this },
+        );
+        for (const [client, groupId] of Object.entries(this.args.clientSecurityGroupIds)) {
+            const ruleName = `${this.name}-mysql-from-${client}`;
+            new aws.vpc.SecurityGroupIngressRule(
+                ruleName,
+                {
+                    securityGroupId: sg.id,
+                    referencedSecurityGroupId: groupId,
+                    ipProtocol: "tcp",
+                    fromPort: MYSQL_PORT,
+                    toPort: MYSQL_PORT,
+                    description: `MySQL from the ${client} tier`,
+                    tags: this.tagged(ruleName),
+                },
+                { parent: this },
+            );
+        }
+        return sg;
     }
-    if (args.role === "standby" && args.writerRegion !== args.peerRegion) {
-        fail("writerRegion", args.writerRegion, `the peer region (${args.peerRegion}) in the standby role`);
+
+    /** Settings every instance shares: engine, storage, encryption, network, monitoring. */
+    private instanceSettings(key: aws.kms.Key, sg: aws.ec2.SecurityGroup) {
+        const performanceInsights = this.args.performanceInsightsEnabled ?? true;
+        const monitoringInterval = this.args.monitoringIntervalSeconds ?? DEFAULTS.monitoringIntervalSeconds;
+        const engineVersion = this.args.engineVersion ?? DEFAULTS.engineVersion;
+        const params = new aws.rds.ParameterGroup(
+            `${this.name}-params`,
+            {
+                family: parameterGroupFamily(engineVersion),
+                description: `MySQL settings of ${this.args.identifierBase}: TLS only, slow query log, row binlog, GTIDs`,
+                parameters: MYSQL_PARAMETERS.map((p) => ({ ...p })),
+                tags: this.tagged(`${this.name}-params`),
+            },
+            { parent: this },
+        );
+        return {
+            engine: "mysql",
+            engineVersion,
+            instanceClass: this.args.instanceClass,
+            engineLifecycleSupport: "open-source-rds-extended-support-disabled",
+            autoMinorVersionUpgrade: true,
+            allowMajorVersionUpgrade: false,
+            storageType: "gp3",
+            storageEncrypted: true,
+            kmsKeyId: key.arn,
+            maxAllocatedStorage: this.args.maxAllocatedStorageGiB ?? DEFAULTS.maxAllocatedStorageGiB,
+            publiclyAccessible: false,
+            vpcSecurityGroupIds: [sg.id],
+            parameterGroupName: params.name,
+            port: MYSQL_PORT,
+            deletionProtection: true,
+            copyTagsToSnapshot: true,
+            enabledCloudwatchLogsExports: ["error", "slowquery"],
+            performanceInsightsEnabled: performanceInsights,
+            performanceInsightsKmsKeyId: performanceInsights ? key.arn : undefined,
+            performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
+            monitoringInterval,
+            monitoringRoleArn: monitoringInterval > 0 ? this.createMonitoringRole() : undefined,
+        };
     }
-    if (
-        args.zoneNames.length < 2 ||
-        args.zoneNames.length !== args.subnetIds.length ||
-        new Set(args.zoneNames).size !== args.zoneNames.length
-    ) {
-        fail("zoneNames", args.zoneNames, `at least 2 distinct zones, one per subnet in subnetIds (${args.subnetIds.length})`);
+
+    /** Enhanced Monitoring's role; the instances use it only once it may act. */
+    private createMonitoringRole(): pulumi.Output<string> {
+        const role = new aws.iam.Role(
+            `${this.name}-monitoring`,
+            {
+                description: `Enhanced Monitoring of ${this.writerId} and its replicas`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: this.tagged(`${this.name}-monitoring`),
+            },
+            { parent: this },
+        );
+        const attachment = new aws.iam.RolePolicyAttachment(
+            `${this.name}-monitoring`,
+            { role: role.name, policyArn: `arn:${this.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole` },
+            { parent: this },
+        );
+        return pulumi.all([role.arn, attachment.id]).apply(([roleArn]) => roleArn);
     }
-    if (!Number.isInteger(r.replicaCount) || r.replicaCount < 0 || r.replicaCount > 5) {
-        fail("replicaCount", r.replicaCount, "an integer from 0 to 5");
+
+    /**
+     * The writer. Multi-AZ: RDS picks its zone and its standby's, so no availabilityZone. In
+     * `standby` it is a cross-region replica of the writer region's writer, by derived ARN.
+     */
+    private createWriter(
+        common: ReturnType<DatabaseCluster["instanceSettings"]>,
+        password: random.RandomPassword,
+        sourceArn: string | undefined,
+    ): aws.rds.Instance {
+        const subnetGroup = new aws.rds.SubnetGroup(
+            `${this.name}-subnets`,
+            {
+                description: `Data subnets of ${this.writerId} and its replicas`,
+                subnetIds: this.args.subnetIds,
+                tags: this.tagged(`${this.name}-subnets`),
+            },
+            { parent: this },
+        );
+        return new aws.rds.Instance(
+            `${this.name}-writer`,
+            {
+                ...common,
+                identifier: this.writerId,
+                multiAz: this.args.multiAz ?? true,
+                // A cross-region replica must name its subnet group (else: the default VPC).
+                dbSubnetGroupName: subnetGroup.name,
+                backupRetentionPeriod: this.args.backupRetentionDays ?? DEFAULTS.backupRetentionDays,
+                deleteAutomatedBackups: false,
+                ...(sourceArn !== undefined
+                    ? {
+                          // Its storage is encrypted with this region's key. RDS refuses a final
+                          // snapshot of a replica; its retained automated backups stay.
+                          replicateSourceDb: sourceArn,
+                          skipFinalSnapshot: true,
+                      }
+                    : {
+                          allocatedStorage: this.args.allocatedStorageGiB ?? DEFAULTS.allocatedStorageGiB,
+                          dbName: this.args.dbName,
+                          username: this.args.masterUsername,
+                          password: pulumi.secret(password.result),
+                          skipFinalSnapshot: false,
+                          finalSnapshotIdentifier: finalSnapshotIdentifier(this.writerId),
+                      }),
+                tags: this.tagged(this.writerId),
+            },
+            // Create-only settings that a role flip adds or removes: never replace a database over them.
+            { parent: this, protect: true, ignoreChanges: ["username", "dbName"] },
+        );
     }
-    if (!Number.isInteger(r.allocatedStorage) || r.allocatedStorage < 20 || r.allocatedStorage > 65536) {
-        fail("allocatedStorageGiB", r.allocatedStorage, "an integer from 20 to 65536");
+
+    /**
+     * A same-region replica of the writer, by identifier (cascaded in `standby`), pinned to a
+     * zone; it inherits the writer's subnet group and keeps no backups of its own.
+     */
+    private createReplica(
+        common: ReturnType<DatabaseCluster["instanceSettings"]>,
+        writer: aws.rds.Instance,
+        identifier: string,
+        n: number,
+        zone: string,
+    ): aws.rds.Instance {
+        return new aws.rds.Instance(
+            `${this.name}-replica-${n}`,
+            {
+                ...common,
+                identifier,
+                replicateSourceDb: writer.identifier,
+                availabilityZone: zone,
+                multiAz: false,
+                backupRetentionPeriod: 0,
+                skipFinalSnapshot: true,
+                tags: this.tagged(identifier),
+            },
+            { parent: this, protect: true },
+        );
     }
-    if (!Number.isInteger(r.maxAllocatedStorage) || r.maxAllocatedStorage < r.allocatedStorage || r.maxAllocatedStorage > 65536) {
-        fail("maxAllocatedStorageGiB", r.maxAllocatedStorage, `an integer from allocatedStorageGiB (${r.allocatedStorage}) to 65536`);
+
+    /**
+     * The credentials document. `host` is the private DNS name, not the RDS address: the secret
+     * is replicated to the peer region, where the same name resolves to that region's writer,
+     * and it follows a promotion. (Clients that verify the server's identity in TLS use
+     * writerAddress.)
+     */
+    private storeCredentials(secret: aws.secretsmanager.Secret, password: random.RandomPassword): void {
+        new aws.secretsmanager.SecretVersion(
+            `${this.name}-master-secret`,
+            {
+                secretId: secret.id,
+                secretString: pulumi.secret(
+                    pulumi.jsonStringify({
+                        username: this.args.masterUsername,
+                        password: password.result,
+                        engine: "mysql",
+                        host: writerRecordName(this.args.privateZoneName),
+                        port: MYSQL_PORT,
+                        dbname: this.args.dbName,
+                        dbInstanceIdentifier: this.writerId,
+                    }),
+                ),
+            },
+            { parent: this, protect: true },
+        );
     }
-    if (!Number.isInteger(r.backupRetentionDays) || r.backupRetentionDays < 7 || r.backupRetentionDays > 35) {
-        fail("backupRetentionDays", r.backupRetentionDays, "an integer from 7 to 35");
+
+    /** Private DNS: stable names for the writer and for load-balanced reads. */
+    private createDnsNames(
+        writer: aws.rds.Instance,
+        replicas: readonly aws.rds.Instance[],
+        replicaIds: readonly string[],
+    ): aws.route53.Zone {
+        const ttl = this.args.recordTtlSeconds ?? DEFAULTS.recordTtlSeconds;
+        const readerName = readerRecordName(this.args.privateZoneName);
+        const zone = new aws.route53.Zone(
+            `${this.name}-zone`,
+            {
+                name: this.args.privateZoneName,
+                comment: `Database names of ${this.args.region} (writer, reader)`,
+                vpcs: [{ vpcId: this.args.vpcId }],
+                tags: this.tagged(`${this.name}-zone`),
+            },
+            { parent: this },
+        );
+        const record = (suffix: string, recordArgs: Omit<aws.route53.RecordArgs, "zoneId" | "type" | "ttl">) =>
+            new aws.route53.Record(`${this.name}-${suffix}`, { zoneId: zone.zoneId, type: "CNAME", ttl, ...recordArgs }, { parent: this });
+        record("writer", { name: writerRecordName(this.args.privateZoneName), records: [writer.address] });
+        if (replicas.length === 0) {
+            record("reader", { name: readerName, records: [writer.address] });
+        }
+        replicas.forEach((replica, i) => {
+            record(`reader-${i + 1}`, {
+                name: readerName,
+                setIdentifier: replicaIds[i],
+                weightedRoutingPolicies: [{ weight: 100 }],
+                records: [replica.address],
+            });
+        });
+        return zone;
     }
-    if (!MONITORING_INTERVALS.includes(r.monitoringInterval)) {
-        fail("monitoringIntervalSeconds", r.monitoringInterval, `one of ${MONITORING_INTERVALS.join(", ")}`);
+
+    /**
+     * The secret clients read, in this region. As the writer: this region's own secret,
+     * encrypted with the database key. As the standby: the replica of the writer region's
+     * secret, which Secrets Manager keeps in this region under the same name and suffix, with
+     * the AWS managed key aws/secretsmanager (no key grant needed); its ARN is not known to
+     * this stack, so grants match the six characters Secrets Manager appends (`-??????`, as
+     * its user guide recommends for ARNs in policies).
+     */
+    private credentialsSecret(
+        ownSecret: aws.secretsmanager.Secret,
+        key: aws.kms.Key,
+    ): { name: string; arn: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> } {
+        if (this.args.role === "writer") {
+            return { name: masterSecretName(this.args.secretNamePrefix, this.args.region), arn: ownSecret.arn, kmsKeyArn: key.arn };
+        }
+        const name = masterSecretName(this.args.secretNamePrefix, this.args.writerRegion);
+        return {
+            name,
+            arn: pulumi.output(`arn:${this.partition}:secretsmanager:${this.args.region}:${this.args.accountId}:secret:${name}-??????`),
+        };
     }
-    if (!Number.isInteger(r.ttl) || r.ttl < 1 || r.ttl > 300) {
-        fail("recordTtlSeconds", r.ttl, "an integer from 1 to 300 (clients must follow a promotion quickly)");
+
+    /** Each client role may read the credentials secret, and nothing else: `<name>-credentials-to-<client>`. */
+    private grantClients(credentials: { arn: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> }): void {
+        const policy = pulumi
+            .all([credentials.arn, credentials.kmsKeyArn])
+            .apply(([arn, kmsKeyArn]) => JSON.stringify(readSecretPolicy("ReadDatabaseCredentials", arn, kmsKeyArn)));
+        for (const [client, roleName] of Object.entries(this.args.clientRoleNames ?? {})) {
+            new aws.iam.RolePolicy(`${this.name}-credentials-to-${client}`, { role: roleName, policy }, { parent: this });
+        }
     }
 }

@@ -4,8 +4,30 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AlertRuleOptions, renderAlertRules } from "../lib/alertRules";
-import { parseCidr } from "../lib/cidr";
-import { EC2_INSTANCE_TYPE } from "../lib/instanceTypes";
+import {
+    atLeast,
+    EC2_INSTANCE_TYPE,
+    EKS_ACCESS_POLICIES,
+    EKS_ACCESS_POLICY,
+    EKS_CLUSTER_NAME,
+    EKS_NODE_COUNT,
+    EKS_NODE_DISK_GIB,
+    EKS_PRINCIPAL_ARN,
+    EKS_VERSION,
+    EXACT_VERSION,
+    K8S_NAME,
+    K8S_NAMESPACES,
+    LOG_RETENTION_DAYS,
+    Problems,
+    PROMETHEUS_RETENTION_DAYS,
+    PROMETHEUS_STORAGE_GIB,
+    requireValidArgs,
+    RESTRICTED_CIDR,
+    rule,
+    SECRET_NAME,
+    SMALL_VOLUME_GIB,
+    TCP_PORT,
+} from "../lib/rules";
 import {
     ALERTMANAGER_CONFIG_KEY,
     alertmanagerConfig,
@@ -56,6 +78,16 @@ export interface ApplicationMetricsArgs {
     readonly instanceTags: Readonly<Record<string, string>>;
 }
 
+/** An EKS access entry: who, with which access policy, where. */
+export interface MonitoringAccessEntry {
+    /** IAM role or user ARN (with its path), never an sts assumed-role ARN. */
+    readonly principalArn: string;
+    /** `cluster-admin`, `admin`, `edit` or `view` (lib/rules.ts EKS_ACCESS_POLICIES). */
+    readonly accessPolicy: string;
+    /** Limit the policy to these namespaces; empty or absent: the whole cluster. */
+    readonly namespaces?: readonly string[];
+}
+
 export interface MonitoringStackArgs {
     /** The stack's region: the `source_region` of every probe and alert from here. */
     readonly region: string;
@@ -91,6 +123,13 @@ export interface MonitoringStackArgs {
     readonly nodeDiskGiB?: number;
     /** CIDRs allowed to reach the public API endpoint (never 0.0.0.0/0); the private endpoint is always on. */
     readonly apiAllowedCidrs: readonly string[];
+    /**
+     * Who may use the cluster besides its creator, keyed by a short name: an EKS access entry
+     * per principal and its access policy (`cluster-admin`, `admin`, `edit` or `view`), on the
+     * whole cluster or on `namespaces`. Named `<name>-access-<key>`.
+     * @default {} (only the identity that created the cluster)
+     */
+    readonly accessEntries?: Readonly<Record<string, MonitoringAccessEntry>>;
     /**
      * Days CloudWatch keeps the control plane's api, audit and authenticator logs.
      * @default 90
@@ -141,109 +180,75 @@ export interface MonitoringStackArgs {
     readonly tags?: Tags;
 }
 
-const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
-const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const EKS_PRINCIPAL_IN_ARGS = rule<string>(
+    EKS_PRINCIPAL_ARN.allowed.replace(" or {account}", ""),
+    (v) => EKS_PRINCIPAL_ARN.accepts(v) && !v.includes("{account}"),
+);
 
 /**
  * Every problem with `args`, each naming the argument, the value received and what is allowed.
  * The constructor throws them all at once, before any child exists.
  */
 export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[] {
-    const problems: string[] = [];
-    const bad = (arg: string, value: unknown, allowed: string) => problems.push(`${arg} = ${JSON.stringify(value)}: expected ${allowed}`);
-    if (!Number.isInteger(args.nodeCount) || args.nodeCount < 2) {
-        bad("nodeCount", args.nodeCount, "an integer of at least 2 (one node may fail or be replaced)");
+    const p = new Problems();
+    p.check("nodeCount", args.nodeCount, EKS_NODE_COUNT);
+    p.checkOptional("maxNodeCount", args.maxNodeCount, atLeast("nodeCount", args.nodeCount));
+    p.check(
+        "privateSubnetIds.length",
+        args.privateSubnetIds.length,
+        rule("at least 2, in different zones (EKS requires two zones)", (n: number) => n >= 2),
+    );
+    if (args.publicSubnetIds !== undefined) {
+        p.check(
+            "publicSubnetIds.length",
+            args.publicSubnetIds.length,
+            rule("at least 2, or unset (private only)", (n: number) => n >= 2),
+        );
     }
-    const maxNodeCount = args.maxNodeCount ?? 2 * args.nodeCount;
-    if (!Number.isInteger(maxNodeCount) || maxNodeCount < args.nodeCount) {
-        bad("maxNodeCount", maxNodeCount, `an integer of at least nodeCount (${args.nodeCount})`);
-    }
-    if (args.privateSubnetIds.length < 2) {
-        bad("privateSubnetIds", `${args.privateSubnetIds.length} subnet(s)`, "at least 2, in different zones (EKS requires two zones)");
-    }
-    if (args.publicSubnetIds !== undefined && args.publicSubnetIds.length < 2) {
-        bad("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "at least 2, or unset (private only)");
-    }
-    if (!EC2_INSTANCE_TYPE.test(args.nodeInstanceType)) {
-        bad("nodeInstanceType", args.nodeInstanceType, "an EC2 instance type such as t3.large");
-    }
-    if (!/^1\.\d{2}$/.test(args.eksVersion)) {
-        bad("eksVersion", args.eksVersion, "a Kubernetes minor version such as 1.34");
-    }
-    const disk = args.nodeDiskGiB ?? 50;
-    if (!Number.isInteger(disk) || disk < 20 || disk > 16384) {
-        bad("nodeDiskGiB", disk, "an integer from 20 to 16384");
-    }
-    if (args.apiAllowedCidrs.length === 0) {
-        bad("apiAllowedCidrs", args.apiAllowedCidrs, "at least one CIDR (where deploys and operators come from)");
-    }
-    for (const cidr of args.apiAllowedCidrs) {
-        const parsed = parseCidr(cidr);
-        if (!parsed) {
-            bad("apiAllowedCidrs", cidr, "an IPv4 CIDR such as 203.0.113.0/24");
-        } else if (parsed.prefix === 0) {
-            bad("apiAllowedCidrs", cidr, "a CIDR narrower than 0.0.0.0/0 (the API endpoint must not be open to the internet)");
-        }
-    }
-    const logDays = args.controlPlaneLogRetentionDays ?? 90;
-    if (!CLOUDWATCH_RETENTION_DAYS.includes(logDays)) {
-        bad("controlPlaneLogRetentionDays", logDays, `a CloudWatch Logs retention (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`);
-    }
-    for (const [arg, value] of [
-        ["namespace", args.namespace ?? "monitoring"],
-        ["storageClassName", args.storageClassName ?? "gp3"],
-    ] as const) {
-        if (!K8S_NAME.test(value)) {
-            bad(arg, value, "a Kubernetes name (lowercase letters, digits and hyphens, at most 63)");
-        }
-    }
-    if (args.clusterName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(args.clusterName)) {
-        bad("clusterName", args.clusterName, "an EKS cluster name (letter or digit first, then letters, digits, - and _, at most 100)");
-    }
-    for (const [arg, value] of [
-        ["kubePrometheusStackVersion", args.kubePrometheusStackVersion],
-        ["blackboxExporterVersion", args.blackboxExporterVersion],
-    ] as const) {
-        if (!EXACT_VERSION.test(value)) {
-            bad(arg, value, "an exact chart version x.y.z (no ranges, no latest)");
-        }
-    }
-    if (!Number.isInteger(args.prometheusRetentionDays) || args.prometheusRetentionDays < 1) {
-        bad("prometheusRetentionDays", args.prometheusRetentionDays, "a whole number of days, at least 1");
-    }
-    for (const [arg, value, min] of [
-        ["prometheusStorageGiB", args.prometheusStorageGiB, 10],
-        ["grafanaStorageGiB", args.grafanaStorageGiB, 1],
-        ["alertmanagerStorageGiB", args.alertmanagerStorageGiB, 1],
-    ] as const) {
-        if (!Number.isInteger(value) || value < min || value > 16384) {
-            bad(arg, value, `an integer from ${min} to 16384 (GiB)`);
-        }
-    }
-    if (!/^[\w/+=.@-]{1,512}$/.test(args.alertReceiverSecretName)) {
-        bad("alertReceiverSecretName", args.alertReceiverSecretName, "a Secrets Manager secret name (letters, digits, /_+=.@-)");
+    p.check("nodeInstanceType", args.nodeInstanceType, EC2_INSTANCE_TYPE);
+    p.check("eksVersion", args.eksVersion, EKS_VERSION);
+    p.checkOptional("nodeDiskGiB", args.nodeDiskGiB, EKS_NODE_DISK_GIB);
+    p.check(
+        "apiAllowedCidrs.length",
+        args.apiAllowedCidrs.length,
+        rule("at least one CIDR (where deploys and operators come from)", (n: number) => n >= 1),
+    );
+    args.apiAllowedCidrs.forEach((cidr, i) => p.check(`apiAllowedCidrs[${i}]`, cidr, RESTRICTED_CIDR));
+    p.checkOptional("controlPlaneLogRetentionDays", args.controlPlaneLogRetentionDays, LOG_RETENTION_DAYS);
+    p.checkOptional("namespace", args.namespace, K8S_NAME);
+    p.checkOptional("storageClassName", args.storageClassName, K8S_NAME);
+    p.checkOptional("clusterName", args.clusterName, EKS_CLUSTER_NAME);
+    p.check("kubePrometheusStackVersion", args.kubePrometheusStackVersion, EXACT_VERSION);
+    p.check("blackboxExporterVersion", args.blackboxExporterVersion, EXACT_VERSION);
+    p.check("prometheusRetentionDays", args.prometheusRetentionDays, PROMETHEUS_RETENTION_DAYS);
+    p.check("prometheusStorageGiB", args.prometheusStorageGiB, PROMETHEUS_STORAGE_GIB);
+    p.check("grafanaStorageGiB", args.grafanaStorageGiB, SMALL_VOLUME_GIB);
+    p.check("alertmanagerStorageGiB", args.alertmanagerStorageGiB, SMALL_VOLUME_GIB);
+    p.check("alertReceiverSecretName", args.alertReceiverSecretName, SECRET_NAME);
+    for (const [key, entry] of Object.entries(args.accessEntries ?? {})) {
+        p.check("accessEntries key", key, K8S_NAME);
+        p.check(`accessEntries.${key}.principalArn`, entry.principalArn, EKS_PRINCIPAL_IN_ARGS);
+        p.check(`accessEntries.${key}.accessPolicy`, entry.accessPolicy, EKS_ACCESS_POLICY);
+        p.checkOptional(`accessEntries.${key}.namespaces`, entry.namespaces, K8S_NAMESPACES);
     }
     if (args.applicationMetrics) {
-        const port = args.applicationMetrics.port;
-        if (!Number.isInteger(port) || port < 1 || port > 65535) {
-            bad("applicationMetrics.port", port, "a TCP port (1-65535)");
-        }
-        if (Object.keys(args.applicationMetrics.instanceTags).length === 0) {
-            bad(
-                "applicationMetrics.instanceTags",
-                args.applicationMetrics.instanceTags,
+        p.check("applicationMetrics.port", args.applicationMetrics.port, TCP_PORT);
+        p.check(
+            "applicationMetrics.instanceTags",
+            args.applicationMetrics.instanceTags,
+            rule(
                 "at least one tag (an empty filter would scrape every instance)",
-            );
-        }
+                (tags: Readonly<Record<string, string>>) => Object.keys(tags).length > 0,
+            ),
+        );
     }
     // What the probe planner would refuse (hostnames, addresses, paths).
     try {
         buildProbeTargets({ ...args.probes, sourceRegion: args.region, loadBalancer: undefined });
     } catch (err) {
-        problems.push(`probes: ${(err as Error).message}`);
+        p.add(`probes: ${(err as Error).message}`);
     }
-    return problems;
+    return p.list;
 }
 
 /** AWS managed policies of the nodes: join the cluster, run the VPC CNI, pull images. */
@@ -288,29 +293,96 @@ export class MonitoringStack extends pulumi.ComponentResource {
     /** Every target the blackbox exporter probes. */
     public readonly probeTargets: pulumi.Output<ProbeTarget[]>;
 
-    constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecommerce:monitoring:MonitoringStack", name, {}, opts);
-        const problems = monitoringStackArgsProblems(args);
-        if (problems.length > 0) {
-            throw new Error(`MonitoringStack ${name}: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-        }
-        const tags = args.tags;
-        const parent = { parent: this };
-        const clusterName = args.clusterName ?? name;
-        const namespaceName = args.namespace ?? "monitoring";
-        const storageClassName = args.storageClassName ?? "gp3";
-        const replicas = Math.min(args.nodeCount, 2);
-        const partition = aws.getPartitionOutput({}, parent).partition;
+    private readonly name: string;
+    private readonly args: MonitoringStackArgs;
+    private readonly partition: pulumi.Output<string>;
 
-        // --- control plane --------------------------------------------------------------------
+    constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
+        requireValidArgs("MonitoringStack", name, monitoringStackArgsProblems(args));
+        super("ecommerce:monitoring:MonitoringStack", name, {}, opts);
+        this.name = name;
+        this.args = args;
+        this.partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        const cluster = this.createControlPlane();
+        const clusterName = cluster.eksCluster.apply((c) => pulumi.output(c.name));
+        const clusterSecurityGroupId = cluster.eksCluster.apply((c) => pulumi.output(c.vpcConfig)).apply((v) => v.clusterSecurityGroupId);
+        this.grantAccess(clusterName);
+        const nodeGroup = this.createNodes(cluster);
+        const { podIdentityAgent, ebsCsi } = this.createAddons(clusterName, nodeGroup);
+        const k8sOpts = {
+            parent: this,
+            provider: new k8s.Provider(
+                `${name}-k8s`,
+                { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true },
+                { parent: this },
+            ),
+        };
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: this.namespaceName, labels: this.labels } },
+            k8sOpts,
+        );
+        const storageClass = this.createStorageClass(k8sOpts, ebsCsi);
+        const secrets = this.createSecrets(k8sOpts, namespace);
+        const metricsAccess = this.args.applicationMetrics
+            ? [this.admitApplicationScrapes(this.args.applicationMetrics, clusterName, clusterSecurityGroupId, podIdentityAgent)]
+            : [];
+        const probeTargets = this.planProbes();
+        this.installCharts(k8sOpts, namespace, clusterName, probeTargets, secrets, nodeGroup, [ebsCsi, storageClass, ...metricsAccess]);
+
+        this.clusterName = clusterName;
+        this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+        this.nodeSecurityGroupId = clusterSecurityGroupId;
+        this.namespace = namespace.metadata.name;
+        this.grafanaAdminSecretName = secrets.grafana.metadata.name;
+        this.probeTargets = probeTargets;
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            kubeconfig: this.kubeconfig,
+            nodeSecurityGroupId: this.nodeSecurityGroupId,
+            namespace: this.namespace,
+            grafanaAdminSecretName: this.grafanaAdminSecretName,
+            probeTargets: this.probeTargets,
+        });
+    }
+
+    private tagged(name: string): Record<string, string> {
+        return named(this.args.tags, name);
+    }
+
+    private get clusterNameOrDefault(): string {
+        return this.args.clusterName ?? this.name;
+    }
+
+    private get namespaceName(): string {
+        return this.args.namespace ?? "monitoring";
+    }
+
+    private get labels(): Record<string, string> {
+        return {
+            "app.kubernetes.io/part-of": "ecommerce",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "ecommerce/tier": this.args.tags?.Tier ?? "monitoring",
+        };
+    }
+
+    /** Prometheus and Alertmanager replicas: two where there are two nodes. */
+    private get replicas(): number {
+        return Math.min(this.args.nodeCount, 2);
+    }
+
+    /** Secrets envelope key, control-plane log group, and the cluster itself (API endpoint limited to the allowed CIDRs). */
+    private createControlPlane(): eks.Cluster {
+        const name = this.name;
+        const clusterName = this.clusterNameOrDefault;
+        // Losing this key makes every Kubernetes secret of the cluster unreadable.
         const secretsKey = new aws.kms.Key(
             `${name}-eks-secrets`,
             {
                 description: `Envelope encryption of Kubernetes secrets of EKS cluster ${clusterName}`,
                 enableKeyRotation: true,
                 deletionWindowInDays: 30,
-                tags: named(tags, `${name}-eks-secrets`),
-                // Losing this key makes every Kubernetes secret of the cluster unreadable.
+                tags: this.tagged(`${name}-eks-secrets`),
             },
             { parent: this, protect: true },
         );
@@ -320,19 +392,19 @@ export class MonitoringStack extends pulumi.ComponentResource {
             `${name}-control-plane-logs`,
             {
                 name: `/aws/eks/${clusterName}/cluster`,
-                retentionInDays: args.controlPlaneLogRetentionDays ?? 90,
-                tags: named(tags, `${name}-control-plane-logs`),
+                retentionInDays: this.args.controlPlaneLogRetentionDays ?? 90,
+                tags: this.tagged(`${name}-control-plane-logs`),
             },
-            parent,
+            { parent: this },
         );
-        const cluster = new eks.Cluster(
+        return new eks.Cluster(
             `${name}-eks`,
             {
                 name: clusterName,
-                version: args.eksVersion,
-                vpcId: args.vpcId,
-                privateSubnetIds: args.privateSubnetIds,
-                ...(args.publicSubnetIds ? { publicSubnetIds: args.publicSubnetIds } : {}),
+                version: this.args.eksVersion,
+                vpcId: this.args.vpcId,
+                privateSubnetIds: this.args.privateSubnetIds,
+                ...(this.args.publicSubnetIds ? { publicSubnetIds: this.args.publicSubnetIds } : {}),
                 skipDefaultNodeGroup: true,
                 // Managed nodes use the cluster security group EKS creates; the extra groups
                 // pulumi-eks would add (with 0.0.0.0/0 egress) are not needed.
@@ -340,23 +412,59 @@ export class MonitoringStack extends pulumi.ComponentResource {
                 authenticationMode: eks.AuthenticationMode.Api,
                 endpointPrivateAccess: true,
                 endpointPublicAccess: true,
-                publicAccessCidrs: [...args.apiAllowedCidrs],
+                publicAccessCidrs: [...this.args.apiAllowedCidrs],
                 enabledClusterLogTypes: ["api", "audit", "authenticator"],
                 encryptionConfigKeyArn: secretsKey.arn,
                 createOidcProvider: false,
-                deletionProtection: args.deletionProtection ?? true,
-                // Standard support only: an ageing version fails loudly instead of silently
-                // moving to paid extended support.
+                deletionProtection: this.args.deletionProtection ?? true,
+                // Standard support only: when it ends EKS upgrades the control plane by itself
+                // (never into paid extended support); the policy pack's approved-versions warns 60
+                // days before that day (lib/advisories.ts EKS_VERSIONS).
                 upgradePolicy: { supportType: "STANDARD" },
-                tags: named(tags, clusterName),
+                tags: this.tagged(clusterName),
             },
             { parent: this, dependsOn: [controlPlaneLogs] },
         );
-        const eksCluster = cluster.eksCluster;
-        const eksClusterName = eksCluster.apply((c) => pulumi.output(c.name));
-        const clusterSecurityGroupId = eksCluster.apply((c) => pulumi.output(c.vpcConfig)).apply((v) => v.clusterSecurityGroupId);
+    }
 
-        // --- nodes ----------------------------------------------------------------------------
+    /**
+     * EKS access entries for the configured principals (API authentication mode), each with its
+     * access policy. The association names the entry's principal through the entry's output, so
+     * it is created after the entry exists (AssociateAccessPolicy answers "principalArn could not
+     * be found" otherwise, terraform-aws-modules/terraform-aws-eks#3024).
+     */
+    private grantAccess(clusterName: pulumi.Output<string>): void {
+        for (const [key, entry] of Object.entries(this.args.accessEntries ?? {})) {
+            const entryName = `${this.name}-access-${key}`;
+            const accessEntry = new aws.eks.AccessEntry(
+                entryName,
+                { clusterName, principalArn: entry.principalArn, type: "STANDARD", tags: this.tagged(entryName) },
+                { parent: this },
+            );
+            const namespaces = entry.namespaces ?? [];
+            new aws.eks.AccessPolicyAssociation(
+                entryName,
+                {
+                    clusterName,
+                    principalArn: accessEntry.principalArn,
+                    policyArn: pulumi.interpolate`arn:${this.partition}:eks::aws:cluster-access-policy/${EKS_ACCESS_POLICIES[entry.accessPolicy]}`,
+                    accessScope: namespaces.length > 0 ? { type: "namespace", namespaces: [...namespaces] } : { type: "cluster" },
+                },
+                { parent: this },
+            );
+        }
+    }
+
+    /**
+     * The node role, a launch template only for what the node group API cannot say itself
+     * (encrypted gp3 root volumes, IMDSv2, tags on the instances and volumes; no image and no
+     * user data: EKS picks the AL2023 AMI of `version` and bootstraps the nodes), and the
+     * managed node group over every private subnet. Hop limit 2: the EBS CSI node plugin reads
+     * instance metadata from its pod.
+     */
+    private createNodes(cluster: eks.Cluster): eks.ManagedNodeGroup {
+        const name = this.name;
+        const clusterName = this.clusterNameOrDefault;
         const nodeRole = new aws.iam.Role(
             `${name}-node`,
             {
@@ -365,25 +473,18 @@ export class MonitoringStack extends pulumi.ComponentResource {
                     Version: "2012-10-17",
                     Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
                 }),
-                tags: named(tags, `${name}-node`),
+                tags: this.tagged(`${name}-node`),
             },
-            parent,
+            { parent: this },
         );
         const nodePolicies = NODE_POLICIES.map(
             (policy) =>
                 new aws.iam.RolePolicyAttachment(
                     `${name}-node-${policy}`,
-                    {
-                        role: nodeRole.name,
-                        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`,
-                    },
-                    parent,
+                    { role: nodeRole.name, policyArn: pulumi.interpolate`arn:${this.partition}:iam::aws:policy/${policy}` },
+                    { parent: this },
                 ),
         );
-        // A launch template only for what the node group API cannot say itself: encrypted
-        // gp3 root volumes, IMDSv2 and tags on the instances and volumes. No image and no
-        // user data: EKS picks the AL2023 AMI of `version` and bootstraps the nodes. Hop
-        // limit 2: the EBS CSI node plugin reads instance metadata from its pod.
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-nodes`,
             {
@@ -392,114 +493,99 @@ export class MonitoringStack extends pulumi.ComponentResource {
                 blockDeviceMappings: [
                     {
                         deviceName: "/dev/xvda",
-                        ebs: { volumeSize: args.nodeDiskGiB ?? 50, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                        ebs: { volumeSize: this.args.nodeDiskGiB ?? 50, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
                     },
                 ],
                 metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 },
                 tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
                     resourceType,
-                    tags: named(tags, `${name}-node`),
+                    tags: this.tagged(`${name}-node`),
                 })),
-                tags: named(tags, `${name}-nodes`),
+                tags: this.tagged(`${name}-nodes`),
             },
-            parent,
+            { parent: this },
         );
-        const nodeGroup = new eks.ManagedNodeGroup(
+        return new eks.ManagedNodeGroup(
             `${name}-nodes`,
             {
                 cluster,
                 nodeRole,
-                version: args.eksVersion,
+                version: this.args.eksVersion,
                 amiType: "AL2023_x86_64_STANDARD",
                 capacityType: "ON_DEMAND",
-                instanceTypes: [args.nodeInstanceType],
-                subnetIds: args.privateSubnetIds,
-                scalingConfig: { minSize: args.nodeCount, desiredSize: args.nodeCount, maxSize: args.maxNodeCount ?? 2 * args.nodeCount },
+                instanceTypes: [this.args.nodeInstanceType],
+                subnetIds: this.args.privateSubnetIds,
+                scalingConfig: {
+                    minSize: this.args.nodeCount,
+                    desiredSize: this.args.nodeCount,
+                    maxSize: this.args.maxNodeCount ?? 2 * this.args.nodeCount,
+                },
                 launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => `${v}`) },
-                labels: { "ecommerce/tier": tags?.Tier ?? "monitoring" },
-                tags: named(tags, `${name}-nodes`),
+                labels: { "ecommerce/tier": this.args.tags?.Tier ?? "monitoring" },
+                tags: this.tagged(`${name}-nodes`),
             },
             { parent: this, dependsOn: nodePolicies },
         );
+    }
 
-        // --- add-ons: Pod Identity agent, EBS CSI driver ----------------------------------------
+    /** The Pod Identity agent, and the EBS CSI driver with its role through Pod Identity. */
+    private createAddons(
+        clusterName: pulumi.Output<string>,
+        nodeGroup: eks.ManagedNodeGroup,
+    ): { podIdentityAgent: aws.eks.Addon; ebsCsi: aws.eks.Addon } {
+        const name = this.name;
         const podIdentityAgent = new aws.eks.Addon(
             `${name}-pod-identity-agent`,
             {
-                clusterName: eksClusterName,
+                clusterName,
                 addonName: "eks-pod-identity-agent",
                 resolveConflictsOnCreate: "OVERWRITE",
                 resolveConflictsOnUpdate: "OVERWRITE",
-                tags: named(tags, `${name}-pod-identity-agent`),
+                tags: this.tagged(`${name}-pod-identity-agent`),
             },
             { parent: this, dependsOn: [nodeGroup] },
         );
-        const podTrust = JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-                { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
-            ],
-        });
         const ebsCsiRole = new aws.iam.Role(
             `${name}-ebs-csi`,
             {
-                description: `EBS CSI controller of EKS cluster ${clusterName} (EKS Pod Identity)`,
-                assumeRolePolicy: podTrust,
-                tags: named(tags, `${name}-ebs-csi`),
+                description: `EBS CSI controller of EKS cluster ${this.clusterNameOrDefault} (EKS Pod Identity)`,
+                assumeRolePolicy: POD_IDENTITY_TRUST,
+                tags: this.tagged(`${name}-ebs-csi`),
             },
-            parent,
+            { parent: this },
         );
         const ebsCsiPolicy = new aws.iam.RolePolicyAttachment(
             `${name}-ebs-csi`,
             {
                 role: ebsCsiRole.name,
-                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy`,
+                policyArn: pulumi.interpolate`arn:${this.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy`,
             },
-            parent,
+            { parent: this },
         );
         const ebsCsi = new aws.eks.Addon(
             `${name}-ebs-csi`,
             {
-                clusterName: eksClusterName,
+                clusterName,
                 addonName: "aws-ebs-csi-driver",
                 podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
                 resolveConflictsOnCreate: "OVERWRITE",
                 resolveConflictsOnUpdate: "OVERWRITE",
-                tags: named(tags, `${name}-ebs-csi`),
+                tags: this.tagged(`${name}-ebs-csi`),
             },
             { parent: this, dependsOn: [nodeGroup, podIdentityAgent, ebsCsiPolicy] },
         );
+        return { podIdentityAgent, ebsCsi };
+    }
 
-        // --- Kubernetes: provider, namespace, storage -------------------------------------------
-        const provider = new k8s.Provider(
-            `${name}-k8s`,
-            {
-                kubeconfig: cluster.kubeconfigJson,
-                enableServerSideApply: true,
-            },
-            parent,
-        );
-        const k8sOpts = { parent: this, provider };
-        const labels = {
-            "app.kubernetes.io/part-of": "ecommerce",
-            "app.kubernetes.io/managed-by": "pulumi",
-            "ecommerce/tier": tags?.Tier ?? "monitoring",
-        };
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-                metadata: { name: namespaceName, labels },
-            },
-            k8sOpts,
-        );
-        // Volume tags carry the tier mark too (the EBS CSI driver applies tagSpecification_N).
-        const volumeTags = Object.entries({ ...(tags ?? {}), Name: `${name}-volume` });
-        const storageClass = new k8s.storage.v1.StorageClass(
-            `${name}-gp3`,
+    /** The encrypted gp3 default StorageClass; volume tags carry the tier mark too (tagSpecification_N). */
+    private createStorageClass(k8sOpts: pulumi.CustomResourceOptions, ebsCsi: aws.eks.Addon): k8s.storage.v1.StorageClass {
+        const volumeTags = Object.entries(this.tagged(`${this.name}-volume`));
+        return new k8s.storage.v1.StorageClass(
+            `${this.name}-gp3`,
             {
                 metadata: {
-                    name: storageClassName,
-                    labels,
+                    name: this.args.storageClassName ?? "gp3",
+                    labels: this.labels,
                     annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
                 },
                 provisioner: "ebs.csi.aws.com",
@@ -517,30 +603,40 @@ export class MonitoringStack extends pulumi.ComponentResource {
             },
             { ...k8sOpts, dependsOn: [ebsCsi] },
         );
+    }
 
-        // --- secrets: Grafana admin, Alertmanager configuration ---------------------------------
-        // Protected: replacing it would change the Grafana admin password under the operators.
+    /**
+     * The Grafana admin password (generated, protected: replacing it would change it under the
+     * operators) and the Alertmanager configuration, whose receiver URL is read from Secrets
+     * Manager (created at bootstrap in each region) and only ever written into this Secret.
+     */
+    private createSecrets(
+        k8sOpts: pulumi.CustomResourceOptions,
+        namespace: k8s.core.v1.Namespace,
+    ): { grafana: k8s.core.v1.Secret; alertmanager: k8s.core.v1.Secret } {
+        const name = this.name;
         const grafanaPassword = new random.RandomPassword(
             `${name}-grafana-admin`,
             { length: 32, special: false },
             { parent: this, protect: true },
         );
-        const grafanaSecret = new k8s.core.v1.Secret(
+        const grafana = new k8s.core.v1.Secret(
             `${name}-grafana-admin`,
             {
-                metadata: { name: `${name}-grafana-admin`, namespace: namespace.metadata.name, labels },
+                metadata: { name: `${name}-grafana-admin`, namespace: namespace.metadata.name, labels: this.labels },
                 type: "Opaque",
                 stringData: { [GRAFANA_ADMIN_USER_KEY]: "admin", [GRAFANA_ADMIN_PASSWORD_KEY]: grafanaPassword.result },
             },
             k8sOpts,
         );
-        // The receiver's URL is read from Secrets Manager (created at bootstrap in each region)
-        // and only ever written into this Secret.
-        const webhookUrl = aws.secretsmanager.getSecretVersionOutput({ secretId: args.alertReceiverSecretName }, parent).secretString;
-        const alertmanagerSecret = new k8s.core.v1.Secret(
+        const webhookUrl = aws.secretsmanager.getSecretVersionOutput(
+            { secretId: this.args.alertReceiverSecretName },
+            { parent: this },
+        ).secretString;
+        const alertmanager = new k8s.core.v1.Secret(
             `${name}-alertmanager-config`,
             {
-                metadata: { name: `${name}-alertmanager-config`, namespace: namespace.metadata.name, labels },
+                metadata: { name: `${name}-alertmanager-config`, namespace: namespace.metadata.name, labels: this.labels },
                 type: "Opaque",
                 stringData: {
                     [ALERTMANAGER_CONFIG_KEY]: pulumi.secret(webhookUrl).apply((url) => toYaml(alertmanagerConfig({ webhookUrl: url }))),
@@ -548,139 +644,152 @@ export class MonitoringStack extends pulumi.ComponentResource {
             },
             k8sOpts,
         );
+        return { grafana, alertmanager };
+    }
 
-        // --- optional: the application's metrics ------------------------------------------------
-        const extraDependencies: pulumi.Resource[] = [];
-        if (args.applicationMetrics) {
-            const app = args.applicationMetrics;
-            const prometheusRole = new aws.iam.Role(
-                `${name}-prometheus`,
-                {
-                    description: `Prometheus of EKS cluster ${clusterName}: EC2 service discovery (EKS Pod Identity)`,
-                    assumeRolePolicy: podTrust,
-                    tags: named(tags, `${name}-prometheus`),
-                },
-                parent,
-            );
-            new aws.iam.RolePolicy(
-                `${name}-prometheus-ec2-discovery`,
-                {
-                    role: prometheusRole.id,
-                    policy: JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }],
-                    }),
-                },
-                parent,
-            );
-            extraDependencies.push(
-                new aws.eks.PodIdentityAssociation(
-                    `${name}-prometheus`,
-                    {
-                        clusterName: eksClusterName,
-                        namespace: namespaceName,
-                        serviceAccount: PROMETHEUS_SERVICE_ACCOUNT,
-                        roleArn: prometheusRole.arn,
-                        tags: named(tags, `${name}-prometheus`),
-                    },
-                    { parent: this, dependsOn: [podIdentityAgent] },
-                ),
-            );
-            new aws.vpc.SecurityGroupIngressRule(
-                `${name}-app-metrics`,
-                {
-                    securityGroupId: app.instanceSecurityGroupId,
-                    referencedSecurityGroupId: clusterSecurityGroupId,
-                    ipProtocol: "tcp",
-                    fromPort: app.port,
-                    toPort: app.port,
-                    description: `Prometheus metrics scrape from the monitoring cluster ${clusterName}`,
-                    tags: named(tags, `${name}-app-metrics`),
-                },
-                parent,
-            );
-        }
+    /** Optional: Prometheus discovers the app's instances (Pod Identity role) and may scrape them. */
+    private admitApplicationScrapes(
+        app: ApplicationMetricsArgs,
+        clusterName: pulumi.Output<string>,
+        clusterSecurityGroupId: pulumi.Output<string>,
+        podIdentityAgent: aws.eks.Addon,
+    ): aws.eks.PodIdentityAssociation {
+        const name = this.name;
+        const prometheusRole = new aws.iam.Role(
+            `${name}-prometheus`,
+            {
+                description: `Prometheus of EKS cluster ${this.clusterNameOrDefault}: EC2 service discovery (EKS Pod Identity)`,
+                assumeRolePolicy: POD_IDENTITY_TRUST,
+                tags: this.tagged(`${name}-prometheus`),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-prometheus-ec2-discovery`,
+            {
+                role: prometheusRole.id,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }],
+                }),
+            },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-app-metrics`,
+            {
+                securityGroupId: app.instanceSecurityGroupId,
+                referencedSecurityGroupId: clusterSecurityGroupId,
+                ipProtocol: "tcp",
+                fromPort: app.port,
+                toPort: app.port,
+                description: `Prometheus metrics scrape from the monitoring cluster ${this.clusterNameOrDefault}`,
+                tags: this.tagged(`${name}-app-metrics`),
+            },
+            { parent: this },
+        );
+        return new aws.eks.PodIdentityAssociation(
+            `${name}-prometheus`,
+            {
+                clusterName,
+                namespace: this.namespaceName,
+                serviceAccount: PROMETHEUS_SERVICE_ACCOUNT,
+                roleArn: prometheusRole.arn,
+                tags: this.tagged(`${name}-prometheus`),
+            },
+            { parent: this, dependsOn: [podIdentityAgent] },
+        );
+    }
 
-        // --- charts -------------------------------------------------------------------------------
-        const probeTargets = pulumi.output(args.probes.loadBalancer?.dnsName).apply((dnsName) =>
+    /** Every probe target, once this region's load balancer has its DNS name. */
+    private planProbes(): pulumi.Output<ProbeTarget[]> {
+        const probes = this.args.probes;
+        return pulumi.output(probes.loadBalancer?.dnsName).apply((dnsName) =>
             buildProbeTargets({
-                ...args.probes,
-                sourceRegion: args.region,
+                ...probes,
+                sourceRegion: this.args.region,
                 loadBalancer:
-                    dnsName !== undefined && args.probes.loadBalancer
-                        ? { dnsName, protocol: args.probes.loadBalancer.protocol }
-                        : undefined,
+                    dnsName !== undefined && probes.loadBalancer ? { dnsName, protocol: probes.loadBalancer.protocol } : undefined,
             }),
         );
+    }
+
+    /** kube-prometheus-stack (with the probes' scrape configs and the alert rules) and the blackbox exporter. */
+    private installCharts(
+        k8sOpts: pulumi.CustomResourceOptions,
+        namespace: k8s.core.v1.Namespace,
+        clusterName: pulumi.Output<string>,
+        probeTargets: pulumi.Output<ProbeTarget[]>,
+        secrets: { grafana: k8s.core.v1.Secret; alertmanager: k8s.core.v1.Secret },
+        nodeGroup: eks.ManagedNodeGroup,
+        stackPrerequisites: pulumi.Resource[],
+    ): void {
+        const args = this.args;
         const scrapeConfigs = probeTargets.apply((targets) => [
-            ...renderProbeScrapeConfigs(targets, { blackboxAddress: blackboxExporterAddress(namespaceName), sourceRegion: args.region }),
+            ...renderProbeScrapeConfigs(targets, {
+                blackboxAddress: blackboxExporterAddress(this.namespaceName),
+                sourceRegion: args.region,
+            }),
             ...(args.applicationMetrics ? [renderApplicationScrapeConfig({ ...args.applicationMetrics, region: args.region })] : []),
         ]);
-        const chartDependencies = [nodeGroup, ebsCsi, storageClass];
         const stackValues = pulumi
-            .all([grafanaSecret.metadata.name, alertmanagerSecret.metadata.name, scrapeConfigs, eksClusterName])
+            .all([secrets.grafana.metadata.name, secrets.alertmanager.metadata.name, scrapeConfigs, clusterName])
             .apply(([grafanaAdminSecretName, alertmanagerConfigSecretName, additionalScrapeConfigs, actualClusterName]) =>
                 kubePrometheusStackValues({
                     region: args.region,
                     clusterName: actualClusterName,
-                    storageClassName,
+                    storageClassName: args.storageClassName ?? "gp3",
                     prometheusRetentionDays: args.prometheusRetentionDays,
                     prometheusStorageGiB: args.prometheusStorageGiB,
                     grafanaStorageGiB: args.grafanaStorageGiB,
                     alertmanagerStorageGiB: args.alertmanagerStorageGiB,
-                    replicas,
+                    replicas: this.replicas,
                     grafanaAdminSecretName,
                     alertmanagerConfigSecretName,
                     additionalScrapeConfigs,
                     rules: renderAlertRules(args.alertRules),
                 }),
             );
-        new k8s.helm.v3.Release(
-            `${name}-kube-prometheus-stack`,
+        const release = (suffix: string, releaseArgs: k8s.helm.v3.ReleaseArgs, dependsOn: pulumi.Resource[]) =>
+            new k8s.helm.v3.Release(
+                `${this.name}-${suffix}`,
+                {
+                    repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
+                    namespace: namespace.metadata.name,
+                    atomic: true,
+                    cleanupOnFail: true,
+                    maxHistory: 10,
+                    ...releaseArgs,
+                },
+                { ...k8sOpts, dependsOn },
+            );
+        release(
+            "kube-prometheus-stack",
             {
                 name: KUBE_PROMETHEUS_STACK_RELEASE,
                 chart: KUBE_PROMETHEUS_STACK_CHART,
                 version: args.kubePrometheusStackVersion,
-                repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
-                namespace: namespace.metadata.name,
                 values: stackValues,
-                atomic: true,
-                cleanupOnFail: true,
                 timeout: 900,
-                maxHistory: 10,
             },
-            { ...k8sOpts, dependsOn: [...chartDependencies, grafanaSecret, alertmanagerSecret, ...extraDependencies] },
+            [nodeGroup, ...stackPrerequisites, secrets.grafana, secrets.alertmanager],
         );
-        new k8s.helm.v3.Release(
-            `${name}-blackbox-exporter`,
+        release(
+            "blackbox-exporter",
             {
                 name: BLACKBOX_EXPORTER_RELEASE,
                 chart: BLACKBOX_EXPORTER_CHART,
                 version: args.blackboxExporterVersion,
-                repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
-                namespace: namespace.metadata.name,
-                values: blackboxExporterValues({ replicas }),
-                atomic: true,
-                cleanupOnFail: true,
+                values: blackboxExporterValues({ replicas: this.replicas }),
                 timeout: 600,
-                maxHistory: 10,
             },
-            { ...k8sOpts, dependsOn: [nodeGroup] },
+            [nodeGroup],
         );
-
-        this.clusterName = eksClusterName;
-        this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
-        this.nodeSecurityGroupId = clusterSecurityGroupId;
-        this.namespace = namespace.metadata.name;
-        this.grafanaAdminSecretName = grafanaSecret.metadata.name;
-        this.probeTargets = probeTargets;
-        this.registerOutputs({
-            clusterName: this.clusterName,
-            kubeconfig: this.kubeconfig,
-            nodeSecurityGroupId: this.nodeSecurityGroupId,
-            namespace: this.namespace,
-            grafanaAdminSecretName: this.grafanaAdminSecretName,
-            probeTargets: this.probeTargets,
-        });
     }
 }
+
+/** Trust of roles that pods assume through EKS Pod Identity. */
+const POD_IDENTITY_TRUST = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+});

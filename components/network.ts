@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidr, SubnetTier, MAX_AZS } from "../lib/cidr";
 import type { ZoneRef } from "../lib/lookups";
+import { integerFrom, LOG_RETENTION_DAYS, NAT_GATEWAY_MODE, type NatGatewayMode, Problems, requireValidArgs } from "../lib/rules";
 import { named, Tags } from "../lib/tags";
 
 export interface NetworkArgs {
@@ -18,9 +19,9 @@ export interface NetworkArgs {
      * cuts every zone's outbound traffic).
      * @default "perAz"
      */
-    readonly natGateways?: "perAz" | "single";
+    readonly natGateways?: NatGatewayMode;
     /**
-     * Days CloudWatch Logs keeps the VPC flow logs.
+     * Days CloudWatch Logs keeps the VPC flow logs (a value CloudWatch accepts).
      * @default 90
      */
     readonly flowLogRetentionDays?: number;
@@ -35,6 +36,15 @@ export interface TierSubnets {
     readonly zones: readonly ZoneRef[];
     /** CIDR of each subnet, same order as `ids`; known at deploy time. */
     readonly cidrs: readonly string[];
+}
+
+/** Every problem with `args`, each naming the argument, the value received and what is allowed. */
+export function networkArgsProblems(args: NetworkArgs): string[] {
+    const p = new Problems();
+    p.check("zones", args.zones.length, integerFrom(2, MAX_AZS, " Availability Zones"));
+    p.checkOptional("natGateways", args.natGateways, NAT_GATEWAY_MODE);
+    p.checkOptional("flowLogRetentionDays", args.flowLogRetentionDays, LOG_RETENTION_DAYS);
+    return p.list;
 }
 
 /**
@@ -55,181 +65,30 @@ export class Network extends pulumi.ComponentResource {
     public readonly natGatewayIds: pulumi.Output<string>[];
     public readonly flowLogGroupName: pulumi.Output<string>;
 
+    private readonly name: string;
+    private readonly args: NetworkArgs;
+    private readonly vpc: aws.ec2.Vpc;
+
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        requireValidArgs("Network", name, networkArgsProblems(args));
         super("ecommerce:network:Network", name, {}, opts);
-        if (args.zones.length < 2 || args.zones.length > MAX_AZS) {
-            throw new Error(
-                `Network ${name}: zones must list 2 to ${MAX_AZS} Availability Zones, got ${args.zones.length} (${args.zones.map((z) => z.id).join(", ")})`,
-            );
-        }
-        const natMode = args.natGateways ?? "perAz";
-        const retentionDays = args.flowLogRetentionDays ?? 90;
-        const tags = args.tags;
-        const parent = { parent: this };
-
-        const vpc = new aws.ec2.Vpc(
-            `${name}-vpc`,
-            {
-                cidrBlock: args.cidrBlock,
-                enableDnsHostnames: true,
-                enableDnsSupport: true,
-                tags: named(tags, `${name}-vpc`),
-            },
-            parent,
+        this.name = name;
+        this.args = args;
+        this.vpc = this.createVpc();
+        const internetGateway = new aws.ec2.InternetGateway(
+            `${name}-igw`,
+            { vpcId: this.vpc.id, tags: this.tagged(`${name}-igw`) },
+            { parent: this },
         );
+        const pub = this.createSubnets("public");
+        const priv = this.createSubnets("private");
+        const data = this.createSubnets("data");
+        this.routePublicSubnets(pub.resources, internetGateway);
+        const nats = this.createNatGateways(pub.resources, internetGateway);
+        this.routePrivateSubnets(priv.resources, data.resources, nats);
+        const logGroup = this.createFlowLogs();
 
-        // The default security group allows all traffic between its members: strip it so
-        // nothing can rely on it by accident (CIS AWS 5.4).
-        new aws.ec2.DefaultSecurityGroup(
-            `${name}-default-sg`,
-            {
-                vpcId: vpc.id,
-                ingress: [],
-                egress: [],
-                tags: named(tags, `${name}-default-sg-unused`),
-            },
-            parent,
-        );
-
-        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: named(tags, `${name}-igw`) }, parent);
-
-        const subnets = (tier: SubnetTier): { resources: aws.ec2.Subnet[]; tierSubnets: TierSubnets } => {
-            const cidrs = args.zones.map((_, i) => subnetCidr(args.cidrBlock, tier, i));
-            const resources = args.zones.map(
-                (zone, i) =>
-                    new aws.ec2.Subnet(
-                        `${name}-${tier}-${i + 1}`,
-                        {
-                            vpcId: vpc.id,
-                            cidrBlock: cidrs[i],
-                            availabilityZoneId: zone.id,
-                            mapPublicIpOnLaunch: false,
-                            tags: {
-                                ...named(tags, `${name}-${tier}-${zone.name}`),
-                                SubnetTier: tier,
-                                // Where the AWS load balancer controller may put load balancers.
-                                ...(tier === "public" ? { "kubernetes.io/role/elb": "1" } : {}),
-                                ...(tier === "private" ? { "kubernetes.io/role/internal-elb": "1" } : {}),
-                            },
-                        },
-                        parent,
-                    ),
-            );
-            return { resources, tierSubnets: { ids: resources.map((s) => s.id), zones: args.zones, cidrs } };
-        };
-        const pub = subnets("public");
-        const priv = subnets("private");
-        const data = subnets("data");
-
-        const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: named(tags, `${name}-public`) }, parent);
-        new aws.ec2.Route(
-            `${name}-public-default`,
-            { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
-            parent,
-        );
-        pub.resources.forEach((subnet, i) => {
-            new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
-        });
-
-        const natCount = natMode === "perAz" ? args.zones.length : 1;
-        const nats = Array.from({ length: natCount }, (_, i) => {
-            const eip = new aws.ec2.Eip(
-                `${name}-nat-${i + 1}`,
-                { domain: "vpc", tags: named(tags, `${name}-nat-${args.zones[i].name}`) },
-                parent,
-            );
-            return new aws.ec2.NatGateway(
-                `${name}-nat-${i + 1}`,
-                {
-                    allocationId: eip.id,
-                    subnetId: pub.resources[i].id,
-                    connectivityType: "public",
-                    tags: named(tags, `${name}-nat-${args.zones[i].name}`),
-                },
-                { parent: this, dependsOn: [igw] },
-            );
-        });
-
-        // One private route table per zone, its default route through the zone's own NAT
-        // gateway; data subnets share it (Redis nodes pull images and packages at boot).
-        args.zones.forEach((zone, i) => {
-            const table = new aws.ec2.RouteTable(
-                `${name}-private-rt-${i + 1}`,
-                { vpcId: vpc.id, tags: named(tags, `${name}-private-${zone.name}`) },
-                parent,
-            );
-            new aws.ec2.Route(
-                `${name}-private-default-${i + 1}`,
-                {
-                    routeTableId: table.id,
-                    destinationCidrBlock: "0.0.0.0/0",
-                    natGatewayId: nats[natMode === "perAz" ? i : 0].id,
-                },
-                parent,
-            );
-            new aws.ec2.RouteTableAssociation(
-                `${name}-private-${i + 1}`,
-                { subnetId: priv.resources[i].id, routeTableId: table.id },
-                parent,
-            );
-            new aws.ec2.RouteTableAssociation(`${name}-data-${i + 1}`, { subnetId: data.resources[i].id, routeTableId: table.id }, parent);
-        });
-
-        // VPC flow logs: every accepted and rejected flow, to CloudWatch Logs.
-        const logGroup = new aws.cloudwatch.LogGroup(
-            `${name}-flow-logs`,
-            {
-                name: pulumi.interpolate`/ecommerce/vpc-flow-logs/${vpc.id}`,
-                retentionInDays: retentionDays,
-                tags: named(tags, `${name}-flow-logs`),
-            },
-            parent,
-        );
-        const flowRole = new aws.iam.Role(
-            `${name}-flow-logs`,
-            {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags: named(tags, `${name}-flow-logs`),
-            },
-            parent,
-        );
-        new aws.iam.RolePolicy(
-            `${name}-flow-logs`,
-            {
-                role: flowRole.id,
-                policy: logGroup.arn.apply((arn) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Effect: "Allow",
-                                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                Resource: [arn, `${arn}:*`],
-                            },
-                        ],
-                    }),
-                ),
-            },
-            parent,
-        );
-        new aws.ec2.FlowLog(
-            `${name}-flow-logs`,
-            {
-                vpcId: vpc.id,
-                trafficType: "ALL",
-                logDestinationType: "cloud-watch-logs",
-                logDestination: logGroup.arn,
-                iamRoleArn: flowRole.arn,
-                maxAggregationInterval: 60,
-                tags: named(tags, `${name}-flow-logs`),
-            },
-            parent,
-        );
-
-        this.vpcId = vpc.id;
+        this.vpcId = this.vpc.id;
         this.cidrBlock = args.cidrBlock;
         this.zones = args.zones;
         this.publicSubnets = pub.tierSubnets;
@@ -246,4 +105,224 @@ export class Network extends pulumi.ComponentResource {
             flowLogGroupName: this.flowLogGroupName,
         });
     }
+
+    private tagged(name: string): Record<string, string> {
+        return named(this.args.tags, name);
+    }
+
+    private createVpc(): aws.ec2.Vpc {
+        const vpc = new aws.ec2.Vpc(
+            `${this.name}-vpc`,
+            { cidrBlock: this.args.cidrBlock, enableDnsHostnames: true, enableDnsSupport: true, tags: this.tagged(`${this.name}-vpc`) },
+            { parent: this },
+        );
+        // The default security group allows all traffic between its members: strip it so
+        // nothing can rely on it by accident (CIS AWS 5.4).
+        new aws.ec2.DefaultSecurityGroup(
+            `${this.name}-default-sg`,
+            { vpcId: vpc.id, ingress: [], egress: [], tags: this.tagged(`${this.name}-default-sg-unused`) },
+            { parent: this },
+        );
+        return vpc;
+    }
+
+    private createSubnets(tier: SubnetTier): { resources: aws.ec2.Subnet[]; tierSubnets: TierSubnets } {
+        const zones = this.args.zones;
+        const cidrs = zones.map((_, i) => subnetCidr(this.args.cidrBlock, tier, i));
+        const resources = zones.map(
+            (zone, i) =>
+                new aws.ec2.Subnet(
+                    `${this.name}-${tier}-${i + 1}`,
+                    {
+                        vpcId: this.vpc.id,
+                        cidrBlock: cidrs[i],
+                        availabilityZoneId: zone.id,
+                        mapPublicIpOnLaunch: false,
+                        tags: {
+                            ...this.tagged(`${this.name}-${tier}-${zone.name}`),
+                            SubnetTier: tier,
+                            // Where the AWS load balancer controller may put load balancers.
+                            ...(tier === "public" ? { "kubernetes.io/role/elb": "1" } : {}),
+                            ...(tier === "private" ? { "kubernetes.io/role/internal-elb": "1" } : {}),
+                        },
+                    },
+                    { parent: this },
+                ),
+        );
+        return { resources, tierSubnets: { ids: resources.map((s) => s.id), zones, cidrs } };
+    }
+
+    private routePublicSubnets(subnets: readonly aws.ec2.Subnet[], internetGateway: aws.ec2.InternetGateway): void {
+        const table = new aws.ec2.RouteTable(
+            `${this.name}-public-rt`,
+            { vpcId: this.vpc.id, tags: this.tagged(`${this.name}-public`) },
+            { parent: this },
+        );
+        new aws.ec2.Route(
+            `${this.name}-public-default`,
+            { routeTableId: table.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id },
+            { parent: this },
+        );
+        subnets.forEach((subnet, i) => {
+            new aws.ec2.RouteTableAssociation(
+                `${this.name}-public-${i + 1}`,
+                { subnetId: subnet.id, routeTableId: table.id },
+                { parent: this },
+            );
+        });
+    }
+
+    /** One NAT gateway per zone (`perAz`) or one in the first zone (`single`). */
+    private createNatGateways(publicSubnets: readonly aws.ec2.Subnet[], internetGateway: aws.ec2.InternetGateway): aws.ec2.NatGateway[] {
+        const count = (this.args.natGateways ?? "perAz") === "perAz" ? this.args.zones.length : 1;
+        return Array.from({ length: count }, (_, i) => {
+            const zoneName = this.args.zones[i].name;
+            const eip = new aws.ec2.Eip(
+                `${this.name}-nat-${i + 1}`,
+                { domain: "vpc", tags: this.tagged(`${this.name}-nat-${zoneName}`) },
+                { parent: this },
+            );
+            return new aws.ec2.NatGateway(
+                `${this.name}-nat-${i + 1}`,
+                {
+                    allocationId: eip.id,
+                    subnetId: publicSubnets[i].id,
+                    connectivityType: "public",
+                    tags: this.tagged(`${this.name}-nat-${zoneName}`),
+                },
+                { parent: this, dependsOn: [internetGateway] },
+            );
+        });
+    }
+
+    /**
+     * One private route table per zone, its default route through the zone's own NAT gateway;
+     * data subnets share it (Redis nodes pull images and packages at boot).
+     */
+    private routePrivateSubnets(
+        privateSubnets: readonly aws.ec2.Subnet[],
+        dataSubnets: readonly aws.ec2.Subnet[],
+        nats: readonly aws.ec2.NatGateway[],
+    ): void {
+        this.args.zones.forEach((zone, i) => {
+            const table = new aws.ec2.RouteTable(
+                `${this.name}-private-rt-${i + 1}`,
+                { vpcId: this.vpc.id, tags: this.tagged(`${this.name}-private-${zone.name}`) },
+                { parent: this },
+            );
+            new aws.ec2.Route(
+                `${this.name}-private-default-${i + 1}`,
+                { routeTableId: table.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, nats.length - 1)].id },
+                { parent: this },
+            );
+            new aws.ec2.RouteTableAssociation(
+                `${this.name}-private-${i + 1}`,
+                { subnetId: privateSubnets[i].id, routeTableId: table.id },
+                { parent: this },
+            );
+            new aws.ec2.RouteTableAssociation(
+                `${this.name}-data-${i + 1}`,
+                { subnetId: dataSubnets[i].id, routeTableId: table.id },
+                { parent: this },
+            );
+        });
+    }
+
+    /** Every accepted and rejected flow of the VPC, to CloudWatch Logs. */
+    private createFlowLogs(): aws.cloudwatch.LogGroup {
+        const name = `${this.name}-flow-logs`;
+        const logGroup = new aws.cloudwatch.LogGroup(
+            name,
+            {
+                name: pulumi.interpolate`/ecommerce/vpc-flow-logs/${this.vpc.id}`,
+                retentionInDays: this.args.flowLogRetentionDays ?? 90,
+                tags: this.tagged(name),
+            },
+            { parent: this },
+        );
+        // The trust and permission policies documented for flow logs to CloudWatch Logs (VPC
+        // user guide, "IAM role for publishing flow logs to CloudWatch Logs"): the service may
+        // assume the role only for this account's flow logs of this region (confused-deputy
+        // conditions), and write only into this log group. Region, account and partition come
+        // from the log group's ARN (arn:<partition>:logs:<region>:<account>:log-group:<name>).
+        const arnParts = logGroup.arn.apply((arn) => {
+            const [, partition, , region, account] = arn.split(":");
+            return { partition, region, account };
+        });
+        const role = new aws.iam.Role(
+            name,
+            {
+                description: "VPC flow logs: delivery to their CloudWatch Logs group",
+                assumeRolePolicy: arnParts.apply(({ partition, region, account }) =>
+                    JSON.stringify(flowLogTrustPolicy(partition, region, account)),
+                ),
+                tags: this.tagged(name),
+            },
+            { parent: this },
+        );
+        const permissions = new aws.iam.RolePolicy(
+            name,
+            {
+                role: role.id,
+                policy: pulumi
+                    .all([logGroup.arn, arnParts])
+                    .apply(([arn, { partition, region, account }]) => JSON.stringify(flowLogPermissions(arn, partition, region, account))),
+            },
+            { parent: this },
+        );
+        new aws.ec2.FlowLog(
+            name,
+            {
+                vpcId: this.vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "cloud-watch-logs",
+                logDestination: logGroup.arn,
+                iamRoleArn: role.arn,
+                maxAggregationInterval: 60,
+                tags: this.tagged(name),
+            },
+            // The role must be allowed to write before the first delivery.
+            { parent: this, dependsOn: [permissions] },
+        );
+        return logGroup;
+    }
+}
+
+/** Trust of the flow-log delivery role: vpc-flow-logs.amazonaws.com, for this account's flow logs in `region` only. */
+export function flowLogTrustPolicy(partition: string, region: string, account: string): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": account },
+                    ArnLike: { "aws:SourceArn": `arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*` },
+                },
+            },
+        ],
+    };
+}
+
+/** The documented flow-log permissions, on this log group (DescribeLogGroups lists, so it takes the account's groups). */
+export function flowLogPermissions(logGroupArn: string, partition: string, region: string, account: string): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "WriteFlowLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                Resource: [logGroupArn, `${logGroupArn}:*`],
+            },
+            {
+                Sid: "FindTheLogGroup",
+                Effect: "Allow",
+                Action: "logs:DescribeLogGroups",
+                Resource: `arn:${partition}:logs:${region}:${account}:log-group:*`,
+            },
+        ],
+    };
 }

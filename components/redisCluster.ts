@@ -1,9 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { pinnedNodes, survivesZoneLoss } from "../lib/placement";
-import { AL2023_AMI, maxmemoryMib, redisClusterProblems, renderRedisCloudConfig, REDIS_PORT, SENTINEL_PORT } from "../lib/redisConfig";
+import { type PinnedNode, pinnedNodes, survivesZoneLoss } from "../lib/placement";
+import { AL2023_AMI_PARAMETER } from "../lib/amis";
+import {
+    DEFAULT_MASTER_NAME,
+    maxmemoryMib,
+    redisClusterProblems,
+    renderRedisCloudConfig,
+    REDIS_PORT,
+    SENTINEL_PORT,
+} from "../lib/redisConfig";
+import { K8S_NAME, Problems, requireValidArgs } from "../lib/rules";
 import { named, Tags } from "../lib/tags";
+import { readSecretPolicy } from "../lib/iam";
 import type { TierSubnets } from "./network";
 
 export interface RedisClusterArgs {
@@ -15,17 +25,18 @@ export interface RedisClusterArgs {
      */
     readonly subnets: TierSubnets;
     /**
-     * Security groups allowed to reach Redis (6379) and Sentinel (26379): the application
-     * servers and the monitoring nodes. Each gets its own ingress rule per port.
+     * Security groups allowed to reach Redis (6379) and Sentinel (26379), keyed by what they
+     * are (`web`, `monitoring`): each gets its own ingress rule per port, named after its key
+     * (`<name>-in-web-redis`), so reordering or adding clients never replaces a rule.
      */
-    readonly clientSecurityGroupIds: pulumi.Input<string>[];
+    readonly clientSecurityGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
     /**
-     * IAM roles of the clients (e.g. the web servers' instance role) that may read the
-     * password: each gets an inline policy allowing GetSecretValue on this secret only (and
-     * kms:Decrypt through Secrets Manager when kmsKeyArn is set).
-     * @default [] (only the nodes read it)
+     * IAM roles of the clients that may read the password, keyed like the security groups
+     * (`web`): each gets an inline policy allowing GetSecretValue on this secret only (and
+     * kms:Decrypt through Secrets Manager when kmsKeyArn is set), `<name>-password-to-web`.
+     * @default {} (only the nodes read it)
      */
-    readonly clientRoleNames?: pulumi.Input<string>[];
+    readonly clientRoleNames?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Redis image pinned to an exact version or digest, e.g. `public.ecr.aws/docker/library/redis:6.2.20`. */
     readonly image: string;
     /**
@@ -53,7 +64,7 @@ export interface RedisClusterArgs {
     readonly maxmemoryPercent?: number;
     /**
      * Name under which the sentinels know the master; clients ask the sentinels for it.
-     * @default "ecommerce-cache"
+     * @default DEFAULT_MASTER_NAME, "ecommerce-cache"
      */
     readonly masterName?: string;
     /**
@@ -83,6 +94,37 @@ export interface RedisClusterArgs {
     readonly downAfterMilliseconds?: number;
     /** Tags for every taggable child (a `Name` is added per resource). */
     readonly tags?: Tags;
+}
+
+/** Every problem with `args`, each naming the argument, the value received and what is allowed. */
+export function redisClusterArgsProblems(args: RedisClusterArgs): string[] {
+    const nodeCount = args.nodeCount ?? 3;
+    const subnets = args.subnets;
+    const p = new Problems();
+    p.add(
+        ...redisClusterProblems({
+            instanceType: args.instanceType ?? "t3.large",
+            nodeCount,
+            image: args.image,
+            sentinelQuorum: args.sentinelQuorum ?? Math.floor(nodeCount / 2) + 1,
+            maxmemoryPercent: args.maxmemoryPercent ?? 70,
+            masterName: args.masterName ?? DEFAULT_MASTER_NAME,
+            rootVolumeGiB: args.rootVolumeGiB ?? 20,
+            zoneCount: subnets.cidrs.length,
+            downAfterMilliseconds: args.downAfterMilliseconds,
+        }),
+    );
+    if (subnets.ids.length !== subnets.cidrs.length || subnets.zones.length !== subnets.cidrs.length) {
+        p.reject(
+            "subnets",
+            { ids: subnets.ids.length, zones: subnets.zones.length, cidrs: subnets.cidrs.length },
+            "one ID, zone and CIDR per zone",
+        );
+    }
+    for (const client of new Set([...Object.keys(args.clientSecurityGroupIds), ...Object.keys(args.clientRoleNames ?? {})])) {
+        p.check("client key", client, K8S_NAME);
+    }
+    return p.list;
 }
 
 /**
@@ -115,106 +157,121 @@ export class RedisCluster extends pulumi.ComponentResource {
     /** False when losing one zone loses the Sentinel majority (fewer zones than nodes, e.g. 3 nodes in 2 zones). */
     public readonly survivesZoneLoss: boolean;
 
-    constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecommerce:redis:RedisCluster", name, {}, opts);
-        const instanceType = args.instanceType ?? "t3.large";
-        const nodeCount = args.nodeCount ?? 3;
-        const quorum = args.sentinelQuorum ?? Math.floor(nodeCount / 2) + 1;
-        const maxmemoryPercent = args.maxmemoryPercent ?? 70;
-        const masterName = args.masterName ?? "ecommerce-cache";
-        const rootVolumeGiB = args.rootVolumeGiB ?? 20;
-        const subnets = args.subnets;
-        const problems = redisClusterProblems({
-            instanceType,
-            nodeCount,
-            image: args.image,
-            sentinelQuorum: quorum,
-            maxmemoryPercent,
-            masterName,
-            rootVolumeGiB,
-            zoneCount: subnets.cidrs.length,
-            downAfterMilliseconds: args.downAfterMilliseconds,
-        });
-        if (subnets.ids.length !== subnets.cidrs.length || subnets.zones.length !== subnets.cidrs.length) {
-            problems.push(
-                `subnets: ${subnets.ids.length} IDs, ${subnets.zones.length} zones and ${subnets.cidrs.length} CIDRs: expected one of each per zone`,
-            );
-        }
-        if (problems.length > 0) {
-            throw new Error(`RedisCluster ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`);
-        }
-        const tags = args.tags;
-        const parent = { parent: this };
-        const nodes = pinnedNodes(nodeCount, subnets.cidrs);
-        const addresses = nodes.map((n) => n.address);
-        const memoryMib = maxmemoryMib(instanceType, maxmemoryPercent);
+    private readonly name: string;
+    private readonly args: RedisClusterArgs;
 
-        // --- the password ---------------------------------------------------------------
-        // Letters and digits only: safe unquoted in redis.conf, in a shell substitution and
-        // in a redis:// URL. 48 characters of [A-Za-z0-9] are about 285 bits.
+    constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        requireValidArgs("RedisCluster", name, redisClusterArgsProblems(args));
+        super("ecommerce:redis:RedisCluster", name, {}, opts);
+        this.name = name;
+        this.args = args;
+        const nodes = pinnedNodes(args.nodeCount ?? 3, args.subnets.cidrs);
+        const secret = this.createPassword();
+        const sg = this.createSecurityGroup();
+        const { profile, readPermission } = this.createNodeRole(secret.secret);
+        this.grantClients(secret.secret);
+        const instances = this.createNodes(nodes, sg, profile, [secret.version, readPermission]);
+
+        this.nodeAddresses = nodes.map((n) => n.address);
+        this.nodeZones = nodes.map((n) => args.subnets.zones[n.zoneIndex].name);
+        this.instanceIds = instances.map((i) => i.id);
+        this.securityGroupId = sg.id;
+        this.passwordSecretArn = secret.secret.arn;
+        this.masterAddress = this.nodeAddresses[0];
+        this.masterName = this.masterNameOrDefault;
+        this.port = REDIS_PORT;
+        this.sentinelPort = SENTINEL_PORT;
+        this.survivesZoneLoss = survivesZoneLoss(
+            nodes.map((n) => n.zoneIndex),
+            args.subnets.cidrs.length,
+        );
+        this.registerOutputs({
+            nodeAddresses: this.nodeAddresses,
+            nodeZones: this.nodeZones,
+            instanceIds: this.instanceIds,
+            securityGroupId: this.securityGroupId,
+            passwordSecretArn: this.passwordSecretArn,
+            masterAddress: this.masterAddress,
+            masterName: this.masterName,
+            port: this.port,
+            sentinelPort: this.sentinelPort,
+            survivesZoneLoss: this.survivesZoneLoss,
+        });
+    }
+
+    private tagged(name: string): Record<string, string> {
+        return named(this.args.tags, name);
+    }
+
+    private get masterNameOrDefault(): string {
+        return this.args.masterName ?? DEFAULT_MASTER_NAME;
+    }
+
+    /**
+     * Letters and digits only: safe unquoted in redis.conf, in a shell substitution and in a
+     * redis:// URL. 48 characters of [A-Za-z0-9] are about 285 bits.
+     */
+    private createPassword(): { secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion } {
+        const name = `${this.name}-password`;
         const password = new random.RandomPassword(
-            `${name}-password`,
-            {
-                length: 48,
-                special: false,
-                minUpper: 4,
-                minLower: 4,
-                minNumeric: 4,
-            },
+            name,
+            { length: 48, special: false, minUpper: 4, minLower: 4, minNumeric: 4 },
             { parent: this, protect: true },
         );
         const secret = new aws.secretsmanager.Secret(
-            `${name}-password`,
+            name,
             {
-                name: args.passwordSecretName,
-                description: `Password of the Redis cache ${name} (requirepass, masterauth and Sentinel), read by its nodes at boot`,
-                kmsKeyId: args.kmsKeyArn,
+                name: this.args.passwordSecretName,
+                description: `Password of the Redis cache ${this.name} (requirepass, masterauth and Sentinel), read by its nodes at boot`,
+                kmsKeyId: this.args.kmsKeyArn,
                 recoveryWindowInDays: 30,
-                tags: named(tags, `${name}-password`),
+                tags: this.tagged(name),
             },
             { parent: this, protect: true },
         );
-        const secretVersion = new aws.secretsmanager.SecretVersion(
-            `${name}-password`,
-            {
-                secretId: secret.id,
-                secretString: password.result,
-            },
+        const version = new aws.secretsmanager.SecretVersion(
+            name,
+            { secretId: secret.id, secretString: password.result },
             { parent: this, protect: true },
         );
+        return { secret, version };
+    }
 
-        // --- network access -------------------------------------------------------------
+    /** Redis and Sentinel from each client and from the other nodes; HTTPS out. */
+    private createSecurityGroup(): aws.ec2.SecurityGroup {
+        const name = this.name;
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
             {
-                vpcId: args.vpcId,
+                vpcId: this.args.vpcId,
                 description: `Redis cache ${name}: Redis and Sentinel from the clients and the nodes themselves`,
-                tags: named(tags, `${name}-sg`),
+                tags: this.tagged(`${name}-sg`),
             },
-            parent,
+            { parent: this },
         );
-        const ports = [
-            { key: "redis", port: REDIS_PORT, what: "Redis" },
-            { key: "sentinel", port: SENTINEL_PORT, what: "Sentinel" },
+        const sources: [string, pulumi.Input<string>, string][] = [
+            ...Object.entries(this.args.clientSecurityGroupIds).map(([key, groupId]): [string, pulumi.Input<string>, string] => [
+                key,
+                groupId,
+                `the ${key} tier`,
+            ]),
+            ["self", sg.id, "the other Redis nodes"],
         ];
-        const sources: { key: string; groupId: pulumi.Input<string>; what: string }[] = [
-            ...args.clientSecurityGroupIds.map((groupId, i) => ({ key: `client-${i + 1}`, groupId, what: `client group ${i + 1}` })),
-            { key: "self", groupId: sg.id, what: "the other Redis nodes" },
-        ];
-        for (const source of sources) {
-            for (const p of ports) {
+        for (const [key, groupId, what] of sources) {
+            for (const port of PORTS) {
+                const ruleName = `${name}-in-${key}-${port.key}`;
                 new aws.vpc.SecurityGroupIngressRule(
-                    `${name}-in-${source.key}-${p.key}`,
+                    ruleName,
                     {
                         securityGroupId: sg.id,
-                        referencedSecurityGroupId: source.groupId,
+                        referencedSecurityGroupId: groupId,
                         ipProtocol: "tcp",
-                        fromPort: p.port,
-                        toPort: p.port,
-                        description: `${p.what} from ${source.what}`,
-                        tags: named(tags, `${name}-in-${source.key}-${p.key}`),
+                        fromPort: port.port,
+                        toPort: port.port,
+                        description: `${port.what} from ${what}`,
+                        tags: this.tagged(ruleName),
                     },
-                    parent,
+                    { parent: this },
                 );
             }
         }
@@ -230,100 +287,117 @@ export class RedisCluster extends pulumi.ComponentResource {
                 fromPort: 443,
                 toPort: 443,
                 description: "HTTPS: image pulls, Secrets Manager, SSM, packages",
-                tags: named(tags, `${name}-out-https`),
+                tags: this.tagged(`${name}-out-https`),
             },
-            parent,
+            { parent: this },
         );
-        for (const p of ports) {
+        for (const port of PORTS) {
             new aws.vpc.SecurityGroupEgressRule(
-                `${name}-out-self-${p.key}`,
+                `${name}-out-self-${port.key}`,
                 {
                     securityGroupId: sg.id,
                     referencedSecurityGroupId: sg.id,
                     ipProtocol: "tcp",
-                    fromPort: p.port,
-                    toPort: p.port,
-                    description: `${p.what} to the other Redis nodes (replication, sentinels)`,
-                    tags: named(tags, `${name}-out-self-${p.key}`),
+                    fromPort: port.port,
+                    toPort: port.port,
+                    description: `${port.what} to the other Redis nodes (replication, sentinels)`,
+                    tags: this.tagged(`${name}-out-self-${port.key}`),
                 },
-                parent,
+                { parent: this },
             );
         }
+        return sg;
+    }
 
-        // --- the node role: SSM, and the password secret only -------------------------------
-        const partition = aws.getPartitionOutput({}, parent).partition;
+    /** The policy that reads the password (and decrypts it through Secrets Manager with a customer key). */
+    private readPasswordPolicy(secret: aws.secretsmanager.Secret): pulumi.Output<string> {
+        return pulumi
+            .all([secret.arn, this.args.kmsKeyArn])
+            .apply(([secretArn, kmsKeyArn]) => JSON.stringify(readSecretPolicy("ReadRedisPassword", secretArn, kmsKeyArn)));
+    }
+
+    /** The nodes' role: SSM management, and the password secret only. */
+    private createNodeRole(secret: aws.secretsmanager.Secret): { profile: aws.iam.InstanceProfile; readPermission: aws.iam.RolePolicy } {
+        const name = `${this.name}-node`;
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const role = new aws.iam.Role(
-            `${name}-node`,
+            name,
             {
-                description: `Redis cache ${name} nodes: SSM management and the password secret`,
+                description: `Redis cache ${this.name} nodes: SSM management and the password secret`,
                 assumeRolePolicy: JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
                 }),
-                tags: named(tags, `${name}-node`),
+                tags: this.tagged(name),
             },
-            parent,
+            { parent: this },
         );
         new aws.iam.RolePolicyAttachment(
-            `${name}-node-ssm`,
-            {
-                role: role.name,
-                policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-            },
-            parent,
+            `${name}-ssm`,
+            { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
+            { parent: this },
         );
-        const readPasswordPolicy = pulumi.all([secret.arn, args.kmsKeyArn]).apply(([secretArn, kmsKeyArn]) =>
-            JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [
-                    { Sid: "ReadRedisPassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
-                    ...(kmsKeyArn
-                        ? [
-                              {
-                                  Sid: "DecryptThroughSecretsManager",
-                                  Effect: "Allow",
-                                  Action: "kms:Decrypt",
-                                  Resource: kmsKeyArn,
-                                  Condition: {
-                                      StringEquals: { "kms:ViaService": `secretsmanager.${regionOfArn(secretArn)}.amazonaws.com` },
-                                  },
-                              },
-                          ]
-                        : []),
-                ],
-            }),
+        const readPermission = new aws.iam.RolePolicy(
+            `${name}-password`,
+            { role: role.id, policy: this.readPasswordPolicy(secret) },
+            { parent: this },
         );
-        const secretPolicy = new aws.iam.RolePolicy(`${name}-node-password`, { role: role.id, policy: readPasswordPolicy }, parent);
-        (args.clientRoleNames ?? []).forEach((clientRole, i) => {
-            new aws.iam.RolePolicy(`${name}-client-${i + 1}-password`, { role: clientRole, policy: readPasswordPolicy }, parent);
-        });
-        const profile = new aws.iam.InstanceProfile(`${name}-node`, { role: role.name, tags: named(tags, `${name}-node`) }, parent);
+        const profile = new aws.iam.InstanceProfile(name, { role: role.name, tags: this.tagged(name) }, { parent: this });
+        return { profile, readPermission };
+    }
 
-        // --- the nodes ------------------------------------------------------------------------
-        // Each node's address lives on its own network interface, created apart from the
-        // instance and attached as its primary interface. Replacing an instance (new AMI, new
-        // user data) keeps the interface, so the address (and the security group on it) never
-        // changes and peers, sentinels and clients need no update; no other launch can take the
-        // address in between. The instance must go before its replacement can attach the
-        // interface: deleteBeforeReplace. (privateIp on the instance would also fix the
-        // address, but the address would be free while no instance holds it.)
+    /** Each client role may read the password: `<name>-password-to-<client>`. */
+    private grantClients(secret: aws.secretsmanager.Secret): void {
+        for (const [client, roleName] of Object.entries(this.args.clientRoleNames ?? {})) {
+            new aws.iam.RolePolicy(
+                `${this.name}-password-to-${client}`,
+                { role: roleName, policy: this.readPasswordPolicy(secret) },
+                { parent: this },
+            );
+        }
+    }
+
+    /**
+     * Each node's address lives on its own network interface, created apart from the instance
+     * and attached as its primary interface. Replacing an instance (new AMI, new user data) keeps
+     * the interface, so the address (and the security group on it) never changes and peers,
+     * sentinels and clients need no update; no other launch can take the address in between. The
+     * instance must go before its replacement can attach the interface: deleteBeforeReplace.
+     * (privateIp on the instance would also fix the address, but the address would be free while
+     * no instance holds it.)
+     */
+    private createNodes(
+        nodes: readonly PinnedNode[],
+        sg: aws.ec2.SecurityGroup,
+        profile: aws.iam.InstanceProfile,
+        bootPrerequisites: pulumi.Resource[],
+    ): aws.ec2.Instance[] {
+        const args = this.args;
+        const addresses = nodes.map((n) => n.address);
+        const nodeCount = nodes.length;
+        const memoryMib = maxmemoryMib(args.instanceType ?? "t3.large", args.maxmemoryPercent ?? 70);
+        // `aws.ec2.Instance` cannot take the `resolve:ssm:` alias: the provider looks the literal
+        // string up with DescribeImages and fails with InvalidAMIID.Malformed whenever a root
+        // block device is set (terraform-provider-aws#43488, open). So the parameter is read at
+        // deploy time and the instance gets the AMI ID itself.
+        const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, { parent: this }).value;
         const instances: aws.ec2.Instance[] = [];
-        nodes.forEach((node) => {
-            const zone = subnets.zones[node.zoneIndex];
-            const nodeName = `${name}-node-${node.index + 1}`;
+        for (const node of nodes) {
+            const zone = args.subnets.zones[node.zoneIndex];
+            const nodeName = `${this.name}-node-${node.index + 1}`;
             const initialRole = node.index === 0 ? "initial master" : "initial replica";
             const nodeTags = {
-                ...named(tags, nodeName),
+                ...this.tagged(nodeName),
                 RedisNode: String(node.index + 1),
                 RedisInitialRole: node.index === 0 ? "master" : "replica",
             };
             const eni = new aws.ec2.NetworkInterface(
                 nodeName,
                 {
-                    subnetId: subnets.ids[node.zoneIndex],
+                    subnetId: args.subnets.ids[node.zoneIndex],
                     privateIps: [node.address],
                     securityGroups: [sg.id],
-                    description: `Redis cache ${name} node ${node.index + 1} (${initialRole}), fixed address`,
+                    description: `Redis cache ${this.name} node ${node.index + 1} (${initialRole}), fixed address`,
                     tags: nodeTags,
                 },
                 { parent: this, deleteBeforeReplace: true },
@@ -332,8 +406,8 @@ export class RedisCluster extends pulumi.ComponentResource {
                 address: node.address,
                 clusterAddresses: addresses,
                 maxmemoryMib: memoryMib,
-                quorum,
-                masterName,
+                quorum: args.sentinelQuorum ?? Math.floor(nodeCount / 2) + 1,
+                masterName: this.masterNameOrDefault,
                 image: args.image,
                 passwordSecretId: args.passwordSecretName,
                 region: args.region,
@@ -342,8 +416,8 @@ export class RedisCluster extends pulumi.ComponentResource {
             const instance = new aws.ec2.Instance(
                 nodeName,
                 {
-                    ami: AL2023_AMI,
-                    instanceType,
+                    ami,
+                    instanceType: args.instanceType ?? "t3.large",
                     availabilityZone: zone.name,
                     // No public address: the interface is in a data subnet (no public IPs mapped)
                     // and an interface created on its own never gets one.
@@ -360,11 +434,11 @@ export class RedisCluster extends pulumi.ComponentResource {
                     monitoring: true,
                     rootBlockDevice: {
                         volumeType: "gp3",
-                        volumeSize: rootVolumeGiB,
+                        volumeSize: args.rootVolumeGiB ?? 20,
                         encrypted: true,
                         kmsKeyId: args.kmsKeyArn,
                         deleteOnTermination: true,
-                        tags: named(tags, `${nodeName}-root`),
+                        tags: this.tagged(`${nodeName}-root`),
                     },
                     userData,
                     // cloud-init applies user data once per instance: a changed config is applied
@@ -375,49 +449,24 @@ export class RedisCluster extends pulumi.ComponentResource {
                 {
                     parent: this,
                     deleteBeforeReplace: true,
-                    // `ami` resolves to the newest AL2023 image at each deployment; without this,
-                    // every AL2023 release would replace all cache nodes on the next `pulumi up`.
-                    // Rolling nodes to a new image is deliberate: `pulumi up --replace <urn>`, one
-                    // node at a time (the runbook).
+                    // The AMI ID is read at each deployment; without this, every AL2023 release
+                    // would replace all cache nodes on the next `pulumi up`. Rolling nodes to a
+                    // new image is deliberate: `pulumi up --replace <urn>`, one node at a time
+                    // (the runbook).
                     ignoreChanges: ["ami"],
                     // The password and the permission to read it exist before a node boots; each
                     // node after the previous one, so replacements roll one node at a time instead
                     // of taking the whole cache down at once.
-                    dependsOn: [secretVersion, secretPolicy, ...instances.slice(-1)],
+                    dependsOn: [...bootPrerequisites, ...instances.slice(-1)],
                 },
             );
             instances.push(instance);
-        });
-
-        this.nodeAddresses = addresses;
-        this.nodeZones = nodes.map((n) => subnets.zones[n.zoneIndex].name);
-        this.instanceIds = instances.map((i) => i.id);
-        this.securityGroupId = sg.id;
-        this.passwordSecretArn = secret.arn;
-        this.masterAddress = addresses[0];
-        this.masterName = masterName;
-        this.port = REDIS_PORT;
-        this.sentinelPort = SENTINEL_PORT;
-        this.survivesZoneLoss = survivesZoneLoss(
-            nodes.map((n) => n.zoneIndex),
-            subnets.cidrs.length,
-        );
-        this.registerOutputs({
-            nodeAddresses: this.nodeAddresses,
-            nodeZones: this.nodeZones,
-            instanceIds: this.instanceIds,
-            securityGroupId: this.securityGroupId,
-            passwordSecretArn: this.passwordSecretArn,
-            masterAddress: this.masterAddress,
-            masterName: this.masterName,
-            port: this.port,
-            sentinelPort: this.sentinelPort,
-            survivesZoneLoss: this.survivesZoneLoss,
-        });
+        }
+        return instances;
     }
 }
 
-/** The region field of an ARN (`arn:partition:service:region:account:resource`). */
-function regionOfArn(arn: string): string {
-    return arn.split(":")[3];
-}
+const PORTS = [
+    { key: "redis", port: REDIS_PORT, what: "Redis" },
+    { key: "sentinel", port: SENTINEL_PORT, what: "Sentinel" },
+];

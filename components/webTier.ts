@@ -1,14 +1,30 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AL2023_AMI_ALIAS } from "../lib/amis";
 import { parseCidr } from "../lib/cidr";
 import { elbLogDeliveryPrincipal } from "../lib/elbLogDelivery";
-import { EC2_INSTANCE_TYPE } from "../lib/instanceTypes";
+import {
+    ACCOUNT_ID,
+    ACM_CERTIFICATE_ARN,
+    AMI_NAME_FILTER,
+    AMI_OWNER,
+    atLeast,
+    DAYS_KEPT,
+    HEALTH_CHECK_GRACE_SECONDS,
+    HEALTH_CHECK_PATH,
+    Problems,
+    requireValidArgs,
+    ROOT_VOLUME_GIB,
+    rule,
+    WEB_INSTANCE_COUNT,
+    X86_INSTANCE_TYPE,
+} from "../lib/rules";
 import { named, Tags } from "../lib/tags";
 import { parseReleaseUri, renderWebUserData, userDataProblems, WebAppSource } from "../lib/webUserData";
 
-/** Latest Amazon Linux 2023 (x86_64), resolved by EC2 at every launch from AWS's public parameter. */
-export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+export const DEFAULT_HEALTH_CHECK_PATH = "/api/health";
+export const DEFAULT_ROOT_VOLUME_GIB = 30;
 
 export interface WebTierArgs {
     /** VPC of the load balancer and the servers. */
@@ -39,7 +55,7 @@ export interface WebTierArgs {
      */
     readonly amiNameFilter?: string;
     /**
-     * Owner of the baked AMI (`self`, `amazon` or an account ID); used with amiNameFilter.
+     * Owner of the baked AMI (`self`, `amazon`, `aws-marketplace` or an account ID); used with amiNameFilter.
      * @default "self"
      */
     readonly amiOwner?: string;
@@ -50,7 +66,7 @@ export interface WebTierArgs {
      */
     readonly artifactUri?: string;
     /**
-     * Non-secret settings for the app (hostnames, secret ARNs), written to /etc/ecommerce/api.env.
+     * Non-secret settings for the app (hostnames, secret names), written to /etc/ecommerce/api.env.
      * Names that look like secrets are refused.
      * @default {}
      */
@@ -100,84 +116,53 @@ export interface WebTierArgs {
     readonly tags?: Tags;
 }
 
-const HEALTH_PATH = /^\/[\w\-./~%]*$/;
-/** Graviton (arm64) families: a1, t4g, m7g, c6gn, x2gd, im4gn, ... */
-const ARM_FAMILY = /^(a1|[a-z]+\d+[a-z-]*g[a-z]*)\./;
-const ACM_ARN = /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
+const VPC_CIDR = rule<string>("the VPC's IPv4 CIDR such as 10.10.0.0/16", (v) => (parseCidr(v)?.prefix ?? 0) > 0);
+const TWO_SUBNETS = (why: string) => rule<number>(`at least 2 (${why})`, (n) => n >= 2);
 
 /**
  * Every problem with `args`, each naming the argument, the value received and what is allowed.
  * The constructor throws them all at once, before any child exists.
  */
 export function webTierArgsProblems(args: WebTierArgs): string[] {
-    const problems: string[] = [];
-    const bad = (arg: string, value: unknown, allowed: string) => problems.push(`${arg} = ${JSON.stringify(value)}: expected ${allowed}`);
-    if (!Number.isInteger(args.instanceCount) || args.instanceCount < 1) {
-        bad("instanceCount", args.instanceCount, "an integer of at least 1");
+    const p = new Problems();
+    p.check("instanceCount", args.instanceCount, WEB_INSTANCE_COUNT);
+    p.check("maxInstanceCount", args.maxInstanceCount, atLeast("instanceCount", Math.max(1, args.instanceCount)));
+    p.check("instanceType", args.instanceType, X86_INSTANCE_TYPE);
+    p.check("publicSubnetIds.length", args.publicSubnetIds.length, TWO_SUBNETS("an Application Load Balancer needs two zones"));
+    p.check("privateSubnetIds.length", args.privateSubnetIds.length, TWO_SUBNETS("the servers must survive the loss of a zone"));
+    p.check("vpcCidr", args.vpcCidr, VPC_CIDR);
+    const healthPathOk = p.checkOptional("healthCheckPath", args.healthCheckPath, HEALTH_CHECK_PATH);
+    p.checkOptional("rootVolumeGiB", args.rootVolumeGiB, ROOT_VOLUME_GIB);
+    p.checkOptional("healthCheckGracePeriodSeconds", args.healthCheckGracePeriodSeconds, HEALTH_CHECK_GRACE_SECONDS);
+    p.checkOptional("amiNameFilter", args.amiNameFilter, AMI_NAME_FILTER);
+    p.checkOptional("amiOwner", args.amiOwner, AMI_OWNER);
+    if (args.artifactUri !== undefined && args.amiNameFilter !== undefined) {
+        p.reject("artifactUri", args.artifactUri, "unset when amiNameFilter is set (a baked AMI carries the application)");
+    } else if (args.artifactUri !== undefined && !parseReleaseUri(args.artifactUri)) {
+        p.reject("artifactUri", args.artifactUri, "s3://<bucket>/<key>.tar.gz (key of letters, digits and ._=+-/)");
     }
-    if (!Number.isInteger(args.maxInstanceCount) || args.maxInstanceCount < Math.max(1, args.instanceCount)) {
-        bad("maxInstanceCount", args.maxInstanceCount, `an integer of at least instanceCount (${args.instanceCount})`);
-    }
-    if (!EC2_INSTANCE_TYPE.test(args.instanceType)) {
-        bad("instanceType", args.instanceType, "an EC2 instance type such as t3.xlarge");
-    } else if (ARM_FAMILY.test(args.instanceType)) {
-        bad("instanceType", args.instanceType, "an x86_64 instance type (the AMIs are x86_64; Graviton types cannot boot them)");
-    }
-    if (args.publicSubnetIds.length < 2) {
-        bad("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "at least 2 (an Application Load Balancer needs two zones)");
-    }
-    if (args.privateSubnetIds.length < 2) {
-        bad("privateSubnetIds", `${args.privateSubnetIds.length} subnet(s)`, "at least 2 (the servers must survive the loss of a zone)");
-    }
-    const cidr = parseCidr(args.vpcCidr);
-    if (!cidr || cidr.prefix === 0) {
-        bad("vpcCidr", args.vpcCidr, "the VPC's IPv4 CIDR such as 10.10.0.0/16");
-    }
-    const healthCheckPath = args.healthCheckPath ?? "/api/health";
-    if (!HEALTH_PATH.test(healthCheckPath)) {
-        bad("healthCheckPath", healthCheckPath, "an absolute URL path starting with / such as /api/health");
-    }
-    const rootVolumeGiB = args.rootVolumeGiB ?? 30;
-    if (!Number.isInteger(rootVolumeGiB) || rootVolumeGiB < 8 || rootVolumeGiB > 16384) {
-        bad("rootVolumeGiB", rootVolumeGiB, "an integer from 8 to 16384");
-    }
-    const grace = args.healthCheckGracePeriodSeconds;
-    if (grace !== undefined && (!Number.isInteger(grace) || grace < 0 || grace > 7200)) {
-        bad("healthCheckGracePeriodSeconds", grace, "an integer from 0 to 7200");
-    }
-    if (args.amiNameFilter !== undefined && args.amiNameFilter.trim() === "") {
-        bad("amiNameFilter", args.amiNameFilter, "a name filter such as ecommerce-web-*, or unset for Amazon Linux 2023");
-    }
-    if (args.amiOwner !== undefined && !/^(self|amazon|aws-marketplace|\d{12})$/.test(args.amiOwner)) {
-        bad("amiOwner", args.amiOwner, "self, amazon, aws-marketplace or a 12-digit account ID");
-    }
-    if (args.artifactUri !== undefined) {
-        if (args.amiNameFilter !== undefined) {
-            bad("artifactUri", args.artifactUri, "unset when amiNameFilter is set (a baked AMI carries the application)");
-        } else if (!parseReleaseUri(args.artifactUri)) {
-            bad("artifactUri", args.artifactUri, "s3://<bucket>/<key>.tar.gz (key of letters, digits and ._=+-/)");
-        }
-    }
-    if (args.certificateArn !== undefined && !ACM_ARN.test(args.certificateArn)) {
-        bad("certificateArn", args.certificateArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)");
-    }
-    if (!/^\d{12}$/.test(args.accountId)) {
-        bad("accountId", args.accountId, "a 12-digit AWS account ID");
-    }
-    const retention = args.accessLogRetentionDays ?? 90;
-    if (!Number.isInteger(retention) || retention < 1) {
-        bad("accessLogRetentionDays", retention, "a whole number of days, at least 1");
-    }
+    p.checkOptional("certificateArn", args.certificateArn, ACM_CERTIFICATE_ARN);
+    p.check("accountId", args.accountId, ACCOUNT_ID);
+    p.checkOptional("accessLogRetentionDays", args.accessLogRetentionDays, DAYS_KEPT);
     // What the renderer would refuse (secret-looking settings, unsafe characters).
-    const source: WebAppSource = args.amiNameFilter !== undefined ? "bakedAmi" : "releaseBundle";
-    problems.push(
-        ...userDataProblems({
-            source,
-            healthCheckPath: HEALTH_PATH.test(healthCheckPath) ? healthCheckPath : "/",
-            environment: args.appEnvironment,
-        }).map((p) => `appEnvironment: ${p}`),
-    );
-    return problems;
+    const environmentProblems = userDataProblems({
+        source: appSource(args),
+        healthCheckPath: healthPathOk ? (args.healthCheckPath ?? DEFAULT_HEALTH_CHECK_PATH) : DEFAULT_HEALTH_CHECK_PATH,
+        environment: args.appEnvironment,
+    });
+    p.add(...environmentProblems.map((x) => `appEnvironment: ${x}`));
+    return p.list;
+}
+
+function appSource(args: WebTierArgs): WebAppSource {
+    return args.amiNameFilter !== undefined ? "bakedAmi" : "releaseBundle";
+}
+
+/** The image servers boot from, and whether it is a concrete AMI ID (not an SSM alias resolved at launch). */
+interface ServerImage {
+    readonly imageId: pulumi.Input<string>;
+    readonly rootDeviceName: pulumi.Input<string>;
+    readonly concrete: boolean;
 }
 
 /**
@@ -209,449 +194,23 @@ export class WebTier extends pulumi.ComponentResource {
     /** Bucket of the load balancer's access logs (undefined when disabled). */
     public readonly accessLogBucketName: pulumi.Output<string> | undefined;
 
+    private readonly name: string;
+    private readonly args: WebTierArgs;
+
     constructor(name: string, args: WebTierArgs, opts?: pulumi.ComponentResourceOptions) {
+        requireValidArgs("WebTier", name, webTierArgsProblems(args));
         super("ecommerce:web:WebTier", name, {}, opts);
-        const problems = webTierArgsProblems(args);
-        if (problems.length > 0) {
-            throw new Error(`WebTier ${name}: invalid arguments:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-        }
-        const tags = args.tags;
-        const parent = { parent: this };
-        const baked = args.amiNameFilter !== undefined;
-        const healthCheckPath = args.healthCheckPath ?? "/api/health";
-        const grace = args.healthCheckGracePeriodSeconds ?? (baked ? 300 : 600);
-        const accessLogs = args.accessLogs ?? true;
-
-        // --- security groups: rules as separate resources, none inline --------------------------
-        const albSg = new aws.ec2.SecurityGroup(
-            `${name}-alb-sg`,
-            {
-                vpcId: args.vpcId,
-                description: "Web tier load balancer: HTTP and HTTPS from the internet, out to the web servers only",
-                revokeRulesOnDelete: true,
-                tags: named(tags, `${name}-alb`),
-            },
-            parent,
-        );
-        const instanceSg = new aws.ec2.SecurityGroup(
-            `${name}-instance-sg`,
-            {
-                vpcId: args.vpcId,
-                description: "Web servers: HTTP from the load balancer only; out to HTTPS, Redis and MySQL",
-                revokeRulesOnDelete: true,
-                tags: named(tags, `${name}-instance`),
-            },
-            parent,
-        );
-
-        // The network is IPv4 only today; the ::/0 rules keep a later dual-stack switch of the
-        // load balancer from silently dropping IPv6 clients.
-        const world = [
-            { suffix: "ipv4", cidr: { cidrIpv4: "0.0.0.0/0" } },
-            { suffix: "ipv6", cidr: { cidrIpv6: "::/0" } },
-        ];
-        for (const port of [80, 443]) {
-            for (const w of world) {
-                new aws.vpc.SecurityGroupIngressRule(
-                    `${name}-alb-in-${port}-${w.suffix}`,
-                    {
-                        securityGroupId: albSg.id,
-                        description: `${port === 443 ? "HTTPS" : "HTTP"} from the internet`,
-                        ipProtocol: "tcp",
-                        fromPort: port,
-                        toPort: port,
-                        ...w.cidr,
-                        tags: named(tags, `${name}-alb-in-${port}-${w.suffix}`),
-                    },
-                    parent,
-                );
-            }
-        }
-        new aws.vpc.SecurityGroupEgressRule(
-            `${name}-alb-out-instances`,
-            {
-                securityGroupId: albSg.id,
-                description: "HTTP to the web servers (traffic and health checks)",
-                ipProtocol: "tcp",
-                fromPort: 80,
-                toPort: 80,
-                referencedSecurityGroupId: instanceSg.id,
-                tags: named(tags, `${name}-alb-out-instances`),
-            },
-            parent,
-        );
-        new aws.vpc.SecurityGroupIngressRule(
-            `${name}-instance-in-alb`,
-            {
-                securityGroupId: instanceSg.id,
-                description: "HTTP from the load balancer",
-                ipProtocol: "tcp",
-                fromPort: 80,
-                toPort: 80,
-                referencedSecurityGroupId: albSg.id,
-                tags: named(tags, `${name}-instance-in-alb`),
-            },
-            parent,
-        );
-        const egress: { suffix: string; port: number; cidr: string; what: string }[] = [
-            // Packages, the release bundle (S3), SSM Session Manager, Secrets Manager: all HTTPS.
-            { suffix: "https", port: 443, cidr: "0.0.0.0/0", what: "HTTPS to AWS APIs, S3 and package repositories" },
-            { suffix: "redis", port: 6379, cidr: args.vpcCidr, what: "Redis inside the VPC" },
-            { suffix: "sentinel", port: 26379, cidr: args.vpcCidr, what: "Redis Sentinel inside the VPC (master discovery)" },
-            { suffix: "mysql", port: 3306, cidr: args.vpcCidr, what: "MySQL inside the VPC" },
-        ];
-        for (const e of egress) {
-            new aws.vpc.SecurityGroupEgressRule(
-                `${name}-instance-out-${e.suffix}`,
-                {
-                    securityGroupId: instanceSg.id,
-                    description: e.what,
-                    ipProtocol: "tcp",
-                    fromPort: e.port,
-                    toPort: e.port,
-                    cidrIpv4: e.cidr,
-                    tags: named(tags, `${name}-instance-out-${e.suffix}`),
-                },
-                parent,
-            );
-        }
-
-        // --- access logs ------------------------------------------------------------------------
-        let logBucket: aws.s3.Bucket | undefined;
-        let logPolicy: aws.s3.BucketPolicy | undefined;
-        const logPrefix = "alb";
-        if (accessLogs) {
-            // Protected: the access logs are the record of who reached the shop.
-            logBucket = new aws.s3.Bucket(
-                `${name}-alb-logs`,
-                { forceDestroy: false, tags: named(tags, `${name}-alb-logs`) },
-                { parent: this, protect: true },
-            );
-            // Load balancers can only write to SSE-S3 buckets (not SSE-KMS).
-            new aws.s3.BucketServerSideEncryptionConfiguration(
-                `${name}-alb-logs`,
-                {
-                    bucket: logBucket.id,
-                    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-                },
-                parent,
-            );
-            const publicAccess = new aws.s3.BucketPublicAccessBlock(
-                `${name}-alb-logs`,
-                {
-                    bucket: logBucket.id,
-                    blockPublicAcls: true,
-                    blockPublicPolicy: true,
-                    ignorePublicAcls: true,
-                    restrictPublicBuckets: true,
-                },
-                parent,
-            );
-            new aws.s3.BucketOwnershipControls(
-                `${name}-alb-logs`,
-                {
-                    bucket: logBucket.id,
-                    rule: { objectOwnership: "BucketOwnerEnforced" },
-                },
-                parent,
-            );
-            new aws.s3.BucketLifecycleConfiguration(
-                `${name}-alb-logs`,
-                {
-                    bucket: logBucket.id,
-                    rules: [
-                        {
-                            id: "expire-access-logs",
-                            status: "Enabled",
-                            filter: { prefix: "" },
-                            expiration: { days: args.accessLogRetentionDays ?? 90 },
-                            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                        },
-                    ],
-                },
-                parent,
-            );
-            const principal = elbLogDeliveryPrincipal(args.region);
-            logPolicy = new aws.s3.BucketPolicy(
-                `${name}-alb-logs`,
-                {
-                    bucket: logBucket.id,
-                    policy: logBucket.arn.apply((arn) =>
-                        JSON.stringify({
-                            Version: "2012-10-17",
-                            Statement: [
-                                {
-                                    Sid: "LoadBalancerAccessLogs",
-                                    Effect: "Allow",
-                                    Principal: principal,
-                                    Action: "s3:PutObject",
-                                    Resource: `${arn}/${logPrefix}/AWSLogs/${args.accountId}/*`,
-                                },
-                                {
-                                    Sid: "DenyInsecureTransport",
-                                    Effect: "Deny",
-                                    Principal: "*",
-                                    Action: "s3:*",
-                                    Resource: [arn, `${arn}/*`],
-                                    Condition: { Bool: { "aws:SecureTransport": "false" } },
-                                },
-                            ],
-                        }),
-                    ),
-                },
-                { parent: this, dependsOn: [publicAccess] },
-            );
-        }
-
-        // --- load balancer, target group, listeners ----------------------------------------------
-        const alb = new aws.lb.LoadBalancer(
-            `${name}-alb`,
-            {
-                loadBalancerType: "application",
-                internal: false,
-                ipAddressType: "ipv4",
-                subnets: args.publicSubnetIds,
-                securityGroups: [albSg.id],
-                dropInvalidHeaderFields: true,
-                enableDeletionProtection: args.deletionProtection ?? true,
-                enableHttp2: true,
-                idleTimeout: 60,
-                accessLogs: logBucket ? { bucket: logBucket.id, prefix: logPrefix, enabled: true } : undefined,
-                tags: named(tags, `${name}-alb`),
-            },
-            { parent: this, dependsOn: logPolicy ? [logPolicy] : [] },
-        );
-
-        const targetGroup = new aws.lb.TargetGroup(
-            `${name}-tg`,
-            {
-                vpcId: args.vpcId,
-                targetType: "instance",
-                protocol: "HTTP",
-                port: 80,
-                protocolVersion: "HTTP1",
-                // API calls are short: 30 s lets in-flight requests finish without slowing refreshes.
-                deregistrationDelay: 30,
-                healthCheck: {
-                    enabled: true,
-                    protocol: "HTTP",
-                    port: "traffic-port",
-                    path: healthCheckPath,
-                    matcher: "200",
-                    interval: 15,
-                    timeout: 5,
-                    healthyThreshold: 2,
-                    unhealthyThreshold: 3,
-                },
-                tags: named(tags, `${name}-tg`),
-            },
-            parent,
-        );
-
-        const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
-        if (args.certificateArn !== undefined) {
-            new aws.lb.Listener(
-                `${name}-https`,
-                {
-                    loadBalancerArn: alb.arn,
-                    protocol: "HTTPS",
-                    port: 443,
-                    sslPolicy: args.sslPolicy ?? DEFAULT_SSL_POLICY,
-                    certificateArn: args.certificateArn,
-                    defaultActions: forward,
-                    tags: named(tags, `${name}-https`),
-                },
-                parent,
-            );
-            new aws.lb.Listener(
-                `${name}-http`,
-                {
-                    loadBalancerArn: alb.arn,
-                    protocol: "HTTP",
-                    port: 80,
-                    defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-                    tags: named(tags, `${name}-http`),
-                },
-                parent,
-            );
-        } else {
-            new aws.lb.Listener(
-                `${name}-http`,
-                {
-                    loadBalancerArn: alb.arn,
-                    protocol: "HTTP",
-                    port: 80,
-                    defaultActions: forward,
-                    tags: named(tags, `${name}-http`),
-                },
-                parent,
-            );
-        }
-
-        // --- identity: SSM Session Manager instead of SSH ------------------------------------------
-        const role = new aws.iam.Role(
-            `${name}-instance`,
-            {
-                description: "Web servers: SSM Session Manager, reading the release bundle",
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags: named(tags, `${name}-instance`),
-            },
-            parent,
-        );
-        new aws.iam.RolePolicyAttachment(
-            `${name}-instance-ssm`,
-            {
-                role: role.name,
-                policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore,
-            },
-            parent,
-        );
-        const release = args.artifactUri !== undefined ? parseReleaseUri(args.artifactUri) : undefined;
-        if (release) {
-            new aws.iam.RolePolicy(
-                `${name}-instance-release`,
-                {
-                    role: role.id,
-                    policy: JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Sid: "ReadReleaseBundle",
-                                Effect: "Allow",
-                                Action: "s3:GetObject",
-                                Resource: `arn:aws:s3:::${release.bucket}/${release.key}`,
-                            },
-                        ],
-                    }),
-                },
-                parent,
-            );
-        }
-        const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name, tags: named(tags, `${name}-instance`) }, parent);
-
-        // --- launch template -----------------------------------------------------------------------
-        let imageId: pulumi.Input<string>;
-        let rootDeviceName: pulumi.Input<string>;
-        if (baked) {
-            const ami = aws.ec2.getAmiOutput(
-                {
-                    mostRecent: true,
-                    owners: [args.amiOwner ?? "self"],
-                    filters: [
-                        { name: "name", values: [args.amiNameFilter] },
-                        { name: "architecture", values: ["x86_64"] },
-                        { name: "state", values: ["available"] },
-                    ],
-                },
-                parent,
-            );
-            imageId = ami.id;
-            // The mapping must name the AMI's own root device, or the root volume keeps the
-            // snapshot's settings (maybe unencrypted) and an extra empty volume is attached.
-            rootDeviceName = ami.rootDeviceName;
-        } else {
-            imageId = `resolve:ssm:${AL2023_AMI_PARAMETER}`;
-            rootDeviceName = "/dev/xvda";
-        }
-        const userData = renderWebUserData({
-            source: baked ? "bakedAmi" : "releaseBundle",
-            healthCheckPath,
-            artifactUri: args.artifactUri,
-            environment: args.appEnvironment,
-        });
-        const serverTags = named(tags, `${name}-server`);
-        const launchTemplate = new aws.ec2.LaunchTemplate(
-            `${name}-lt`,
-            {
-                description: `Web/API servers (${baked ? `baked AMI ${args.amiNameFilter}` : "Amazon Linux 2023 + release bundle"})`,
-                imageId,
-                instanceType: args.instanceType,
-                iamInstanceProfile: { arn: profile.arn },
-                // IMDSv2 only. Hop limit 1: nothing on these hosts runs in containers, so the token
-                // never needs to cross a second network hop, and a forwarded request cannot get one.
-                metadataOptions: {
-                    httpEndpoint: "enabled",
-                    httpTokens: "required",
-                    httpPutResponseHopLimit: 1,
-                    httpProtocolIpv6: "disabled",
-                    instanceMetadataTags: "disabled",
-                },
-                blockDeviceMappings: [
-                    {
-                        deviceName: rootDeviceName,
-                        ebs: {
-                            volumeType: "gp3",
-                            volumeSize: args.rootVolumeGiB ?? 30,
-                            iops: 3000,
-                            throughput: 125,
-                            encrypted: "true",
-                            deleteOnTermination: "true",
-                        },
-                    },
-                ],
-                // No public address: the servers live in private subnets and leave through NAT.
-                networkInterfaces: [
-                    {
-                        deviceIndex: 0,
-                        associatePublicIpAddress: "false",
-                        deleteOnTermination: "true",
-                        securityGroups: [instanceSg.id],
-                    },
-                ],
-                monitoring: { enabled: true },
-                ebsOptimized: "true",
-                userData: Buffer.from(userData, "utf8").toString("base64"),
-                tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: serverTags })),
-                updateDefaultVersion: true,
-                tags: named(tags, `${name}-lt`),
-            },
-            parent,
-        );
-
-        // --- Auto Scaling group --------------------------------------------------------------------
-        const asg = new aws.autoscaling.Group(
-            `${name}-asg`,
-            {
-                minSize: args.instanceCount,
-                desiredCapacity: args.instanceCount,
-                maxSize: args.maxInstanceCount,
-                vpcZoneIdentifiers: args.privateSubnetIds,
-                // A new template version (AMI, user data, size) starts an instance refresh; "$Latest"
-                // would not.
-                launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
-                targetGroupArns: [targetGroup.arn],
-                healthCheckType: "ELB",
-                healthCheckGracePeriod: grace,
-                defaultInstanceWarmup: grace,
-                // At least 80% stay in service: of 5 servers, one at a time is replaced.
-                instanceRefresh: {
-                    strategy: "Rolling",
-                    preferences: {
-                        minHealthyPercentage: 80,
-                        maxHealthyPercentage: 100,
-                        instanceWarmup: String(grace),
-                        skipMatching: true,
-                        autoRollback: true,
-                    },
-                },
-                enabledMetrics: [
-                    "GroupMinSize",
-                    "GroupMaxSize",
-                    "GroupDesiredCapacity",
-                    "GroupInServiceInstances",
-                    "GroupPendingInstances",
-                    "GroupStandbyInstances",
-                    "GroupTerminatingInstances",
-                    "GroupTotalInstances",
-                ],
-                metricsGranularity: "1Minute",
-                tags: Object.entries(serverTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
-            },
-            parent,
-        );
+        this.name = name;
+        this.args = args;
+        const { albSg, instanceSg } = this.createSecurityGroups();
+        const logs = (args.accessLogs ?? true) ? this.createAccessLogBucket() : undefined;
+        const alb = this.createLoadBalancer(albSg, logs);
+        const targetGroup = this.createTargetGroup();
+        this.createListeners(alb, targetGroup);
+        const { role, profile } = this.createInstanceRole();
+        const image = this.serverImage();
+        const launchTemplate = this.createLaunchTemplate(image, instanceSg, profile);
+        const group = this.createAutoScalingGroup(launchTemplate, targetGroup, image);
 
         this.albDnsName = alb.dnsName;
         this.albZoneId = alb.zoneId;
@@ -659,14 +218,14 @@ export class WebTier extends pulumi.ComponentResource {
         this.albArnSuffix = alb.arnSuffix;
         this.targetGroupArn = targetGroup.arn;
         this.targetGroupArnSuffix = targetGroup.arnSuffix;
-        this.autoScalingGroupName = asg.name;
+        this.autoScalingGroupName = group.name;
         this.launchTemplateId = launchTemplate.id;
         this.instanceSecurityGroupId = instanceSg.id;
         this.albSecurityGroupId = albSg.id;
         this.instanceRoleName = role.name;
         this.instanceRoleArn = role.arn;
         this.listenerProtocol = args.certificateArn !== undefined ? "HTTPS" : "HTTP";
-        this.accessLogBucketName = logBucket?.bucket;
+        this.accessLogBucketName = logs?.bucket.bucket;
         this.registerOutputs({
             albDnsName: this.albDnsName,
             albZoneId: this.albZoneId,
@@ -683,5 +242,458 @@ export class WebTier extends pulumi.ComponentResource {
             listenerProtocol: this.listenerProtocol,
             accessLogBucketName: this.accessLogBucketName,
         });
+    }
+
+    private tagged(name: string): Record<string, string> {
+        return named(this.args.tags, name);
+    }
+
+    private get baked(): boolean {
+        return appSource(this.args) === "bakedAmi";
+    }
+
+    private get healthCheckPath(): string {
+        return this.args.healthCheckPath ?? DEFAULT_HEALTH_CHECK_PATH;
+    }
+
+    private get gracePeriodSeconds(): number {
+        return this.args.healthCheckGracePeriodSeconds ?? (this.baked ? 300 : 600);
+    }
+
+    /** Security groups with every rule a separate resource, none inline. */
+    private createSecurityGroups(): { albSg: aws.ec2.SecurityGroup; instanceSg: aws.ec2.SecurityGroup } {
+        const name = this.name;
+        const albSg = new aws.ec2.SecurityGroup(
+            `${name}-alb-sg`,
+            {
+                vpcId: this.args.vpcId,
+                description: "Web tier load balancer: HTTP and HTTPS from the internet, out to the web servers only",
+                revokeRulesOnDelete: true,
+                tags: this.tagged(`${name}-alb`),
+            },
+            { parent: this },
+        );
+        const instanceSg = new aws.ec2.SecurityGroup(
+            `${name}-instance-sg`,
+            {
+                vpcId: this.args.vpcId,
+                description: "Web servers: HTTP from the load balancer only; out to HTTPS, Redis and MySQL",
+                revokeRulesOnDelete: true,
+                tags: this.tagged(`${name}-instance`),
+            },
+            { parent: this },
+        );
+        // The network is IPv4 only today; the ::/0 rules keep a later dual-stack switch of the
+        // load balancer from silently dropping IPv6 clients.
+        const world = { ipv4: { cidrIpv4: "0.0.0.0/0" }, ipv6: { cidrIpv6: "::/0" } };
+        for (const port of [80, 443]) {
+            for (const [family, cidr] of Object.entries(world)) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-alb-in-${port}-${family}`,
+                    {
+                        securityGroupId: albSg.id,
+                        description: `${port === 443 ? "HTTPS" : "HTTP"} from the internet`,
+                        ipProtocol: "tcp",
+                        fromPort: port,
+                        toPort: port,
+                        ...cidr,
+                        tags: this.tagged(`${name}-alb-in-${port}-${family}`),
+                    },
+                    { parent: this },
+                );
+            }
+        }
+        this.allowTcp(
+            `${name}-alb-out-instances`,
+            "egress",
+            albSg,
+            80,
+            { referencedSecurityGroupId: instanceSg.id },
+            "HTTP to the web servers (traffic and health checks)",
+        );
+        this.allowTcp(
+            `${name}-instance-in-alb`,
+            "ingress",
+            instanceSg,
+            80,
+            { referencedSecurityGroupId: albSg.id },
+            "HTTP from the load balancer",
+        );
+        const cidr = this.args.vpcCidr;
+        // Packages, the release bundle (S3), SSM Session Manager, Secrets Manager: all HTTPS.
+        this.allowTcp(
+            `${name}-instance-out-https`,
+            "egress",
+            instanceSg,
+            443,
+            { cidrIpv4: "0.0.0.0/0" },
+            "HTTPS to AWS APIs, S3 and package repositories",
+        );
+        this.allowTcp(`${name}-instance-out-redis`, "egress", instanceSg, 6379, { cidrIpv4: cidr }, "Redis inside the VPC");
+        this.allowTcp(
+            `${name}-instance-out-sentinel`,
+            "egress",
+            instanceSg,
+            26379,
+            { cidrIpv4: cidr },
+            "Redis Sentinel inside the VPC (master discovery)",
+        );
+        this.allowTcp(`${name}-instance-out-mysql`, "egress", instanceSg, 3306, { cidrIpv4: cidr }, "MySQL inside the VPC");
+        return { albSg, instanceSg };
+    }
+
+    /** One TCP port, in or out of `group`, to a CIDR or another group. */
+    private allowTcp(
+        ruleName: string,
+        direction: "ingress" | "egress",
+        group: aws.ec2.SecurityGroup,
+        port: number,
+        peer: { cidrIpv4: string } | { referencedSecurityGroupId: pulumi.Input<string> },
+        description: string,
+    ): void {
+        const ruleArgs = {
+            securityGroupId: group.id,
+            description,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            ...peer,
+            tags: this.tagged(ruleName),
+        };
+        if (direction === "ingress") {
+            new aws.vpc.SecurityGroupIngressRule(ruleName, ruleArgs, { parent: this });
+        } else {
+            new aws.vpc.SecurityGroupEgressRule(ruleName, ruleArgs, { parent: this });
+        }
+    }
+
+    /** A private, SSE-S3 bucket only the region's load balancer log delivery may write to. */
+    private createAccessLogBucket(): { bucket: aws.s3.Bucket; policy: aws.s3.BucketPolicy; prefix: string } {
+        const name = `${this.name}-alb-logs`;
+        const prefix = "alb";
+        // Protected: the access logs are the record of who reached the shop.
+        const bucket = new aws.s3.Bucket(name, { forceDestroy: false, tags: this.tagged(name) }, { parent: this, protect: true });
+        // Load balancers can only write to SSE-S3 buckets (not SSE-KMS).
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+            { parent: this },
+        );
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            name,
+            { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { parent: this },
+        );
+        new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        new aws.s3.BucketLifecycleConfiguration(
+            name,
+            {
+                bucket: bucket.id,
+                rules: [
+                    {
+                        id: "expire-access-logs",
+                        status: "Enabled",
+                        filter: { prefix: "" },
+                        expiration: { days: this.args.accessLogRetentionDays ?? 90 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            { parent: this },
+        );
+        const principal = elbLogDeliveryPrincipal(this.args.region);
+        const policy = new aws.s3.BucketPolicy(
+            name,
+            {
+                bucket: bucket.id,
+                policy: bucket.arn.apply((arn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "LoadBalancerAccessLogs",
+                                Effect: "Allow",
+                                Principal: principal,
+                                Action: "s3:PutObject",
+                                Resource: `${arn}/${prefix}/AWSLogs/${this.args.accountId}/*`,
+                            },
+                            {
+                                Sid: "DenyInsecureTransport",
+                                Effect: "Deny",
+                                Principal: "*",
+                                Action: "s3:*",
+                                Resource: [arn, `${arn}/*`],
+                                Condition: { Bool: { "aws:SecureTransport": "false" } },
+                            },
+                        ],
+                    }),
+                ),
+            },
+            { parent: this, dependsOn: [publicAccess] },
+        );
+        return { bucket, policy, prefix };
+    }
+
+    private createLoadBalancer(
+        albSg: aws.ec2.SecurityGroup,
+        logs: { bucket: aws.s3.Bucket; policy: aws.s3.BucketPolicy; prefix: string } | undefined,
+    ): aws.lb.LoadBalancer {
+        return new aws.lb.LoadBalancer(
+            `${this.name}-alb`,
+            {
+                loadBalancerType: "application",
+                internal: false,
+                ipAddressType: "ipv4",
+                subnets: this.args.publicSubnetIds,
+                securityGroups: [albSg.id],
+                dropInvalidHeaderFields: true,
+                enableDeletionProtection: this.args.deletionProtection ?? true,
+                enableHttp2: true,
+                idleTimeout: 60,
+                accessLogs: logs ? { bucket: logs.bucket.id, prefix: logs.prefix, enabled: true } : undefined,
+                tags: this.tagged(`${this.name}-alb`),
+            },
+            // The load balancer checks at creation that it may write its logs.
+            { parent: this, dependsOn: logs ? [logs.policy] : [] },
+        );
+    }
+
+    private createTargetGroup(): aws.lb.TargetGroup {
+        return new aws.lb.TargetGroup(
+            `${this.name}-tg`,
+            {
+                vpcId: this.args.vpcId,
+                targetType: "instance",
+                protocol: "HTTP",
+                port: 80,
+                protocolVersion: "HTTP1",
+                // API calls are short: 30 s lets in-flight requests finish without slowing refreshes.
+                deregistrationDelay: 30,
+                healthCheck: {
+                    enabled: true,
+                    protocol: "HTTP",
+                    port: "traffic-port",
+                    path: this.healthCheckPath,
+                    matcher: "200",
+                    interval: 15,
+                    timeout: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 3,
+                },
+                tags: this.tagged(`${this.name}-tg`),
+            },
+            { parent: this },
+        );
+    }
+
+    /** HTTPS forwarding and HTTP redirecting with a certificate; plain HTTP forwarding without. */
+    private createListeners(alb: aws.lb.LoadBalancer, targetGroup: aws.lb.TargetGroup): void {
+        const listener = (suffix: string, listenerArgs: Omit<aws.lb.ListenerArgs, "loadBalancerArn" | "tags">) =>
+            new aws.lb.Listener(
+                `${this.name}-${suffix}`,
+                { loadBalancerArn: alb.arn, ...listenerArgs, tags: this.tagged(`${this.name}-${suffix}`) },
+                { parent: this },
+            );
+        const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+        if (this.args.certificateArn === undefined) {
+            listener("http", { protocol: "HTTP", port: 80, defaultActions: forward });
+            return;
+        }
+        listener("https", {
+            protocol: "HTTPS",
+            port: 443,
+            sslPolicy: this.args.sslPolicy ?? DEFAULT_SSL_POLICY,
+            certificateArn: this.args.certificateArn,
+            defaultActions: forward,
+        });
+        listener("http", {
+            protocol: "HTTP",
+            port: 80,
+            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+        });
+    }
+
+    /** SSM Session Manager instead of SSH; reading the release bundle when one is installed. */
+    private createInstanceRole(): { role: aws.iam.Role; profile: aws.iam.InstanceProfile } {
+        const name = `${this.name}-instance`;
+        const role = new aws.iam.Role(
+            name,
+            {
+                description: "Web servers: SSM Session Manager, reading the release bundle",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: this.tagged(name),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-ssm`,
+            { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
+            { parent: this },
+        );
+        const release = this.args.artifactUri !== undefined ? parseReleaseUri(this.args.artifactUri) : undefined;
+        if (release) {
+            new aws.iam.RolePolicy(
+                `${name}-release`,
+                {
+                    role: role.id,
+                    policy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "ReadReleaseBundle",
+                                Effect: "Allow",
+                                Action: "s3:GetObject",
+                                Resource: `arn:aws:s3:::${release.bucket}/${release.key}`,
+                            },
+                        ],
+                    }),
+                },
+                { parent: this },
+            );
+        }
+        const profile = new aws.iam.InstanceProfile(name, { role: role.name, tags: this.tagged(name) }, { parent: this });
+        return { role, profile };
+    }
+
+    /**
+     * The baked AMI is looked up at deploy time (newest match): a concrete ID, so a new AMI is a
+     * new template version and an instance refresh. Without one, the template names AWS's public
+     * SSM parameter and EC2 resolves it at every launch: new servers get the latest Amazon Linux
+     * without a template change. Launch templates accept `resolve:ssm:` (EC2 user guide, "Use a
+     * Systems Manager parameter instead of an AMI ID"; the provider passes it through, unlike
+     * aws_instance, terraform-provider-aws#43488); Auto Scaling refuses it with attribute-based
+     * instance selection (terraform-provider-aws#38767), which this group does not use.
+     */
+    private serverImage(): ServerImage {
+        if (this.args.amiNameFilter === undefined) {
+            return { imageId: AL2023_AMI_ALIAS, rootDeviceName: "/dev/xvda", concrete: false };
+        }
+        const ami = aws.ec2.getAmiOutput(
+            {
+                mostRecent: true,
+                owners: [this.args.amiOwner ?? "self"],
+                filters: [
+                    { name: "name", values: [this.args.amiNameFilter] },
+                    { name: "architecture", values: ["x86_64"] },
+                    { name: "state", values: ["available"] },
+                ],
+            },
+            { parent: this },
+        );
+        // The mapping must name the AMI's own root device, or the root volume keeps the
+        // snapshot's settings (maybe unencrypted) and an extra empty volume is attached.
+        return { imageId: ami.id, rootDeviceName: ami.rootDeviceName, concrete: true };
+    }
+
+    private createLaunchTemplate(
+        image: ServerImage,
+        instanceSg: aws.ec2.SecurityGroup,
+        profile: aws.iam.InstanceProfile,
+    ): aws.ec2.LaunchTemplate {
+        const userData = renderWebUserData({
+            source: appSource(this.args),
+            healthCheckPath: this.healthCheckPath,
+            artifactUri: this.args.artifactUri,
+            environment: this.args.appEnvironment,
+        });
+        const serverTags = this.tagged(`${this.name}-server`);
+        return new aws.ec2.LaunchTemplate(
+            `${this.name}-lt`,
+            {
+                description: `Web/API servers (${this.baked ? `baked AMI ${this.args.amiNameFilter}` : "Amazon Linux 2023 + release bundle"})`,
+                imageId: image.imageId,
+                instanceType: this.args.instanceType,
+                iamInstanceProfile: { arn: profile.arn },
+                // IMDSv2 only. Hop limit 1: nothing on these hosts runs in containers, so the token
+                // never needs to cross a second network hop, and a forwarded request cannot get one.
+                metadataOptions: {
+                    httpEndpoint: "enabled",
+                    httpTokens: "required",
+                    httpPutResponseHopLimit: 1,
+                    httpProtocolIpv6: "disabled",
+                    instanceMetadataTags: "disabled",
+                },
+                blockDeviceMappings: [
+                    {
+                        deviceName: image.rootDeviceName,
+                        ebs: {
+                            volumeType: "gp3",
+                            volumeSize: this.args.rootVolumeGiB ?? DEFAULT_ROOT_VOLUME_GIB,
+                            iops: 3000,
+                            throughput: 125,
+                            encrypted: "true",
+                            deleteOnTermination: "true",
+                        },
+                    },
+                ],
+                // No public address: the servers live in private subnets and leave through NAT.
+                networkInterfaces: [
+                    { deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [instanceSg.id] },
+                ],
+                monitoring: { enabled: true },
+                ebsOptimized: "true",
+                userData: Buffer.from(userData, "utf8").toString("base64"),
+                tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: serverTags })),
+                updateDefaultVersion: true,
+                tags: this.tagged(`${this.name}-lt`),
+            },
+            { parent: this },
+        );
+    }
+
+    private createAutoScalingGroup(
+        launchTemplate: aws.ec2.LaunchTemplate,
+        targetGroup: aws.lb.TargetGroup,
+        image: ServerImage,
+    ): aws.autoscaling.Group {
+        const grace = this.gracePeriodSeconds;
+        const serverTags = this.tagged(`${this.name}-server`);
+        return new aws.autoscaling.Group(
+            `${this.name}-asg`,
+            {
+                minSize: this.args.instanceCount,
+                desiredCapacity: this.args.instanceCount,
+                maxSize: this.args.maxInstanceCount,
+                vpcZoneIdentifiers: this.args.privateSubnetIds,
+                // A new template version (AMI, user data, size) starts an instance refresh; "$Latest"
+                // would not.
+                launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+                targetGroupArns: [targetGroup.arn],
+                healthCheckType: "ELB",
+                healthCheckGracePeriod: grace,
+                defaultInstanceWarmup: grace,
+                // At least 80% stay in service: of 5 servers, one at a time is replaced.
+                instanceRefresh: {
+                    strategy: "Rolling",
+                    preferences: {
+                        minHealthyPercentage: 80,
+                        maxHealthyPercentage: 100,
+                        instanceWarmup: String(grace),
+                        skipMatching: true,
+                        // Auto Scaling cannot roll back a refresh whose launch template names its
+                        // image by an SSM parameter (EC2 Auto Scaling user guide, "Undo changes
+                        // with a rollback": not supported when the template uses an alias): the
+                        // refresh would fail to start. Only a concrete AMI ID rolls back.
+                        autoRollback: image.concrete,
+                    },
+                },
+                enabledMetrics: [
+                    "GroupMinSize",
+                    "GroupMaxSize",
+                    "GroupDesiredCapacity",
+                    "GroupInServiceInstances",
+                    "GroupPendingInstances",
+                    "GroupStandbyInstances",
+                    "GroupTerminatingInstances",
+                    "GroupTotalInstances",
+                ],
+                metricsGranularity: "1Minute",
+                tags: Object.entries(serverTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+            },
+            { parent: this },
+        );
     }
 }

@@ -2,20 +2,70 @@
  * The one place that reads configuration. `parseConfig` turns the raw key/value pairs the
  * Pulumi CLI gives the program (project defaults from Pulumi.yaml, then the stack file)
  * into a typed, validated PlatformConfig. Every problem is reported at once, each with
- * the key, the value received and what is allowed, before any resource exists.
+ * the key, the value received and what is allowed, before any resource exists. The rules
+ * themselves live in lib/rules.ts, shared with the components' own argument checks.
  * Components never read config: index.ts hands them what they need from here.
  */
 import { runtime as pulumiRuntime, getStack as pulumiGetStack } from "@pulumi/pulumi";
-import { AWS_REGIONS, azIdBelongsTo } from "./regions";
+import { pinnedRedisImage } from "./pins";
+import { azIdBelongsTo } from "./regions";
 import { cidrsOverlap, parseCidr, MAX_AZS } from "./cidr";
-import { EC2_INSTANCE_TYPE, INSTANCE_MEMORY_MIB, RDS_INSTANCE_CLASS } from "./instanceTypes";
+import {
+    ACCOUNT_ID,
+    AMI_NAME_FILTER,
+    AMI_OWNER,
+    AWS_REGION,
+    DB_BACKUP_RETENTION_DAYS,
+    DB_IDENTIFIER_BASE,
+    DB_MASTER_USERNAME,
+    DB_NAME,
+    DB_REPLICA_COUNT,
+    DB_STORAGE_GIB,
+    DNS_ZONE_NAME,
+    EC2_INSTANCE_TYPE,
+    EKS_ACCESS_POLICY,
+    EKS_NODE_COUNT,
+    EKS_PRINCIPAL_ARN,
+    EKS_VERSION,
+    EXACT_VERSION,
+    HEALTH_CHECK_PATH,
+    HOSTNAME,
+    IMAGE_REPOSITORY,
+    integerFrom,
+    K8S_NAME,
+    K8S_NAMESPACES,
+    LOG_RETENTION_DAYS,
+    MAXMEMORY_PERCENT,
+    MYSQL_VERSION,
+    NAT_GATEWAY_MODE,
+    type NatGatewayMode,
+    oneOf,
+    Problems,
+    PROMETHEUS_RETENTION_DAYS,
+    PROMETHEUS_STORAGE_GIB,
+    RDS_INSTANCE_CLASS,
+    REDIS_INSTANCE_TYPE,
+    REDIS_NODE_COUNT,
+    REDIS_VERSION,
+    RESTRICTED_CIDR,
+    ROOT_VOLUME_GIB,
+    Rule,
+    rule,
+    SECRET_NAME,
+    sentinelQuorum,
+    SMALL_VOLUME_GIB,
+    WEB_INSTANCE_COUNT,
+    WEB_MAX_INSTANCE_COUNT,
+    X86_INSTANCE_TYPE,
+} from "./rules";
+import { RESERVED_TAG_KEYS } from "./tags";
 import { parseReleaseUri } from "./webUserData";
 
 export const PROJECT = "ecommerce";
 
 /** `writer`: holds the DB writer and takes traffic. `standby`: the warm DR site. */
 export type StackRole = "writer" | "standby";
-export type NatGatewayMode = "perAz" | "single";
+export type { NatGatewayMode } from "./rules";
 
 export interface NetworkSettings {
     readonly vpcCidr: string;
@@ -41,8 +91,7 @@ export interface WebSettings {
 export interface RedisSettings {
     readonly instanceType: string;
     readonly nodeCount: number;
-    readonly version: string;
-    /** Full image reference, `repository:version`. */
+    /** Full image reference, `repository:version@sha256:<digest>` (lib/pins.ts). */
     readonly image: string;
     readonly sentinelQuorum: number;
     readonly maxmemoryPercent: number;
@@ -63,11 +112,23 @@ export interface DatabaseSettings {
     readonly privateZoneName: string;
 }
 
+/** Who may use the monitoring cluster (an EKS access entry and its access policy). */
+export interface EksAccessEntry {
+    /** IAM role or user ARN, `{account}` replaced by the stack's account when it is known. */
+    readonly principalArn: string;
+    /** One of EKS_ACCESS_POLICIES' keys: cluster-admin, admin, edit, view. */
+    readonly accessPolicy: string;
+    /** Limit the policy to these namespaces; empty: the whole cluster. */
+    readonly namespaces: readonly string[];
+}
+
 export interface MonitoringSettings {
     readonly eksVersion: string;
     readonly nodeInstanceType: string;
     readonly nodeCount: number;
     readonly apiAllowedCidrs: readonly string[];
+    /** Keyed by a name that becomes part of the resource names. */
+    readonly accessEntries: Readonly<Record<string, EksAccessEntry>>;
     readonly kubePrometheusStackVersion: string;
     readonly blackboxExporterVersion: string;
     readonly prometheusRetentionDays: number;
@@ -75,11 +136,6 @@ export interface MonitoringSettings {
     readonly grafanaStorageGiB: number;
     readonly alertmanagerStorageGiB: number;
     readonly alertReceiverSecretName: string;
-}
-
-export interface FailoverSettings {
-    readonly intervalSeconds: number;
-    readonly maxFail: number;
 }
 
 export interface PlatformConfig {
@@ -93,7 +149,6 @@ export interface PlatformConfig {
     readonly primaryRegion: string;
     readonly drRegion: string;
     readonly writerRegion: string;
-    readonly backupRegions: readonly string[];
     readonly stateBackend: string;
     readonly siteHostname: string;
     /** Origin hostname of each site region. */
@@ -104,7 +159,6 @@ export interface PlatformConfig {
     readonly redis: RedisSettings;
     readonly db: DatabaseSettings;
     readonly monitoring: MonitoringSettings;
-    readonly failover: FailoverSettings;
 }
 
 /** Raw config lookup by fully qualified key (`ecommerce:webInstanceCount`, `aws:region`). */
@@ -120,176 +174,236 @@ export class ConfigError extends Error {
     }
 }
 
-const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
-const TAG_KEY = /^[\w .:/=+@-]{1,128}$/;
+/** `ecommerce:<name>`. */
+const key = (name: string) => `${PROJECT}:${name}`;
 
-/** Collects problems while reading typed values out of the raw config. */
+const TAG_KEY = /^[\w .:/=+@-]{1,128}$/;
+const STATE_BACKEND = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^?]*)?\?(.*)$/;
+
+/** Reads typed values out of the raw config, collecting every problem. */
 class Reader {
-    readonly problems: string[] = [];
+    readonly problems = new Problems();
 
     constructor(private readonly raw: RawConfig) {}
 
-    /** Records a problem: key, the value received (as JSON), what is allowed. */
-    reject(key: string, value: unknown, allowed: string): undefined {
-        this.problems.push(`${key} = ${JSON.stringify(value)}: expected ${allowed}`);
+    reject(k: string, value: unknown, allowed: string): undefined {
+        this.problems.reject(k, value, allowed);
         return undefined;
     }
 
-    private present(key: string, allowed: string): string | undefined {
-        const value = this.raw(key);
+    private present(k: string, allowed: string): string | undefined {
+        const value = this.raw(k);
         if (value === undefined) {
-            this.problems.push(`${key} is not set: expected ${allowed}`);
+            this.problems.add(`${k} is not set: expected ${allowed}`);
         }
         return value;
     }
 
-    private json(key: string, allowed: string): unknown {
-        const text = this.present(key, allowed);
+    private json(k: string, allowed: string): unknown {
+        const text = this.present(k, allowed);
         if (text === undefined) {
             return undefined;
         }
         try {
             return JSON.parse(text);
         } catch {
-            return this.reject(key, text, allowed);
+            return this.reject(k, text, allowed);
         }
     }
 
-    string(key: string, allowed: string, ok: (v: string) => boolean): string | undefined {
-        const value = this.present(key, allowed);
-        if (value === undefined) {
-            return undefined;
+    string(k: string, r: Rule<string>): string | undefined {
+        const value = this.present(k, r.allowed);
+        return value !== undefined && this.problems.check(k, value, r) ? value : undefined;
+    }
+
+    /** A string that may be empty (meaning: not used), else satisfies `r`. */
+    optionalString(k: string, r: Rule<string>): string | undefined | "" {
+        const value = this.present(k, `empty, or ${r.allowed}`);
+        if (value === undefined || value === "") {
+            return value;
         }
-        return ok(value) ? value : this.reject(key, value, allowed);
+        return this.problems.check(k, value, rule(`empty, or ${r.allowed}`, r.accepts)) ? value : undefined;
     }
 
-    oneOf<T extends string>(key: string, choices: readonly T[]): T | undefined {
-        const allowed = `one of ${choices.join(", ")}`;
-        return this.string(key, allowed, (v) => (choices as readonly string[]).includes(v)) as T | undefined;
-    }
-
-    integer(key: string, min: number, max: number): number | undefined {
-        const allowed = `an integer from ${min} to ${max}`;
-        const text = this.present(key, allowed);
+    integer(k: string, r: Rule<number>): number | undefined {
+        const text = this.present(k, r.allowed);
         if (text === undefined) {
             return undefined;
         }
-        const value = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(value) || value < min || value > max) {
-            return this.reject(key, /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text, allowed);
+        const trimmed = text.trim();
+        if (!/^-?\d+$/.test(trimmed)) {
+            return this.reject(k, /^-?\d+\.\d+$/.test(trimmed) ? Number(trimmed) : text, r.allowed);
         }
-        return value;
+        const value = Number(trimmed);
+        return this.problems.check(k, value, r) ? value : undefined;
     }
 
-    boolean(key: string): boolean | undefined {
-        const text = this.present(key, "true or false");
+    boolean(k: string): boolean | undefined {
+        const text = this.present(k, "true or false");
         if (text === undefined) {
             return undefined;
         }
-        if (text !== "true" && text !== "false") {
-            return this.reject(key, text, "true or false");
-        }
-        return text === "true";
+        return text === "true" || text === "false" ? text === "true" : this.reject(k, text, "true or false");
     }
 
-    stringArray(key: string, allowed: string, itemOk: (v: string) => boolean, minItems: number): string[] | undefined {
-        const value = this.json(key, allowed);
+    stringArray(k: string, allowed: string, itemOk: (v: string) => boolean, minItems: number): string[] | undefined {
+        const value = this.json(k, allowed);
         if (value === undefined) {
             return undefined;
         }
         if (!Array.isArray(value) || value.length < minItems || !value.every((v) => typeof v === "string" && itemOk(v))) {
-            return this.reject(key, value, allowed);
+            return this.reject(k, value, allowed);
         }
         return value as string[];
     }
 
-    stringMap(key: string, allowed: string): Record<string, unknown> | undefined {
-        const value = this.json(key, allowed);
+    object(k: string, allowed: string): Record<string, unknown> | undefined {
+        const value = this.json(k, allowed);
         if (value === undefined) {
             return undefined;
         }
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
-            return this.reject(key, value, allowed);
+            return this.reject(k, value, allowed);
         }
         return value as Record<string, unknown>;
     }
+
+    /**
+     * A region-keyed map with a valid entry for each site region (extra regions are allowed:
+     * a map may be prepared for a future site).
+     */
+    regionMap<T>(
+        k: string,
+        sites: Sites | undefined,
+        itemAllowed: string,
+        itemOk: (value: unknown, region: string) => boolean,
+    ): Record<string, T> | undefined {
+        const map = this.object(k, `a map from region to ${itemAllowed}`);
+        if (!map || !sites) {
+            return undefined;
+        }
+        let ok = true;
+        for (const site of sites.both) {
+            if (!(site in map)) {
+                this.reject(k, map, `an entry for each site region (${sites.both.join(", ")}); ${site} is missing`);
+                ok = false;
+            } else if (!itemOk(map[site], site)) {
+                this.reject(`${k}.${site}`, map[site], itemAllowed);
+                ok = false;
+            }
+        }
+        return ok ? (map as Record<string, T>) : undefined;
+    }
 }
 
-function isRegion(v: string): boolean {
-    return AWS_REGIONS.includes(v);
+/** The two site regions, once both are valid and distinct. */
+interface Sites {
+    readonly primary: string;
+    readonly dr: string;
+    readonly both: readonly [string, string];
 }
+
+/** A settings object some of whose values may have been refused (undefined). */
+type Draft<T> = { readonly [K in keyof T]: T[K] | undefined };
 
 /** Parses and validates the raw config of `stack`. Throws ConfigError listing every problem. */
 export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     const r = new Reader(raw);
-    const k = (name: string) => `${PROJECT}:${name}`;
-    const regionList = `an AWS region (${AWS_REGIONS.slice(0, 4).join(", ")}, ...)`;
+    const regions = readRegions(r);
+    const naming = readNaming(r, regions.sites);
+    const network = readNetwork(r, regions.sites, regions.region);
+    const web = readWeb(r, regions.sites, regions.region);
+    const redis = readRedis(r);
+    const db = readDatabase(r);
+    const monitoring = readMonitoring(r);
+    if (r.problems.list.length > 0) {
+        throw new ConfigError(stack, r.problems.list);
+    }
+    // Every value below was checked: a refused one would have thrown above.
+    const region = regions.region!;
+    const writerRegion = regions.writerRegion!;
+    const sites = regions.sites!;
+    return {
+        project: PROJECT,
+        stack,
+        region,
+        peerRegion: sites.both.find((s) => s !== region)!,
+        role: region === writerRegion ? "writer" : "standby",
+        primaryRegion: sites.primary,
+        drRegion: sites.dr,
+        writerRegion,
+        stateBackend: regions.stateBackend!,
+        ...(naming as NamingSettings),
+        network: network as NetworkSettings,
+        web: { ...(web as WebSettings), artifactUri: web.artifactUri?.replace(/\{region\}/g, region) },
+        redis: redis as RedisSettings,
+        db: db as DatabaseSettings,
+        monitoring: monitoring as MonitoringSettings,
+    };
+}
 
-    // --- regions and role -------------------------------------------------------------
-    const primaryRegion = r.string(k("primaryRegion"), regionList, isRegion);
-    const drRegion = r.string(k("drRegion"), regionList, isRegion);
+function readRegions(r: Reader) {
+    const primaryRegion = r.string(key("primaryRegion"), AWS_REGION);
+    const drRegion = r.string(key("drRegion"), AWS_REGION);
     if (primaryRegion && drRegion && primaryRegion === drRegion) {
-        r.reject(k("drRegion"), drRegion, `a region other than ecommerce:primaryRegion (${primaryRegion})`);
+        r.reject(key("drRegion"), drRegion, `a region other than ecommerce:primaryRegion (${primaryRegion})`);
     }
-    const sites = primaryRegion && drRegion && primaryRegion !== drRegion ? [primaryRegion, drRegion] : undefined;
-    const siteList = sites ? `one of ${sites.join(", ")} (ecommerce:primaryRegion, ecommerce:drRegion)` : "a site region";
-    const region = r.string("aws:region", siteList, (v) => (sites ? sites.includes(v) : isRegion(v)));
-    const writerRegion = r.string(k("writerRegion"), siteList, (v) => (sites ? sites.includes(v) : isRegion(v)));
-    const backupRegions = r.stringArray(
-        k("backupRegions"),
-        `at least two distinct AWS regions other than the site regions${sites ? ` (${sites.join(", ")})` : ""}`,
-        (v) => isRegion(v) && !(sites ?? []).includes(v),
-        2,
-    );
-    if (backupRegions && new Set(backupRegions).size !== backupRegions.length) {
-        r.reject(k("backupRegions"), backupRegions, "distinct regions (a region is listed twice)");
-    }
+    const sites: Sites | undefined =
+        primaryRegion && drRegion && primaryRegion !== drRegion
+            ? { primary: primaryRegion, dr: drRegion, both: [primaryRegion, drRegion] }
+            : undefined;
+    const site = sites
+        ? oneOf(sites.both, `one of ${sites.both.join(", ")} (ecommerce:primaryRegion, ecommerce:drRegion)`)
+        : rule<string>("a site region", AWS_REGION.accepts);
+    const region = r.string("aws:region", site);
+    const writerRegion = r.string(key("writerRegion"), site);
     const stateBackend = r.string(
-        k("stateBackend"),
-        `s3://<bucket>?region=${region ?? "<the stack's region>"} (state lives in the stack's own region)`,
-        (v) => {
-            const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^?]*)?\?(.*)$/.exec(v);
+        key("stateBackend"),
+        rule(`s3://<bucket>?region=${region ?? "<the stack's region>"} (state lives in the stack's own region)`, (v) => {
+            const m = STATE_BACKEND.exec(v);
             // The region is compared only once aws:region itself is valid (else that is the problem).
             return m !== null && (region === undefined || new URLSearchParams(m[3]).get("region") === region);
-        },
+        }),
     );
+    return { sites, region, writerRegion, stateBackend };
+}
 
-    // --- hostnames and tags -----------------------------------------------------------
-    const siteHostname = r.string(k("siteHostname"), "a DNS hostname such as shop.example.com", (v) => HOSTNAME.test(v));
-    const originHostnames = regionMap(
-        r,
-        k("originHostnames"),
+type NamingSettings = Pick<PlatformConfig, "siteHostname" | "originHostnames" | "tags">;
+
+function readNaming(r: Reader, sites: Sites | undefined): Draft<NamingSettings> {
+    const siteHostname = r.string(key("siteHostname"), HOSTNAME);
+    const originHostnames = r.regionMap<string>(
+        key("originHostnames"),
         sites,
         "a DNS hostname",
-        (v) => typeof v === "string" && HOSTNAME.test(v),
-    ) as Record<string, string> | undefined;
-    const tagsRaw = r.stringMap(k("tags"), "a map of tag key to string value");
+        (v) => typeof v === "string" && HOSTNAME.accepts(v),
+    );
+    const tagsRaw = r.object(key("tags"), "a map of tag key to string value");
     let tags: Record<string, string> | undefined;
     if (tagsRaw) {
-        const bad = Object.entries(tagsRaw).find(([key, value]) => !TAG_KEY.test(key) || typeof value !== "string" || value.length > 256);
-        const reserved = Object.keys(tagsRaw).find((key) => ["Name", "Project", "Stack", "Tier", "ManagedBy"].includes(key));
+        const bad = Object.entries(tagsRaw).find(([k, value]) => !TAG_KEY.test(k) || typeof value !== "string" || value.length > 256);
+        const reserved = Object.keys(tagsRaw).find((k) => RESERVED_TAG_KEYS.includes(k));
         if (bad) {
-            r.reject(k("tags"), tagsRaw, "tag keys of 1-128 letters, digits, spaces or _.:/=+-@ with string values up to 256 characters");
+            r.reject(key("tags"), tagsRaw, "tag keys of 1-128 letters, digits, spaces or _.:/=+-@ with string values up to 256 characters");
         } else if (reserved) {
-            r.reject(k("tags"), tagsRaw, `no reserved key (${reserved} is set by the program: Name, Project, Stack, Tier, ManagedBy)`);
+            r.reject(key("tags"), tagsRaw, `no reserved key (${reserved} is set by the program: ${RESERVED_TAG_KEYS.join(", ")})`);
         } else {
             tags = tagsRaw as Record<string, string>;
         }
     }
+    return { siteHostname, originHostnames, tags };
+}
 
-    // --- network ----------------------------------------------------------------------
-    const vpcCidrs = regionMap(r, k("vpcCidrs"), sites, "an IPv4 CIDR from /16 to /22", (v) => {
+function readNetwork(r: Reader, sites: Sites | undefined, region: string | undefined): Draft<NetworkSettings> {
+    const vpcCidrs = r.regionMap<string>(key("vpcCidrs"), sites, "an IPv4 CIDR from /16 to /22", (v) => {
         const c = typeof v === "string" ? parseCidr(v) : undefined;
         return c !== undefined && c.prefix >= 16 && c.prefix <= 22;
-    }) as Record<string, string> | undefined;
-    if (vpcCidrs && sites && cidrsOverlap(parseCidr(vpcCidrs[sites[0]])!, parseCidr(vpcCidrs[sites[1]])!)) {
-        r.reject(k("vpcCidrs"), vpcCidrs, "non-overlapping CIDRs for the two regions (they must be routable to each other)");
+    });
+    if (vpcCidrs && sites && cidrsOverlap(parseCidr(vpcCidrs[sites.primary])!, parseCidr(vpcCidrs[sites.dr])!)) {
+        r.reject(key("vpcCidrs"), vpcCidrs, "non-overlapping CIDRs for the two regions (they must be routable to each other)");
     }
-    const azIds = regionMap(
-        r,
-        k("azIds"),
+    const azIds = r.regionMap<string[]>(
+        key("azIds"),
         sites,
         `2 to ${MAX_AZS} distinct AZ IDs of that region (e.g. use2-az1)`,
         (v, reg) =>
@@ -298,265 +412,198 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
             v.length <= MAX_AZS &&
             new Set(v).size === v.length &&
             v.every((id) => typeof id === "string" && azIdBelongsTo(id, reg)),
-    ) as Record<string, string[]> | undefined;
-    const natGateways = r.oneOf<NatGatewayMode>(k("natGateways"), ["perAz", "single"]);
-    const flowLogRetentionDays = r.integer(k("flowLogRetentionDays"), 1, 3653);
-    if (flowLogRetentionDays !== undefined && !CLOUDWATCH_RETENTION_DAYS.includes(flowLogRetentionDays)) {
-        r.reject(k("flowLogRetentionDays"), flowLogRetentionDays, `a CloudWatch Logs retention (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`);
-    }
-
-    // --- web --------------------------------------------------------------------------
-    const ec2Type = "an EC2 instance type such as t3.xlarge";
-    const webInstanceType = r.string(k("webInstanceType"), ec2Type, (v) => EC2_INSTANCE_TYPE.test(v));
-    const webInstanceCount = r.integer(k("webInstanceCount"), 1, 100);
-    const webMaxInstanceCount = r.integer(k("webMaxInstanceCount"), 1, 200);
-    if (webInstanceCount !== undefined && webMaxInstanceCount !== undefined && webMaxInstanceCount < webInstanceCount) {
-        r.reject(k("webMaxInstanceCount"), webMaxInstanceCount, `at least ecommerce:webInstanceCount (${webInstanceCount})`);
-    }
-    const webAmiNameFilter = r.string(k("webAmiNameFilter"), "empty, or an AMI name filter such as ecommerce-web-*", (v) =>
-        /^[\w.*?()[\]/@' -]{0,128}$/.test(v),
     );
-    const webAmiOwner = r.string(k("webAmiOwner"), "self, amazon or a 12-digit account ID", (v) => /^(self|amazon|\d{12})$/.test(v));
-    const webArtifactUri = r.string(
-        k("webArtifactUri"),
-        "empty, or a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack's region)",
-        (v) => v === "" || parseReleaseUri(v.replace(/\{region\}/g, "us-east-2")) !== undefined,
-    );
-    if (webArtifactUri && webAmiNameFilter) {
-        r.reject(k("webArtifactUri"), webArtifactUri, "empty when ecommerce:webAmiNameFilter is set (a baked AMI carries the application)");
-    }
-    if (webArtifactUri === "" && webAmiNameFilter === "") {
-        // Neither a baked AMI nor a release bundle: nothing would install the application,
-        // every server would fail its health check and the group would replace them forever.
-        r.reject(
-            k("webArtifactUri"),
-            webArtifactUri,
-            "a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)",
-        );
-    }
-    const webRootVolumeGiB = r.integer(k("webRootVolumeGiB"), 8, 1024);
-    const healthCheckPath = r.string(
-        k("healthCheckPath"),
-        "an absolute URL path such as /api/health",
-        (v) => /^\/[\w\-./~%]*$/.test(v) && v.length <= 1024,
-    );
-    const certificateArns = r.stringMap(k("certificateArns"), "a map of region to ACM certificate ARN");
-    let certificateArn: string | undefined;
-    if (certificateArns) {
-        for (const [reg, arn] of Object.entries(certificateArns)) {
-            const ok = typeof arn === "string" && new RegExp(`^arn:aws:acm:${reg}:\\d{12}:certificate/[0-9a-f-]{36}$`).test(arn);
-            if (!(sites ?? [reg]).includes(reg) || !ok) {
-                r.reject(
-                    `${k("certificateArns")}.${reg}`,
-                    arn,
-                    `an ACM certificate ARN in ${reg} (arn:aws:acm:${reg}:<account>:certificate/<id>), keyed by a site region`,
-                );
-            }
-        }
-        certificateArn = region ? (certificateArns[region] as string | undefined) : undefined;
-    }
-
-    // --- redis ------------------------------------------------------------------------
-    const known = Object.keys(INSTANCE_MEMORY_MIB).join(", ");
-    const redisInstanceType = r.string(
-        k("redisInstanceType"),
-        `an instance type with known memory (${known})`,
-        (v) => v in INSTANCE_MEMORY_MIB,
-    );
-    const redisNodeCount = r.integer(k("redisNodeCount"), 3, 9);
-    if (redisNodeCount !== undefined && redisNodeCount % 2 === 0) {
-        r.reject(k("redisNodeCount"), redisNodeCount, "an odd number (Sentinel needs a strict majority)");
-    }
-    const redisVersion = r.string(
-        k("redisVersion"),
-        "an exact 6.2.x release, 6.2.20 or later (CVE-2025-49844)",
-        (v) => EXACT_VERSION.test(v) && v.startsWith("6.2.") && Number(v.split(".")[2]) >= 20,
-    );
-    const redisImageRepository = r.string(k("redisImageRepository"), "an image repository without tag or digest", (v) =>
-        /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(v),
-    );
-    const redisSentinelQuorum = r.integer(k("redisSentinelQuorum"), 1, 9);
-    if (redisSentinelQuorum !== undefined && redisNodeCount !== undefined && redisNodeCount % 2 === 1) {
-        const majority = Math.floor(redisNodeCount / 2) + 1;
-        if (redisSentinelQuorum < majority || redisSentinelQuorum > redisNodeCount) {
-            r.reject(
-                k("redisSentinelQuorum"),
-                redisSentinelQuorum,
-                `a majority of ecommerce:redisNodeCount (${majority} to ${redisNodeCount})`,
-            );
-        }
-    }
-    const redisMaxmemoryPercent = r.integer(k("redisMaxmemoryPercent"), 10, 90);
-
-    // --- database ---------------------------------------------------------------------
-    const dbInstanceClass = r.string(k("dbInstanceClass"), "an RDS instance class such as db.t3.2xlarge", (v) =>
-        RDS_INSTANCE_CLASS.test(v),
-    );
-    const dbReplicaCount = r.integer(k("dbReplicaCount"), 0, 5);
-    const dbEngineVersion = r.string(
-        k("dbEngineVersion"),
-        "an RDS MySQL 8.4 version (8.4 or 8.4.x); 5.6, 5.7 and 8.0 are end of life or paid Extended Support",
-        (v) => /^8\.4(\.\d+)?$/.test(v),
-    );
-    const dbMultiAz = r.boolean(k("dbMultiAz"));
-    const dbAllocatedStorageGiB = r.integer(k("dbAllocatedStorageGiB"), 20, 65536);
-    const dbMaxAllocatedStorageGiB = r.integer(k("dbMaxAllocatedStorageGiB"), 20, 65536);
-    if (dbAllocatedStorageGiB !== undefined && dbMaxAllocatedStorageGiB !== undefined && dbMaxAllocatedStorageGiB < dbAllocatedStorageGiB) {
-        r.reject(
-            k("dbMaxAllocatedStorageGiB"),
-            dbMaxAllocatedStorageGiB,
-            `at least ecommerce:dbAllocatedStorageGiB (${dbAllocatedStorageGiB})`,
-        );
-    }
-    const dbBackupRetentionDays = r.integer(k("dbBackupRetentionDays"), 7, 35);
-    const dbIdentifier = r.string(
-        k("dbIdentifier"),
-        "lowercase letters, digits and single hyphens, starting with a letter, at most 40 characters",
-        (v) => /^[a-z](?!.*--)[a-z0-9-]{0,39}$/.test(v) && !v.endsWith("-"),
-    );
-    const dbName = r.string(k("dbName"), "a MySQL database name (letter, then letters, digits, _; at most 64)", (v) =>
-        /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(v),
-    );
-    const dbMasterUsername = r.string(
-        k("dbMasterUsername"),
-        "a MySQL user name (letter, then letters, digits, _; at most 16; not rdsadmin)",
-        (v) => /^[A-Za-z][A-Za-z0-9_]{0,15}$/.test(v) && v.toLowerCase() !== "rdsadmin",
-    );
-    const dbPrivateZoneName = r.string(k("dbPrivateZoneName"), "a DNS zone name such as db.ecommerce.internal", (v) =>
-        /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(v),
-    );
-
-    // --- monitoring -------------------------------------------------------------------
-    const eksVersion = r.string(k("eksVersion"), "a Kubernetes minor version such as 1.34", (v) => /^1\.(2[89]|3\d)$/.test(v));
-    const eksNodeInstanceType = r.string(k("eksNodeInstanceType"), ec2Type, (v) => EC2_INSTANCE_TYPE.test(v));
-    const eksNodeCount = r.integer(k("eksNodeCount"), 2, 20);
-    const eksApiAllowedCidrs = r.stringArray(
-        k("eksApiAllowedCidrs"),
-        "one or more IPv4 CIDRs, none of them 0.0.0.0/0",
-        (v) => parseCidr(v) !== undefined && parseCidr(v)!.prefix > 0,
-        1,
-    );
-    const chartVersion = "an exact chart version x.y.z";
-    const kubePrometheusStackVersion = r.string(k("kubePrometheusStackVersion"), chartVersion, (v) => EXACT_VERSION.test(v));
-    const blackboxExporterVersion = r.string(k("blackboxExporterVersion"), chartVersion, (v) => EXACT_VERSION.test(v));
-    const prometheusRetentionDays = r.integer(k("prometheusRetentionDays"), 1, 365);
-    const prometheusStorageGiB = r.integer(k("prometheusStorageGiB"), 10, 16384);
-    const grafanaStorageGiB = r.integer(k("grafanaStorageGiB"), 1, 1024);
-    const alertmanagerStorageGiB = r.integer(k("alertmanagerStorageGiB"), 1, 1024);
-    const alertReceiverSecretName = r.string(
-        k("alertReceiverSecretName"),
-        "a Secrets Manager secret name (letters, digits, /_+=.@-)",
-        (v) => /^[\w/+=.@-]{1,512}$/.test(v),
-    );
-
-    // --- failover ---------------------------------------------------------------------
-    const failoverIntervalSeconds = r.integer(k("failoverIntervalSeconds"), 5, 3600);
-    const failoverMaxFail = r.integer(k("failoverMaxFail"), 1, 100);
-
-    if (r.problems.length > 0) {
-        throw new ConfigError(stack, r.problems);
-    }
-    // Every value below was checked above; the assertions only narrow the types.
-    const thisRegion = region!;
-    const peerRegion = sites!.find((s) => s !== thisRegion)!;
     return {
-        project: PROJECT,
-        stack,
-        region: thisRegion,
-        peerRegion,
-        role: thisRegion === writerRegion ? "writer" : "standby",
-        primaryRegion: primaryRegion!,
-        drRegion: drRegion!,
-        writerRegion: writerRegion!,
-        backupRegions: backupRegions!,
-        stateBackend: stateBackend!,
-        siteHostname: siteHostname!,
-        originHostnames: originHostnames!,
-        tags: tags!,
-        network: {
-            vpcCidr: vpcCidrs![thisRegion],
-            azIds: azIds![thisRegion],
-            natGateways: natGateways!,
-            flowLogRetentionDays: flowLogRetentionDays!,
-        },
-        web: {
-            instanceType: webInstanceType!,
-            instanceCount: webInstanceCount!,
-            maxInstanceCount: webMaxInstanceCount!,
-            amiNameFilter: webAmiNameFilter === "" ? undefined : webAmiNameFilter,
-            amiOwner: webAmiOwner!,
-            artifactUri: webArtifactUri ? webArtifactUri.replace(/\{region\}/g, thisRegion) : undefined,
-            rootVolumeGiB: webRootVolumeGiB!,
-            healthCheckPath: healthCheckPath!,
-            certificateArn,
-        },
-        redis: {
-            instanceType: redisInstanceType!,
-            nodeCount: redisNodeCount!,
-            version: redisVersion!,
-            image: `${redisImageRepository}:${redisVersion}`,
-            sentinelQuorum: redisSentinelQuorum!,
-            maxmemoryPercent: redisMaxmemoryPercent!,
-        },
-        db: {
-            instanceClass: dbInstanceClass!,
-            replicaCount: dbReplicaCount!,
-            engineVersion: dbEngineVersion!,
-            multiAz: dbMultiAz!,
-            allocatedStorageGiB: dbAllocatedStorageGiB!,
-            maxAllocatedStorageGiB: dbMaxAllocatedStorageGiB!,
-            backupRetentionDays: dbBackupRetentionDays!,
-            identifierBase: dbIdentifier!,
-            name: dbName!,
-            masterUsername: dbMasterUsername!,
-            privateZoneName: dbPrivateZoneName!,
-        },
-        monitoring: {
-            eksVersion: eksVersion!,
-            nodeInstanceType: eksNodeInstanceType!,
-            nodeCount: eksNodeCount!,
-            apiAllowedCidrs: eksApiAllowedCidrs!,
-            kubePrometheusStackVersion: kubePrometheusStackVersion!,
-            blackboxExporterVersion: blackboxExporterVersion!,
-            prometheusRetentionDays: prometheusRetentionDays!,
-            prometheusStorageGiB: prometheusStorageGiB!,
-            grafanaStorageGiB: grafanaStorageGiB!,
-            alertmanagerStorageGiB: alertmanagerStorageGiB!,
-            alertReceiverSecretName: alertReceiverSecretName!,
-        },
-        failover: { intervalSeconds: failoverIntervalSeconds!, maxFail: failoverMaxFail! },
+        vpcCidr: region ? vpcCidrs?.[region] : undefined,
+        azIds: region ? azIds?.[region] : undefined,
+        natGateways: r.string(key("natGateways"), NAT_GATEWAY_MODE) as NatGatewayMode | undefined,
+        flowLogRetentionDays: r.integer(key("flowLogRetentionDays"), LOG_RETENTION_DAYS),
     };
 }
 
-/**
- * Reads a region-keyed map that must have a valid entry for each site region (extra
- * regions are allowed: a map may be prepared for a future site).
- */
-function regionMap(
-    r: Reader,
-    key: string,
-    sites: readonly string[] | undefined,
-    itemAllowed: string,
-    itemOk: (value: unknown, region: string) => boolean,
-): Record<string, unknown> | undefined {
-    const map = r.stringMap(key, `a map from region to ${itemAllowed}`);
-    if (!map || !sites) {
-        return undefined;
+function readWeb(r: Reader, sites: Sites | undefined, region: string | undefined): Draft<WebSettings> {
+    const instanceCount = r.integer(key("webInstanceCount"), WEB_INSTANCE_COUNT);
+    const maxInstanceCount = r.integer(key("webMaxInstanceCount"), WEB_MAX_INSTANCE_COUNT);
+    if (instanceCount !== undefined && maxInstanceCount !== undefined && maxInstanceCount < instanceCount) {
+        r.reject(key("webMaxInstanceCount"), maxInstanceCount, `at least ecommerce:webInstanceCount (${instanceCount})`);
     }
-    let ok = true;
-    for (const site of sites) {
-        if (!(site in map)) {
-            r.reject(key, map, `an entry for each site region (${sites.join(", ")}); ${site} is missing`);
-            ok = false;
-        } else if (!itemOk(map[site], site)) {
-            r.reject(`${key}.${site}`, map[site], itemAllowed);
-            ok = false;
+    const amiNameFilter = r.optionalString(key("webAmiNameFilter"), AMI_NAME_FILTER);
+    const artifactUri = r.optionalString(
+        key("webArtifactUri"),
+        rule(
+            "a release bundle s3://<bucket>/<key>.tar.gz (`{region}` stands for the stack's region)",
+            (v) =>
+                // Checked with a real region in place of the placeholder.
+                parseReleaseUri(v.replace(/\{region\}/g, "us-east-2")) !== undefined,
+        ),
+    );
+    if (artifactUri && amiNameFilter) {
+        r.reject(key("webArtifactUri"), artifactUri, "empty when ecommerce:webAmiNameFilter is set (a baked AMI carries the application)");
+    }
+    if (artifactUri === "" && amiNameFilter === "") {
+        // Neither a baked AMI nor a release bundle: nothing would install the application,
+        // every server would fail its health check and the group would replace them forever.
+        r.reject(
+            key("webArtifactUri"),
+            artifactUri,
+            "a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)",
+        );
+    }
+    return {
+        instanceType: r.string(key("webInstanceType"), X86_INSTANCE_TYPE),
+        instanceCount,
+        maxInstanceCount,
+        amiNameFilter: amiNameFilter === "" ? undefined : amiNameFilter,
+        amiOwner: r.string(key("webAmiOwner"), AMI_OWNER),
+        artifactUri: artifactUri === "" ? undefined : artifactUri,
+        rootVolumeGiB: r.integer(key("webRootVolumeGiB"), ROOT_VOLUME_GIB),
+        healthCheckPath: r.string(key("healthCheckPath"), HEALTH_CHECK_PATH),
+        certificateArn: readCertificateArn(r, sites, region),
+    };
+}
+
+/** The certificate of this stack's region from the region-keyed `certificateArns` (may be absent). */
+function readCertificateArn(r: Reader, sites: Sites | undefined, region: string | undefined): string | undefined {
+    const certificateArns = r.object(key("certificateArns"), "a map of region to ACM certificate ARN");
+    for (const [reg, arn] of Object.entries(certificateArns ?? {})) {
+        const ok = typeof arn === "string" && new RegExp(`^arn:aws:acm:${reg}:\\d{12}:certificate/[0-9a-f-]{36}$`).test(arn);
+        if (!(sites?.both ?? [reg]).includes(reg) || !ok) {
+            r.reject(
+                `${key("certificateArns")}.${reg}`,
+                arn,
+                `an ACM certificate ARN in ${reg} (arn:aws:acm:${reg}:<account>:certificate/<id>), keyed by a site region`,
+            );
         }
     }
-    return ok ? map : undefined;
+    return region && certificateArns ? (certificateArns[region] as string | undefined) : undefined;
+}
+
+function readRedis(r: Reader): Draft<RedisSettings> {
+    const nodeCount = r.integer(key("redisNodeCount"), REDIS_NODE_COUNT);
+    const quorum = r.integer(key("redisSentinelQuorum"), integerFrom(1, 9));
+    if (quorum !== undefined && nodeCount !== undefined) {
+        r.problems.check(key("redisSentinelQuorum"), quorum, sentinelQuorum(nodeCount, `ecommerce:redisNodeCount`));
+    }
+    const version = r.string(key("redisVersion"), REDIS_VERSION);
+    const repository = r.string(key("redisImageRepository"), IMAGE_REPOSITORY);
+    let image: string | undefined;
+    if (version && repository) {
+        image = pinnedRedisImage(repository, version);
+        if (image === undefined) {
+            r.reject(
+                key("redisVersion"),
+                version,
+                "a version with a verified image digest in lib/pins.ts (add the digest of a new version there)",
+            );
+        }
+    }
+    return {
+        instanceType: r.string(key("redisInstanceType"), REDIS_INSTANCE_TYPE),
+        nodeCount,
+        image,
+        sentinelQuorum: quorum,
+        maxmemoryPercent: r.integer(key("redisMaxmemoryPercent"), MAXMEMORY_PERCENT),
+    };
+}
+
+function readDatabase(r: Reader): Draft<DatabaseSettings> {
+    const allocatedStorageGiB = r.integer(key("dbAllocatedStorageGiB"), DB_STORAGE_GIB);
+    const maxAllocatedStorageGiB = r.integer(key("dbMaxAllocatedStorageGiB"), DB_STORAGE_GIB);
+    if (allocatedStorageGiB !== undefined && maxAllocatedStorageGiB !== undefined && maxAllocatedStorageGiB < allocatedStorageGiB) {
+        r.reject(
+            key("dbMaxAllocatedStorageGiB"),
+            maxAllocatedStorageGiB,
+            `at least ecommerce:dbAllocatedStorageGiB (${allocatedStorageGiB})`,
+        );
+    }
+    return {
+        instanceClass: r.string(key("dbInstanceClass"), RDS_INSTANCE_CLASS),
+        replicaCount: r.integer(key("dbReplicaCount"), DB_REPLICA_COUNT),
+        engineVersion: r.string(key("dbEngineVersion"), MYSQL_VERSION),
+        multiAz: r.boolean(key("dbMultiAz")),
+        allocatedStorageGiB,
+        maxAllocatedStorageGiB,
+        backupRetentionDays: r.integer(key("dbBackupRetentionDays"), DB_BACKUP_RETENTION_DAYS),
+        identifierBase: r.string(key("dbIdentifier"), DB_IDENTIFIER_BASE),
+        name: r.string(key("dbName"), DB_NAME),
+        masterUsername: r.string(key("dbMasterUsername"), DB_MASTER_USERNAME),
+        privateZoneName: r.string(key("dbPrivateZoneName"), DNS_ZONE_NAME),
+    };
+}
+
+function readMonitoring(r: Reader): Draft<MonitoringSettings> {
+    return {
+        eksVersion: r.string(key("eksVersion"), EKS_VERSION),
+        nodeInstanceType: r.string(key("eksNodeInstanceType"), EC2_INSTANCE_TYPE),
+        nodeCount: r.integer(key("eksNodeCount"), EKS_NODE_COUNT),
+        apiAllowedCidrs: r.stringArray(
+            key("eksApiAllowedCidrs"),
+            "one or more IPv4 CIDRs, none of them 0.0.0.0/0",
+            RESTRICTED_CIDR.accepts,
+            1,
+        ),
+        accessEntries: readAccessEntries(r),
+        kubePrometheusStackVersion: r.string(key("kubePrometheusStackVersion"), EXACT_VERSION),
+        blackboxExporterVersion: r.string(key("blackboxExporterVersion"), EXACT_VERSION),
+        prometheusRetentionDays: r.integer(key("prometheusRetentionDays"), PROMETHEUS_RETENTION_DAYS),
+        prometheusStorageGiB: r.integer(key("prometheusStorageGiB"), PROMETHEUS_STORAGE_GIB),
+        grafanaStorageGiB: r.integer(key("grafanaStorageGiB"), SMALL_VOLUME_GIB),
+        alertmanagerStorageGiB: r.integer(key("alertmanagerStorageGiB"), SMALL_VOLUME_GIB),
+        alertReceiverSecretName: r.string(key("alertReceiverSecretName"), SECRET_NAME),
+    };
+}
+
+/** `eksAccessEntries`: name -> { principalArn, accessPolicy, namespaces? }. */
+function readAccessEntries(r: Reader): Record<string, EksAccessEntry> | undefined {
+    const k = key("eksAccessEntries");
+    const map = r.object(k, "a map of name to { principalArn, accessPolicy, namespaces? }");
+    if (!map) {
+        return undefined;
+    }
+    const problemsBefore = r.problems.list.length;
+    const entries: Record<string, EksAccessEntry> = {};
+    for (const [name, value] of Object.entries(map)) {
+        const at = `${k}.${name}`;
+        const fields =
+            typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+        if (!K8S_NAME.accepts(name) || !fields || Object.keys(fields).some((f) => !ACCESS_ENTRY_FIELDS.includes(f))) {
+            r.reject(at, value, `an entry named ${K8S_NAME.allowed}: { ${ACCESS_ENTRY_FIELDS.join(", ")} } (namespaces optional)`);
+            continue;
+        }
+        const namespaces = fields.namespaces ?? [];
+        const ok = [
+            r.problems.check(`${at}.principalArn`, fields.principalArn as string, EKS_PRINCIPAL_ARN),
+            r.problems.check(`${at}.accessPolicy`, fields.accessPolicy as string, EKS_ACCESS_POLICY),
+            r.problems.check(`${at}.namespaces`, namespaces as string[], K8S_NAMESPACES),
+        ];
+        if (ok.every(Boolean)) {
+            entries[name] = {
+                principalArn: fields.principalArn as string,
+                accessPolicy: fields.accessPolicy as string,
+                namespaces: namespaces as string[],
+            };
+        }
+    }
+    const principals = Object.values(entries).map((e) => e.principalArn);
+    const repeated = principals.find((p, i) => principals.indexOf(p) !== i);
+    if (repeated) {
+        // EKS keeps one access entry per principal (CreateAccessEntry answers ResourceInUseException).
+        r.reject(k, map, `each principalArn at most once (${repeated} is listed twice; give one entry several namespaces instead)`);
+    }
+    return r.problems.list.length === problemsBefore ? entries : undefined;
+}
+
+const ACCESS_ENTRY_FIELDS = ["principalArn", "accessPolicy", "namespaces"];
+
+/** `{account}` in an access entry's principal, replaced once the account is known. */
+export function withAccount(arn: string, accountId: string): string {
+    if (!ACCOUNT_ID.accepts(accountId)) {
+        throw new Error(`withAccount: ${JSON.stringify(accountId)} is not a 12-digit AWS account ID`);
+    }
+    return arn.replace(/\{account\}/g, accountId);
 }
 
 /** Reads and validates the running stack's configuration (the Pulumi CLI supplies it). */
 export function loadConfig(): PlatformConfig {
-    return parseConfig((key) => pulumiRuntime.getConfig(key), pulumiGetStack());
+    return parseConfig((k) => pulumiRuntime.getConfig(k), pulumiGetStack());
 }

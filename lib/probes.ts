@@ -8,6 +8,7 @@
  *   source_region  the region whose monitoring probed it (an outage is seen from both sides)
  * plus `endpoint` (origin, public, alb, node, writer, reader): how the target was reached.
  */
+import { HEALTH_CHECK_PATH, HOSTNAME, problem } from "./rules";
 
 export type ProbeKind = "site" | "api" | "redis" | "db";
 export type ProbeEndpoint = "origin" | "public" | "alb" | "node" | "writer" | "reader";
@@ -55,7 +56,6 @@ export interface ProbePlan {
     readonly databasePort?: number;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 function checkPort(what: string, port: number): void {
@@ -78,8 +78,8 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
             `buildProbeTargets: originHostnames has no entry for the probing region ${plan.sourceRegion} (has ${Object.keys(plan.originHostnames).join(", ") || "none"})`,
         );
     }
-    if (!/^\/[\w\-./~%]*$/.test(plan.healthCheckPath)) {
-        throw new Error(`buildProbeTargets: healthCheckPath "${plan.healthCheckPath}" is not an absolute URL path such as /api/health`);
+    if (!HEALTH_CHECK_PATH.accepts(plan.healthCheckPath)) {
+        throw new Error(`buildProbeTargets: ${problem("healthCheckPath", plan.healthCheckPath, HEALTH_CHECK_PATH.allowed)}`);
     }
     for (const [what, host] of [
         ["siteHostname", plan.siteHostname],
@@ -87,7 +87,7 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
         ["databaseHostnames.reader", plan.databaseHostnames.reader],
         ...Object.entries(plan.originHostnames).map(([r, h]) => [`originHostnames.${r}`, h]),
     ]) {
-        if (!HOSTNAME.test(host)) {
+        if (!HOSTNAME.accepts(host)) {
             throw new Error(`buildProbeTargets: ${what} "${host}" is not a DNS hostname`);
         }
     }

@@ -10,6 +10,21 @@
  */
 import { stringify } from "yaml";
 import { INSTANCE_MEMORY_MIB } from "./instanceTypes";
+import {
+    AWS_REGION,
+    integerFrom,
+    MAXMEMORY_PERCENT,
+    PINNED_IMAGE,
+    problem,
+    Problems,
+    REDIS_INSTANCE_TYPE,
+    REDIS_MASTER_NAME_RULE,
+    REDIS_NODE_COUNT,
+    ROOT_VOLUME_GIB,
+    SECRET_NAME,
+    SENTINEL_DOWN_AFTER_MS,
+    sentinelQuorum,
+} from "./rules";
 
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
@@ -24,11 +39,8 @@ export const PASSWORD_PLACEHOLDER = "@REDIS_PASSWORD@";
  */
 export const CONTAINER_UID = 6379;
 
-/**
- * Latest Amazon Linux 2023 (x86_64), resolved by EC2 from AWS's public SSM parameter at
- * launch (aws.ec2.Instance documents `ami: "resolve:ssm:..."`).
- */
-export const AL2023_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+/** Sentinel's name for the master group unless told otherwise; clients ask the sentinels for it. */
+export const DEFAULT_MASTER_NAME = "ecommerce-cache";
 
 /** Where the bootstrap script keeps a node's files. */
 export const NODE_PATHS = {
@@ -44,16 +56,11 @@ export const NODE_PATHS = {
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** Tokens redis.conf reads without quoting (no spaces, quotes or backslashes). */
 const CONF_TOKEN = /^[A-Za-z0-9@_.-]+$/;
-const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** An image pinned to an exact x.y.z tag or a digest; `latest` and `6.2` are refused. */
-const PINNED_IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:\d+\.\d+\.\d+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 function check(ok: boolean, what: string, value: unknown, allowed: string): void {
     if (!ok) {
-        throw new Error(`${what} = ${JSON.stringify(value)}: expected ${allowed}`);
+        throw new Error(problem(what, value, allowed));
     }
 }
 
@@ -63,15 +70,9 @@ function checkPort(what: string, port: number): void {
 
 /** Redis `maxmemory` in MiB: `percent` of the instance type's memory, rounded down. */
 export function maxmemoryMib(instanceType: string, percent: number): number {
-    const total = INSTANCE_MEMORY_MIB[instanceType];
-    check(
-        total !== undefined,
-        "maxmemoryMib: instance type",
-        instanceType,
-        `a type with known memory (${Object.keys(INSTANCE_MEMORY_MIB).join(", ")})`,
-    );
-    check(Number.isInteger(percent) && percent >= 10 && percent <= 90, "maxmemoryMib: percent", percent, "an integer from 10 to 90");
-    return Math.floor((total * percent) / 100);
+    check(REDIS_INSTANCE_TYPE.accepts(instanceType), "maxmemoryMib: instance type", instanceType, REDIS_INSTANCE_TYPE.allowed);
+    check(MAXMEMORY_PERCENT.accepts(percent), "maxmemoryMib: percent", percent, MAXMEMORY_PERCENT.allowed);
+    return Math.floor((INSTANCE_MEMORY_MIB[instanceType] * percent) / 100);
 }
 
 /** The settings a RedisCluster is built from, checked before any resource exists. */
@@ -93,42 +94,18 @@ export interface RedisClusterSettings {
  * allowed; empty when they are fine.
  */
 export function redisClusterProblems(s: RedisClusterSettings): string[] {
-    const problems: string[] = [];
-    const reject = (field: string, value: unknown, allowed: string) =>
-        problems.push(`${field} = ${JSON.stringify(value)}: expected ${allowed}`);
-    if (!(s.instanceType in INSTANCE_MEMORY_MIB)) {
-        reject("instanceType", s.instanceType, `a type with known memory (${Object.keys(INSTANCE_MEMORY_MIB).join(", ")})`);
+    const p = new Problems();
+    p.check("instanceType", s.instanceType, REDIS_INSTANCE_TYPE);
+    if (p.check("nodeCount", s.nodeCount, REDIS_NODE_COUNT)) {
+        p.check("sentinelQuorum", s.sentinelQuorum, sentinelQuorum(s.nodeCount));
     }
-    const countOk = Number.isInteger(s.nodeCount) && s.nodeCount >= 3 && s.nodeCount % 2 === 1;
-    if (!countOk) {
-        reject("nodeCount", s.nodeCount, "an odd integer, at least 3 (Sentinel needs a strict majority)");
-    }
-    if (!PINNED_IMAGE.test(s.image)) {
-        reject("image", s.image, "an image pinned to an exact x.y.z tag or an @sha256 digest (no floating tags such as latest or 6.2)");
-    }
-    if (countOk) {
-        const majority = Math.floor(s.nodeCount / 2) + 1;
-        if (!Number.isInteger(s.sentinelQuorum) || s.sentinelQuorum < majority || s.sentinelQuorum > s.nodeCount) {
-            reject("sentinelQuorum", s.sentinelQuorum, `a majority of the ${s.nodeCount} sentinels (${majority} to ${s.nodeCount})`);
-        }
-    }
-    if (!Number.isInteger(s.maxmemoryPercent) || s.maxmemoryPercent < 10 || s.maxmemoryPercent > 90) {
-        reject("maxmemoryPercent", s.maxmemoryPercent, "an integer from 10 to 90 (the rest is for the OS, docker and forks)");
-    }
-    if (!MASTER_NAME.test(s.masterName)) {
-        reject("masterName", s.masterName, "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
-    }
-    if (!Number.isInteger(s.rootVolumeGiB) || s.rootVolumeGiB < 8 || s.rootVolumeGiB > 1024) {
-        reject("rootVolumeGiB", s.rootVolumeGiB, "an integer from 8 to 1024");
-    }
-    const downAfter = s.downAfterMilliseconds;
-    if (downAfter !== undefined && (!Number.isInteger(downAfter) || downAfter < 1000 || downAfter > 600000)) {
-        reject("downAfterMilliseconds", downAfter, "an integer from 1000 to 600000 (shorter fails over on network blips)");
-    }
-    if (!Number.isInteger(s.zoneCount) || s.zoneCount < 1 || s.zoneCount > 3) {
-        reject("subnets", s.zoneCount, "1 to 3 data subnets, one per zone");
-    }
-    return problems;
+    p.check("image", s.image, PINNED_IMAGE);
+    p.check("maxmemoryPercent", s.maxmemoryPercent, MAXMEMORY_PERCENT);
+    p.check("masterName", s.masterName, REDIS_MASTER_NAME_RULE);
+    p.check("rootVolumeGiB", s.rootVolumeGiB, ROOT_VOLUME_GIB);
+    p.checkOptional("downAfterMilliseconds", s.downAfterMilliseconds, SENTINEL_DOWN_AFTER_MS);
+    p.check("subnets.length", s.zoneCount, integerFrom(1, 3, " data subnets, one per zone"));
+    return p.list;
 }
 
 export interface RedisConfOptions {
@@ -243,7 +220,7 @@ export interface SentinelConfOptions {
 export function renderSentinelConf(o: SentinelConfOptions): string {
     check(IPV4.test(o.address), "renderSentinelConf: address", o.address, "an IPv4 address");
     check(IPV4.test(o.masterAddress), "renderSentinelConf: masterAddress", o.masterAddress, "an IPv4 address");
-    check(MASTER_NAME.test(o.masterName), "renderSentinelConf: masterName", o.masterName, "letters, digits, '.', '_' or '-'");
+    check(REDIS_MASTER_NAME_RULE.accepts(o.masterName), "renderSentinelConf: masterName", o.masterName, REDIS_MASTER_NAME_RULE.allowed);
     const port = o.port ?? SENTINEL_PORT;
     const masterPort = o.masterPort ?? REDIS_PORT;
     checkPort("renderSentinelConf: port", port);
@@ -479,14 +456,14 @@ export function renderRedisCloudConfig(spec: RedisNodeSpec): string {
         spec.clusterAddresses,
         `a list that includes the node's address ${spec.address}`,
     );
-    check(PINNED_IMAGE.test(spec.image), "renderRedisCloudConfig: image", spec.image, "an image pinned to an exact x.y.z tag or a digest");
+    check(PINNED_IMAGE.accepts(spec.image), "renderRedisCloudConfig: image", spec.image, PINNED_IMAGE.allowed);
     check(
-        SECRET_ARN.test(spec.passwordSecretId) || SECRET_NAME.test(spec.passwordSecretId),
+        SECRET_ARN.test(spec.passwordSecretId) || SECRET_NAME.accepts(spec.passwordSecretId),
         "renderRedisCloudConfig: passwordSecretId",
         spec.passwordSecretId,
         "a Secrets Manager secret name or ARN",
     );
-    check(REGION.test(spec.region), "renderRedisCloudConfig: region", spec.region, "an AWS region such as us-east-2");
+    check(AWS_REGION.accepts(spec.region), "renderRedisCloudConfig: region", spec.region, AWS_REGION.allowed);
     const initialMaster = spec.clusterAddresses[0];
     const redisConf = renderRedisConf({
         address: spec.address,

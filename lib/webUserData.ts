@@ -21,6 +21,7 @@
  * settings that look like secrets.
  */
 import { stringify } from "yaml";
+import { HEALTH_CHECK_PATH, problem } from "./rules";
 
 /** Where nginx serves the React build from. */
 export const WEB_ROOT = "/var/www/shop";
@@ -49,7 +50,6 @@ export interface WebUserDataOptions {
 
 /** s3://bucket/key.tar.gz, limited to characters that need no quoting in a shell or YAML. */
 const RELEASE_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/((?:[A-Za-z0-9._=+-]+\/)*[A-Za-z0-9._=+-]+\.tar\.gz)$/;
-const HEALTH_PATH = /^\/[\w\-./~%]*$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** Names that announce a secret value; `_ARN`, `_NAME` and `_ID` suffixes only point at one. */
 const SECRET_NAME = /(PASS(WORD|WD)?|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY)/;
@@ -66,8 +66,8 @@ export function parseReleaseUri(uri: string): { bucket: string; key: string } | 
 /** Problems with the options, each saying what was wrong, the value and what is allowed. */
 export function userDataProblems(o: WebUserDataOptions): string[] {
     const problems: string[] = [];
-    if (!HEALTH_PATH.test(o.healthCheckPath)) {
-        problems.push(`healthCheckPath ${JSON.stringify(o.healthCheckPath)} is not an absolute URL path such as /api/health`);
+    if (!HEALTH_CHECK_PATH.accepts(o.healthCheckPath)) {
+        problems.push(problem("healthCheckPath", o.healthCheckPath, HEALTH_CHECK_PATH.allowed));
     }
     if (o.artifactUri !== undefined) {
         if (o.source === "bakedAmi") {

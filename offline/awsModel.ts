@@ -343,6 +343,19 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
             addonVersion: a.inputs.addonVersion ?? "v1.0.0-eksbuild.1",
         },
     }),
+    "aws:eks/accessEntry:AccessEntry": (a) => ({
+        id: `${a.inputs.clusterName}:${a.inputs.principalArn}`,
+        outputs: {
+            accessEntryArn: arn("eks", a.region, `access-entry/${a.inputs.clusterName}/role/${ACCOUNT_ID}/${a.hex(8)}`),
+            kubernetesGroups: [],
+            userName: a.inputs.principalArn,
+            type: a.inputs.type ?? "STANDARD",
+        },
+    }),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (a) => ({
+        id: `${a.inputs.clusterName}#${a.inputs.principalArn}#${a.inputs.policyArn}`,
+        outputs: { associatedAt: "2026-11-30T00:00:00Z", modifiedAt: "2026-11-30T00:00:00Z" },
+    }),
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": (a) => {
         const associationId = `a-${a.hex(17)}`;
         return {

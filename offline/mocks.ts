@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { AL2023_AMI_PARAMETER } from "../lib/amis";
 import { ACCOUNT_ID, PARTITION, hex, modelFor, zonesOf } from "./awsModel";
 
 export interface InvokeRecord {
@@ -66,6 +67,23 @@ const INVOKES: Readonly<Record<string, InvokeModel>> = {
             ownerId: ACCOUNT_ID,
             architecture: "x86_64",
             rootDeviceName: "/dev/xvda",
+        };
+    },
+    "aws:ssm/getParameter:getParameter": (args, region) => {
+        // AWS's public parameters the program reads; anything else does not exist.
+        if (args.name !== AL2023_AMI_PARAMETER) {
+            throw new Error(`getParameter: the mocks know only ${AL2023_AMI_PARAMETER}, not ${args.name}`);
+        }
+        const value = `ami-${hex(`${region}|${args.name}`, 17)}`;
+        return {
+            id: args.name,
+            name: args.name,
+            type: "String",
+            value,
+            insecureValue: value,
+            version: 1,
+            withDecryption: true,
+            arn: `arn:${PARTITION}:ssm:${region}::parameter${args.name}`,
         };
     },
     "aws:secretsmanager/getSecretVersion:getSecretVersion": (args, region, settings) => {

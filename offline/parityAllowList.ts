@@ -218,4 +218,30 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         field: /^values\.prometheus\.prometheusSpec\.additionalScrapeConfigs\[\d+\]\.static_configs\[\d+\]\.(labels\.(region|source_region)|targets\[\d+\])$/,
         reason: `${R}: each region probes its own targets first, then the peer's; Redis targets are the region's pinned addresses`,
     },
+
+    // --- per-region policy documents and images, role-dependent credentials ----------------------
+    {
+        type: "aws:ec2/instance:Instance",
+        name: /^redis-node-\d$/,
+        field: "ami",
+        reason: `${R}: AMI IDs are regional (the latest Amazon Linux 2023 of the region, read from AWS's public SSM parameter)`,
+    },
+    {
+        type: "aws:iam/role:Role",
+        name: "network-flow-logs",
+        field: "assumeRolePolicy",
+        reason: `${R}: the flow-log service may assume the role only for flow logs of the stack's region`,
+    },
+    {
+        type: "aws:iam/rolePolicy:RolePolicy",
+        name: "network-flow-logs",
+        field: "policy",
+        reason: `${R}: the flow-log role may list the log groups of the stack's region`,
+    },
+    {
+        type: "aws:iam/rolePolicy:RolePolicy",
+        name: "db-credentials-to-web",
+        field: "policy",
+        reason: `${ROLE}: the app reads the writer region's credentials: its own secret and key as the writer, the replica of the writer region's secret as the standby`,
+    },
 ];

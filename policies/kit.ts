@@ -16,9 +16,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 
-/** The tiers the program marks its resources with (tag `Tier`, lib/tags.ts). */
-export const TIERS = ["network", "web", "redis", "db", "monitoring"] as const;
-export type Tier = (typeof TIERS)[number];
+export { TIERS } from "../lib/tags";
+export type { Tier } from "../lib/tags";
 
 /** Resource types that run workloads: each must carry a tier mark. */
 export const COMPUTE_TYPES = [

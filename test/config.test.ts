@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseConfig } from "../lib/config";
+import { ConfigError, parseConfig, withAccount } from "../lib/config";
 import { resolveStackConfig } from "../offline/stackConfig";
 import { runProgram } from "../offline/run";
 
@@ -64,8 +64,11 @@ describe("config", () => {
             );
         });
 
-        it("pins the Redis image to the exact configured version", () => {
-            assert.equal(parseConfig(raw("primary"), "primary").redis.image, "public.ecr.aws/docker/library/redis:6.2.20");
+        it("pins the Redis image to the configured version and its verified digest", () => {
+            assert.equal(
+                parseConfig(raw("primary"), "primary").redis.image,
+                "public.ecr.aws/docker/library/redis:6.2.24@sha256:e7b96daa9a182b0a2639253fdab98244190ec2dca8a41da3fb31a147ef71a870",
+            );
         });
 
         it("picks the certificate of the stack's own region", () => {
@@ -76,6 +79,24 @@ describe("config", () => {
             const overrides = { "ecommerce:certificateArns": JSON.stringify(arns) };
             assert.equal(parseConfig(raw("dr", overrides), "dr").web.certificateArn, arns["us-west-1"]);
             assert.equal(parseConfig(raw("primary"), "primary").web.certificateArn, undefined);
+        });
+
+        it("reads EKS access entries, replacing {account} only once the account is known", () => {
+            const entries = {
+                deploy: { principalArn: "arn:aws:iam::{account}:role/ecommerce-deploy", accessPolicy: "cluster-admin" },
+                oncall: {
+                    principalArn: "arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_OnCall_0123456789abcdef",
+                    accessPolicy: "view",
+                    namespaces: ["monitoring"],
+                },
+            };
+            const cfg = parseConfig(raw("dr", { "ecommerce:eksAccessEntries": JSON.stringify(entries) }), "dr");
+            assert.deepEqual(cfg.monitoring.accessEntries, {
+                deploy: { ...entries.deploy, namespaces: [] },
+                oncall: entries.oncall,
+            });
+            assert.equal(withAccount(entries.deploy.principalArn, "210987654321"), "arn:aws:iam::210987654321:role/ecommerce-deploy");
+            assert.deepEqual(parseConfig(raw("dr"), "dr").monitoring.accessEntries, {});
         });
 
         it("uses the team's baked AMI by default, and an empty filter with a release bundle means Amazon Linux 2023", () => {
@@ -112,21 +133,6 @@ describe("config", () => {
                 'ecommerce:writerRegion = "us-west-2": expected one of us-east-2, us-west-1 (ecommerce:primaryRegion, ecommerce:drRegion)',
             ],
             [
-                "ecommerce:backupRegions",
-                '["us-west-2"]',
-                'ecommerce:backupRegions = ["us-west-2"]: expected at least two distinct AWS regions other than the site regions (us-east-2, us-west-1)',
-            ],
-            [
-                "ecommerce:backupRegions",
-                '["us-west-2","us-west-2"]',
-                'ecommerce:backupRegions = ["us-west-2","us-west-2"]: expected distinct regions (a region is listed twice)',
-            ],
-            [
-                "ecommerce:backupRegions",
-                '["us-west-2","us-west-1"]',
-                'ecommerce:backupRegions = ["us-west-2","us-west-1"]: expected at least two distinct AWS regions other than the site regions (us-east-2, us-west-1)',
-            ],
-            [
                 "ecommerce:stateBackend",
                 "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1",
                 'ecommerce:stateBackend = "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1": expected s3://<bucket>?region=us-east-2 (state lives in the stack\'s own region)',
@@ -143,12 +149,12 @@ describe("config", () => {
             [
                 "ecommerce:webInstanceType",
                 "t3xlarge",
-                'ecommerce:webInstanceType = "t3xlarge": expected an EC2 instance type such as t3.xlarge',
+                'ecommerce:webInstanceType = "t3xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
             ],
             [
                 "ecommerce:webInstanceType",
                 "T3.XLARGE",
-                'ecommerce:webInstanceType = "T3.XLARGE": expected an EC2 instance type such as t3.xlarge',
+                'ecommerce:webInstanceType = "T3.XLARGE": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
             ],
             [
                 "ecommerce:redisInstanceType",
@@ -165,9 +171,11 @@ describe("config", () => {
                 "large",
                 'ecommerce:eksNodeInstanceType = "large": expected an EC2 instance type such as t3.xlarge',
             ],
-            ["ecommerce:failoverIntervalSeconds", "-5", "ecommerce:failoverIntervalSeconds = -5: expected an integer from 5 to 3600"],
-            ["ecommerce:failoverMaxFail", "0", "ecommerce:failoverMaxFail = 0: expected an integer from 1 to 100"],
-            ["ecommerce:redisNodeCount", "4", "ecommerce:redisNodeCount = 4: expected an odd number (Sentinel needs a strict majority)"],
+            [
+                "ecommerce:redisNodeCount",
+                "4",
+                "ecommerce:redisNodeCount = 4: expected an odd integer from 3 to 9 (Sentinel needs a strict majority)",
+            ],
             [
                 "ecommerce:redisSentinelQuorum",
                 "1",
@@ -198,7 +206,7 @@ describe("config", () => {
                 "8.0.35",
                 'ecommerce:dbEngineVersion = "8.0.35": expected an RDS MySQL 8.4 version (8.4 or 8.4.x); 5.6, 5.7 and 8.0 are end of life or paid Extended Support',
             ],
-            ["ecommerce:dbBackupRetentionDays", "3", "ecommerce:dbBackupRetentionDays = 3: expected an integer from 7 to 35"],
+            ["ecommerce:dbBackupRetentionDays", "3", "ecommerce:dbBackupRetentionDays = 3: expected an integer from 7 to 35 (days)"],
             ["ecommerce:dbMultiAz", "yes", 'ecommerce:dbMultiAz = "yes": expected true or false'],
             [
                 "ecommerce:dbMaxAllocatedStorageGiB",
@@ -257,11 +265,15 @@ describe("config", () => {
                 "ecommerce:eksApiAllowedCidrs = []: expected one or more IPv4 CIDRs, none of them 0.0.0.0/0",
             ],
             ["ecommerce:eksNodeCount", "1", "ecommerce:eksNodeCount = 1: expected an integer from 2 to 20"],
-            ["ecommerce:eksVersion", "1.20", 'ecommerce:eksVersion = "1.20": expected a Kubernetes minor version such as 1.34'],
+            [
+                "ecommerce:eksVersion",
+                "1.20",
+                'ecommerce:eksVersion = "1.20": expected a Kubernetes version of the EKS calendar in lib/advisories.ts (1.35, 1.34, 1.33, 1.32, 1.31); add a row for a newer one',
+            ],
             [
                 "ecommerce:kubePrometheusStackVersion",
                 "latest",
-                'ecommerce:kubePrometheusStackVersion = "latest": expected an exact chart version x.y.z',
+                'ecommerce:kubePrometheusStackVersion = "latest": expected an exact version x.y.z (no ranges, no latest)',
             ],
             [
                 "ecommerce:certificateArns",
@@ -293,7 +305,39 @@ describe("config", () => {
                 "",
                 'ecommerce:webArtifactUri = "": expected a release bundle s3://<bucket>/<key>.tar.gz when ecommerce:webAmiNameFilter is empty (something must install the application)',
             ],
-            ["ecommerce:webAmiOwner", "someone", 'ecommerce:webAmiOwner = "someone": expected self, amazon or a 12-digit account ID'],
+            [
+                "ecommerce:webAmiOwner",
+                "someone",
+                'ecommerce:webAmiOwner = "someone": expected self, amazon, aws-marketplace or a 12-digit account ID',
+            ],
+            [
+                "ecommerce:redisVersion",
+                "6.2.20",
+                'ecommerce:redisVersion = "6.2.20": expected a version with a verified image digest in lib/pins.ts (add the digest of a new version there)',
+            ],
+            [
+                "ecommerce:eksAccessEntries",
+                JSON.stringify({ ci: { principalArn: "arn:aws:sts::123456789012:assumed-role/deploy/ci", accessPolicy: "cluster-admin" } }),
+                'ecommerce:eksAccessEntries.ci.principalArn = "arn:aws:sts::123456789012:assumed-role/deploy/ci": expected an IAM role or user ARN (arn:aws:iam::<account or {account}>:role/<path/name>), not an sts assumed-role ARN nor a service-linked role',
+            ],
+            [
+                "ecommerce:eksAccessEntries",
+                JSON.stringify({ oncall: { principalArn: "arn:aws:iam::{account}:role/oncall", accessPolicy: "root" } }),
+                'ecommerce:eksAccessEntries.oncall.accessPolicy = "root": expected one of cluster-admin, admin, edit, view',
+            ],
+            [
+                "ecommerce:eksAccessEntries",
+                JSON.stringify({ oncall: { principalArn: "arn:aws:iam::{account}:role/oncall", accessPolicy: "view", groups: ["x"] } }),
+                'ecommerce:eksAccessEntries.oncall = {"principalArn":"arn:aws:iam::{account}:role/oncall","accessPolicy":"view","groups":["x"]}: expected an entry named a Kubernetes name (lowercase letters, digits and hyphens, at most 63): { principalArn, accessPolicy, namespaces } (namespaces optional)',
+            ],
+            [
+                "ecommerce:eksAccessEntries",
+                JSON.stringify({
+                    a: { principalArn: "arn:aws:iam::{account}:role/oncall", accessPolicy: "view" },
+                    b: { principalArn: "arn:aws:iam::{account}:role/oncall", accessPolicy: "edit", namespaces: ["monitoring"] },
+                }),
+                'ecommerce:eksAccessEntries = {"a":{"principalArn":"arn:aws:iam::{account}:role/oncall","accessPolicy":"view"},"b":{"principalArn":"arn:aws:iam::{account}:role/oncall","accessPolicy":"edit","namespaces":["monitoring"]}}: expected each principalArn at most once (arn:aws:iam::{account}:role/oncall is listed twice; give one entry several namespaces instead)',
+            ],
             [
                 "ecommerce:vpcCidrs",
                 "not-json",
@@ -319,11 +363,11 @@ describe("config", () => {
 
     it("rejects several bad values at once, listing each", () => {
         const problems = problemsOf(() =>
-            parseConfig(raw("dr", { "ecommerce:webInstanceCount": "0", "ecommerce:failoverMaxFail": "-1" }), "dr"),
+            parseConfig(raw("dr", { "ecommerce:webInstanceCount": "0", "ecommerce:eksNodeCount": "-1" }), "dr"),
         );
         assert.deepEqual(problems, [
             "ecommerce:webInstanceCount = 0: expected an integer from 1 to 100",
-            "ecommerce:failoverMaxFail = -1: expected an integer from 1 to 100",
+            "ecommerce:eksNodeCount = -1: expected an integer from 2 to 20",
         ]);
     });
 

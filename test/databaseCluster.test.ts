@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { DatabaseCluster, DatabaseClusterArgs } from "../components/databaseCluster";
+import { parse } from "yaml";
+import { DatabaseCluster, DatabaseClusterArgs, databaseClusterArgsProblems } from "../components/databaseCluster";
 import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
 import { ancestorOfType, childrenOf, expectCount, one, ofType } from "./support/query";
 
@@ -56,6 +57,51 @@ describe("DatabaseCluster", () => {
         describe(`stack ${e.stack} (${e.role})`, () => {
             const writerId = `ecommerce-mysql-${e.region}`;
             const replicaIds = [1, 2].map((n) => `${writerId}-replica-${n}`);
+
+            it("lets the web servers' role read the credentials the app uses in this region, and nothing else", async () => {
+                const run = await loadStack(e.stack);
+                const grant = one(run, "aws:iam/rolePolicy:RolePolicy", "db-credentials-to-web");
+                assert.equal(grant.inputs.role, one(run, "aws:iam/role:Role", "web-instance").outputs.name);
+                const statements = JSON.parse(grant.inputs.policy).Statement;
+                if (e.role === "writer") {
+                    // Its own secret, encrypted with the database's customer key: decrypt through Secrets Manager only.
+                    assert.deepEqual(statements, [
+                        {
+                            Sid: "ReadDatabaseCredentials",
+                            Effect: "Allow",
+                            Action: "secretsmanager:GetSecretValue",
+                            Resource: one(run, "aws:secretsmanager/secret:Secret", "db-master-secret").outputs.arn,
+                        },
+                        {
+                            Sid: "DecryptThroughSecretsManager",
+                            Effect: "Allow",
+                            Action: "kms:Decrypt",
+                            Resource: one(run, "aws:kms/key:Key", "db-key").outputs.arn,
+                            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${e.region}.amazonaws.com` } },
+                        },
+                    ]);
+                } else {
+                    // The writer region's secret as replicated into this region (aws/secretsmanager key):
+                    // the credential that stays valid when this region's replica is promoted.
+                    assert.deepEqual(statements, [
+                        {
+                            Sid: "ReadDatabaseCredentials",
+                            Effect: "Allow",
+                            Action: "secretsmanager:GetSecretValue",
+                            Resource: `arn:aws:secretsmanager:${e.region}:123456789012:secret:ecommerce/${e.peer}/mysql-master-??????`,
+                        },
+                    ]);
+                }
+            });
+
+            it("tells the app which secret holds its credentials: the writer region's, in both roles", async () => {
+                const run = await loadStack(e.stack);
+                const launchTemplate = one(run, "aws:ec2/launchTemplate:LaunchTemplate", "web-lt");
+                const userData = parse(Buffer.from(launchTemplate.inputs.userData, "base64").toString("utf8"));
+                const env: string = userData.write_files.find((f: { path: string }) => f.path === "/etc/ecommerce/api.env").content;
+                assert.match(env, /^DB_CREDENTIALS_SECRET_NAME=ecommerce\/us-east-2\/mysql-master$/m);
+                assert.equal(run.outputs.dbCredentialsSecretName, "ecommerce/us-east-2/mysql-master");
+            });
 
             it("creates exactly 3 MySQL 8.4 instances of class db.t3.2xlarge: a writer and 2 replicas", async () => {
                 const run = await loadStack(e.stack);
@@ -418,6 +464,7 @@ describe("DatabaseCluster", () => {
         assert.deepEqual(names(primary), [
             "aws:ec2/securityGroup:SecurityGroup db-sg",
             "aws:iam/role:Role db-monitoring",
+            "aws:iam/rolePolicy:RolePolicy db-credentials-to-web",
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment db-monitoring",
             "aws:kms/alias:Alias db-key-alias",
             "aws:kms/key:Key db-key",
@@ -432,8 +479,8 @@ describe("DatabaseCluster", () => {
             "aws:route53/zone:Zone db-zone",
             "aws:secretsmanager/secret:Secret db-master-secret",
             "aws:secretsmanager/secretVersion:SecretVersion db-master-secret",
-            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-1",
-            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-2",
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-monitoring",
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-web",
             "random:index/randomPassword:RandomPassword db-master-password",
         ]);
         assert.deepEqual(names(dr), names(primary));
@@ -498,7 +545,7 @@ describe("DatabaseCluster", () => {
             vpcId: "vpc-1",
             subnetIds: ["subnet-1", "subnet-2"],
             zoneNames: ["us-west-1c", "us-west-1b"],
-            clientSecurityGroupIds: ["sg-1"],
+            clientSecurityGroupIds: { web: "sg-1" },
             privateZoneName: ZONE_NAME,
             instanceClass: "db.t3.2xlarge",
             dbName: "ecommerce",
@@ -508,39 +555,58 @@ describe("DatabaseCluster", () => {
             [
                 "rejects a standby whose writer region is not the peer region",
                 { writerRegion: "eu-west-1" },
-                'DatabaseCluster db: writerRegion = "eu-west-1": expected the peer region (us-east-2) in the standby role',
+                'writerRegion = "eu-west-1": expected the peer region (us-east-2) in the standby role',
             ],
             [
                 "rejects a writer role whose writer region is another region",
                 { role: "writer" },
-                'DatabaseCluster db: writerRegion = "us-east-2": expected this region (us-west-1) in the writer role',
+                'writerRegion = "us-east-2": expected this region (us-west-1) in the writer role',
             ],
             [
                 "rejects backups kept for less than 7 days",
                 { backupRetentionDays: 3 },
-                "DatabaseCluster db: backupRetentionDays = 3: expected an integer from 7 to 35",
+                "backupRetentionDays = 3: expected an integer from 7 to 35 (days)",
             ],
             [
                 "rejects a storage ceiling below the allocated storage",
                 { allocatedStorageGiB: 500, maxAllocatedStorageGiB: 400 },
-                "DatabaseCluster db: maxAllocatedStorageGiB = 400: expected an integer from allocatedStorageGiB (500) to 65536",
+                "maxAllocatedStorageGiB = 400: expected an integer from allocatedStorageGiB (500) to 65536",
             ],
             [
                 "rejects a single zone",
                 { subnetIds: ["subnet-1"], zoneNames: ["us-west-1c"] },
-                'DatabaseCluster db: zoneNames = ["us-west-1c"]: expected at least 2 distinct zones, one per subnet in subnetIds (1)',
+                'zoneNames = ["us-west-1c"]: expected at least 2 distinct zones, one per subnet in subnetIds (1)',
             ],
             [
                 "rejects an Enhanced Monitoring interval RDS does not offer",
                 { monitoringIntervalSeconds: 20 },
-                "DatabaseCluster db: monitoringIntervalSeconds = 20: expected one of 0, 1, 5, 10, 15, 30, 60",
+                "monitoringIntervalSeconds = 20: expected one of 0, 1, 5, 10, 15, 30, 60",
             ],
         ];
         for (const [name, change, message] of cases) {
             it(name, () => {
-                assert.throws(() => new DatabaseCluster("db", { ...valid, ...change }), { message });
+                assert.deepEqual(databaseClusterArgsProblems({ ...valid, ...change }), [message]);
             });
         }
+
+        it("accepts the standby of the stack files", () => {
+            assert.deepEqual(databaseClusterArgsProblems(valid), []);
+        });
+
+        it("rejects a client keyed by something that cannot name a resource", () => {
+            assert.deepEqual(databaseClusterArgsProblems({ ...valid, clientSecurityGroupIds: { "Web Servers": "sg-1" } }), [
+                'client key = "Web Servers": expected a Kubernetes name (lowercase letters, digits and hyphens, at most 63)',
+            ]);
+        });
+
+        it("throws every problem at once, naming the component, before registering anything", () => {
+            assert.throws(() => new DatabaseCluster("db", { ...valid, backupRetentionDays: 3, monitoringIntervalSeconds: 20 }), {
+                message:
+                    "DatabaseCluster db: invalid arguments:\n" +
+                    "  - backupRetentionDays = 3: expected an integer from 7 to 35 (days)\n" +
+                    "  - monitoringIntervalSeconds = 20: expected one of 0, 1, 5, 10, 15, 30, 60",
+            });
+        });
     });
 });
 

@@ -50,11 +50,11 @@ describe("MonitoringStack", () => {
     ];
     for (const e of expectations) {
         describe(`stack ${e.stack}`, () => {
-            it(`creates one EKS 1.34 cluster in the VPC's ${e.zones} private subnets, API authentication, no default node group`, async () => {
+            it(`creates one EKS 1.35 cluster in the VPC's ${e.zones} private subnets, API authentication, no default node group`, async () => {
                 const run = await loadStack(e.stack);
                 const [cluster] = expectCount(run, "eks:index:Cluster", 1);
                 assert.equal(cluster.parent, one(run, COMPONENT, "monitoring").urn);
-                assert.equal(cluster.inputs.version, "1.34");
+                assert.equal(cluster.inputs.version, "1.35");
                 assert.equal(cluster.inputs.vpcId, one(run, "aws:ec2/vpc:Vpc", "network-vpc").id);
                 assert.deepEqual(
                     cluster.inputs.privateSubnetIds,
@@ -106,7 +106,7 @@ describe("MonitoringStack", () => {
                     subnets.map((s) => s.id),
                 );
                 assert.equal(new Set(subnets.map((s) => s.outputs.availabilityZoneId)).size, e.zones, "one subnet per zone");
-                assert.equal(group.inputs.version, "1.34");
+                assert.equal(group.inputs.version, "1.35");
                 assert.equal(group.inputs.capacityType, "ON_DEMAND");
                 assert.equal(group.inputs.tags.Tier, "monitoring");
                 assert.deepEqual(group.inputs.labels, { "ecommerce/tier": "monitoring" });
@@ -395,6 +395,15 @@ describe("MonitoringStack", () => {
         tags: { Project: "ecommerce", Stack: "primary", Tier: "monitoring", ManagedBy: "pulumi" },
     };
 
+    it("grants ecommerce:eksAccessEntries on the stack's cluster, with {account} replaced by the stack's account", async () => {
+        const entries = { deploy: { principalArn: "arn:aws:iam::{account}:role/ecommerce-deploy", accessPolicy: "cluster-admin" } };
+        const run = requireSuccess(await runProgram({ stack: "dr", config: { "ecommerce:eksAccessEntries": JSON.stringify(entries) } }));
+        const [entry] = expectCount(run, "aws:eks/accessEntry:AccessEntry", 1);
+        assert.equal(entry.name, "monitoring-access-deploy");
+        assert.equal(entry.inputs.principalArn, "arn:aws:iam::123456789012:role/ecommerce-deploy");
+        assert.equal(entry.inputs.clusterName, "ecommerce-dr-monitoring");
+    });
+
     describe("as a component with hand-made arguments", () => {
         function runComponent(overrides: Partial<MonitoringStackArgs>): Promise<StackRun> {
             return runProgram({
@@ -411,6 +420,52 @@ describe("MonitoringStack", () => {
                 },
             });
         }
+
+        it("creates no access entry by default: only the identity that created the cluster can use it", async () => {
+            const run = requireSuccess(await runComponent({}));
+            assert.deepEqual(ofType(run, "aws:eks/accessEntry:AccessEntry"), []);
+            assert.deepEqual(ofType(run, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"), []);
+        });
+
+        it("gives each configured principal an access entry and its access policy, on the cluster or on its namespaces", async () => {
+            const run = requireSuccess(
+                await runComponent({
+                    accessEntries: {
+                        deploy: { principalArn: "arn:aws:iam::123456789012:role/ecommerce-deploy", accessPolicy: "cluster-admin" },
+                        oncall: { principalArn: "arn:aws:iam::123456789012:role/oncall", accessPolicy: "view", namespaces: ["monitoring"] },
+                    },
+                }),
+            );
+            const cluster = one(run, "eks:index:Cluster", "mon-eks");
+            const entries = expectCount(run, "aws:eks/accessEntry:AccessEntry", 2);
+            assert.deepEqual(
+                entries.map((e) => [e.name, e.inputs.clusterName, e.inputs.principalArn, e.inputs.type]),
+                [
+                    ["mon-access-deploy", cluster.outputs.eksCluster.name, "arn:aws:iam::123456789012:role/ecommerce-deploy", "STANDARD"],
+                    ["mon-access-oncall", cluster.outputs.eksCluster.name, "arn:aws:iam::123456789012:role/oncall", "STANDARD"],
+                ],
+            );
+            const associations = expectCount(run, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", 2);
+            assert.deepEqual(
+                associations.map((a) => [a.name, a.inputs.principalArn, a.inputs.policyArn, a.inputs.accessScope]),
+                [
+                    [
+                        "mon-access-deploy",
+                        "arn:aws:iam::123456789012:role/ecommerce-deploy",
+                        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                        { type: "cluster" },
+                    ],
+                    [
+                        "mon-access-oncall",
+                        "arn:aws:iam::123456789012:role/oncall",
+                        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+                        { type: "namespace", namespaces: ["monitoring"] },
+                    ],
+                ],
+            );
+            // Each association waits for its entry (AssociateAccessPolicy needs the entry to exist).
+            associations.forEach((a, i) => assert.deepEqual(a.propertyDependencies.principalArn, [entries[i].urn]));
+        });
 
         it("outputs the EKS cluster security group as nodeSecurityGroupId, the namespace, the Grafana Secret and a secret kubeconfig", async () => {
             const run = requireSuccess(await runComponent({}));
@@ -471,16 +526,16 @@ describe("MonitoringStack", () => {
             );
         });
 
-        it("fails before creating any child when an argument is invalid", async () => {
+        it("fails before registering anything, not even the component, when an argument is invalid", async () => {
             const run = await runComponent({ nodeCount: 1, apiAllowedCidrs: ["0.0.0.0/0"] });
             assert.deepEqual(run.errors, [
                 "MonitoringStack mon: invalid arguments:\n" +
-                    "  - nodeCount = 1: expected an integer of at least 2 (one node may fail or be replaced)\n" +
-                    '  - apiAllowedCidrs = "0.0.0.0/0": expected a CIDR narrower than 0.0.0.0/0 (the API endpoint must not be open to the internet)',
+                    "  - nodeCount = 1: expected an integer from 2 to 20\n" +
+                    '  - apiAllowedCidrs[0] = "0.0.0.0/0": expected an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8',
             ]);
             assert.deepEqual(
                 run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type),
-                [COMPONENT],
+                [],
             );
         });
     });
@@ -494,7 +549,7 @@ describe("MonitoringStack", () => {
         });
 
         const cases: [string, Partial<MonitoringStackArgs>, string][] = [
-            ["a single node", { nodeCount: 1 }, "nodeCount = 1: expected an integer of at least 2 (one node may fail or be replaced)"],
+            ["a single node", { nodeCount: 1 }, "nodeCount = 1: expected an integer from 2 to 20"],
             [
                 "a maximum below the node count",
                 { nodeCount: 3, maxNodeCount: 2 },
@@ -503,27 +558,27 @@ describe("MonitoringStack", () => {
             [
                 "a single private subnet",
                 { privateSubnetIds: ["subnet-a"] },
-                'privateSubnetIds = "1 subnet(s)": expected at least 2, in different zones (EKS requires two zones)',
+                "privateSubnetIds.length = 1: expected at least 2, in different zones (EKS requires two zones)",
             ],
             [
                 "an API open to the internet",
                 { apiAllowedCidrs: ["203.0.113.0/24", "0.0.0.0/0"] },
-                'apiAllowedCidrs = "0.0.0.0/0": expected a CIDR narrower than 0.0.0.0/0 (the API endpoint must not be open to the internet)',
+                'apiAllowedCidrs[1] = "0.0.0.0/0": expected an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8',
             ],
             [
                 "no API CIDR at all",
                 { apiAllowedCidrs: [] },
-                "apiAllowedCidrs = []: expected at least one CIDR (where deploys and operators come from)",
+                "apiAllowedCidrs.length = 0: expected at least one CIDR (where deploys and operators come from)",
             ],
             [
                 "a malformed API CIDR",
                 { apiAllowedCidrs: ["203.0.113.1/24"] },
-                'apiAllowedCidrs = "203.0.113.1/24": expected an IPv4 CIDR such as 203.0.113.0/24',
+                'apiAllowedCidrs[0] = "203.0.113.1/24": expected an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8',
             ],
             [
                 "a floating chart version",
                 { kubePrometheusStackVersion: "81.x" },
-                'kubePrometheusStackVersion = "81.x": expected an exact chart version x.y.z (no ranges, no latest)',
+                'kubePrometheusStackVersion = "81.x": expected an exact version x.y.z (no ranges, no latest)',
             ],
             [
                 "a Prometheus volume below 10 GiB",
@@ -533,12 +588,12 @@ describe("MonitoringStack", () => {
             [
                 "a retention of zero days",
                 { prometheusRetentionDays: 0 },
-                "prometheusRetentionDays = 0: expected a whole number of days, at least 1",
+                "prometheusRetentionDays = 0: expected an integer from 1 to 365 (days)",
             ],
             [
                 "an EKS version that is not a minor version",
                 { eksVersion: "1.34.2" },
-                'eksVersion = "1.34.2": expected a Kubernetes minor version such as 1.34',
+                'eksVersion = "1.34.2": expected a Kubernetes version of the EKS calendar in lib/advisories.ts (1.35, 1.34, 1.33, 1.32, 1.31); add a row for a newer one',
             ],
             [
                 "a namespace that is not a Kubernetes name",

@@ -86,7 +86,7 @@ describe("lib/probes", () => {
         [
             "a health path that is not absolute",
             { healthCheckPath: "api/health" },
-            /healthCheckPath "api\/health" is not an absolute URL path/,
+            /buildProbeTargets: healthCheckPath = "api\/health": expected an absolute URL path such as \/api\/health$/,
         ],
         [
             "a site name that is not a hostname",

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
 import { loadStack, runProgram, requireSuccess } from "../offline/run";
+import { Network, networkArgsProblems, type NetworkArgs } from "../components/network";
+import type { NatGatewayMode } from "../lib/rules";
 import { expectCount, one, ofType } from "./support/query";
 
 describe("Network", () => {
@@ -104,6 +106,48 @@ describe("Network", () => {
                 assert.equal(flowLog.inputs.iamRoleArn, role.outputs.arn);
                 assert.equal(group.inputs.retentionInDays, 90);
             });
+
+            it("gives the flow-log role AWS's documented trust and permissions, limited to this account, region and log group", async () => {
+                const run = await loadStack(e.stack);
+                const group = one(run, "aws:cloudwatch/logGroup:LogGroup", "network-flow-logs");
+                const role = one(run, "aws:iam/role:Role", "network-flow-logs");
+                const policy = one(run, "aws:iam/rolePolicy:RolePolicy", "network-flow-logs");
+                assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                            Condition: {
+                                StringEquals: { "aws:SourceAccount": "123456789012" },
+                                ArnLike: { "aws:SourceArn": `arn:aws:ec2:${e.region}:123456789012:vpc-flow-log/*` },
+                            },
+                        },
+                    ],
+                });
+                const arn: string = group.outputs.arn;
+                assert.deepEqual(JSON.parse(policy.inputs.policy), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "WriteFlowLogs",
+                            Effect: "Allow",
+                            Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            Resource: [arn, `${arn}:*`],
+                        },
+                        {
+                            Sid: "FindTheLogGroup",
+                            Effect: "Allow",
+                            Action: "logs:DescribeLogGroups",
+                            Resource: `arn:aws:logs:${e.region}:123456789012:log-group:*`,
+                        },
+                    ],
+                });
+                assert.equal(policy.inputs.role, role.id);
+                // The flow log waits for its permissions.
+                assert.ok(one(run, "aws:ec2/flowLog:FlowLog", "network-flow-logs").dependencies.includes(policy.urn));
+            });
         });
     }
 
@@ -126,6 +170,46 @@ describe("Network", () => {
         assert.deepEqual(
             run.resources.map((r) => r.type),
             ["pulumi:pulumi:Stack"],
+        );
+    });
+});
+
+describe("Network argument validation", () => {
+    const zone = (n: number) => ({ id: `use2-az${n}`, name: `us-east-2${"abc"[n - 1]}` });
+    const valid: NetworkArgs = { cidrBlock: "10.10.0.0/16", zones: [zone(1), zone(2)] };
+
+    it("accepts two zones with the defaults", () => {
+        assert.deepEqual(networkArgsProblems(valid), []);
+    });
+
+    const cases: [string, Partial<NetworkArgs>, string[]][] = [
+        ["a single zone", { zones: [zone(1)] }, ["zones = 1: expected an integer from 2 to 3 Availability Zones"]],
+        ["an unknown NAT mode", { natGateways: "none" as NatGatewayMode }, ['natGateways = "none": expected one of perAz, single']],
+        [
+            "a retention CloudWatch does not accept",
+            { flowLogRetentionDays: 10 },
+            [
+                "flowLogRetentionDays = 10: expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+            ],
+        ],
+    ];
+    for (const [title, change, problems] of cases) {
+        it(`rejects ${title}`, () => assert.deepEqual(networkArgsProblems({ ...valid, ...change }), problems));
+    }
+
+    it("rejects bad arguments before registering anything, not even the component", async () => {
+        const run = await runProgram({
+            stack: "primary",
+            program: () => new Network("net", { ...valid, zones: [zone(1)], flowLogRetentionDays: 10 }),
+        });
+        assert.deepEqual(run.errors, [
+            "Network net: invalid arguments:\n" +
+                "  - zones = 1: expected an integer from 2 to 3 Availability Zones\n" +
+                "  - flowLogRetentionDays = 10: expected a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+        ]);
+        assert.deepEqual(
+            run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.name),
+            [],
         );
     });
 });

@@ -16,7 +16,8 @@ import {
 import { instanceSizeByTier } from "../policies/sizes";
 import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
-import { approvedVersions, imageProblem, imagesIn } from "../policies/versions";
+import { imageProblem } from "../lib/advisories";
+import { approvedVersions, imagesIn } from "../policies/versions";
 import { res, stackOf, subnets, tags } from "./support/fixtures";
 import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
 import type { RecordedResource } from "../offline/run";
@@ -494,7 +495,7 @@ describe("approved-versions", () => {
     ]) {
         it(`fails MySQL ${version}`, () => {
             assert.deepEqual(messages(verdict(approvedVersions, [dbInstance("db", { engineVersion: version })])), [
-                `RDS instance db runs mysql ${version}: ${status} (https://docs.aws.amazon.com/AmazonRDS/latest/MySQLReleaseNotes/mysql-release-calendar.html, as of 2026-11-25); allow it with policy config allowedEngineVersions`,
+                `RDS instance db runs mysql ${version}: ${status} (https://docs.aws.amazon.com/AmazonRDS/latest/MySQLReleaseNotes/mysql-release-calendar.html, as of 2026-11-30); allow it with policy config allowedEngineVersions`,
             ]);
         });
     }
@@ -518,7 +519,7 @@ describe("approved-versions", () => {
     });
     it("fails the seed's Redis 6.2.6 (CVE-2025-49844)", () => {
         assert.deepEqual(messages(verdict(approvedVersions, [redisNode(1, "a", { userData: "IMAGE='redis:6.2.6'" })])), [
-            "redis-node-1: image redis:6.2.6 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)",
+            "redis-node-1: image redis:6.2.6 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-30)",
         ]);
     });
     it("fails a floating image tag in base64 user data", () => {
@@ -550,12 +551,12 @@ describe("approved-versions", () => {
         ["redis:6.2.20", undefined],
         [
             "redis:6.2.19",
-            "image redis:6.2.19 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)",
+            "image redis:6.2.19 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-30)",
         ],
         ["redis:7.2.11", undefined],
         [
             "redis:7.0.15",
-            "image redis:7.0.15 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0); the 7.0 line is end of life and gets no fix (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-25)",
+            "image redis:7.0.15 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0); the 7.0 line is end of life and gets no fix (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-30)",
         ],
         ["redis:6.2", "image redis:6.2 uses a floating tag (6.2); pin an exact version or a digest"],
         ["redis", "image redis uses a floating tag (none, i.e. latest); pin an exact version or a digest"],

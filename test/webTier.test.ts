@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { webTierArgsProblems, WebTierArgs, AL2023_AMI_PARAMETER } from "../components/webTier";
+import { webTierArgsProblems, WebTier, WebTierArgs } from "../components/webTier";
+import { AL2023_AMI_PARAMETER } from "../lib/amis";
 import { parseConfig } from "../lib/config";
 import { resolveStackConfig } from "../offline/stackConfig";
 import { hex } from "../offline/awsModel";
@@ -179,6 +180,22 @@ describe("WebTier", () => {
                 assert.equal(asg.inputs.instanceRefresh.strategy, "Rolling");
                 assert.equal(asg.inputs.instanceRefresh.preferences.minHealthyPercentage, 80);
                 assert.equal(asg.inputs.instanceRefresh.preferences.maxHealthyPercentage, 100);
+            });
+
+            it("rolls a failed refresh back automatically when the template names a concrete AMI ID (the baked AMI)", async () => {
+                const run = await loadStack(e.stack);
+                assert.match(one(run, LT, "web-lt").inputs.imageId, /^ami-[0-9a-f]{17}$/);
+                assert.equal(one(run, ASG, "web-asg").inputs.instanceRefresh.preferences.autoRollback, true);
+            });
+
+            it("does not ask for rollback when the template names its image by an SSM parameter (Auto Scaling refuses it)", async () => {
+                const run = await fromReleaseBundle(e.stack);
+                assert.match(one(run, LT, "web-lt").inputs.imageId, /^resolve:ssm:/);
+                const asg = one(run, ASG, "web-asg");
+                assert.equal(asg.inputs.instanceRefresh.preferences.autoRollback, false);
+                // The alias is fine in a plain launch template, not with attribute-based instance selection.
+                assert.equal(asg.inputs.mixedInstancesPolicy, undefined);
+                assert.deepEqual(Object.keys(asg.inputs.launchTemplate).sort(), ["id", "version"]);
             });
 
             it("registers the servers in an HTTP 80 target group that probes /api/health for 200", async () => {
@@ -560,14 +577,37 @@ describe("WebTier", () => {
         });
     });
 
-    it("fails before creating any web resource when the instance type is Graviton (t4g.xlarge cannot boot the x86_64 AMI)", async () => {
+    it("fails in config, before creating anything, when the instance type is Graviton (t4g.xlarge cannot boot the x86_64 AMI)", async () => {
         const run = await runProgram({ stack: "primary", config: { "ecommerce:webInstanceType": "t4g.xlarge" } });
-        assert.equal(run.errors.length, 1, run.errors.join("\n"));
-        assert.match(
-            run.errors[0],
-            /WebTier web: invalid arguments:\n {2}- instanceType = "t4g\.xlarge": expected an x86_64 instance type \(the AMIs are x86_64; Graviton types cannot boot them\)/,
+        assert.deepEqual(run.errors, [
+            'Invalid configuration for stack "primary":\n  - ecommerce:webInstanceType = "t4g.xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
+        ]);
+        assert.deepEqual(
+            run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"),
+            [],
         );
-        assert.deepEqual(webResources(run), []);
+    });
+
+    it("refuses Graviton in the component too, before registering it, for callers that bypass config", async () => {
+        const run = await runProgram({
+            stack: "primary",
+            program: () =>
+                new WebTier("web", {
+                    vpcId: "vpc-1",
+                    vpcCidr: "10.10.0.0/16",
+                    publicSubnetIds: ["subnet-a", "subnet-b"],
+                    privateSubnetIds: ["subnet-c", "subnet-d"],
+                    region: "us-east-2",
+                    accountId: "123456789012",
+                    instanceType: "t4g.xlarge",
+                    instanceCount: 5,
+                    maxInstanceCount: 10,
+                }),
+        });
+        assert.deepEqual(run.errors, [
+            'WebTier web: invalid arguments:\n  - instanceType = "t4g.xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
+        ]);
+        assert.equal(ofType(run, WEB).length, 0);
     });
 
     it("registers the whole tier in a first preview, with IDs still unknown", async () => {
@@ -599,39 +639,39 @@ describe("WebTier", () => {
         });
 
         const cases: [string, Partial<WebTierArgs>, string][] = [
-            ["an instance count of 0", { instanceCount: 0, maxInstanceCount: 10 }, "instanceCount = 0: expected an integer of at least 1"],
+            ["an instance count of 0", { instanceCount: 0, maxInstanceCount: 10 }, "instanceCount = 0: expected an integer from 1 to 100"],
             [
                 "a maximum below the count",
                 { maxInstanceCount: 4 },
                 "maxInstanceCount = 4: expected an integer of at least instanceCount (5)",
             ],
-            ["a fractional count", { instanceCount: 2.5 }, "instanceCount = 2.5: expected an integer of at least 1"],
+            ["a fractional count", { instanceCount: 2.5 }, "instanceCount = 2.5: expected an integer from 1 to 100"],
             [
                 "a Graviton instance type",
                 { instanceType: "m7g.xlarge" },
-                'instanceType = "m7g.xlarge": expected an x86_64 instance type (the AMIs are x86_64; Graviton types cannot boot them)',
+                'instanceType = "m7g.xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
             ],
             [
                 "a malformed instance type",
                 { instanceType: "t3xlarge" },
-                'instanceType = "t3xlarge": expected an EC2 instance type such as t3.xlarge',
+                'instanceType = "t3xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
             ],
             [
                 "a single public subnet",
                 { publicSubnetIds: ["subnet-a"] },
-                'publicSubnetIds = "1 subnet(s)": expected at least 2 (an Application Load Balancer needs two zones)',
+                "publicSubnetIds.length = 1: expected at least 2 (an Application Load Balancer needs two zones)",
             ],
             [
                 "a single private subnet",
                 { privateSubnetIds: ["subnet-c"] },
-                'privateSubnetIds = "1 subnet(s)": expected at least 2 (the servers must survive the loss of a zone)',
+                "privateSubnetIds.length = 1: expected at least 2 (the servers must survive the loss of a zone)",
             ],
             [
                 "a health path without a leading slash",
                 { healthCheckPath: "api/health" },
-                'healthCheckPath = "api/health": expected an absolute URL path starting with / such as /api/health',
+                'healthCheckPath = "api/health": expected an absolute URL path such as /api/health',
             ],
-            ["a root volume below 8 GiB", { rootVolumeGiB: 4 }, "rootVolumeGiB = 4: expected an integer from 8 to 16384"],
+            ["a root volume below 8 GiB", { rootVolumeGiB: 4 }, "rootVolumeGiB = 4: expected an integer from 8 to 16384 (GiB, gp3)"],
             [
                 "a release bundle with a baked AMI",
                 { amiNameFilter: "ecommerce-web-*", artifactUri: "s3://b-1/web.tar.gz" },

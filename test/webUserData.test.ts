@@ -197,7 +197,7 @@ describe("web user data (lib/webUserData.ts)", () => {
         {
             title: "a relative health path",
             options: { source: "releaseBundle", healthCheckPath: "api/health" },
-            problem: 'healthCheckPath "api/health" is not an absolute URL path such as /api/health',
+            problem: 'healthCheckPath = "api/health": expected an absolute URL path such as /api/health',
         },
     ];
     for (const r of rejected) {

@@ -1,0 +1,149 @@
+/**
+ * The dated advisory tables, one home for what AWS no longer creates or only sells as paid
+ * Extended Support, which Kubernetes versions EKS supports until when, and which container
+ * images carry known critical CVEs. Each row names its source. Config validation (lib/config.ts),
+ * the components and the policy pack (policies/versions.ts) all read these tables; revisit them
+ * when AWS's calendars or the CVE feeds move.
+ */
+
+export const ADVISORIES_AS_OF = "2026-11-30";
+
+export interface EngineAdvisory {
+    readonly engine: string;
+    /** major.minor */
+    readonly version: string;
+    readonly status: string;
+    readonly source: string;
+}
+
+const RDS_MYSQL_CALENDAR = "https://docs.aws.amazon.com/AmazonRDS/latest/MySQLReleaseNotes/mysql-release-calendar.html";
+
+export const ENGINE_ADVISORIES: readonly EngineAdvisory[] = [
+    { engine: "mysql", version: "5.6", status: "RDS no longer creates it (end of life 2022-03-01)", source: RDS_MYSQL_CALENDAR },
+    {
+        engine: "mysql",
+        version: "5.7",
+        status: "paid RDS Extended Support only (standard support ended 2024-02-29)",
+        source: RDS_MYSQL_CALENDAR,
+    },
+    { engine: "mysql", version: "8.0", status: "paid RDS Extended Support only since 2026-08-01", source: RDS_MYSQL_CALENDAR },
+];
+
+/** An exact version tag: x.y.z, optionally v-prefixed or with a build suffix (6.2.20-alpine). */
+export const EXACT_TAG = /^v?\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$/;
+
+export interface ImageAdvisory {
+    /** Matches the image repository (registry and path). */
+    readonly repository: RegExp;
+    /** major.minor line the row covers. */
+    readonly line: string;
+    /** First fixed patch of the line; undefined: no fix in this line (end of life). */
+    readonly fixedIn?: string;
+    readonly advisory: string;
+    readonly source: string;
+}
+
+const REDIS = /(^|\/)redis$/;
+const CVE_2025_49844 = "CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0)";
+const NVD_49844 = "https://nvd.nist.gov/vuln/detail/CVE-2025-49844";
+
+export const IMAGE_ADVISORIES: readonly ImageAdvisory[] = [
+    { repository: REDIS, line: "6.2", fixedIn: "6.2.20", advisory: CVE_2025_49844, source: NVD_49844 },
+    { repository: REDIS, line: "7.2", fixedIn: "7.2.11", advisory: CVE_2025_49844, source: NVD_49844 },
+    { repository: REDIS, line: "7.4", fixedIn: "7.4.6", advisory: CVE_2025_49844, source: NVD_49844 },
+    { repository: REDIS, line: "8.0", fixedIn: "8.0.4", advisory: CVE_2025_49844, source: NVD_49844 },
+    { repository: REDIS, line: "8.2", fixedIn: "8.2.2", advisory: CVE_2025_49844, source: NVD_49844 },
+    { repository: REDIS, line: "6.0", advisory: `${CVE_2025_49844}; the 6.0 line is end of life and gets no fix`, source: NVD_49844 },
+    { repository: REDIS, line: "7.0", advisory: `${CVE_2025_49844}; the 7.0 line is end of life and gets no fix`, source: NVD_49844 },
+];
+
+export interface ImageRef {
+    readonly repository: string;
+    readonly tag?: string;
+    readonly digest?: string;
+}
+
+export function parseImage(ref: string): ImageRef {
+    const [name, digest] = ref.split("@");
+    const slash = name.lastIndexOf("/");
+    const colon = name.lastIndexOf(":");
+    return colon > slash ? { repository: name.slice(0, colon), tag: name.slice(colon + 1), digest } : { repository: name, digest };
+}
+
+export function compareVersions(a: string, b: string): number {
+    const pa = a.split(/[.-]/).map((x) => parseInt(x, 10));
+    const pb = b.split(/[.-]/).map((x) => parseInt(x, 10));
+    for (let i = 0; i < 3; i++) {
+        if ((pa[i] || 0) !== (pb[i] || 0)) {
+            return (pa[i] || 0) - (pb[i] || 0);
+        }
+    }
+    return 0;
+}
+
+/** Why an image reference is refused, or undefined. */
+export function imageProblem(reference: string): string | undefined {
+    const image = parseImage(reference);
+    if (!image.digest && (!image.tag || !EXACT_TAG.test(image.tag))) {
+        return `image ${reference} uses a floating tag (${image.tag ?? "none, i.e. latest"}); pin an exact version or a digest`;
+    }
+    const version = image.tag?.replace(/^v/, "");
+    if (!version || !EXACT_TAG.test(image.tag!)) {
+        return undefined; // digest-only: the advisory table cannot read a version from it
+    }
+    const line = version.split(".").slice(0, 2).join(".");
+    const row = IMAGE_ADVISORIES.find((a) => a.repository.test(image.repository) && a.line === line);
+    if (row && (row.fixedIn === undefined || compareVersions(version, row.fixedIn) < 0)) {
+        return `image ${reference} is exposed to ${row.advisory}${row.fixedIn ? `: use ${row.fixedIn} or later` : ""} (${row.source}, as of ${ADVISORIES_AS_OF})`;
+    }
+    return undefined;
+}
+
+// --- EKS: Kubernetes versions and their standard support ------------------------------------
+
+export interface EksVersionRow {
+    /** Kubernetes minor version, e.g. "1.35". */
+    readonly version: string;
+    /** When EKS released it (ISO date). */
+    readonly released: string;
+    /** Last day of standard support (ISO date); extended support (paid) follows for 12 months. */
+    readonly endOfStandardSupport: string;
+    readonly source: string;
+}
+
+const EKS_CALENDAR = "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (release calendar)";
+
+/**
+ * EKS versions, newest first. Standard support lasts 14 months from the EKS release. With
+ * `upgradePolicy.supportType: STANDARD` EKS upgrades the control plane by itself when it ends,
+ * and every later `pulumi up` would plan a downgrade that EKS refuses: move before that day.
+ * Only rows whose dates were verified are listed; add a newer version here with its source.
+ */
+export const EKS_VERSIONS: readonly EksVersionRow[] = [
+    { version: "1.35", released: "2026-01-27", endOfStandardSupport: "2027-03-27", source: EKS_CALENDAR },
+    { version: "1.34", released: "2025-10-02", endOfStandardSupport: "2026-12-02", source: EKS_CALENDAR },
+    { version: "1.33", released: "2025-05-29", endOfStandardSupport: "2026-07-29", source: EKS_CALENDAR },
+    { version: "1.32", released: "2025-01-23", endOfStandardSupport: "2026-03-23", source: EKS_CALENDAR },
+    { version: "1.31", released: "2024-09-26", endOfStandardSupport: "2025-11-26", source: EKS_CALENDAR },
+];
+
+/** Days before the end of standard support from which a version is reported as ending. */
+export const EKS_SUPPORT_WARNING_DAYS = 60;
+
+export type EksSupport =
+    | { readonly status: "unknown" }
+    | { readonly status: "standard" | "ending" | "ended"; readonly row: EksVersionRow; readonly daysLeft: number };
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Where `version` stands in EKS standard support on `date` (UTC days). */
+export function eksSupport(version: string, date: Date): EksSupport {
+    const row = EKS_VERSIONS.find((r) => r.version === version);
+    if (!row) {
+        return { status: "unknown" };
+    }
+    const today = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+    const daysLeft = Math.round((Date.parse(`${row.endOfStandardSupport}T00:00:00Z`) - today) / DAY_MS);
+    const status = daysLeft < 0 ? "ended" : daysLeft <= EKS_SUPPORT_WARNING_DAYS ? "ending" : "standard";
+    return { status, row, daysLeft };
+}
