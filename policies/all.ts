@@ -18,7 +18,7 @@ import {
 import { instanceSizeByTier } from "./sizes";
 import { tierAzSpread } from "./spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "./storage";
-import { approvedVersions } from "./versions";
+import { approvedVersions, eksStandardSupportEnding } from "./versions";
 
 export const POLICY_PACK_NAME = "ecommerce-platform";
 
@@ -29,6 +29,7 @@ export const ALL_POLICIES: Policies = [
     tierMarkRequired,
     allowedRegions,
     approvedVersions,
+    eksStandardSupportEnding,
     encryptionAtRest,
     s3Encrypted,
     s3PublicAccessBlocked,

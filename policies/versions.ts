@@ -3,7 +3,7 @@
  * known critical CVEs, and floating tags. The advisory table is dated; each row names its
  * source. Revisit it when AWS's calendar or the CVE feeds move.
  */
-import { ADVISORIES_AS_OF, ENGINE_ADVISORIES, EXACT_TAG, imageProblem } from "../lib/advisories";
+import { ADVISORIES_AS_OF, EKS_SUPPORT_WARNING_DAYS, eksSupport, ENGINE_ADVISORIES, EXACT_TAG, imageProblem } from "../lib/advisories";
 import { configOf, resourcePolicy } from "./kit";
 
 /**
@@ -22,6 +22,27 @@ export function imagesIn(text: string): string[] {
 export interface VersionConfig {
     /** Engine versions (major.minor) allowed despite their advisory row, e.g. ["8.0"] during a migration. */
     readonly allowedEngineVersions: readonly string[];
+    /**
+     * The day support windows are judged on (YYYY-MM-DD); empty: today. Lets a pull request ask
+     * "would this still pass on the day we deploy?" and keeps the tests independent of the clock.
+     */
+    readonly evaluationDate: string;
+}
+
+const VERSION_DEFAULTS: VersionConfig = { allowedEngineVersions: [], evaluationDate: "" };
+const EVALUATION_DATE_SCHEMA = { type: "string", pattern: "^(\\d{4}-\\d{2}-\\d{2})?$", default: "" } as const;
+
+/** The day `evaluationDate` names, or today. */
+export function evaluationDay(config: Pick<VersionConfig, "evaluationDate">): Date {
+    return config.evaluationDate ? new Date(`${config.evaluationDate}T00:00:00Z`) : new Date();
+}
+
+/** EKS clusters and node groups, whichever way the engine shows them (remote component or child). */
+const EKS_TYPES = ["eks:index:Cluster", "aws:eks/cluster:Cluster", "eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"];
+
+/** The Kubernetes version of an EKS cluster or node group, if it names one. */
+function kubernetesVersion(props: Record<string, any>): string | undefined {
+    return typeof props.version === "string" ? props.version : undefined;
 }
 
 function decoded(userData: unknown): string {
@@ -39,18 +60,39 @@ export const approvedVersions = resourcePolicy({
     description: `Refuses RDS MySQL versions AWS no longer creates or only sells as paid Extended Support, RDS instances enrolled in Extended Support, container images with known critical CVEs, and floating image tags or chart versions (advisories as of ${ADVISORIES_AS_OF}).`,
     enforcementLevel: "mandatory",
     configSchema: {
-        properties: { allowedEngineVersions: { type: "array", items: { type: "string" }, default: [] } },
+        properties: {
+            allowedEngineVersions: { type: "array", items: { type: "string" }, default: [] },
+            evaluationDate: EVALUATION_DATE_SCHEMA,
+        },
     },
     types: [
         "aws:rds/instance:Instance",
         "aws:ec2/instance:Instance",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "kubernetes:helm.sh/v3:Release",
+        ...EKS_TYPES,
     ],
     validate: (args, report) => {
         const p = args.props;
+        if (EKS_TYPES.includes(args.type)) {
+            const version = kubernetesVersion(p);
+            if (version === undefined) {
+                args.notApplicable("no Kubernetes version set (EKS picks its default)");
+            }
+            const support = eksSupport(version!, evaluationDay(configOf<VersionConfig>(args, VERSION_DEFAULTS)));
+            if (support.status === "unknown") {
+                report(
+                    `EKS ${args.name} runs Kubernetes ${version}, which the EKS calendar of lib/advisories.ts does not list (as of ${ADVISORIES_AS_OF}); add its row with its end of standard support`,
+                );
+            } else if (support.status === "ended") {
+                report(
+                    `EKS ${args.name} runs Kubernetes ${version}, out of EKS standard support since ${support.row.endOfStandardSupport} (${support.row.source}): EKS upgrades such a cluster by itself and every later pulumi up plans a downgrade it refuses; move to a supported version`,
+                );
+            }
+            return;
+        }
         if (args.type === "aws:rds/instance:Instance") {
-            const allowed = configOf<VersionConfig>(args, { allowedEngineVersions: [] }).allowedEngineVersions;
+            const allowed = configOf<VersionConfig>(args, VERSION_DEFAULTS).allowedEngineVersions;
             const version = String(p.engineVersion ?? "");
             const line = version.split(".").slice(0, 2).join(".");
             const row = ENGINE_ADVISORIES.find((a) => a.engine === p.engine && a.version === line);
@@ -79,6 +121,26 @@ export const approvedVersions = resourcePolicy({
             if (problem) {
                 report(`${args.name}: ${problem}`);
             }
+        }
+    },
+});
+
+export const eksStandardSupportEnding = resourcePolicy({
+    name: "eks-standard-support-ending",
+    description: `Warns when an EKS cluster's Kubernetes version leaves EKS standard support within ${EKS_SUPPORT_WARNING_DAYS} days (after that day approved-versions refuses it).`,
+    enforcementLevel: "advisory",
+    configSchema: { properties: { evaluationDate: EVALUATION_DATE_SCHEMA } },
+    types: EKS_TYPES,
+    validate: (args, report) => {
+        const version = kubernetesVersion(args.props);
+        if (version === undefined) {
+            args.notApplicable("no Kubernetes version set (EKS picks its default)");
+        }
+        const support = eksSupport(version!, evaluationDay(configOf<Pick<VersionConfig, "evaluationDate">>(args, { evaluationDate: "" })));
+        if (support.status === "ending") {
+            report(
+                `EKS ${args.name} runs Kubernetes ${version}, whose EKS standard support ends on ${support.row.endOfStandardSupport} (in ${support.daysLeft} days, ${support.row.source}): plan the upgrade (ecommerce:eksVersion) before EKS upgrades the cluster by itself`,
+            );
         }
     },
 });

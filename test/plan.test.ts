@@ -27,7 +27,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: primary \(\d+ resources, 15 policies passed\), dr \(\d+ resources, 15 policies passed\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: primary \(\d+ resources, 16 policies passed\), dr \(\d+ resources, 16 policies passed\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -45,7 +45,7 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.ok, true);
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
-        assert.equal(result.stacks[0].verdicts.length, 15);
+        assert.equal(result.stacks[0].verdicts.length, 16);
         assert.ok(
             result.stacks[0].resources.some(
                 (r) =>

@@ -17,10 +17,10 @@ import { instanceSizeByTier } from "../policies/sizes";
 import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
 import { imageProblem } from "../lib/advisories";
-import { approvedVersions, imagesIn } from "../policies/versions";
+import { approvedVersions, eksStandardSupportEnding, imagesIn } from "../policies/versions";
 import { res, stackOf, subnets, tags } from "./support/fixtures";
 import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
-import type { RecordedResource } from "../offline/run";
+import { loadStack, type RecordedResource } from "../offline/run";
 
 function verdict(
     policy: ResourceValidationPolicy | StackValidationPolicy,
@@ -139,7 +139,8 @@ describe("policy pack", () => {
             assert.match(p.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
             assert.match(p.description, /^[A-Z][^]*\.$/);
             assert.equal((p.description.match(/\. [A-Z]/g) ?? []).length, 0, `${p.name}: one sentence`);
-            assert.equal(p.enforcementLevel, "mandatory", p.name);
+            // Only the early warning is advisory; everything else fails a preview.
+            assert.equal(p.enforcementLevel, p.name === "eks-standard-support-ending" ? "advisory" : "mandatory", p.name);
         }
     });
 
@@ -153,6 +154,7 @@ describe("policy pack", () => {
                 "tier-mark-required",
                 "allowed-regions",
                 "approved-versions",
+                "eks-standard-support-ending",
                 "encryption-at-rest",
                 "s3-encrypted",
                 "s3-public-access-blocked",
@@ -478,6 +480,55 @@ describe("allowed-regions", () => {
             messages(verdict(allowedRegions, [redisNode(1, "a")], { "allowed-regions": { allowedRegions: ["us-east-2"] } })),
             [],
         );
+    });
+});
+
+describe("EKS versions against the EKS calendar (approved-versions, eks-standard-support-ending)", () => {
+    const cluster = (version: string) => res("eks:index:Cluster", "monitoring-eks", { version, tags: tags("monitoring") });
+    const nodes = (version: string) => res("eks:index:ManagedNodeGroup", "monitoring-nodes", { version, tags: tags("monitoring") });
+    const on = (date: string) => ({
+        "approved-versions": { evaluationDate: date },
+        "eks-standard-support-ending": { evaluationDate: date },
+    });
+    const both = (version: string, date: string) => ({
+        approved: messages(verdict(approvedVersions, [cluster(version), nodes(version)], on(date))),
+        warning: messages(verdict(eksStandardSupportEnding, [cluster(version), nodes(version)], on(date))),
+    });
+    const calendar = "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (release calendar)";
+
+    it("passes 1.35 on 2026-11-30, 117 days before its end of standard support, examining the cluster and its node group", () => {
+        assert.deepEqual(both("1.35", "2026-11-30"), { approved: [], warning: [] });
+        assert.equal(verdict(eksStandardSupportEnding, [cluster("1.35"), nodes("1.35")], on("2026-11-30")).examined, 2);
+    });
+
+    it("warns, without failing, on 1.34 two days before its end of standard support", () => {
+        const warning = (name: string) =>
+            `EKS ${name} runs Kubernetes 1.34, whose EKS standard support ends on 2026-12-02 (in 2 days, ${calendar}): plan the upgrade (ecommerce:eksVersion) before EKS upgrades the cluster by itself`;
+        assert.deepEqual(both("1.34", "2026-11-30"), { approved: [], warning: [warning("monitoring-eks"), warning("monitoring-nodes")] });
+    });
+
+    it("warns from exactly 60 days before the end, not 61", () => {
+        assert.equal(both("1.35", "2027-01-26").warning.length, 2);
+        assert.deepEqual(both("1.35", "2027-01-25").warning, []);
+    });
+
+    it("fails approved-versions the day after standard support ended", () => {
+        const failure = (name: string) =>
+            `EKS ${name} runs Kubernetes 1.34, out of EKS standard support since 2026-12-02 (${calendar}): EKS upgrades such a cluster by itself and every later pulumi up plans a downgrade it refuses; move to a supported version`;
+        assert.deepEqual(both("1.34", "2026-12-03"), { approved: [failure("monitoring-eks"), failure("monitoring-nodes")], warning: [] });
+    });
+
+    it("fails a version the calendar does not list", () => {
+        assert.deepEqual(messages(verdict(approvedVersions, [cluster("1.29")], on("2026-11-30"))), [
+            "EKS monitoring-eks runs Kubernetes 1.29, which the EKS calendar of lib/advisories.ts does not list (as of 2026-11-30); add its row with its end of standard support",
+        ]);
+    });
+
+    it("passes the stacks as configured, judged today", async () => {
+        for (const stack of ["primary", "dr"]) {
+            const [warning] = runPolicies(await loadStack(stack), [eksStandardSupportEnding]);
+            assert.equal(warning.examined, 2, stack);
+        }
     });
 });
 
