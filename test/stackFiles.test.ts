@@ -111,7 +111,7 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
 
     it("rejects an unknown command", () => {
         assert.throws(() => planInvocation("destroy", "dr"), {
-            message: 'unknown command "destroy": expected one of init, preview, up, refresh',
+            message: 'unknown command "destroy": expected one of init, preview, up, refresh, preflight',
         });
     });
 
@@ -141,7 +141,7 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
             fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$PULUMI_BACKEND_URL $*" > "${log}"\nexit 3\n`, { mode: 0o755 });
             const result = spawnSync(
                 process.execPath,
-                ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "deploy.ts"), "preview", "dr", "--diff"],
+                ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "deploy.ts"), "refresh", "dr", "--diff"],
                 {
                     cwd: PROJECT_DIR,
                     env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
@@ -151,7 +151,8 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
             assert.equal(result.status, 3, "exit code of pulumi is passed through");
             assert.equal(
                 fs.readFileSync(log, "utf8").trim(),
-                "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1 preview --stack dr --policy-pack policies --diff",
+                // refresh: no preflight (test/deployPreflight.test.ts covers preview and up).
+                "s3://ecommerce-pulumi-state-us-west-1?region=us-west-1 refresh --stack dr --diff",
             );
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });

@@ -407,6 +407,20 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             );
         });
 
+        it("runs the deploy wrapper's preflight on the matrix stack, with the role's credentials, before the preview", () => {
+            const job = workflow().jobs.preview;
+            const preflight = job.steps.filter((s) => s.run?.includes("tools/deploy.ts preflight"));
+            assert.equal(preflight.length, 1);
+            assert.equal(preflight[0].run, 'npx ts-node --transpile-only tools/deploy.ts preflight "$STACK"');
+            assert.deepEqual(preflight[0].env, { STACK: "${{ matrix.stack }}" });
+            const at = job.steps.indexOf(preflight[0]);
+            assert.ok(
+                job.steps.indexOf(stepUsing(job, "aws-actions/configure-aws-credentials")) < at,
+                "credentials first (it asks EC2 for the AMI)",
+            );
+            assert.ok(at < job.steps.indexOf(stepUsing(job, "pulumi/actions")), "preflight before the preview");
+        });
+
         it("runs pulumi preview through pulumi/actions on the matrix stack with the policies pack, commenting on the pull request", () => {
             const pulumi = stepUsing(workflow().jobs.preview, "pulumi/actions");
             assert.equal(pulumi.with?.command, "preview");

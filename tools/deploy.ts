@@ -8,13 +8,23 @@
  *   npm run up -- primary            pulumi up --stack primary --policy-pack policies
  *   npm run stack -- init dr         pulumi stack init dr --secrets-provider <from Pulumi.dr.yaml>
  *   npm run stack -- refresh dr      pulumi refresh --stack dr
+ *   npm run stack -- preflight dr    the checks below, without running pulumi
  *
- * Extra arguments after the stack name go to pulumi unchanged (e.g. `--diff`).
+ * Before a preview or an update it refuses to start, before anything is created, while the
+ * stack's config holds a placeholder that guarantees a failed deploy (lib/placeholders.ts) or
+ * names a baked AMI that does not exist in the stack's region (EC2 DescribeImages, with the
+ * caller's AWS credentials). Extra arguments after the stack name go to pulumi unchanged
+ * (e.g. `--diff`).
  */
 import { spawnSync } from "child_process";
-import { PROJECT_DIR, listStacks, readStackFile } from "../offline/stackConfig";
+import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { ConfigError, parseConfig, PlatformConfig } from "../lib/config";
+import { describePlaceholder, placeholdersIn } from "../lib/placeholders";
+import { PROJECT_DIR, listStacks, readStackFile, resolveStackConfig } from "../offline/stackConfig";
 
-export const COMMANDS = ["init", "preview", "up", "refresh"] as const;
+export const COMMANDS = ["init", "preview", "up", "refresh", "preflight"] as const;
+/** Commands that talk to AWS through Pulumi: the preflight checks run first. */
+const CHECKED_COMMANDS: readonly string[] = ["preview", "up", "preflight"];
 export type Command = (typeof COMMANDS)[number];
 
 export interface Invocation {
@@ -63,11 +73,73 @@ export function planInvocation(command: string, stack: string | undefined, extra
             ? ["stack", "init", stack, "--secrets-provider", secrets]
             : command === "refresh"
               ? ["refresh", "--stack", stack]
-              : [command, "--stack", stack, "--policy-pack", "policies"];
+              : command === "preflight"
+                ? []
+                : [command, "--stack", stack, "--policy-pack", "policies"];
     return { command: "pulumi", args: [...args, ...extra], env: { PULUMI_BACKEND_URL: backend } };
 }
 
-function main(argv: readonly string[]): number {
+/**
+ * Why a real preview or update of `stack` would fail before it starts: config problems,
+ * placeholders, a baked AMI missing from the region. Empty when it may go ahead. The EC2
+ * client is the caller's (tests pass a mocked one); AWS errors are thrown, naming the call.
+ */
+export async function preflight(stack: string, ec2: (region: string) => EC2Client = defaultEc2, dir = PROJECT_DIR): Promise<string[]> {
+    const raw = resolveStackConfig(stack, dir);
+    let cfg: PlatformConfig;
+    try {
+        cfg = parseConfig((k) => raw[k], stack);
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            return [...err.problems];
+        }
+        throw err;
+    }
+    const problems = placeholdersIn(cfg).map(describePlaceholder);
+    if (problems.length > 0) {
+        // AWS is asked only about a config that is otherwise ready.
+        return problems;
+    }
+    const missingAmi = await bakedAmiProblem(cfg, ec2(cfg.region));
+    return missingAmi ? [missingAmi] : [];
+}
+
+function defaultEc2(region: string): EC2Client {
+    return new EC2Client({ region, maxAttempts: 5 });
+}
+
+/** The baked AMI the web tier would look up, checked the way it looks (newest x86_64 match, available). */
+async function bakedAmiProblem(cfg: PlatformConfig, ec2: EC2Client): Promise<string | undefined> {
+    const filter = cfg.web.amiNameFilter;
+    if (filter === undefined) {
+        return undefined;
+    }
+    let count: number;
+    try {
+        const found = await ec2.send(
+            new DescribeImagesCommand({
+                Owners: [cfg.web.amiOwner],
+                Filters: [
+                    { Name: "name", Values: [filter] },
+                    { Name: "architecture", Values: ["x86_64"] },
+                    { Name: "state", Values: ["available"] },
+                ],
+            }),
+        );
+        count = found.Images?.length ?? 0;
+    } catch (err) {
+        throw new Error(
+            `EC2 DescribeImages in ${cfg.region} (owner ${cfg.web.amiOwner}, name ${filter}) failed: ${(err as Error).message}`,
+            { cause: err },
+        );
+    }
+    return count > 0
+        ? undefined
+        : `ecommerce:webAmiNameFilter = ${JSON.stringify(filter)}: no available x86_64 AMI owned by ${cfg.web.amiOwner} matches it in ${cfg.region}; ` +
+              `copy the pipeline's AMI to ${cfg.region}, or set ecommerce:webAmiNameFilter to "" and ecommerce:webArtifactUri to the release bundle`;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
     const [command, stack, ...extra] = argv;
     let invocation: Invocation;
     try {
@@ -75,6 +147,19 @@ function main(argv: readonly string[]): number {
     } catch (err) {
         process.stderr.write(`deploy: ${(err as Error).message}\n`);
         return 2;
+    }
+    if (CHECKED_COMMANDS.includes(command)) {
+        const problems = await preflight(stack);
+        if (problems.length > 0) {
+            process.stderr.write(
+                `deploy: ${stack} is not ready for a real ${command}; nothing was started:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`,
+            );
+            return 2;
+        }
+        if (command === "preflight") {
+            process.stderr.write(`deploy: preflight OK for ${stack}\n`);
+            return 0;
+        }
     }
     process.stderr.write(`deploy: PULUMI_BACKEND_URL=${invocation.env.PULUMI_BACKEND_URL} pulumi ${invocation.args.join(" ")}\n`);
     const result = spawnSync(invocation.command, invocation.args, {
@@ -93,5 +178,11 @@ function main(argv: readonly string[]): number {
 }
 
 if (require.main === module) {
-    process.exit(main(process.argv.slice(2)));
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err) => {
+            process.stderr.write(`deploy: ${err instanceof Error ? err.message : String(err)}\n`);
+            process.exit(2);
+        },
+    );
 }

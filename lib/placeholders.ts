@@ -1,0 +1,76 @@
+/**
+ * Values that make the offline plan work out of the box but guarantee a failed deploy: a
+ * documentation CIDR for the EKS API (Helm releases then time out once the cluster exists)
+ * and example hostnames for the probes and the public name. The deploy wrapper refuses a real
+ * preview or update while any is configured; the offline plan lists them as warnings. Pure.
+ */
+import { parseCidr, cidrsOverlap } from "./cidr";
+import type { PlatformConfig } from "./config";
+
+export interface Placeholder {
+    /** The config key, e.g. `ecommerce:eksApiAllowedCidrs`. */
+    readonly key: string;
+    readonly value: unknown;
+    /** Why it cannot work. */
+    readonly problem: string;
+    /** What to set instead. */
+    readonly fix: string;
+}
+
+/** IPv4 documentation ranges (RFC 5737): never routed on the internet. */
+export const DOCUMENTATION_CIDRS: readonly string[] = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
+
+/**
+ * Names reserved for examples (RFC 2606: example.com, .net, .org and the .example TLD) and
+ * test or invalid names (RFC 6761: .test, .invalid, .localhost).
+ */
+export function isExampleHostname(hostname: string): boolean {
+    const name = hostname.toLowerCase().replace(/\.$/, "");
+    return /(^|\.)example\.(com|net|org)$/.test(name) || /\.(example|test|invalid|localhost)$/.test(name);
+}
+
+/** A CIDR inside a documentation range (a wider one holds real addresses too). */
+function isDocumentationCidr(cidr: string): boolean {
+    const parsed = parseCidr(cidr);
+    return (
+        parsed !== undefined &&
+        DOCUMENTATION_CIDRS.some((doc) => parsed.prefix >= parseCidr(doc)!.prefix && cidrsOverlap(parsed, parseCidr(doc)!))
+    );
+}
+
+/** Every placeholder in the stack's configuration, in key order. */
+export function placeholdersIn(cfg: PlatformConfig): Placeholder[] {
+    const found: Placeholder[] = [];
+    const documentation = cfg.monitoring.apiAllowedCidrs.filter(isDocumentationCidr);
+    if (documentation.length > 0) {
+        found.push({
+            key: "ecommerce:eksApiAllowedCidrs",
+            value: cfg.monitoring.apiAllowedCidrs,
+            problem: `${documentation.join(", ")} ${documentation.length === 1 ? "is a documentation range" : "are documentation ranges"} (RFC 5737): nobody can reach the EKS API from there, so the Helm releases time out after the cluster is built`,
+            fix: "the egress CIDRs of wherever pulumi runs (CI runners, the operators' VPN)",
+        });
+    }
+    if (isExampleHostname(cfg.siteHostname)) {
+        found.push({
+            key: "ecommerce:siteHostname",
+            value: cfg.siteHostname,
+            problem: "an example name (RFC 2606): the probes would watch a site that is not the shop",
+            fix: "the shop's public name (the CNAME to the virtual IP)",
+        });
+    }
+    const exampleOrigins = Object.entries(cfg.originHostnames).filter(([, host]) => isExampleHostname(host));
+    if (exampleOrigins.length > 0) {
+        found.push({
+            key: "ecommerce:originHostnames",
+            value: Object.fromEntries(exampleOrigins),
+            problem: "example names (RFC 2606): the cross-region probes would watch nothing real",
+            fix: "each site region's origin name of its load balancer",
+        });
+    }
+    return found;
+}
+
+/** One line per placeholder: the key, the value, the problem and what to set. */
+export function describePlaceholder(p: Placeholder): string {
+    return `${p.key} = ${JSON.stringify(p.value)}: ${p.problem}; set ${p.fix}`;
+}

@@ -1,0 +1,169 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
+import { preflight } from "../tools/deploy";
+import { parseConfig } from "../lib/config";
+import { isExampleHostname, placeholdersIn } from "../lib/placeholders";
+import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
+
+/** A copy of the project's Pulumi files whose dr stack file sets `config` on top. */
+function projectWith(config: Record<string, unknown>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
+    fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const lines = Object.entries(config).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.dr.yaml"),
+        `${fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dr.yaml"), "utf8").trimEnd()}\n${lines.join("\n")}\n`,
+    );
+    return dir;
+}
+
+/** The real values a team would set instead of the placeholders. */
+const READY = {
+    "ecommerce:eksApiAllowedCidrs": ["10.100.0.0/16"],
+    "ecommerce:siteHostname": "shop.acme-retail.com",
+    "ecommerce:originHostnames": { "us-east-2": "origin-us-east-2.acme-retail.com", "us-west-1": "origin-us-west-1.acme-retail.com" },
+};
+
+describe("deploy wrapper preflight (tools/deploy.ts)", () => {
+    const ec2 = mockClient(EC2Client);
+    const client = (region: string) => new EC2Client({ region, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" } });
+    let dirs: string[] = [];
+    beforeEach(() => ec2.reset());
+    after(() => {
+        ec2.restore();
+        dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+    });
+    const project = (config: Record<string, unknown>) => {
+        const dir = projectWith(config);
+        dirs = [...dirs, dir];
+        return dir;
+    };
+
+    it("refuses the stack files as they are: every placeholder, with its key and what to set, and asks AWS nothing", async () => {
+        assert.deepEqual(await preflight("dr", client), [
+            'ecommerce:eksApiAllowedCidrs = ["203.0.113.0/24"]: 203.0.113.0/24 is a documentation range (RFC 5737): nobody can reach the EKS API from there, so the Helm releases time out after the cluster is built; set the egress CIDRs of wherever pulumi runs (CI runners, the operators\' VPN)',
+            'ecommerce:siteHostname = "shop.example.com": an example name (RFC 2606): the probes would watch a site that is not the shop; set the shop\'s public name (the CNAME to the virtual IP)',
+            'ecommerce:originHostnames = {"us-east-2":"origin-us-east-2.shop.example.com","us-west-1":"origin-us-west-1.shop.example.com"}: example names (RFC 2606): the cross-region probes would watch nothing real; set each site region\'s origin name of its load balancer',
+        ]);
+        assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 0);
+    });
+
+    it("passes a ready config whose baked AMI exists in the stack's region, looked up as the web tier looks it up", async () => {
+        ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0" }] });
+        const regions: string[] = [];
+        assert.deepEqual(
+            await preflight(
+                "dr",
+                (region) => {
+                    regions.push(region);
+                    return client(region);
+                },
+                project(READY),
+            ),
+            [],
+        );
+        assert.deepEqual(regions, ["us-west-1"]);
+        assert.deepEqual(ec2.commandCalls(DescribeImagesCommand)[0].args[0].input, {
+            Owners: ["self"],
+            Filters: [
+                { Name: "name", Values: ["ecommerce-web-*"] },
+                { Name: "architecture", Values: ["x86_64"] },
+                { Name: "state", Values: ["available"] },
+            ],
+        });
+    });
+
+    it("refuses the default baked-AMI filter when no AMI matches it in the region", async () => {
+        ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+        assert.deepEqual(await preflight("dr", client, project(READY)), [
+            'ecommerce:webAmiNameFilter = "ecommerce-web-*": no available x86_64 AMI owned by self matches it in us-west-1; copy the pipeline\'s AMI to us-west-1, or set ecommerce:webAmiNameFilter to "" and ecommerce:webArtifactUri to the release bundle',
+        ]);
+    });
+
+    it("asks AWS nothing when no baked AMI is used (the release bundle installs the app)", async () => {
+        const dir = project({
+            ...READY,
+            "ecommerce:webAmiNameFilter": "",
+            "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
+        });
+        assert.deepEqual(await preflight("dr", client, dir), []);
+        assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 0);
+    });
+
+    it("names the call, the region and the filter when AWS refuses the lookup", async () => {
+        ec2.on(DescribeImagesCommand).rejects(
+            Object.assign(new Error("You are not authorized to perform this operation."), { name: "UnauthorizedOperation" }),
+        );
+        await assert.rejects(preflight("dr", client, project(READY)), {
+            message:
+                "EC2 DescribeImages in us-west-1 (owner self, name ecommerce-web-*) failed: You are not authorized to perform this operation.",
+        });
+    });
+
+    it("reports config errors instead of placeholders when the config is invalid", async () => {
+        assert.deepEqual(await preflight("dr", client, project({ ...READY, "ecommerce:webInstanceCount": 0 })), [
+            "ecommerce:webInstanceCount = 0: expected an integer from 1 to 100",
+        ]);
+    });
+
+    it("refuses npm run preview before starting pulumi, exiting 2", () => {
+        const result = spawnSync(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/deploy.ts", "preview", "dr"],
+            {
+                cwd: PROJECT_DIR,
+                encoding: "utf8",
+                // No pulumi on this PATH: had the wrapper started it, the exit would be 127.
+                env: { ...process.env, PATH: path.dirname(process.execPath) },
+                timeout: 60_000,
+            },
+        );
+        assert.equal(result.status, 2, result.stderr);
+        assert.match(
+            result.stderr,
+            /^deploy: dr is not ready for a real preview; nothing was started:\n {2}- ecommerce:eksApiAllowedCidrs = /,
+        );
+        assert.equal(result.stderr.trimEnd().split("\n").length, 4, result.stderr);
+    });
+});
+
+describe("lib/placeholders", () => {
+    const hostnames: [string, boolean][] = [
+        ["shop.example.com", true],
+        ["example.org", true],
+        ["origin.shop.example.net", true],
+        ["shop.example", true],
+        ["api.test", true],
+        ["x.invalid", true],
+        ["example.com.au", false],
+        ["myexample.com", false],
+        ["shop.acme-retail.com", false],
+    ];
+    for (const [hostname, example] of hostnames) {
+        it(`${example ? "flags" : "accepts"} ${hostname}`, () => assert.equal(isExampleHostname(hostname), example));
+    }
+
+    it("flags a CIDR inside a documentation range, not one that merely contains it", () => {
+        const cidrs = (list: string[]) =>
+            placeholdersIn({ ...cfg, monitoring: { ...cfg.monitoring, apiAllowedCidrs: list } }).map((p) => p.key);
+        assert.deepEqual(cidrs(["198.51.100.7/32"]), [
+            "ecommerce:eksApiAllowedCidrs",
+            "ecommerce:siteHostname",
+            "ecommerce:originHostnames",
+        ]);
+        assert.deepEqual(cidrs(["10.0.0.0/8", "203.0.113.128/25"]), [
+            "ecommerce:eksApiAllowedCidrs",
+            "ecommerce:siteHostname",
+            "ecommerce:originHostnames",
+        ]);
+        assert.deepEqual(cidrs(["192.0.0.0/16"]), ["ecommerce:siteHostname", "ecommerce:originHostnames"]);
+        assert.deepEqual(cidrs(["10.0.0.0/8", "100.64.0.0/10"]), ["ecommerce:siteHostname", "ecommerce:originHostnames"]);
+    });
+});
+
+const cfg = parseConfig((k) => resolveStackConfig("primary")[k], "primary");
