@@ -1,0 +1,74 @@
+import { strict as assert } from "assert";
+import { flipChanges, FlipChange } from "../offline/flip";
+import { loadStack, requireSuccess, runProgram, StackRun } from "../offline/run";
+
+/** Both stacks after the operator set ecommerce:writerRegion to us-west-1 (the runbook's flip). */
+const flipped = new Map<string, Promise<StackRun>>();
+function afterFlip(stack: string): Promise<StackRun> {
+    if (!flipped.has(stack)) {
+        flipped.set(stack, runProgram({ stack, config: { "ecommerce:writerRegion": "us-west-1" } }).then(requireSuccess));
+    }
+    return flipped.get(stack)!;
+}
+
+const show = (c: FlipChange) => `${c.name} ${c.field}: ${c.effect ?? "changes"}`;
+
+describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
+    it("promotes dr's writer and leaves its replace-only inputs to ignoreChanges: no data-bearing resource is replaced", async () => {
+        const changes = flipChanges(await loadStack("dr"), await afterFlip("dr"));
+        assert.deepEqual(changes.filter((c) => c.effect !== undefined).map(show), [
+            "db-writer allocatedStorage: update in place",
+            "db-writer dbName: replace (ignored: resource option ignoreChanges)",
+            "db-writer finalSnapshotIdentifier: update in place",
+            "db-writer password: update in place",
+            "db-writer replicateSourceDb: promote: RDS PromoteReadReplica makes the replica a standalone writer",
+            "db-writer skipFinalSnapshot: update in place",
+            "db-writer username: replace (ignored: resource option ignoreChanges)",
+        ]);
+    });
+
+    it("asks primary's old writer to become a replica, which RDS refuses: the old primary has to be rebuilt", async () => {
+        const changes = flipChanges(await loadStack("primary"), await afterFlip("primary"));
+        assert.deepEqual(changes.filter((c) => c.effect !== undefined).map(show), [
+            "db-writer allocatedStorage: update in place",
+            "db-writer dbName: replace (ignored: resource option ignoreChanges)",
+            "db-writer finalSnapshotIdentifier: update in place",
+            "db-writer password: update in place",
+            "db-writer replicateSourceDb: refused: RDS cannot turn an existing instance into a replica (the provider answers: cannot elect new source database for replication)",
+            "db-writer skipFinalSnapshot: update in place",
+            "db-writer username: replace (ignored: resource option ignoreChanges)",
+        ]);
+    });
+
+    it("changes, besides the writer, only the app's credentials grant and the web servers' launch template (an instance refresh), in both stacks", async () => {
+        for (const stack of ["primary", "dr"]) {
+            const others = flipChanges(await loadStack(stack), await afterFlip(stack)).filter((c) => c.effect === undefined);
+            assert.deepEqual(others.map(show), ["db-credentials-to-web policy: changes", "web-lt userData: changes"], stack);
+        }
+    });
+
+    it("keeps the resource set: nothing is created or deleted by a flip", async () => {
+        for (const stack of ["primary", "dr"]) {
+            const changes = flipChanges(await loadStack(stack), await afterFlip(stack));
+            assert.deepEqual(
+                changes.filter((c) => c.field === "(resource)"),
+                [],
+            );
+        }
+    });
+
+    it("would show a replacement if ignoreChanges were dropped from the writer", async () => {
+        const before = await loadStack("dr");
+        const after = await afterFlip("dr");
+        const withoutGuard = (run: StackRun): StackRun => ({
+            ...run,
+            resources: run.resources.map((r) => (r.name === "db-writer" ? { ...r, ignoreChanges: [] } : r)),
+        });
+        assert.deepEqual(
+            flipChanges(withoutGuard(before), withoutGuard(after))
+                .filter((c) => c.effect === "replace")
+                .map((c) => c.field),
+            ["dbName", "username"],
+        );
+    });
+});

@@ -1,0 +1,68 @@
+import { strict as assert } from "assert";
+import { loadStack, RecordedResource } from "../offline/run";
+import { PROTECTED_TYPES } from "../policies/kit";
+
+/** A resource's lifecycle options, as one comparable line. */
+function options(r: RecordedResource): string {
+    return [
+        `${r.type} ${r.name}:`,
+        `protect=${r.protect}`,
+        `ignoreChanges=[${r.ignoreChanges.join(",")}]`,
+        `retainOnDelete=${r.retainOnDelete}`,
+        `deleteBeforeReplace=${r.deleteBeforeReplace}`,
+    ].join(" ");
+}
+
+const guarded = (type: string, name: string, o: { ignoreChanges?: string[]; protect?: boolean; deleteBeforeReplace?: boolean } = {}) =>
+    [
+        `${type} ${name}:`,
+        `protect=${o.protect ?? true}`,
+        `ignoreChanges=[${(o.ignoreChanges ?? []).join(",")}]`,
+        "retainOnDelete=false",
+        `deleteBeforeReplace=${o.deleteBeforeReplace ?? false}`,
+    ].join(" ");
+
+/**
+ * Every data-bearing resource, and every resource with a lifecycle option at all, with its
+ * options exactly. Removing a guard (protect, the writer's ignoreChanges, the Redis nodes'
+ * replacement order) or adding one changes this table.
+ */
+const EXPECTED = [
+    guarded("aws:ec2/instance:Instance", "redis-node-1", { protect: false, ignoreChanges: ["ami"], deleteBeforeReplace: true }),
+    guarded("aws:ec2/instance:Instance", "redis-node-2", { protect: false, ignoreChanges: ["ami"], deleteBeforeReplace: true }),
+    guarded("aws:ec2/instance:Instance", "redis-node-3", { protect: false, ignoreChanges: ["ami"], deleteBeforeReplace: true }),
+    guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-1", { protect: false, deleteBeforeReplace: true }),
+    guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-2", { protect: false, deleteBeforeReplace: true }),
+    guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-3", { protect: false, deleteBeforeReplace: true }),
+    guarded("aws:kms/key:Key", "db-key"),
+    guarded("aws:kms/key:Key", "monitoring-eks-secrets"),
+    guarded("aws:rds/instance:Instance", "db-replica-1"),
+    guarded("aws:rds/instance:Instance", "db-replica-2"),
+    // username and dbName are create-only and a flip adds or removes them: never replace a database over them.
+    guarded("aws:rds/instance:Instance", "db-writer", { ignoreChanges: ["username", "dbName"] }),
+    guarded("aws:s3/bucket:Bucket", "web-alb-logs"),
+    guarded("aws:secretsmanager/secret:Secret", "db-master-secret"),
+    guarded("aws:secretsmanager/secret:Secret", "redis-password"),
+    guarded("aws:secretsmanager/secretVersion:SecretVersion", "db-master-secret"),
+    guarded("aws:secretsmanager/secretVersion:SecretVersion", "redis-password"),
+    guarded("random:index/randomPassword:RandomPassword", "db-master-password"),
+    guarded("random:index/randomPassword:RandomPassword", "monitoring-grafana-admin"),
+    guarded("random:index/randomPassword:RandomPassword", "redis-password"),
+];
+
+describe("lifecycle options of data-bearing resources", () => {
+    for (const stack of ["primary", "dr"]) {
+        it(`${stack}: protect, ignoreChanges, retainOnDelete and deleteBeforeReplace are exactly as designed`, async () => {
+            const run = await loadStack(stack);
+            const relevant = run.resources.filter(
+                (r) =>
+                    PROTECTED_TYPES.includes(r.type) ||
+                    r.protect ||
+                    r.retainOnDelete ||
+                    r.deleteBeforeReplace ||
+                    r.ignoreChanges.length > 0,
+            );
+            assert.deepEqual(relevant.map(options).sort(), [...EXPECTED].sort());
+        });
+    }
+});
