@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { parseArgs, plan } from "../tools/plan";
+import { Plan, plan } from "../offline/plan";
+import { parseArgs, USAGE } from "../tools/plan";
 import { PROJECT_DIR } from "../offline/stackConfig";
 
 function runPlan(args: string[]) {
@@ -27,7 +28,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: primary \(\d+ resources, 16 policies passed\), dr \(\d+ resources, 16 policies passed\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: primary \(\d+ resources, 16 policies passed, 3 deploy warnings\), dr \(\d+ resources, 16 policies passed, 3 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -37,7 +38,14 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.status, 1);
         assert.match(result.stdout, /FAIL \(1\) +instance-size-by-tier/);
         assert.match(result.stdout, /- launch template web-lt \(tier web\) is t3\.large; allowed: t3\.xlarge/);
-        assert.equal(result.stdout.trim().split("\n").pop(), "plan FAILED: primary: 1 mandatory violation (instance-size-by-tier)");
+        const summary = "plan FAILED: primary: 1 mandatory violation (instance-size-by-tier: ecommerce:webInstanceType)";
+        // The summary comes first and last, naming the config key behind the violation.
+        assert.equal(result.stdout.split("\n")[0], summary);
+        assert.equal(result.stdout.trim().split("\n").pop(), summary);
+        assert.match(
+            result.stdout,
+            /- launch template web-lt \(tier web\) is t3\.large; allowed: t3\.xlarge \[config ecommerce:webInstanceType\]/,
+        );
     });
 
     it("gives machines JSON with the same verdicts", async () => {
@@ -50,7 +58,7 @@ describe("offline plan (npm run plan)", () => {
             result.stacks[0].resources.some(
                 (r) =>
                     r.type === "aws:rds/instance:Instance" &&
-                    r.settings.includes("replicates arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2"),
+                    r.settings.replicates === "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
             ),
         );
         assert.equal(result.parity, undefined, "no parity with one stack");
@@ -67,17 +75,76 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.ok, false);
         assert.equal(
             result.summary,
-            "plan FAILED: primary: 3 mandatory violations (instance-size-by-tier); dr: 3 mandatory violations (instance-size-by-tier)",
+            "plan FAILED: primary: 3 mandatory violations (instance-size-by-tier: ecommerce:dbInstanceClass); dr: 3 mandatory violations (instance-size-by-tier: ecommerce:dbInstanceClass)",
         );
     });
 
-    it("rejects an unknown argument and an unknown stack", () => {
-        assert.throws(() => parseArgs(["--stak", "dr"]), {
-            message: "unknown argument --stak; usage: npm run plan -- [--stack <stack>]... [--json] [--preview] [--set <key>=<value>]...",
-        });
+    it("rejects an unknown argument, an unknown stack and a malformed --set, with the usage", () => {
+        assert.throws(
+            () => parseArgs(["--stak", "dr"]),
+            (err: Error) => err.message.startsWith("Unknown option '--stak'") && err.message.endsWith(USAGE),
+        );
         assert.throws(() => parseArgs(["--stack", "staging"]), { message: "--stack staging: expected one of dr, primary" });
         assert.throws(() => parseArgs(["--set", "webInstanceType"]), {
             message: "--set webInstanceType: expected <namespace:key>=<value>, e.g. ecommerce:webInstanceType=t3.large",
         });
+    });
+
+    it("refuses a --set key the project does not declare, naming the closest one (a typo is never ignored)", () => {
+        assert.throws(() => parseArgs(["--set", "ecommerce:webInstanceTyp=t3.large"]), {
+            message:
+                "--set ecommerce:webInstanceTyp=t3.large: ecommerce:webInstanceTyp is not a config key of this project (did you mean ecommerce:webInstanceType?)",
+        });
+        assert.deepEqual(parseArgs(["--set", "aws:region=us-west-1"]).config, { "aws:region": "us-west-1" });
+    });
+
+    it("prints its usage for --help and exits 0", () => {
+        const result = runPlan(["--help"]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout, `${USAGE}\n`);
+        assert.match(result.stdout, /npm run --silent plan -- --json/);
+    });
+
+    it("writes the whole plan as JSON to a pipe, and nothing else, each resource with its URN and settings as fields", function () {
+        this.timeout(60_000);
+        const result = runPlan(["--json", "--stack", "dr"]);
+        assert.equal(result.status, 0, result.stderr);
+        const parsed = JSON.parse(result.stdout) as Plan;
+        assert.equal(parsed.stacks[0].resources.length, 125);
+        const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
+        assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
+        assert.deepEqual(writer.settings, {
+            size: "db.t3.2xlarge",
+            engine: "mysql 8.4",
+            multiAz: true,
+            replicates: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
+            protected: true,
+        });
+    });
+
+    it("says where egress rules go and which group a rule admits, and lists resources in a stable order", async () => {
+        const first = await plan(parseArgs(["--stack", "primary"]));
+        const settings = (name: string) => first.plan.stacks[0].resources.find((r) => r.name === name)!.settings;
+        assert.deepEqual(settings("web-instance-out-mysql"), { port: "3306", to: "10.10.0.0/16" });
+        assert.deepEqual(settings("db-mysql-from-web"), { port: "3306", from: "security group web-instance-sg" });
+        assert.deepEqual(settings("redis-in-monitoring-sentinel"), { port: "26379", from: "monitoring-eks cluster security group" });
+        const again = await plan(parseArgs(["--stack", "primary", "--set", "ecommerce:webInstanceCount=4"]));
+        assert.deepEqual(
+            again.plan.stacks[0].resources.map((r) => r.urn),
+            first.plan.stacks[0].resources.map((r) => r.urn),
+        );
+    });
+
+    it("shows the role, the known limits and the deploy warnings in a first preview too", async () => {
+        const { plan: result } = await plan(parseArgs(["--preview", "--stack", "dr"]));
+        const dr = result.stacks[0];
+        assert.equal(dr.role, "standby");
+        assert.equal(dr.limits.length, 1);
+        assert.match(dr.limits[0], /^Redis: us-west-1 has 2 usable AZs/);
+        assert.deepEqual(
+            dr.warnings.map((w) => w.split(" = ")[0]),
+            ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames"],
+        );
+        assert.equal(result.summary, "plan OK: dr (125 resources, 16 policies passed, 3 deploy warnings)");
     });
 });

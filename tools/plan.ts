@@ -1,76 +1,92 @@
 /**
  * The offline plan: what each stack would build and whether it complies, with no AWS
- * account and no Pulumi CLI. It runs the real program under the offline engine's mocks (offline/, the
- * same mocks and runner the tests use), then prints
+ * account and no Pulumi CLI. It runs the real program under the offline engine's mocks
+ * (offline/, the same mocks and runner the tests use) and prints
  *   - the resources grouped by component, with their key settings (size, AZ, region, ...),
  *   - the verdicts of the policy pack (the same policies `pulumi preview --policy-pack
  *     policies` runs), with enforcement levels and how many resources each examined,
- *   - the differences between primary and dr beyond the allow-list,
- *   - the known limits the run reveals.
- * It exits 1 when a mandatory policy fails, parity breaks or the program fails.
- *
- *   npm run plan                         both stacks
- *   npm run plan -- --stack dr           one stack (no parity)
- *   npm run plan -- --json               machine-readable
- *   npm run plan -- --preview            as a first preview (IDs unknown)
- *   npm run plan -- --set ecommerce:webInstanceType=t3.large    a config override (what-if)
+ *   - the known limits and the deploy warnings (placeholders the deploy wrapper refuses),
+ *   - the differences between primary and dr beyond the allow-list.
+ * It exits 1 when a mandatory policy fails, a policy examines nothing, parity breaks or the
+ * program fails; 2 on a bad argument.
  */
-import type { PolicyVerdict } from "../offline/policyRunner";
-import { mandatoryViolations, runPolicies } from "../offline/policyRunner";
-import { compareStacks, formatDifference, ParityReport } from "../offline/parity";
-import { PARITY_ALLOW_LIST } from "../offline/parityAllowList";
-import { RecordedResource, runProgram, StackRun, UNKNOWN } from "../offline/run";
-import { ALL_POLICIES } from "../policies/all";
-import { listStacks } from "../offline/stackConfig";
+import { parseArgs as parseCommandLine } from "util";
+import { closest } from "fastest-levenshtein";
+import { Plan, plan, PlanOptions, ResourceSettings, StackPlan } from "../offline/plan";
+import type { RecordedResource, StackRun } from "../offline/run";
+import { listStacks, resolveStackConfig } from "../offline/stackConfig";
 
-export interface PlanOptions {
-    readonly stacks: readonly string[];
+export const USAGE = `usage: npm run plan -- [options]
+
+  --stack <stack>        one stack (repeatable); default: every stack (${listStacks().join(", ")})
+  --preview              as a first preview sees it (IDs and computed values unknown)
+  --set <key>=<value>    a config override, what-if (repeatable), e.g. ecommerce:webInstanceType=t3.large
+  --json                 the plan as JSON on stdout; from npm use: npm run --silent plan -- --json
+  --help                 this text
+
+exit status: 0 plan OK, 1 a mandatory violation, a policy that examined nothing, broken parity
+or a failed program, 2 a bad argument`;
+
+/** The stacks a plan covers by default, the writer's first. */
+const ALL_STACKS = ["primary", "dr"];
+
+export interface CliOptions extends PlanOptions {
     readonly json: boolean;
-    readonly preview: boolean;
-    readonly config: Readonly<Record<string, string>>;
+    readonly help: boolean;
 }
 
-const USAGE = "usage: npm run plan -- [--stack <stack>]... [--json] [--preview] [--set <key>=<value>]...";
+/** Every key a --set may name: the project's declared keys and the stacks' own. */
+function knownKeys(): string[] {
+    return [...new Set(listStacks().flatMap((stack) => Object.keys(resolveStackConfig(stack))))].sort();
+}
 
-export function parseArgs(argv: readonly string[]): PlanOptions {
-    const stacks: string[] = [];
-    const config: Record<string, string> = {};
-    let json = false;
-    let preview = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined) {
-                throw new Error(`${arg} needs a value; ${USAGE}`);
-            }
-            return v;
-        };
-        if (arg === "--stack") {
-            const stack = value();
-            if (!listStacks().includes(stack)) {
-                throw new Error(`--stack ${stack}: expected one of ${listStacks().join(", ")}`);
-            }
-            stacks.push(stack);
-        } else if (arg === "--json") {
-            json = true;
-        } else if (arg === "--preview") {
-            preview = true;
-        } else if (arg === "--set") {
-            const pair = value();
-            const eq = pair.indexOf("=");
-            if (eq <= 0 || !pair.slice(0, eq).includes(":")) {
-                throw new Error(`--set ${pair}: expected <namespace:key>=<value>, e.g. ecommerce:webInstanceType=t3.large`);
-            }
-            config[pair.slice(0, eq)] = pair.slice(eq + 1);
-        } else {
-            throw new Error(`unknown argument ${arg}; ${USAGE}`);
+export function parseArgs(argv: readonly string[]): CliOptions {
+    let parsed;
+    try {
+        parsed = parseCommandLine({
+            args: [...argv],
+            options: {
+                stack: { type: "string", multiple: true },
+                json: { type: "boolean" },
+                preview: { type: "boolean" },
+                set: { type: "string", multiple: true },
+                help: { type: "boolean", short: "h" },
+            },
+            strict: true,
+            allowPositionals: false,
+        }).values;
+    } catch (err) {
+        throw new Error(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
+    }
+    const stacks = parsed.stack ?? [];
+    for (const stack of stacks) {
+        if (!listStacks().includes(stack)) {
+            throw new Error(`--stack ${stack}: expected one of ${listStacks().join(", ")}`);
         }
     }
-    return { stacks: stacks.length > 0 ? stacks : ["primary", "dr"], json, preview, config };
+    const config: Record<string, string> = {};
+    const keys = knownKeys();
+    for (const pair of parsed.set ?? []) {
+        const eq = pair.indexOf("=");
+        const key = pair.slice(0, eq);
+        if (eq <= 0 || !key.includes(":")) {
+            throw new Error(`--set ${pair}: expected <namespace:key>=<value>, e.g. ecommerce:webInstanceType=t3.large`);
+        }
+        if (!keys.includes(key)) {
+            throw new Error(`--set ${pair}: ${key} is not a config key of this project (did you mean ${closest(key, keys)}?)`);
+        }
+        config[key] = pair.slice(eq + 1);
+    }
+    return {
+        stacks: stacks.length > 0 ? stacks : ALL_STACKS.filter((s) => listStacks().includes(s)),
+        json: parsed.json ?? false,
+        preview: parsed.preview ?? false,
+        help: parsed.help ?? false,
+        config,
+    };
 }
 
-// --- the tree ----------------------------------------------------------------------------------
+// --- text -------------------------------------------------------------------------------------
 
 /** `aws:ec2/launchTemplate:LaunchTemplate` -> `aws.ec2.LaunchTemplate`, `eks:index:Cluster` -> `eks.Cluster`. */
 function short(type: string): string {
@@ -79,168 +95,61 @@ function short(type: string): string {
     return `${pkg === "kubernetes" ? "k8s" : pkg}.${module === "index" || module === "" ? "" : `${module}.`}${name ?? ""}`;
 }
 
-function zonesOf(run: StackRun, r: RecordedResource, property: string): string[] {
-    return (r.propertyDependencies[property] ?? [])
-        .map((urn) => run.resources.find((x) => x.urn === urn))
-        .filter((x): x is RecordedResource => x?.type === "aws:ec2/subnet:Subnet")
-        .map((s) => String(s.inputs.availabilityZoneId));
-}
-
-/** The settings worth seeing for a resource: size, count, zone, region, version, exposure. */
-export function keySettings(run: StackRun, r: RecordedResource): string[] {
-    const p = r.inputs;
-    const s: string[] = [];
+/** The settings as the tree shows them: `size t3.large; AZ us-west-1c`. */
+export function describeSettings(s: ResourceSettings): string {
+    const parts: string[] = [];
     const add = (label: string, v: unknown) => {
-        if (v !== undefined && v !== null && v !== "") {
-            s.push(`${label} ${Array.isArray(v) ? v.join(",") : v === UNKNOWN ? "(known after apply)" : String(v)}`);
+        if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) {
+            parts.push(`${label} ${Array.isArray(v) ? v.join(",") : String(v)}`);
         }
     };
-    add("size", p.instanceType ?? p.instanceClass ?? p.instanceTypes);
-    if (r.type === "aws:autoscaling/group:Group") {
-        s.push(`min ${p.minSize} desired ${p.desiredCapacity} max ${p.maxSize}`);
-        add("AZs", zonesOf(run, r, "vpcZoneIdentifiers"));
+    add("size", s.size);
+    if (s.min !== undefined) {
+        parts.push(`min ${s.min} desired ${s.desired} max ${s.max}`);
     }
-    if (r.type === "eks:index:ManagedNodeGroup") {
-        s.push(`min ${p.scalingConfig?.minSize} desired ${p.scalingConfig?.desiredSize} max ${p.scalingConfig?.maxSize}`);
-        add("AZs", zonesOf(run, r, "subnetIds"));
+    add("AZs", s.zones);
+    add("cidr", s.cidr);
+    add("AZ", s.zone);
+    add("engine", s.engine);
+    add("multi-AZ", s.multiAz ? "yes" : undefined);
+    add("replicates", s.replicates);
+    add("chart", s.chart);
+    add("k8s", s.kubernetes);
+    add("api", s.apiAllowedCidrs);
+    add("ip", s.addresses);
+    add("port", s.port);
+    add("from", s.from);
+    add("to", s.to);
+    add("region", s.region);
+    add("replica in", s.replicaRegions);
+    if (s.protected) {
+        parts.push("protected");
     }
-    if (r.type === "aws:ec2/subnet:Subnet") {
-        add("cidr", p.cidrBlock);
-        add("AZ", `${p.availabilityZoneId} (${r.outputs.availabilityZone})`);
-    } else {
-        add("AZ", p.availabilityZone);
-    }
-    add("cidr", r.type === "aws:ec2/vpc:Vpc" ? p.cidrBlock : undefined);
-    add("engine", p.engine ? `${p.engine} ${p.engineVersion}` : undefined);
-    add("multi-AZ", p.multiAz === true ? "yes" : undefined);
-    add("replicates", p.replicateSourceDb);
-    add("chart", p.chart ? `${p.chart} ${p.version}` : undefined);
-    add("k8s", r.type === "eks:index:Cluster" ? p.version : undefined);
-    add("api", r.type === "eks:index:Cluster" ? p.publicAccessCidrs : undefined);
-    add("ip", r.type === "aws:ec2/networkInterface:NetworkInterface" ? p.privateIps : undefined);
-    add(
-        "port",
-        r.type.startsWith("aws:vpc/securityGroup") ? (p.fromPort === p.toPort ? p.fromPort : `${p.fromPort}-${p.toPort}`) : undefined,
-    );
-    add("from", p.cidrIpv4 ?? p.cidrIpv6);
-    add("region", typeof p.region === "string" ? p.region : undefined);
-    add("replica in", Array.isArray(p.replicas) ? p.replicas.map((x: { region?: string }) => x.region) : undefined);
-    if (r.protect) {
-        s.push("protected");
-    }
-    return s;
+    return parts.join("; ");
 }
 
-function renderTree(run: StackRun): string[] {
+function renderTree(stack: StackPlan, run: StackRun): string[] {
     const lines: string[] = [];
-    const children = (parent: string | undefined) => run.resources.filter((r) => r.parent === parent);
-    const root = run.resources.find((r) => r.type === "pulumi:pulumi:Stack");
-    const walk = (r: RecordedResource, prefix: string, last: boolean) => {
-        const kids = children(r.urn);
-        const settings = keySettings(run, r);
+    const root = run.resources.find((r: RecordedResource) => r.type === "pulumi:pulumi:Stack");
+    const children = (parent: string | undefined) => stack.resources.filter((r) => r.parent === parent);
+    const countDeep = (urn: string): number => children(urn).reduce((n, c) => n + 1 + countDeep(c.urn), 0);
+    const walk = (r: StackPlan["resources"][number], prefix: string, last: boolean) => {
+        const settings = describeSettings(r.settings);
         const label = r.type.startsWith("ecommerce:")
-            ? `${r.type.split(":")[2]} ${r.name} (${countDeep(r)} resources)`
+            ? `${r.type.split(":")[2]} ${r.name} (${countDeep(r.urn)} resources)`
             : `${short(r.type)} ${r.name}`;
-        lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}${settings.length > 0 ? `  [${settings.join("; ")}]` : ""}`);
+        lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}${settings ? `  [${settings}]` : ""}`);
+        const kids = children(r.urn);
         kids.forEach((k, i) => walk(k, `${prefix}${last ? "   " : "│  "}`, i === kids.length - 1));
     };
-    const countDeep = (r: RecordedResource): number => children(r.urn).reduce((n, c) => n + 1 + countDeep(c), 0);
     const top = children(root?.urn);
     top.forEach((r, i) => walk(r, "", i === top.length - 1));
     return lines;
 }
 
-// --- report --------------------------------------------------------------------------------------
-
-export interface StackPlan {
-    readonly stack: string;
-    readonly region: string;
-    readonly role: string;
-    readonly resources: readonly { type: string; name: string; parent?: string; settings: string[] }[];
-    readonly verdicts: readonly PolicyVerdict[];
-    readonly limits: readonly string[];
-    readonly errors: readonly string[];
-}
-
-export interface Plan {
-    readonly stacks: readonly StackPlan[];
-    readonly parity?: { readonly unexplained: readonly string[]; readonly staleEntries: readonly string[]; readonly explained: number };
-    readonly ok: boolean;
-    readonly summary: string;
-}
-
-function limitsOf(run: StackRun): string[] {
-    const limits: string[] = [];
-    if (run.outputs.redisSurvivesZoneLoss === false) {
-        limits.push(
-            `Redis: ${run.config["aws:region"]} has ${(run.outputs.availabilityZones ?? []).length} usable AZs, so two of the three Redis/Sentinel nodes share one; losing that zone loses the Sentinel majority (no automatic Redis failover until it returns).`,
-        );
-    }
-    return limits;
-}
-
-export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: StackRun[] }> {
-    const runs: StackRun[] = [];
-    const stacks: StackPlan[] = [];
-    for (const stack of options.stacks) {
-        const run = await runProgram({ stack, preview: options.preview, config: options.config });
-        runs.push(run);
-        const verdicts = run.errors.length === 0 ? runPolicies(run, ALL_POLICIES) : [];
-        stacks.push({
-            stack,
-            region: run.config["aws:region"],
-            role: String(run.outputs.role ?? "?"),
-            resources: run.resources
-                .filter((r) => r.type !== "pulumi:pulumi:Stack")
-                .map((r) => ({ type: r.type, name: r.name, parent: r.parent, settings: keySettings(run, r) })),
-            verdicts,
-            limits: run.errors.length === 0 ? limitsOf(run) : [],
-            errors: run.errors,
-        });
-    }
-    let parity: Plan["parity"];
-    const primary = runs.find((r) => r.stack === "primary");
-    const dr = runs.find((r) => r.stack === "dr");
-    if (primary && dr && primary.errors.length === 0 && dr.errors.length === 0) {
-        const report: ParityReport = compareStacks(primary, dr, PARITY_ALLOW_LIST);
-        parity = {
-            unexplained: report.unexplained.map(formatDifference),
-            // In a preview, a value unknown in both stacks cannot differ: an entry explaining it
-            // is idle, not stale. Staleness is judged on update runs (and by the tests).
-            staleEntries: options.preview ? [] : report.unusedEntries.map((e) => `${e.type} ${String(e.name)} ${String(e.field)}`),
-            explained: report.explained.length,
-        };
-    }
-    const problems: string[] = [];
-    for (const s of stacks) {
-        if (s.errors.length > 0) {
-            problems.push(`${s.stack}: the program failed`);
-        }
-        const failed = mandatoryViolations(s.verdicts);
-        if (failed.length > 0) {
-            problems.push(
-                `${s.stack}: ${failed.length} mandatory violation${failed.length === 1 ? "" : "s"} (${[...new Set(failed.map((f) => f.policy))].join(", ")})`,
-            );
-        }
-        const vacuous = s.verdicts.filter((v) => v.examined === 0).map((v) => v.policy);
-        if (vacuous.length > 0) {
-            problems.push(`${s.stack}: policies that examined nothing: ${vacuous.join(", ")}`);
-        }
-    }
-    if (parity && (parity.unexplained.length > 0 || parity.staleEntries.length > 0)) {
-        problems.push(
-            `parity: ${parity.unexplained.length} unexplained difference(s), ${parity.staleEntries.length} stale allow-list entr${parity.staleEntries.length === 1 ? "y" : "ies"}`,
-        );
-    }
-    const ok = problems.length === 0;
-    const summary = ok
-        ? `plan OK: ${stacks.map((s) => `${s.stack} (${s.resources.length} resources, ${s.verdicts.length} policies passed)`).join(", ")}${parity ? `; parity OK (${parity.explained} allowed differences)` : ""}`
-        : `plan FAILED: ${problems.join("; ")}`;
-    return { plan: { stacks, parity, ok, summary }, runs };
-}
-
 export function renderText(p: Plan, runs: readonly StackRun[]): string {
-    const out: string[] = [];
+    // A failure is the first thing a reader sees, and the last.
+    const out: string[] = p.ok ? [] : [p.summary];
     for (const s of p.stacks) {
         const run = runs.find((r) => r.stack === s.stack)!;
         out.push(
@@ -250,16 +159,28 @@ export function renderText(p: Plan, runs: readonly StackRun[]): string {
             out.push("program errors:", ...s.errors.map((e) => `  ! ${e}`));
             continue;
         }
-        out.push(...renderTree(run));
+        out.push(...renderTree(s, run));
         out.push(`\n--- policies (${s.verdicts.length}, the pack pulumi preview --policy-pack policies runs)`);
         for (const v of s.verdicts) {
-            const status = v.violations.length === 0 ? "pass" : `FAIL (${v.violations.length})`;
+            const failed = v.enforcementLevel === "mandatory" ? "FAIL" : "WARN";
+            const status = v.violations.length === 0 ? "pass" : `${failed} (${v.violations.length})`;
             out.push(`  ${status.padEnd(9)} ${v.policy.padEnd(38)} ${v.enforcementLevel.padEnd(9)} examined ${v.examined}`);
-            out.push(...v.violations.map((x) => `            - ${x.message}`));
+            out.push(
+                ...v.violations.map((x) => {
+                    const key = s.violations.find((y) => y.policy === v.policy && y.message === x.message)?.configKey;
+                    return `            - ${x.message}${key ? ` [config ${key}]` : ""}`;
+                }),
+            );
             out.push(...v.cannotRun.map((x) => `            ? cannot run during preview: ${x}`));
         }
         if (s.limits.length > 0) {
             out.push("\n--- known limits", ...s.limits.map((l) => `  * ${l}`));
+        }
+        if (s.warnings.length > 0) {
+            out.push(
+                "\n--- deploy warnings (the deploy wrapper refuses a real preview or up until these are set)",
+                ...s.warnings.map((w) => `  ! ${w}`),
+            );
         }
     }
     if (p.parity) {
@@ -277,12 +198,16 @@ export function renderText(p: Plan, runs: readonly StackRun[]): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-    let options: PlanOptions;
+    let options: CliOptions;
     try {
         options = parseArgs(argv);
     } catch (err) {
         process.stderr.write(`plan: ${(err as Error).message}\n`);
         return 2;
+    }
+    if (options.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
     }
     const { plan: result, runs } = await plan(options);
     process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderText(result, runs)}\n`);
@@ -291,10 +216,11 @@ async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
     main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
+        // exitCode, not exit(): a piped stdout is flushed before the process ends.
+        (code) => (process.exitCode = code),
         (err) => {
             process.stderr.write(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
-            process.exit(2);
+            process.exitCode = 2;
         },
     );
 }
