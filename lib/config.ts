@@ -12,6 +12,7 @@ import { azIdBelongsTo } from "./regions";
 import { cidrsOverlap, parseCidr, MAX_AZS } from "./cidr";
 import {
     ACCOUNT_ID,
+    ACM_CERTIFICATE_ARN,
     AMI_NAME_FILTER,
     AMI_OWNER,
     AWS_REGION,
@@ -466,7 +467,7 @@ function readWeb(r: Reader, sites: Sites | undefined, region: string | undefined
 function readCertificateArn(r: Reader, sites: Sites | undefined, region: string | undefined): string | undefined {
     const certificateArns = r.object(key("certificateArns"), "a map of region to ACM certificate ARN");
     for (const [reg, arn] of Object.entries(certificateArns ?? {})) {
-        const ok = typeof arn === "string" && new RegExp(`^arn:aws:acm:${reg}:\\d{12}:certificate/[0-9a-f-]{36}$`).test(arn);
+        const ok = typeof arn === "string" && ACM_CERTIFICATE_ARN.accepts(arn) && arn.split(":")[3] === reg;
         if (!(sites?.both ?? [reg]).includes(reg) || !ok) {
             r.reject(
                 `${key("certificateArns")}.${reg}`,

@@ -6,15 +6,14 @@
  * other stack's state (which lives in the other region, and may be unreachable).
  */
 import { spreadOverZones } from "./placement";
+import { ACCOUNT_ID, REGION_NAME } from "./rules";
 
 /** RDS DB instance identifiers: letter first, letters/digits/hyphens, no `--`, no trailing `-`, at most 63. */
 const RDS_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const ACCOUNT_ID = /^\d{12}$/;
 const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 
 function requireRegion(what: string, region: string): void {
-    if (!REGION.test(region)) {
+    if (!REGION_NAME.accepts(region)) {
         throw new Error(`${what}: "${region}" is not an AWS region name like us-east-2`);
     }
 }
@@ -63,7 +62,7 @@ export function writerArn(a: WriterArnArgs): string {
     if (!PARTITIONS.includes(a.partition)) {
         throw new Error(`writerArn: partition "${a.partition}" is not an AWS partition (${PARTITIONS.join(", ")})`);
     }
-    if (!ACCOUNT_ID.test(a.accountId)) {
+    if (!ACCOUNT_ID.accepts(a.accountId)) {
         throw new Error(`writerArn: account "${a.accountId}" is not a 12-digit AWS account ID`);
     }
     return `arn:${a.partition}:rds:${a.writerRegion}:${a.accountId}:db:${writerIdentifier(a.identifierBase, a.writerRegion)}`;

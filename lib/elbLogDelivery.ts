@@ -5,6 +5,7 @@
  * logdelivery.elasticloadbalancing.amazonaws.com (Elastic Load Balancing user guide,
  * "Enable access logs for your Application Load Balancer").
  */
+import { REGION_NAME } from "./rules";
 
 /** Regional Elastic Load Balancing accounts of the regions that predate August 2022. */
 export const ELB_LOG_ACCOUNTS: Readonly<Record<string, string>> = {
@@ -36,7 +37,7 @@ export const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazon
 
 /** The bucket-policy principal that delivers load balancer access logs in `region`. */
 export function elbLogDeliveryPrincipal(region: string, partition = "aws"): { AWS: string } | { Service: string } {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    if (!REGION_NAME.accepts(region)) {
         throw new Error(`elbLogDeliveryPrincipal: "${region}" is not an AWS region name like us-east-2`);
     }
     const account = ELB_LOG_ACCOUNTS[region];

@@ -21,8 +21,3 @@ export const INSTANCE_MEMORY_MIB: Readonly<Record<string, number>> = {
     "r7i.large": 16384,
     "r7i.xlarge": 32768,
 };
-
-/** An EC2 instance type such as `t3.large` or `m7i-flex.xlarge`. */
-export const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|\d*xlarge)$/;
-/** An RDS instance class such as `db.t3.2xlarge`. */
-export const RDS_INSTANCE_CLASS = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/;

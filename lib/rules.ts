@@ -98,6 +98,8 @@ export function requireValidArgs(component: string, name: string, problems: read
 
 export const AWS_REGION = rule<string>(`an AWS region (${AWS_REGIONS.slice(0, 4).join(", ")}, ...)`, (v) => AWS_REGIONS.includes(v));
 export const ACCOUNT_ID = pattern(/^\d{12}$/, "a 12-digit AWS account ID");
+/** The shape of a region name (any partition's), where the list of AWS_REGION would be too narrow. */
+export const REGION_NAME = pattern(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region name like us-east-2");
 /** RFC 1123 hostname with a top-level domain. */
 export const HOSTNAME = pattern(
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
@@ -248,7 +250,7 @@ export const RDS_INSTANCE_CLASS = pattern(
     /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d*xlarge)$/,
     "an RDS instance class such as db.t3.2xlarge",
 );
-/** RDS allows up to 5 read replicas per source for MySQL (CreateDBInstanceReadReplica; 15 since 2023, 5 kept as our ceiling). */
+/** Read replicas per writer: RDS MySQL allows 15 per source; 5 is this platform's ceiling (each is a full db.t3.2xlarge). */
 export const DB_REPLICA_COUNT = integerFrom(0, 5);
 /** gp3 storage of RDS MySQL: 20 GiB to 64 TiB (RDS storage types). */
 export const DB_STORAGE_GIB = integerFrom(20, 65536, " (GiB)");
