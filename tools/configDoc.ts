@@ -4,6 +4,7 @@
  *
  *   npx ts-node --transpile-only tools/configDoc.ts   prints the table
  */
+import { REGION_NAME } from "../lib/rules";
 import { readProjectFile } from "../offline/stackConfig";
 
 interface Declaration {
@@ -14,6 +15,12 @@ interface Declaration {
     value?: unknown;
 }
 
+/** `object (region map)` when every key is a region, else `object`. */
+function objectKind(value: unknown): string {
+    const keys = value !== null && typeof value === "object" ? Object.keys(value) : [];
+    return keys.length > 0 && keys.every((k) => REGION_NAME.accepts(k)) ? "object (region map)" : "object";
+}
+
 function cell(text: string): string {
     return text.replace(/\s+/g, " ").replace(/\|/g, "\\|").trim();
 }
@@ -21,7 +28,7 @@ function cell(text: string): string {
 export function renderConfigTable(): string {
     const project = readProjectFile();
     const rows = Object.entries(project.config as Record<string, Declaration>).map(([key, decl]) => {
-        const type = decl.type === "array" ? `array of ${decl.items?.type ?? "?"}` : (decl.type ?? "object (region map)");
+        const type = decl.type === "array" ? `array of ${decl.items?.type ?? "?"}` : (decl.type ?? objectKind(decl.value));
         const value = decl.value !== undefined ? decl.value : decl.default;
         const shown =
             value === undefined
