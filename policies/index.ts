@@ -12,6 +12,6 @@ import { ALL_POLICIES, POLICY_PACK_NAME } from "./all";
 
 new PolicyPack(POLICY_PACK_NAME, {
     description:
-        "Sizes, counts, AZ spread, regions, versions and the security baseline of the e-commerce platform (../shared/design/ARCHITECTURE.md).",
+        "Sizes, counts, AZ spread, regions, versions and the security baseline of the e-commerce platform.",
     policies: ALL_POLICIES,
 });
