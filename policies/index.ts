@@ -11,7 +11,6 @@ import { PolicyPack } from "@pulumi/policy";
 import { ALL_POLICIES, POLICY_PACK_NAME } from "./all";
 
 new PolicyPack(POLICY_PACK_NAME, {
-    description:
-        "Sizes, counts, AZ spread, regions, versions and the security baseline of the e-commerce platform.",
+    description: "Sizes, counts, AZ spread, regions, versions and the security baseline of the e-commerce platform.",
     policies: ALL_POLICIES,
 });

@@ -4,7 +4,7 @@
 import type { ResourceValidationArgs } from "@pulumi/policy";
 import { resourcePolicy, tierOf, configOf } from "./kit";
 
-/** The seed's sizes (../shared/seed/infrastructure.md, table 1.1). */
+/** The seed's sizes (the platform owners' infrastructure description, table 1.1). */
 export const SEED_SIZES: Readonly<Record<string, readonly string[]>> = {
     web: ["t3.xlarge"],
     redis: ["t3.large"],
