@@ -27,7 +27,8 @@ import {
     requireValidArgs,
     rule,
 } from "../lib/rules";
-import { named, Tags } from "../lib/tags";
+import type { Tags } from "../lib/tags";
+import { PlatformComponent } from "./platformComponent";
 import { readSecretPolicy } from "../lib/iam";
 
 export interface DatabaseClusterArgs {
@@ -231,7 +232,7 @@ const DEFAULTS = {
  * Both roles create the same resources under the same names, so a failover flips inputs,
  * never the resource set.
  */
-export class DatabaseCluster extends pulumi.ComponentResource {
+export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
     public readonly role: StackRole;
     /** This region's writer (in `standby`, the replica that a promotion turns into the writer). */
     public readonly writerIdentifier: string;
@@ -259,17 +260,13 @@ export class DatabaseCluster extends pulumi.ComponentResource {
     /** What this region's writer replicates from: the derived writer ARN in `standby`, undefined in `writer`. */
     public readonly sourceDbArn: string | undefined;
 
-    private readonly name: string;
-    private readonly args: DatabaseClusterArgs;
     private readonly partition: string;
     private readonly writerId: string;
 
     constructor(name: string, args: DatabaseClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // A bad argument registers nothing, not even the component.
         requireValidArgs("DatabaseCluster", name, databaseClusterArgsProblems(args));
-        super("ecommerce:db:DatabaseCluster", name, {}, opts);
-        this.name = name;
-        this.args = args;
+        super("ecommerce:db:DatabaseCluster", name, args, opts);
         this.partition = args.partition ?? "aws";
         this.writerId = writerIdentifier(args.identifierBase, args.region);
         const standby = args.role === "standby";
@@ -332,10 +329,6 @@ export class DatabaseCluster extends pulumi.ComponentResource {
             privateZoneId: this.privateZoneId,
             sourceDbArn: this.sourceDbArn,
         });
-    }
-
-    private tagged(name: string): Record<string, string> {
-        return named(this.args.tags, name);
     }
 
     /** One key per region: a cross-region replica needs a key of its own region. */

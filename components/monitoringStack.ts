@@ -45,7 +45,8 @@ import {
     toYaml,
 } from "../lib/monitoringValues";
 import { buildProbeTargets, ProbeTarget, renderApplicationScrapeConfig, renderProbeScrapeConfigs } from "../lib/probes";
-import { named, Tags } from "../lib/tags";
+import type { Tags } from "../lib/tags";
+import { PlatformComponent } from "./platformComponent";
 
 /** What the blackbox exporter probes (lib/probes.ts builds the target list from it). */
 export interface MonitoringProbeArgs {
@@ -278,7 +279,7 @@ const NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "Ama
  * no OIDC provider is needed and the role's trust policy survives a cluster replacement;
  * the association is part of the add-on itself.
  */
-export class MonitoringStack extends pulumi.ComponentResource {
+export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
     public readonly clusterName: pulumi.Output<string>;
     /** Kubeconfig of the cluster (AWS CLI token auth), as a secret. */
     public readonly kubeconfig: pulumi.Output<string>;
@@ -293,15 +294,11 @@ export class MonitoringStack extends pulumi.ComponentResource {
     /** Every target the blackbox exporter probes. */
     public readonly probeTargets: pulumi.Output<ProbeTarget[]>;
 
-    private readonly name: string;
-    private readonly args: MonitoringStackArgs;
     private readonly partition: pulumi.Output<string>;
 
     constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("MonitoringStack", name, monitoringStackArgsProblems(args));
-        super("ecommerce:monitoring:MonitoringStack", name, {}, opts);
-        this.name = name;
-        this.args = args;
+        super("ecommerce:monitoring:MonitoringStack", name, args, opts);
         this.partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const cluster = this.createControlPlane();
         const clusterName = cluster.eksCluster.apply((c) => pulumi.output(c.name));
@@ -344,10 +341,6 @@ export class MonitoringStack extends pulumi.ComponentResource {
             grafanaAdminSecretName: this.grafanaAdminSecretName,
             probeTargets: this.probeTargets,
         });
-    }
-
-    private tagged(name: string): Record<string, string> {
-        return named(this.args.tags, name);
     }
 
     private get clusterNameOrDefault(): string {

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { subnetCidr, SubnetTier, MAX_AZS } from "../lib/cidr";
 import type { ZoneRef } from "../lib/lookups";
 import { integerFrom, LOG_RETENTION_DAYS, NAT_GATEWAY_MODE, type NatGatewayMode, Problems, requireValidArgs } from "../lib/rules";
-import { named, Tags } from "../lib/tags";
+import type { Tags } from "../lib/tags";
+import { PlatformComponent } from "./platformComponent";
 
 export interface NetworkArgs {
     /** IPv4 CIDR of the VPC (/16 to /22); cut into fixed slots per tier and AZ (lib/cidr.ts). */
@@ -52,7 +53,7 @@ export function networkArgsProblems(args: NetworkArgs): string[] {
  * internet gateway, NAT gateways, per-zone routing, a locked-down default security group
  * and VPC flow logs to CloudWatch Logs.
  */
-export class Network extends pulumi.ComponentResource {
+export class Network extends PlatformComponent<NetworkArgs> {
     public readonly vpcId: pulumi.Output<string>;
     public readonly cidrBlock: string;
     public readonly zones: readonly ZoneRef[];
@@ -65,15 +66,11 @@ export class Network extends pulumi.ComponentResource {
     public readonly natGatewayIds: pulumi.Output<string>[];
     public readonly flowLogGroupName: pulumi.Output<string>;
 
-    private readonly name: string;
-    private readonly args: NetworkArgs;
     private readonly vpc: aws.ec2.Vpc;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("Network", name, networkArgsProblems(args));
-        super("ecommerce:network:Network", name, {}, opts);
-        this.name = name;
-        this.args = args;
+        super("ecommerce:network:Network", name, args, opts);
         this.vpc = this.createVpc();
         const internetGateway = new aws.ec2.InternetGateway(
             `${name}-igw`,
@@ -104,10 +101,6 @@ export class Network extends pulumi.ComponentResource {
             natGatewayIds: this.natGatewayIds,
             flowLogGroupName: this.flowLogGroupName,
         });
-    }
-
-    private tagged(name: string): Record<string, string> {
-        return named(this.args.tags, name);
     }
 
     private createVpc(): aws.ec2.Vpc {

@@ -12,8 +12,9 @@ import {
     SENTINEL_PORT,
 } from "../lib/redisConfig";
 import { K8S_NAME, Problems, requireValidArgs } from "../lib/rules";
-import { named, Tags } from "../lib/tags";
+import type { Tags } from "../lib/tags";
 import { readSecretPolicy } from "../lib/iam";
+import { PlatformComponent } from "./platformComponent";
 import type { TierSubnets } from "./network";
 
 export interface RedisClusterArgs {
@@ -138,7 +139,7 @@ export function redisClusterArgsProblems(args: RedisClusterArgs): string[] {
  * serving what it has, but no failover can happen until the zone returns. `survivesZoneLoss`
  * says whether this placement has that limit.
  */
-export class RedisCluster extends pulumi.ComponentResource {
+export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
     /** Fixed private address of each node, in node order; the first is the initial master. */
     public readonly nodeAddresses: string[];
     /** Zone name of each node, in node order. */
@@ -157,14 +158,9 @@ export class RedisCluster extends pulumi.ComponentResource {
     /** False when losing one zone loses the Sentinel majority (fewer zones than nodes, e.g. 3 nodes in 2 zones). */
     public readonly survivesZoneLoss: boolean;
 
-    private readonly name: string;
-    private readonly args: RedisClusterArgs;
-
     constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("RedisCluster", name, redisClusterArgsProblems(args));
-        super("ecommerce:redis:RedisCluster", name, {}, opts);
-        this.name = name;
-        this.args = args;
+        super("ecommerce:redis:RedisCluster", name, args, opts);
         const nodes = pinnedNodes(args.nodeCount ?? 3, args.subnets.cidrs);
         const secret = this.createPassword();
         const sg = this.createSecurityGroup();
@@ -197,10 +193,6 @@ export class RedisCluster extends pulumi.ComponentResource {
             sentinelPort: this.sentinelPort,
             survivesZoneLoss: this.survivesZoneLoss,
         });
-    }
-
-    private tagged(name: string): Record<string, string> {
-        return named(this.args.tags, name);
     }
 
     private get masterNameOrDefault(): string {

@@ -19,7 +19,8 @@ import {
     WEB_INSTANCE_COUNT,
     X86_INSTANCE_TYPE,
 } from "../lib/rules";
-import { named, Tags } from "../lib/tags";
+import type { Tags } from "../lib/tags";
+import { PlatformComponent } from "./platformComponent";
 import { parseReleaseUri, renderWebUserData, userDataProblems, WebAppSource } from "../lib/webUserData";
 
 export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -173,7 +174,7 @@ interface ServerImage {
  * balancer is reachable from the internet, and only on 80 and 443; the servers accept traffic
  * from the load balancer alone.
  */
-export class WebTier extends pulumi.ComponentResource {
+export class WebTier extends PlatformComponent<WebTierArgs> {
     public readonly albDnsName: pulumi.Output<string>;
     public readonly albZoneId: pulumi.Output<string>;
     public readonly albArn: pulumi.Output<string>;
@@ -194,14 +195,9 @@ export class WebTier extends pulumi.ComponentResource {
     /** Bucket of the load balancer's access logs (undefined when disabled). */
     public readonly accessLogBucketName: pulumi.Output<string> | undefined;
 
-    private readonly name: string;
-    private readonly args: WebTierArgs;
-
     constructor(name: string, args: WebTierArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("WebTier", name, webTierArgsProblems(args));
-        super("ecommerce:web:WebTier", name, {}, opts);
-        this.name = name;
-        this.args = args;
+        super("ecommerce:web:WebTier", name, args, opts);
         const { albSg, instanceSg } = this.createSecurityGroups();
         const logs = (args.accessLogs ?? true) ? this.createAccessLogBucket() : undefined;
         const alb = this.createLoadBalancer(albSg, logs);
@@ -242,10 +238,6 @@ export class WebTier extends pulumi.ComponentResource {
             listenerProtocol: this.listenerProtocol,
             accessLogBucketName: this.accessLogBucketName,
         });
-    }
-
-    private tagged(name: string): Record<string, string> {
-        return named(this.args.tags, name);
     }
 
     private get baked(): boolean {

@@ -121,6 +121,25 @@ function optionsOf(r: RecordedResource): ResourceValidationArgs["opts"] {
 
 const isTypeFor = (type: string) => (resourceClass: any) => resourceClass?.__pulumiType === type;
 
+/**
+ * What a policy sees of a resource, in either kind of policy: its identity, its values (inputs
+ * for resource policies, outputs for stack policies) behind the unknown-checking proxy, its
+ * options and provider, and the type tests.
+ */
+function policyView(run: StackRun, r: RecordedResource, values: Record<string, unknown>) {
+    const props = unknownCheckingProxy(engineValue(values));
+    return {
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props,
+        opts: optionsOf(r),
+        provider: providerOf(run, r),
+        isType: isTypeFor(r.type),
+        asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
+    };
+}
+
 /** Policies' config merged the way the engine hands it out: enforcementLevel apart, the rest as getConfig(). */
 function configFor(config: PolicyPackConfig, policy: string): { level?: EnforcementLevel; properties: Record<string, unknown> } {
     const c = config[policy];
@@ -162,19 +181,11 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
             for (const r of run.resources) {
                 let applies = false;
                 for (const validate of validations) {
-                    const props = unknownCheckingProxy(engineValue(r.inputs));
                     const args: ResourceValidationArgs = {
-                        type: r.type,
-                        name: r.name,
-                        urn: r.urn,
-                        props,
-                        opts: optionsOf(r),
-                        provider: providerOf(run, r),
+                        ...policyView(run, r, r.inputs),
                         stackTags: new Map(),
                         getConfig,
                         notApplicable: throwNotApplicable,
-                        isType: isTypeFor(r.type),
-                        asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
                     };
                     try {
                         synchronously(
@@ -200,19 +211,7 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
         } else if ("validateStack" in policy && policy.validateStack) {
             const byUrn = new Map<string, PolicyResource>();
             const resources: PolicyResource[] = run.resources.map((r) => {
-                const props = unknownCheckingProxy(engineValue(r.outputs));
-                const resource: PolicyResource = {
-                    type: r.type,
-                    name: r.name,
-                    urn: r.urn,
-                    props,
-                    opts: optionsOf(r),
-                    provider: providerOf(run, r),
-                    dependencies: [],
-                    propertyDependencies: {},
-                    isType: isTypeFor(r.type),
-                    asType: ((c: any) => (isTypeFor(r.type)(c) ? props : undefined)) as any,
-                };
+                const resource: PolicyResource = { ...policyView(run, r, r.outputs), dependencies: [], propertyDependencies: {} };
                 byUrn.set(r.urn, resource);
                 return resource;
             });
