@@ -29,7 +29,7 @@ import {
 } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
-import { readSecretPolicy } from "../lib/iam";
+import { readSecretPolicy, serviceTrustPolicy } from "../lib/iam";
 
 export interface DatabaseClusterArgs {
     /**
@@ -474,10 +474,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
             `${this.name}-monitoring`,
             {
                 description: `Enhanced Monitoring of ${this.writerId} and its replicas`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com"),
                 tags: this.tagged(`${this.name}-monitoring`),
             },
             { parent: this },

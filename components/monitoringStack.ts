@@ -46,6 +46,7 @@ import {
 } from "../lib/monitoringValues";
 import { buildProbeTargets, ProbeTarget, renderApplicationScrapeConfig, renderProbeScrapeConfigs } from "../lib/probes";
 import type { Tags } from "../lib/tags";
+import { serviceTrustPolicy } from "../lib/iam";
 import { PlatformComponent } from "./platformComponent";
 
 /** What the blackbox exporter probes (lib/probes.ts builds the target list from it). */
@@ -462,10 +463,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             `${name}-node`,
             {
                 description: `Managed nodes of EKS cluster ${clusterName}`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
                 tags: this.tagged(`${name}-node`),
             },
             { parent: this },
@@ -782,7 +780,4 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
 }
 
 /** Trust of roles that pods assume through EKS Pod Identity. */
-const POD_IDENTITY_TRUST = JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-});
+const POD_IDENTITY_TRUST = serviceTrustPolicy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]);

@@ -13,7 +13,7 @@ import {
 } from "../lib/redisConfig";
 import { K8S_NAME, Problems, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
-import { readSecretPolicy } from "../lib/iam";
+import { readSecretPolicy, serviceTrustPolicy } from "../lib/iam";
 import { PlatformComponent } from "./platformComponent";
 import type { TierSubnets } from "./network";
 
@@ -316,10 +316,7 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
             name,
             {
                 description: `Redis cache ${this.name} nodes: SSM management and the password secret`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
                 tags: this.tagged(name),
             },
             { parent: this },

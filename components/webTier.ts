@@ -20,6 +20,7 @@ import {
     X86_INSTANCE_TYPE,
 } from "../lib/rules";
 import type { Tags } from "../lib/tags";
+import { serviceTrustPolicy } from "../lib/iam";
 import { PlatformComponent } from "./platformComponent";
 import { parseReleaseUri, renderWebUserData, userDataProblems, WebAppSource } from "../lib/webUserData";
 
@@ -512,10 +513,7 @@ export class WebTier extends PlatformComponent<WebTierArgs> {
             name,
             {
                 description: "Web servers: SSM Session Manager, reading the release bundle",
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
                 tags: this.tagged(name),
             },
             { parent: this },

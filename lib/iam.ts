@@ -2,6 +2,14 @@
  * IAM policy documents the components share. Pure functions.
  */
 
+/** The trust policy of a role that the AWS service `service` (e.g. ec2.amazonaws.com) assumes. */
+export function serviceTrustPolicy(service: string, actions: readonly string[] = ["sts:AssumeRole"]): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: actions.length === 1 ? actions[0] : [...actions] }],
+    });
+}
+
 /**
  * GetSecretValue on one secret, and kms:Decrypt with its customer key only through Secrets
  * Manager in the secret's region (the key policy delegates to IAM; an AWS managed key
