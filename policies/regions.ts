@@ -1,5 +1,7 @@
 /**
- * Where resources may live: the two site regions and the backup regions, nothing else.
+ * Where resources may live: the two site regions and the two regions the design reserves for
+ * the global resources and the backups (us-west-2, where Global Accelerator's API lives, and
+ * us-east-1), nothing else.
  * Covers a resource's own region (its `region` input or its provider's) and the regions it
  * reaches into: Secrets Manager replicas and cross-region RDS replication sources.
  */
@@ -9,7 +11,7 @@ export interface RegionConfig {
     readonly allowedRegions: readonly string[];
 }
 
-/** ecommerce:primaryRegion, ecommerce:drRegion and ecommerce:backupRegions of Pulumi.yaml. */
+/** ecommerce:primaryRegion and ecommerce:drRegion of Pulumi.yaml, and the regions of the global stack and the backups. */
 export const DEFAULT_REGIONS: RegionConfig = { allowedRegions: ["us-east-2", "us-west-1", "us-west-2", "us-east-1"] };
 
 const arnRegion = (arn: unknown) => (typeof arn === "string" && arn.startsWith("arn:") ? arn.split(":")[3] : undefined);
