@@ -15,8 +15,6 @@ export default tseslint.config(
             parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
             globals: { ...globals.node },
         },
-        // CommonJS: the mocha reporter is loaded by mocha itself, before ts-node.
-        rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
     },
     {
         rules: {

@@ -218,7 +218,8 @@ class Reader {
     }
 
     /** A string that may be empty (meaning: not used), else satisfies `r`. */
-    optionalString(k: string, r: Rule<string>): string | undefined | "" {
+    /** "" when empty (not used), undefined when unset or refused. */
+    optionalString(k: string, r: Rule<string>): string | undefined {
         const value = this.present(k, `empty, or ${r.allowed}`);
         if (value === undefined || value === "") {
             return value;

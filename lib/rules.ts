@@ -304,7 +304,7 @@ export const EKS_PRINCIPAL_ARN = rule<string>(
 );
 export const K8S_NAMESPACES = rule<readonly string[]>(
     `a list of Kubernetes namespaces (each ${K8S_NAME.allowed})`,
-    (v) => Array.isArray(v) && v.every((n) => K8S_NAME.accepts(n)),
+    (v) => Array.isArray(v) && v.every((n: unknown) => typeof n === "string" && K8S_NAME.accepts(n)),
 );
 export const PROMETHEUS_RETENTION_DAYS = integerFrom(1, 365, " (days)");
 export const PROMETHEUS_STORAGE_GIB = integerFrom(10, 16384, " (GiB)");

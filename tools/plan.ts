@@ -98,7 +98,7 @@ function short(type: string): string {
 /** The settings as the tree shows them: `size t3.large; AZ us-west-1c`. */
 export function describeSettings(s: ResourceSettings): string {
     const parts: string[] = [];
-    const add = (label: string, v: unknown) => {
+    const add = (label: string, v: string | number | readonly string[] | undefined) => {
         if (v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)) {
             parts.push(`${label} ${Array.isArray(v) ? v.join(",") : String(v)}`);
         }
