@@ -106,12 +106,17 @@ export interface EksVersionRow {
     readonly version: string;
     /** When EKS released it (ISO date). */
     readonly released: string;
-    /** Last day of standard support (ISO date); extended support (paid) follows for 12 months. */
+    /**
+     * The calendar's "end of standard support" (ISO date): from the start of that day (UTC) the
+     * version is in extended support (paid, 12 months) or, with supportType STANDARD, upgraded.
+     */
     readonly endOfStandardSupport: string;
     readonly source: string;
 }
 
 const EKS_CALENDAR = "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (release calendar)";
+/** endoflife.date reads the calendar's table into products/amazon-eks.md (commit a70eca337600, 2026-08-22). */
+const EKS_CALENDAR_VIA_EOL = `${EKS_CALENDAR}, as read by endoflife.date products/amazon-eks.md`;
 
 /**
  * EKS versions, newest first. Standard support lasts 14 months from the EKS release. With
@@ -120,6 +125,7 @@ const EKS_CALENDAR = "https://docs.aws.amazon.com/eks/latest/userguide/kubernete
  * Only rows whose dates were verified are listed; add a newer version here with its source.
  */
 export const EKS_VERSIONS: readonly EksVersionRow[] = [
+    { version: "1.36", released: "2026-06-02", endOfStandardSupport: "2027-08-02", source: EKS_CALENDAR_VIA_EOL },
     { version: "1.35", released: "2026-01-27", endOfStandardSupport: "2027-03-27", source: EKS_CALENDAR },
     { version: "1.34", released: "2025-10-02", endOfStandardSupport: "2026-12-02", source: EKS_CALENDAR },
     { version: "1.33", released: "2025-05-29", endOfStandardSupport: "2026-07-29", source: EKS_CALENDAR },
@@ -136,7 +142,10 @@ export type EksSupport =
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Where `version` stands in EKS standard support on `date` (UTC days). */
+/**
+ * Where `version` stands in EKS standard support on `date` (UTC days): `daysLeft` counts the
+ * days of standard support left, so on the end date itself it is 0 and the version has ended.
+ */
 export function eksSupport(version: string, date: Date): EksSupport {
     const row = EKS_VERSIONS.find((r) => r.version === version);
     if (!row) {
@@ -144,6 +153,6 @@ export function eksSupport(version: string, date: Date): EksSupport {
     }
     const today = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
     const daysLeft = Math.round((Date.parse(`${row.endOfStandardSupport}T00:00:00Z`) - today) / DAY_MS);
-    const status = daysLeft < 0 ? "ended" : daysLeft <= EKS_SUPPORT_WARNING_DAYS ? "ending" : "standard";
+    const status = daysLeft <= 0 ? "ended" : daysLeft <= EKS_SUPPORT_WARNING_DAYS ? "ending" : "standard";
     return { status, row, daysLeft };
 }

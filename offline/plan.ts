@@ -8,6 +8,7 @@ import { describePlaceholder, placeholdersIn } from "../lib/placeholders";
 import { pinnedNodes, survivesZoneLoss } from "../lib/placement";
 import { subnetCidr } from "../lib/cidr";
 import { ALL_POLICIES } from "../policies/all";
+import { judgedOn } from "../policies/versions";
 import { compareStacks, formatDifference } from "./parity";
 import { PARITY_ALLOW_LIST } from "./parityAllowList";
 import { PolicyVerdict, runPolicies } from "./policyRunner";
@@ -18,6 +19,8 @@ export interface PlanOptions {
     readonly preview: boolean;
     /** Config overrides (what-if), fully qualified keys. */
     readonly config: Readonly<Record<string, string>>;
+    /** The day support windows are judged on (YYYY-MM-DD); undefined: today. */
+    readonly evaluationDate?: string;
 }
 
 /** A resource's settings worth seeing: size, counts, zones, addresses, versions, exposure, protection. */
@@ -263,9 +266,9 @@ function limitsOf(cfg: PlatformConfig): string[] {
     ];
 }
 
-function planStack(run: StackRun): StackPlan {
+function planStack(run: StackRun, evaluationDate: string | undefined): StackPlan {
     const cfg = configOf(run);
-    const verdicts = run.errors.length === 0 ? runPolicies(run, ALL_POLICIES) : [];
+    const verdicts = run.errors.length === 0 ? runPolicies(run, ALL_POLICIES, evaluationDate ? judgedOn(evaluationDate) : {}) : [];
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const violations = verdicts
         .filter((v) => v.enforcementLevel === "mandatory")
@@ -300,7 +303,7 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
     for (const stack of options.stacks) {
         runs.push(await runProgram({ stack, preview: options.preview, config: options.config }));
     }
-    const stacks = runs.map(planStack);
+    const stacks = runs.map((run) => planStack(run, options.evaluationDate));
     let parity: Plan["parity"];
     const primary = runs.find((r) => r.stack === "primary");
     const dr = runs.find((r) => r.stack === "dr");
@@ -317,9 +320,24 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
     const problems = [...stacks.flatMap(stackProblems), ...parityProblems(parity)];
     const ok = problems.length === 0;
     const summary = ok
-        ? `plan OK: ${stacks.map((s) => `${s.stack} (${s.resources.length} resources, ${s.verdicts.length} policies passed${s.warnings.length > 0 ? `, ${s.warnings.length} deploy warning${s.warnings.length === 1 ? "" : "s"}` : ""})`).join(", ")}${parity ? `; parity OK (${parity.explained} allowed differences)` : ""}`
+        ? `plan OK: ${stacks.map(stackSummary).join(", ")}${parity ? `; parity OK (${parity.explained} allowed differences)` : ""}`
         : `plan FAILED: ${problems.join("; ")}`;
     return { plan: { stacks, parity, ok, summary }, runs };
+}
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** `dr (125 resources, 16 policies passed, 1 advisory warning, 3 deploy warnings)`. */
+function stackSummary(s: StackPlan): string {
+    const passed = s.verdicts.filter((v) => v.violations.length === 0).length;
+    const advisory = s.verdicts.filter((v) => v.enforcementLevel !== "mandatory").reduce((n, v) => n + v.violations.length, 0);
+    const parts = [
+        count(s.resources.length, "resource"),
+        `${passed} ${passed === 1 ? "policy" : "policies"} passed`,
+        ...(advisory > 0 ? [count(advisory, "advisory warning")] : []),
+        ...(s.warnings.length > 0 ? [count(s.warnings.length, "deploy warning")] : []),
+    ];
+    return `${s.stack} (${parts.join(", ")})`;
 }
 
 function stackProblems(s: StackPlan): string[] {

@@ -32,6 +32,11 @@ export interface VersionConfig {
 const VERSION_DEFAULTS: VersionConfig = { allowedEngineVersions: [], evaluationDate: "" };
 const EVALUATION_DATE_SCHEMA = { type: "string", pattern: "^(\\d{4}-\\d{2}-\\d{2})?$", default: "" } as const;
 
+/** Policy config that judges every support window of the pack on `date` (YYYY-MM-DD). */
+export function judgedOn(date: string): Record<string, { evaluationDate: string }> {
+    return { "approved-versions": { evaluationDate: date }, "eks-standard-support-ending": { evaluationDate: date } };
+}
+
 /** The day `evaluationDate` names, or today. */
 export function evaluationDay(config: Pick<VersionConfig, "evaluationDate">): Date {
     return config.evaluationDate ? new Date(`${config.evaluationDate}T00:00:00Z`) : new Date();

@@ -17,6 +17,8 @@ import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { engineValue, providerInfo, runPolicies } from "../offline/policyRunner";
 import { loadStack, RecordedResource, StackRun } from "../offline/run";
 import { PROJECT_DIR } from "../offline/stackConfig";
+import { judgedOn } from "../policies/versions";
+import { JUDGED_AS_OF } from "./support/asOf";
 
 type Diagnostic = { policy: string; message: string; level: analyzerPb.EnforcementLevel };
 
@@ -68,6 +70,19 @@ const diagnostics = (response: any): Diagnostic[] =>
     }));
 
 /** Every diagnostic the analyzer server gives for `run`: per resource, then for the stack. */
+/** The analyzer's Configure call, as the CLI makes it for --policy-pack-config. */
+async function configure(client: any, policyConfig: Record<string, Record<string, unknown>>): Promise<void> {
+    const req = new analyzerPb.ConfigureAnalyzerRequest();
+    for (const [policy, properties] of Object.entries(policyConfig)) {
+        const level = ALL_POLICIES.find((p) => p.name === policy)!.enforcementLevel;
+        const config = new analyzerPb.PolicyConfig();
+        config.setEnforcementlevel(level === "advisory" ? analyzerPb.EnforcementLevel.ADVISORY : analyzerPb.EnforcementLevel.MANDATORY);
+        config.setProperties(Struct.fromJavaScript(properties as any));
+        req.getPolicyconfigMap().set(policy, config);
+    }
+    await new Promise((resolve, reject) => client.configure(req, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+}
+
 async function analyze(client: any, run: StackRun): Promise<Diagnostic[]> {
     const call = <T>(method: string, req: unknown) =>
         new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
@@ -98,7 +113,7 @@ async function analyze(client: any, run: StackRun): Promise<Diagnostic[]> {
 
 /** The offline runner's verdicts in the same shape; "can't run during preview" becomes the advisory the server reports. */
 function offline(run: StackRun): string[] {
-    return runPolicies(run, ALL_POLICIES)
+    return runPolicies(run, ALL_POLICIES, JUDGED_AS_OF)
         .flatMap((v) => [
             ...v.violations.map((x) => `${v.policy}: ${x.message}`),
             ...v.cannotRun.map(() => `${v.policy}: (cannot run during preview)`),
@@ -129,6 +144,9 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
         });
         assert.match(port, /^\d+$/, "the pack prints its port, as the CLI expects");
         client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        // The policy config the CLI passes with --policy-pack-config: support windows judged on
+        // the advisory tables' date, as the offline side is (test/support/asOf.ts).
+        await configure(client, JUDGED_AS_OF);
     });
 
     after(() => {
@@ -163,6 +181,27 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
             assert.deepEqual(offline(run), []);
         });
     }
+
+    it("judges EKS support on the day policy config names, like the offline runner", async () => {
+        const run = await loadStack("dr");
+        const endOf136 = judgedOn("2027-08-02");
+        try {
+            await configure(client, endOf136);
+            const found = server(await analyze(client, run));
+            const expected = runPolicies(run, ALL_POLICIES, endOf136)
+                .flatMap((v) => v.violations.map((x) => `${v.policy}: ${x.message}`))
+                .sort();
+            assert.equal(expected.length, 2, expected.join("\n"));
+            assert.ok(
+                expected.every(
+                    (m) => m.startsWith("approved-versions: EKS monitoring-") && m.includes("out of EKS standard support since 2027-08-02"),
+                ),
+            );
+            assert.deepEqual(found, expected);
+        } finally {
+            await configure(client, JUDGED_AS_OF);
+        }
+    });
 
     for (const preview of [false, true]) {
         it(`reports the same planted violations as the offline runner${preview ? " in a first preview" : ""}`, async () => {

@@ -268,7 +268,7 @@ describe("config", () => {
             [
                 "ecommerce:eksVersion",
                 "1.20",
-                'ecommerce:eksVersion = "1.20": expected a Kubernetes version of the EKS calendar in lib/advisories.ts (1.35, 1.34, 1.33, 1.32, 1.31); add a row for a newer one',
+                'ecommerce:eksVersion = "1.20": expected a Kubernetes version of the EKS calendar in lib/advisories.ts (1.36, 1.35, 1.34, 1.33, 1.32, 1.31); add a row for a newer one',
             ],
             [
                 "ecommerce:kubePrometheusStackVersion",

@@ -50,11 +50,11 @@ describe("MonitoringStack", () => {
     ];
     for (const e of expectations) {
         describe(`stack ${e.stack}`, () => {
-            it(`creates one EKS 1.35 cluster in the VPC's ${e.zones} private subnets, API authentication, no default node group`, async () => {
+            it(`creates one EKS 1.36 cluster in the VPC's ${e.zones} private subnets, API authentication, no default node group`, async () => {
                 const run = await loadStack(e.stack);
                 const [cluster] = expectCount(run, "eks:index:Cluster", 1);
                 assert.equal(cluster.parent, one(run, COMPONENT, "monitoring").urn);
-                assert.equal(cluster.inputs.version, "1.35");
+                assert.equal(cluster.inputs.version, "1.36");
                 assert.equal(cluster.inputs.vpcId, one(run, "aws:ec2/vpc:Vpc", "network-vpc").id);
                 assert.deepEqual(
                     cluster.inputs.privateSubnetIds,
@@ -106,7 +106,7 @@ describe("MonitoringStack", () => {
                     subnets.map((s) => s.id),
                 );
                 assert.equal(new Set(subnets.map((s) => s.outputs.availabilityZoneId)).size, e.zones, "one subnet per zone");
-                assert.equal(group.inputs.version, "1.35");
+                assert.equal(group.inputs.version, "1.36");
                 assert.equal(group.inputs.capacityType, "ON_DEMAND");
                 assert.equal(group.inputs.tags.Tier, "monitoring");
                 assert.deepEqual(group.inputs.labels, { "ecommerce/tier": "monitoring" });
@@ -593,7 +593,7 @@ describe("MonitoringStack", () => {
             [
                 "an EKS version that is not a minor version",
                 { eksVersion: "1.34.2" },
-                'eksVersion = "1.34.2": expected a Kubernetes version of the EKS calendar in lib/advisories.ts (1.35, 1.34, 1.33, 1.32, 1.31); add a row for a newer one',
+                'eksVersion = "1.34.2": expected a Kubernetes version of the EKS calendar in lib/advisories.ts (1.36, 1.35, 1.34, 1.33, 1.32, 1.31); add a row for a newer one',
             ],
             [
                 "a namespace that is not a Kubernetes name",

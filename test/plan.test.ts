@@ -4,6 +4,7 @@ import * as path from "path";
 import { Plan, plan } from "../offline/plan";
 import { parseArgs, USAGE } from "../tools/plan";
 import { PROJECT_DIR } from "../offline/stackConfig";
+import { AS_OF } from "./support/asOf";
 
 function runPlan(args: string[]) {
     return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "plan.ts"), ...args], {
@@ -15,7 +16,7 @@ function runPlan(args: string[]) {
 describe("offline plan (npm run plan)", () => {
     it("prints both stacks' trees, verdicts and parity, and exits 0 with a summary line", function () {
         this.timeout(60_000);
-        const result = runPlan([]);
+        const result = runPlan(["--as-of", AS_OF]);
         assert.equal(result.status, 0, result.stderr);
         const out = result.stdout;
         assert.match(out, /^=== stack primary: us-east-2, role writer, \d+ resources$/m);
@@ -34,7 +35,7 @@ describe("offline plan (npm run plan)", () => {
 
     it("exits 1 on a planted violation, naming the stack and the policy in its summary", function () {
         this.timeout(60_000);
-        const result = runPlan(["--stack", "primary", "--set", "ecommerce:webInstanceType=t3.large"]);
+        const result = runPlan(["--stack", "primary", "--set", "ecommerce:webInstanceType=t3.large", "--as-of", AS_OF]);
         assert.equal(result.status, 1);
         assert.match(result.stdout, /FAIL \(1\) +instance-size-by-tier/);
         assert.match(result.stdout, /- launch template web-lt \(tier web\) is t3\.large; allowed: t3\.xlarge/);
@@ -49,7 +50,7 @@ describe("offline plan (npm run plan)", () => {
     });
 
     it("gives machines JSON with the same verdicts", async () => {
-        const { plan: result } = await plan(parseArgs(["--json", "--stack", "dr"]));
+        const { plan: result } = await plan(parseArgs(["--json", "--stack", "dr", "--as-of", AS_OF]));
         assert.equal(result.ok, true);
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
@@ -65,13 +66,13 @@ describe("offline plan (npm run plan)", () => {
     });
 
     it("passes both stacks as a first preview (IDs unknown), parity included", async () => {
-        const { plan: result } = await plan(parseArgs(["--preview"]));
+        const { plan: result } = await plan(parseArgs(["--preview", "--as-of", AS_OF]));
         assert.equal(result.summary.startsWith("plan OK: primary"), true, result.summary);
         assert.deepEqual(result.parity?.unexplained, []);
     });
 
     it("fails the plan when config breaks a mandatory policy in both stacks", async () => {
-        const { plan: result } = await plan(parseArgs(["--set", "ecommerce:dbInstanceClass=db.t3.xlarge"]));
+        const { plan: result } = await plan(parseArgs(["--set", "ecommerce:dbInstanceClass=db.t3.xlarge", "--as-of", AS_OF]));
         assert.equal(result.ok, false);
         assert.equal(
             result.summary,
@@ -107,7 +108,7 @@ describe("offline plan (npm run plan)", () => {
 
     it("writes the whole plan as JSON to a pipe, and nothing else, each resource with its URN and settings as fields", function () {
         this.timeout(60_000);
-        const result = runPlan(["--json", "--stack", "dr"]);
+        const result = runPlan(["--json", "--stack", "dr", "--as-of", AS_OF]);
         assert.equal(result.status, 0, result.stderr);
         const parsed = JSON.parse(result.stdout) as Plan;
         assert.equal(parsed.stacks[0].resources.length, 125);
@@ -123,20 +124,30 @@ describe("offline plan (npm run plan)", () => {
     });
 
     it("says where egress rules go and which group a rule admits, and lists resources in a stable order", async () => {
-        const first = await plan(parseArgs(["--stack", "primary"]));
+        const first = await plan(parseArgs(["--stack", "primary", "--as-of", AS_OF]));
         const settings = (name: string) => first.plan.stacks[0].resources.find((r) => r.name === name)!.settings;
         assert.deepEqual(settings("web-instance-out-mysql"), { port: "3306", to: "10.10.0.0/16" });
         assert.deepEqual(settings("db-mysql-from-web"), { port: "3306", from: "security group web-instance-sg" });
         assert.deepEqual(settings("redis-in-monitoring-sentinel"), { port: "26379", from: "monitoring-eks cluster security group" });
-        const again = await plan(parseArgs(["--stack", "primary", "--set", "ecommerce:webInstanceCount=4"]));
+        const again = await plan(parseArgs(["--stack", "primary", "--set", "ecommerce:webInstanceCount=4", "--as-of", AS_OF]));
         assert.deepEqual(
             again.plan.stacks[0].resources.map((r) => r.urn),
             first.plan.stacks[0].resources.map((r) => r.urn),
         );
     });
 
+    it("judges EKS support on --as-of: advisory warnings counted in the summary, then a violation naming ecommerce:eksVersion", async () => {
+        const on = async (date: string) =>
+            (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
+        const before = await on("2026-11-30");
+        assert.equal(before.summary, "plan OK: dr (125 resources, 15 policies passed, 2 advisory warnings, 3 deploy warnings)");
+        const after = await on("2026-12-02");
+        assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
+        assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
+    });
+
     it("shows the role, the known limits and the deploy warnings in a first preview too", async () => {
-        const { plan: result } = await plan(parseArgs(["--preview", "--stack", "dr"]));
+        const { plan: result } = await plan(parseArgs(["--preview", "--stack", "dr", "--as-of", AS_OF]));
         const dr = result.stacks[0];
         assert.equal(dr.role, "standby");
         assert.equal(dr.limits.length, 1);

@@ -18,6 +18,7 @@ import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
 import { imageProblem } from "../lib/advisories";
 import { approvedVersions, eksStandardSupportEnding, imagesIn } from "../policies/versions";
+import { JUDGED_AS_OF } from "./support/asOf";
 import { res, stackOf, subnets, tags } from "./support/fixtures";
 import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
 import { loadStack, type RecordedResource } from "../offline/run";
@@ -512,10 +513,11 @@ describe("EKS versions against the EKS calendar (approved-versions, eks-standard
         assert.deepEqual(both("1.35", "2027-01-25").warning, []);
     });
 
-    it("fails approved-versions the day after standard support ended", () => {
+    it("fails approved-versions from the end date itself (extended support starts that day), and warns no more", () => {
         const failure = (name: string) =>
             `EKS ${name} runs Kubernetes 1.34, out of EKS standard support since 2026-12-02 (${calendar}): EKS upgrades such a cluster by itself and every later pulumi up plans a downgrade it refuses; move to a supported version`;
-        assert.deepEqual(both("1.34", "2026-12-03"), { approved: [failure("monitoring-eks"), failure("monitoring-nodes")], warning: [] });
+        assert.deepEqual(both("1.34", "2026-12-02"), { approved: [failure("monitoring-eks"), failure("monitoring-nodes")], warning: [] });
+        assert.deepEqual(both("1.34", "2026-12-01").approved, []);
     });
 
     it("fails a version the calendar does not list", () => {
@@ -524,10 +526,10 @@ describe("EKS versions against the EKS calendar (approved-versions, eks-standard
         ]);
     });
 
-    it("passes the stacks as configured, judged today", async () => {
+    it("passes the stacks as configured, 1.36 with 245 days of standard support left on the tables' date", async () => {
         for (const stack of ["primary", "dr"]) {
-            const [warning] = runPolicies(await loadStack(stack), [eksStandardSupportEnding]);
-            assert.equal(warning.examined, 2, stack);
+            const [approved, warning] = runPolicies(await loadStack(stack), [approvedVersions, eksStandardSupportEnding], JUDGED_AS_OF);
+            assert.deepEqual([approved.violations, warning.violations, warning.examined], [[], [], 2], stack);
         }
     });
 });

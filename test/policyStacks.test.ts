@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { ALL_POLICIES } from "../policies/all";
 import { mandatoryViolations, runPolicies } from "../offline/policyRunner";
+import { JUDGED_AS_OF } from "./support/asOf";
 import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
 
 /** A copy of `run` with one resource changed (inputs and outputs alike), or removed. */
@@ -21,7 +22,8 @@ function mutate(
     return { ...run, resources };
 }
 
-const failures = (run: StackRun) => mandatoryViolations(runPolicies(run, ALL_POLICIES)).map((v) => `${v.policy}: ${v.message}`);
+const failures = (run: StackRun) =>
+    mandatoryViolations(runPolicies(run, ALL_POLICIES, JUDGED_AS_OF)).map((v) => `${v.policy}: ${v.message}`);
 
 describe("policy pack on the real program", () => {
     for (const stack of ["primary", "dr"]) {
@@ -31,7 +33,7 @@ describe("policy pack on the real program", () => {
             });
 
             it("has every policy examine at least one resource (no vacuous pass)", async () => {
-                const verdicts = runPolicies(await loadStack(stack), ALL_POLICIES);
+                const verdicts = runPolicies(await loadStack(stack), ALL_POLICIES, JUDGED_AS_OF);
                 assert.equal(verdicts.length, ALL_POLICIES.length);
                 assert.deepEqual(
                     verdicts.filter((v) => v.examined === 0).map((v) => v.policy),
@@ -41,7 +43,7 @@ describe("policy pack on the real program", () => {
 
             it("gives a first preview (IDs unknown) the same verdicts and counts as an update", async () => {
                 const summary = (run: StackRun) =>
-                    runPolicies(run, ALL_POLICIES).map((v) => ({
+                    runPolicies(run, ALL_POLICIES, JUDGED_AS_OF).map((v) => ({
                         policy: v.policy,
                         examined: v.examined,
                         violations: v.violations.map((x) => x.message),

@@ -21,6 +21,7 @@ export const USAGE = `usage: npm run plan -- [options]
   --stack <stack>        one stack (repeatable); default: every stack (${listStacks().join(", ")})
   --preview              as a first preview sees it (IDs and computed values unknown)
   --set <key>=<value>    a config override, what-if (repeatable), e.g. ecommerce:webInstanceType=t3.large
+  --as-of <YYYY-MM-DD>   judge version support windows on that day instead of today
   --json                 the plan as JSON on stdout; from npm use: npm run --silent plan -- --json
   --help                 this text
 
@@ -50,6 +51,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
                 json: { type: "boolean" },
                 preview: { type: "boolean" },
                 set: { type: "string", multiple: true },
+                "as-of": { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
             strict: true,
@@ -77,7 +79,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         }
         config[key] = pair.slice(eq + 1);
     }
+    const asOf = parsed["as-of"];
+    if (asOf !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`)))) {
+        throw new Error(`--as-of ${asOf}: expected a date YYYY-MM-DD`);
+    }
     return {
+        evaluationDate: asOf,
         stacks: stacks.length > 0 ? stacks : ALL_STACKS.filter((s) => listStacks().includes(s)),
         json: parsed.json ?? false,
         preview: parsed.preview ?? false,
