@@ -127,6 +127,7 @@ export = async () => {
         nodeCount: cfg.redis.nodeCount,
         sentinelQuorum: cfg.redis.sentinelQuorum,
         maxmemoryPercent: cfg.redis.maxmemoryPercent,
+        rollNodes: cfg.redis.rollNodes,
         tags: tierTags(cfg, "redis"),
     });
 

@@ -11,7 +11,7 @@ import {
     REDIS_PORT,
     SENTINEL_PORT,
 } from "../lib/redisConfig";
-import { K8S_NAME, Problems, requireValidArgs } from "../lib/rules";
+import { DIGEST_PINNED_IMAGE, K8S_NAME, Problems, redisRollNodes, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { readSecretPolicy, serviceTrustPolicy } from "../lib/iam";
 import { PlatformComponent } from "./platformComponent";
@@ -38,7 +38,7 @@ export interface RedisClusterArgs {
      * @default {} (only the nodes read it)
      */
     readonly clientRoleNames?: Readonly<Record<string, pulumi.Input<string>>>;
-    /** Redis image pinned to an exact version or digest, e.g. `public.ecr.aws/docker/library/redis:6.2.20`. */
+    /** Redis image pinned by digest (and tag), e.g. `public.ecr.aws/docker/library/redis:6.2.24@sha256:...` (lib/pins.ts). */
     readonly image: string;
     /**
      * EC2 instance type of the nodes; it must have a known memory size (lib/instanceTypes.ts)
@@ -93,28 +93,55 @@ export interface RedisClusterArgs {
      * @default 5000
      */
     readonly downAfterMilliseconds?: number;
+    /**
+     * Nodes (1-based) to move to the current Amazon Linux 2023 AMI on this update: their AMI is
+     * no longer ignored, so a newer image replaces them (deleteBeforeReplace: the node's address
+     * returns on its successor). At most one, so the cache keeps its majority.
+     * @default [] (every node keeps the AMI it was created with)
+     */
+    readonly rollNodes?: readonly number[];
     /** Tags for every taggable child (a `Name` is added per resource). */
     readonly tags?: Tags;
 }
 
+/** The defaults of the optional arguments, in one place. */
+const DEFAULTS = {
+    instanceType: "t3.large",
+    nodeCount: 3,
+    maxmemoryPercent: 70,
+    rootVolumeGiB: 20,
+    masterName: DEFAULT_MASTER_NAME,
+} as const;
+
+/** The arguments with every default applied (the quorum defaults to a strict majority). */
+function settingsOf(args: RedisClusterArgs) {
+    const nodeCount = args.nodeCount ?? DEFAULTS.nodeCount;
+    return {
+        instanceType: args.instanceType ?? DEFAULTS.instanceType,
+        nodeCount,
+        sentinelQuorum: args.sentinelQuorum ?? Math.floor(nodeCount / 2) + 1,
+        maxmemoryPercent: args.maxmemoryPercent ?? DEFAULTS.maxmemoryPercent,
+        rootVolumeGiB: args.rootVolumeGiB ?? DEFAULTS.rootVolumeGiB,
+        masterName: args.masterName ?? DEFAULTS.masterName,
+        rollNodes: args.rollNodes ?? [],
+    };
+}
+
 /** Every problem with `args`, each naming the argument, the value received and what is allowed. */
 export function redisClusterArgsProblems(args: RedisClusterArgs): string[] {
-    const nodeCount = args.nodeCount ?? 3;
+    const settings = settingsOf(args);
     const subnets = args.subnets;
     const p = new Problems();
     p.add(
         ...redisClusterProblems({
-            instanceType: args.instanceType ?? "t3.large",
-            nodeCount,
+            ...settings,
             image: args.image,
-            sentinelQuorum: args.sentinelQuorum ?? Math.floor(nodeCount / 2) + 1,
-            maxmemoryPercent: args.maxmemoryPercent ?? 70,
-            masterName: args.masterName ?? DEFAULT_MASTER_NAME,
-            rootVolumeGiB: args.rootVolumeGiB ?? 20,
             zoneCount: subnets.cidrs.length,
             downAfterMilliseconds: args.downAfterMilliseconds,
         }),
     );
+    p.check("image", args.image, DIGEST_PINNED_IMAGE);
+    p.check("rollNodes", settings.rollNodes, redisRollNodes(settings.nodeCount));
     if (subnets.ids.length !== subnets.cidrs.length || subnets.zones.length !== subnets.cidrs.length) {
         p.reject(
             "subnets",
@@ -161,7 +188,7 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
     constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("RedisCluster", name, redisClusterArgsProblems(args));
         super("ecommerce:redis:RedisCluster", name, args, opts);
-        const nodes = pinnedNodes(args.nodeCount ?? 3, args.subnets.cidrs);
+        const nodes = pinnedNodes(settingsOf(args).nodeCount, args.subnets.cidrs);
         const secret = this.createPassword();
         const sg = this.createSecurityGroup();
         const { profile, readPermission } = this.createNodeRole(secret.secret);
@@ -174,7 +201,7 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
         this.securityGroupId = sg.id;
         this.passwordSecretArn = secret.secret.arn;
         this.masterAddress = this.nodeAddresses[0];
-        this.masterName = this.masterNameOrDefault;
+        this.masterName = settingsOf(args).masterName;
         this.port = REDIS_PORT;
         this.sentinelPort = SENTINEL_PORT;
         this.survivesZoneLoss = survivesZoneLoss(
@@ -193,10 +220,6 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
             sentinelPort: this.sentinelPort,
             survivesZoneLoss: this.survivesZoneLoss,
         });
-    }
-
-    private get masterNameOrDefault(): string {
-        return this.args.masterName ?? DEFAULT_MASTER_NAME;
     }
 
     /**
@@ -362,14 +385,17 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
         bootPrerequisites: pulumi.Resource[],
     ): aws.ec2.Instance[] {
         const args = this.args;
+        const settings = settingsOf(args);
         const addresses = nodes.map((n) => n.address);
-        const nodeCount = nodes.length;
-        const memoryMib = maxmemoryMib(args.instanceType ?? "t3.large", args.maxmemoryPercent ?? 70);
+        const memoryMib = maxmemoryMib(settings.instanceType, settings.maxmemoryPercent);
         // `aws.ec2.Instance` cannot take the `resolve:ssm:` alias: the provider looks the literal
         // string up with DescribeImages and fails with InvalidAMIID.Malformed whenever a root
         // block device is set (terraform-provider-aws#43488, open). So the parameter is read at
         // deploy time and the instance gets the AMI ID itself.
-        const ami = aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, { parent: this }).value;
+        // The provider marks the parameter's `value` secret, and an invoke Output with any secret
+        // field is secret as a whole: the AMI ID of every node would show as [secret] in previews
+        // and state. The promise form returns plain values, and this parameter is public.
+        const ami = pulumi.output(aws.ssm.getParameter({ name: AL2023_AMI_PARAMETER }, { parent: this })).apply((p) => p.insecureValue);
         const instances: aws.ec2.Instance[] = [];
         for (const node of nodes) {
             const zone = args.subnets.zones[node.zoneIndex];
@@ -395,8 +421,8 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
                 address: node.address,
                 clusterAddresses: addresses,
                 maxmemoryMib: memoryMib,
-                quorum: args.sentinelQuorum ?? Math.floor(nodeCount / 2) + 1,
-                masterName: this.masterNameOrDefault,
+                quorum: settings.sentinelQuorum,
+                masterName: settings.masterName,
                 image: args.image,
                 passwordSecretId: args.passwordSecretName,
                 region: args.region,
@@ -406,7 +432,7 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
                 nodeName,
                 {
                     ami,
-                    instanceType: args.instanceType ?? "t3.large",
+                    instanceType: settings.instanceType,
                     availabilityZone: zone.name,
                     // No public address: the interface is in a data subnet (no public IPs mapped)
                     // and an interface created on its own never gets one.
@@ -423,7 +449,7 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
                     monitoring: true,
                     rootBlockDevice: {
                         volumeType: "gp3",
-                        volumeSize: args.rootVolumeGiB ?? 20,
+                        volumeSize: settings.rootVolumeGiB,
                         encrypted: true,
                         kmsKeyId: args.kmsKeyArn,
                         deleteOnTermination: true,
@@ -439,10 +465,11 @@ export class RedisCluster extends PlatformComponent<RedisClusterArgs> {
                     parent: this,
                     deleteBeforeReplace: true,
                     // The AMI ID is read at each deployment; without this, every AL2023 release
-                    // would replace all cache nodes on the next `pulumi up`. Rolling nodes to a
-                    // new image is deliberate: `pulumi up --replace <urn>`, one node at a time
+                    // would replace all cache nodes on the next `pulumi up`. Ignored inputs keep
+                    // their old value even through a replacement (pulumi/pulumi#2657), so moving a
+                    // node to the new image is deliberate: list it in rollNodes, one node per up
                     // (the runbook).
-                    ignoreChanges: ["ami"],
+                    ignoreChanges: settings.rollNodes.includes(node.index + 1) ? [] : ["ami"],
                     // The password and the permission to read it exist before a node boots; each
                     // node after the previous one, so replacements roll one node at a time instead
                     // of taking the whole cache down at once.

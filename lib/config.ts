@@ -47,6 +47,7 @@ import {
     RDS_INSTANCE_CLASS,
     REDIS_INSTANCE_TYPE,
     REDIS_NODE_COUNT,
+    redisRollNodes,
     REDIS_VERSION,
     RESTRICTED_CIDR,
     ROOT_VOLUME_GIB,
@@ -94,6 +95,8 @@ export interface RedisSettings {
     readonly nodeCount: number;
     /** Full image reference, `repository:version@sha256:<digest>` (lib/pins.ts). */
     readonly image: string;
+    /** Nodes (1-based) whose AMI is rolled on this update (at most one). */
+    readonly rollNodes: readonly number[];
     readonly sentinelQuorum: number;
     readonly maxmemoryPercent: number;
 }
@@ -257,6 +260,18 @@ class Reader {
             return this.reject(k, value, allowed);
         }
         return value as string[];
+    }
+
+    /** A JSON array of integers that satisfies `r` as a whole. */
+    integerArray(k: string, r: Rule<readonly number[]>): number[] | undefined {
+        const value = this.json(k, r.allowed);
+        if (value === undefined) {
+            return undefined;
+        }
+        if (!Array.isArray(value)) {
+            return this.reject(k, value, r.allowed);
+        }
+        return this.problems.check(k, value as number[], r) ? (value as number[]) : undefined;
     }
 
     object(k: string, allowed: string): Record<string, unknown> | undefined {
@@ -505,6 +520,7 @@ function readRedis(r: Reader): Draft<RedisSettings> {
         image,
         sentinelQuorum: quorum,
         maxmemoryPercent: r.integer(key("redisMaxmemoryPercent"), MAXMEMORY_PERCENT),
+        rollNodes: nodeCount === undefined ? undefined : r.integerArray(key("redisRollNodes"), redisRollNodes(nodeCount)),
     };
 }
 

@@ -210,6 +210,11 @@ export const PINNED_IMAGE = pattern(
     /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:\d+\.\d+\.\d+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/,
     "an image pinned to an exact x.y.z tag or an @sha256 digest (no floating tags such as latest or 6.2)",
 );
+/** An image pinned by digest, with or without its tag: the bytes cannot change under a tag. */
+export const DIGEST_PINNED_IMAGE = pattern(
+    /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:\d+\.\d+\.\d+)?@sha256:[a-f0-9]{64}$/,
+    "an image pinned by digest, repository[:x.y.z]@sha256:<64 hex digits> (lib/pins.ts has the verified ones)",
+);
 /** A sha256 content digest of an image (or its multi-platform index). */
 export const IMAGE_DIGEST = pattern(/^sha256:[a-f0-9]{64}$/, "an image digest sha256:<64 hex digits>");
 /** Kubernetes versions of the EKS calendar table (lib/advisories.ts); its dates are the policy pack's business. */
@@ -240,6 +245,16 @@ export const REDIS_MASTER_NAME_RULE = pattern(
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
     "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
 );
+/**
+ * Redis nodes to roll to a new AMI in one update: node numbers of the cluster, at most one, so
+ * two of three nodes (the Sentinel majority) keep serving while it is replaced.
+ */
+export function redisRollNodes(nodeCount: number): Rule<readonly number[]> {
+    return rule(
+        `at most one node number from 1 to ${nodeCount} (one node at a time keeps the Sentinel majority)`,
+        (v) => Array.isArray(v) && v.length <= 1 && v.every((n) => Number.isInteger(n) && n >= 1 && n <= nodeCount),
+    );
+}
 /** Sentinel down-after-milliseconds: shorter than a second fails over on network blips. */
 export const SENTINEL_DOWN_AFTER_MS = integerFrom(1000, 600000, " (milliseconds; shorter fails over on network blips)");
 

@@ -79,7 +79,8 @@ const INVOKES: Readonly<Record<string, InvokeModel>> = {
             id: args.name,
             name: args.name,
             type: "String",
-            value,
+            // The provider marks `value` secret whatever the parameter holds; insecureValue is plain.
+            value: pulumi.secret(value),
             insecureValue: value,
             version: 1,
             withDecryption: true,

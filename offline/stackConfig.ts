@@ -70,13 +70,18 @@ function isDeclaration(value: unknown): value is Declaration {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A declared item type: the CLI's `integer` is a whole number, the rest JavaScript's typeof. */
+function isOfType(value: unknown, type: string): boolean {
+    return type === "integer" ? Number.isInteger(value) : typeof value === type;
+}
+
 function checkType(key: string, decl: Declaration, value: unknown): void {
     const ok =
         decl.type === undefined ||
         (decl.type === "string" && typeof value === "string") ||
         (decl.type === "integer" && Number.isInteger(value)) ||
         (decl.type === "boolean" && typeof value === "boolean") ||
-        (decl.type === "array" && Array.isArray(value) && value.every((v) => decl.items === undefined || typeof v === decl.items.type));
+        (decl.type === "array" && Array.isArray(value) && value.every((v) => decl.items === undefined || isOfType(v, decl.items.type)));
     if (!ok) {
         throw new Error(`Stack config ${key} = ${JSON.stringify(value)} does not match its declared type ${decl.type} in Pulumi.yaml`);
     }

@@ -339,6 +339,16 @@ describe("config", () => {
                 'ecommerce:eksAccessEntries = {"a":{"principalArn":"arn:aws:iam::{account}:role/oncall","accessPolicy":"view"},"b":{"principalArn":"arn:aws:iam::{account}:role/oncall","accessPolicy":"edit","namespaces":["monitoring"]}}: expected each principalArn at most once (arn:aws:iam::{account}:role/oncall is listed twice; give one entry several namespaces instead)',
             ],
             [
+                "ecommerce:redisRollNodes",
+                "[1,2]",
+                "ecommerce:redisRollNodes = [1,2]: expected at most one node number from 1 to 3 (one node at a time keeps the Sentinel majority)",
+            ],
+            [
+                "ecommerce:redisRollNodes",
+                "[4]",
+                "ecommerce:redisRollNodes = [4]: expected at most one node number from 1 to 3 (one node at a time keeps the Sentinel majority)",
+            ],
+            [
                 "ecommerce:vpcCidrs",
                 "not-json",
                 'ecommerce:vpcCidrs = "not-json": expected a map from region to an IPv4 CIDR from /16 to /22',

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { loadStack, RecordedResource } from "../offline/run";
+import { loadStack, RecordedResource, requireSuccess, runProgram } from "../offline/run";
 import { PROTECTED_TYPES } from "../policies/kit";
 
 /** A resource's lifecycle options, as one comparable line. */
@@ -51,6 +51,19 @@ const EXPECTED = [
 ];
 
 describe("lifecycle options of data-bearing resources", () => {
+    it("lets exactly the node listed in ecommerce:redisRollNodes take a new AMI, the others keep theirs", async () => {
+        const run = requireSuccess(await runProgram({ stack: "dr", config: { "ecommerce:redisRollNodes": "[3]" } }));
+        const nodes = run.resources.filter((r) => r.type === "aws:ec2/instance:Instance").sort((a, b) => a.name.localeCompare(b.name));
+        assert.deepEqual(
+            nodes.map((n) => [n.name, n.ignoreChanges]),
+            [
+                ["redis-node-1", ["ami"]],
+                ["redis-node-2", ["ami"]],
+                ["redis-node-3", []],
+            ],
+        );
+    });
+
     for (const stack of ["primary", "dr"]) {
         it(`${stack}: protect, ignoreChanges, retainOnDelete and deleteBeforeReplace are exactly as designed`, async () => {
             const run = await loadStack(stack);

@@ -4,6 +4,7 @@ import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } fro
 import { byIdOrArn, childrenOf, one, ofType } from "./support/query";
 import { AL2023_AMI_PARAMETER } from "../lib/amis";
 import { hex } from "../offline/awsModel";
+import { RedisClusterArgs, redisClusterArgsProblems } from "../components/redisCluster";
 import { NODE_PATHS, PASSWORD_PLACEHOLDER } from "../lib/redisConfig";
 
 const INSTANCE = "aws:ec2/instance:Instance";
@@ -130,6 +131,8 @@ describe("RedisCluster", () => {
                         instance.inputs.ami,
                         `ami-${hex(`${e.stack === "primary" ? "us-east-2" : "us-west-1"}|${AL2023_AMI_PARAMETER}`, 17)}`,
                     );
+                    // Readable in previews and state: the public parameter's value, not a [secret].
+                    assert.ok(!instance.secretPaths.includes("ami"), `${instance.name}: ami is recorded as a secret`);
                     assert.equal(instance.inputs.userDataReplaceOnChange, true);
                 }
                 // One node after another, so a change rolls through them instead of all at once.
@@ -319,5 +322,41 @@ describe("RedisCluster", () => {
         );
         assert.ok(userDataFile(instances[4], NODE_PATHS.env).includes(`CLUSTER_ADDRESSES='${addresses.join(" ")}'`));
         assert.equal(run.outputs.redisSurvivesZoneLoss, true);
+    });
+
+    describe("argument validation", () => {
+        const subnets = {
+            ids: [],
+            zones: [
+                { id: "use2-az1", name: "us-east-2a" },
+                { id: "use2-az2", name: "us-east-2b" },
+            ],
+            cidrs: ["10.10.64.0/20", "10.10.80.0/20"],
+        };
+        const valid: RedisClusterArgs = {
+            vpcId: "vpc-1",
+            subnets: { ...subnets, ids: ["subnet-a", "subnet-b"] } as unknown as RedisClusterArgs["subnets"],
+            clientSecurityGroupIds: { web: "sg-1" },
+            image: `public.ecr.aws/docker/library/redis:6.2.24@sha256:${"e".repeat(64)}`,
+            passwordSecretName: "ecommerce/us-east-2/redis-password",
+            region: "us-east-2",
+        };
+
+        it("accepts an image pinned by digest", () => assert.deepEqual(redisClusterArgsProblems(valid), []));
+
+        it("rejects an image pinned by tag alone: the bytes under a tag can change", () => {
+            assert.deepEqual(redisClusterArgsProblems({ ...valid, image: "public.ecr.aws/docker/library/redis:6.2.24" }), [
+                'image = "public.ecr.aws/docker/library/redis:6.2.24": expected an image pinned by digest, repository[:x.y.z]@sha256:<64 hex digits> (lib/pins.ts has the verified ones)',
+            ]);
+        });
+
+        it("rejects rolling two nodes at once, or a node that does not exist", () => {
+            assert.deepEqual(redisClusterArgsProblems({ ...valid, rollNodes: [1, 2] }), [
+                "rollNodes = [1,2]: expected at most one node number from 1 to 3 (one node at a time keeps the Sentinel majority)",
+            ]);
+            assert.deepEqual(redisClusterArgsProblems({ ...valid, rollNodes: [0] }), [
+                "rollNodes = [0]: expected at most one node number from 1 to 3 (one node at a time keeps the Sentinel majority)",
+            ]);
+        });
     });
 });
