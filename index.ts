@@ -17,7 +17,7 @@ import { tierTags } from "./lib/tags";
 import { Network } from "./components/network";
 import { RedisCluster } from "./components/redisCluster";
 import { WebTier } from "./components/webTier";
-import { masterSecretName, readerRecordName, writerRecordName } from "./lib/dbNaming";
+import { credentialsSecretName, readerRecordName, writerRecordName } from "./lib/dbNaming";
 import { DatabaseCluster } from "./components/databaseCluster";
 import { MonitoringStack } from "./components/monitoringStack";
 import { pinnedNodes } from "./lib/placement";
@@ -42,7 +42,7 @@ export = async () => {
     const redisNodes = pinnedNodes(cfg.redis.nodeCount, network.dataSubnets.cidrs);
     const redisPasswordSecretName = `${cfg.project}/${cfg.region}/redis-password`;
     const db = { writer: writerRecordName(cfg.db.privateZoneName), reader: readerRecordName(cfg.db.privateZoneName) };
-    const dbCredentialsSecretName = masterSecretName(cfg.project, cfg.writerRegion);
+    const dbCredentialsSecretName = credentialsSecretName(cfg.project, cfg.writerRegion);
 
     const web = new WebTier("web", {
         vpcId: network.vpcId,

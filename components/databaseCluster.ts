@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
+    credentialsSecretName,
     finalSnapshotIdentifier,
     kmsAliasName,
     masterSecretName,
@@ -251,8 +252,11 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
     public readonly securityGroupId: pulumi.Output<string>;
     /** Secret clients read: the writer region's master secret (replicated into this region). */
     public readonly credentialsSecretName: string;
-    /** ARN (pattern, with `-??????` for the suffix Secrets Manager adds) of the secret clients read, in this region. */
-    public readonly credentialsSecretArn: pulumi.Output<string>;
+    /**
+     * The secret clients read, in this region, as IAM matches it: its ARN as the writer, the
+     * pattern `<name>-??????` (the suffix Secrets Manager adds) as the standby.
+     */
+    public readonly credentialsSecretArnPattern: pulumi.Output<string>;
     /** This region's own master secret (the credential after a promotion here). */
     public readonly masterSecretName: string;
     public readonly masterSecretArn: pulumi.Output<string>;
@@ -305,7 +309,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         this.kmsKeyArn = key.arn;
         this.securityGroupId = sg.id;
         this.credentialsSecretName = credentials.name;
-        this.credentialsSecretArn = credentials.arn;
+        this.credentialsSecretArnPattern = credentials.arnPattern;
         this.masterSecretName = masterSecretName(args.secretNamePrefix, args.region);
         this.masterSecretArn = secret.arn;
         this.privateZoneId = zone.zoneId;
@@ -323,7 +327,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
             kmsKeyArn: this.kmsKeyArn,
             securityGroupId: this.securityGroupId,
             credentialsSecretName: this.credentialsSecretName,
-            credentialsSecretArn: this.credentialsSecretArn,
+            credentialsSecretArnPattern: this.credentialsSecretArnPattern,
             masterSecretName: this.masterSecretName,
             masterSecretArn: this.masterSecretArn,
             privateZoneId: this.privateZoneId,
@@ -637,21 +641,23 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
     private credentialsSecret(
         ownSecret: aws.secretsmanager.Secret,
         key: aws.kms.Key,
-    ): { name: string; arn: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> } {
+    ): { name: string; arnPattern: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> } {
+        const name = credentialsSecretName(this.args.secretNamePrefix, this.args.writerRegion);
         if (this.args.role === "writer") {
-            return { name: masterSecretName(this.args.secretNamePrefix, this.args.region), arn: ownSecret.arn, kmsKeyArn: key.arn };
+            return { name, arnPattern: ownSecret.arn, kmsKeyArn: key.arn };
         }
-        const name = masterSecretName(this.args.secretNamePrefix, this.args.writerRegion);
         return {
             name,
-            arn: pulumi.output(`arn:${this.partition}:secretsmanager:${this.args.region}:${this.args.accountId}:secret:${name}-??????`),
+            arnPattern: pulumi.output(
+                `arn:${this.partition}:secretsmanager:${this.args.region}:${this.args.accountId}:secret:${name}-??????`,
+            ),
         };
     }
 
     /** Each client role may read the credentials secret, and nothing else: `<name>-credentials-to-<client>`. */
-    private grantClients(credentials: { arn: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> }): void {
+    private grantClients(credentials: { arnPattern: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> }): void {
         const policy = pulumi
-            .all([credentials.arn, credentials.kmsKeyArn])
+            .all([credentials.arnPattern, credentials.kmsKeyArn])
             .apply(([arn, kmsKeyArn]) => JSON.stringify(readSecretPolicy("ReadDatabaseCredentials", arn, kmsKeyArn)));
         for (const [client, roleName] of Object.entries(this.args.clientRoleNames ?? {})) {
             new aws.iam.RolePolicy(`${this.name}-credentials-to-${client}`, { role: roleName, policy }, { parent: this });

@@ -21,8 +21,8 @@ import {
     Problems,
     PROMETHEUS_RETENTION_DAYS,
     PROMETHEUS_STORAGE_GIB,
+    PUBLIC_API_CIDR,
     requireValidArgs,
-    RESTRICTED_CIDR,
     rule,
     SECRET_NAME,
     SMALL_VOLUME_GIB,
@@ -107,7 +107,7 @@ export interface MonitoringStackArgs {
      * @default the component's name
      */
     readonly clusterName?: string;
-    /** Kubernetes version of the cluster and its nodes, e.g. "1.34". */
+    /** Kubernetes version of the cluster and its nodes, one of the EKS calendar in lib/advisories.ts, e.g. "1.36". */
     readonly eksVersion: string;
     /** Instance type of the managed nodes, e.g. t3.large. */
     readonly nodeInstanceType: string;
@@ -215,7 +215,7 @@ export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[]
         args.apiAllowedCidrs.length,
         rule("at least one CIDR (where deploys and operators come from)", (n: number) => n >= 1),
     );
-    args.apiAllowedCidrs.forEach((cidr, i) => p.check(`apiAllowedCidrs[${i}]`, cidr, RESTRICTED_CIDR));
+    args.apiAllowedCidrs.forEach((cidr, i) => p.check(`apiAllowedCidrs[${i}]`, cidr, PUBLIC_API_CIDR));
     p.checkOptional("controlPlaneLogRetentionDays", args.controlPlaneLogRetentionDays, LOG_RETENTION_DAYS);
     p.checkOptional("namespace", args.namespace, K8S_NAME);
     p.checkOptional("storageClassName", args.storageClassName, K8S_NAME);

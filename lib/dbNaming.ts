@@ -86,6 +86,15 @@ export function masterSecretName(prefix: string, region: string): string {
     return `${prefix}/${region}/mysql-master`;
 }
 
+/**
+ * The secret applications read, in any region: the writer region's master secret (in the
+ * standby region, Secrets Manager's replica of it), the credential that stays valid when the
+ * standby's replica is promoted. One home for the app's setting and the grant that allows it.
+ */
+export function credentialsSecretName(prefix: string, writerRegion: string): string {
+    return masterSecretName(prefix, writerRegion);
+}
+
 /** KMS alias of a region's database key: `alias/<base>-<region>`. */
 export function kmsAliasName(base: string, region: string): string {
     return `alias/${writerIdentifier(base, region)}`;

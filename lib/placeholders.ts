@@ -70,6 +70,18 @@ export function placeholdersIn(cfg: PlatformConfig): Placeholder[] {
     return found;
 }
 
+/**
+ * What offline cannot check: the baked AMI the web tier looks up must exist in the stack's
+ * region (the deploy wrapper asks EC2 before a real preview or up).
+ */
+export function bakedAmiReminder(cfg: PlatformConfig): string | undefined {
+    const filter = cfg.web.amiNameFilter;
+    return filter === undefined
+        ? undefined
+        : `ecommerce:webAmiNameFilter = ${JSON.stringify(filter)}: an available x86_64 AMI owned by ${cfg.web.amiOwner} must match it in ${cfg.region} ` +
+              "(the pipeline copies it to every site region; the deploy wrapper checks with EC2 DescribeImages)";
+}
+
 /** One line per placeholder: the key, the value, the problem and what to set. */
 export function describePlaceholder(p: Placeholder): string {
     return `${p.key} = ${JSON.stringify(p.value)}: ${p.problem}; set ${p.fix}`;

@@ -5,7 +5,7 @@
  * never disagree. Each non-obvious limit names where it comes from.
  */
 import { EKS_VERSIONS, imageProblem, IMAGE_ADVISORIES } from "./advisories";
-import { parseCidr } from "./cidr";
+import { cidrsOverlap, parseCidr } from "./cidr";
 import { INSTANCE_MEMORY_MIB } from "./instanceTypes";
 import { AWS_REGIONS } from "./regions";
 
@@ -105,11 +105,23 @@ export const HOSTNAME = pattern(
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
     "a DNS hostname such as shop.example.com",
 );
-/** An IPv4 CIDR narrower than the whole internet. */
-export const RESTRICTED_CIDR = rule<string>("an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8", (v) => {
-    const cidr = parseCidr(v);
-    return cidr !== undefined && cidr.prefix > 0;
-});
+/** Address ranges that never reach a public endpoint: private (RFC 1918), shared (RFC 6598), loopback, link-local. */
+const NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"].map((c) =>
+    parseCidr(c)!,
+);
+/**
+ * Who may reach the EKS API's public endpoint: public IPv4 CIDRs narrower than the internet.
+ * The public endpoint sees only public source addresses, and EKS refuses private ranges in
+ * publicAccessCidrs (UpdateClusterConfig: InvalidParameterException); in-VPC callers use the
+ * private endpoint.
+ */
+export const PUBLIC_API_CIDR = rule<string>(
+    "a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)",
+    (v) => {
+        const cidr = parseCidr(v);
+        return cidr !== undefined && cidr.prefix > 0 && !NON_PUBLIC_CIDRS.some((range) => cidrsOverlap(cidr, range));
+    },
+);
 /** Secrets Manager names: 1-512 of letters, digits and /_+=.@- (Secrets Manager API, CreateSecret Name). */
 export const SECRET_NAME = pattern(/^[\w/+=.@-]{1,512}$/, "a Secrets Manager secret name (letters, digits, /_+=.@-)");
 /** Kubernetes object names (RFC 1123 label). */

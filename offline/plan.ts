@@ -4,7 +4,7 @@
  * tools/plan.ts prints as text or JSON). No output of its own.
  */
 import { ConfigError, parseConfig, PlatformConfig } from "../lib/config";
-import { describePlaceholder, placeholdersIn } from "../lib/placeholders";
+import { bakedAmiReminder, describePlaceholder, placeholdersIn } from "../lib/placeholders";
 import { pinnedNodes, survivesZoneLoss } from "../lib/placement";
 import { subnetCidr } from "../lib/cidr";
 import { ALL_POLICIES } from "../policies/all";
@@ -293,7 +293,9 @@ function planStack(run: StackRun, evaluationDate: string | undefined): StackPlan
         verdicts,
         violations,
         limits: cfg ? limitsOf(cfg) : [],
-        warnings: cfg ? placeholdersIn(cfg).map(describePlaceholder) : [],
+        warnings: cfg
+            ? [...placeholdersIn(cfg).map(describePlaceholder), ...[bakedAmiReminder(cfg)].filter((w): w is string => w !== undefined)]
+            : [],
         errors: run.errors,
     };
 }

@@ -62,7 +62,7 @@ function decoded(userData: unknown): string {
 
 export const approvedVersions = resourcePolicy({
     name: "approved-versions",
-    description: `Refuses RDS MySQL versions AWS no longer creates or only sells as paid Extended Support, RDS instances enrolled in Extended Support, container images with known critical CVEs, and floating image tags or chart versions (advisories as of ${ADVISORIES_AS_OF}).`,
+    description: `Refuses RDS MySQL versions AWS no longer creates or only sells as paid Extended Support, RDS instances enrolled in Extended Support, container images with known critical CVEs, floating image tags or chart versions, and EKS versions past the end of standard support or missing from the EKS calendar (advisories as of ${ADVISORIES_AS_OF}).`,
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {

@@ -257,12 +257,17 @@ describe("config", () => {
             [
                 "ecommerce:eksApiAllowedCidrs",
                 '["0.0.0.0/0"]',
-                'ecommerce:eksApiAllowedCidrs = ["0.0.0.0/0"]: expected one or more IPv4 CIDRs, none of them 0.0.0.0/0',
+                'ecommerce:eksApiAllowedCidrs = ["0.0.0.0/0"]: expected one or more CIDRs, each a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)',
+            ],
+            [
+                "ecommerce:eksApiAllowedCidrs",
+                '["54.240.0.0/18","10.20.0.0/16"]',
+                'ecommerce:eksApiAllowedCidrs = ["54.240.0.0/18","10.20.0.0/16"]: expected one or more CIDRs, each a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)',
             ],
             [
                 "ecommerce:eksApiAllowedCidrs",
                 "[]",
-                "ecommerce:eksApiAllowedCidrs = []: expected one or more IPv4 CIDRs, none of them 0.0.0.0/0",
+                "ecommerce:eksApiAllowedCidrs = []: expected one or more CIDRs, each a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)",
             ],
             ["ecommerce:eksNodeCount", "1", "ecommerce:eksNodeCount = 1: expected an integer from 2 to 20"],
             [

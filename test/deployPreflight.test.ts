@@ -24,7 +24,7 @@ function projectWith(config: Record<string, unknown>): string {
 
 /** The real values a team would set instead of the placeholders. */
 const READY = {
-    "ecommerce:eksApiAllowedCidrs": ["10.100.0.0/16"],
+    "ecommerce:eksApiAllowedCidrs": ["54.240.0.0/18"],
     "ecommerce:siteHostname": "shop.acme-retail.com",
     "ecommerce:originHostnames": { "us-east-2": "origin-us-east-2.acme-retail.com", "us-west-1": "origin-us-west-1.acme-retail.com" },
 };
@@ -44,13 +44,15 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
         return dir;
     };
 
-    it("refuses the stack files as they are: every placeholder, with its key and what to set, and asks AWS nothing", async () => {
+    it("refuses the stack files as they are: every placeholder and the missing AMI at once, each with its key and what to set", async () => {
+        ec2.on(DescribeImagesCommand).resolves({ Images: [] });
         assert.deepEqual(await preflight("dr", client), [
             'ecommerce:eksApiAllowedCidrs = ["203.0.113.0/24"]: 203.0.113.0/24 is a documentation range (RFC 5737): nobody can reach the EKS API from there, so the Helm releases time out after the cluster is built; set the egress CIDRs of wherever pulumi runs (CI runners, the operators\' VPN)',
             'ecommerce:siteHostname = "shop.example.com": an example name (RFC 2606): the probes would watch a site that is not the shop; set the shop\'s public name (the CNAME to the virtual IP)',
             'ecommerce:originHostnames = {"us-east-2":"origin-us-east-2.shop.example.com","us-west-1":"origin-us-west-1.shop.example.com"}: example names (RFC 2606): the cross-region probes would watch nothing real; set each site region\'s origin name of its load balancer',
+            'ecommerce:webAmiNameFilter = "ecommerce-web-*": no available x86_64 AMI owned by self matches it in us-west-1; copy the pipeline\'s AMI to us-west-1, or set ecommerce:webAmiNameFilter to "" and ecommerce:webArtifactUri to the release bundle',
         ]);
-        assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 0);
+        assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 1);
     });
 
     it("passes a ready config whose baked AMI exists in the stack's region, looked up as the web tier looks it up", async () => {
@@ -95,14 +97,13 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
         assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 0);
     });
 
-    it("names the call, the region and the filter when AWS refuses the lookup", async () => {
+    it("refuses, naming the call, the region and the filter, when AWS refuses the lookup (the AMI could not be checked)", async () => {
         ec2.on(DescribeImagesCommand).rejects(
             Object.assign(new Error("You are not authorized to perform this operation."), { name: "UnauthorizedOperation" }),
         );
-        await assert.rejects(preflight("dr", client, project(READY)), {
-            message:
-                "EC2 DescribeImages in us-west-1 (owner self, name ecommerce-web-*) failed: You are not authorized to perform this operation.",
-        });
+        assert.deepEqual(await preflight("dr", client, project(READY)), [
+            'ecommerce:webAmiNameFilter = "ecommerce-web-*": could not check that an AMI matches it in us-west-1: EC2 DescribeImages (owner self) failed: You are not authorized to perform this operation.',
+        ]);
     });
 
     it("reports config errors instead of placeholders when the config is invalid", async () => {
@@ -118,17 +119,32 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
             {
                 cwd: PROJECT_DIR,
                 encoding: "utf8",
-                // No pulumi on this PATH: had the wrapper started it, the exit would be 127.
-                env: { ...process.env, PATH: path.dirname(process.execPath) },
+                // No pulumi on this PATH: had the wrapper started it, the exit would be 127. No AWS
+                // credentials and no instance metadata: the AMI check fails here, on this machine.
+                env: {
+                    PATH: path.dirname(process.execPath),
+                    HOME: os.tmpdir(),
+                    AWS_EC2_METADATA_DISABLED: "true",
+                    AWS_CONFIG_FILE: "/nonexistent",
+                    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+                },
                 timeout: 60_000,
             },
         );
         assert.equal(result.status, 2, result.stderr);
-        assert.match(
-            result.stderr,
-            /^deploy: dr is not ready for a real preview; nothing was started:\n {2}- ecommerce:eksApiAllowedCidrs = /,
+        // The AWS SDK may print its own Node version notice first.
+        const lines = result.stderr.slice(result.stderr.indexOf("deploy: ")).trimEnd().split("\n");
+        assert.equal(lines[0], "deploy: dr is not ready for a real preview; nothing was started:");
+        assert.deepEqual(
+            lines.slice(1).map((l) => l.split(" = ")[0]),
+            [
+                "  - ecommerce:eksApiAllowedCidrs",
+                "  - ecommerce:siteHostname",
+                "  - ecommerce:originHostnames",
+                "  - ecommerce:webAmiNameFilter",
+            ],
         );
-        assert.equal(result.stderr.trimEnd().split("\n").length, 4, result.stderr);
+        assert.match(lines[4], /: could not check that an AMI matches it in us-west-1: EC2 DescribeImages \(owner self\) failed: /);
     });
 });
 

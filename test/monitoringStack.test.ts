@@ -531,7 +531,7 @@ describe("MonitoringStack", () => {
             assert.deepEqual(run.errors, [
                 "MonitoringStack mon: invalid arguments:\n" +
                     "  - nodeCount = 1: expected an integer from 2 to 20\n" +
-                    '  - apiAllowedCidrs[0] = "0.0.0.0/0": expected an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8',
+                    '  - apiAllowedCidrs[0] = "0.0.0.0/0": expected a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)',
             ]);
             assert.deepEqual(
                 run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type),
@@ -563,7 +563,7 @@ describe("MonitoringStack", () => {
             [
                 "an API open to the internet",
                 { apiAllowedCidrs: ["203.0.113.0/24", "0.0.0.0/0"] },
-                'apiAllowedCidrs[1] = "0.0.0.0/0": expected an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8',
+                'apiAllowedCidrs[1] = "0.0.0.0/0": expected a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)',
             ],
             [
                 "no API CIDR at all",
@@ -573,7 +573,7 @@ describe("MonitoringStack", () => {
             [
                 "a malformed API CIDR",
                 { apiAllowedCidrs: ["203.0.113.1/24"] },
-                'apiAllowedCidrs[0] = "203.0.113.1/24": expected an IPv4 CIDR other than 0.0.0.0/0, such as 10.0.0.0/8',
+                'apiAllowedCidrs[0] = "203.0.113.1/24": expected a public IPv4 CIDR narrower than 0.0.0.0/0 (not private, shared, loopback or link-local)',
             ],
             [
                 "a floating chart version",

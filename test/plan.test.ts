@@ -29,7 +29,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: primary \(\d+ resources, 16 policies passed, 3 deploy warnings\), dr \(\d+ resources, 16 policies passed, 3 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: primary \(\d+ resources, 16 policies passed, 4 deploy warnings\), dr \(\d+ resources, 16 policies passed, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -140,7 +140,7 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(before.summary, "plan OK: dr (125 resources, 15 policies passed, 2 advisory warnings, 3 deploy warnings)");
+        assert.equal(before.summary, "plan OK: dr (125 resources, 15 policies passed, 2 advisory warnings, 4 deploy warnings)");
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -154,8 +154,8 @@ describe("offline plan (npm run plan)", () => {
         assert.match(dr.limits[0], /^Redis: us-west-1 has 2 usable AZs/);
         assert.deepEqual(
             dr.warnings.map((w) => w.split(" = ")[0]),
-            ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames"],
+            ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames", "ecommerce:webAmiNameFilter"],
         );
-        assert.equal(result.summary, "plan OK: dr (125 resources, 16 policies passed, 3 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (125 resources, 16 policies passed, 4 deploy warnings)");
     });
 });

@@ -81,8 +81,9 @@ export function planInvocation(command: string, stack: string | undefined, extra
 
 /**
  * Why a real preview or update of `stack` would fail before it starts: config problems,
- * placeholders, a baked AMI missing from the region. Empty when it may go ahead. The EC2
- * client is the caller's (tests pass a mocked one); AWS errors are thrown, naming the call.
+ * placeholders, a baked AMI missing from the region, all at once. Empty when it may go ahead.
+ * The EC2 client is the caller's (tests pass a mocked one); an AWS error is a problem too
+ * (the check could not be made), naming the call, the region and the filter.
  */
 export async function preflight(stack: string, ec2: (region: string) => EC2Client = defaultEc2, dir = PROJECT_DIR): Promise<string[]> {
     const raw = resolveStackConfig(stack, dir);
@@ -96,12 +97,8 @@ export async function preflight(stack: string, ec2: (region: string) => EC2Clien
         throw err;
     }
     const problems = placeholdersIn(cfg).map(describePlaceholder);
-    if (problems.length > 0) {
-        // AWS is asked only about a config that is otherwise ready.
-        return problems;
-    }
     const missingAmi = await bakedAmiProblem(cfg, ec2(cfg.region));
-    return missingAmi ? [missingAmi] : [];
+    return missingAmi ? [...problems, missingAmi] : problems;
 }
 
 function defaultEc2(region: string): EC2Client {
@@ -128,9 +125,9 @@ async function bakedAmiProblem(cfg: PlatformConfig, ec2: EC2Client): Promise<str
         );
         count = found.Images?.length ?? 0;
     } catch (err) {
-        throw new Error(
-            `EC2 DescribeImages in ${cfg.region} (owner ${cfg.web.amiOwner}, name ${filter}) failed: ${(err as Error).message}`,
-            { cause: err },
+        return (
+            `ecommerce:webAmiNameFilter = ${JSON.stringify(filter)}: could not check that an AMI matches it in ${cfg.region}: ` +
+            `EC2 DescribeImages (owner ${cfg.web.amiOwner}) failed: ${(err as Error).message}`
         );
     }
     return count > 0
