@@ -579,10 +579,12 @@ describe("Redis and Sentinel from the rendered configs (redis-server, redis-sent
                     maxmemoryMib: MAXMEMORY_MIB,
                     password: PASSWORD,
                     dir: nodeDir,
-                }),
+                }) +
+                    // Production waits 5 s for more replicas before a full sync; here both are already
+                    // connecting, so the wait would only slow the suite (the last value read wins).
+                    "repl-diskless-sync-delay 0\n",
             );
         });
-        // The master waits repl-diskless-sync-delay (5 s) for more replicas before the first sync.
         await waitFor("both replicas in sync", 15000, async () => {
             for (const port of redisPorts.slice(1)) {
                 if (info(await cli(port, ["INFO", "replication"])).master_link_status !== "up") {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -68,22 +68,29 @@ function expand(value: string, matrix: Record<string, string>): string {
     });
 }
 
+interface StepRun {
+    status: number | null;
+    stderr: string;
+    output: string;
+}
+
 /** Runs the preview job's backend step for one matrix entry, as the runner would (bash -e, GITHUB_OUTPUT). */
-function runBackendStep(matrix: Record<string, string>): { status: number | null; stderr: string; output: string } {
+async function runBackendStep(matrix: Record<string, string>): Promise<StepRun> {
     const step = workflow().jobs.preview.steps.find((s) => s.id === "backend");
     assert.ok(step?.run, "the preview job has a step with id backend and a run script");
+    const script = step.run;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-backend-"));
     try {
         const outputFile = path.join(dir, "github-output");
         fs.writeFileSync(outputFile, "");
         const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(v, matrix)]));
-        const result = spawnSync("bash", ["-e", "-c", step.run], {
-            cwd: PROJECT_DIR,
-            env: { ...process.env, ...env, GITHUB_OUTPUT: outputFile },
-            encoding: "utf8",
-            timeout: 60000,
+        const status = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+            const options = { cwd: PROJECT_DIR, env: { ...process.env, ...env, GITHUB_OUTPUT: outputFile }, timeout: 60000 };
+            const child = execFile("bash", ["-e", "-c", script], options, (_err, _stdout, stderr) => {
+                resolve({ status: child.exitCode, stderr });
+            });
         });
-        return { status: result.status, stderr: result.stderr, output: fs.readFileSync(outputFile, "utf8") };
+        return { ...status, output: fs.readFileSync(outputFile, "utf8") };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -453,9 +460,20 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             assert.ok(step?.run !== undefined && !step.run.includes("${{"), step?.run);
         });
 
+        // Each run starts ts-node; they start together so the two cores overlap them.
+        const MISMATCHED = { stack: "primary", region: "us-west-1" };
+        const runs = new Map<Record<string, string>, Promise<StepRun>>();
+        before(() => {
+            for (const m of [...MATRIX, MISMATCHED]) {
+                const run = runBackendStep(m);
+                run.catch(() => undefined); // awaited, and reported, by its test
+                runs.set(m, run);
+            }
+        });
+
         for (const m of MATRIX) {
-            it(`backend step, run for ${m.stack}, outputs ${m.stack}'s own state backend in ${m.region}`, () => {
-                const { status, stderr, output } = runBackendStep(m);
+            it(`backend step, run for ${m.stack}, outputs ${m.stack}'s own state backend in ${m.region}`, async () => {
+                const { status, stderr, output } = await runs.get(m)!;
                 assert.equal(status, 0, stderr);
                 const expected = `s3://ecommerce-pulumi-state-${m.region}?region=${m.region}`;
                 assert.equal(readStackFile(m.stack).config["ecommerce:stateBackend"], expected);
@@ -463,8 +481,8 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             });
         }
 
-        it("fails the backend step when the matrix region is not the stack file's region", () => {
-            const { status, stderr, output } = runBackendStep({ stack: "primary", region: "us-west-1" });
+        it("fails the backend step when the matrix region is not the stack file's region", async () => {
+            const { status, stderr, output } = await runs.get(MISMATCHED)!;
             assert.notEqual(status, 0);
             assert.ok(stderr.includes("Pulumi.primary.yaml is in us-east-2, not us-west-1"), stderr);
             assert.equal(output, "", "no backend is handed on");

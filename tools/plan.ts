@@ -204,20 +204,32 @@ export function renderText(p: Plan, runs: readonly StackRun[]): string {
     return out.join("\n");
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Where the CLI writes: the process's streams, or a test's buffers. */
+export interface Output {
+    stdout(text: string): void;
+    stderr(text: string): void;
+}
+
+const PROCESS_OUTPUT: Output = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+};
+
+/** The whole CLI; resolves to the exit code: 0 plan OK, 1 plan failed, 2 bad arguments. */
+export async function main(argv: readonly string[], output: Output = PROCESS_OUTPUT): Promise<number> {
     let options: CliOptions;
     try {
         options = parseArgs(argv);
     } catch (err) {
-        process.stderr.write(`plan: ${(err as Error).message}\n`);
+        output.stderr(`plan: ${(err as Error).message}\n`);
         return 2;
     }
     if (options.help) {
-        process.stdout.write(`${USAGE}\n`);
+        output.stdout(`${USAGE}\n`);
         return 0;
     }
     const { plan: result, runs } = await plan(options);
-    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderText(result, runs)}\n`);
+    output.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderText(result, runs)}\n`);
     return result.ok ? 0 : 1;
 }
 
