@@ -87,7 +87,9 @@ async function runBackendStep(matrix: Record<string, string>): Promise<StepRun> 
         const status = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
             const options = { cwd: PROJECT_DIR, env: { ...process.env, ...env, GITHUB_OUTPUT: outputFile }, timeout: 60000 };
             const child = execFile("bash", ["-e", "-c", script], options, (_err, _stdout, stderr) => {
-                resolve({ status: child.exitCode, stderr });
+                // A kill (the timeout) leaves no exit code: say so next to what the step printed.
+                const killed = child.signalCode === null ? "" : `\n(killed by ${child.signalCode})`;
+                resolve({ status: child.exitCode, stderr: `${stderr}${killed}` });
             });
         });
         return { ...status, output: fs.readFileSync(outputFile, "utf8") };
