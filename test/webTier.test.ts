@@ -35,6 +35,19 @@ const certArn = (region: string) => `arn:aws:acm:${region}:123456789012:certific
 
 const variantRuns = new Map<string, Promise<StackRun>>();
 
+/** Arguments for a WebTier built directly (not from config), at the seed's sizing. */
+const SEED_ARGS: WebTierArgs = {
+    vpcId: "vpc-1",
+    vpcCidr: "10.10.0.0/16",
+    publicSubnetIds: ["subnet-a", "subnet-b"],
+    privateSubnetIds: ["subnet-c", "subnet-d"],
+    region: "us-east-2",
+    accountId: "123456789012",
+    instanceType: "t3.xlarge",
+    instanceCount: 5,
+    maxInstanceCount: 10,
+};
+
 const RELEASE = "s3://ecommerce-releases-{region}/web/web-1.4.2.tar.gz";
 
 function variant(key: string, stack: string, config: Record<string, string>): Promise<StackRun> {
@@ -591,18 +604,7 @@ describe("WebTier", () => {
     it("refuses Graviton in the component too, before registering it, for callers that bypass config", async () => {
         const run = await runProgram({
             stack: "primary",
-            program: () =>
-                new WebTier("web", {
-                    vpcId: "vpc-1",
-                    vpcCidr: "10.10.0.0/16",
-                    publicSubnetIds: ["subnet-a", "subnet-b"],
-                    privateSubnetIds: ["subnet-c", "subnet-d"],
-                    region: "us-east-2",
-                    accountId: "123456789012",
-                    instanceType: "t4g.xlarge",
-                    instanceCount: 5,
-                    maxInstanceCount: 10,
-                }),
+            program: () => new WebTier("web", { ...SEED_ARGS, instanceType: "t4g.xlarge" }),
         });
         assert.deepEqual(run.errors, [
             'WebTier web: invalid arguments:\n  - instanceType = "t4g.xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
@@ -622,17 +624,7 @@ describe("WebTier", () => {
     });
 
     describe("argument validation", () => {
-        const valid: WebTierArgs = {
-            vpcId: "vpc-1",
-            vpcCidr: "10.10.0.0/16",
-            publicSubnetIds: ["subnet-a", "subnet-b"],
-            privateSubnetIds: ["subnet-c", "subnet-d"],
-            region: "us-east-2",
-            accountId: "123456789012",
-            instanceType: "t3.xlarge",
-            instanceCount: 5,
-            maxInstanceCount: 10,
-        };
+        const valid = SEED_ARGS;
 
         it("accepts the seed's sizing", () => {
             assert.deepEqual(webTierArgsProblems(valid), []);
