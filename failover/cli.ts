@@ -1,0 +1,506 @@
+/**
+ * The failover controller's command line: `npm run failover -- <command> [flags]`.
+ * stdout carries one JSON event per line (scripts read it); stderr carries what a person
+ * needs to read (usage errors, the final report, the RPO guard's hold).
+ */
+import { createInterface } from "readline";
+import { parseArgs as parseCommandLine, ParseArgsConfig } from "util";
+import { HOOK_ACTIONS, HookAction, localAdapters } from "./adapters/local";
+import { Controller, ControllerOptions, Outcome, RoleMismatchError, StepFailedError } from "./controller";
+import { roleProblem } from "./core/decision";
+import type { Adapters, ReadinessCheck } from "./core/ports";
+import { LockHeldError } from "./core/ports";
+import * as settings from "./core/settings";
+import { ControllerState, dataAtRisk, nextStep, StateFormatError, STEPS } from "./core/state";
+import { HttpProbe, Probe } from "./probes/http";
+
+export const EXIT = {
+    /** watch/failover: the failover completed (now or before); status/check: done, ready. */
+    ok: 0,
+    /** A step failed after its retries, the lease is held elsewhere, a check is not ready; a new run resumes. */
+    failure: 1,
+    /** Bad usage: the message names the flag, the value and what is allowed. */
+    usage: 2,
+    /** watch: --for elapsed without a failover. */
+    elapsed: 3,
+    /** The RPO guard holds the promotion: an operator must run `failover --accept-data-loss`. */
+    held: 4,
+} as const;
+
+export const USAGE = `usage: npm run failover -- <command> [flags]
+
+commands
+  watch      probe the writer region, decide after --max-fail failed rounds, fail over
+  status     the controller's state: phase, failed rounds, failover steps, recorded lag
+  failover   fail over now, by hand (asks for confirmation unless --yes)
+  check      readiness: every precondition of every step, evaluated without acting
+
+every command
+  --state FILE            the controller's state (JSON); its lease is FILE.lock (required)
+  --region NAME           this controller's region, the one it promotes (default dr)
+  --writer-region NAME    the region that holds the writer now, the one it watches (default primary)
+  --adapters local        where actions go: local = HTTP hooks and files (default local)
+  --hook ACTION=URL       POST each action as JSON to URL (repeatable); ACTION is one of
+                          ${HOOK_ACTIONS.join(", ")}; record-lag answers {"lagSeconds": N}
+  --max-lag SECONDS       RPO guard: hold the promotion when the replication lag is over this,
+                          missing or unreadable (default: guard off)
+  --lag-wait SECONDS      how long the guard re-reads the lag before holding (default ${settings.DEFAULT_LAG_WAIT_SECONDS})
+  --retries N             extra attempts of a failed step, backoff with jitter (default ${settings.DEFAULT_RETRIES})
+  --retry-delay SECONDS   first backoff, doubling (default ${settings.DEFAULT_RETRY_DELAY_SECONDS})
+  --action-timeout SECONDS  one hook call (default ${settings.DEFAULT_ACTION_TIMEOUT_SECONDS})
+  --promote-timeout SECONDS how long one run waits for the promoted writer (default ${settings.DEFAULT_PROMOTE_TIMEOUT_SECONDS})
+  --lease SECONDS         the run's lease on the state, renewed at half (default ${settings.DEFAULT_LEASE_SECONDS}, at least ${settings.LEASE_SECONDS.min})
+  --dry-run               decide and report; call no hook, write no state
+  --help                  this text
+
+watch
+  --probe NAME=URL        one vantage point: GET URL, 2xx (and --expect-body) is healthy (repeatable)
+  --interval SECONDS      between round starts, fractions allowed (default ${settings.DEFAULT_INTERVAL_SECONDS})
+  --max-fail N            consecutive failed rounds before failing over (default ${settings.DEFAULT_MAX_FAIL})
+  --quorum K              failed vantage points that make a round fail (default: a majority)
+  --timeout SECONDS       per probe, at most the interval (default: the interval, at most ${settings.DEFAULT_TIMEOUT_CAP_SECONDS})
+  --expect-body REGEX     a healthy body must match
+  --for SECONDS           stop watching after this long (default: until a failover)
+
+failover
+  --yes                   do not ask for confirmation
+  --accept-data-loss      promote even when the replication lag is over --max-lag or unknown
+
+status
+  --json                  the state as JSON
+
+steps, in order: ${STEPS.join(" -> ")}; each is idempotent and resumes after a crash.
+
+exit status: 0 failed over (now or before) / status shown / check ready; 1 a step failed after
+its retries, the lease is held, or check not ready (a new run with the same --state resumes);
+2 bad usage; 3 watch: --for elapsed without a failover; 4 the RPO guard holds the promotion`;
+
+export interface Io {
+    stdout(text: string): void;
+    stderr(text: string): void;
+    /** One line of an operator's answer (the confirmation); undefined at end of input. */
+    readLine(prompt: string): Promise<string | undefined>;
+    now(): number;
+    /** Aborted by SIGINT/SIGTERM: the run stops between actions; the state stays resumable. */
+    readonly signal?: AbortSignal;
+}
+
+class UsageError extends Error {}
+
+const COMMANDS = ["watch", "status", "failover", "check"] as const;
+type Command = (typeof COMMANDS)[number];
+
+const COMMON = {
+    state: { type: "string" },
+    region: { type: "string" },
+    "writer-region": { type: "string" },
+    adapters: { type: "string" },
+    hook: { type: "string", multiple: true },
+    "max-lag": { type: "string" },
+    "lag-wait": { type: "string" },
+    retries: { type: "string" },
+    "retry-delay": { type: "string" },
+    "action-timeout": { type: "string" },
+    "promote-timeout": { type: "string" },
+    lease: { type: "string" },
+    "dry-run": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+const OPTIONS = {
+    watch: {
+        ...COMMON,
+        probe: { type: "string", multiple: true },
+        interval: { type: "string" },
+        "max-fail": { type: "string" },
+        quorum: { type: "string" },
+        timeout: { type: "string" },
+        "expect-body": { type: "string" },
+        for: { type: "string" },
+    },
+    failover: { ...COMMON, yes: { type: "boolean" }, "accept-data-loss": { type: "boolean" } },
+    status: { ...COMMON, json: { type: "boolean" } },
+    check: COMMON,
+} as const;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function number(values: Values, flag: string, range: settings.Range, fallback: number): number;
+function number(values: Values, flag: string, range: settings.Range, fallback?: number): number | undefined;
+function number(values: Values, flag: string, range: settings.Range, fallback?: number): number | undefined {
+    const raw = values[flag] as string | undefined;
+    if (raw === undefined) {
+        return fallback;
+    }
+    const value = raw.trim() === "" ? NaN : Number(raw);
+    const problem = settings.checkRange(`--${flag}`, value, range);
+    if (problem !== undefined) {
+        throw new UsageError(problem.replace(String(value), raw));
+    }
+    return value;
+}
+
+function httpUrl(flag: string, pair: string, url: string): string {
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        throw new UsageError(`--${flag} ${pair}: ${url} is not a URL; expected http:// or https://`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+        throw new UsageError(`--${flag} ${pair}: ${parsed.protocol} is not allowed; expected http:// or https://`);
+    }
+    return url;
+}
+
+function pairs(flag: string, raw: readonly string[], what: string): [string, string][] {
+    return raw.map((pair) => {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) {
+            throw new UsageError(`--${flag} ${pair}: expected ${what}=URL`);
+        }
+        return [pair.slice(0, eq), httpUrl(flag, pair, pair.slice(eq + 1))];
+    });
+}
+
+/**
+ * `--interval -1` is a negative value, not a flag: util.parseArgs would call it ambiguous and
+ * never reach the range check that says what is allowed, so such a pair is joined with `=`.
+ */
+function joinNegativeValues(args: readonly string[], options: ParseArgsConfig["options"]): string[] {
+    const joined: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        const flag = args[i];
+        const next = args[i + 1];
+        const spec = flag.startsWith("--") ? options?.[flag.slice(2)] : undefined;
+        if (spec?.type === "string" && next !== undefined && /^-[\d.]/.test(next)) {
+            joined.push(`${flag}=${next}`);
+            i += 1;
+        } else {
+            joined.push(flag);
+        }
+    }
+    return joined;
+}
+
+interface Parsed {
+    readonly command: Command;
+    readonly values: Values;
+    readonly options: ControllerOptions;
+    readonly statePath: string;
+    readonly hooks: Partial<Record<HookAction, string>>;
+    readonly probes: Probe[];
+    readonly forMs?: number;
+    readonly actionTimeoutMs: number;
+    readonly leaseMs: number;
+}
+
+export function parse(argv: readonly string[]): Parsed | "help" {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+        return "help";
+    }
+    if (!COMMANDS.includes(command as Command)) {
+        throw new UsageError(`unknown command ${command}; expected one of ${COMMANDS.join(", ")}`);
+    }
+    let values: Values;
+    try {
+        const options: ParseArgsConfig["options"] = OPTIONS[command as Command];
+        values = parseCommandLine({ args: joinNegativeValues(rest, options), options, strict: true, allowPositionals: false })
+            .values as Values;
+    } catch (err) {
+        const message = (err as Error).message.replace(/\. To specify a positional.*$/s, "");
+        throw new UsageError(
+            `${command}: ${message}; allowed flags: ${Object.keys(OPTIONS[command as Command])
+                .map((f) => `--${f}`)
+                .join(", ")}`,
+        );
+    }
+    if (values.help === true) {
+        return "help";
+    }
+    const statePath = values.state as string | undefined;
+    if (statePath === undefined || statePath === "") {
+        throw new UsageError(`${command}: --state FILE is required (the controller's state; its lease is FILE.lock)`);
+    }
+    const adapters = (values.adapters as string | undefined) ?? "local";
+    if (adapters !== "local") {
+        throw new UsageError(`--adapters ${adapters}: expected local (HTTP hooks and files)`);
+    }
+    const region = (values.region as string | undefined) ?? "dr";
+    const writerRegion = (values["writer-region"] as string | undefined) ?? "primary";
+    const roles = roleProblem({ region, writerRegion });
+    if (roles !== undefined) {
+        throw new UsageError(`--region ${region} --writer-region ${writerRegion}: ${roles}`);
+    }
+    const hooks: Partial<Record<HookAction, string>> = {};
+    for (const [action, url] of pairs("hook", (values.hook as string[] | undefined) ?? [], "ACTION")) {
+        if (!HOOK_ACTIONS.includes(action as HookAction)) {
+            throw new UsageError(`--hook ${action}=${url}: ${action} is not an action; expected one of ${HOOK_ACTIONS.join(", ")}`);
+        }
+        if (hooks[action as HookAction] !== undefined) {
+            throw new UsageError(`--hook ${action}=${url}: a second hook for ${action}; give each action one URL`);
+        }
+        hooks[action as HookAction] = url;
+    }
+
+    const probes: Probe[] = [];
+    let interval = settings.DEFAULT_INTERVAL_SECONDS;
+    let maxFail = settings.DEFAULT_MAX_FAIL;
+    let quorum = 1;
+    let timeout = Math.min(interval, settings.DEFAULT_TIMEOUT_CAP_SECONDS);
+    let forMs: number | undefined;
+    if (command === "watch") {
+        let expectBody: RegExp | undefined;
+        const pattern = values["expect-body"] as string | undefined;
+        if (pattern !== undefined) {
+            try {
+                expectBody = new RegExp(pattern);
+            } catch (err) {
+                throw new UsageError(`--expect-body ${pattern}: not a regular expression (${(err as Error).message})`);
+            }
+        }
+        for (const [name, url] of pairs("probe", (values.probe as string[] | undefined) ?? [], "NAME")) {
+            if (probes.some((p) => p.name === name)) {
+                throw new UsageError(`--probe ${name}=${url}: a second vantage point named ${name}; names must be unique`);
+            }
+            probes.push(new HttpProbe(name, url, expectBody));
+        }
+        if (probes.length === 0) {
+            throw new UsageError("watch: at least one --probe NAME=URL is required (each is one vantage point of the writer site)");
+        }
+        interval = number(values, "interval", settings.INTERVAL_SECONDS, settings.DEFAULT_INTERVAL_SECONDS);
+        maxFail = number(values, "max-fail", settings.MAX_FAIL, settings.DEFAULT_MAX_FAIL);
+        quorum = number(values, "quorum", settings.MAX_FAIL, settings.defaultQuorum(probes.length));
+        if (quorum > probes.length) {
+            throw new UsageError(
+                `--quorum ${quorum}: more than the ${probes.length} --probe vantage point(s); expected a whole number from 1 to ${probes.length}`,
+            );
+        }
+        timeout = number(values, "timeout", settings.TIMEOUT_SECONDS, Math.min(interval, settings.DEFAULT_TIMEOUT_CAP_SECONDS));
+        if (timeout > interval) {
+            throw new UsageError(
+                `--timeout ${timeout}: expected at most the --interval ${interval}; a longer timeout would let rounds overlap and delay the decision`,
+            );
+        }
+        const forSeconds = number(values, "for", settings.FOR_SECONDS);
+        forMs = forSeconds === undefined ? undefined : forSeconds * 1000;
+    }
+    const maxLag = number(values, "max-lag", settings.MAX_LAG_SECONDS);
+    return {
+        command: command as Command,
+        values,
+        statePath,
+        hooks,
+        probes,
+        forMs,
+        actionTimeoutMs: number(values, "action-timeout", settings.ACTION_TIMEOUT_SECONDS, settings.DEFAULT_ACTION_TIMEOUT_SECONDS) * 1000,
+        leaseMs: number(values, "lease", settings.LEASE_SECONDS, settings.DEFAULT_LEASE_SECONDS) * 1000,
+        options: {
+            roles: { region, writerRegion },
+            thresholds: { maxFail, quorum },
+            intervalMs: interval * 1000,
+            timeoutMs: timeout * 1000,
+            maxLagSeconds: maxLag,
+            lagWaitMs: number(values, "lag-wait", settings.LAG_WAIT_SECONDS, settings.DEFAULT_LAG_WAIT_SECONDS) * 1000,
+            retries: number(values, "retries", settings.RETRIES, settings.DEFAULT_RETRIES),
+            retryDelayMs: number(values, "retry-delay", settings.RETRY_DELAY_SECONDS, settings.DEFAULT_RETRY_DELAY_SECONDS) * 1000,
+            promoteTimeoutMs:
+                number(values, "promote-timeout", settings.PROMOTE_TIMEOUT_SECONDS, settings.DEFAULT_PROMOTE_TIMEOUT_SECONDS) * 1000,
+            dryRun: values["dry-run"] === true,
+        },
+    };
+}
+
+// --- output ------------------------------------------------------------------------------
+
+function when(ts: number | undefined): string {
+    return ts === undefined ? "-" : new Date(ts).toISOString();
+}
+
+/** The state, as an operator reads it. */
+export function describeState(state: ControllerState | undefined, location: string): string {
+    if (state === undefined) {
+        return `${location}: no state yet (a controller that has never run): phase healthy`;
+    }
+    const lines = [
+        `controller of ${state.region}, watching writer region ${state.writerRegion} (${location})`,
+        `phase: ${state.phase}${state.phase === "suspect" ? ` (${state.consecutiveFailedRounds} consecutive failed round(s) since ${when(state.suspectSince)})` : ""}`,
+        `updated: ${when(state.updatedAt)}`,
+    ];
+    const f = state.failover;
+    if (f !== undefined) {
+        lines.push(
+            `failover: ${f.trigger}, decided ${when(f.decidedAt)}, ${f.from} -> ${f.to}${f.completedAt ? `, completed ${when(f.completedAt)}` : ""}`,
+        );
+        for (const step of STEPS) {
+            const done = f.completed.find((c) => c.step === step);
+            const current = f.current?.step === step ? f.current : undefined;
+            const status = done
+                ? `done ${when(done.completedAt)}${done.detail ? ` (${done.detail})` : ""}`
+                : current
+                  ? `under way since ${when(current.startedAt)}, ${current.attempts} attempt(s)${current.lastError ? `, last error: ${current.lastError}` : ""}`
+                  : "not started";
+            lines.push(`  ${step.padEnd(13)} ${status}`);
+        }
+        if (f.lag !== undefined) {
+            lines.push(
+                `replication lag read ${when(f.lag.readAt)}: ${f.lag.seconds === undefined ? `unreadable (${f.lag.error ?? f.lag.source})` : `${f.lag.seconds} s`}`,
+            );
+        }
+        lines.push(`data at risk: ${dataAtRisk(f.lag)}`);
+        if (f.acceptedDataLossAt !== undefined) {
+            lines.push(`an operator accepted the data loss at ${when(f.acceptedDataLossAt)}`);
+        }
+        if (f.heldSince !== undefined) {
+            lines.push(`HELD by the RPO guard since ${when(f.heldSince)}: ${f.heldReason ?? ""}`);
+            lines.push("  to promote anyway: npm run failover -- failover --accept-data-loss --state ...");
+        }
+        if (state.phase === "failing-over") {
+            lines.push(`next step: ${nextStep(f) ?? "-"} (a watch or failover with this --state resumes it)`);
+        }
+    }
+    return lines.join("\n");
+}
+
+function describeChecks(checks: readonly ReadinessCheck[]): string {
+    return checks.map((c) => `${c.ok ? "ok     " : "NOT OK "} ${c.name.padEnd(18)} ${c.detail}`).join("\n");
+}
+
+// --- commands ----------------------------------------------------------------------------
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+    let parsed: Parsed | "help";
+    try {
+        parsed = parse(argv);
+    } catch (err) {
+        if (err instanceof UsageError) {
+            io.stderr(`failover: ${err.message}\n(see npm run failover -- --help)\n`);
+            return EXIT.usage;
+        }
+        throw err;
+    }
+    if (parsed === "help") {
+        io.stdout(`${USAGE}\n`);
+        return EXIT.ok;
+    }
+    const { command, options, statePath } = parsed;
+    const adapters: Adapters = localAdapters({
+        statePath,
+        hooks: parsed.hooks,
+        region: options.roles.region,
+        actionTimeoutMs: parsed.actionTimeoutMs,
+        leaseMs: parsed.leaseMs,
+    });
+    const emit = (event: string, fields: Record<string, unknown> = {}) => {
+        io.stdout(`${JSON.stringify({ ts: io.now(), event, command, ...fields })}\n`);
+        if (event === "rpo" && fields.verdict === "hold") {
+            io.stderr(`\n*** ${String(fields.message)} ***\n\n`);
+        }
+    };
+    const controller = new Controller({ adapters, probes: parsed.probes, emit, signal: io.signal }, options);
+    const finish = (outcome: Outcome): number => {
+        const code = outcome === "elapsed" ? EXIT.elapsed : outcome === "held" ? EXIT.held : EXIT.ok;
+        emit("end", { outcome, exitCode: code, dryRun: options.dryRun });
+        return code;
+    };
+    try {
+        switch (command) {
+            case "status": {
+                const state = await adapters.store.load();
+                io.stdout(
+                    parsed.values.json === true ? `${JSON.stringify(state ?? null, null, 2)}\n` : `${describeState(state, statePath)}\n`,
+                );
+                return EXIT.ok;
+            }
+            case "check": {
+                const { ready, checks } = await controller.check();
+                emit("check", { ready, checks });
+                io.stderr(`${describeChecks(checks)}\n${ready ? "ready: a failover could run now" : "NOT READY"}\n`);
+                return ready ? EXIT.ok : EXIT.failure;
+            }
+            case "watch": {
+                const outcome = await controller.watch(parsed.forMs);
+                if (outcome === "failed-over" || outcome === "already-failed-over") {
+                    io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
+                }
+                return finish(outcome);
+            }
+            case "failover": {
+                const accept = parsed.values["accept-data-loss"] === true;
+                if (parsed.values.yes !== true && !options.dryRun) {
+                    io.stderr(
+                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
+                            `This fences ${options.roles.writerRegion}, promotes ${options.roles.region}'s standby writer and moves traffic to ${options.roles.region}.` +
+                            `${accept ? " It promotes even if replication lag is over the budget or unknown: writes not yet replicated are LOST." : ""}\n`,
+                    );
+                    const answer = await io.readLine(`Type the region name (${options.roles.region}) to confirm: `);
+                    if (answer?.trim() !== options.roles.region) {
+                        io.stderr("not confirmed; nothing was changed\n");
+                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
+                        return EXIT.failure;
+                    }
+                }
+                const outcome = await controller.failover(accept);
+                io.stderr(`${describeState(options.dryRun ? undefined : await adapters.store.load(), statePath)}\n`);
+                return finish(outcome);
+            }
+        }
+    } catch (err) {
+        const known =
+            err instanceof StepFailedError ||
+            err instanceof LockHeldError ||
+            err instanceof StateFormatError ||
+            err instanceof RoleMismatchError;
+        const stopped = io.signal?.aborted === true;
+        const message = stopped ? "stopped by a signal" : err instanceof Error ? err.message : String(err);
+        emit("error", { error: message, exitCode: EXIT.failure });
+        io.stderr(`failover ${command}: ${message}\n`);
+        if (!known && !stopped) {
+            io.stderr(`${(err as Error).stack ?? ""}\n`);
+        }
+        if (err instanceof StepFailedError || stopped) {
+            io.stderr(`the state in ${statePath} keeps the completed steps; run the same command again to resume\n`);
+        }
+        return EXIT.failure;
+    }
+}
+
+function processIo(): Io {
+    const abort = new AbortController();
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        process.once(signal, () => abort.abort(new Error(`stopped by ${signal}`)));
+    }
+    return {
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        now: () => Date.now(),
+        signal: abort.signal,
+        readLine: (prompt) =>
+            new Promise((resolve) => {
+                const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+                let answered = false;
+                rl.question(prompt, (answer) => {
+                    answered = true;
+                    rl.close();
+                    resolve(answer);
+                });
+                rl.once("close", () => {
+                    if (!answered) {
+                        resolve(undefined);
+                    }
+                });
+            }),
+    };
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2), processIo()).then(
+        // exitCode, not exit(): a piped stdout is flushed before the process ends.
+        (code) => (process.exitCode = code),
+        (err) => {
+            process.stderr.write(`failover: ${err instanceof Error ? err.stack : String(err)}\n`);
+            process.exitCode = 1;
+        },
+    );
+}

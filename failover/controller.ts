@@ -1,0 +1,492 @@
+/**
+ * The controller: probes, the decision core and the failover's steps, wired to adapters.
+ * Everything it decides comes from failover/core (pure); everything it touches goes through
+ * failover/core/ports.ts. It reports each probe, round, decision and action as an event, and
+ * persists its state after every change, under a lease.
+ *
+ * Timing: rounds start on a fixed schedule (`interval` apart, not `interval` after the last
+ * round ended) and a round lasts at most one probe timeout, which may not exceed the
+ * interval. So the decision comes at most `(maxFail - 1) x interval + timeout` after the
+ * start of the first failed round: within `interval x maxFail` plus one probe timeout.
+ */
+import { setTimeout as sleepFor } from "timers/promises";
+import pRetry from "p-retry";
+import { decide, Roles, roleProblem, Thresholds } from "./core/decision";
+import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck } from "./core/ports";
+import { ControllerState, dataAtRisk, FailoverRecord, initialState, LagReading, nextStep, rpoVerdict, StepName } from "./core/state";
+import type { Probe, ProbeResult } from "./probes/http";
+
+export interface Clock {
+    now(): number;
+    sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => sleepFor(Math.max(0, ms), undefined, { signal }),
+};
+
+/** One line of the controller's report: `event` names it; the sink adds `ts`. */
+export type Emit = (event: string, fields?: Record<string, unknown>) => void;
+
+export interface ControllerOptions {
+    readonly roles: Roles;
+    readonly thresholds: Thresholds;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    /** The RPO guard's budget; undefined turns the guard off. */
+    readonly maxLagSeconds?: number;
+    /** How long the guard re-reads the lag before it holds the promotion. */
+    readonly lagWaitMs: number;
+    /** Extra attempts of a failed step within one run. */
+    readonly retries: number;
+    readonly retryDelayMs: number;
+    /** How long one run waits for a promotion to make the writer writable. */
+    readonly promoteTimeoutMs: number;
+    /** Decide and report; call no adapter that acts, write no state, take no lease. */
+    readonly dryRun: boolean;
+}
+
+export interface ControllerDeps {
+    readonly adapters: Adapters;
+    readonly probes: readonly Probe[];
+    readonly emit: Emit;
+    readonly clock?: Clock;
+    /** Stops the run between (and inside) steps and rounds; the state stays resumable. */
+    readonly signal?: AbortSignal;
+}
+
+/**
+ * How a run ended.
+ *   failed-over          this run completed the failover
+ *   already-failed-over  the state had failed over before this run; nothing was done
+ *   elapsed              the watch's time ran out without a failover
+ *   held                 the RPO guard holds the promotion: an operator must decide
+ */
+export type Outcome = "failed-over" | "already-failed-over" | "elapsed" | "held";
+
+/** A step that failed after its retries. The state keeps the step as current; the next run resumes it. */
+type StepResult = ActionResult & { readonly lag?: LagReading };
+
+export class StepFailedError extends Error {
+    constructor(
+        readonly step: StepName,
+        readonly attempts: number,
+        cause: unknown,
+    ) {
+        super(`step ${step} failed after ${attempts} attempt(s): ${(cause as Error).message ?? String(cause)}`, { cause });
+    }
+}
+
+/** The state belongs to a controller with other roles than this run's. */
+export class RoleMismatchError extends Error {}
+
+export class Controller {
+    private readonly clock: Clock;
+    private readonly signal: AbortSignal;
+    private lease: Lease | undefined;
+
+    constructor(
+        private readonly deps: ControllerDeps,
+        private readonly options: ControllerOptions,
+    ) {
+        const problem = roleProblem(options.roles);
+        if (problem !== undefined) {
+            throw new RoleMismatchError(problem);
+        }
+        this.clock = deps.clock ?? systemClock;
+        this.signal = deps.signal ?? new AbortController().signal;
+    }
+
+    /** Probe, decide, act, for `forMs` (or until a failover). */
+    async watch(forMs?: number): Promise<Outcome> {
+        return this.underLease(async () => {
+            let state = await this.load();
+            if (state.phase === "failed-over") {
+                this.emit("decision", { decision: "already-failed-over", phase: state.phase, failedOverAt: state.failover?.completedAt });
+                return "already-failed-over";
+            }
+            if (state.phase === "failing-over") {
+                this.emit("decision", { decision: "resume-failover", phase: state.phase, next: nextStep(state.failover!) });
+                return this.carryOut(state);
+            }
+            const { thresholds, intervalMs, timeoutMs } = this.options;
+            const start = this.clock.now();
+            const deadline = forMs === undefined ? Infinity : start + forMs;
+            this.emit("watch", {
+                probes: this.deps.probes.map((p) => ({ name: p.name, target: p.target })),
+                ...thresholds,
+                intervalMs,
+                timeoutMs,
+                decidesWithinMs: (thresholds.maxFail - 1) * intervalMs + timeoutMs,
+                phase: state.phase,
+                consecutiveFailedRounds: state.consecutiveFailedRounds,
+                dryRun: this.options.dryRun,
+            });
+            for (let round = 1; ; round++) {
+                const at = start + (round - 1) * intervalMs;
+                if (at >= deadline) {
+                    return "elapsed";
+                }
+                await this.clock.sleep(at - this.clock.now(), this.signal);
+                this.lease?.assertHeld();
+                const roundStart = this.clock.now();
+                const results = await Promise.all(this.deps.probes.map((p) => p.check(timeoutMs)));
+                this.signal.throwIfAborted();
+                results.forEach((r) => this.emit("probe", { round, ...r }));
+                const failures = results.filter((r: ProbeResult) => !r.ok).length;
+                const { next, decision } = decide(state, { probes: results.length, failures }, thresholds);
+                this.emit("round", {
+                    round,
+                    probes: results.length,
+                    failures,
+                    quorum: thresholds.quorum,
+                    failed: failures >= thresholds.quorum,
+                    consecutiveFailedRounds: next.consecutiveFailedRounds,
+                    phase: next.phase,
+                });
+                if (decision.kind === "healthy") {
+                    continue;
+                }
+                const suspectSince = next.consecutiveFailedRounds === 0 ? undefined : (state.suspectSince ?? roundStart);
+                state = { ...state, ...next, suspectSince, updatedAt: this.clock.now() };
+                const { kind, ...details } = decision;
+                this.emit("decision", { decision: kind, ...details, phase: next.phase });
+                if (decision.kind === "fail-over") {
+                    state = { ...state, failover: this.newFailover("automatic") };
+                    await this.save(state);
+                    return this.carryOut(state);
+                }
+                await this.save(state);
+            }
+        });
+    }
+
+    /** An operator's failover: no probes, the same steps, the same RPO guard unless `acceptDataLoss`. */
+    async failover(acceptDataLoss: boolean): Promise<Outcome> {
+        return this.underLease(async () => {
+            let state = await this.load();
+            if (state.phase === "failed-over") {
+                this.emit("decision", { decision: "already-failed-over", phase: state.phase, failedOverAt: state.failover?.completedAt });
+                return "already-failed-over";
+            }
+            const resuming = state.failover !== undefined;
+            const record = state.failover ?? this.newFailover("manual");
+            state = {
+                ...state,
+                phase: "failing-over",
+                failover: acceptDataLoss ? { ...record, acceptedDataLossAt: this.clock.now() } : record,
+                updatedAt: this.clock.now(),
+            };
+            this.emit("decision", {
+                decision: resuming ? "resume-failover" : "manual-failover",
+                acceptDataLoss,
+                phase: state.phase,
+                next: nextStep(state.failover!),
+            });
+            await this.save(state);
+            return this.carryOut(state);
+        });
+    }
+
+    /**
+     * Readiness: every precondition of every step, evaluated without acting. The state must be
+     * readable and not failed over, the lease free, and each adapter's own preconditions met.
+     */
+    async check(): Promise<{ ready: boolean; checks: ReadinessCheck[] }> {
+        const { traffic, database, notifier, store, lock } = this.deps.adapters;
+        const checks: ReadinessCheck[] = [];
+        try {
+            const state = await this.load();
+            checks.push({
+                name: "state",
+                ok: state.phase !== "failing-over" && state.phase !== "failed-over",
+                detail:
+                    state.phase === "failed-over"
+                        ? `${store.location}: already failed over; nothing to fail over until an operator re-arms the controller`
+                        : state.phase === "failing-over"
+                          ? `${store.location}: a failover is under way (next step ${nextStep(state.failover!)}); a watch resumes it`
+                          : `${store.location}: phase ${state.phase}, ${state.consecutiveFailedRounds} failed round(s)`,
+            });
+        } catch (err) {
+            checks.push({ name: "state", ok: false, detail: (err as Error).message });
+        }
+        const groups = await Promise.all([store, lock, traffic, database, notifier].map((a) => a.readiness()));
+        checks.push(...groups.flat());
+        return { ready: checks.every((c) => c.ok), checks };
+    }
+
+    // --- steps ------------------------------------------------------------------------------
+
+    private newFailover(trigger: FailoverRecord["trigger"]): FailoverRecord {
+        const { region, writerRegion } = this.options.roles;
+        return { trigger, decidedAt: this.clock.now(), from: writerRegion, to: region, completed: [] };
+    }
+
+    /** Runs the steps not completed yet, in order, persisting before and after each. */
+    private async carryOut(initial: ControllerState): Promise<Outcome> {
+        let state = initial;
+        const record = () => state.failover!;
+        for (let step = nextStep(record()); step !== undefined; step = nextStep(record())) {
+            if (this.options.dryRun) {
+                this.emit("action", { action: step, status: "dry-run", inputs: this.inputsOf(step, record()) });
+                state = { ...state, failover: { ...record(), completed: [...record().completed, this.completed(step, 0)] } };
+                continue;
+            }
+            if (step === "promote") {
+                const held = await this.rpoGuard(state);
+                state = held.state;
+                if (!held.promote) {
+                    return "held";
+                }
+            }
+            const previous = record().current?.step === step ? record().current : undefined;
+            const startedAt = previous?.startedAt ?? this.clock.now();
+            // Attempts count across runs (the state keeps them); the adapters see this run's attempt.
+            let attempts = previous?.attempts ?? 0;
+            let attemptInRun = 0;
+            state = this.withRecord(state, { current: { step, startedAt, attempts } });
+            await this.save(state);
+            this.emit("action", {
+                action: step,
+                status: "started",
+                inputs: this.inputsOf(step, record()),
+                resumed: previous !== undefined,
+            });
+            let result: StepResult;
+            try {
+                result = await pRetry(
+                    async () => {
+                        if (this.signal.aborted) {
+                            throw new pRetry.AbortError(new Error("the run was stopped"));
+                        }
+                        this.lease?.assertHeld();
+                        attempts += 1;
+                        attemptInRun += 1;
+                        try {
+                            return await this.runStep(step, state, attemptInRun);
+                        } catch (err) {
+                            // p-retry does not retry most TypeErrors, and fetch reports network failures as one.
+                            throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
+                        }
+                    },
+                    {
+                        retries: this.options.retries,
+                        minTimeout: this.options.retryDelayMs,
+                        maxTimeout: Math.max(this.options.retryDelayMs, 60_000),
+                        factor: 2,
+                        randomize: true,
+                        onFailedAttempt: async (err) => {
+                            state = this.withRecord(state, { current: { step, startedAt, attempts, lastError: err.message } });
+                            await this.save(state);
+                            this.emit("action", {
+                                action: step,
+                                status: err.retriesLeft > 0 ? "retrying" : "failed",
+                                attempt: attemptInRun,
+                                error: err.message,
+                            });
+                        },
+                    },
+                );
+            } catch (err) {
+                if (this.signal.aborted) {
+                    throw this.signal.reason ?? err;
+                }
+                throw new StepFailedError(step, attemptInRun, err);
+            }
+            const done = this.completed(step, attempts, startedAt, result.detail);
+            state = this.withRecord(state, {
+                completed: [...record().completed, done],
+                current: undefined,
+                ...(result.lag !== undefined ? { lag: result.lag } : {}),
+            });
+            await this.save(state);
+            this.emit("action", { action: step, status: "succeeded", attempt: attempts, detail: result.detail });
+        }
+        if (!this.options.dryRun) {
+            state = {
+                ...state,
+                phase: "failed-over",
+                failover: { ...record(), completedAt: this.clock.now() },
+                updatedAt: this.clock.now(),
+            };
+            await this.save(state);
+        }
+        this.emit("report", { ...this.report(state), dryRun: this.options.dryRun });
+        return "failed-over";
+    }
+
+    private async runStep(step: StepName, state: ControllerState, attempt: number): Promise<StepResult> {
+        const { traffic, database, notifier } = this.deps.adapters;
+        const record = state.failover!;
+        const context: ActionContext = { failover: record, attempt, signal: this.signal };
+        switch (step) {
+            case "fence": {
+                const site = await traffic.fence(record.from, context);
+                const writer = await database.fenceOldWriter(record.from, context);
+                return { detail: [site.detail, writer.detail].filter((d) => d !== undefined).join("; ") || undefined };
+            }
+            case "record-lag": {
+                const lag = await database.readLag(context);
+                this.emit("lag", { ...lag });
+                return { lag, detail: lag.seconds === undefined ? `lag unreadable: ${lag.error ?? lag.source}` : `lag ${lag.seconds} s` };
+            }
+            case "promote":
+                return this.promote(context);
+            case "move-traffic":
+                return traffic.moveTo(record.to, record.from, context);
+            case "notify":
+                return notifier.notify(this.report(state), context);
+        }
+    }
+
+    /** Promotion takes minutes on RDS: poll until writable, within this run's budget. */
+    private async promote(context: ActionContext): Promise<ActionResult> {
+        const deadline = this.clock.now() + this.options.promoteTimeoutMs;
+        const pollMs = Math.min(this.options.intervalMs, 5_000);
+        for (;;) {
+            const progress = await this.deps.adapters.database.promote(context);
+            if (progress.writable) {
+                return { detail: progress.detail };
+            }
+            this.emit("action", { action: "promote", status: "in-progress", detail: progress.detail });
+            if (this.clock.now() + pollMs > deadline) {
+                throw new Error(
+                    `the promoted writer did not accept writes within ${this.options.promoteTimeoutMs / 1000} s (${progress.detail ?? "no detail"}); the next run resumes the promotion`,
+                );
+            }
+            await this.clock.sleep(pollMs, this.signal);
+        }
+    }
+
+    /**
+     * Before promoting: is the data at risk within the budget? If not, re-read the lag for a
+     * bounded time (a lagging replica may catch up), then hold for an operator.
+     */
+    private async rpoGuard(initial: ControllerState): Promise<{ state: ControllerState; promote: boolean }> {
+        let state = initial;
+        const { maxLagSeconds, lagWaitMs, intervalMs } = this.options;
+        const record = () => state.failover!;
+        let verdict = rpoVerdict(record().lag, maxLagSeconds, record().acceptedDataLossAt !== undefined);
+        const waitUntil = this.clock.now() + lagWaitMs;
+        let announced = false;
+        while (!verdict.promote && this.clock.now() < waitUntil) {
+            if (!announced) {
+                this.emit("rpo", { verdict: "waiting", reason: verdict.reason, maxLagSeconds, waitMs: lagWaitMs });
+                announced = true;
+            }
+            await this.clock.sleep(Math.min(intervalMs, waitUntil - this.clock.now()), this.signal);
+            let lag: LagReading;
+            try {
+                lag = await this.deps.adapters.database.readLag({ failover: record(), attempt: 1, signal: this.signal });
+            } catch (err) {
+                lag = { readAt: this.clock.now(), source: "re-read", error: (err as Error).message };
+            }
+            this.emit("lag", { ...lag });
+            state = this.withRecord(state, { lag });
+            await this.save(state);
+            verdict = rpoVerdict(lag, maxLagSeconds, false);
+        }
+        if (verdict.promote) {
+            if (record().heldSince !== undefined) {
+                state = this.withRecord(state, { heldSince: undefined, heldReason: undefined });
+                await this.save(state);
+            }
+            this.emit("rpo", { verdict: "promote", reason: verdict.reason, maxLagSeconds });
+            return { state, promote: true };
+        }
+        state = this.withRecord(state, { heldSince: record().heldSince ?? this.clock.now(), heldReason: verdict.reason });
+        await this.save(state);
+        this.emit("rpo", {
+            verdict: "hold",
+            reason: verdict.reason,
+            maxLagSeconds,
+            message:
+                `FAILOVER HELD BY THE RPO GUARD: ${verdict.reason}. The site ${record().from} is fenced and ${record().to} is NOT promoted. ` +
+                `To promote and accept losing ${dataAtRisk(record().lag)}, run: failover --accept-data-loss`,
+        });
+        return { state, promote: false };
+    }
+
+    // --- state ------------------------------------------------------------------------------
+
+    private async underLease(run: () => Promise<Outcome>): Promise<Outcome> {
+        if (this.options.dryRun) {
+            return run();
+        }
+        this.lease = await this.deps.adapters.lock.acquire();
+        try {
+            return await run();
+        } finally {
+            const lease = this.lease;
+            this.lease = undefined;
+            await lease.release();
+        }
+    }
+
+    private async load(): Promise<ControllerState> {
+        const { store } = this.deps.adapters;
+        const loaded = await store.load();
+        const { region, writerRegion } = this.options.roles;
+        if (loaded === undefined) {
+            return initialState(this.options.roles, this.clock.now());
+        }
+        if (loaded.region !== region || loaded.writerRegion !== writerRegion) {
+            throw new RoleMismatchError(
+                `${store.location} belongs to the controller of ${loaded.region} watching writer ${loaded.writerRegion}; ` +
+                    `this run is for ${region} watching ${writerRegion}. Use that controller's state, or another state location.`,
+            );
+        }
+        return loaded;
+    }
+
+    private async save(state: ControllerState): Promise<void> {
+        if (this.options.dryRun) {
+            return;
+        }
+        this.lease?.assertHeld();
+        await this.deps.adapters.store.save({ ...state, updatedAt: this.clock.now() });
+    }
+
+    private withRecord(state: ControllerState, change: Partial<FailoverRecord>): ControllerState {
+        return { ...state, failover: { ...state.failover!, ...change }, updatedAt: this.clock.now() };
+    }
+
+    private completed(step: StepName, attempts: number, startedAt = this.clock.now(), detail?: string) {
+        return { step, startedAt, completedAt: this.clock.now(), attempts, ...(detail !== undefined ? { detail } : {}) };
+    }
+
+    /** The inputs each action acts on, for the event stream. */
+    private inputsOf(step: StepName, record: FailoverRecord): Record<string, unknown> {
+        switch (step) {
+            case "fence":
+                return { region: record.from };
+            case "record-lag":
+            case "promote":
+                return { region: record.to };
+            case "move-traffic":
+                return { to: record.to, from: record.from };
+            case "notify":
+                return { from: record.from, to: record.to };
+        }
+    }
+
+    private report(state: ControllerState): FailoverReport {
+        const record = state.failover!;
+        return {
+            from: record.from,
+            to: record.to,
+            trigger: record.trigger,
+            decidedAt: record.decidedAt,
+            suspectSince: state.suspectSince,
+            steps: record.completed.map((c) => ({ step: c.step, completedAt: c.completedAt, detail: c.detail })),
+            lagSeconds: record.lag?.seconds,
+            dataAtRisk: dataAtRisk(record.lag),
+            acceptedDataLoss: record.acceptedDataLossAt !== undefined,
+        };
+    }
+
+    private emit(event: string, fields?: Record<string, unknown>): void {
+        this.deps.emit(event, fields);
+    }
+}

@@ -1,0 +1,103 @@
+/**
+ * The controller's ports: what it needs from the world, as interfaces. The local adapters
+ * (failover/adapters/local.ts) implement them with files and HTTP hooks; the AWS adapters
+ * (Global Accelerator, RDS, SNS, DynamoDB) and a drill's adapters slot in behind the same
+ * interfaces. Every action is idempotent: called twice, it does the work once.
+ */
+import type { ControllerState, FailoverRecord, LagReading } from "./state";
+
+export interface ActionContext {
+    /** The failover this action belongs to. */
+    readonly failover: FailoverRecord;
+    /** 1 for the first attempt of this step within a run. */
+    readonly attempt: number;
+    /** Aborted when the run is stopped (a signal, a lost lease). */
+    readonly signal: AbortSignal;
+}
+
+export interface ActionResult {
+    /** What was done, for the operator (and the state's record of the step). */
+    readonly detail?: string;
+}
+
+/** One precondition of one step, evaluated without acting (`check`). */
+export interface ReadinessCheck {
+    readonly name: string;
+    readonly ok: boolean;
+    readonly detail: string;
+}
+
+export interface TrafficAdapter {
+    /** Stops all traffic to `region`'s site, whether or not it looks healthy. */
+    fence(region: string, context: ActionContext): Promise<ActionResult>;
+    /** Sends traffic to `to`'s site (and none to `from`'s). */
+    moveTo(to: string, from: string, context: ActionContext): Promise<ActionResult>;
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
+export interface PromotionProgress extends ActionResult {
+    /** The promoted writer accepts writes. */
+    readonly writable: boolean;
+}
+
+export interface DatabaseAdapter {
+    /**
+     * Makes the old writer in `region` refuse writes when it can still be reached. An
+     * unreachable old writer is not an error: the result says it could not be fenced.
+     */
+    fenceOldWriter(region: string, context: ActionContext): Promise<ActionResult>;
+    /** The standby writer's replication lag now. A lag that cannot be read is a reading without seconds. */
+    readLag(context: ActionContext): Promise<LagReading>;
+    /** Starts the promotion, or reports on one already started. Called until it reports `writable`. */
+    promote(context: ActionContext): Promise<PromotionProgress>;
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
+/** What the operator is told when the failover is done. */
+export interface FailoverReport {
+    readonly from: string;
+    readonly to: string;
+    readonly trigger: "automatic" | "manual";
+    readonly decidedAt: number;
+    readonly suspectSince?: number;
+    readonly steps: readonly { readonly step: string; readonly completedAt: number; readonly detail?: string }[];
+    readonly lagSeconds?: number;
+    readonly dataAtRisk: string;
+    readonly acceptedDataLoss: boolean;
+}
+
+export interface Notifier {
+    notify(report: FailoverReport, context: ActionContext): Promise<ActionResult>;
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
+export interface StateStore {
+    /** Where the state lives, for messages. */
+    readonly location: string;
+    load(): Promise<ControllerState | undefined>;
+    save(state: ControllerState): Promise<void>;
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
+export interface Lease {
+    /** Throws when the lease was lost (expired, taken over): the run must stop acting. */
+    assertHeld(): void;
+    release(): Promise<void>;
+}
+
+/** Another run holds the lease. */
+export class LockHeldError extends Error {}
+
+export interface Lock {
+    /** Waits at most one lease period for a lease held by a run that stopped renewing it. */
+    acquire(): Promise<Lease>;
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
+export interface Adapters {
+    readonly traffic: TrafficAdapter;
+    readonly database: DatabaseAdapter;
+    readonly notifier: Notifier;
+    readonly store: StateStore;
+    readonly lock: Lock;
+}

@@ -1,0 +1,70 @@
+/**
+ * The controller's tunables: defaults and allowed ranges, defined once. The CLI validates
+ * its flags against these; the Pulumi program (which deploys the controller in a later
+ * issue) validates its config keys against the same ranges.
+ */
+
+export interface Range {
+    readonly min: number;
+    readonly max: number;
+    /** Whole numbers only. */
+    readonly integer: boolean;
+}
+
+/**
+ * Seconds between the starts of two probe rounds. Fractions are allowed so that drills and
+ * tests run fast; below 0.01 s the timers' own jitter dominates.
+ */
+export const INTERVAL_SECONDS: Range = { min: 0.01, max: 3600, integer: false };
+export const DEFAULT_INTERVAL_SECONDS = 10;
+
+/** Consecutive failed rounds before the controller decides. Route 53 and Global Accelerator allow 1-10. */
+export const MAX_FAIL: Range = { min: 1, max: 100, integer: true };
+export const DEFAULT_MAX_FAIL = 3;
+
+/** A probe's timeout. It may not exceed the interval (see `validateTiming`). */
+export const TIMEOUT_SECONDS: Range = { min: 0.005, max: 3600, integer: false };
+/** The default timeout: the interval, capped here. */
+export const DEFAULT_TIMEOUT_CAP_SECONDS = 5;
+
+/** Replication lag budget for an automatic promotion (the RPO guard). */
+export const MAX_LAG_SECONDS: Range = { min: 0, max: 86_400, integer: false };
+
+/** How long the RPO guard re-reads the lag before it gives up and asks for a manual decision. */
+export const LAG_WAIT_SECONDS: Range = { min: 0, max: 3600, integer: false };
+export const DEFAULT_LAG_WAIT_SECONDS = 30;
+
+/** Extra attempts of a failed step within one run, with exponential backoff and jitter. */
+export const RETRIES: Range = { min: 0, max: 20, integer: true };
+export const DEFAULT_RETRIES = 3;
+export const RETRY_DELAY_SECONDS: Range = { min: 0, max: 600, integer: false };
+export const DEFAULT_RETRY_DELAY_SECONDS = 1;
+
+/** The lease a run holds on the state. The file lock's library cannot go below 2 s. */
+export const LEASE_SECONDS: Range = { min: 2, max: 3600, integer: false };
+export const DEFAULT_LEASE_SECONDS = 10;
+
+/** How long one action (a hook call, one poll of a promotion) may take. */
+export const ACTION_TIMEOUT_SECONDS: Range = { min: 0.01, max: 3600, integer: false };
+export const DEFAULT_ACTION_TIMEOUT_SECONDS = 30;
+
+/** How long the promote step waits for the promoted writer to accept writes within one run. */
+export const PROMOTE_TIMEOUT_SECONDS: Range = { min: 0.01, max: 86_400, integer: false };
+export const DEFAULT_PROMOTE_TIMEOUT_SECONDS = 900;
+
+/** How long a watch runs; without it, until it fails over. */
+export const FOR_SECONDS: Range = { min: 0, max: 10 * 365 * 86_400, integer: false };
+
+/** A quorum of `probes` vantage points: 1..probes. The default is a strict majority. */
+export function defaultQuorum(probes: number): number {
+    return Math.floor(probes / 2) + 1;
+}
+
+/** A problem with one setting: what was received and what is allowed. */
+export function checkRange(label: string, value: number, range: Range): string | undefined {
+    if (!Number.isFinite(value) || value < range.min || value > range.max || (range.integer && !Number.isInteger(value))) {
+        const kind = range.integer ? "a whole number" : "a number";
+        return `${label} ${String(value)}: expected ${kind} from ${range.min} to ${range.max}`;
+    }
+    return undefined;
+}

@@ -1,0 +1,138 @@
+/**
+ * The CLI's contract with the tools that script it: usage errors (exit 2, naming the flag,
+ * the value and what is allowed), --help, and status.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EXIT, USAGE } from "../../failover/cli";
+import { runCli } from "../support/failoverServers";
+
+describe("failover CLI", () => {
+    const probe = ["--probe", "a=http://127.0.0.1:9/health"];
+    const usage: [string, string[], RegExp][] = [
+        [
+            "a quorum larger than the number of probes",
+            ["watch", "--state", "s.json", ...probe, "--quorum", "2"],
+            /--quorum 2: more than the 1 --probe vantage point\(s\); expected a whole number from 1 to 1/,
+        ],
+        [
+            "--max-fail 0",
+            ["watch", "--state", "s.json", ...probe, "--max-fail", "0"],
+            /--max-fail 0: expected a whole number from 1 to 100/,
+        ],
+        [
+            "a fractional --max-fail",
+            ["watch", "--state", "s.json", ...probe, "--max-fail", "2.5"],
+            /--max-fail 2\.5: expected a whole number/,
+        ],
+        [
+            "a negative interval",
+            ["watch", "--state", "s.json", ...probe, "--interval", "-1"],
+            /--interval -1: expected a number from 0\.01 to 3600/,
+        ],
+        [
+            "an interval that is not a number",
+            ["watch", "--state", "s.json", ...probe, "--interval", "soon"],
+            /--interval soon: expected a number/,
+        ],
+        [
+            "a timeout longer than the interval",
+            ["watch", "--state", "s.json", ...probe, "--interval", "1", "--timeout", "2"],
+            /--timeout 2: expected at most the --interval 1/,
+        ],
+        [
+            "an unknown flag",
+            ["watch", "--state", "s.json", ...probe, "--max-fails", "3"],
+            /watch: Unknown option '--max-fails'; allowed flags: --state, .*--max-fail/,
+        ],
+        ["a watch flag on another command", ["status", "--state", "s.json", "--interval", "1"], /status: Unknown option '--interval'/],
+        ["an unknown command", ["promote"], /unknown command promote; expected one of watch, status, failover, check/],
+        ["no --state", ["watch", ...probe], /watch: --state FILE is required/],
+        ["no --probe", ["watch", "--state", "s.json"], /watch: at least one --probe NAME=URL is required/],
+        ["a probe without a name", ["watch", "--state", "s.json", "--probe", "http://x"], /--probe http:\/\/x: expected NAME=URL/],
+        [
+            "a probe that is not http",
+            ["watch", "--state", "s.json", "--probe", "a=ftp://x/"],
+            /--probe a=ftp:\/\/x\/: ftp: is not allowed; expected http:\/\/ or https:\/\//,
+        ],
+        ["two probes with one name", ["watch", "--state", "s.json", ...probe, ...probe], /a second vantage point named a/],
+        [
+            "an unknown hook action",
+            ["watch", "--state", "s.json", ...probe, "--hook", "reboot=http://127.0.0.1:9/"],
+            /--hook reboot=.*: reboot is not an action; expected one of fence, record-lag, promote, move-traffic, notify/,
+        ],
+        [
+            "a bad --expect-body",
+            ["watch", "--state", "s.json", ...probe, "--expect-body", "("],
+            /--expect-body \(: not a regular expression/,
+        ],
+        [
+            "the writer region as its own region",
+            ["watch", "--state", "s.json", ...probe, "--region", "dr", "--writer-region", "dr"],
+            /--region dr --writer-region dr: this controller's region dr is the writer region/,
+        ],
+        ["unknown adapters", ["check", "--state", "s.json", "--adapters", "aws"], /--adapters aws: expected local/],
+        ["a lease below the lock's minimum", ["check", "--state", "s.json", "--lease", "1"], /--lease 1: expected a number from 2 to 3600/],
+        ["a negative --max-lag", ["failover", "--state", "s.json", "--max-lag", "-5"], /--max-lag -5: expected a number from 0 to 86400/],
+    ];
+    for (const [name, argv, message] of usage) {
+        it(`rejects ${name} with exit 2`, async () => {
+            const run = await runCli(argv);
+            assert.strictEqual(run.code, EXIT.usage);
+            assert.match(run.stderr, message);
+            assert.deepStrictEqual(run.events, [], "nothing ran");
+        });
+    }
+
+    it("--help documents every command, the hooks and the exit codes", async () => {
+        const run = await runCli(["--help"]);
+        assert.strictEqual(run.code, 0);
+        assert.strictEqual(run.stderr, "");
+        for (const text of [
+            "watch",
+            "status",
+            "failover",
+            "check",
+            "--probe NAME=URL",
+            "--accept-data-loss",
+            '{"lagSeconds": N}',
+            "4 the RPO guard holds",
+        ]) {
+            assert.ok(USAGE.includes(text), text);
+        }
+    });
+
+    it("status reads a state that does not exist yet as healthy", async () => {
+        const run = await runCli(["status", "--state", path.join(os.tmpdir(), "no-such-failover-state.json")]);
+        assert.strictEqual(run.code, 0);
+    });
+
+    it("fails on a state file that is not the controller's, naming the file", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-cli-"));
+        const file = path.join(dir, "s.json");
+        fs.writeFileSync(
+            file,
+            JSON.stringify({ version: 1, region: "dr", writerRegion: "primary", phase: "panic", consecutiveFailedRounds: 0, updatedAt: 0 }),
+        );
+        const run = await runCli(["watch", "--state", file, ...probe, "--interval", "0.05", "--lease", "2"]);
+        assert.strictEqual(run.code, EXIT.failure);
+        assert.match(run.stderr, /s\.json: not a failover controller state \(phase "panic"/);
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                version: 1,
+                region: "us-west-1",
+                writerRegion: "us-east-2",
+                phase: "healthy",
+                consecutiveFailedRounds: 0,
+                updatedAt: 0,
+            }),
+        );
+        const other = await runCli(["watch", "--state", file, ...probe, "--interval", "0.05", "--lease", "2"]);
+        assert.strictEqual(other.code, EXIT.failure);
+        assert.match(other.stderr, /belongs to the controller of us-west-1 watching writer us-east-2; this run is for dr watching primary/);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+});

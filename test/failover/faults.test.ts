@@ -1,0 +1,358 @@
+/**
+ * Fault injection against real HTTP servers on 127.0.0.1: the writer site's health endpoint
+ * in each failure mode, and real hook servers, driven through the CLI (`main`, in-process).
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { eventsOf, HookServer, runCli, Site } from "../support/failoverServers";
+
+const STEPS = ["fence", "record-lag", "promote", "move-traffic", "notify"];
+/** Fast rounds: 50 ms apart, a 40 ms probe timeout, quick retries. */
+const FAST = ["--interval", "0.05", "--timeout", "0.04", "--max-fail", "3", "--retry-delay", "0.01", "--lease", "2"];
+
+describe("failover controller under injected faults (real HTTP servers)", () => {
+    let dir: string;
+    let site: Site;
+    let hooks: HookServer;
+    let n = 0;
+    const state = () => path.join(dir, `state-${n}.json`);
+    const readState = () => JSON.parse(fs.readFileSync(state(), "utf8"));
+    const watch = (extra: string[] = [], probes = ["--probe", `site=${site.url}`]) => [
+        "watch",
+        "--state",
+        state(),
+        ...FAST,
+        ...probes,
+        ...hooks.flags(),
+        ...extra,
+    ];
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-faults-"));
+        [site, hooks] = await Promise.all([new Site().start(), new HookServer().start()]);
+    });
+    after(async () => {
+        await Promise.all([site.set("ok").then(() => site.close()), hooks.close()]);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+    beforeEach(async () => {
+        n += 1;
+        hooks.reset();
+        await site.set("ok");
+    });
+
+    const failsOverOn =
+        (mode: "down" | "hang" | "error" | "wrong-body", reason: string, extra: string[] = []) =>
+        async () => {
+            await site.set(mode);
+            const run = await runCli(watch(["--for", "5", ...extra]));
+            assert.strictEqual(run.code, 0, run.stderr);
+            const rounds = eventsOf(run, "round");
+            assert.deepStrictEqual(
+                rounds.map((r) => r.consecutiveFailedRounds),
+                [1, 2, 3],
+            );
+            assert.ok(
+                eventsOf(run, "probe").every((p) => p.ok === false && p.reason === reason),
+                JSON.stringify(eventsOf(run, "probe")),
+            );
+            const decision = eventsOf(run, "decision").find((d) => d.decision === "fail-over");
+            assert.strictEqual(decision?.consecutiveFailedRounds, 3);
+            assert.deepStrictEqual(hooks.actions(), STEPS);
+            assert.deepStrictEqual(hooks.calls[0].body.inputs, { region: "primary" });
+            assert.deepStrictEqual(hooks.calls[3].body.inputs, { to: "dr", from: "primary" });
+            assert.strictEqual(readState().phase, "failed-over");
+            assert.deepStrictEqual(
+                eventsOf(run, "end").map((e) => e.exitCode),
+                [0],
+            );
+        };
+
+    it("fails over after maxFail rounds when the writer site refuses connections", failsOverOn("down", "refused"));
+    it("fails over when the site accepts connections but never answers (timeout)", failsOverOn("hang", "timeout"));
+    it("fails over on a 5xx", failsOverOn("error", "status"));
+    it("fails over on a 2xx whose body does not match --expect-body", failsOverOn("wrong-body", "body", ["--expect-body", "^ok$"]));
+
+    it("does not fail over when the site is slow but answers within the timeout", async () => {
+        await site.set("slow");
+        site.slowMs = 60;
+        const run = await runCli([
+            "watch",
+            "--state",
+            state(),
+            "--probe",
+            `site=${site.url}`,
+            "--interval",
+            "0.2",
+            "--timeout",
+            "0.2",
+            "--max-fail",
+            "2",
+            "--for",
+            "0.8",
+        ]);
+        assert.strictEqual(run.code, 3, run.stderr);
+        const probes = eventsOf(run, "probe");
+        assert.strictEqual(probes.length, 4);
+        assert.ok(
+            probes.every((p) => p.ok && p.latencyMs >= 55),
+            JSON.stringify(probes),
+        );
+        assert.deepStrictEqual(hooks.calls, []);
+    });
+
+    it("does not fail over on a flapping site (no maxFail consecutive failed rounds)", async () => {
+        await site.set("flap");
+        const run = await runCli(watch(["--for", "0.5", "--max-fail", "2"]));
+        assert.strictEqual(run.code, 3, run.stderr);
+        const rounds = eventsOf(run, "round");
+        assert.ok(
+            rounds.some((r) => r.failed),
+            "the flapping site never failed a round",
+        );
+        assert.ok(rounds.every((r) => r.consecutiveFailedRounds <= 1));
+        assert.deepStrictEqual(hooks.calls, []);
+    });
+
+    it("does not fail over when one vantage point of three fails (quorum 2)", async () => {
+        const dead = new Site();
+        await dead.start();
+        await dead.set("down");
+        const probes = ["--probe", `a=${site.url}`, "--probe", `b=${site.url}`, "--probe", `c=${dead.url}`];
+        const run = await runCli(watch(["--for", "0.3", "--quorum", "2"], probes));
+        assert.strictEqual(run.code, 3, run.stderr);
+        const rounds = eventsOf(run, "round");
+        assert.ok(rounds.length >= 5);
+        assert.ok(rounds.every((r) => r.failures === 1 && r.failed === false && r.phase === "healthy"));
+        assert.deepStrictEqual(hooks.calls, []);
+    });
+
+    it("recovers without failing over when the site comes back after maxFail - 1 failed rounds", async () => {
+        await site.set("down");
+        const run = await runCli(watch(["--for", "0.5"]), {
+            onEvent: (e) => {
+                if (e.event === "round" && e.consecutiveFailedRounds === 2) {
+                    void site.set("ok");
+                }
+            },
+        });
+        assert.strictEqual(run.code, 3, run.stderr);
+        assert.deepStrictEqual(
+            eventsOf(run, "decision").map((d) => d.decision),
+            ["suspect", "suspect", "recovered"],
+        );
+        assert.strictEqual(readState().phase, "healthy");
+        assert.strictEqual(readState().consecutiveFailedRounds, 0);
+        assert.deepStrictEqual(hooks.calls, []);
+    });
+
+    it("completes a failover when the site recovers in the middle of it, and never fails back", async () => {
+        await site.set("down");
+        hooks.behaviour.fence = { onCall: () => site.set("ok") };
+        const first = await runCli(watch(["--for", "5"]));
+        assert.strictEqual(first.code, 0, first.stderr);
+        assert.deepStrictEqual(hooks.actions(), STEPS);
+        // The site is healthy again: a new watch on the same state does nothing at all.
+        const second = await runCli(watch(["--for", "0.3"]));
+        assert.strictEqual(second.code, 0, second.stderr);
+        assert.deepStrictEqual(
+            eventsOf(second, "decision").map((d) => d.decision),
+            ["already-failed-over"],
+        );
+        assert.strictEqual(eventsOf(second, "probe").length, 0);
+        assert.deepStrictEqual(hooks.actions(), STEPS);
+    });
+
+    it("retries a hook that fails once and completes, calling each other hook once", async () => {
+        await site.set("down");
+        hooks.behaviour.promote = { failTimes: 1 };
+        const run = await runCli(watch(["--for", "5", "--retries", "2"]));
+        assert.strictEqual(run.code, 0, run.stderr);
+        assert.deepStrictEqual(hooks.actions(), ["fence", "record-lag", "promote", "promote", "move-traffic", "notify"]);
+        const promote = eventsOf(run, "action").filter((a) => a.action === "promote");
+        assert.deepStrictEqual(
+            promote.map((a) => a.status),
+            ["started", "retrying", "succeeded"],
+        );
+        assert.match(promote[1].error, /hook promote http:\/\/127\.0\.0\.1:\d+\/promote answered HTTP 500: injected failure/);
+    });
+
+    it("fails a step after its retries (exit 1), and a second watch resumes without repeating completed steps", async () => {
+        await site.set("down");
+        hooks.behaviour["move-traffic"] = { failTimes: 2 };
+        const first = await runCli(watch(["--for", "5", "--retries", "1"]));
+        assert.strictEqual(first.code, 1);
+        assert.match(first.stderr, /step move-traffic failed after 2 attempt\(s\): hook move-traffic .* answered HTTP 500/);
+        assert.match(first.stderr, /run the same command again to resume/);
+        const saved = readState();
+        assert.strictEqual(saved.phase, "failing-over");
+        assert.deepStrictEqual(
+            saved.failover.completed.map((c: any) => c.step),
+            ["fence", "record-lag", "promote"],
+        );
+        assert.strictEqual(saved.failover.current.step, "move-traffic");
+        assert.strictEqual(saved.failover.current.attempts, 2);
+
+        const second = await runCli(watch(["--for", "5", "--retries", "1"]));
+        assert.strictEqual(second.code, 0, second.stderr);
+        assert.strictEqual(eventsOf(second, "probe").length, 0, "a resumed failover does not probe again");
+        assert.deepStrictEqual(hooks.actions(), [
+            "fence",
+            "record-lag",
+            "promote",
+            "move-traffic",
+            "move-traffic",
+            "move-traffic",
+            "notify",
+        ]);
+        const done = readState().failover.completed.find((c: any) => c.step === "move-traffic");
+        assert.strictEqual(done.attempts, 3, "attempts count across runs");
+    });
+
+    describe("the RPO guard", () => {
+        it("holds the promotion when the lag stays over --max-lag, says so loudly, and exits 4", async () => {
+            await site.set("down");
+            hooks.behaviour["record-lag"] = { lagSeconds: 30 };
+            const run = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "0.15"]));
+            assert.strictEqual(run.code, 4, run.stderr);
+            assert.ok(hooks.count("record-lag") >= 2, "the guard re-reads the lag while it waits");
+            assert.strictEqual(hooks.count("promote"), 0);
+            assert.strictEqual(hooks.count("move-traffic"), 0);
+            assert.match(
+                run.stderr,
+                /\*\*\* FAILOVER HELD BY THE RPO GUARD: replication lag 30 s is over the budget of 5 s\. .*failover --accept-data-loss/,
+            );
+            const saved = readState();
+            assert.strictEqual(saved.phase, "failing-over");
+            assert.strictEqual(saved.failover.lag.seconds, 30);
+            assert.ok(saved.failover.heldSince > 0);
+            const status = await runCli(["status", "--state", state()]);
+            assert.strictEqual(status.code, 0);
+
+            // The operator accepts the loss: the failover resumes at promote.
+            hooks.calls.length = 0;
+            const manual = await runCli([
+                "failover",
+                "--state",
+                state(),
+                "--yes",
+                "--accept-data-loss",
+                "--max-lag",
+                "5",
+                ...hooks.flags(),
+            ]);
+            assert.strictEqual(manual.code, 0, manual.stderr);
+            assert.deepStrictEqual(hooks.actions(), ["promote", "move-traffic", "notify"]);
+            const final = readState();
+            assert.strictEqual(final.phase, "failed-over");
+            assert.ok(final.failover.acceptedDataLossAt > 0);
+            assert.strictEqual(final.failover.heldSince, undefined);
+            assert.match(manual.stderr, /data at risk: up to the last 30 s of writes/);
+        });
+
+        it("promotes when the lag comes within the budget while it waits", async () => {
+            await site.set("down");
+            hooks.behaviour["record-lag"] = { lagSeconds: [30, 9, 2] };
+            const run = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "5"]));
+            assert.strictEqual(run.code, 0, run.stderr);
+            assert.strictEqual(hooks.count("record-lag"), 3);
+            assert.strictEqual(readState().failover.lag.seconds, 2);
+            assert.deepStrictEqual(
+                eventsOf(run, "rpo").map((e) => e.verdict),
+                ["waiting", "promote"],
+            );
+        });
+
+        it("holds when the lag cannot be read (a body that is not {lagSeconds})", async () => {
+            await site.set("down");
+            hooks.behaviour["record-lag"] = { lagSeconds: "garbage" };
+            const run = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "0"]));
+            assert.strictEqual(run.code, 4, run.stderr);
+            assert.match(
+                run.stderr,
+                /replication lag could not be read: the hook's body is not JSON: not json; unreadable lag counts as over the budget of 5 s/,
+            );
+            assert.strictEqual(hooks.count("promote"), 0);
+        });
+
+        it("holds when no record-lag hook is configured and --max-lag is set", async () => {
+            await site.set("down");
+            const flags = hooks.flags(["fence", "promote", "move-traffic", "notify"]);
+            const run = await runCli([
+                "watch",
+                "--state",
+                state(),
+                ...FAST,
+                "--probe",
+                `site=${site.url}`,
+                ...flags,
+                "--for",
+                "5",
+                "--max-lag",
+                "5",
+                "--lag-wait",
+                "0",
+            ]);
+            assert.strictEqual(run.code, 4, run.stderr);
+            assert.match(run.stderr, /no record-lag hook is configured/);
+        });
+    });
+
+    describe("manual failover", () => {
+        it("asks for the region's name and changes nothing on a wrong answer", async () => {
+            const run = await runCli(["failover", "--state", state(), ...hooks.flags()], { answer: "yes" });
+            assert.strictEqual(run.code, 1);
+            assert.match(run.stderr, /Type the region name \(dr\) to confirm: not confirmed; nothing was changed/);
+            assert.deepStrictEqual(hooks.calls, []);
+            assert.ok(!fs.existsSync(state()));
+        });
+
+        it("fails over on the right answer, with the same steps", async () => {
+            const run = await runCli(["failover", "--state", state(), ...hooks.flags()], { answer: "dr" });
+            assert.strictEqual(run.code, 0, run.stderr);
+            assert.deepStrictEqual(hooks.actions(), STEPS);
+            assert.strictEqual(readState().failover.trigger, "manual");
+        });
+    });
+
+    it("--dry-run decides and reports but calls no hook and writes no state", async () => {
+        await site.set("down");
+        const run = await runCli(watch(["--for", "5", "--dry-run"]));
+        assert.strictEqual(run.code, 0, run.stderr);
+        assert.deepStrictEqual(
+            eventsOf(run, "action").map((a) => `${a.action}:${a.status}`),
+            STEPS.map((s) => `${s}:dry-run`),
+        );
+        assert.deepStrictEqual(hooks.calls, []);
+        assert.ok(!fs.existsSync(state()));
+    });
+
+    describe("check", () => {
+        it("is ready when every hook answers and the state can fail over", async () => {
+            const run = await runCli(["check", "--state", state(), ...hooks.flags()]);
+            assert.strictEqual(run.code, 0, run.stderr);
+            assert.match(run.stderr, /ok {6}hook promote {7}http:\/\/127\.0\.0\.1:\d+\/promote answered HTTP 405/);
+            assert.match(run.stderr, /ready: a failover could run now/);
+            assert.deepStrictEqual(hooks.calls, [], "check triggers no action");
+        });
+
+        it("is not ready when a hook does not answer, naming it", async () => {
+            const dead = new Site();
+            await dead.start();
+            await dead.set("down");
+            const run = await runCli([
+                "check",
+                "--state",
+                state(),
+                ...hooks.flags(["fence", "record-lag"]),
+                "--hook",
+                `promote=${dead.url}`,
+            ]);
+            assert.strictEqual(run.code, 1);
+            assert.match(run.stderr, /NOT OK {2}hook promote {7}http:\/\/127\.0\.0\.1:\d+\/health: ECONNREFUSED/);
+            assert.match(run.stderr, /NOT READY/);
+        });
+    });
+});

@@ -1,0 +1,147 @@
+/**
+ * An in-memory world for the failover controller's property tests: scripted probes, a clock
+ * that advances only when the controller sleeps, and adapters that record every call and
+ * fail when told to. Real servers are used elsewhere (failoverCli.test.ts); this world makes
+ * thousands of runs cheap.
+ */
+import type { Clock, ControllerOptions, Emit } from "../../failover/controller";
+import type {
+    ActionContext,
+    ActionResult,
+    Adapters,
+    FailoverReport,
+    Lease,
+    PromotionProgress,
+    ReadinessCheck,
+} from "../../failover/core/ports";
+import { LockHeldError } from "../../failover/core/ports";
+import type { ControllerState, LagReading, StepName } from "../../failover/core/state";
+import type { Probe, ProbeResult } from "../../failover/probes/http";
+
+export class FakeClock implements Clock {
+    constructor(public t = 1_000_000) {}
+    now(): number {
+        return this.t;
+    }
+    async sleep(ms: number, signal: AbortSignal): Promise<void> {
+        signal.throwIfAborted();
+        this.t += Math.max(0, ms);
+        await Promise.resolve();
+    }
+}
+
+/** Probes whose round-by-round results come from a script: `failures[round]` of them fail. */
+export function scriptedProbes(count: number, failuresPerRound: readonly number[], clock: FakeClock, roundMs = 5): Probe[] {
+    let calls = 0;
+    return Array.from({ length: count }, (_, i) => ({
+        name: `p${i}`,
+        target: `scripted://p${i}`,
+        check: (): Promise<ProbeResult> => {
+            const round = Math.floor(calls / count);
+            calls += 1;
+            const failures = failuresPerRound[round] ?? 0;
+            if (i === count - 1) {
+                clock.t += roundMs;
+            }
+            return Promise.resolve({ name: `p${i}`, target: `scripted://p${i}`, ok: i >= failures, latencyMs: roundMs });
+        },
+    }));
+}
+
+export class InjectedFault extends Error {}
+
+/** Every action call, in order, with whether it succeeded. */
+export interface Call {
+    readonly step: StepName;
+    readonly ok: boolean;
+}
+
+export class MemoryWorld {
+    state: ControllerState | undefined;
+    readonly calls: Call[] = [];
+    held = false;
+    lagSeconds: number | undefined = 0;
+    /** Decides whether the next call of a step fails (for fault injection). */
+    failNext: (step: StepName) => boolean = () => false;
+
+    private act(step: StepName, detail?: string): Promise<ActionResult> {
+        if (this.failNext(step)) {
+            this.calls.push({ step, ok: false });
+            return Promise.reject(new InjectedFault(`injected failure of ${step}`));
+        }
+        this.calls.push({ step, ok: true });
+        return Promise.resolve({ detail });
+    }
+
+    successes(step: StepName): number {
+        return this.calls.filter((c) => c.step === step && c.ok).length;
+    }
+
+    adapters(): Adapters {
+        const ready = (): Promise<ReadinessCheck[]> => Promise.resolve([]);
+        return {
+            traffic: {
+                fence: () => this.act("fence"),
+                moveTo: () => this.act("move-traffic"),
+                readiness: ready,
+            },
+            database: {
+                fenceOldWriter: () => Promise.resolve({}),
+                readLag: async (): Promise<LagReading> => {
+                    await this.act("record-lag");
+                    return {
+                        seconds: this.lagSeconds,
+                        readAt: 0,
+                        source: "memory",
+                        ...(this.lagSeconds === undefined ? { error: "unreadable" } : {}),
+                    };
+                },
+                promote: async (_c: ActionContext): Promise<PromotionProgress> => ({ writable: true, ...(await this.act("promote")) }),
+                readiness: ready,
+            },
+            notifier: { notify: (_r: FailoverReport) => this.act("notify"), readiness: ready },
+            store: {
+                location: "memory",
+                load: () => Promise.resolve(this.state === undefined ? undefined : structuredClone(this.state)),
+                save: (s) => {
+                    this.state = structuredClone(s);
+                    return Promise.resolve();
+                },
+                readiness: ready,
+            },
+            lock: {
+                acquire: (): Promise<Lease> => {
+                    if (this.held) {
+                        return Promise.reject(new LockHeldError("memory lock held"));
+                    }
+                    this.held = true;
+                    return Promise.resolve({
+                        assertHeld: () => undefined,
+                        release: () => {
+                            this.held = false;
+                            return Promise.resolve();
+                        },
+                    });
+                },
+                readiness: ready,
+            },
+        };
+    }
+}
+
+export const silent: Emit = () => undefined;
+
+export function options(overrides: Partial<ControllerOptions> = {}): ControllerOptions {
+    return {
+        roles: { region: "dr", writerRegion: "primary" },
+        thresholds: { maxFail: 3, quorum: 1 },
+        intervalMs: 10,
+        timeoutMs: 5,
+        lagWaitMs: 0,
+        retries: 0,
+        retryDelayMs: 0,
+        promoteTimeoutMs: 1000,
+        dryRun: false,
+        ...overrides,
+    };
+}
