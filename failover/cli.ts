@@ -6,7 +6,7 @@
 import { createInterface } from "readline";
 import { parseArgs as parseCommandLine, ParseArgsConfig } from "util";
 import { HOOK_ACTIONS, HookAction, localAdapters } from "./adapters/local";
-import { Controller, ControllerOptions, Outcome, RoleMismatchError, StepFailedError } from "./controller";
+import { Controller, ControllerOptions, NothingToRearmError, Outcome, RoleMismatchError, StepFailedError } from "./controller";
 import { roleProblem } from "./core/decision";
 import type { Adapters, ReadinessCheck } from "./core/ports";
 import { LockHeldError } from "./core/ports";
@@ -34,6 +34,7 @@ commands
   status     the controller's state: phase, failed rounds, failover steps, recorded lag
   failover   fail over now, by hand (asks for confirmation unless --yes)
   check      readiness: every precondition of every step, evaluated without acting
+  rearm      after a failback: file the failover under history and watch again from healthy
 
 every command
   --state FILE            the controller's state (JSON); its lease is FILE.lock (required)
@@ -62,7 +63,7 @@ watch
   --expect-body REGEX     a healthy body must match
   --for SECONDS           stop watching after this long (default: until a failover)
 
-failover
+failover, rearm
   --yes                   do not ask for confirmation
   --accept-data-loss      promote even when the replication lag is over --max-lag or unknown
 
@@ -87,7 +88,7 @@ export interface Io {
 
 class UsageError extends Error {}
 
-const COMMANDS = ["watch", "status", "failover", "check"] as const;
+const COMMANDS = ["watch", "status", "failover", "check", "rearm"] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -121,6 +122,7 @@ const OPTIONS = {
     failover: { ...COMMON, yes: { type: "boolean" }, "accept-data-loss": { type: "boolean" } },
     status: { ...COMMON, json: { type: "boolean" } },
     check: COMMON,
+    rearm: { ...COMMON, yes: { type: "boolean" } },
 } as const;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -360,6 +362,12 @@ export function describeState(state: ControllerState | undefined, location: stri
             lines.push(`next step: ${nextStep(f) ?? "-"} (a watch or failover with this --state resumes it)`);
         }
     }
+    if (state.history !== undefined && state.history.length > 0) {
+        const last = state.history.at(-1)!;
+        lines.push(
+            `earlier failovers (re-armed since): ${state.history.length}, the latest ${last.from} -> ${last.to} completed ${when(last.completedAt)}`,
+        );
+    }
     return lines.join("\n");
 }
 
@@ -426,6 +434,28 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 }
                 return finish(outcome);
             }
+            case "rearm": {
+                if (parsed.values.yes !== true && !options.dryRun) {
+                    io.stderr(
+                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
+                            `Re-arm only after failback, when ${options.roles.region} is the standby again and ${options.roles.writerRegion} holds the writer: ` +
+                            `the controller then watches ${options.roles.writerRegion} and fails over again by itself.\n`,
+                    );
+                    if (
+                        (await io.readLine(`Type the region name (${options.roles.region}) to confirm: `))?.trim() !== options.roles.region
+                    ) {
+                        io.stderr("not confirmed; nothing was changed\n");
+                        return EXIT.failure;
+                    }
+                }
+                if (options.dryRun) {
+                    io.stderr(`dry run: would re-arm ${statePath}\n`);
+                    return EXIT.ok;
+                }
+                await controller.rearm();
+                io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
+                return EXIT.ok;
+            }
             case "failover": {
                 const accept = parsed.values["accept-data-loss"] === true;
                 if (parsed.values.yes !== true && !options.dryRun) {
@@ -451,7 +481,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             err instanceof StepFailedError ||
             err instanceof LockHeldError ||
             err instanceof StateFormatError ||
-            err instanceof RoleMismatchError;
+            err instanceof RoleMismatchError ||
+            err instanceof NothingToRearmError;
         const stopped = io.signal?.aborted === true;
         const message = stopped ? "stopped by a signal" : err instanceof Error ? err.message : String(err);
         emit("error", { error: message, exitCode: EXIT.failure });

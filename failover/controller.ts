@@ -78,6 +78,9 @@ export class StepFailedError extends Error {
     }
 }
 
+/** `rearm` on a state that has not failed over. */
+export class NothingToRearmError extends Error {}
+
 /** The state belongs to a controller with other roles than this run's. */
 export class RoleMismatchError extends Error {}
 
@@ -138,6 +141,7 @@ export class Controller {
                 const { next, decision } = decide(state, { probes: results.length, failures }, thresholds);
                 this.emit("round", {
                     round,
+                    startedAt: roundStart,
                     probes: results.length,
                     failures,
                     quorum: thresholds.quorum,
@@ -186,6 +190,28 @@ export class Controller {
             });
             await this.save(state);
             return this.carryOut(state);
+        });
+    }
+
+    /**
+     * After a failback (this region is the standby again, its writer rebuilt from the other
+     * region), an operator re-arms the controller: the failover moves to the state's history
+     * and the controller watches again from healthy. Refused unless the state has failed over.
+     */
+    async rearm(): Promise<void> {
+        await this.underLease(async () => {
+            const state = await this.load();
+            if (state.phase !== "failed-over") {
+                throw new NothingToRearmError(
+                    `${this.deps.adapters.store.location}: phase ${state.phase}; only a controller that has failed over is re-armed` +
+                        (state.phase === "failing-over"
+                            ? " (a failover is under way: a watch or failover with this state completes it)"
+                            : ""),
+                );
+            }
+            const { failover: done, suspectSince: _suspectSince, ...rest } = state;
+            await this.save({ ...rest, phase: "healthy", consecutiveFailedRounds: 0, history: [...(state.history ?? []), done!] });
+            this.emit("decision", { decision: "rearmed", phase: "healthy", previousFailoverAt: done!.completedAt });
         });
     }
 
@@ -410,7 +436,7 @@ export class Controller {
 
     // --- state ------------------------------------------------------------------------------
 
-    private async underLease(run: () => Promise<Outcome>): Promise<Outcome> {
+    private async underLease<T>(run: () => Promise<T>): Promise<T> {
         if (this.options.dryRun) {
             return run();
         }

@@ -159,5 +159,8 @@ export function parseState(raw: unknown, where: string): ControllerState {
             }
         }
     }
+    if (s.history !== undefined && !Array.isArray(s.history)) {
+        fail("history must be a list of failover records");
+    }
     return raw as ControllerState;
 }

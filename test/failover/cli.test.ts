@@ -107,6 +107,7 @@ describe("failover CLI", () => {
     it("status reads a state that does not exist yet as healthy", async () => {
         const run = await runCli(["status", "--state", path.join(os.tmpdir(), "no-such-failover-state.json")]);
         assert.strictEqual(run.code, 0);
+        assert.match(run.stdout, /no-such-failover-state\.json: no state yet \(a controller that has never run\): phase healthy/);
     });
 
     it("fails on a state file that is not the controller's, naming the file", async () => {

@@ -1,180 +1,13 @@
-/**
- * Real HTTP servers on 127.0.0.1 for the failover controller's fault-injection tests: a
- * writer site whose health can be switched between failure modes, and a hooks server that
- * records each action the controller posts and answers as told.
- */
-import { once } from "events";
-import * as http from "http";
-import type { AddressInfo } from "net";
+/** Runs the failover CLI in-process for tests, and re-exports the local world's servers. */
 import { main } from "../../failover/cli";
 
-export type SiteMode = "ok" | "down" | "hang" | "error" | "slow" | "flap" | "wrong-body";
-
-export class Site {
-    mode: SiteMode = "ok";
-    slowMs = 0;
-    requests = 0;
-    private server = http.createServer((_req, res) => this.answer(res));
-    private hanging: http.ServerResponse[] = [];
-    port = 0;
-
-    get url(): string {
-        return `http://127.0.0.1:${this.port}/health`;
-    }
-
-    async start(): Promise<this> {
-        this.server.listen(this.port, "127.0.0.1");
-        await once(this.server, "listening");
-        this.port = (this.server.address() as AddressInfo).port;
-        return this;
-    }
-
-    /** Switches the mode; `down` closes the listener (connections are refused), anything else reopens it. */
-    async set(mode: SiteMode): Promise<void> {
-        const wasDown = this.mode === "down";
-        this.mode = mode;
-        if (mode === "down" && !wasDown) {
-            await this.close();
-        } else if (mode !== "down" && wasDown) {
-            this.server = http.createServer((_req, res) => this.answer(res));
-            await this.start();
-        }
-    }
-
-    private answer(res: http.ServerResponse): void {
-        this.requests += 1;
-        switch (this.mode) {
-            case "hang":
-                this.hanging.push(res);
-                return;
-            case "error":
-                res.writeHead(503).end("unavailable");
-                return;
-            case "flap":
-                res.writeHead(this.requests % 2 === 0 ? 503 : 200).end("ok");
-                return;
-            case "wrong-body":
-                res.writeHead(200).end("maintenance");
-                return;
-            case "slow":
-                setTimeout(() => res.writeHead(200).end("ok"), this.slowMs);
-                return;
-            default:
-                res.writeHead(200).end("ok");
-        }
-    }
-
-    async close(): Promise<void> {
-        this.hanging.forEach((r) => r.destroy());
-        this.hanging = [];
-        const closed = once(this.server, "close");
-        this.server.close();
-        this.server.closeAllConnections();
-        await closed;
-    }
-}
-
-export interface HookCall {
-    readonly action: string;
-    readonly body: Record<string, unknown>;
-}
-
-export interface HookBehaviour {
-    /** Answer HTTP 500 this many times first. */
-    failTimes?: number;
-    /** record-lag: the lag to report (a list is read in turn, the last one repeats). */
-    lagSeconds?: number | number[] | "garbage";
-    /** Never answer (a blocked action, for crash tests). */
-    block?: boolean;
-    /** Called when the action arrives, before the answer. */
-    onCall?: () => void | Promise<void>;
-}
-
-export class HookServer {
-    readonly calls: HookCall[] = [];
-    behaviour: Record<string, HookBehaviour> = {};
-    private readonly server = http.createServer((req, res) => void this.answer(req, res));
-    private blocked: http.ServerResponse[] = [];
-    port = 0;
-
-    url(action: string): string {
-        return `http://127.0.0.1:${this.port}/${action}`;
-    }
-
-    /** `--hook` flags for every action. */
-    flags(actions = ["fence", "record-lag", "promote", "move-traffic", "notify"]): string[] {
-        return actions.flatMap((a) => ["--hook", `${a}=${this.url(a)}`]);
-    }
-
-    actions(): string[] {
-        return this.calls.map((c) => c.action);
-    }
-
-    count(action: string): number {
-        return this.calls.filter((c) => c.action === action).length;
-    }
-
-    reset(): void {
-        this.calls.length = 0;
-        this.behaviour = {};
-    }
-
-    async start(): Promise<this> {
-        this.server.listen(0, "127.0.0.1");
-        await once(this.server, "listening");
-        this.port = (this.server.address() as AddressInfo).port;
-        return this;
-    }
-
-    private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-        if (req.method === "HEAD") {
-            res.writeHead(405).end();
-            return;
-        }
-        let text = "";
-        for await (const chunk of req) {
-            text += String(chunk);
-        }
-        const body = JSON.parse(text) as Record<string, unknown>;
-        const action = String(body.action);
-        this.calls.push({ action, body });
-        const b = this.behaviour[action] ?? {};
-        await b.onCall?.();
-        if (b.block) {
-            this.blocked.push(res);
-            return;
-        }
-        if ((b.failTimes ?? 0) > 0) {
-            b.failTimes! -= 1;
-            res.writeHead(500).end("injected failure");
-            return;
-        }
-        if (action === "record-lag") {
-            const lags = b.lagSeconds ?? 0;
-            if (lags === "garbage") {
-                res.writeHead(200).end("not json");
-                return;
-            }
-            const seen = this.count("record-lag") - 1;
-            const lag = Array.isArray(lags) ? lags[Math.min(seen, lags.length - 1)] : lags;
-            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ lagSeconds: lag }));
-            return;
-        }
-        res.writeHead(200).end("done");
-    }
-
-    async close(): Promise<void> {
-        this.blocked.forEach((r) => r.destroy());
-        const closed = once(this.server, "close");
-        this.server.close();
-        this.server.closeAllConnections();
-        await closed;
-    }
-}
+export { HookServer, Site, SiteMode } from "../../failover/local/servers";
 
 export interface CliRun {
     readonly code: number;
     readonly events: Record<string, any>[];
+    /** Everything written to stdout, the JSON event lines included. */
+    readonly stdout: string;
     readonly stderr: string;
 }
 
@@ -182,9 +15,11 @@ export interface CliRun {
 export async function runCli(argv: string[], opts: { onEvent?: (e: Record<string, any>) => void; answer?: string } = {}): Promise<CliRun> {
     const events: Record<string, any>[] = [];
     let stderr = "";
+    let stdout = "";
     const code = await main(argv, {
         stdout: (text) => {
-            for (const line of text.split("\n").filter((l) => l.startsWith("{"))) {
+            stdout += text;
+            for (const line of text.split("\n").filter((l) => l.startsWith(`{"ts":`))) {
                 const event = JSON.parse(line) as Record<string, any>;
                 events.push(event);
                 opts.onEvent?.(event);
@@ -199,7 +34,7 @@ export async function runCli(argv: string[], opts: { onEvent?: (e: Record<string
         },
         now: () => Date.now(),
     });
-    return { code, events, stderr };
+    return { code, events, stdout, stderr };
 }
 
 /** The events of one kind. */

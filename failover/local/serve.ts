@@ -1,0 +1,52 @@
+/**
+ * A local world to watch, from a terminal: `npm run failover:local`. It starts a writer
+ * site's health endpoint and a hook server on 127.0.0.1, prints each action the controller
+ * posts, and changes the site's health when you type a mode (ok, down, hang, error, slow,
+ * flap, wrong-body). The README's walk-through uses it; so can anyone trying the controller.
+ */
+import { createInterface } from "readline";
+import { parseArgs } from "util";
+import { HookServer, Site, SiteMode } from "./servers";
+
+const MODES: readonly SiteMode[] = ["ok", "down", "hang", "error", "slow", "flap", "wrong-body"];
+
+async function serve(): Promise<void> {
+    const { values } = parseArgs({
+        options: {
+            "site-port": { type: "string", default: "18480" },
+            "hooks-port": { type: "string", default: "18481" },
+            lag: { type: "string", default: "0" },
+        },
+    });
+    const lag = Number(values.lag);
+    if (!Number.isFinite(lag) || lag < 0) {
+        throw new Error(`--lag ${values.lag}: expected the replication lag record-lag reports, in seconds (0 or more)`);
+    }
+    const site = await new Site(Number(values["site-port"])).start();
+    const hooks = await new HookServer(Number(values["hooks-port"])).start();
+    hooks.behaviour["record-lag"] = { lagSeconds: lag };
+    hooks.onAnyCall = (call) => process.stdout.write(`hook ${call.action} ${JSON.stringify(call.body.inputs)}\n`);
+    process.stdout.write(
+        `writer site: ${site.url} (ok)\nhooks: http://127.0.0.1:${hooks.port}/<action> (record-lag answers {"lagSeconds": ${lag}})\n` +
+            `type a mode to change the site (${MODES.join(", ")}); Ctrl-D or Ctrl-C stops\n`,
+    );
+    const input = createInterface({ input: process.stdin });
+    for await (const line of input) {
+        const mode = line.trim() as SiteMode;
+        if (mode.length === 0) {
+            continue;
+        }
+        if (!MODES.includes(mode)) {
+            process.stdout.write(`unknown mode ${mode}; expected one of ${MODES.join(", ")}\n`);
+            continue;
+        }
+        await site.set(mode);
+        process.stdout.write(`site: ${mode}\n`);
+    }
+    await Promise.all([site.set("ok").then(() => site.close()), hooks.close()]);
+}
+
+serve().catch((err) => {
+    process.stderr.write(`failover:local: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+});
