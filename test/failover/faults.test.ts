@@ -387,6 +387,18 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.ok(!fs.existsSync(state()));
     });
 
+    it("failover --dry-run lists the steps but calls no hook, asks nothing and writes no state", async () => {
+        const run = await runCli(["failover", "--state", state(), "--dry-run", ...hooks.flags()]);
+        assert.strictEqual(run.code, 0, run.stderr);
+        assert.deepStrictEqual(
+            eventsOf(run, "action").map((a) => `${a.action}:${a.status}`),
+            STEPS.map((s) => `${s}:dry-run`),
+        );
+        assert.doesNotMatch(run.stderr, /Type the region name/);
+        assert.deepStrictEqual(hooks.calls, []);
+        assert.ok(!fs.existsSync(state()));
+    });
+
     describe("check", () => {
         it("is ready when every hook answers and the state can fail over", async () => {
             const run = await runCli(["check", "--state", state(), ...hooks.flags()]);
