@@ -13,6 +13,7 @@ import { LockHeldError } from "./core/ports";
 import * as settings from "./core/settings";
 import { ControllerState, dataAtRisk, nextStep, StateFormatError, STEPS } from "./core/state";
 import { HttpProbe, Probe } from "./probes/http";
+import { httpUrlProblem, redactUrl } from "./urls";
 
 export const EXIT = {
     /** watch/failover: the failover completed (now or before); status/check: done, ready. */
@@ -63,9 +64,12 @@ watch
   --expect-body REGEX     a healthy body must match
   --for SECONDS           stop watching after this long (default: until a failover)
 
-failover, rearm
+failover
   --yes                   do not ask for confirmation
   --accept-data-loss      promote even when the replication lag is over --max-lag or unknown
+
+rearm
+  --yes                   do not ask for confirmation
 
 status
   --json                  the state as JSON
@@ -142,15 +146,12 @@ function number(values: Values, flag: string, range: settings.Range, fallback?: 
     return value;
 }
 
-function httpUrl(flag: string, pair: string, url: string): string {
-    let parsed: URL;
-    try {
-        parsed = new URL(url);
-    } catch {
-        throw new UsageError(`--${flag} ${pair}: ${url} is not a URL; expected http:// or https://`);
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-        throw new UsageError(`--${flag} ${pair}: ${parsed.protocol} is not allowed; expected http:// or https://`);
+function httpUrl(flag: string, name: string, url: string): string {
+    const problem = httpUrlProblem(url);
+    if (problem !== undefined) {
+        // A URL that parses is shown without what may be a secret (user-info, query string).
+        const shown = URL.canParse(url) ? redactUrl(url) : url;
+        throw new UsageError(`--${flag} ${name}=${shown}: ${problem}`);
     }
     return url;
 }
@@ -161,7 +162,7 @@ function pairs(flag: string, raw: readonly string[], what: string): [string, str
         if (eq <= 0) {
             throw new UsageError(`--${flag} ${pair}: expected ${what}=URL`);
         }
-        return [pair.slice(0, eq), httpUrl(flag, pair, pair.slice(eq + 1))];
+        return [pair.slice(0, eq), httpUrl(flag, pair.slice(0, eq), pair.slice(eq + 1))];
     });
 }
 
@@ -273,12 +274,8 @@ export function parse(argv: readonly string[]): Parsed | "help" {
         }
         interval = number(values, "interval", settings.INTERVAL_SECONDS, settings.DEFAULT_INTERVAL_SECONDS);
         maxFail = number(values, "max-fail", settings.MAX_FAIL, settings.DEFAULT_MAX_FAIL);
-        quorum = number(values, "quorum", settings.MAX_FAIL, settings.defaultQuorum(probes.length));
-        if (quorum > probes.length) {
-            throw new UsageError(
-                `--quorum ${quorum}: more than the ${probes.length} --probe vantage point(s); expected a whole number from 1 to ${probes.length}`,
-            );
-        }
+        // At least one failed vantage point, at most all of them.
+        quorum = number(values, "quorum", { min: 1, max: probes.length, integer: true }, settings.defaultQuorum(probes.length));
         timeout = number(values, "timeout", settings.TIMEOUT_SECONDS, Math.min(interval, settings.DEFAULT_TIMEOUT_CAP_SECONDS));
         if (timeout > interval) {
             throw new UsageError(
@@ -399,6 +396,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         region: options.roles.region,
         actionTimeoutMs: parsed.actionTimeoutMs,
         leaseMs: parsed.leaseMs,
+        lagRequired: options.maxLagSeconds !== undefined,
     });
     const emit = (event: string, fields: Record<string, unknown> = {}) => {
         io.stdout(`${JSON.stringify({ ts: io.now(), event, command, ...fields })}\n`);
@@ -445,15 +443,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                         (await io.readLine(`Type the region name (${options.roles.region}) to confirm: `))?.trim() !== options.roles.region
                     ) {
                         io.stderr("not confirmed; nothing was changed\n");
+                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
                         return EXIT.failure;
                     }
                 }
-                if (options.dryRun) {
-                    io.stderr(`dry run: would re-arm ${statePath}\n`);
-                    return EXIT.ok;
-                }
-                await controller.rearm();
-                io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
+                await controller.rearm(); // a dry run checks the same and writes nothing
+                io.stderr(
+                    options.dryRun
+                        ? `dry run: ${statePath} would be re-armed\n`
+                        : `${describeState(await adapters.store.load(), statePath)}\n`,
+                );
+                emit("end", { outcome: "rearmed", exitCode: EXIT.ok, dryRun: options.dryRun });
                 return EXIT.ok;
             }
             case "failover": {
@@ -472,7 +472,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                     }
                 }
                 const outcome = await controller.failover(accept);
-                io.stderr(`${describeState(options.dryRun ? undefined : await adapters.store.load(), statePath)}\n`);
+                io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
                 return finish(outcome);
             }
         }

@@ -10,7 +10,7 @@
  * start of the first failed round: within `interval x maxFail` plus one probe timeout.
  */
 import { setTimeout as sleepFor } from "timers/promises";
-import pRetry from "p-retry";
+import pRetry, { AbortError } from "p-retry";
 import { decide, Roles, roleProblem, Thresholds } from "./core/decision";
 import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck } from "./core/ports";
 import { ControllerState, dataAtRisk, FailoverRecord, initialState, LagReading, nextStep, rpoVerdict, StepName } from "./core/state";
@@ -81,12 +81,18 @@ export class StepFailedError extends Error {
 /** `rearm` on a state that has not failed over. */
 export class NothingToRearmError extends Error {}
 
+/** The promoted writer did not accept writes within this run's budget; the next run resumes. */
+class PromotionIncompleteError extends Error {}
+
 /** The state belongs to a controller with other roles than this run's. */
 export class RoleMismatchError extends Error {}
 
 export class Controller {
     private readonly clock: Clock;
+    /** The caller's signal (SIGINT/SIGTERM). */
     private readonly signal: AbortSignal;
+    /** The caller's signal, or the lease's loss: what stops this run. */
+    private runSignal: AbortSignal;
     private lease: Lease | undefined;
 
     constructor(
@@ -99,6 +105,7 @@ export class Controller {
         }
         this.clock = deps.clock ?? systemClock;
         this.signal = deps.signal ?? new AbortController().signal;
+        this.runSignal = this.signal;
     }
 
     /** Probe, decide, act, for `forMs` (or until a failover). */
@@ -114,6 +121,7 @@ export class Controller {
                 return this.carryOut(state);
             }
             const { thresholds, intervalMs, timeoutMs } = this.options;
+            state = await this.dropStaleCount(state);
             const start = this.clock.now();
             const deadline = forMs === undefined ? Infinity : start + forMs;
             this.emit("watch", {
@@ -126,16 +134,25 @@ export class Controller {
                 consecutiveFailedRounds: state.consecutiveFailedRounds,
                 dryRun: this.options.dryRun,
             });
-            for (let round = 1; ; round++) {
-                const at = start + (round - 1) * intervalMs;
+            let slot = 0;
+            for (let round = 1; ; round++, slot++) {
+                // Rounds keep to a fixed schedule. A slot more than half an interval late (the
+                // process stalled) is skipped, never run back to back with the next: rounds
+                // crammed together would count one short blip maxFail times.
+                const late = Math.floor((this.clock.now() - (start + slot * intervalMs)) / intervalMs + 0.5);
+                if (late > 0) {
+                    this.emit("skipped", { rounds: late, reason: "the controller ran late (a stalled process or a slow round)" });
+                    slot += late;
+                }
+                const at = start + slot * intervalMs;
                 if (at >= deadline) {
                     return "elapsed";
                 }
-                await this.clock.sleep(at - this.clock.now(), this.signal);
+                await this.clock.sleep(at - this.clock.now(), this.runSignal);
                 this.lease?.assertHeld();
                 const roundStart = this.clock.now();
                 const results = await Promise.all(this.deps.probes.map((p) => p.check(timeoutMs)));
-                this.signal.throwIfAborted();
+                this.runSignal.throwIfAborted();
                 results.forEach((r) => this.emit("probe", { round, ...r }));
                 const failures = results.filter((r: ProbeResult) => !r.ok).length;
                 const { next, decision } = decide(state, { probes: results.length, failures }, thresholds);
@@ -166,6 +183,30 @@ export class Controller {
         });
     }
 
+    /**
+     * Failed rounds are consecutive only if nothing came between them. A count older than one
+     * whole detection window (`maxFail x interval`: say a watch that ended on --for, started
+     * again days later) says nothing about now, and starts again from zero. A restart within
+     * the window keeps it.
+     */
+    private async dropStaleCount(state: ControllerState): Promise<ControllerState> {
+        const { thresholds, intervalMs } = this.options;
+        const age = this.clock.now() - state.updatedAt;
+        if (state.phase !== "suspect" || age <= thresholds.maxFail * intervalMs) {
+            return state;
+        }
+        this.emit("decision", {
+            decision: "stale-count-reset",
+            consecutiveFailedRounds: state.consecutiveFailedRounds,
+            ageMs: age,
+            phase: "healthy",
+        });
+        const { suspectSince: _since, ...rest } = state;
+        const fresh: ControllerState = { ...rest, phase: "healthy", consecutiveFailedRounds: 0, updatedAt: this.clock.now() };
+        await this.save(fresh);
+        return fresh;
+    }
+
     /** An operator's failover: no probes, the same steps, the same RPO guard unless `acceptDataLoss`. */
     async failover(acceptDataLoss: boolean): Promise<Outcome> {
         return this.underLease(async () => {
@@ -189,7 +230,7 @@ export class Controller {
                 next: nextStep(state.failover!),
             });
             await this.save(state);
-            return this.carryOut(state);
+            return this.carryOut(state, true);
         });
     }
 
@@ -211,7 +252,12 @@ export class Controller {
             }
             const { failover: done, suspectSince: _suspectSince, ...rest } = state;
             await this.save({ ...rest, phase: "healthy", consecutiveFailedRounds: 0, history: [...(state.history ?? []), done!] });
-            this.emit("decision", { decision: "rearmed", phase: "healthy", previousFailoverAt: done!.completedAt });
+            this.emit("decision", {
+                decision: "rearmed",
+                phase: "healthy",
+                previousFailoverAt: done!.completedAt,
+                dryRun: this.options.dryRun,
+            });
         });
     }
 
@@ -250,17 +296,20 @@ export class Controller {
     }
 
     /** Runs the steps not completed yet, in order, persisting before and after each. */
-    private async carryOut(initial: ControllerState): Promise<Outcome> {
+    private async carryOut(initial: ControllerState, byOperator = false): Promise<Outcome> {
         let state = initial;
         const record = () => state.failover!;
         for (let step = nextStep(record()); step !== undefined; step = nextStep(record())) {
             if (this.options.dryRun) {
+                if (step === "promote") {
+                    this.emit("rpo", this.dryRunGuard(record()));
+                }
                 this.emit("action", { action: step, status: "dry-run", inputs: this.inputsOf(step, record()) });
                 state = { ...state, failover: { ...record(), completed: [...record().completed, this.completed(step, 0)] } };
                 continue;
             }
             if (step === "promote") {
-                const held = await this.rpoGuard(state);
+                const held = await this.rpoGuard(state, byOperator);
                 state = held.state;
                 if (!held.promote) {
                     return "held";
@@ -268,11 +317,10 @@ export class Controller {
             }
             const previous = record().current?.step === step ? record().current : undefined;
             const startedAt = previous?.startedAt ?? this.clock.now();
-            // Attempts count across runs (the state keeps them); the adapters see this run's attempt.
+            // `attempts` counts across runs and is saved before each call, so a crash in the
+            // middle of one still counts it; the adapters see this run's attempt number.
             let attempts = previous?.attempts ?? 0;
             let attemptInRun = 0;
-            state = this.withRecord(state, { current: { step, startedAt, attempts } });
-            await this.save(state);
             this.emit("action", {
                 action: step,
                 status: "started",
@@ -283,15 +331,17 @@ export class Controller {
             try {
                 result = await pRetry(
                     async () => {
-                        if (this.signal.aborted) {
-                            throw new pRetry.AbortError(new Error("the run was stopped"));
-                        }
                         this.lease?.assertHeld();
                         attempts += 1;
                         attemptInRun += 1;
+                        state = this.withRecord(state, { current: { step, startedAt, attempts, lastError: record().current?.lastError } });
+                        await this.save(state);
                         try {
                             return await this.runStep(step, state, attemptInRun);
                         } catch (err) {
+                            if (err instanceof PromotionIncompleteError) {
+                                throw new AbortError(err); // waited its budget already: the next run resumes
+                            }
                             // p-retry does not retry most TypeErrors, and fetch reports network failures as one.
                             throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
                         }
@@ -302,6 +352,7 @@ export class Controller {
                         maxTimeout: Math.max(this.options.retryDelayMs, 60_000),
                         factor: 2,
                         randomize: true,
+                        signal: this.runSignal,
                         onFailedAttempt: async (err) => {
                             state = this.withRecord(state, { current: { step, startedAt, attempts, lastError: err.message } });
                             await this.save(state);
@@ -309,16 +360,26 @@ export class Controller {
                                 action: step,
                                 status: err.retriesLeft > 0 ? "retrying" : "failed",
                                 attempt: attemptInRun,
+                                attempts,
                                 error: err.message,
                             });
                         },
                     },
                 );
             } catch (err) {
-                if (this.signal.aborted) {
-                    throw this.signal.reason ?? err;
+                if (this.runSignal.aborted) {
+                    throw err;
                 }
-                throw new StepFailedError(step, attemptInRun, err);
+                if (step !== "record-lag") {
+                    throw new StepFailedError(step, attemptInRun, err);
+                }
+                // A lag that cannot be read must not block the failover: it is recorded as
+                // unreadable, which the RPO guard counts as over its budget.
+                const message = (err as Error).message;
+                result = {
+                    lag: { readAt: this.clock.now(), source: "record-lag", error: message },
+                    detail: `lag unreadable after ${attemptInRun} attempt(s): ${message}`,
+                };
             }
             const done = this.completed(step, attempts, startedAt, result.detail);
             state = this.withRecord(state, {
@@ -327,7 +388,7 @@ export class Controller {
                 ...(result.lag !== undefined ? { lag: result.lag } : {}),
             });
             await this.save(state);
-            this.emit("action", { action: step, status: "succeeded", attempt: attempts, detail: result.detail });
+            this.emit("action", { action: step, status: "succeeded", attempt: attemptInRun, attempts, detail: result.detail });
         }
         if (!this.options.dryRun) {
             state = {
@@ -342,10 +403,25 @@ export class Controller {
         return "failed-over";
     }
 
+    /** A dry run reads no lag (it calls no hook): it says what the guard would do with what it knows. */
+    private dryRunGuard(record: FailoverRecord): Record<string, unknown> {
+        const { maxLagSeconds } = this.options;
+        const accepted = record.acceptedDataLossAt !== undefined;
+        if (record.lag === undefined && maxLagSeconds !== undefined && !accepted) {
+            return {
+                verdict: "not-evaluated",
+                maxLagSeconds,
+                reason: `a dry run reads no replication lag; a real run promotes only if the lag is within ${maxLagSeconds} s, else holds`,
+            };
+        }
+        const verdict = rpoVerdict(record.lag, maxLagSeconds, accepted);
+        return { verdict: verdict.promote ? "promote" : "hold", reason: verdict.reason, maxLagSeconds };
+    }
+
     private async runStep(step: StepName, state: ControllerState, attempt: number): Promise<StepResult> {
         const { traffic, database, notifier } = this.deps.adapters;
         const record = state.failover!;
-        const context: ActionContext = { failover: record, attempt, signal: this.signal };
+        const context: ActionContext = { failover: record, attempt, signal: this.runSignal };
         switch (step) {
             case "fence": {
                 const site = await traffic.fence(record.from, context);
@@ -377,11 +453,11 @@ export class Controller {
             }
             this.emit("action", { action: "promote", status: "in-progress", detail: progress.detail });
             if (this.clock.now() + pollMs > deadline) {
-                throw new Error(
+                throw new PromotionIncompleteError(
                     `the promoted writer did not accept writes within ${this.options.promoteTimeoutMs / 1000} s (${progress.detail ?? "no detail"}); the next run resumes the promotion`,
                 );
             }
-            await this.clock.sleep(pollMs, this.signal);
+            await this.clock.sleep(pollMs, this.runSignal);
         }
     }
 
@@ -389,22 +465,31 @@ export class Controller {
      * Before promoting: is the data at risk within the budget? If not, re-read the lag for a
      * bounded time (a lagging replica may catch up), then hold for an operator.
      */
-    private async rpoGuard(initial: ControllerState): Promise<{ state: ControllerState; promote: boolean }> {
+    private async rpoGuard(initial: ControllerState, byOperator: boolean): Promise<{ state: ControllerState; promote: boolean }> {
         let state = initial;
         const { maxLagSeconds, lagWaitMs, intervalMs } = this.options;
         const record = () => state.failover!;
         let verdict = rpoVerdict(record().lag, maxLagSeconds, record().acceptedDataLossAt !== undefined);
-        const waitUntil = this.clock.now() + lagWaitMs;
+        // A hold sticks for automatic runs: a later watch does not wait again and promote by
+        // itself; an operator's `failover` re-reads the lag (and promotes if it is within the
+        // budget now), or accepts the loss.
+        const sticky = !verdict.promote && record().heldSince !== undefined && !byOperator;
+        const waitUntil = sticky ? this.clock.now() : this.clock.now() + lagWaitMs;
         let announced = false;
         while (!verdict.promote && this.clock.now() < waitUntil) {
             if (!announced) {
                 this.emit("rpo", { verdict: "waiting", reason: verdict.reason, maxLagSeconds, waitMs: lagWaitMs });
                 announced = true;
             }
-            await this.clock.sleep(Math.min(intervalMs, waitUntil - this.clock.now()), this.signal);
+            // Re-read at least once a second (once a round when rounds are shorter); a reading
+            // older than that (an operator resuming a hold) is replaced at once.
+            const cadence = Math.min(intervalMs, 1000);
+            if (this.clock.now() - (record().lag?.readAt ?? 0) < cadence) {
+                await this.clock.sleep(Math.min(cadence, waitUntil - this.clock.now()), this.runSignal);
+            }
             let lag: LagReading;
             try {
-                lag = await this.deps.adapters.database.readLag({ failover: record(), attempt: 1, signal: this.signal });
+                lag = await this.deps.adapters.database.readLag({ failover: record(), attempt: 1, signal: this.runSignal });
             } catch (err) {
                 lag = { readAt: this.clock.now(), source: "re-read", error: (err as Error).message };
             }
@@ -440,12 +525,18 @@ export class Controller {
         if (this.options.dryRun) {
             return run();
         }
-        this.lease = await this.deps.adapters.lock.acquire();
+        const lease = await this.deps.adapters.lock.acquire();
+        this.lease = lease;
+        // A lost lease stops the run like a signal does: no step may act without it.
+        this.runSignal = AbortSignal.any([this.signal, lease.lost]);
         try {
             return await run();
+        } catch (err) {
+            // Sleeps and fetches reject with an AbortError; what stopped the run is the reason.
+            throw this.runSignal.aborted && this.runSignal.reason instanceof Error ? this.runSignal.reason : err;
         } finally {
-            const lease = this.lease;
             this.lease = undefined;
+            this.runSignal = this.signal;
             await lease.release();
         }
     }

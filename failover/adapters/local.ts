@@ -29,6 +29,7 @@ import type {
 } from "../core/ports";
 import { LockHeldError } from "../core/ports";
 import { ControllerState, LagReading, parseState } from "../core/state";
+import { redactUrl } from "../urls";
 
 /** The actions a hook may be configured for: the steps, by name. */
 export const HOOK_ACTIONS = ["fence", "record-lag", "promote", "move-traffic", "notify"] as const;
@@ -64,33 +65,37 @@ export class Hooks {
                 e.name === "TimeoutError"
                     ? `no answer within ${this.timeoutMs / 1000} s`
                     : (e.cause?.code ?? e.cause?.message ?? e.message);
-            throw new HookError(`hook ${action} ${url}: ${why}`, { cause: err });
+            throw new HookError(`hook ${action} ${redactUrl(url)}: ${why}`, { cause: err });
         }
         const body = await response.text();
         if (response.status < 200 || response.status > 299) {
-            throw new HookError(`hook ${action} ${url} answered HTTP ${response.status}${body ? `: ${body.slice(0, 200)}` : ""}`);
+            throw new HookError(
+                `hook ${action} ${redactUrl(url)} answered HTTP ${response.status}${body ? `: ${body.slice(0, 200)}` : ""}`,
+            );
         }
         return body;
     }
 
     /**
-     * Readiness of a hook without triggering it: a HEAD request. Any HTTP answer below 500
-     * (a hook that only takes POST answers 405) shows it is there; refused, a timeout or a 5xx
-     * is not ready.
+     * Readiness of a hook without triggering it: a HEAD request. An answer below 500 shows the
+     * hook is there (one that only takes POST answers 405), except 404 and 410 (nothing at
+     * that path); refused, a timeout or a 5xx is not ready. A missing hook is not ready when
+     * the action matters (`required`): the failover would only report it.
      */
-    async readiness(action: HookAction): Promise<ReadinessCheck> {
+    async readiness(action: HookAction, required: boolean, missing = "the action would only be reported"): Promise<ReadinessCheck> {
         const url = this.urls[action];
         const name = `hook ${action}`;
         if (url === undefined) {
-            return { name, ok: true, detail: "no hook configured: the action is only reported" };
+            return { name, ok: !required, detail: `no hook configured: ${missing}` };
         }
+        const shown = redactUrl(url);
         try {
             const response = await fetch(url, { method: "HEAD", redirect: "manual", signal: AbortSignal.timeout(this.timeoutMs) });
-            const ok = response.status < 500;
-            return { name, ok, detail: `${url} answered HTTP ${response.status}` };
+            const ok = response.status < 500 && response.status !== 404 && response.status !== 410;
+            return { name, ok, detail: `${shown} answered HTTP ${response.status}` };
         } catch (err) {
             const e = err as Error & { cause?: { code?: string } };
-            return { name, ok: false, detail: `${url}: ${e.name === "TimeoutError" ? "no answer" : (e.cause?.code ?? e.message)}` };
+            return { name, ok: false, detail: `${shown}: ${e.name === "TimeoutError" ? "no answer" : (e.cause?.code ?? e.message)}` };
         }
     }
 
@@ -99,7 +104,7 @@ export class Hooks {
             return { detail: `no ${action} hook configured; reported only` };
         }
         await this.post(action, inputs, context);
-        return { detail: `hook ${action} ${this.urls[action]} answered 2xx` };
+        return { detail: `hook ${action} ${redactUrl(this.urls[action]!)} answered 2xx` };
     }
 }
 
@@ -115,7 +120,7 @@ export class LocalTraffic implements TrafficAdapter {
     }
 
     async readiness(): Promise<ReadinessCheck[]> {
-        return Promise.all([this.hooks.readiness("fence"), this.hooks.readiness("move-traffic")]);
+        return Promise.all([this.hooks.readiness("fence", true), this.hooks.readiness("move-traffic", true)]);
     }
 }
 
@@ -123,6 +128,8 @@ export class LocalDatabase implements DatabaseAdapter {
     constructor(
         private readonly hooks: Hooks,
         private readonly region: string,
+        /** The RPO guard is on: without a record-lag hook it would hold every promotion. */
+        private readonly lagRequired: boolean,
     ) {}
 
     fenceOldWriter(): Promise<ActionResult> {
@@ -157,7 +164,14 @@ export class LocalDatabase implements DatabaseAdapter {
     }
 
     async readiness(): Promise<ReadinessCheck[]> {
-        return Promise.all([this.hooks.readiness("record-lag"), this.hooks.readiness("promote")]);
+        return Promise.all([
+            this.hooks.readiness(
+                "record-lag",
+                this.lagRequired,
+                this.lagRequired ? "the RPO guard (--max-lag) would hold every promotion" : "the lag would not be recorded",
+            ),
+            this.hooks.readiness("promote", true),
+        ]);
     }
 }
 
@@ -169,7 +183,7 @@ export class LocalNotifier implements Notifier {
     }
 
     async readiness(): Promise<ReadinessCheck[]> {
-        return [await this.hooks.readiness("notify")];
+        return [await this.hooks.readiness("notify", false, "nobody would be told")];
     }
 }
 
@@ -233,7 +247,7 @@ export class FileLock implements Lock {
 
     async acquire(): Promise<Lease> {
         await mkdir(dirname(this.statePath), { recursive: true });
-        let lost: Error | undefined;
+        const lost = new AbortController();
         let release: () => Promise<void>;
         const pollMs = 250;
         try {
@@ -245,7 +259,9 @@ export class FileLock implements Lock {
                 // Wait one lease period (plus a margin) for a holder that stopped renewing.
                 retries: { retries: Math.ceil((this.leaseMs + 1000) / pollMs), factor: 1, minTimeout: pollMs, maxTimeout: pollMs },
                 onCompromised: (err) => {
-                    lost = err;
+                    lost.abort(
+                        new LockHeldError(`${this.lockPath}: the lease was lost (${err.message}); this run stopped acting`, { cause: err }),
+                    );
                 },
             });
         } catch (err) {
@@ -259,13 +275,10 @@ export class FileLock implements Lock {
             throw err;
         }
         return {
-            assertHeld: () => {
-                if (lost !== undefined) {
-                    throw new LockHeldError(`${this.lockPath}: the lease was lost (${lost.message}); this run stops acting`);
-                }
-            },
+            lost: lost.signal,
+            assertHeld: () => lost.signal.throwIfAborted(),
             release: async () => {
-                if (lost === undefined) {
+                if (!lost.signal.aborted) {
                     await release();
                 }
             },
@@ -294,13 +307,15 @@ export interface LocalAdapterOptions {
     readonly region: string;
     readonly actionTimeoutMs: number;
     readonly leaseMs: number;
+    /** The RPO guard is on (`--max-lag`): the record-lag hook is then required. */
+    readonly lagRequired: boolean;
 }
 
 export function localAdapters(options: LocalAdapterOptions): Adapters {
     const hooks = new Hooks(options.hooks, options.actionTimeoutMs);
     return {
         traffic: new LocalTraffic(hooks),
-        database: new LocalDatabase(hooks, options.region),
+        database: new LocalDatabase(hooks, options.region, options.lagRequired),
         notifier: new LocalNotifier(hooks),
         store: new FileStateStore(options.statePath),
         lock: new FileLock(options.statePath, options.leaseMs),

@@ -80,7 +80,9 @@ export interface StateStore {
 }
 
 export interface Lease {
-    /** Throws when the lease was lost (expired, taken over): the run must stop acting. */
+    /** Aborted when the lease is lost (expired, taken over); the reason says why. */
+    readonly lost: AbortSignal;
+    /** Throws when the lease was lost: the run must stop acting. */
     assertHeld(): void;
     release(): Promise<void>;
 }

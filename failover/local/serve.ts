@@ -1,14 +1,14 @@
 /**
  * A local world to watch, from a terminal: `npm run failover:local`. It starts a writer
  * site's health endpoint and a hook server on 127.0.0.1, prints each action the controller
- * posts, and changes the site's health when you type a mode (ok, down, hang, error, slow,
- * flap, wrong-body). The README's walk-through uses it; so can anyone trying the controller.
+ * posts, and changes the site's health when you type a mode (ok, down, hang, reset, error,
+ * slow, flap, wrong-body). The README's walk-through uses it; so can anyone trying the controller.
  */
 import { createInterface } from "readline";
 import { parseArgs } from "util";
 import { HookServer, Site, SiteMode } from "./servers";
 
-const MODES: readonly SiteMode[] = ["ok", "down", "hang", "error", "slow", "flap", "wrong-body"];
+const MODES: readonly SiteMode[] = ["ok", "down", "hang", "reset", "error", "slow", "flap", "wrong-body"];
 
 async function serve(): Promise<void> {
     const { values } = parseArgs({

@@ -8,7 +8,7 @@ import { once } from "events";
 import * as http from "http";
 import type { AddressInfo } from "net";
 
-export type SiteMode = "ok" | "down" | "hang" | "error" | "slow" | "flap" | "wrong-body";
+export type SiteMode = "ok" | "down" | "hang" | "reset" | "error" | "slow" | "flap" | "wrong-body";
 
 export class Site {
     mode: SiteMode = "ok";
@@ -48,6 +48,9 @@ export class Site {
         switch (this.mode) {
             case "hang":
                 this.hanging.push(res);
+                return;
+            case "reset":
+                res.socket?.resetAndDestroy();
                 return;
             case "error":
                 res.writeHead(503).end("unavailable");
@@ -136,14 +139,22 @@ export class HookServer {
 
     private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
         if (req.method === "HEAD") {
-            res.writeHead(405).end();
+            // a hook path exists (and takes only POST); anything else is not there
+            const known = ["fence", "record-lag", "promote", "move-traffic", "notify"].includes((req.url ?? "").slice(1));
+            res.writeHead(known ? 405 : 404).end();
             return;
         }
         let text = "";
         for await (const chunk of req) {
             text += String(chunk);
         }
-        const body = JSON.parse(text) as Record<string, unknown>;
+        let body: Record<string, unknown>;
+        try {
+            body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+            res.writeHead(400).end("expected a JSON body");
+            return;
+        }
         const action = String(body.action);
         const call = { action, body, at: Date.now() };
         this.calls.push(call);

@@ -4,6 +4,7 @@
  * 2xx (redirects are not followed: a 3xx is a failure) and on a body that does not match the
  * expected pattern. A slow answer within the timeout is a success.
  */
+import { redactUrl } from "../urls";
 
 export type ProbeFailure = "refused" | "reset" | "timeout" | "status" | "body" | "error";
 
@@ -19,6 +20,7 @@ export interface ProbeResult {
 
 export interface Probe {
     readonly name: string;
+    /** What the probe checks, as printed (no secrets). */
     readonly target: string;
     check(timeoutMs: number): Promise<ProbeResult>;
 }
@@ -41,18 +43,22 @@ function classify(err: unknown): { reason: ProbeFailure; error: string } {
 }
 
 export class HttpProbe implements Probe {
+    readonly target: string;
+
     constructor(
         readonly name: string,
-        readonly target: string,
+        private readonly url: string,
         private readonly expectBody?: RegExp,
-    ) {}
+    ) {
+        this.target = redactUrl(url);
+    }
 
     async check(timeoutMs: number): Promise<ProbeResult> {
         const started = performance.now();
         const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
         try {
             // One signal covers connecting, the headers and the body.
-            const response = await fetch(this.target, {
+            const response = await fetch(this.url, {
                 signal: AbortSignal.timeout(timeoutMs),
                 redirect: "manual",
                 headers: { "user-agent": "ecommerce-failover-controller" },

@@ -15,7 +15,7 @@ describe("failover CLI", () => {
         [
             "a quorum larger than the number of probes",
             ["watch", "--state", "s.json", ...probe, "--quorum", "2"],
-            /--quorum 2: more than the 1 --probe vantage point\(s\); expected a whole number from 1 to 1/,
+            /--quorum 2: expected a whole number from 1 to 1/,
         ],
         [
             "--max-fail 0",
@@ -86,15 +86,17 @@ describe("failover CLI", () => {
         });
     }
 
-    it("--help documents every command, the hooks and the exit codes", async () => {
+    it("--help prints the usage: every command, the hooks and the exit codes", async () => {
         const run = await runCli(["--help"]);
         assert.strictEqual(run.code, 0);
         assert.strictEqual(run.stderr, "");
+        assert.strictEqual(run.stdout, `${USAGE}\n`);
         for (const text of [
             "watch",
             "status",
             "failover",
             "check",
+            "rearm",
             "--probe NAME=URL",
             "--accept-data-loss",
             '{"lagSeconds": N}',
@@ -102,6 +104,34 @@ describe("failover CLI", () => {
         ]) {
             assert.ok(USAGE.includes(text), text);
         }
+        assert.strictEqual((await runCli(["watch", "--help"])).stdout, `${USAGE}\n`);
+    });
+
+    it("never prints or stores a hook URL's query string (a token), and refuses credentials in URLs", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-cli-"));
+        const state = path.join(dir, "s.json");
+        const run = await runCli([
+            "failover",
+            "--state",
+            state,
+            "--yes",
+            "--lease",
+            "2",
+            "--action-timeout",
+            "0.5",
+            "--retries",
+            "0",
+            "--hook",
+            "fence=http://127.0.0.1:59/fence?token=s3cr3t",
+        ]);
+        assert.strictEqual(run.code, 1);
+        assert.match(run.stderr, /hook fence http:\/\/127\.0\.0\.1:59\/fence\?\.\.\.: /);
+        assert.doesNotMatch(run.stdout + run.stderr + fs.readFileSync(state, "utf8"), /s3cr3t/);
+        const creds = await runCli(["watch", "--state", state, "--probe", "a=http://user:pw@127.0.0.1:9/health"]);
+        assert.strictEqual(creds.code, 2);
+        assert.match(creds.stderr, /--probe a=http:\/\/127\.0\.0\.1:9\/health: credentials in the URL \(user:password@\) are not allowed/);
+        assert.doesNotMatch(creds.stderr, /pw@/);
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("status reads a state that does not exist yet as healthy", async () => {

@@ -9,8 +9,10 @@ import * as path from "path";
 import { CliRun, eventsOf, HookServer, runCli, Site, SiteMode } from "../support/failoverServers";
 
 const STEPS = ["fence", "record-lag", "promote", "move-traffic", "notify"];
-/** Fast rounds: 50 ms apart, a 40 ms probe timeout, quick retries. */
+/** Fast rounds: 50 ms apart, a 40 ms probe timeout, quick retries (for tests that only need failed rounds). */
 const FAST = ["--interval", "0.05", "--timeout", "0.04", "--max-fail", "3", "--retry-delay", "0.01", "--lease", "2"];
+/** Where the failure's kind is asserted, a timeout no busy machine reaches on a refused or answered probe (later flags win). */
+const ROOMY = ["--interval", "0.1", "--timeout", "0.1"];
 
 describe("failover controller under injected faults (real HTTP servers)", () => {
     let dir: string;
@@ -44,7 +46,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
     });
 
     const failsOverOn =
-        (mode: "down" | "hang" | "error" | "wrong-body", reason: string, extra: string[] = []) =>
+        (mode: SiteMode, reason: string, extra: string[] = []) =>
         async () => {
             await site.set(mode);
             const run = await runCli(watch(["--for", "5", ...extra]));
@@ -70,10 +72,14 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             );
         };
 
-    it("fails over after maxFail rounds when the writer site refuses connections", failsOverOn("down", "refused"));
+    it("fails over after maxFail rounds when the writer site refuses connections", failsOverOn("down", "refused", ROOMY));
+    it("fails over when connections are reset", failsOverOn("reset", "reset", ROOMY));
     it("fails over when the site accepts connections but never answers (timeout)", failsOverOn("hang", "timeout"));
-    it("fails over on a 5xx", failsOverOn("error", "status"));
-    it("fails over on a 2xx whose body does not match --expect-body", failsOverOn("wrong-body", "body", ["--expect-body", "^ok$"]));
+    it("fails over on a 5xx", failsOverOn("error", "status", ROOMY));
+    it(
+        "fails over on a 2xx whose body does not match --expect-body",
+        failsOverOn("wrong-body", "body", [...ROOMY, "--expect-body", "^ok$"]),
+    );
 
     describe("no failover without maxFail consecutive failed rounds (four sites watched at once)", () => {
         // Each scenario has its own site and state; all four run together. Healthy answers
@@ -101,7 +107,10 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
 
         before(() => {
             const keep = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
-            runs.slow = keep(scenario("slow", "slow", (url) => ["--probe", `site=${url}`, "--for", "0.6"]));
+            // 50 ms answers against a 300 ms timeout
+            runs.slow = keep(
+                scenario("slow", "slow", (url) => ["--probe", `site=${url}`, "--interval", "0.3", "--timeout", "0.3", "--for", "0.9"]),
+            );
             runs.flap = keep(scenario("flap", "flap", (url) => ["--probe", `site=${url}`, "--max-fail", "2", "--for", "0.6"]));
             runs.quorum = keep(
                 scenario("quorum", "ok", (url, dead) => [
@@ -143,7 +152,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             noFailover(result);
             const { run } = result;
             const probes = eventsOf(run, "probe");
-            assert.ok(probes.length >= 5);
+            assert.strictEqual(probes.length, 3);
             assert.ok(
                 probes.every((p) => p.ok && p.latencyMs >= 45),
                 JSON.stringify(probes),
@@ -266,6 +275,65 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
     });
 
     describe("the RPO guard", () => {
+        it("records a lag it cannot read after the hook's retries and goes on when the guard is off", async () => {
+            await site.set("down");
+            hooks.behaviour["record-lag"] = { failTimes: 100 };
+            const run = await runCli(watch(["--for", "5", "--retries", "1"]));
+            assert.strictEqual(run.code, 0, run.stderr);
+            assert.deepStrictEqual(hooks.actions(), ["fence", "record-lag", "record-lag", "promote", "move-traffic", "notify"]);
+            const lag = readState().failover.lag;
+            assert.strictEqual(lag.seconds, undefined);
+            assert.match(lag.error, /hook record-lag .* answered HTTP 500/);
+            assert.match(run.stderr, /data at risk: unknown: the replication lag could not be read/);
+        });
+
+        it("promotes on --accept-data-loss when the lag cannot be read at all", async () => {
+            hooks.behaviour["record-lag"] = { failTimes: 100 };
+            const run = await runCli([
+                "failover",
+                "--state",
+                state(),
+                "--yes",
+                "--accept-data-loss",
+                "--max-lag",
+                "5",
+                "--retries",
+                "0",
+                ...hooks.flags(),
+            ]);
+            assert.strictEqual(run.code, 0, run.stderr);
+            assert.strictEqual(hooks.count("promote"), 1);
+        });
+
+        it("a hold sticks: a later watch holds at once without re-reading the lag; an operator's failover re-reads it", async () => {
+            await site.set("down");
+            hooks.behaviour["record-lag"] = { lagSeconds: [30, 1] };
+            const held = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "0"]));
+            assert.strictEqual(held.code, 4, held.stderr);
+            const again = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "5"]));
+            assert.strictEqual(again.code, 4, again.stderr);
+            assert.strictEqual(hooks.count("record-lag"), 1, "the resumed watch read no lag");
+            assert.strictEqual(hooks.count("promote"), 0);
+            // The operator asks for the failover (no acceptance): the lag is read again, now within budget.
+            const manual = await runCli([
+                "failover",
+                "--state",
+                state(),
+                "--yes",
+                "--max-lag",
+                "5",
+                "--lag-wait",
+                "1",
+                "--lease",
+                "2",
+                ...hooks.flags(),
+            ]);
+            assert.strictEqual(manual.code, 0, manual.stderr);
+            assert.strictEqual(hooks.count("record-lag"), 2);
+            assert.strictEqual(readState().failover.lag.seconds, 1, "promoted on the lag re-read within the budget");
+            assert.strictEqual(hooks.count("promote"), 1);
+        });
+
         it("holds the promotion when the lag stays over --max-lag, says so loudly, and exits 4", async () => {
             await site.set("down");
             hooks.behaviour["record-lag"] = { lagSeconds: 30 };
@@ -423,6 +491,34 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             assert.strictEqual(run.code, 1);
             assert.match(run.stderr, /NOT OK {2}hook promote {7}http:\/\/127\.0\.0\.1:\d+\/health: ECONNREFUSED/);
             assert.match(run.stderr, /NOT READY/);
+        });
+
+        it("is not ready when a hook path answers 404, or an action that matters has no hook", async () => {
+            const run = await runCli([
+                "check",
+                "--state",
+                state(),
+                ...hooks.flags(["fence", "notify"]),
+                "--hook",
+                `promote=http://127.0.0.1:${hooks.port}/nothing`,
+            ]);
+            assert.strictEqual(run.code, 1);
+            assert.match(run.stderr, /NOT OK {2}hook promote {7}http:\/\/127\.0\.0\.1:\d+\/nothing answered HTTP 404/);
+            assert.match(run.stderr, /NOT OK {2}hook move-traffic {2}no hook configured: the action would only be reported/);
+            assert.match(run.stderr, /ok {6}hook record-lag {4}no hook configured: the lag would not be recorded/);
+            const guarded = await runCli([
+                "check",
+                "--state",
+                state(),
+                ...hooks.flags(["fence", "promote", "move-traffic", "notify"]),
+                "--max-lag",
+                "5",
+            ]);
+            assert.strictEqual(guarded.code, 1);
+            assert.match(
+                guarded.stderr,
+                /NOT OK {2}hook record-lag {4}no hook configured: the RPO guard \(--max-lag\) would hold every promotion/,
+            );
         });
     });
 });

@@ -8,6 +8,7 @@ import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import { once } from "events";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { CliRun, eventsOf, HookServer, runCli, Site } from "../support/failoverServers";
@@ -75,6 +76,15 @@ function walkthrough(): { script: string; args: string[] }[] {
     });
 }
 
+async function freePort(): Promise<number> {
+    const server = net.createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as net.AddressInfo;
+    server.close();
+    await once(server, "close");
+    return port;
+}
+
 const events = (stdout: string) =>
     stdout
         .trim()
@@ -137,12 +147,15 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
         })();
         race.catch(() => undefined);
 
-        // The README's walk-through, with its state file in this test's directory.
+        // The README's walk-through, with its state file in this test's directory and two free
+        // ports in place of the README's (a developer may be running the walk-through).
         readme = (async () => {
-            const [local, watch, status] = walkthrough().map((c) => ({
-                ...c,
-                args: c.args.map((a) => (a === "/tmp/dr-controller.json" ? path.join(dir, "readme.json") : a)),
-            }));
+            const ports = await Promise.all([freePort(), freePort()]);
+            const own = (arg: string) =>
+                arg === "/tmp/dr-controller.json"
+                    ? path.join(dir, "readme.json")
+                    : arg.replace(/\b18480\b/g, String(ports[0])).replace(/\b18481\b/g, String(ports[1]));
+            const [local, watch, status] = walkthrough().map((c) => ({ ...c, args: c.args.map(own) }));
             const world = start(local.args, local.script);
             await waitForOutput(world, (out) => out.includes("type a mode"), "the local world's prompt");
             const watching = start(watch.args, watch.script);
@@ -160,7 +173,7 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("a controller killed during a step leaves the step current and the completed ones recorded", async () => {
+    it("a controller killed in the middle of a step (after two completed ones) leaves that step current and the others recorded", async () => {
         const { killed, stateAfterKill } = await crash;
         assert.strictEqual(killed.signal, "SIGKILL");
         assert.strictEqual(stateAfterKill.phase, "failing-over");
@@ -169,6 +182,7 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
             ["fence", "record-lag"],
         );
         assert.strictEqual(stateAfterKill.failover.current.step, "promote");
+        assert.strictEqual(stateAfterKill.failover.current.attempts, 1, "the attempt in flight was counted before it started");
     });
 
     it("started again with the same state, it resumes at the interrupted step and repeats no completed step", async () => {

@@ -60,9 +60,15 @@ export class MemoryWorld {
     state: ControllerState | undefined;
     readonly calls: Call[] = [];
     held = false;
+    /** Abort it to take the lease away from the running controller. */
+    lease = new AbortController();
     lagSeconds: number | undefined = 0;
     /** Decides whether the next call of a step fails (for fault injection). */
     failNext: (step: StepName) => boolean = () => false;
+    /** The promoted writer accepts writes from this promote call on (1: at once; Infinity: never). */
+    writableFromCall = 1;
+    /** Called after each successful action (to take the lease away mid-failover, say). */
+    afterAction: (step: StepName) => void = () => undefined;
 
     private act(step: StepName, detail?: string): Promise<ActionResult> {
         if (this.failNext(step)) {
@@ -70,6 +76,7 @@ export class MemoryWorld {
             return Promise.reject(new InjectedFault(`injected failure of ${step}`));
         }
         this.calls.push({ step, ok: true });
+        this.afterAction(step);
         return Promise.resolve({ detail });
     }
 
@@ -96,7 +103,10 @@ export class MemoryWorld {
                         ...(this.lagSeconds === undefined ? { error: "unreadable" } : {}),
                     };
                 },
-                promote: async (_c: ActionContext): Promise<PromotionProgress> => ({ writable: true, ...(await this.act("promote")) }),
+                promote: async (_c: ActionContext): Promise<PromotionProgress> => {
+                    const result = await this.act("promote");
+                    return { writable: this.successes("promote") >= this.writableFromCall, ...result };
+                },
                 readiness: ready,
             },
             notifier: { notify: (_r: FailoverReport) => this.act("notify"), readiness: ready },
@@ -116,7 +126,8 @@ export class MemoryWorld {
                     }
                     this.held = true;
                     return Promise.resolve({
-                        assertHeld: () => undefined,
+                        lost: this.lease.signal,
+                        assertHeld: () => this.lease.signal.throwIfAborted(),
                         release: () => {
                             this.held = false;
                             return Promise.resolve();
