@@ -1,7 +1,9 @@
 /**
- * The e-commerce platform of one region. Both stacks run this same program; what differs
- * is the region (aws:region) and what follows from it: the stack's role (writer or
- * standby) derives from the region and ecommerce:writerRegion.
+ * The e-commerce platform. Three stacks run this same program; what differs is the region
+ * (aws:region) and what follows from it. In a site region (primary, dr) it builds one site
+ * of the platform, whose role (writer or standby) derives from the region and
+ * ecommerce:writerRegion. In the global region (us-west-2, stack `global`) it builds the
+ * virtual IP: the accelerator, its listener and the public name.
  *
  * Thin on purpose: read and validate config, look up the facts it depends on, create the
  * components, export what operators and the other tools need.
@@ -11,7 +13,12 @@
  * (pinned Redis addresses, the database's private DNS names), so Redis and the database
  * can admit the monitoring nodes' security group without a cycle.
  */
-import { loadConfig, withAccount } from "./lib/config";
+import * as aws from "@pulumi/aws";
+import { GlobalConfig, loadConfig, PlatformConfig, withAccount } from "./lib/config";
+import { listenerArnParameterName } from "./lib/accelerator";
+import { GLOBAL_REGION } from "./lib/regions";
+import { AcceleratorEndpoint } from "./components/acceleratorEndpoint";
+import { VirtualIp } from "./components/virtualIp";
 import { resolveAccount, resolveZones } from "./lib/lookups";
 import { tierTags } from "./lib/tags";
 import { Network } from "./components/network";
@@ -25,6 +32,36 @@ import { DEFAULT_MASTER_NAME, SENTINEL_PORT } from "./lib/redisConfig";
 
 export = async () => {
     const cfg = loadConfig();
+    return cfg.kind === "global" ? globalStack(cfg) : siteStack(cfg);
+};
+
+/** The virtual IP, once for both sites. */
+function globalStack(cfg: GlobalConfig) {
+    const vip = new VirtualIp("vip", {
+        project: cfg.project,
+        siteHostname: cfg.siteHostname,
+        publicZoneId: cfg.traffic.publicZoneId,
+        clientAffinity: cfg.traffic.clientAffinity,
+        tags: tierTags(cfg, "traffic"),
+    });
+    return {
+        region: cfg.region,
+        role: "global",
+        writerRegion: cfg.writerRegion,
+        acceleratorArn: vip.acceleratorArn,
+        listenerArn: vip.listenerArn,
+        listenerArnParameter: vip.listenerArnParameterName,
+        staticIps: vip.staticIps,
+        acceleratorDnsName: vip.dnsName,
+        siteHostname: cfg.siteHostname,
+        // Without a zone the record is the operator's: a CNAME to acceleratorDnsName (or A records to staticIps).
+        publicRecord:
+            vip.publicRecordFqdn ?? `not created (ecommerce:publicZoneId is empty): point ${cfg.siteHostname} at the accelerator yourself`,
+    };
+}
+
+/** One site of the platform: the writer or the warm standby. */
+async function siteStack(cfg: PlatformConfig) {
     const [zones, account] = await Promise.all([resolveZones(cfg), resolveAccount()]);
 
     const network = new Network("network", {
@@ -158,6 +195,25 @@ export = async () => {
         tags: tierTags(cfg, "db"),
     });
 
+    // The virtual IP's listener, as the global stack published it in its region (us-west-2,
+    // where Global Accelerator's API lives): no StackReference, nothing read from the other
+    // site. The promise form and insecureValue: the output form marks the whole result
+    // secret (the provider calls `value` secret whatever it holds), and an ARN is not a secret.
+    const listenerArn = aws.ssm
+        .getParameter({ name: listenerArnParameterName(cfg.project), region: GLOBAL_REGION })
+        .then((parameter) => parameter.insecureValue);
+    const endpoint = new AcceleratorEndpoint("vip-endpoint", {
+        listenerArn,
+        region: cfg.region,
+        role: cfg.role,
+        loadBalancerArn: web.albArn,
+        healthCheckPath: cfg.web.healthCheckPath,
+        healthCheckProtocol: web.listenerProtocol,
+        healthCheckIntervalSeconds: cfg.traffic.healthCheckIntervalSeconds,
+        thresholdCount: cfg.traffic.thresholdCount,
+        tags: tierTags(cfg, "traffic"),
+    });
+
     return {
         region: cfg.region,
         role: cfg.role,
@@ -177,5 +233,8 @@ export = async () => {
         dbWriterIdentifier: database.writerIdentifier,
         dbCredentialsSecretName: database.credentialsSecretName,
         ...(database.sourceDbArn !== undefined ? { dbReplicationSourceArn: database.sourceDbArn } : {}),
+        endpointGroupArn: endpoint.endpointGroupArn,
+        trafficDialPercentage: endpoint.trafficDialPercentage,
+        endpointWeight: endpoint.endpointWeight ?? "none (no endpoint: standby)",
     };
-};
+}

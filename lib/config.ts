@@ -8,7 +8,7 @@
  */
 import { runtime as pulumiRuntime, getStack as pulumiGetStack } from "@pulumi/pulumi";
 import { pinnedRedisImage } from "./pins";
-import { azIdBelongsTo } from "./regions";
+import { azIdBelongsTo, GLOBAL_REGION } from "./regions";
 import { cidrsOverlap, parseCidr, MAX_AZS } from "./cidr";
 import {
     ACCOUNT_ID,
@@ -59,6 +59,10 @@ import {
     WEB_INSTANCE_COUNT,
     WEB_MAX_INSTANCE_COUNT,
     X86_INSTANCE_TYPE,
+    ACCELERATOR_CLIENT_AFFINITY,
+    ACCELERATOR_HEALTH_CHECK_INTERVAL,
+    ACCELERATOR_THRESHOLD_COUNT,
+    HOSTED_ZONE_ID_OR_EMPTY,
 } from "./rules";
 import { RESERVED_TAG_KEYS } from "./tags";
 import { parseReleaseUri } from "./webUserData";
@@ -67,6 +71,8 @@ export const PROJECT = "ecommerce";
 
 /** `writer`: holds the DB writer and takes traffic. `standby`: the warm DR site. */
 export type StackRole = "writer" | "standby";
+/** A site stack (one region of the platform) or the global stack (the virtual IP). */
+export type StackKind = "site" | "global";
 export type { NatGatewayMode } from "./rules";
 
 export interface NetworkSettings {
@@ -142,8 +148,33 @@ export interface MonitoringSettings {
     readonly alertReceiverSecretName: string;
 }
 
+/** The virtual IP (Global Accelerator) and the public name on it. */
+export interface TrafficSettings {
+    /** Route 53 hosted zone of siteHostname; empty: no record (the plan says so). */
+    readonly publicZoneId: string;
+    readonly clientAffinity: "NONE" | "SOURCE_IP";
+    readonly healthCheckIntervalSeconds: 10 | 30;
+    readonly thresholdCount: number;
+}
+
+/** The global stack's configuration: what the accelerator, its listener and the record need. */
+export interface GlobalConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly kind: "global";
+    readonly region: string;
+    readonly primaryRegion: string;
+    readonly drRegion: string;
+    readonly writerRegion: string;
+    readonly stateBackend: string;
+    readonly siteHostname: string;
+    readonly tags: Readonly<Record<string, string>>;
+    readonly traffic: TrafficSettings;
+}
+
 export interface PlatformConfig {
     readonly project: string;
+    readonly kind: "site";
     readonly stack: string;
     /** This stack's region (`aws:region`). */
     readonly region: string;
@@ -163,6 +194,7 @@ export interface PlatformConfig {
     readonly redis: RedisSettings;
     readonly db: DatabaseSettings;
     readonly monitoring: MonitoringSettings;
+    readonly traffic: TrafficSettings;
 }
 
 /** Raw config lookup by fully qualified key (`ecommerce:webInstanceCount`, `aws:region`). */
@@ -326,13 +358,14 @@ type Draft<T> = { readonly [K in keyof T]: T[K] | undefined };
 /** Parses and validates the raw config of `stack`. Throws ConfigError listing every problem. */
 export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     const r = new Reader(raw);
-    const regions = readRegions(r);
+    const regions = readRegions(r, "site");
     const naming = readNaming(r, regions.sites);
     const network = readNetwork(r, regions.sites, regions.region);
     const web = readWeb(r, regions.sites, regions.region);
     const redis = readRedis(r);
     const db = readDatabase(r);
     const monitoring = readMonitoring(r);
+    const traffic = readTraffic(r);
     if (r.problems.list.length > 0) {
         throw new ConfigError(stack, r.problems.list);
     }
@@ -342,6 +375,7 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     const sites = regions.sites!;
     return {
         project: PROJECT,
+        kind: "site",
         stack,
         region,
         peerRegion: sites.both.find((s) => s !== region)!,
@@ -356,14 +390,63 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
         redis: redis as RedisSettings,
         db: db as DatabaseSettings,
         monitoring: monitoring as MonitoringSettings,
+        traffic: traffic as TrafficSettings,
     };
 }
 
-function readRegions(r: Reader) {
+/** Which kind of stack the raw config describes: the global stack is the one in GLOBAL_REGION. */
+export function stackKindOf(raw: RawConfig): StackKind {
+    return raw("aws:region") === GLOBAL_REGION ? "global" : "site";
+}
+
+/** Parses and validates the global stack's raw config. Throws ConfigError listing every problem. */
+export function parseGlobalConfig(raw: RawConfig, stack: string): GlobalConfig {
+    const r = new Reader(raw);
+    const regions = readRegions(r, "global");
+    const naming = readNaming(r, regions.sites);
+    const traffic = readTraffic(r);
+    if (r.problems.list.length > 0) {
+        throw new ConfigError(stack, r.problems.list);
+    }
+    return {
+        project: PROJECT,
+        stack,
+        kind: "global",
+        region: regions.region!,
+        primaryRegion: regions.sites!.primary,
+        drRegion: regions.sites!.dr,
+        writerRegion: regions.writerRegion!,
+        stateBackend: regions.stateBackend!,
+        siteHostname: naming.siteHostname!,
+        tags: naming.tags!,
+        traffic: traffic as TrafficSettings,
+    };
+}
+
+function readTraffic(r: Reader): Draft<TrafficSettings> {
+    return {
+        publicZoneId: r.string(key("publicZoneId"), HOSTED_ZONE_ID_OR_EMPTY),
+        clientAffinity: r.string(key("acceleratorClientAffinity"), ACCELERATOR_CLIENT_AFFINITY) as
+            TrafficSettings["clientAffinity"] | undefined,
+        healthCheckIntervalSeconds: r.integer(key("acceleratorHealthCheckIntervalSeconds"), ACCELERATOR_HEALTH_CHECK_INTERVAL) as
+            10 | 30 | undefined,
+        thresholdCount: r.integer(key("acceleratorThresholdCount"), ACCELERATOR_THRESHOLD_COUNT),
+    };
+}
+
+function readRegions(r: Reader, kind: StackKind) {
     const primaryRegion = r.string(key("primaryRegion"), AWS_REGION);
     const drRegion = r.string(key("drRegion"), AWS_REGION);
     if (primaryRegion && drRegion && primaryRegion === drRegion) {
         r.reject(key("drRegion"), drRegion, `a region other than ecommerce:primaryRegion (${primaryRegion})`);
+    }
+    for (const [name, value] of [
+        ["primaryRegion", primaryRegion],
+        ["drRegion", drRegion],
+    ] as const) {
+        if (value === GLOBAL_REGION) {
+            r.reject(key(name), value, `a region other than ${GLOBAL_REGION} (the global stack's: Global Accelerator's API region)`);
+        }
     }
     const sites: Sites | undefined =
         primaryRegion && drRegion && primaryRegion !== drRegion
@@ -372,7 +455,7 @@ function readRegions(r: Reader) {
     const site = sites
         ? oneOf(sites.both, `one of ${sites.both.join(", ")} (ecommerce:primaryRegion, ecommerce:drRegion)`)
         : rule<string>("a site region", AWS_REGION.accepts);
-    const region = r.string("aws:region", site);
+    const region = r.string("aws:region", kind === "global" ? oneOf([GLOBAL_REGION], `${GLOBAL_REGION} (the global stack)`) : site);
     const writerRegion = r.string(key("writerRegion"), site);
     const stateBackend = r.string(
         key("stateBackend"),
@@ -621,7 +704,12 @@ export function withAccount(arn: string, accountId: string): string {
     return arn.replace(/\{account\}/g, accountId);
 }
 
+/** Parses a site or the global stack's raw config, whichever its region makes it. */
+export function parseStackConfig(raw: RawConfig, stack: string): PlatformConfig | GlobalConfig {
+    return stackKindOf(raw) === "global" ? parseGlobalConfig(raw, stack) : parseConfig(raw, stack);
+}
+
 /** Reads and validates the running stack's configuration (the Pulumi CLI supplies it). */
-export function loadConfig(): PlatformConfig {
-    return parseConfig((k) => pulumiRuntime.getConfig(k), pulumiGetStack());
+export function loadConfig(): PlatformConfig | GlobalConfig {
+    return parseStackConfig((k) => pulumiRuntime.getConfig(k), pulumiGetStack());
 }

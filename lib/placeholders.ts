@@ -5,7 +5,7 @@
  * preview or update while any is configured; the offline plan lists them as warnings. Pure.
  */
 import { parseCidr, cidrsOverlap } from "./cidr";
-import type { PlatformConfig } from "./config";
+import type { GlobalConfig, PlatformConfig } from "./config";
 
 export interface Placeholder {
     /** The config key, e.g. `ecommerce:eksApiAllowedCidrs`. */
@@ -39,8 +39,21 @@ function isDocumentationCidr(cidr: string): boolean {
 }
 
 /** Every placeholder in the stack's configuration, in key order. */
-export function placeholdersIn(cfg: PlatformConfig): Placeholder[] {
+export function placeholdersIn(cfg: PlatformConfig | GlobalConfig): Placeholder[] {
     const found: Placeholder[] = [];
+    if (cfg.kind === "global") {
+        // The global stack creates the public record (when a zone is configured) for this name.
+        return isExampleHostname(cfg.siteHostname)
+            ? [
+                  {
+                      key: "ecommerce:siteHostname",
+                      value: cfg.siteHostname,
+                      problem: "an example name (RFC 2606): the record would not be the shop's",
+                      fix: "the shop's public name (on the virtual IP)",
+                  },
+              ]
+            : [];
+    }
     const documentation = cfg.monitoring.apiAllowedCidrs.filter(isDocumentationCidr);
     if (documentation.length > 0) {
         found.push({

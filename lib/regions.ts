@@ -38,6 +38,16 @@ export const AWS_REGIONS: readonly string[] = [
     "af-south-1",
 ];
 
+/**
+ * The global stack's region: Global Accelerator's API lives only in us-west-2 ("you must
+ * specify the US West (Oregon) Region to create, update, or otherwise work with
+ * accelerators", AWS General Reference, Global Accelerator endpoints), and the provider sends
+ * every Global Accelerator call there whatever its region (terraform-provider-aws
+ * internal/service/globalaccelerator/service_package.go). The accelerator, its listener, the
+ * public record and the global stack's state live there, a region neither site depends on.
+ */
+export const GLOBAL_REGION = "us-west-2";
+
 const DIRECTION_CODES: Readonly<Record<string, string>> = {
     east: "e",
     west: "w",

@@ -337,3 +337,26 @@ export const PROMETHEUS_RETENTION_DAYS = integerFrom(1, 365, " (days)");
 export const PROMETHEUS_STORAGE_GIB = integerFrom(10, 16384, " (GiB)");
 export const SMALL_VOLUME_GIB = integerFrom(1, 16384, " (GiB)");
 export const TCP_PORT = integerFrom(1, 65535);
+
+// --- virtual IP (Global Accelerator) ---------------------------------------------------------
+
+/** A Route 53 hosted zone ID (Z + 1-31 upper-case letters or digits), or empty for none. */
+export const HOSTED_ZONE_ID_OR_EMPTY = rule<string>(
+    "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ, or empty (no record: configure the name where its zone lives)",
+    (v) => typeof v === "string" && (v === "" || /^Z[A-Z0-9]{1,31}$/.test(v)),
+);
+/** Listener client affinity (Global Accelerator API, Listener.ClientAffinity). */
+export const ACCELERATOR_CLIENT_AFFINITY = oneOf(["NONE", "SOURCE_IP"]);
+/**
+ * The endpoint group's health-check interval: the API takes 10 or 30 seconds only (the
+ * provider's own check would pass 10-30: terraform-provider-aws endpoint_group.go), and a
+ * threshold of 1-10 consecutive checks (API EndpointGroup.ThresholdCount).
+ */
+export const ACCELERATOR_HEALTH_CHECK_INTERVAL = oneOfNumbers([10, 30]);
+export const ACCELERATOR_THRESHOLD_COUNT = integerFrom(1, 10);
+/**
+ * An endpoint's weight (0-255). The API's default is 128, but the provider sends the field
+ * always, so an endpoint without a weight would get 0 (terraform-provider-aws#31254, PR
+ * #31767): every endpoint names its weight.
+ */
+export const ACCELERATOR_ENDPOINT_WEIGHT = integerFrom(0, 255);

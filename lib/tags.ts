@@ -6,7 +6,7 @@
 import type { PlatformConfig } from "./config";
 
 /** The tiers; the policy pack reads the same list (policies/kit.ts). */
-export const TIERS = ["network", "web", "redis", "db", "monitoring"] as const;
+export const TIERS = ["network", "web", "redis", "db", "monitoring", "traffic"] as const;
 export type Tier = (typeof TIERS)[number];
 
 export type Tags = Readonly<Record<string, string>>;
@@ -14,7 +14,7 @@ export type Tags = Readonly<Record<string, string>>;
 /** Tag keys the program sets itself; config may not set them. */
 export const RESERVED_TAG_KEYS: readonly string[] = ["Name", "Project", "Stack", "Tier", "ManagedBy"];
 
-export function tierTags(cfg: PlatformConfig, tier: Tier): Tags {
+export function tierTags(cfg: Pick<PlatformConfig, "tags" | "project" | "stack">, tier: Tier): Tags {
     return { ...cfg.tags, Project: cfg.project, Stack: cfg.stack, Tier: tier, ManagedBy: "pulumi" };
 }
 

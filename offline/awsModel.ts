@@ -86,7 +86,104 @@ function zoneByIdOrName(region: string, idOrName: string | undefined): Zone | un
 }
 
 /** AWS resource types, by Pulumi type token. */
+// --- Global Accelerator ---------------------------------------------------------------------
+// Its API lives in us-west-2 only and the provider sends every call there; its ARNs carry no
+// region. IDs derive from the accelerator's name, so a site stack's lookup of the listener the
+// global stack published (an SSM parameter in us-west-2) finds the ARN the global stack made.
+
+/** Global Accelerator's API region (lib/regions.ts GLOBAL_REGION says where that is documented). */
+export const GLOBAL_ACCELERATOR_API_REGION = "us-west-2";
+
+const uuid = (seed: string) => {
+    const h = hex(seed, 32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+
+export function acceleratorArnFor(acceleratorName: string): string {
+    return globalArn("globalaccelerator", `accelerator/${uuid(`accelerator|${acceleratorName}`)}`);
+}
+
+/** The listener of an accelerator (the program makes one per accelerator). */
+export function listenerArnFor(acceleratorArn: string): string {
+    return `${acceleratorArn}/listener/${hex(`listener|${acceleratorArn}`, 8)}`;
+}
+
+const GA_LISTENER_ARN = /^arn:aws:globalaccelerator::\d{12}:accelerator\/[0-9a-f-]{36}\/listener\/[0-9a-z]{8}$/;
+
+function acceleratorIps(acceleratorArn: string): string[] {
+    // Global Accelerator hands out two addresses from separate network zones (Amazon's pool).
+    const n = parseInt(hex(`ips|${acceleratorArn}`, 8), 16);
+    return [`75.2.${(n >> 8) & 0xff}.${n & 0xff}`, `99.83.${(n >> 24) & 0xff}.${(n >> 16) & 0xff}`];
+}
+
+/** The endpoint group's inputs checked as the Global Accelerator API checks them. */
+function checkEndpointGroup(inputs: Record<string, any>): void {
+    if (typeof inputs.listenerArn !== "string" || !GA_LISTENER_ARN.test(inputs.listenerArn)) {
+        throw new Error(`listenerArn ${JSON.stringify(inputs.listenerArn)} is not a Global Accelerator listener ARN`);
+    }
+    if (typeof inputs.endpointGroupRegion !== "string") {
+        throw new Error("endpointGroupRegion must be set (left out it defaults to the provider's region; changing it replaces the group)");
+    }
+    const dial = inputs.trafficDialPercentage ?? 100;
+    if (!(dial >= 0 && dial <= 100)) {
+        throw new Error(`trafficDialPercentage ${dial}: the API takes 0-100`);
+    }
+    if (inputs.healthCheckIntervalSeconds !== undefined && ![10, 30].includes(inputs.healthCheckIntervalSeconds)) {
+        throw new Error(`healthCheckIntervalSeconds ${inputs.healthCheckIntervalSeconds}: the API takes 10 or 30`);
+    }
+    if (
+        inputs.thresholdCount !== undefined &&
+        !(Number.isInteger(inputs.thresholdCount) && inputs.thresholdCount >= 1 && inputs.thresholdCount <= 10)
+    ) {
+        throw new Error(`thresholdCount ${inputs.thresholdCount}: the API takes 1-10`);
+    }
+    const endpoints: any[] = inputs.endpointConfigurations ?? [];
+    if (endpoints.length > 10) {
+        throw new Error(`${endpoints.length} endpoints: an endpoint group takes at most 10`);
+    }
+    for (const e of endpoints) {
+        if (!(Number.isInteger(e.weight) && e.weight >= 0 && e.weight <= 255)) {
+            throw new Error(
+                `endpoint ${e.endpointId}: weight ${JSON.stringify(e.weight)}; the API takes 0-255 (and the provider sends 0 when it is left out)`,
+            );
+        }
+        if (
+            typeof e.endpointId === "string" &&
+            e.endpointId.startsWith("arn:") &&
+            e.endpointId.split(":")[3] !== inputs.endpointGroupRegion
+        ) {
+            throw new Error(`endpoint ${e.endpointId} is not in the group's region ${inputs.endpointGroupRegion}`);
+        }
+    }
+}
+
 const AWS_MODELS: Readonly<Record<string, Model>> = {
+    "aws:globalaccelerator/accelerator:Accelerator": (a) => {
+        const acceleratorArn = acceleratorArnFor(a.inputs.name);
+        return {
+            id: acceleratorArn,
+            outputs: {
+                arn: acceleratorArn,
+                dnsName: `a${hex(`dns|${acceleratorArn}`, 16)}.awsglobalaccelerator.com`,
+                dualStackDnsName: `a${hex(`dns|${acceleratorArn}`, 16)}.dualstack.awsglobalaccelerator.com`,
+                hostedZoneId: "Z2BJ6XQ5FK7U4H",
+                ipSets: [{ ipFamily: "IPv4", ipAddresses: acceleratorIps(acceleratorArn) }],
+            },
+        };
+    },
+    "aws:globalaccelerator/listener:Listener": (a) => {
+        const listenerArn = listenerArnFor(a.inputs.acceleratorArn);
+        return { id: listenerArn, outputs: { arn: listenerArn } };
+    },
+    "aws:globalaccelerator/endpointGroup:EndpointGroup": (a) => {
+        checkEndpointGroup(a.inputs);
+        const groupArn = `${a.inputs.listenerArn}/endpoint-group/${hex(`group|${a.inputs.listenerArn}|${a.inputs.endpointGroupRegion}`, 12)}`;
+        return { id: groupArn, outputs: { arn: groupArn } };
+    },
+    "aws:ssm/parameter:Parameter": (a) => ({
+        id: a.inputs.name,
+        outputs: { arn: arn("ssm", a.region, `parameter${a.inputs.name}`), version: 1, tier: "Standard", dataType: "text" },
+    }),
     // --- network -----------------------------------------------------------------------
     "aws:ec2/vpc:Vpc": (a) => {
         const id = `vpc-${a.hex(17)}`;
@@ -494,4 +591,46 @@ export function modelFor(type: string): { kind: ResourceKind; model: Model } | u
         return { kind: "component", model: () => ({ outputs: {} }) };
     }
     return undefined;
+}
+
+// --- how Global Accelerator routes a request --------------------------------------------------
+
+/** An endpoint group as Global Accelerator sees it when routing. */
+export interface RoutedGroup {
+    readonly region: string;
+    readonly trafficDialPercentage: number;
+    readonly endpoints: readonly { readonly id: string; readonly weight: number }[];
+}
+
+/**
+ * The endpoints a client's request may reach, by Global Accelerator's documented rules
+ * (developer guide, "Traffic dials", "Endpoint weights", "Failover for unhealthy endpoints"):
+ *  1. the groups whose traffic dial is above 0, nearest first: a healthy endpoint with
+ *     weight above 0 there (a dial below 100 spills the rest to the next such group);
+ *  2. none: fail over to a healthy endpoint with weight above 0 in the nearest of the other
+ *     groups, up to three of them, **ignoring traffic dials**;
+ *  3. none: "fail open", a random endpoint of the nearest group (that has endpoints),
+ *     **whatever its weight or health**.
+ * `nearest` lists regions from the client's nearest; `healthy` holds healthy endpoint IDs.
+ */
+export function acceleratorRoutes(groups: readonly RoutedGroup[], healthy: ReadonlySet<string>, nearest: readonly string[]): Set<string> {
+    const byDistance = nearest.map((region) => groups.find((g) => g.region === region)).filter((g): g is RoutedGroup => g !== undefined);
+    const usable = (g: RoutedGroup) => g.endpoints.filter((e) => e.weight > 0 && healthy.has(e.id)).map((e) => e.id);
+    const dialled = byDistance.filter((g) => g.trafficDialPercentage > 0);
+    for (const group of dialled) {
+        const targets = usable(group);
+        if (targets.length > 0) {
+            // A dial below 100 sends the rest of this group's share on to the next dialled group.
+            const spill = group.trafficDialPercentage < 100 ? dialled.slice(dialled.indexOf(group) + 1).flatMap(usable) : [];
+            return new Set([...targets, ...spill]);
+        }
+    }
+    for (const group of byDistance.slice(0, 3)) {
+        const targets = usable(group);
+        if (targets.length > 0) {
+            return new Set(targets);
+        }
+    }
+    const open = byDistance.find((g) => g.endpoints.length > 0);
+    return new Set(open ? open.endpoints.map((e) => e.id) : []);
 }

@@ -7,7 +7,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { AL2023_AMI_PARAMETER } from "../lib/amis";
-import { ACCOUNT_ID, PARTITION, hex, modelFor, zonesOf } from "./awsModel";
+import { listenerArnParameterName } from "../lib/accelerator";
+import {
+    ACCOUNT_ID,
+    GLOBAL_ACCELERATOR_API_REGION,
+    PARTITION,
+    acceleratorArnFor,
+    hex,
+    listenerArnFor,
+    modelFor,
+    zonesOf,
+} from "./awsModel";
 
 export interface InvokeRecord {
     readonly token: string;
@@ -70,11 +80,23 @@ const INVOKES: Readonly<Record<string, InvokeModel>> = {
         };
     },
     "aws:ssm/getParameter:getParameter": (args, region) => {
-        // AWS's public parameters the program reads; anything else does not exist.
-        if (args.name !== AL2023_AMI_PARAMETER) {
-            throw new Error(`getParameter: the mocks know only ${AL2023_AMI_PARAMETER}, not ${args.name}`);
+        // AWS's public AMI parameter, and the listener the global stack publishes in its region
+        // (a parameter lives in one region: asked elsewhere, it does not exist).
+        let value: string;
+        if (args.name === AL2023_AMI_PARAMETER) {
+            value = `ami-${hex(`${region}|${args.name}`, 17)}`;
+        } else if (args.name === listenerArnParameterName("ecommerce")) {
+            if (region !== GLOBAL_ACCELERATOR_API_REGION) {
+                throw new Error(
+                    `getParameter: ParameterNotFound: ${args.name} lives in ${GLOBAL_ACCELERATOR_API_REGION} (the global stack), not ${region}`,
+                );
+            }
+            value = listenerArnFor(acceleratorArnFor("ecommerce-accelerator"));
+        } else {
+            throw new Error(
+                `getParameter: the mocks know only ${AL2023_AMI_PARAMETER} and ${listenerArnParameterName("ecommerce")}, not ${args.name}`,
+            );
         }
-        const value = `ami-${hex(`${region}|${args.name}`, 17)}`;
         return {
             id: args.name,
             name: args.name,

@@ -7,7 +7,8 @@
  * Three sources of difference only:
  *   region  - the region itself, its AZs, CIDRs, AMIs and account-level IDs per region;
  *   zones   - us-east-2 has three usable AZs, us-west-1 two (per-AZ resources, lists of subnets);
- *   role    - writer or standby (ecommerce:writerRegion), which only the database reflects.
+ *   role    - writer or standby (ecommerce:writerRegion), which only the database and the
+ *             virtual IP's endpoint group reflect.
  */
 import { AllowedDifference, PRESENCE } from "./parity";
 
@@ -243,5 +244,25 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         name: "db-credentials-to-web",
         field: "policy",
         reason: `${ROLE}: the app reads the writer region's credentials: its own secret and key as the writer, the replica of the writer region's secret as the standby`,
+    },
+
+    // --- the virtual IP: each site's endpoint group, serving or holding nothing ------------------
+    {
+        type: "aws:globalaccelerator/endpointGroup:EndpointGroup",
+        name: "vip-endpoint-group",
+        field: "endpointGroupRegion",
+        reason: `${R}: each site's endpoint group is in the site's region (one group per region per listener)`,
+    },
+    {
+        type: "aws:globalaccelerator/endpointGroup:EndpointGroup",
+        name: "vip-endpoint-group",
+        field: "trafficDialPercentage",
+        reason: `${ROLE}: the writer's group takes all traffic (100), the standby's none (0)`,
+    },
+    {
+        type: "aws:globalaccelerator/endpointGroup:EndpointGroup",
+        name: "vip-endpoint-group",
+        field: /^endpointConfigurations(\[0\]\.(endpointId|weight|clientIpPreservationEnabled))?$/,
+        reason: `${ROLE}: the writer's group holds its load balancer (weight 128); the standby's holds no endpoint, so no request can reach it (lib/accelerator.ts)`,
     },
 ];

@@ -3,7 +3,7 @@
  * against it, compares the two stacks, and describes the result as plain data (what
  * tools/plan.ts prints as text or JSON). No output of its own.
  */
-import { ConfigError, parseConfig, PlatformConfig } from "../lib/config";
+import { ConfigError, GlobalConfig, parseStackConfig, PlatformConfig } from "../lib/config";
 import { bakedAmiReminder, describePlaceholder, placeholdersIn } from "../lib/placeholders";
 import { pinnedNodes, survivesZoneLoss } from "../lib/placement";
 import { subnetCidr } from "../lib/cidr";
@@ -46,6 +46,12 @@ export interface ResourceSettings {
     to?: string;
     region?: string;
     replicaRegions?: string[];
+    /** An endpoint group's traffic dial (percent) and its endpoints' weights ("none": no endpoint). */
+    trafficDial?: number;
+    weights?: string;
+    /** An accelerator's static IPs and DNS name. */
+    staticIps?: string[];
+    dnsName?: string;
     protected?: boolean;
 }
 
@@ -162,6 +168,21 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
     if (typeof p.region === "string") {
         s.region = p.region;
     }
+    if (r.type === "aws:globalaccelerator/endpointGroup:EndpointGroup") {
+        s.region = p.endpointGroupRegion;
+        s.trafficDial = p.trafficDialPercentage;
+        const endpoints: { weight?: number; clientIpPreservationEnabled?: boolean }[] = p.endpointConfigurations ?? [];
+        s.weights = endpoints.length === 0 ? "none (no endpoint)" : endpoints.map((e) => `load balancer ${e.weight}`).join(", ");
+    }
+    if (r.type === "aws:globalaccelerator/accelerator:Accelerator") {
+        s.staticIps = Array.isArray(r.outputs.ipSets)
+            ? r.outputs.ipSets.flatMap((x: { ipAddresses?: string[] }) => x.ipAddresses ?? [])
+            : undefined;
+        s.dnsName = r.outputs.dnsName;
+    }
+    if (r.type === "aws:globalaccelerator/listener:Listener") {
+        s.port = (p.portRanges ?? []).map((x: { fromPort: number }) => String(x.fromPort)).join(",");
+    }
     if (Array.isArray(p.replicas)) {
         s.replicaRegions = p.replicas.map((x: { region?: string }) => String(x.region));
     }
@@ -237,15 +258,26 @@ export function configKeyOf(policy: string, resource: RecordedResource | undefin
 }
 
 /** The stack's own config, parsed (undefined when the program itself refused it). */
-function configOf(run: StackRun): PlatformConfig | undefined {
+function configOf(run: StackRun): PlatformConfig | GlobalConfig | undefined {
     try {
-        return parseConfig((k) => run.config[k], run.stack);
+        return parseStackConfig((k) => run.config[k], run.stack);
     } catch (err) {
         if (err instanceof ConfigError) {
             return undefined;
         }
         throw err;
     }
+}
+
+/** What the global stack leaves to the operator: the public name, when no zone is configured. */
+function globalLimitsOf(cfg: GlobalConfig): string[] {
+    if (cfg.traffic.publicZoneId !== "") {
+        return [];
+    }
+    return [
+        `Public name: ecommerce:publicZoneId is empty, so no record is created for ${cfg.siteHostname}: point it at the accelerator yourself, ` +
+            "a CNAME to the stack output acceleratorDnsName or A records to the two staticIps (they never change).",
+    ];
 }
 
 /** Known limits of a placement: a zone whose loss takes the Sentinel majority with it. */
@@ -282,7 +314,7 @@ function planStack(run: StackRun, evaluationDate: string | undefined): StackPlan
     return {
         stack: run.stack,
         region: run.config["aws:region"],
-        role: cfg?.role ?? "(config refused)",
+        role: cfg === undefined ? "(config refused)" : cfg.kind === "global" ? "global" : cfg.role,
         resources: stableOrder(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).map((r) => ({
             urn: r.urn,
             type: r.type,
@@ -292,10 +324,14 @@ function planStack(run: StackRun, evaluationDate: string | undefined): StackPlan
         })),
         verdicts,
         violations,
-        limits: cfg ? limitsOf(cfg) : [],
-        warnings: cfg
-            ? [...placeholdersIn(cfg).map(describePlaceholder), ...[bakedAmiReminder(cfg)].filter((w): w is string => w !== undefined)]
-            : [],
+        limits: cfg === undefined ? [] : cfg.kind === "global" ? globalLimitsOf(cfg) : limitsOf(cfg),
+        warnings:
+            cfg === undefined
+                ? []
+                : [
+                      ...placeholdersIn(cfg).map(describePlaceholder),
+                      ...(cfg.kind === "site" ? [bakedAmiReminder(cfg)].filter((w): w is string => w !== undefined) : []),
+                  ],
         errors: run.errors,
     };
 }
@@ -331,11 +367,13 @@ const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** `dr (125 resources, 16 policies passed, 1 advisory warning, 3 deploy warnings)`. */
 function stackSummary(s: StackPlan): string {
-    const passed = s.verdicts.filter((v) => v.violations.length === 0).length;
+    const passed = s.verdicts.filter((v) => v.violations.length === 0 && v.notApplicable === undefined).length;
+    const notApplicable = s.verdicts.filter((v) => v.notApplicable !== undefined).length;
     const advisory = s.verdicts.filter((v) => v.enforcementLevel !== "mandatory").reduce((n, v) => n + v.violations.length, 0);
     const parts = [
         count(s.resources.length, "resource"),
         `${passed} ${passed === 1 ? "policy" : "policies"} passed`,
+        ...(notApplicable > 0 ? [`${notApplicable} not applicable`] : []),
         ...(advisory > 0 ? [count(advisory, "advisory warning")] : []),
         ...(s.warnings.length > 0 ? [count(s.warnings.length, "deploy warning")] : []),
     ];
@@ -361,7 +399,7 @@ function stackProblems(s: StackPlan): string[] {
             `${s.stack}: ${s.violations.length} mandatory violation${s.violations.length === 1 ? "" : "s"} (${policies.join("; ")})`,
         );
     }
-    const vacuous = s.verdicts.filter((v) => v.examined === 0).map((v) => v.policy);
+    const vacuous = s.verdicts.filter((v) => v.examined === 0 && v.notApplicable === undefined).map((v) => v.policy);
     if (vacuous.length > 0) {
         problems.push(`${s.stack}: policies that examined nothing: ${vacuous.join(", ")}`);
     }

@@ -17,7 +17,7 @@ import type {
     StackValidationArgs,
 } from "@pulumi/policy";
 import * as policyProxy from "@pulumi/policy/proxy";
-import { lastExamined } from "../policies/kit";
+import { lastExamined, policyKinds, stackKindOf } from "../policies/kit";
 import type { RecordedResource, StackRun } from "./run";
 import { UNKNOWN } from "./run";
 
@@ -30,6 +30,8 @@ export interface Violation {
 export interface PolicyVerdict {
     readonly policy: string;
     readonly kind: "resource" | "stack";
+    /** Why the policy does not apply to this stack (a policy for another kind of stack). */
+    readonly notApplicable?: string;
     readonly enforcementLevel: EnforcementLevel;
     /** Resources the policy examined (did not declare itself not applicable to). */
     readonly examined: number;
@@ -165,6 +167,7 @@ function synchronously(policy: string, result: void | Promise<void>): void {
 
 export function runPolicies(run: StackRun, policies: Policies, config: PolicyPackConfig = {}): PolicyVerdict[] {
     const verdicts: PolicyVerdict[] = [];
+    const stackKind = stackKindOf(run.resources.map((r) => r.type));
     for (const policy of policies) {
         const { level, properties } = configFor(config, policy.name);
         const enforcementLevel: EnforcementLevel = level ?? policy.enforcementLevel ?? "advisory";
@@ -207,7 +210,10 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
                 }
                 examined += applies ? 1 : 0;
             }
-            verdicts.push({ policy: policy.name, kind: "resource", enforcementLevel, examined, violations, cannotRun });
+            const meantFor = policyKinds(policy.name);
+            const notApplicable =
+                examined === 0 && !meantFor.includes(stackKind) ? `applies to ${meantFor.join(" and ")} stacks` : undefined;
+            verdicts.push({ policy: policy.name, kind: "resource", enforcementLevel, examined, violations, cannotRun, notApplicable });
         } else if ("validateStack" in policy && policy.validateStack) {
             const byUrn = new Map<string, PolicyResource>();
             const resources: PolicyResource[] = run.resources.map((r) => {
@@ -228,6 +234,7 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
                 }
             });
             const args: StackValidationArgs = { resources, getConfig, stackTags: new Map(), notApplicable: throwNotApplicable };
+            let notApplicable: string | undefined;
             try {
                 synchronously(
                     policy.name,
@@ -237,11 +244,13 @@ export function runPolicies(run: StackRun, policies: Policies, config: PolicyPac
             } catch (err) {
                 if (err instanceof UnknownValueError) {
                     cannotRun.push(err.message);
-                } else if (!(err instanceof NotApplicable)) {
+                } else if (err instanceof NotApplicable) {
+                    notApplicable = err.message || "not applicable";
+                } else {
                     throw err;
                 }
             }
-            verdicts.push({ policy: policy.name, kind: "stack", enforcementLevel, examined, violations, cannotRun });
+            verdicts.push({ policy: policy.name, kind: "stack", enforcementLevel, examined, violations, cannotRun, notApplicable });
         }
     }
     return verdicts;

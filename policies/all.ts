@@ -18,6 +18,7 @@ import {
 import { instanceSizeByTier } from "./sizes";
 import { tierAzSpread } from "./spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "./storage";
+import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "./traffic";
 import { approvedVersions, eksStandardSupportEnding } from "./versions";
 
 export const POLICY_PACK_NAME = "ecommerce-platform";
@@ -39,4 +40,8 @@ export const ALL_POLICIES: Policies = [
     rdsBackupsAndDeletionProtection,
     eksEndpointRestricted,
     protectDataResources,
+    oneAccelerator,
+    endpointGroupPerSite,
+    standbyGetsNoTraffic,
+    clientIpPreservation,
 ];

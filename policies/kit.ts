@@ -58,6 +58,35 @@ export function tierOf(props: Record<string, any>): string | undefined {
     return tagsOf(props).Tier;
 }
 
+// --- stack kinds ---------------------------------------------------------------------------
+
+/**
+ * A site stack (primary, dr: one region of the platform) or the global stack (the virtual
+ * IP). A policy names the kinds it is meant for: there, examining nothing is a failure; in a
+ * stack of another kind a stack policy is not applicable, and a resource policy still checks
+ * whatever resources of its types exist.
+ */
+export type StackKind = "site" | "global";
+
+/** What makes a stack the global stack: its accelerator (or the component that creates it). */
+const GLOBAL_STACK_MARKERS = ["aws:globalaccelerator/accelerator:Accelerator", "ecommerce:traffic:VirtualIp"];
+
+export function stackKindOf(types: Iterable<string>): StackKind {
+    for (const type of types) {
+        if (GLOBAL_STACK_MARKERS.includes(type)) {
+            return "global";
+        }
+    }
+    return "site";
+}
+
+const KINDS = new Map<string, readonly StackKind[]>();
+
+/** The kinds of stack a policy is meant for (registered by the wrappers below). */
+export function policyKinds(policy: string): readonly StackKind[] {
+    return KINDS.get(policy) ?? ["site"];
+}
+
 // --- examined counts ---------------------------------------------------------------------
 
 const examined = new Map<string, number>();
@@ -72,6 +101,8 @@ interface PolicyBase {
     readonly description: string;
     readonly enforcementLevel: EnforcementLevel;
     readonly configSchema?: PolicyConfigSchema;
+    /** The kinds of stack the policy is meant for. @default ["site"] */
+    readonly kinds?: readonly StackKind[];
 }
 
 /**
@@ -85,7 +116,8 @@ export function resourcePolicy(
         readonly validate: (args: ResourceValidationArgs, report: ReportViolation) => void;
     },
 ): ResourceValidationPolicy {
-    const { types, validate, ...policy } = base;
+    const { types, validate, kinds, ...policy } = base;
+    KINDS.set(policy.name, kinds ?? ["site"]);
     const applies = Array.isArray(types)
         ? (t: string) => types.includes(t)
         : (t: string) => t.startsWith((types as { prefix: string }).prefix);
@@ -110,11 +142,16 @@ export function stackPolicy(
         readonly validate: (args: StackValidationArgs, report: ReportViolation) => number;
     },
 ): StackValidationPolicy {
-    const { validate, ...policy } = base;
+    const { validate, kinds, ...policy } = base;
+    const meantFor = kinds ?? ["site"];
+    KINDS.set(policy.name, meantFor);
     return {
         ...policy,
         validateStack: (args, report) => {
             examined.delete(policy.name);
+            if (!meantFor.includes(stackKindOf(args.resources.map((r) => r.type)))) {
+                args.notApplicable(`applies to ${meantFor.join(" and ")} stacks`);
+            }
             const count = validate(args, report);
             examined.set(policy.name, count);
             if (count === 0) {

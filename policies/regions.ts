@@ -20,6 +20,7 @@ export const allowedRegions = resourcePolicy({
     name: "allowed-regions",
     description: "AWS resources live only in the primary, DR and backup regions, and replicate only between them.",
     enforcementLevel: "mandatory",
+    kinds: ["site", "global"],
     configSchema: {
         properties: { allowedRegions: { type: "array", items: { type: "string" }, default: DEFAULT_REGIONS.allowedRegions } },
     },

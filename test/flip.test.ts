@@ -40,10 +40,19 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
         ]);
     });
 
-    it("changes, besides the writer, only the app's credentials grant and the web servers' launch template (an instance refresh), in both stacks", async () => {
+    it("changes, besides the writer, only the app's credentials grant, the web servers' launch template (an instance refresh) and the virtual IP's endpoint group, in both stacks", async () => {
         for (const stack of ["primary", "dr"]) {
             const others = flipChanges(await loadStack(stack), await afterFlip(stack)).filter((c) => c.effect === undefined);
-            assert.deepEqual(others.map(show), ["db-credentials-to-web policy: changes", "web-lt userData: changes"], stack);
+            assert.deepEqual(
+                others.map(show).sort(),
+                [
+                    "db-credentials-to-web policy: changes",
+                    "vip-endpoint-group endpointConfigurations: changes",
+                    "vip-endpoint-group trafficDialPercentage: changes",
+                    "web-lt userData: changes",
+                ],
+                stack,
+            );
         }
     });
 

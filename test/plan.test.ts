@@ -57,6 +57,22 @@ describe("offline plan (npm run plan)", () => {
         const out = result.stdout;
         assert.match(out, /^=== stack primary: us-east-2, role writer, \d+ resources$/m);
         assert.match(out, /^=== stack dr: us-west-1, role standby, \d+ resources$/m);
+        assert.match(out, /^=== stack global: us-west-2, role global, 4 resources$/m);
+        assert.match(
+            out,
+            /aws\.globalaccelerator\.Accelerator vip-accelerator {2}\[ip 75\.2\.\d+\.\d+,99\.83\.\d+\.\d+; dns a[0-9a-f]{16}\.awsglobalaccelerator\.com; protected\]/,
+        );
+        assert.match(out, /aws\.globalaccelerator\.Listener vip-listener {2}\[port 80,443\]/);
+        assert.match(
+            out,
+            /aws\.globalaccelerator\.EndpointGroup vip-endpoint-group {2}\[region us-east-2; dial 100%; weights load balancer 128\]/,
+        );
+        assert.match(
+            out,
+            /aws\.globalaccelerator\.EndpointGroup vip-endpoint-group {2}\[region us-west-1; dial 0%; weights none \(no endpoint\)\]/,
+        );
+        assert.match(out, /Public name: ecommerce:publicZoneId is empty, so no record is created for shop\.example\.com/);
+        assert.match(out, /^ {2}n\/a +tier-counts +mandatory n\/a \(applies to site stacks\)$/m);
         assert.match(out, /^├─ WebTier web \(\d+ resources\)$/m);
         assert.match(out, /aws\.autoscaling\.Group web-asg {2}\[min 5 desired 5 max 10; AZs use2-az1,use2-az2,use2-az3\]/);
         assert.match(out, /aws\.ec2\.Instance redis-node-3 {2}\[size t3\.large; AZ us-west-1c\]/);
@@ -65,7 +81,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: primary \(\d+ resources, 16 policies passed, 4 deploy warnings\), dr \(\d+ resources, 16 policies passed, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: global \(4 resources, 2 policies passed, 18 not applicable, 1 deploy warning\), primary \(\d+ resources, 19 policies passed, 1 not applicable, 4 deploy warnings\), dr \(\d+ resources, 19 policies passed, 1 not applicable, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -89,7 +105,7 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.ok, true);
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
-        assert.equal(result.stacks[0].verdicts.length, 16);
+        assert.equal(result.stacks[0].verdicts.length, 20);
         assert.ok(
             result.stacks[0].resources.some(
                 (r) =>
@@ -102,7 +118,7 @@ describe("offline plan (npm run plan)", () => {
 
     it("passes both stacks as a first preview (IDs unknown), parity included", async () => {
         const { plan: result } = await plan(parseArgs(["--preview", "--as-of", AS_OF]));
-        assert.equal(result.summary.startsWith("plan OK: primary"), true, result.summary);
+        assert.equal(result.summary.startsWith("plan OK: global"), true, result.summary);
         assert.deepEqual(result.parity?.unexplained, []);
     });
 
@@ -118,7 +134,7 @@ describe("offline plan (npm run plan)", () => {
     it("exits 2 on bad arguments, saying why on stderr and printing no plan", async () => {
         const result = await runPlan(["--stack", "staging"]);
         assert.equal(result.status, 2);
-        assert.equal(result.stderr, "plan: --stack staging: expected one of dr, primary\n");
+        assert.equal(result.stderr, "plan: --stack staging: expected one of dr, global, primary\n");
         assert.equal(result.stdout, "");
     });
 
@@ -127,7 +143,7 @@ describe("offline plan (npm run plan)", () => {
             () => parseArgs(["--stak", "dr"]),
             (err: Error) => err.message.startsWith("Unknown option '--stak'") && err.message.endsWith(USAGE),
         );
-        assert.throws(() => parseArgs(["--stack", "staging"]), { message: "--stack staging: expected one of dr, primary" });
+        assert.throws(() => parseArgs(["--stack", "staging"]), { message: "--stack staging: expected one of dr, global, primary" });
         assert.throws(() => parseArgs(["--set", "webInstanceType"]), {
             message: "--set webInstanceType: expected <namespace:key>=<value>, e.g. ecommerce:webInstanceType=t3.large",
         });
@@ -152,7 +168,7 @@ describe("offline plan (npm run plan)", () => {
         const result = await piped;
         assert.equal(result.status, 0, result.stderr);
         const parsed = JSON.parse(result.stdout) as Plan;
-        assert.equal(parsed.stacks[0].resources.length, 125);
+        assert.equal(parsed.stacks[0].resources.length, 127);
         const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
         assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
         assert.deepEqual(writer.settings, {
@@ -181,7 +197,10 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(before.summary, "plan OK: dr (125 resources, 15 policies passed, 2 advisory warnings, 4 deploy warnings)");
+        assert.equal(
+            before.summary,
+            "plan OK: dr (127 resources, 18 policies passed, 1 not applicable, 2 advisory warnings, 4 deploy warnings)",
+        );
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -197,6 +216,6 @@ describe("offline plan (npm run plan)", () => {
             dr.warnings.map((w) => w.split(" = ")[0]),
             ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames", "ecommerce:webAmiNameFilter"],
         );
-        assert.equal(result.summary, "plan OK: dr (125 resources, 16 policies passed, 4 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (127 resources, 19 policies passed, 1 not applicable, 4 deploy warnings)");
     });
 });

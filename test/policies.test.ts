@@ -16,6 +16,7 @@ import {
 import { instanceSizeByTier } from "../policies/sizes";
 import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
+import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "../policies/traffic";
 import { imageProblem } from "../lib/advisories";
 import { approvedVersions, eksStandardSupportEnding, imagesIn } from "../policies/versions";
 import { JUDGED_AS_OF } from "./support/asOf";
@@ -165,6 +166,10 @@ describe("policy pack", () => {
                 "rds-backups-and-deletion-protection",
                 "eks-endpoint-restricted",
                 "protect-data-resources",
+                "one-accelerator",
+                "endpoint-group-per-site",
+                "standby-gets-no-traffic",
+                "accelerator-client-ip-preservation",
             ],
         );
     });
@@ -418,12 +423,12 @@ describe("tier-mark-required", () => {
     });
     it("fails an unmarked instance", () => {
         assert.deepEqual(messages(verdict(tierMarkRequired, [redisNode(1, "a", { tags: { Name: "x" } })])), [
-            "aws:ec2/instance:Instance redis-node-1 has no Tier mark (tag Tier: one of network, web, redis, db, monitoring)",
+            "aws:ec2/instance:Instance redis-node-1 has no Tier mark (tag Tier: one of network, web, redis, db, monitoring, traffic)",
         ]);
     });
     it("fails an unknown tier", () => {
         assert.deepEqual(messages(verdict(tierMarkRequired, [dbInstance("db", { tags: tags("cache") })])), [
-            "aws:rds/instance:Instance db is marked Tier=cache; expected one of network, web, redis, db, monitoring",
+            "aws:rds/instance:Instance db is marked Tier=cache; expected one of network, web, redis, db, monitoring, traffic",
         ]);
     });
     it("accepts an EKS node group's tier label", () => {
@@ -920,5 +925,90 @@ describe("offline runner", () => {
     });
     it("applies an enforcement level from config", () => {
         assert.equal(runPolicies(stackOf([]), [tierCounts], { "tier-counts": "advisory" })[0].enforcementLevel, "advisory");
+    });
+});
+
+describe("virtual IP policies (one-accelerator, endpoint-group-per-site, standby-gets-no-traffic, accelerator-client-ip-preservation)", () => {
+    const accelerator = () =>
+        res("aws:globalaccelerator/accelerator:Accelerator", "vip-accelerator", { name: "ecommerce-accelerator", ipAddressType: "IPV4" });
+    const listener = (over: Record<string, any> = {}) =>
+        res("aws:globalaccelerator/listener:Listener", "vip-listener", {
+            protocol: "TCP",
+            portRanges: [
+                { fromPort: 80, toPort: 80 },
+                { fromPort: 443, toPort: 443 },
+            ],
+            ...over,
+        });
+    const alb = "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/app/web/abc";
+    const group = (over: Record<string, any> = {}) =>
+        res("aws:globalaccelerator/endpointGroup:EndpointGroup", "vip-endpoint-group", {
+            endpointGroupRegion: "us-east-2",
+            trafficDialPercentage: 100,
+            endpointConfigurations: [{ endpointId: alb, weight: 128, clientIpPreservationEnabled: true }],
+            ...over,
+        });
+    const standby = () => group({ endpointGroupRegion: "us-east-2", trafficDialPercentage: 0, endpointConfigurations: [] });
+
+    it("passes the global stack's accelerator and listener, and each site's serving or empty group", () => {
+        assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), listener()])), []);
+        for (const g of [group(), standby()]) {
+            for (const policy of [endpointGroupPerSite, standbyGetsNoTraffic, clientIpPreservation]) {
+                assert.deepEqual(messages(verdict(policy, [g])), [], policy.name);
+            }
+        }
+    });
+
+    it("fails a second accelerator, and a listener without port 443", () => {
+        const second = res("aws:globalaccelerator/accelerator:Accelerator", "spare", { name: "spare" });
+        assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), second, listener()])), [
+            "expected exactly one accelerator (the virtual IP), found 2: vip-accelerator, spare",
+        ]);
+        assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), listener({ portRanges: [{ fromPort: 80, toPort: 80 }] })])), [
+            "the accelerator has no TCP listener for port 443: shoppers reach the site on 80 and 443",
+        ]);
+    });
+
+    it("is not applicable to a site stack (no accelerator there), nor are the site policies to the global stack", () => {
+        assert.equal(verdict(oneAccelerator, [group()]).notApplicable, "applies to global stacks");
+        assert.equal(verdict(endpointGroupPerSite, [accelerator(), listener()]).notApplicable, "applies to site stacks");
+    });
+
+    it("fails a site without its endpoint group, or with one in another region", () => {
+        const web = res("aws:lb/loadBalancer:LoadBalancer", "web-alb", { region: "us-east-2" });
+        assert.deepEqual(messages(verdict(endpointGroupPerSite, [web])), [
+            "expected exactly one endpoint group (this site's, on the virtual IP's listener), found 0",
+            "endpoint-group-per-site examined no resources: the resources it checks, or their Tier marks, are missing",
+        ]);
+        assert.deepEqual(messages(verdict(endpointGroupPerSite, [group({ region: "us-east-2", endpointGroupRegion: "us-west-1" })])), [
+            "endpoint group vip-endpoint-group is in us-west-1, not in this site's region us-east-2",
+        ]);
+    });
+
+    it("fails a standby that keeps its load balancer at weight 0 (it gets traffic when Global Accelerator fails open)", () => {
+        const weightZero = group({
+            trafficDialPercentage: 0,
+            endpointConfigurations: [{ endpointId: alb, weight: 0, clientIpPreservationEnabled: true }],
+        });
+        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [weightZero])), [
+            "endpoint group vip-endpoint-group has traffic dial 0 but 1 endpoint(s): a standby group holds none (Global Accelerator ignores dials on failover and may send traffic to a weight-0 endpoint when it fails open)",
+        ]);
+    });
+
+    it("fails a serving group whose endpoint has no weight, or that serves nothing", () => {
+        const unweighted = group({ endpointConfigurations: [{ endpointId: alb, clientIpPreservationEnabled: true }] });
+        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [unweighted])), [
+            `endpoint group vip-endpoint-group: endpoint ${alb} has weight undefined in a serving group; set a weight above 0 (the provider sends 0 for a missing weight)`,
+        ]);
+        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [group({ endpointConfigurations: [] })])), [
+            "endpoint group vip-endpoint-group has traffic dial 100 but no endpoint: it would serve nothing",
+        ]);
+    });
+
+    it("fails an endpoint without client IP preservation", () => {
+        const hidden = group({ endpointConfigurations: [{ endpointId: alb, weight: 128 }] });
+        assert.deepEqual(messages(verdict(clientIpPreservation, [hidden])), [
+            `endpoint group vip-endpoint-group: endpoint ${alb} does not preserve client IPs (clientIpPreservationEnabled must be true)`,
+        ]);
     });
 });

@@ -31,20 +31,25 @@ function flatten(value: unknown, at = ""): Record<string, unknown> {
 }
 
 describe("stack files", () => {
-    it("are exactly primary and dr", () => {
-        assert.deepEqual(listStacks(), ["dr", "primary"]);
+    it("are exactly the two sites, primary and dr, and the global stack of the virtual IP", () => {
+        assert.deepEqual(listStacks(), ["dr", "global", "primary"]);
     });
 
-    it("differ in nothing but aws:region, the state backend and the secrets provider (and its encrypted key)", () => {
-        const primary = stackFileKeys("primary");
-        const dr = stackFileKeys("dr");
-        assert.deepEqual(Object.keys(primary).sort(), Object.keys(dr).sort(), "same keys");
-        const differing = Object.keys(primary)
-            .filter((k) => JSON.stringify(primary[k]) !== JSON.stringify(dr[k]))
-            .filter((k) => k !== SECRETS_PROVIDER_STATE)
-            .sort();
-        assert.deepEqual(differing, [...PER_STACK].sort());
-    });
+    for (const [a, b] of [
+        ["primary", "dr"],
+        ["primary", "global"],
+    ]) {
+        it(`${a} and ${b} differ in nothing but aws:region, the state backend and the secrets provider (and its encrypted key)`, () => {
+            const one = stackFileKeys(a);
+            const other = stackFileKeys(b);
+            assert.deepEqual(Object.keys(one).sort(), Object.keys(other).sort(), "same keys");
+            const differing = Object.keys(one)
+                .filter((k) => JSON.stringify(one[k]) !== JSON.stringify(other[k]))
+                .filter((k) => k !== SECRETS_PROVIDER_STATE)
+                .sort();
+            assert.deepEqual(differing, [...PER_STACK].sort());
+        });
+    }
 
     it("hold nothing but those settings (everything shared is declared once in Pulumi.yaml)", () => {
         for (const stack of listStacks()) {
@@ -58,6 +63,7 @@ describe("stack files", () => {
     for (const [stack, region] of [
         ["primary", "us-east-2"],
         ["dr", "us-west-1"],
+        ["global", "us-west-2"],
     ]) {
         it(`keep ${stack}'s state and secrets key in ${region}, its own region`, () => {
             const file = readStackFile(stack);
@@ -105,7 +111,7 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
 
     it("rejects an unknown stack with the known ones", () => {
         assert.throws(() => planInvocation("up", "staging"), {
-            message: 'stack "staging" is not one of dr, primary: usage: npm run up -- <stack> [pulumi args]',
+            message: 'stack "staging" is not one of dr, global, primary: usage: npm run up -- <stack> [pulumi args]',
         });
     });
 

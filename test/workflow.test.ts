@@ -226,6 +226,7 @@ const ACTION_INPUTS: Record<string, string[]> = {
 };
 
 const MATRIX = [
+    { stack: "global", region: "us-west-2" },
     { stack: "primary", region: "us-east-2" },
     { stack: "dr", region: "us-west-1" },
 ];
@@ -389,7 +390,7 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             assert.ok(!/\|\|/.test(condition), `if: must be a conjunction: ${condition}`);
         });
 
-        it("has the matrix primary/us-east-2 and dr/us-west-1 exactly, each the region of its stack file", () => {
+        it("has the matrix global/us-west-2, primary/us-east-2 and dr/us-west-1 exactly, each the region of its stack file", () => {
             const strategy = workflow().jobs.preview.strategy;
             assert.deepEqual(strategy?.matrix, { include: MATRIX });
             assert.equal(strategy?.["fail-fast"], false, "one stack's failure does not cancel the other's preview");

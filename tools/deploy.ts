@@ -18,7 +18,7 @@
  */
 import { spawnSync } from "child_process";
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { ConfigError, parseConfig, PlatformConfig } from "../lib/config";
+import { ConfigError, GlobalConfig, parseStackConfig, PlatformConfig } from "../lib/config";
 import { describePlaceholder, placeholdersIn } from "../lib/placeholders";
 import { PROJECT_DIR, listStacks, readStackFile, resolveStackConfig } from "../offline/stackConfig";
 
@@ -87,9 +87,9 @@ export function planInvocation(command: string, stack: string | undefined, extra
  */
 export async function preflight(stack: string, ec2: (region: string) => EC2Client = defaultEc2, dir = PROJECT_DIR): Promise<string[]> {
     const raw = resolveStackConfig(stack, dir);
-    let cfg: PlatformConfig;
+    let cfg: PlatformConfig | GlobalConfig;
     try {
-        cfg = parseConfig((k) => raw[k], stack);
+        cfg = parseStackConfig((k) => raw[k], stack);
     } catch (err) {
         if (err instanceof ConfigError) {
             return [...err.problems];
@@ -97,6 +97,9 @@ export async function preflight(stack: string, ec2: (region: string) => EC2Clien
         throw err;
     }
     const problems = placeholdersIn(cfg).map(describePlaceholder);
+    if (cfg.kind === "global") {
+        return problems; // no servers, no AMI
+    }
     const missingAmi = await bakedAmiProblem(cfg, ec2(cfg.region));
     return missingAmi ? [...problems, missingAmi] : problems;
 }

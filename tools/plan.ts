@@ -28,8 +28,8 @@ export const USAGE = `usage: npm run plan -- [options]
 exit status: 0 plan OK, 1 a mandatory violation, a policy that examined nothing, broken parity
 or a failed program, 2 a bad argument`;
 
-/** The stacks a plan covers by default, the writer's first. */
-const ALL_STACKS = ["primary", "dr"];
+/** The stacks a plan covers by default, in bootstrap order: the virtual IP, then the sites. */
+const ALL_STACKS = ["global", "primary", "dr"];
 
 export interface CliOptions extends PlanOptions {
     readonly json: boolean;
@@ -128,6 +128,10 @@ export function describeSettings(s: ResourceSettings): string {
     add("from", s.from);
     add("to", s.to);
     add("region", s.region);
+    add("dial", s.trafficDial === undefined ? undefined : `${s.trafficDial}%`);
+    add("weights", s.weights);
+    add("ip", s.staticIps);
+    add("dns", s.dnsName);
     add("replica in", s.replicaRegions);
     if (s.protected) {
         parts.push("protected");
@@ -170,8 +174,10 @@ export function renderText(p: Plan, runs: readonly StackRun[]): string {
         out.push(`\n--- policies (${s.verdicts.length}, the pack pulumi preview --policy-pack policies runs)`);
         for (const v of s.verdicts) {
             const failed = v.enforcementLevel === "mandatory" ? "FAIL" : "WARN";
-            const status = v.violations.length === 0 ? "pass" : `${failed} (${v.violations.length})`;
-            out.push(`  ${status.padEnd(9)} ${v.policy.padEnd(38)} ${v.enforcementLevel.padEnd(9)} examined ${v.examined}`);
+            const status = v.notApplicable ? "n/a" : v.violations.length === 0 ? "pass" : `${failed} (${v.violations.length})`;
+            out.push(
+                `  ${status.padEnd(9)} ${v.policy.padEnd(38)} ${v.enforcementLevel.padEnd(9)} ${v.notApplicable ? `n/a (${v.notApplicable})` : `examined ${v.examined}`}`,
+            );
             out.push(
                 ...v.violations.map((x) => {
                     const key = s.violations.find((y) => y.policy === v.policy && y.message === x.message)?.configKey;

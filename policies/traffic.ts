@@ -1,0 +1,128 @@
+/**
+ * The virtual IP: one accelerator (global stack) with a TCP listener for 80 and 443, and in
+ * each site stack one endpoint group in the site's own region that either serves (its load
+ * balancer weighted, traffic dial above 0) or holds no endpoint at all (the standby), with
+ * client IP preservation on every endpoint. lib/accelerator.ts says why a standby group holds
+ * no endpoint rather than one at weight 0.
+ */
+import { regionOf, resourcePolicy, stackPolicy } from "./kit";
+
+const ACCELERATOR = "aws:globalaccelerator/accelerator:Accelerator";
+const LISTENER = "aws:globalaccelerator/listener:Listener";
+const ENDPOINT_GROUP = "aws:globalaccelerator/endpointGroup:EndpointGroup";
+const REQUIRED_PORTS = [80, 443];
+
+interface EndpointConfiguration {
+    readonly endpointId?: string;
+    readonly weight?: number;
+    readonly clientIpPreservationEnabled?: boolean;
+}
+
+const endpointsOf = (props: Record<string, any>): EndpointConfiguration[] =>
+    Array.isArray(props.endpointConfigurations) ? (props.endpointConfigurations as EndpointConfiguration[]) : [];
+
+export const oneAccelerator = stackPolicy({
+    name: "one-accelerator",
+    description: "The global stack holds exactly one Global Accelerator, with a TCP listener for ports 80 and 443.",
+    enforcementLevel: "mandatory",
+    kinds: ["global"],
+    validate: (args, report) => {
+        const accelerators = args.resources.filter((r) => r.type === ACCELERATOR);
+        if (accelerators.length !== 1) {
+            report(
+                `expected exactly one accelerator (the virtual IP), found ${accelerators.length}: ${accelerators.map((a) => a.name).join(", ")}`,
+            );
+        }
+        const listeners = args.resources.filter((r) => r.type === LISTENER);
+        const ports = new Set(
+            listeners
+                .filter((l) => l.props.protocol === "TCP")
+                .flatMap((l) => (Array.isArray(l.props.portRanges) ? l.props.portRanges : []))
+                .flatMap((p: any) => (Number.isInteger(p?.fromPort) && Number.isInteger(p?.toPort) ? range(p.fromPort, p.toPort) : [])),
+        );
+        const missing = REQUIRED_PORTS.filter((p) => !ports.has(p));
+        if (missing.length > 0) {
+            report(
+                `the accelerator has no TCP listener for port ${missing.join(" and ")}: shoppers reach the site on ${REQUIRED_PORTS.join(" and ")}`,
+            );
+        }
+        return accelerators.length;
+    },
+});
+
+function range(from: number, to: number): number[] {
+    return to - from > 65535 || to < from ? [] : Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+export const endpointGroupPerSite = stackPolicy({
+    name: "endpoint-group-per-site",
+    description: "A site stack attaches exactly one endpoint group to the virtual IP, in the site's own region.",
+    enforcementLevel: "mandatory",
+    validate: (args, report) => {
+        const groups = args.resources.filter((r) => r.type === ENDPOINT_GROUP);
+        if (groups.length !== 1) {
+            report(`expected exactly one endpoint group (this site's, on the virtual IP's listener), found ${groups.length}`);
+        }
+        for (const group of groups) {
+            const site = regionOf(group);
+            const region = group.props.endpointGroupRegion;
+            if (typeof region !== "string") {
+                report(
+                    `endpoint group ${group.name} does not set endpointGroupRegion (it would default to the provider's region)`,
+                    group.urn,
+                );
+            } else if (site !== undefined && region !== site) {
+                report(`endpoint group ${group.name} is in ${region}, not in this site's region ${site}`, group.urn);
+            }
+        }
+        return groups.length;
+    },
+});
+
+export const standbyGetsNoTraffic = resourcePolicy({
+    name: "standby-gets-no-traffic",
+    description:
+        "An endpoint group either serves (traffic dial above 0, every endpoint weighted above 0) or holds no endpoint at all (dial 0): " +
+        "a weight-0 endpoint still receives traffic when Global Accelerator fails open.",
+    enforcementLevel: "mandatory",
+    types: [ENDPOINT_GROUP],
+    validate: (args, report) => {
+        const dial = args.props.trafficDialPercentage;
+        const endpoints = endpointsOf(args.props);
+        if (typeof dial !== "number") {
+            report(`endpoint group ${args.name} does not set trafficDialPercentage (the API's default is 100): say whether it serves`);
+            return;
+        }
+        if (dial === 0 && endpoints.length > 0) {
+            report(
+                `endpoint group ${args.name} has traffic dial 0 but ${endpoints.length} endpoint(s): a standby group holds none ` +
+                    "(Global Accelerator ignores dials on failover and may send traffic to a weight-0 endpoint when it fails open)",
+            );
+        }
+        if (dial > 0) {
+            if (endpoints.length === 0) {
+                report(`endpoint group ${args.name} has traffic dial ${dial} but no endpoint: it would serve nothing`);
+            }
+            for (const e of endpoints.filter((x) => typeof x.weight !== "number" || x.weight <= 0)) {
+                report(
+                    `endpoint group ${args.name}: endpoint ${e.endpointId ?? "(unknown)"} has weight ${JSON.stringify(e.weight)} in a serving group; ` +
+                        "set a weight above 0 (the provider sends 0 for a missing weight)",
+                );
+            }
+        }
+    },
+});
+
+export const clientIpPreservation = resourcePolicy({
+    name: "accelerator-client-ip-preservation",
+    description: "Every load balancer behind the virtual IP sees the client's address (client IP preservation on).",
+    enforcementLevel: "mandatory",
+    types: [ENDPOINT_GROUP],
+    validate: (args, report) => {
+        for (const e of endpointsOf(args.props).filter((x) => x.clientIpPreservationEnabled !== true)) {
+            report(
+                `endpoint group ${args.name}: endpoint ${e.endpointId ?? "(unknown)"} does not preserve client IPs (clientIpPreservationEnabled must be true)`,
+            );
+        }
+    },
+});
