@@ -104,7 +104,9 @@ export class VirtualIp extends PlatformComponent<VirtualIpArgs> {
 
     private createListener(accelerator: aws.globalaccelerator.Accelerator): aws.globalaccelerator.Listener {
         // One TCP listener carries both ports (up to 10 port ranges per listener). TCP, not
-        // UDP: client IP preservation on ALB endpoints works for TCP listeners.
+        // UDP: client IP preservation on ALB endpoints works for TCP listeners. Protected: a
+        // replacement cannot be created beside it (overlapping ports) and the old one cannot be
+        // deleted while the sites' endpoint groups hang on it.
         return new aws.globalaccelerator.Listener(
             `${this.name}-listener`,
             {
@@ -113,7 +115,7 @@ export class VirtualIp extends PlatformComponent<VirtualIpArgs> {
                 clientAffinity: this.args.clientAffinity ?? "NONE",
                 portRanges: LISTENER_PORTS.map((port) => ({ fromPort: port, toPort: port })),
             },
-            { parent: this },
+            { parent: this, protect: true },
         );
     }
 
@@ -123,8 +125,10 @@ export class VirtualIp extends PlatformComponent<VirtualIpArgs> {
             return undefined;
         }
         // An alias A record: answered by Route 53 with the accelerator's two static IPs, free
-        // of charge, no TTL of ours. Global Accelerator endpoints do not support target-health
-        // evaluation on the alias (their health is the accelerator's business).
+        // of charge, no TTL of ours. No target-health evaluation: the accelerator's IPs always
+        // answer, and which site serves is the accelerator's business. Protected: the shop's
+        // name. If the name already exists (the seed's CNAME), Route 53 refuses to create it:
+        // delete the old record in the same change window, or `pulumi import` it first.
         return new aws.route53.Record(
             `${this.name}-site-record`,
             {
@@ -133,7 +137,7 @@ export class VirtualIp extends PlatformComponent<VirtualIpArgs> {
                 type: "A",
                 aliases: [{ name: accelerator.dnsName, zoneId: accelerator.hostedZoneId, evaluateTargetHealth: false }],
             },
-            { parent: this },
+            { parent: this, protect: true },
         );
     }
 
@@ -147,7 +151,8 @@ export class VirtualIp extends PlatformComponent<VirtualIpArgs> {
                 description: "The virtual IP's listener: each site stack attaches its endpoint group to it (written by the global stack).",
                 tags: this.tagged(`${this.name}-listener-arn`),
             },
-            { parent: this },
+            // Protected: every site deploy reads it (without it: ParameterNotFound).
+            { parent: this, protect: true },
         );
     }
 }

@@ -18,7 +18,7 @@ export type ProbeModule = "http_2xx" | "tcp_connect";
 export const PROBE_KINDS: readonly ProbeKind[] = ["site", "api", "redis", "db"];
 
 /** Region label of targets reached through the global virtual IP (either site may answer). */
-export const GLOBAL_REGION = "global";
+export const PUBLIC_NAME_LABEL = "global";
 
 export interface ProbeTarget {
     readonly kind: ProbeKind;
@@ -111,7 +111,13 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
         targets.push({ kind: "site", region, endpoint: "origin", module: "http_2xx", target: `https://${origin}/` });
         targets.push({ kind: "api", region, endpoint: "origin", module: "http_2xx", target: `https://${origin}${plan.healthCheckPath}` });
     }
-    targets.push({ kind: "site", region: GLOBAL_REGION, endpoint: "public", module: "http_2xx", target: `https://${plan.siteHostname}/` });
+    targets.push({
+        kind: "site",
+        region: PUBLIC_NAME_LABEL,
+        endpoint: "public",
+        module: "http_2xx",
+        target: `https://${plan.siteHostname}/`,
+    });
     if (plan.loadBalancer) {
         const https = plan.loadBalancer.protocol === "HTTPS";
         targets.push({

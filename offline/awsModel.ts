@@ -5,6 +5,8 @@
  * mock that silently returned nothing would make dependents vanish.
  */
 import * as crypto from "crypto";
+import { GLOBAL_ACCELERATOR_HOSTED_ZONE_ID } from "../lib/accelerator";
+import { GLOBAL_REGION } from "../lib/regions";
 
 export const ACCOUNT_ID = "123456789012";
 export const PARTITION = "aws";
@@ -91,8 +93,8 @@ function zoneByIdOrName(region: string, idOrName: string | undefined): Zone | un
 // region. IDs derive from the accelerator's name, so a site stack's lookup of the listener the
 // global stack published (an SSM parameter in us-west-2) finds the ARN the global stack made.
 
-/** Global Accelerator's API region (lib/regions.ts GLOBAL_REGION says where that is documented). */
-export const GLOBAL_ACCELERATOR_API_REGION = "us-west-2";
+/** Global Accelerator's API region (lib/regions.ts says where that is documented). */
+export const GLOBAL_ACCELERATOR_API_REGION = GLOBAL_REGION;
 
 const uuid = (seed: string) => {
     const h = hex(seed, 32);
@@ -166,7 +168,7 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
                 arn: acceleratorArn,
                 dnsName: `a${hex(`dns|${acceleratorArn}`, 16)}.awsglobalaccelerator.com`,
                 dualStackDnsName: `a${hex(`dns|${acceleratorArn}`, 16)}.dualstack.awsglobalaccelerator.com`,
-                hostedZoneId: "Z2BJ6XQ5FK7U4H",
+                hostedZoneId: GLOBAL_ACCELERATOR_HOSTED_ZONE_ID,
                 ipSets: [{ ipFamily: "IPv4", ipAddresses: acceleratorIps(acceleratorArn) }],
             },
         };
@@ -609,8 +611,10 @@ export interface RoutedGroup {
  *     weight above 0 there (a dial below 100 spills the rest to the next such group);
  *  2. none: fail over to a healthy endpoint with weight above 0 in the nearest of the other
  *     groups, up to three of them, **ignoring traffic dials**;
- *  3. none: "fail open", a random endpoint of the nearest group (that has endpoints),
- *     **whatever its weight or health**.
+ *  3. none: "fail open", a random endpoint of the nearest group, **whatever its weight or
+ *     health**. AWS says "the endpoint group that is closest to the client"; that a group
+ *     with no endpoint is passed over for the nearest one that has endpoints is our
+ *     assumption (a group without endpoints has nothing to send to).
  * `nearest` lists regions from the client's nearest; `healthy` holds healthy endpoint IDs.
  */
 export function acceleratorRoutes(groups: readonly RoutedGroup[], healthy: ReadonlySet<string>, nearest: readonly string[]): Set<string> {

@@ -68,16 +68,17 @@ export function tierOf(props: Record<string, any>): string | undefined {
  */
 export type StackKind = "site" | "global";
 
-/** What makes a stack the global stack: its accelerator (or the component that creates it). */
-const GLOBAL_STACK_MARKERS = ["aws:globalaccelerator/accelerator:Accelerator", "ecommerce:traffic:VirtualIp"];
+/**
+ * A site is the stack with a VPC; the global stack is the one without a VPC that holds the
+ * accelerator. A stray accelerator in a site stack does not make it the global stack (that
+ * would switch the site's policies off): one-accelerator fails it instead.
+ */
+const SITE_MARKER = "aws:ec2/vpc:Vpc";
+const GLOBAL_MARKER = "aws:globalaccelerator/accelerator:Accelerator";
 
 export function stackKindOf(types: Iterable<string>): StackKind {
-    for (const type of types) {
-        if (GLOBAL_STACK_MARKERS.includes(type)) {
-            return "global";
-        }
-    }
-    return "site";
+    const all = new Set(types);
+    return !all.has(SITE_MARKER) && all.has(GLOBAL_MARKER) ? "global" : "site";
 }
 
 const KINDS = new Map<string, readonly StackKind[]>();

@@ -36,6 +36,7 @@ export const allowedRegions = resourcePolicy({
         const reached = [
             ...(Array.isArray(args.props.replicas) ? args.props.replicas.map((r: any) => ({ what: "replica", region: r?.region })) : []),
             { what: "replication source", region: arnRegion(args.props.replicateSourceDb) },
+            { what: "Global Accelerator endpoint group", region: args.props.endpointGroupRegion },
         ].filter((x): x is { what: string; region: string } => typeof x.region === "string");
         for (const { what, region: target } of reached.filter((x) => !allowed.includes(x.region))) {
             report(`${args.type} ${args.name} has a ${what} in ${target}; allowed regions: ${allowed.join(", ")}`);

@@ -5,7 +5,8 @@
  * client IP preservation on every endpoint. lib/accelerator.ts says why a standby group holds
  * no endpoint rather than one at weight 0.
  */
-import { regionOf, resourcePolicy, stackPolicy } from "./kit";
+import type { PolicyResource } from "@pulumi/policy";
+import { regionOf, resourcePolicy, stackKindOf, stackPolicy } from "./kit";
 
 const ACCELERATOR = "aws:globalaccelerator/accelerator:Accelerator";
 const LISTENER = "aws:globalaccelerator/listener:Listener";
@@ -23,11 +24,21 @@ const endpointsOf = (props: Record<string, any>): EndpointConfiguration[] =>
 
 export const oneAccelerator = stackPolicy({
     name: "one-accelerator",
-    description: "The global stack holds exactly one Global Accelerator, with a TCP listener for ports 80 and 443.",
+    description: "Exactly one Global Accelerator, in the global stack, with a TCP listener for ports 80 and 443; a site stack holds none.",
     enforcementLevel: "mandatory",
-    kinds: ["global"],
+    kinds: ["global", "site"],
     validate: (args, report) => {
         const accelerators = args.resources.filter((r) => r.type === ACCELERATOR);
+        if (stackKindOf(args.resources.map((r) => r.type)) === "site") {
+            for (const a of accelerators) {
+                report(
+                    `accelerator ${a.name} in a site stack: the virtual IP is the global stack's alone (a second one would be a second pair of IPs)`,
+                    a.urn,
+                );
+            }
+            // A site: every resource was looked at for being an accelerator.
+            return args.resources.length;
+        }
         if (accelerators.length !== 1) {
             report(
                 `expected exactly one accelerator (the virtual IP), found ${accelerators.length}: ${accelerators.map((a) => a.name).join(", ")}`,
@@ -79,37 +90,61 @@ export const endpointGroupPerSite = stackPolicy({
     },
 });
 
-export const standbyGetsNoTraffic = resourcePolicy({
+/**
+ * Serving follows the site's role as its database shows it: the writer region's writer
+ * replicates from nothing, the standby's from the writer (`replicateSourceDb`).
+ */
+function siteRole(resources: readonly PolicyResource[]): "writer" | "standby" | undefined {
+    const writer = resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "db-writer");
+    if (writer === undefined) {
+        return undefined;
+    }
+    return typeof writer.props.replicateSourceDb === "string" && writer.props.replicateSourceDb !== "" ? "standby" : "writer";
+}
+
+export const standbyGetsNoTraffic = stackPolicy({
     name: "standby-gets-no-traffic",
     description:
-        "An endpoint group either serves (traffic dial above 0, every endpoint weighted above 0) or holds no endpoint at all (dial 0): " +
-        "a weight-0 endpoint still receives traffic when Global Accelerator fails open.",
+        "The writer site's endpoint group serves (traffic dial above 0, every endpoint weighted above 0); the standby's holds no endpoint " +
+        "at all and dial 0: a weight-0 endpoint still receives traffic when Global Accelerator fails open.",
     enforcementLevel: "mandatory",
-    types: [ENDPOINT_GROUP],
     validate: (args, report) => {
-        const dial = args.props.trafficDialPercentage;
-        const endpoints = endpointsOf(args.props);
-        if (typeof dial !== "number") {
-            report(`endpoint group ${args.name} does not set trafficDialPercentage (the API's default is 100): say whether it serves`);
-            return;
-        }
-        if (dial === 0 && endpoints.length > 0) {
-            report(
-                `endpoint group ${args.name} has traffic dial 0 but ${endpoints.length} endpoint(s): a standby group holds none ` +
-                    "(Global Accelerator ignores dials on failover and may send traffic to a weight-0 endpoint when it fails open)",
-            );
-        }
-        if (dial > 0) {
-            if (endpoints.length === 0) {
-                report(`endpoint group ${args.name} has traffic dial ${dial} but no endpoint: it would serve nothing`);
+        const groups = args.resources.filter((r) => r.type === ENDPOINT_GROUP);
+        const role = siteRole(args.resources);
+        for (const group of groups) {
+            const dial = group.props.trafficDialPercentage;
+            const endpoints = endpointsOf(group.props);
+            if (typeof dial !== "number") {
+                report(
+                    `endpoint group ${group.name} does not set trafficDialPercentage (the API's default is 100): say whether it serves`,
+                    group.urn,
+                );
+                continue;
+            }
+            if (role === "standby" && (dial > 0 || endpoints.length > 0)) {
+                report(
+                    `endpoint group ${group.name} of the standby site (its database replicates from the writer) has traffic dial ${dial} and ` +
+                        `${endpoints.length} endpoint(s): a standby group holds none and dial 0 ` +
+                        "(Global Accelerator ignores dials on failover and may send traffic to a weight-0 endpoint when it fails open)",
+                    group.urn,
+                );
+                continue;
+            }
+            if (role === "writer" && (dial === 0 || endpoints.length === 0)) {
+                report(
+                    `endpoint group ${group.name} of the writer site has traffic dial ${dial} and ${endpoints.length} endpoint(s): it would serve nothing`,
+                    group.urn,
+                );
             }
             for (const e of endpoints.filter((x) => typeof x.weight !== "number" || x.weight <= 0)) {
                 report(
-                    `endpoint group ${args.name}: endpoint ${e.endpointId ?? "(unknown)"} has weight ${JSON.stringify(e.weight)} in a serving group; ` +
-                        "set a weight above 0 (the provider sends 0 for a missing weight)",
+                    `endpoint group ${group.name}: endpoint ${e.endpointId ?? "(unknown)"} has weight ${JSON.stringify(e.weight)}; ` +
+                        "an endpoint in a group is there to serve: set a weight above 0 (the provider sends 0 for a missing weight)",
+                    group.urn,
                 );
             }
         }
+        return groups.length;
     },
 });
 

@@ -4,8 +4,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { GlobalAcceleratorClient, ListEndpointGroupsCommand } from "@aws-sdk/client-global-accelerator";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { preflight } from "../tools/deploy";
+import { AwsClients, preflight } from "../tools/deploy";
 import { parseConfig } from "../lib/config";
 import { isExampleHostname, placeholdersIn } from "../lib/placeholders";
 import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
@@ -31,11 +33,35 @@ const READY = {
 
 describe("deploy wrapper preflight (tools/deploy.ts)", () => {
     const ec2 = mockClient(EC2Client);
-    const client = (region: string) => new EC2Client({ region, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test" } });
+    const ssm = mockClient(SSMClient);
+    const ga = mockClient(GlobalAcceleratorClient);
+    const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "test" };
+    const client = (region: string) => new EC2Client({ region, credentials });
+    const aws = (ec2For: (region: string) => EC2Client = client): Partial<AwsClients> => ({
+        ec2: ec2For,
+        ssm: (region) => new SSMClient({ region, credentials }),
+        globalAccelerator: () => new GlobalAcceleratorClient({ region: "us-west-2", credentials }),
+    });
+    const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
+    const group = (region: string, dial: number, weights: number[]) => ({
+        EndpointGroupArn: `${LISTENER}/endpoint-group/${region}`,
+        EndpointGroupRegion: region,
+        TrafficDialPercentage: dial,
+        EndpointDescriptions: weights.map((w, i) => ({ EndpointId: `alb-${region}-${i}`, Weight: w })),
+    });
     let dirs: string[] = [];
-    beforeEach(() => ec2.reset());
+    beforeEach(() => {
+        ec2.reset();
+        ssm.reset();
+        ga.reset();
+        // The virtual IP as the runbook leaves it before any failover: primary serves.
+        ssm.on(GetParameterCommand).resolves({ Parameter: { Name: "/ecommerce/global/accelerator-listener-arn", Value: LISTENER } });
+        ga.on(ListEndpointGroupsCommand).resolves({ EndpointGroups: [group("us-east-2", 100, [128]), group("us-west-1", 0, [])] });
+    });
     after(() => {
         ec2.restore();
+        ssm.restore();
+        ga.restore();
         dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
     });
     const project = (config: Record<string, unknown>) => {
@@ -46,7 +72,7 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
 
     it("refuses the stack files as they are: every placeholder and the missing AMI at once, each with its key and what to set", async () => {
         ec2.on(DescribeImagesCommand).resolves({ Images: [] });
-        assert.deepEqual(await preflight("dr", client), [
+        assert.deepEqual(await preflight("dr", aws()), [
             'ecommerce:eksApiAllowedCidrs = ["203.0.113.0/24"]: 203.0.113.0/24 is a documentation range (RFC 5737): nobody can reach the EKS API from there, so the Helm releases time out after the cluster is built; set the egress CIDRs of wherever pulumi runs (CI runners, the operators\' VPN)',
             'ecommerce:siteHostname = "shop.example.com": an example name (RFC 2606): the probes would watch a site that is not the shop; set the shop\'s public name (the CNAME to the virtual IP)',
             'ecommerce:originHostnames = {"us-east-2":"origin-us-east-2.shop.example.com","us-west-1":"origin-us-west-1.shop.example.com"}: example names (RFC 2606): the cross-region probes would watch nothing real; set each site region\'s origin name of its load balancer',
@@ -61,10 +87,10 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
         assert.deepEqual(
             await preflight(
                 "dr",
-                (region) => {
+                aws((region) => {
                     regions.push(region);
                     return client(region);
-                },
+                }),
                 project(READY),
             ),
             [],
@@ -82,7 +108,7 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
 
     it("refuses the default baked-AMI filter when no AMI matches it in the region", async () => {
         ec2.on(DescribeImagesCommand).resolves({ Images: [] });
-        assert.deepEqual(await preflight("dr", client, project(READY)), [
+        assert.deepEqual(await preflight("dr", aws(), project(READY)), [
             'ecommerce:webAmiNameFilter = "ecommerce-web-*": no available x86_64 AMI owned by self matches it in us-west-1; copy the pipeline\'s AMI to us-west-1, or set ecommerce:webAmiNameFilter to "" and ecommerce:webArtifactUri to the release bundle',
         ]);
     });
@@ -93,7 +119,7 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
             "ecommerce:webAmiNameFilter": "",
             "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
         });
-        assert.deepEqual(await preflight("dr", client, dir), []);
+        assert.deepEqual(await preflight("dr", aws(), dir), []);
         assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 0);
     });
 
@@ -101,13 +127,78 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
         ec2.on(DescribeImagesCommand).rejects(
             Object.assign(new Error("You are not authorized to perform this operation."), { name: "UnauthorizedOperation" }),
         );
-        assert.deepEqual(await preflight("dr", client, project(READY)), [
+        assert.deepEqual(await preflight("dr", aws(), project(READY)), [
             'ecommerce:webAmiNameFilter = "ecommerce-web-*": could not check that an AMI matches it in us-west-1: EC2 DescribeImages (owner self) failed: You are not authorized to perform this operation.',
         ]);
     });
 
+    describe("where the virtual IP sends traffic, against ecommerce:writerRegion", () => {
+        const BUNDLE = {
+            ...READY,
+            "ecommerce:webAmiNameFilter": "",
+            "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
+        };
+
+        it("asks Global Accelerator in us-west-2 about the listener the global stack published, and passes when the writer region serves", async () => {
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
+            assert.deepEqual(ssm.commandCalls(GetParameterCommand)[0].args[0].input, {
+                Name: "/ecommerce/global/accelerator-listener-arn",
+            });
+            assert.deepEqual(ga.commandCalls(ListEndpointGroupsCommand)[0].args[0].input, { ListenerArn: LISTENER, NextToken: undefined });
+        });
+
+        it("refuses an update after the controller moved traffic to us-west-1 while writerRegion still says us-east-2", async () => {
+            ga.on(ListEndpointGroupsCommand).resolves({ EndpointGroups: [group("us-east-2", 0, []), group("us-west-1", 100, [128])] });
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
+                'ecommerce:writerRegion = "us-east-2", but the virtual IP sends traffic to us-west-1: after a failover set writerRegion: us-west-1 in Pulumi.yaml first (README, "After a failover"), or this dr update could move traffic back',
+            ]);
+            // and agrees once the operator has set it
+            assert.deepEqual(await preflight("dr", aws(), project({ ...BUNDLE, "ecommerce:writerRegion": "us-west-1" })), []);
+        });
+
+        it("refuses while no site serves (a failover stopped between its fence and its move)", async () => {
+            ga.on(ListEndpointGroupsCommand).resolves({ EndpointGroups: [group("us-east-2", 0, []), group("us-west-1", 0, [])] });
+            assert.match(
+                (await preflight("dr", aws(), project(BUNDLE))).join("\n"),
+                /the virtual IP serves no site now \(a failover stopped between its fence and its move\?\)/,
+            );
+        });
+
+        it("passes before any endpoint group exists (the first site deploy)", async () => {
+            ga.on(ListEndpointGroupsCommand).resolves({ EndpointGroups: [] });
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
+        });
+
+        it("refuses before the global stack has published its listener, saying to deploy it first", async () => {
+            ssm.on(GetParameterCommand).rejects(Object.assign(new Error("Parameter not found"), { name: "ParameterNotFound" }));
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
+                "the virtual IP's listener is not published (SSM parameter /ecommerce/global/accelerator-listener-arn in us-west-2): deploy the global stack first (npm run up -- global)",
+            ]);
+        });
+
+        it("refuses, naming the call, when Global Accelerator cannot be asked", async () => {
+            ga.on(ListEndpointGroupsCommand).rejects(
+                Object.assign(new Error("User is not authorized to perform: globalaccelerator:ListEndpointGroups"), {
+                    name: "AccessDeniedException",
+                }),
+            );
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
+                `could not check where the virtual IP sends traffic: Global Accelerator ListEndpointGroups (${LISTENER}) in us-west-2 failed: User is not authorized to perform: globalaccelerator:ListEndpointGroups`,
+            ]);
+        });
+
+        it("asks nothing of Global Accelerator for the global stack itself", async () => {
+            assert.deepEqual(
+                (await preflight("global", aws())).map((p) => p.split(" = ")[0]),
+                ["ecommerce:siteHostname"],
+            );
+            assert.equal(ga.commandCalls(ListEndpointGroupsCommand).length, 0);
+            assert.equal(ssm.commandCalls(GetParameterCommand).length, 0);
+        });
+    });
+
     it("reports config errors instead of placeholders when the config is invalid", async () => {
-        assert.deepEqual(await preflight("dr", client, project({ ...READY, "ecommerce:webInstanceCount": 0 })), [
+        assert.deepEqual(await preflight("dr", aws(), project({ ...READY, "ecommerce:webInstanceCount": 0 })), [
             "ecommerce:webInstanceCount = 0: expected an integer from 1 to 100",
         ]);
     });
@@ -142,6 +233,7 @@ describe("deploy wrapper preflight (tools/deploy.ts)", () => {
                 "  - ecommerce:siteHostname",
                 "  - ecommerce:originHostnames",
                 "  - ecommerce:webAmiNameFilter",
+                "  - could not read which listener the virtual IP uses: SSM GetParameter /ecommerce/global/accelerator-listener-arn in us-west-2 failed: Could not load credentials from any providers",
             ],
         );
         assert.match(lines[4], /: could not check that an AMI matches it in us-west-1: EC2 DescribeImages \(owner self\) failed: /);

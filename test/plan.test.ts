@@ -62,7 +62,7 @@ describe("offline plan (npm run plan)", () => {
             out,
             /aws\.globalaccelerator\.Accelerator vip-accelerator {2}\[ip 75\.2\.\d+\.\d+,99\.83\.\d+\.\d+; dns a[0-9a-f]{16}\.awsglobalaccelerator\.com; protected\]/,
         );
-        assert.match(out, /aws\.globalaccelerator\.Listener vip-listener {2}\[port 80,443\]/);
+        assert.match(out, /aws\.globalaccelerator\.Listener vip-listener {2}\[port 80,443; protected\]/);
         assert.match(
             out,
             /aws\.globalaccelerator\.EndpointGroup vip-endpoint-group {2}\[region us-east-2; dial 100%; weights load balancer 128\]/,
@@ -81,7 +81,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: global \(4 resources, 2 policies passed, 18 not applicable, 1 deploy warning\), primary \(\d+ resources, 19 policies passed, 1 not applicable, 4 deploy warnings\), dr \(\d+ resources, 19 policies passed, 1 not applicable, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: global \(4 resources, 2 policies passed, 18 not applicable, 1 deploy warning\), primary \(\d+ resources, 20 policies passed, 4 deploy warnings\), dr \(\d+ resources, 20 policies passed, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -197,10 +197,7 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(
-            before.summary,
-            "plan OK: dr (127 resources, 18 policies passed, 1 not applicable, 2 advisory warnings, 4 deploy warnings)",
-        );
+        assert.equal(before.summary, "plan OK: dr (127 resources, 19 policies passed, 2 advisory warnings, 4 deploy warnings)");
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -216,6 +213,6 @@ describe("offline plan (npm run plan)", () => {
             dr.warnings.map((w) => w.split(" = ")[0]),
             ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames", "ecommerce:webAmiNameFilter"],
         );
-        assert.equal(result.summary, "plan OK: dr (127 resources, 19 policies passed, 1 not applicable, 4 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (127 resources, 20 policies passed, 4 deploy warnings)");
     });
 });

@@ -929,8 +929,8 @@ describe("offline runner", () => {
 });
 
 describe("virtual IP policies (one-accelerator, endpoint-group-per-site, standby-gets-no-traffic, accelerator-client-ip-preservation)", () => {
-    const accelerator = () =>
-        res("aws:globalaccelerator/accelerator:Accelerator", "vip-accelerator", { name: "ecommerce-accelerator", ipAddressType: "IPV4" });
+    const accelerator = (name = "vip-accelerator") =>
+        res("aws:globalaccelerator/accelerator:Accelerator", name, { name: `ecommerce-${name}`, ipAddressType: "IPV4" });
     const listener = (over: Record<string, any> = {}) =>
         res("aws:globalaccelerator/listener:Listener", "vip-listener", {
             protocol: "TCP",
@@ -940,6 +940,12 @@ describe("virtual IP policies (one-accelerator, endpoint-group-per-site, standby
             ],
             ...over,
         });
+    const vpc = () => res("aws:ec2/vpc:Vpc", "network-vpc", { cidrBlock: "10.10.0.0/16" });
+    const writerDb = () => res("aws:rds/instance:Instance", "db-writer", { instanceClass: "db.t3.2xlarge" });
+    const standbyDb = () =>
+        res("aws:rds/instance:Instance", "db-writer", {
+            replicateSourceDb: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
+        });
     const alb = "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/app/web/abc";
     const group = (over: Record<string, any> = {}) =>
         res("aws:globalaccelerator/endpointGroup:EndpointGroup", "vip-endpoint-group", {
@@ -948,20 +954,23 @@ describe("virtual IP policies (one-accelerator, endpoint-group-per-site, standby
             endpointConfigurations: [{ endpointId: alb, weight: 128, clientIpPreservationEnabled: true }],
             ...over,
         });
-    const standby = () => group({ endpointGroupRegion: "us-east-2", trafficDialPercentage: 0, endpointConfigurations: [] });
+    const empty = () => group({ trafficDialPercentage: 0, endpointConfigurations: [] });
 
-    it("passes the global stack's accelerator and listener, and each site's serving or empty group", () => {
+    it("passes the global stack's accelerator and listener, the writer's serving group and the standby's empty one", () => {
         assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), listener()])), []);
-        for (const g of [group(), standby()]) {
+        assert.deepEqual(messages(verdict(oneAccelerator, [vpc(), writerDb(), group()])), []);
+        for (const site of [
+            [vpc(), writerDb(), group()],
+            [vpc(), standbyDb(), empty()],
+        ]) {
             for (const policy of [endpointGroupPerSite, standbyGetsNoTraffic, clientIpPreservation]) {
-                assert.deepEqual(messages(verdict(policy, [g])), [], policy.name);
+                assert.deepEqual(messages(verdict(policy, site)), [], policy.name);
             }
         }
     });
 
     it("fails a second accelerator, and a listener without port 443", () => {
-        const second = res("aws:globalaccelerator/accelerator:Accelerator", "spare", { name: "spare" });
-        assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), second, listener()])), [
+        assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), accelerator("spare"), listener()])), [
             "expected exactly one accelerator (the virtual IP), found 2: vip-accelerator, spare",
         ]);
         assert.deepEqual(messages(verdict(oneAccelerator, [accelerator(), listener({ portRanges: [{ fromPort: 80, toPort: 80 }] })])), [
@@ -969,39 +978,48 @@ describe("virtual IP policies (one-accelerator, endpoint-group-per-site, standby
         ]);
     });
 
-    it("is not applicable to a site stack (no accelerator there), nor are the site policies to the global stack", () => {
-        assert.equal(verdict(oneAccelerator, [group()]).notApplicable, "applies to global stacks");
+    it("fails an accelerator in a site stack (it stays a site stack: its policies keep running)", () => {
+        assert.deepEqual(messages(verdict(oneAccelerator, [vpc(), writerDb(), group(), accelerator("stray")])), [
+            "accelerator stray in a site stack: the virtual IP is the global stack's alone (a second one would be a second pair of IPs)",
+        ]);
+        assert.equal(verdict(endpointGroupPerSite, [vpc(), accelerator("stray"), group()]).notApplicable, undefined);
+    });
+
+    it("does not apply the site policies to the global stack", () => {
         assert.equal(verdict(endpointGroupPerSite, [accelerator(), listener()]).notApplicable, "applies to site stacks");
+        assert.equal(verdict(standbyGetsNoTraffic, [accelerator(), listener()]).notApplicable, "applies to site stacks");
     });
 
     it("fails a site without its endpoint group, or with one in another region", () => {
         const web = res("aws:lb/loadBalancer:LoadBalancer", "web-alb", { region: "us-east-2" });
-        assert.deepEqual(messages(verdict(endpointGroupPerSite, [web])), [
+        assert.deepEqual(messages(verdict(endpointGroupPerSite, [vpc(), web])), [
             "expected exactly one endpoint group (this site's, on the virtual IP's listener), found 0",
             "endpoint-group-per-site examined no resources: the resources it checks, or their Tier marks, are missing",
         ]);
-        assert.deepEqual(messages(verdict(endpointGroupPerSite, [group({ region: "us-east-2", endpointGroupRegion: "us-west-1" })])), [
-            "endpoint group vip-endpoint-group is in us-west-1, not in this site's region us-east-2",
-        ]);
+        assert.deepEqual(
+            messages(verdict(endpointGroupPerSite, [vpc(), group({ region: "us-east-2", endpointGroupRegion: "us-west-1" })])),
+            ["endpoint group vip-endpoint-group is in us-west-1, not in this site's region us-east-2"],
+        );
     });
 
-    it("fails a standby that keeps its load balancer at weight 0 (it gets traffic when Global Accelerator fails open)", () => {
+    it("fails a standby whose group keeps its load balancer, even at weight 0 and dial 0 (it gets traffic when Global Accelerator fails open)", () => {
         const weightZero = group({
             trafficDialPercentage: 0,
             endpointConfigurations: [{ endpointId: alb, weight: 0, clientIpPreservationEnabled: true }],
         });
-        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [weightZero])), [
-            "endpoint group vip-endpoint-group has traffic dial 0 but 1 endpoint(s): a standby group holds none (Global Accelerator ignores dials on failover and may send traffic to a weight-0 endpoint when it fails open)",
+        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [vpc(), standbyDb(), weightZero])), [
+            "endpoint group vip-endpoint-group of the standby site (its database replicates from the writer) has traffic dial 0 and 1 endpoint(s): a standby group holds none and dial 0 (Global Accelerator ignores dials on failover and may send traffic to a weight-0 endpoint when it fails open)",
         ]);
+        assert.equal(messages(verdict(standbyGetsNoTraffic, [vpc(), standbyDb(), group()])).length, 1, "a standby that serves");
     });
 
-    it("fails a serving group whose endpoint has no weight, or that serves nothing", () => {
-        const unweighted = group({ endpointConfigurations: [{ endpointId: alb, clientIpPreservationEnabled: true }] });
-        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [unweighted])), [
-            `endpoint group vip-endpoint-group: endpoint ${alb} has weight undefined in a serving group; set a weight above 0 (the provider sends 0 for a missing weight)`,
+    it("fails a writer whose group serves nothing, or whose endpoint has no weight", () => {
+        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [vpc(), writerDb(), empty()])), [
+            "endpoint group vip-endpoint-group of the writer site has traffic dial 0 and 0 endpoint(s): it would serve nothing",
         ]);
-        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [group({ endpointConfigurations: [] })])), [
-            "endpoint group vip-endpoint-group has traffic dial 100 but no endpoint: it would serve nothing",
+        const unweighted = group({ endpointConfigurations: [{ endpointId: alb, clientIpPreservationEnabled: true }] });
+        assert.deepEqual(messages(verdict(standbyGetsNoTraffic, [vpc(), writerDb(), unweighted])), [
+            `endpoint group vip-endpoint-group: endpoint ${alb} has weight undefined; an endpoint in a group is there to serve: set a weight above 0 (the provider sends 0 for a missing weight)`,
         ]);
     });
 

@@ -5,7 +5,7 @@
  * never reaching a standby site.
  */
 import { strict as assert } from "assert";
-import { listenerArnParameterName, SERVING_WEIGHT, trafficFor } from "../lib/accelerator";
+import { listenerArnParameterName, SERVING_WEIGHT } from "../lib/accelerator";
 import { acceleratorRoutes, RoutedGroup } from "../offline/awsModel";
 import { loadStack, requireSuccess, runProgram, StackRun } from "../offline/run";
 
@@ -155,6 +155,67 @@ describe("the virtual IP (Global Accelerator)", () => {
         });
     });
 
+    describe("settings", () => {
+        it("checks health over HTTPS on 443 when the site has a certificate", async () => {
+            const run = requireSuccess(
+                await runProgram({
+                    stack: "primary",
+                    config: {
+                        "ecommerce:certificateArns": JSON.stringify({
+                            "us-east-2": "arn:aws:acm:us-east-2:123456789012:certificate/0f0e0d0c-0b0a-4909-8807-060504030201",
+                        }),
+                    },
+                }),
+            );
+            const group = one(run, GROUP);
+            assert.equal(group.inputs.healthCheckProtocol, "HTTPS");
+            assert.equal(group.inputs.healthCheckPort, 443);
+        });
+
+        it("passes the client affinity and the health thresholds from config", async () => {
+            const [global, site] = await Promise.all([
+                runProgram({ stack: "global", config: { "ecommerce:acceleratorClientAffinity": "SOURCE_IP" } }).then(requireSuccess),
+                runProgram({
+                    stack: "dr",
+                    config: { "ecommerce:acceleratorHealthCheckIntervalSeconds": "30", "ecommerce:acceleratorThresholdCount": "5" },
+                }).then(requireSuccess),
+            ]);
+            assert.equal(one(global, "aws:globalaccelerator/listener:Listener").inputs.clientAffinity, "SOURCE_IP");
+            assert.equal(one(site, GROUP).inputs.healthCheckIntervalSeconds, 30);
+            assert.equal(one(site, GROUP).inputs.thresholdCount, 5);
+        });
+
+        const rejected: [string, Record<string, string>, RegExp][] = [
+            [
+                "an interval the API does not take",
+                { "ecommerce:acceleratorHealthCheckIntervalSeconds": "20" },
+                /ecommerce:acceleratorHealthCheckIntervalSeconds = 20: expected one of 10, 30/,
+            ],
+            [
+                "a threshold above 10",
+                { "ecommerce:acceleratorThresholdCount": "11" },
+                /ecommerce:acceleratorThresholdCount = 11: expected an integer from 1 to 10/,
+            ],
+            [
+                "an unknown affinity",
+                { "ecommerce:acceleratorClientAffinity": "STICKY" },
+                /ecommerce:acceleratorClientAffinity = "STICKY": expected one of NONE, SOURCE_IP/,
+            ],
+            [
+                "a site in the global region",
+                { "ecommerce:drRegion": "us-west-2" },
+                /ecommerce:drRegion = "us-west-2": expected a region other than us-west-2/,
+            ],
+        ];
+        for (const [what, config, message] of rejected) {
+            it(`rejects ${what}, naming the key, before anything is created`, async () => {
+                const run = await runProgram({ stack: "primary", config });
+                assert.match(run.errors.join("\n"), message);
+                assert.equal(run.resources.filter((r) => r.type.startsWith("aws:")).length, 0);
+            });
+        }
+    });
+
     describe("traffic follows ecommerce:writerRegion", () => {
         for (const writerRegion of ["us-east-2", "us-west-1"]) {
             it(`with the writer in ${writerRegion}, only that site's group serves`, async () => {
@@ -169,10 +230,11 @@ describe("the virtual IP (Global Accelerator)", () => {
         }
 
         it("after the controller moved traffic to dr and the operator set writerRegion to us-west-1, pulumi up on either stack moves nothing back", async () => {
-            // What the controller leaves behind: dr's group serving dr's load balancer, primary's group fenced.
+            // What the controller (or the README's runbook, by hand) leaves behind: dr's load balancer
+            // added to dr's group at weight 128 and dial 100; primary's removed and its dial at 0.
             const controller = {
-                dr: { region: "us-west-1", ...trafficFor("writer"), endpoints: [{ id: "dr-alb", weight: SERVING_WEIGHT }] },
-                primary: { region: "us-east-2", trafficDialPercentage: trafficFor("standby").trafficDialPercentage, endpoints: [] },
+                dr: { region: "us-west-1", trafficDialPercentage: 100, endpoints: [{ id: "dr-alb", weight: 128 }] },
+                primary: { region: "us-east-2", trafficDialPercentage: 0, endpoints: [] },
             };
             for (const stack of ["primary", "dr"] as const) {
                 const desired = groupState(await withWriter(stack, "us-west-1"));
@@ -208,6 +270,26 @@ describe("the virtual IP (Global Accelerator)", () => {
                 }
             });
         }
+
+        it("sends every client to the writer's load balancer while it is healthy", async () => {
+            for (const writerRegion of ["us-east-2", "us-west-1"]) {
+                const groups = [groupState(await withWriter("primary", writerRegion)), groupState(await withWriter("dr", writerRegion))];
+                const writerAlb = writerRegion === "us-east-2" ? "primary-alb" : "dr-alb";
+                for (const nearest of NEAREST) {
+                    assert.deepEqual([...acceleratorRoutes(groups, new Set(["primary-alb", "dr-alb"]), nearest)], [writerAlb]);
+                }
+            }
+        });
+
+        it("between the controller's fence and its move, reaches neither site (no request lands on a writer being fenced or a standby not yet serving)", () => {
+            const fenced: RoutedGroup[] = [
+                { region: "us-east-2", trafficDialPercentage: 0, endpoints: [] },
+                { region: "us-west-1", trafficDialPercentage: 0, endpoints: [] },
+            ];
+            for (const nearest of NEAREST) {
+                assert.deepEqual([...acceleratorRoutes(fenced, new Set(["primary-alb", "dr-alb"]), nearest)], []);
+            }
+        });
 
         it("whereas a standby at weight 0 and dial 0 would get requests when the writer's site is down (Global Accelerator fails open)", () => {
             const groups: RoutedGroup[] = [

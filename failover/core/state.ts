@@ -9,11 +9,14 @@ import { Phase, PHASES, Roles } from "./decision";
 /**
  * The failover, in order. Each step is idempotent: safe to run twice, safe to resume after a
  * crash in the middle of it.
- *   fence         stop traffic to the failed site (weights to 0, not only a dial: a dial of 0
- *                 is ignored when no healthy endpoint is left elsewhere)
+ *   fence         stop traffic to the failed site: take its load balancer out of its endpoint
+ *                 group and set the dial to 0 (not weight 0: Global Accelerator may still send
+ *                 a weight-0 endpoint traffic when it fails open; lib/accelerator.ts), and make
+ *                 its writer refuse writes where it still answers
  *   record-lag    read the standby writer's replication lag before promoting: the data at risk
  *   promote       promote the standby writer and wait until it accepts writes
- *   move-traffic  send traffic to this site
+ *   move-traffic  send traffic to this site: its load balancer into its group at weight 128,
+ *                 dial 100 (lib/accelerator.ts trafficFor("writer"))
  *   notify        tell people what was done and what may be lost
  */
 export const STEPS = ["fence", "record-lag", "promote", "move-traffic", "notify"] as const;
