@@ -64,6 +64,17 @@ describe("lifecycle options of data-bearing resources", () => {
         );
     });
 
+    it("global: the accelerator (its static IPs), the listener the sites hang on, the published ARN and the public record are protected", async () => {
+        const run = requireSuccess(await runProgram({ stack: "global", config: { "ecommerce:publicZoneId": "Z0123456789ABCDEFGHIJ" } }));
+        const relevant = run.resources.filter((r) => r.protect || r.retainOnDelete || r.deleteBeforeReplace || r.ignoreChanges.length > 0);
+        assert.deepEqual(relevant.map(options).sort(), [
+            guarded("aws:globalaccelerator/accelerator:Accelerator", "vip-accelerator"),
+            guarded("aws:globalaccelerator/listener:Listener", "vip-listener"),
+            guarded("aws:route53/record:Record", "vip-site-record"),
+            guarded("aws:ssm/parameter:Parameter", "vip-listener-arn"),
+        ]);
+    });
+
     for (const stack of ["primary", "dr"]) {
         it(`${stack}: protect, ignoreChanges, retainOnDelete and deleteBeforeReplace are exactly as designed`, async () => {
             const run = await loadStack(stack);
