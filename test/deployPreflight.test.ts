@@ -7,7 +7,7 @@ import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GlobalAcceleratorClient, ListEndpointGroupsCommand } from "@aws-sdk/client-global-accelerator";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { AwsClients, preflight } from "../tools/deploy";
+import { AwsClients, preflight } from "../tools/preflight";
 import { parseConfig } from "../lib/config";
 import { isExampleHostname, placeholdersIn } from "../lib/placeholders";
 import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
@@ -31,7 +31,7 @@ const READY = {
     "ecommerce:originHostnames": { "us-east-2": "origin-us-east-2.acme-retail.com", "us-west-1": "origin-us-west-1.acme-retail.com" },
 };
 
-describe("deploy wrapper preflight (tools/deploy.ts)", () => {
+describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     const ec2 = mockClient(EC2Client);
     const ssm = mockClient(SSMClient);
     const ga = mockClient(GlobalAcceleratorClient);
