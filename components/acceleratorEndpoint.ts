@@ -10,6 +10,7 @@ import {
     oneOf,
     Problems,
     requireValidArgs,
+    STACK_ROLE,
 } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
@@ -43,7 +44,7 @@ export interface AcceleratorEndpointArgs {
 function endpointArgsProblems(args: AcceleratorEndpointArgs): string[] {
     const p = new Problems();
     p.check("region", args.region, AWS_REGION);
-    p.check("role", args.role, oneOf(["writer", "standby"]));
+    p.check("role", args.role, STACK_ROLE);
     p.check("healthCheckPath", args.healthCheckPath, HEALTH_CHECK_PATH);
     p.check("healthCheckProtocol", args.healthCheckProtocol, oneOf(["HTTP", "HTTPS"]));
     p.checkOptional("healthCheckIntervalSeconds", args.healthCheckIntervalSeconds, ACCELERATOR_HEALTH_CHECK_INTERVAL);

@@ -22,11 +22,11 @@ import {
     DB_STORAGE_GIB,
     DNS_TTL_SECONDS,
     K8S_NAME,
-    oneOf,
     Problems,
     RDS_MONITORING_INTERVAL,
     requireValidArgs,
     rule,
+    STACK_ROLE,
 } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
@@ -161,7 +161,7 @@ const MYSQL_PARAMETERS: readonly { name: string; value: string; applyMethod: "im
 /** Every problem with `args`, each naming the argument, the value received and what is allowed. */
 export function databaseClusterArgsProblems(args: DatabaseClusterArgs): string[] {
     const p = new Problems();
-    p.check("role", args.role, oneOf(["writer", "standby"]));
+    p.check("role", args.role, STACK_ROLE);
     p.check(
         "peerRegion",
         args.peerRegion,

@@ -360,3 +360,6 @@ export const ACCELERATOR_THRESHOLD_COUNT = integerFrom(1, 10);
  * #31767): every endpoint names its weight.
  */
 export const ACCELERATOR_ENDPOINT_WEIGHT = integerFrom(0, 255);
+
+/** A site's role (lib/config.ts StackRole). */
+export const STACK_ROLE = oneOf(["writer", "standby"]);
