@@ -1,0 +1,149 @@
+/**
+ * Traffic through Global Accelerator (its API answers only in us-west-2). Each site's endpoint
+ * group either serves (its load balancer at weight 128, dial 100) or holds no endpoint (dial
+ * 0): lib/accelerator.ts says why a fenced site holds no endpoint rather than one at weight 0,
+ * and `trafficFor` is the one home of both shapes, shared with the Pulumi program so that
+ * `pulumi up` after the writerRegion flip agrees with what this adapter did. Every step reads
+ * before it writes: repeated, it changes nothing.
+ */
+import {
+    AddEndpointsCommand,
+    DescribeEndpointGroupCommand,
+    type EndpointGroup,
+    GlobalAcceleratorClient,
+    RemoveEndpointsCommand,
+    UpdateEndpointGroupCommand,
+} from "@aws-sdk/client-global-accelerator";
+import { SERVING_WEIGHT, trafficFor } from "../../../lib/accelerator";
+import type { ActionContext, ActionResult, ReadinessCheck, TrafficAdapter } from "../../core/ports";
+import { call } from "./calls";
+
+/** A site as the virtual IP knows it. */
+export interface SiteEndpoint {
+    readonly endpointGroupArn: string;
+    readonly loadBalancerArn: string;
+}
+
+export class GlobalAcceleratorTraffic implements TrafficAdapter {
+    constructor(
+        private readonly client: GlobalAcceleratorClient,
+        /** Both sites, by region. */
+        private readonly sites: Readonly<Record<string, SiteEndpoint>>,
+    ) {}
+
+    private site(region: string): SiteEndpoint {
+        const site = this.sites[region];
+        if (site === undefined) {
+            throw new Error(`no endpoint group known for ${region} (known: ${Object.keys(this.sites).join(", ")})`);
+        }
+        return site;
+    }
+
+    private async describe(site: SiteEndpoint, signal: AbortSignal): Promise<EndpointGroup> {
+        const out = await call("globalaccelerator:DescribeEndpointGroup", site.endpointGroupArn, () =>
+            this.client.send(new DescribeEndpointGroupCommand({ EndpointGroupArn: site.endpointGroupArn }), { abortSignal: signal }),
+        );
+        return out.EndpointGroup ?? {};
+    }
+
+    async fence(region: string, context: ActionContext): Promise<ActionResult> {
+        const site = this.site(region);
+        const group = await this.describe(site, context.signal);
+        const done: string[] = [];
+        if ((group.EndpointDescriptions ?? []).some((e) => e.EndpointId === site.loadBalancerArn)) {
+            await call("globalaccelerator:RemoveEndpoints", site.endpointGroupArn, () =>
+                this.client.send(
+                    new RemoveEndpointsCommand({
+                        EndpointGroupArn: site.endpointGroupArn,
+                        EndpointIdentifiers: [{ EndpointId: site.loadBalancerArn }],
+                    }),
+                    { abortSignal: context.signal },
+                ),
+            );
+            done.push(`removed ${region}'s load balancer from its endpoint group`);
+        }
+        const fenced = trafficFor("standby").trafficDialPercentage;
+        if ((group.TrafficDialPercentage ?? 100) !== fenced) {
+            await call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
+                this.client.send(
+                    new UpdateEndpointGroupCommand({ EndpointGroupArn: site.endpointGroupArn, TrafficDialPercentage: fenced }),
+                    {
+                        abortSignal: context.signal,
+                    },
+                ),
+            );
+            done.push(`traffic dial ${group.TrafficDialPercentage ?? 100} -> ${fenced}`);
+        }
+        return { detail: done.length > 0 ? done.join("; ") : `${region} was already fenced (no endpoint, dial ${fenced})` };
+    }
+
+    async moveTo(to: string, _from: string, context: ActionContext): Promise<ActionResult> {
+        const site = this.site(to);
+        const group = await this.describe(site, context.signal);
+        const serving = trafficFor("writer");
+        const done: string[] = [];
+        const endpoint = (group.EndpointDescriptions ?? []).find((e) => e.EndpointId === site.loadBalancerArn);
+        if (endpoint === undefined) {
+            await call("globalaccelerator:AddEndpoints", site.endpointGroupArn, () =>
+                this.client.send(
+                    new AddEndpointsCommand({
+                        EndpointGroupArn: site.endpointGroupArn,
+                        EndpointConfigurations: [
+                            { EndpointId: site.loadBalancerArn, Weight: SERVING_WEIGHT, ClientIPPreservationEnabled: true },
+                        ],
+                    }),
+                    { abortSignal: context.signal },
+                ),
+            );
+            done.push(`added ${to}'s load balancer at weight ${SERVING_WEIGHT}`);
+        } else if (endpoint.Weight !== serving.endpointWeight || endpoint.ClientIPPreservationEnabled !== true) {
+            await call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
+                this.client.send(
+                    new UpdateEndpointGroupCommand({
+                        EndpointGroupArn: site.endpointGroupArn,
+                        EndpointConfigurations: [
+                            { EndpointId: site.loadBalancerArn, Weight: SERVING_WEIGHT, ClientIPPreservationEnabled: true },
+                        ],
+                    }),
+                    { abortSignal: context.signal },
+                ),
+            );
+            done.push(`weight ${String(endpoint.Weight)} -> ${SERVING_WEIGHT}`);
+        }
+        if ((group.TrafficDialPercentage ?? 100) !== serving.trafficDialPercentage) {
+            await call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
+                this.client.send(
+                    new UpdateEndpointGroupCommand({
+                        EndpointGroupArn: site.endpointGroupArn,
+                        TrafficDialPercentage: serving.trafficDialPercentage,
+                    }),
+                    { abortSignal: context.signal },
+                ),
+            );
+            done.push(`traffic dial ${group.TrafficDialPercentage ?? 100} -> ${serving.trafficDialPercentage}`);
+        }
+        return {
+            detail:
+                done.length > 0
+                    ? done.join("; ")
+                    : `${to} already served (weight ${SERVING_WEIGHT}, dial ${serving.trafficDialPercentage})`,
+        };
+    }
+
+    async readiness(): Promise<ReadinessCheck[]> {
+        return Promise.all(
+            Object.entries(this.sites).map(async ([region, site]): Promise<ReadinessCheck> => {
+                try {
+                    const group = await this.describe(site, AbortSignal.timeout(15_000));
+                    return {
+                        name: `endpoint group ${region}`,
+                        ok: true,
+                        detail: `${site.endpointGroupArn}: dial ${group.TrafficDialPercentage}, ${(group.EndpointDescriptions ?? []).length} endpoint(s)`,
+                    };
+                } catch (err) {
+                    return { name: `endpoint group ${region}`, ok: false, detail: (err as Error).message };
+                }
+            }),
+        );
+    }
+}

@@ -1,0 +1,397 @@
+/**
+ * The controller's AWS adapters (failover/adapters/aws): Global Accelerator, RDS and
+ * CloudWatch, SNS with aws-sdk-client-mock (failure modes no local server produces), the SDK's
+ * own retry on throttling through a fake transport, and the DynamoDB state store and lease
+ * against a real DynamoDB-protocol server on 127.0.0.1 (dynalite) through the real client.
+ */
+import * as assert from "assert";
+import { once } from "events";
+import type { AddressInfo } from "net";
+import { Readable } from "stream";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+    AddEndpointsCommand,
+    DescribeEndpointGroupCommand,
+    GlobalAcceleratorClient,
+    RemoveEndpointsCommand,
+    UpdateEndpointGroupCommand,
+} from "@aws-sdk/client-global-accelerator";
+import { DescribeDBInstancesCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient } from "@aws-sdk/client-rds";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import dynalite from "dynalite";
+import { clientConfig } from "../../failover/adapters/aws/calls";
+import { RdsDatabase } from "../../failover/adapters/aws/database";
+import { DynamoLock, DynamoStateStore, StateConflictError } from "../../failover/adapters/aws/dynamo";
+import { SnsNotifier } from "../../failover/adapters/aws/notifier";
+import { GlobalAcceleratorTraffic } from "../../failover/adapters/aws/traffic";
+import { Controller, StepFailedError } from "../../failover/controller";
+import type { ActionContext } from "../../failover/core/ports";
+import { LockHeldError } from "../../failover/core/ports";
+import { initialState } from "../../failover/core/state";
+import { FakeClock, MemoryWorld, options } from "../support/failoverWorld";
+
+const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "test" };
+const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
+const SITES = {
+    "us-east-2": {
+        endpointGroupArn: `${LISTENER}/endpoint-group/use2`,
+        loadBalancerArn: "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/app/web-alb/1",
+    },
+    "us-west-1": {
+        endpointGroupArn: `${LISTENER}/endpoint-group/usw1`,
+        loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/2",
+    },
+};
+const SOURCE = "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2";
+const context = (): ActionContext => ({
+    failover: { trigger: "automatic", decidedAt: 0, from: "us-east-2", to: "us-west-1", completed: [] },
+    attempt: 1,
+    signal: new AbortController().signal,
+});
+const awsError = (name: string, message = name) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+
+describe("failover AWS adapters", () => {
+    const ga = mockClient(GlobalAcceleratorClient);
+    const rds = mockClient(RDSClient);
+    const cloudwatch = mockClient(CloudWatchClient);
+    const sns = mockClient(SNSClient);
+    beforeEach(() => [ga, rds, cloudwatch, sns].forEach((m) => m.reset()));
+    after(() => [ga, rds, cloudwatch, sns].forEach((m) => m.restore()));
+
+    const traffic = () => new GlobalAcceleratorTraffic(new GlobalAcceleratorClient({ region: "us-west-2", credentials }), SITES);
+    const group = (site: keyof typeof SITES, dial: number, weight?: number) => ({
+        EndpointGroup: {
+            EndpointGroupArn: SITES[site].endpointGroupArn,
+            TrafficDialPercentage: dial,
+            EndpointDescriptions:
+                weight === undefined
+                    ? []
+                    : [{ EndpointId: SITES[site].loadBalancerArn, Weight: weight, ClientIPPreservationEnabled: true }],
+        },
+    });
+
+    describe("Global Accelerator traffic", () => {
+        it("fences a serving site: its load balancer out of its group, then dial 0", async () => {
+            ga.on(DescribeEndpointGroupCommand).resolves(group("us-east-2", 100, 128));
+            const result = await traffic().fence("us-east-2", context());
+            assert.deepEqual(ga.commandCalls(RemoveEndpointsCommand)[0].args[0].input, {
+                EndpointGroupArn: SITES["us-east-2"].endpointGroupArn,
+                EndpointIdentifiers: [{ EndpointId: SITES["us-east-2"].loadBalancerArn }],
+            });
+            assert.deepEqual(ga.commandCalls(UpdateEndpointGroupCommand)[0].args[0].input, {
+                EndpointGroupArn: SITES["us-east-2"].endpointGroupArn,
+                TrafficDialPercentage: 0,
+            });
+            assert.equal(result.detail, "removed us-east-2's load balancer from its endpoint group; traffic dial 100 -> 0");
+        });
+
+        it("reads before it writes: a site already fenced, or already serving, gets no write", async () => {
+            ga.on(DescribeEndpointGroupCommand, { EndpointGroupArn: SITES["us-east-2"].endpointGroupArn }).resolves(group("us-east-2", 0));
+            ga.on(DescribeEndpointGroupCommand, { EndpointGroupArn: SITES["us-west-1"].endpointGroupArn }).resolves(
+                group("us-west-1", 100, 128),
+            );
+            assert.match((await traffic().fence("us-east-2", context())).detail!, /already fenced/);
+            assert.match((await traffic().moveTo("us-west-1", "us-east-2", context())).detail!, /already served/);
+            assert.equal(
+                ga.commandCalls(RemoveEndpointsCommand).length +
+                    ga.commandCalls(AddEndpointsCommand).length +
+                    ga.commandCalls(UpdateEndpointGroupCommand).length,
+                0,
+            );
+        });
+
+        it("moves traffic to the promoted site: its load balancer in at weight 128 with client IPs preserved, then dial 100", async () => {
+            ga.on(DescribeEndpointGroupCommand).resolves(group("us-west-1", 0));
+            await traffic().moveTo("us-west-1", "us-east-2", context());
+            assert.deepEqual(ga.commandCalls(AddEndpointsCommand)[0].args[0].input.EndpointConfigurations, [
+                { EndpointId: SITES["us-west-1"].loadBalancerArn, Weight: 128, ClientIPPreservationEnabled: true },
+            ]);
+            assert.equal(ga.commandCalls(UpdateEndpointGroupCommand)[0].args[0].input.TrafficDialPercentage, 100);
+        });
+
+        it("fails with the call, the resource and AWS's answer when access is denied", async () => {
+            ga.on(DescribeEndpointGroupCommand).rejects(
+                awsError("AccessDeniedException", "not authorized to perform globalaccelerator:DescribeEndpointGroup"),
+            );
+            await assert.rejects(traffic().fence("us-east-2", context()), {
+                message: `globalaccelerator:DescribeEndpointGroup ${SITES["us-east-2"].endpointGroupArn}: AccessDeniedException: not authorized to perform globalaccelerator:DescribeEndpointGroup`,
+            });
+        });
+    });
+
+    describe("the SDK's retries (a fake transport, the client's real middleware)", () => {
+        it("retries throttling with backoff and then succeeds, within the configured attempts", async () => {
+            let calls = 0;
+            const requestHandler = {
+                handle: () => {
+                    calls += 1;
+                    const throttled = calls === 1;
+                    const body = throttled ? { __type: "ThrottlingException", message: "Rate exceeded" } : group("us-east-2", 0);
+                    return Promise.resolve({
+                        response: {
+                            statusCode: throttled ? 400 : 200,
+                            headers: { "content-type": "application/x-amz-json-1.1" },
+                            body: Readable.from([Buffer.from(JSON.stringify(body))]),
+                        },
+                    });
+                },
+            };
+            ga.restore();
+            try {
+                const client = new GlobalAcceleratorClient({
+                    ...clientConfig("us-west-2"),
+                    credentials,
+                    requestHandler: requestHandler as never,
+                });
+                const detail = (await new GlobalAcceleratorTraffic(client, SITES).fence("us-east-2", context())).detail;
+                assert.match(detail!, /already fenced/);
+                assert.equal(calls, 2, "one throttled answer, then the retry");
+            } finally {
+                Object.assign(ga, mockClient(GlobalAcceleratorClient));
+            }
+        });
+    });
+
+    describe("RDS database", () => {
+        const database = () =>
+            new RdsDatabase(
+                new RDSClient({ region: "us-west-1", credentials }),
+                new CloudWatchClient({ region: "us-west-1", credentials }),
+                new RDSClient({ region: "us-east-2", credentials }),
+                {
+                    standbyIdentifier: "ecommerce-mysql-us-west-1",
+                    expectedSourceArn: SOURCE,
+                    oldWriterIdentifier: "ecommerce-mysql-us-east-2",
+                    now: () => Date.parse("2026-11-30T12:00:00Z"),
+                },
+            );
+        const replica = (status = "available", source: string | undefined = SOURCE) => ({
+            DBInstances: [
+                {
+                    DBInstanceIdentifier: "ecommerce-mysql-us-west-1",
+                    DBInstanceStatus: status,
+                    ReadReplicaSourceDBInstanceIdentifier: source,
+                },
+            ],
+        });
+
+        it("reads the newest ReplicaLag of the standby writer, a replica of the expected source", async () => {
+            rds.on(DescribeDBInstancesCommand).resolves(replica());
+            cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [3, 12] }] });
+            const lag = await database().readLag(context());
+            assert.equal(lag.seconds, 3);
+            const query = cloudwatch.commandCalls(GetMetricDataCommand)[0].args[0].input;
+            assert.deepEqual(query.MetricDataQueries![0].MetricStat!.Metric!.Dimensions, [
+                { Name: "DBInstanceIdentifier", Value: "ecommerce-mysql-us-west-1" },
+            ]);
+            assert.equal(query.ScanBy, "TimestampDescending");
+        });
+
+        const unreadable: [string, () => void, RegExp][] = [
+            [
+                "no datapoint",
+                () => cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [] }] }),
+                /no ReplicaLag datapoint in the last 5 minutes/,
+            ],
+            [
+                "replication stopped (-1)",
+                () => cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [-1] }] }),
+                /ReplicaLag -1: replication is not running/,
+            ],
+            [
+                "a replica of another source",
+                () => rds.on(DescribeDBInstancesCommand).resolves(replica("available", "arn:aws:rds:eu-west-1:123456789012:db:other")),
+                /replicates from arn:aws:rds:eu-west-1/,
+            ],
+            [
+                "no longer a replica",
+                () =>
+                    rds
+                        .on(DescribeDBInstancesCommand)
+                        .resolves({ DBInstances: [{ DBInstanceIdentifier: "ecommerce-mysql-us-west-1", DBInstanceStatus: "available" }] }),
+                /is not a replica \(already promoted\?\)/,
+            ],
+        ];
+        for (const [what, arrange, message] of unreadable) {
+            it(`reports the lag as unreadable (the guard's over-budget) when there is ${what}`, async () => {
+                rds.on(DescribeDBInstancesCommand).resolves(replica());
+                cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [1] }] });
+                arrange();
+                const lag = await database().readLag(context());
+                assert.equal(lag.seconds, undefined);
+                assert.match(lag.error!, message);
+            });
+        }
+
+        it("promotes once and reports progress until the writer is standalone and available", async () => {
+            rds.on(DescribeDBInstancesCommand)
+                .resolvesOnce(replica("available"))
+                .resolvesOnce(replica("modifying"))
+                .resolves({ DBInstances: [{ DBInstanceIdentifier: "ecommerce-mysql-us-west-1", DBInstanceStatus: "available" }] });
+            const db = database();
+            assert.deepEqual(await db.promote(context()), {
+                writable: false,
+                detail: "ecommerce-mysql-us-west-1: PromoteReadReplica started",
+            });
+            assert.equal((await db.promote(context())).writable, false);
+            assert.equal((await db.promote(context())).writable, true);
+            assert.equal(rds.commandCalls(PromoteReadReplicaCommand).length, 1);
+        });
+
+        it("treats InvalidDBInstanceState (a promotion already under way) as progress, not failure", async () => {
+            rds.on(DescribeDBInstancesCommand).resolves(replica("available"));
+            rds.on(PromoteReadReplicaCommand).rejects(
+                Object.assign(awsError("InvalidDBInstanceStateFault"), { Code: "InvalidDBInstanceState" }),
+            );
+            assert.deepEqual(await database().promote(context()), {
+                writable: false,
+                detail: "ecommerce-mysql-us-west-1: a promotion or another change is under way (InvalidDBInstanceState)",
+            });
+        });
+
+        it("fences a reachable old writer with read_only=1 on its parameter group, at once", async () => {
+            rds.on(DescribeDBInstancesCommand).resolves({
+                DBInstances: [
+                    { DBInstanceIdentifier: "ecommerce-mysql-us-east-2", DBParameterGroups: [{ DBParameterGroupName: "db-params-1a2b" }] },
+                ],
+            });
+            const result = await database().fenceOldWriter("us-east-2", context());
+            assert.deepEqual(rds.commandCalls(ModifyDBParameterGroupCommand)[0].args[0].input, {
+                DBParameterGroupName: "db-params-1a2b",
+                Parameters: [{ ParameterName: "read_only", ParameterValue: "1", ApplyMethod: "immediate" }],
+            });
+            assert.match(result.detail!, /read_only=1 on db-params-1a2b/);
+        });
+
+        it("records an old region that does not answer and goes on", async () => {
+            rds.on(DescribeDBInstancesCommand).rejects(
+                Object.assign(new Error("connect ETIMEDOUT 52.95.0.1:443"), { name: "TimeoutError", code: "ETIMEDOUT" }),
+            );
+            const result = await database().fenceOldWriter("us-east-2", context());
+            assert.match(
+                result.detail!,
+                /ecommerce-mysql-us-east-2 in us-east-2 did not answer .*: NOT fenced; fence it when the region is back/,
+            );
+        });
+
+        it("resumes a promotion that outlasts one run in the next run, through the controller", async () => {
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "ecommerce-mysql-us-east-2" }).resolves({
+                DBInstances: [
+                    { DBInstanceIdentifier: "ecommerce-mysql-us-east-2", DBParameterGroups: [{ DBParameterGroupName: "db-params-1a2b" }] },
+                ],
+            });
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "ecommerce-mysql-us-west-1" })
+                .resolvesOnce(replica("available")) // record-lag
+                .resolvesOnce(replica("available")) // promote: starts it
+                .resolves(replica("modifying")); // then in progress until this run's budget is spent
+            cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [0] }] });
+            ga.on(DescribeEndpointGroupCommand).resolves(group("us-west-1", 0));
+            sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+            const world = new MemoryWorld();
+            const clock = new FakeClock();
+            const adapters = {
+                ...world.adapters(),
+                traffic: traffic(),
+                database: database(),
+                notifier: new SnsNotifier(
+                    new SNSClient({ region: "us-west-1", credentials }),
+                    "arn:aws:sns:us-west-1:123456789012:failover",
+                ),
+            };
+            const opts = options({ roles: { region: "us-west-1", writerRegion: "us-east-2" }, promoteTimeoutMs: 30, retries: 2 });
+            await assert.rejects(
+                new Controller({ adapters, probes: [], emit: () => undefined, clock }, opts).failover(false),
+                (err: unknown) => err instanceof StepFailedError && err.step === "promote",
+            );
+            assert.equal(world.state!.failover!.current!.step, "promote");
+            // The next run (the next scheduled invocation) finds the writer standalone and goes on.
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "ecommerce-mysql-us-west-1" }).resolves({
+                DBInstances: [{ DBInstanceIdentifier: "ecommerce-mysql-us-west-1", DBInstanceStatus: "available" }],
+            });
+            assert.equal(await new Controller({ adapters, probes: [], emit: () => undefined, clock }, opts).watch(), "failed-over");
+            assert.equal(rds.commandCalls(PromoteReadReplicaCommand).length, 1);
+            assert.equal(sns.commandCalls(PublishCommand).length, 1);
+            assert.match(String(sns.commandCalls(PublishCommand)[0].args[0].input.Message), /"dataAtRisk": "none expected/);
+        });
+    });
+
+    describe("DynamoDB state and lease (dynalite on 127.0.0.1, the real client)", () => {
+        let server: ReturnType<typeof dynalite>;
+        let client: DynamoDBClient;
+        const TABLE = "ecommerce-failover";
+        before(async () => {
+            server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+            server.listen(0, "127.0.0.1");
+            await once(server, "listening");
+            const { port } = server.address() as AddressInfo;
+            client = new DynamoDBClient({ region: "us-west-1", endpoint: `http://127.0.0.1:${port}`, credentials, maxAttempts: 1 });
+            await client.send(
+                new CreateTableCommand({
+                    TableName: TABLE,
+                    KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+                    AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+                    BillingMode: "PAY_PER_REQUEST",
+                }),
+            );
+        });
+        after(async () => {
+            client.destroy();
+            server.close();
+            await once(server, "close");
+        });
+
+        it("lets exactly one of two racing controllers take the lease; the other gives up after one lease period", async () => {
+            const lock = (holder: string) => new DynamoLock(client, TABLE, "race", { leaseMs: 600, pollMs: 100, holder });
+            const results = await Promise.allSettled([lock("a").acquire(), lock("b").acquire()]);
+            const won = results.filter((r) => r.status === "fulfilled");
+            const lost = results.filter((r) => r.status === "rejected");
+            assert.equal(won.length, 1);
+            assert.equal(lost.length, 1);
+            assert.ok(lost[0].reason instanceof LockHeldError);
+            await won[0].value.release();
+        });
+
+        it("hands the lease to the next run once a crashed holder's lease has expired", async () => {
+            // A holder that crashed: its item stays, unrenewed.
+            await DynamoDBDocumentClient.from(client).send(
+                new PutCommand({ TableName: TABLE, Item: { pk: "crash#lease", holder: "crashed", expiresAt: Date.now() + 300 } }),
+            );
+            const lease = await new DynamoLock(client, TABLE, "crash", { leaseMs: 1000, pollMs: 50, holder: "next" }).acquire();
+            lease.assertHeld();
+            await lease.release();
+        });
+
+        it("refuses a step completion written twice from the same read (two runs), keeping the first", async () => {
+            const [a, b] = [new DynamoStateStore(client, TABLE, "twice"), new DynamoStateStore(client, TABLE, "twice")];
+            const base = initialState({ region: "twice", writerRegion: "us-east-2" }, 1);
+            await a.load();
+            await b.load();
+            await a.save({ ...base, phase: "suspect", consecutiveFailedRounds: 1 });
+            await assert.rejects(b.save({ ...base, phase: "suspect", consecutiveFailedRounds: 7 }), StateConflictError);
+            assert.equal((await new DynamoStateStore(client, TABLE, "twice").load())!.consecutiveFailedRounds, 1);
+            // the writer itself goes on writing
+            await a.save({ ...base, phase: "healthy", consecutiveFailedRounds: 0 });
+        });
+
+        it("carries a whole failover's state through DynamoDB, resumable by a new store", async () => {
+            const world = new MemoryWorld();
+            const store = new DynamoStateStore(client, TABLE, "us-west-1");
+            const lock = new DynamoLock(client, TABLE, "us-west-1", { leaseMs: 2000 });
+            const adapters = { ...world.adapters(), store, lock };
+            const opts = options({ roles: { region: "us-west-1", writerRegion: "us-east-2" } });
+            assert.equal(
+                await new Controller({ adapters, probes: [], emit: () => undefined, clock: new FakeClock() }, opts).failover(true),
+                "failed-over",
+            );
+            const saved = await new DynamoStateStore(client, TABLE, "us-west-1").load();
+            assert.equal(saved!.phase, "failed-over");
+            assert.deepEqual(
+                saved!.failover!.completed.map((c) => c.step),
+                ["fence", "record-lag", "promote", "move-traffic", "notify"],
+            );
+        });
+    });
+});
