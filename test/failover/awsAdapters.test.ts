@@ -14,6 +14,7 @@ import {
     AddEndpointsCommand,
     DescribeEndpointGroupCommand,
     GlobalAcceleratorClient,
+    ListEndpointGroupsCommand,
     RemoveEndpointsCommand,
     UpdateEndpointGroupCommand,
 } from "@aws-sdk/client-global-accelerator";
@@ -26,7 +27,7 @@ import { clientConfig } from "../../failover/adapters/aws/calls";
 import { RdsDatabase } from "../../failover/adapters/aws/database";
 import { DynamoLock, DynamoStateStore, StateConflictError } from "../../failover/adapters/aws/dynamo";
 import { SnsNotifier } from "../../failover/adapters/aws/notifier";
-import { GlobalAcceleratorTraffic } from "../../failover/adapters/aws/traffic";
+import { discoverSites, GlobalAcceleratorTraffic } from "../../failover/adapters/aws/traffic";
 import { Controller, StepFailedError } from "../../failover/controller";
 import type { ActionContext } from "../../failover/core/ports";
 import { LockHeldError } from "../../failover/core/ports";
@@ -85,7 +86,7 @@ describe("failover AWS adapters", () => {
                 EndpointGroupArn: SITES["us-east-2"].endpointGroupArn,
                 TrafficDialPercentage: 0,
             });
-            assert.equal(result.detail, "removed us-east-2's load balancer from its endpoint group; traffic dial 100 -> 0");
+            assert.equal(result.detail, "removed 1 endpoint(s) from us-east-2's endpoint group; traffic dial 100 -> 0");
         });
 
         it("reads before it writes: a site already fenced, or already serving, gets no write", async () => {
@@ -110,6 +111,35 @@ describe("failover AWS adapters", () => {
                 { EndpointId: SITES["us-west-1"].loadBalancerArn, Weight: 128, ClientIPPreservationEnabled: true },
             ]);
             assert.equal(ga.commandCalls(UpdateEndpointGroupCommand)[0].args[0].input.TrafficDialPercentage, 100);
+        });
+
+        it("finds both sites' groups on the listener by region, knowing only its own load balancer", async () => {
+            ga.on(ListEndpointGroupsCommand)
+                .resolvesOnce({
+                    EndpointGroups: [{ EndpointGroupArn: SITES["us-east-2"].endpointGroupArn, EndpointGroupRegion: "us-east-2" }],
+                    NextToken: "page-2",
+                })
+                .resolves({
+                    EndpointGroups: [{ EndpointGroupArn: SITES["us-west-1"].endpointGroupArn, EndpointGroupRegion: "us-west-1" }],
+                });
+            const sites = await discoverSites(new GlobalAcceleratorClient({ region: "us-west-2", credentials }), LISTENER, {
+                region: "us-west-1",
+                loadBalancerArn: SITES["us-west-1"].loadBalancerArn,
+            });
+            assert.deepEqual(sites, {
+                "us-east-2": { endpointGroupArn: SITES["us-east-2"].endpointGroupArn },
+                "us-west-1": SITES["us-west-1"],
+            });
+            await assert.rejects(
+                new GlobalAcceleratorTraffic(new GlobalAcceleratorClient({ region: "us-west-2", credentials }), sites).moveTo(
+                    "us-east-2",
+                    "us-west-1",
+                    context(),
+                ),
+                {
+                    message: "no load balancer known for us-east-2: traffic moves only to the controller's own site",
+                },
+            );
         });
 
         it("fails with the call, the resource and AWS's answer when access is denied", async () => {

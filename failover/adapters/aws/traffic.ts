@@ -11,8 +11,10 @@ import {
     DescribeEndpointGroupCommand,
     type EndpointGroup,
     GlobalAcceleratorClient,
+    ListEndpointGroupsCommand,
     RemoveEndpointsCommand,
     UpdateEndpointGroupCommand,
+    type UpdateEndpointGroupCommandInput,
 } from "@aws-sdk/client-global-accelerator";
 import { SERVING_WEIGHT, trafficFor } from "../../../lib/accelerator";
 import type { ActionContext, ActionResult, ReadinessCheck, TrafficAdapter } from "../../core/ports";
@@ -21,7 +23,35 @@ import { call } from "./calls";
 /** A site as the virtual IP knows it. */
 export interface SiteEndpoint {
     readonly endpointGroupArn: string;
-    readonly loadBalancerArn: string;
+    /** The site's load balancer: needed for the site traffic moves to (the controller's own). */
+    readonly loadBalancerArn?: string;
+}
+
+/**
+ * Both sites' endpoint groups, found on the listener by region (ListEndpointGroups): a
+ * controller knows its own load balancer and learns the other site's group at run time, so
+ * neither stack needs the other's IDs.
+ */
+export async function discoverSites(
+    client: GlobalAcceleratorClient,
+    listenerArn: string,
+    own: { readonly region: string; readonly loadBalancerArn: string },
+): Promise<Record<string, SiteEndpoint>> {
+    const sites: Record<string, SiteEndpoint> = {};
+    let token: string | undefined;
+    do {
+        const page = await call("globalaccelerator:ListEndpointGroups", listenerArn, () =>
+            client.send(new ListEndpointGroupsCommand({ ListenerArn: listenerArn, NextToken: token })),
+        );
+        for (const group of page.EndpointGroups ?? []) {
+            if (group.EndpointGroupRegion !== undefined && group.EndpointGroupArn !== undefined) {
+                const loadBalancer = group.EndpointGroupRegion === own.region ? { loadBalancerArn: own.loadBalancerArn } : {};
+                sites[group.EndpointGroupRegion] = { endpointGroupArn: group.EndpointGroupArn, ...loadBalancer };
+            }
+        }
+        token = page.NextToken;
+    } while (token !== undefined);
+    return sites;
 }
 
 export class GlobalAcceleratorTraffic implements TrafficAdapter {
@@ -46,32 +76,36 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
         return out.EndpointGroup ?? {};
     }
 
+    private update(site: SiteEndpoint, input: Omit<UpdateEndpointGroupCommandInput, "EndpointGroupArn">, signal: AbortSignal) {
+        // Fields left out keep their values (UpdateEndpointGroup changes what it is given).
+        return call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
+            this.client.send(new UpdateEndpointGroupCommand({ EndpointGroupArn: site.endpointGroupArn, ...input }), {
+                abortSignal: signal,
+            }),
+        );
+    }
+
     async fence(region: string, context: ActionContext): Promise<ActionResult> {
         const site = this.site(region);
         const group = await this.describe(site, context.signal);
         const done: string[] = [];
-        if ((group.EndpointDescriptions ?? []).some((e) => e.EndpointId === site.loadBalancerArn)) {
+        // Every endpoint goes: a fenced group holds none, not even one at weight 0.
+        const present = (group.EndpointDescriptions ?? []).map((e) => e.EndpointId).filter((id): id is string => id !== undefined);
+        if (present.length > 0) {
             await call("globalaccelerator:RemoveEndpoints", site.endpointGroupArn, () =>
                 this.client.send(
                     new RemoveEndpointsCommand({
                         EndpointGroupArn: site.endpointGroupArn,
-                        EndpointIdentifiers: [{ EndpointId: site.loadBalancerArn }],
+                        EndpointIdentifiers: present.map((id) => ({ EndpointId: id })),
                     }),
                     { abortSignal: context.signal },
                 ),
             );
-            done.push(`removed ${region}'s load balancer from its endpoint group`);
+            done.push(`removed ${present.length} endpoint(s) from ${region}'s endpoint group`);
         }
         const fenced = trafficFor("standby").trafficDialPercentage;
         if ((group.TrafficDialPercentage ?? 100) !== fenced) {
-            await call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
-                this.client.send(
-                    new UpdateEndpointGroupCommand({ EndpointGroupArn: site.endpointGroupArn, TrafficDialPercentage: fenced }),
-                    {
-                        abortSignal: context.signal,
-                    },
-                ),
-            );
+            await this.update(site, { TrafficDialPercentage: fenced }, context.signal);
             done.push(`traffic dial ${group.TrafficDialPercentage ?? 100} -> ${fenced}`);
         }
         return { detail: done.length > 0 ? done.join("; ") : `${region} was already fenced (no endpoint, dial ${fenced})` };
@@ -79,47 +113,31 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
 
     async moveTo(to: string, _from: string, context: ActionContext): Promise<ActionResult> {
         const site = this.site(to);
+        const loadBalancerArn = site.loadBalancerArn;
+        if (loadBalancerArn === undefined) {
+            throw new Error(`no load balancer known for ${to}: traffic moves only to the controller's own site`);
+        }
         const group = await this.describe(site, context.signal);
         const serving = trafficFor("writer");
+        const configuration = { EndpointId: loadBalancerArn, Weight: SERVING_WEIGHT, ClientIPPreservationEnabled: true };
         const done: string[] = [];
-        const endpoint = (group.EndpointDescriptions ?? []).find((e) => e.EndpointId === site.loadBalancerArn);
+        const endpoint = (group.EndpointDescriptions ?? []).find((e) => e.EndpointId === loadBalancerArn);
         if (endpoint === undefined) {
             await call("globalaccelerator:AddEndpoints", site.endpointGroupArn, () =>
                 this.client.send(
-                    new AddEndpointsCommand({
-                        EndpointGroupArn: site.endpointGroupArn,
-                        EndpointConfigurations: [
-                            { EndpointId: site.loadBalancerArn, Weight: SERVING_WEIGHT, ClientIPPreservationEnabled: true },
-                        ],
-                    }),
-                    { abortSignal: context.signal },
+                    new AddEndpointsCommand({ EndpointGroupArn: site.endpointGroupArn, EndpointConfigurations: [configuration] }),
+                    {
+                        abortSignal: context.signal,
+                    },
                 ),
             );
             done.push(`added ${to}'s load balancer at weight ${SERVING_WEIGHT}`);
         } else if (endpoint.Weight !== serving.endpointWeight || endpoint.ClientIPPreservationEnabled !== true) {
-            await call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
-                this.client.send(
-                    new UpdateEndpointGroupCommand({
-                        EndpointGroupArn: site.endpointGroupArn,
-                        EndpointConfigurations: [
-                            { EndpointId: site.loadBalancerArn, Weight: SERVING_WEIGHT, ClientIPPreservationEnabled: true },
-                        ],
-                    }),
-                    { abortSignal: context.signal },
-                ),
-            );
+            await this.update(site, { EndpointConfigurations: [configuration] }, context.signal);
             done.push(`weight ${String(endpoint.Weight)} -> ${SERVING_WEIGHT}`);
         }
         if ((group.TrafficDialPercentage ?? 100) !== serving.trafficDialPercentage) {
-            await call("globalaccelerator:UpdateEndpointGroup", site.endpointGroupArn, () =>
-                this.client.send(
-                    new UpdateEndpointGroupCommand({
-                        EndpointGroupArn: site.endpointGroupArn,
-                        TrafficDialPercentage: serving.trafficDialPercentage,
-                    }),
-                    { abortSignal: context.signal },
-                ),
-            );
+            await this.update(site, { TrafficDialPercentage: serving.trafficDialPercentage }, context.signal);
             done.push(`traffic dial ${group.TrafficDialPercentage ?? 100} -> ${serving.trafficDialPercentage}`);
         }
         return {
