@@ -1,0 +1,110 @@
+/**
+ * The deployed controller's configuration: one JSON document in the function's environment
+ * (FAILOVER_CONFIG), written by the Pulumi program (components/failoverController.ts) and
+ * validated here, all problems at once, before anything runs. No secrets: names and ARNs.
+ */
+import * as settings from "../core/settings";
+
+export interface HttpVantage {
+    readonly name: string;
+    readonly url: string;
+}
+
+export interface LambdaConfig {
+    /** This controller's region (the standby it promotes) and the writer region it watches. */
+    readonly region: string;
+    readonly writerRegion: string;
+    readonly table: string;
+    readonly topicArn: string;
+    /** SSM parameter (in us-west-2) holding the virtual IP's listener ARN. */
+    readonly listenerParameter: string;
+    /** This site's load balancer, added to its endpoint group when traffic moves here. */
+    readonly loadBalancerArn: string;
+    readonly standbyIdentifier: string;
+    readonly expectedSourceArn: string;
+    readonly oldWriterIdentifier: string;
+    /** HTTP vantage points; the accelerator's own endpoint health of the writer is always added. */
+    readonly httpProbes: readonly HttpVantage[];
+    readonly expectBody?: string;
+    readonly intervalSeconds: number;
+    readonly maxFail: number;
+    readonly quorum: number;
+    readonly timeoutSeconds: number;
+    readonly maxLagSeconds?: number;
+    readonly lagWaitSeconds: number;
+    readonly leaseSeconds: number;
+}
+
+export class LambdaConfigError extends Error {}
+
+export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
+    if (raw === undefined || raw.trim() === "") {
+        throw new LambdaConfigError("FAILOVER_CONFIG is not set: the function needs its configuration (the stack writes it)");
+    }
+    let value: Record<string, unknown>;
+    try {
+        value = JSON.parse(raw) as Record<string, unknown>;
+    } catch (err) {
+        throw new LambdaConfigError(`FAILOVER_CONFIG is not JSON: ${(err as Error).message}`);
+    }
+    const problems: string[] = [];
+    const text = (key: string): string => {
+        const v = value[key];
+        if (typeof v !== "string" || v === "") {
+            problems.push(`${key} = ${JSON.stringify(v)}: expected a non-empty string`);
+            return "";
+        }
+        return v;
+    };
+    const num = (key: string, range: settings.Range, fallback?: number): number => {
+        const v = value[key] ?? fallback;
+        const problem = settings.checkRange(key, Number(v), range);
+        if (v === undefined || problem !== undefined) {
+            problems.push(problem ?? `${key} = undefined: expected a number`);
+            return NaN;
+        }
+        return Number(v);
+    };
+    const probes = Array.isArray(value.httpProbes) ? (value.httpProbes as HttpVantage[]) : [];
+    if (
+        !Array.isArray(value.httpProbes) ||
+        probes.some((p) => typeof p?.name !== "string" || typeof p?.url !== "string" || !/^https?:\/\//.test(p.url))
+    ) {
+        problems.push(`httpProbes = ${JSON.stringify(value.httpProbes)}: expected a list of {"name", "url"} with http(s) URLs`);
+    }
+    const interval = num("intervalSeconds", settings.INTERVAL_SECONDS, settings.DEFAULT_INTERVAL_SECONDS);
+    const timeout = num("timeoutSeconds", settings.TIMEOUT_SECONDS, Math.min(interval, settings.DEFAULT_TIMEOUT_CAP_SECONDS));
+    if (timeout > interval) {
+        problems.push(`timeoutSeconds = ${timeout}: expected at most intervalSeconds (${interval})`);
+    }
+    const vantagePoints = probes.length + 1;
+    const config: LambdaConfig = {
+        region: text("region"),
+        writerRegion: text("writerRegion"),
+        table: text("table"),
+        topicArn: text("topicArn"),
+        listenerParameter: text("listenerParameter"),
+        loadBalancerArn: text("loadBalancerArn"),
+        standbyIdentifier: text("standbyIdentifier"),
+        expectedSourceArn: text("expectedSourceArn"),
+        oldWriterIdentifier: text("oldWriterIdentifier"),
+        httpProbes: probes,
+        expectBody: typeof value.expectBody === "string" ? value.expectBody : undefined,
+        intervalSeconds: interval,
+        maxFail: num("maxFail", settings.MAX_FAIL, settings.DEFAULT_MAX_FAIL),
+        quorum: num("quorum", { min: 1, max: vantagePoints, integer: true }, settings.defaultQuorum(vantagePoints)),
+        timeoutSeconds: timeout,
+        maxLagSeconds: value.maxLagSeconds === undefined ? undefined : num("maxLagSeconds", settings.MAX_LAG_SECONDS),
+        lagWaitSeconds: num("lagWaitSeconds", settings.LAG_WAIT_SECONDS, settings.DEFAULT_LAG_WAIT_SECONDS),
+        leaseSeconds: num("leaseSeconds", settings.LEASE_SECONDS, 90),
+    };
+    if (config.region !== "" && config.region === config.writerRegion) {
+        problems.push(
+            `region = ${JSON.stringify(config.region)}: the controller's region is the writer region; it only promotes a standby`,
+        );
+    }
+    if (problems.length > 0) {
+        throw new LambdaConfigError(`FAILOVER_CONFIG has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    }
+    return config;
+}

@@ -1,0 +1,78 @@
+/**
+ * The deployed controller: its configuration's validation, and the Lambda bundle built the
+ * way the stack builds it (esbuild), loaded and called.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildLambdaBundle } from "../../failover/lambda/bundle";
+import { parseLambdaConfig } from "../../failover/lambda/config";
+
+const GOOD = {
+    region: "us-west-1",
+    writerRegion: "us-east-2",
+    table: "ecommerce-failover-us-west-1",
+    topicArn: "arn:aws:sns:us-west-1:123456789012:ecommerce-failover",
+    listenerParameter: "/ecommerce/global/accelerator-listener-arn",
+    loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/1",
+    standbyIdentifier: "ecommerce-mysql-us-west-1",
+    expectedSourceArn: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
+    oldWriterIdentifier: "ecommerce-mysql-us-east-2",
+    httpProbes: [
+        { name: "origin", url: "https://origin-us-east-2.shop.acme-retail.com/api/health" },
+        { name: "public", url: "https://shop.acme-retail.com/api/health" },
+    ],
+    intervalSeconds: 10,
+    maxFail: 3,
+    quorum: 2,
+    timeoutSeconds: 5,
+    maxLagSeconds: 60,
+    lagWaitSeconds: 30,
+    leaseSeconds: 90,
+};
+
+describe("failover Lambda", () => {
+    it("accepts the configuration the stack writes", () => {
+        const cfg = parseLambdaConfig(JSON.stringify(GOOD));
+        assert.equal(cfg.quorum, 2);
+        assert.equal(cfg.httpProbes.length, 2);
+    });
+
+    it("rejects a bad configuration with every problem at once, before any call", () => {
+        assert.throws(
+            () => parseLambdaConfig(JSON.stringify({ ...GOOD, region: "us-east-2", quorum: 4, timeoutSeconds: 20, table: "" })),
+            (err: Error) =>
+                err.message.startsWith("FAILOVER_CONFIG has 4 problem(s):") &&
+                err.message.includes('table = "": expected a non-empty string') &&
+                err.message.includes("quorum 4: expected a whole number from 1 to 3") &&
+                err.message.includes("timeoutSeconds = 20: expected at most intervalSeconds (10)") &&
+                err.message.includes('region = "us-east-2": the controller\'s region is the writer region'),
+        );
+        assert.throws(() => parseLambdaConfig(undefined), /FAILOVER_CONFIG is not set/);
+    });
+
+    it("bundles into one file that loads on its own and exports the handler, which validates its configuration first", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-bundle-"));
+        try {
+            const file = buildLambdaBundle(dir);
+            const size = fs.statSync(file).size;
+            assert.ok(size > 100_000 && size < 10_000_000, `bundle of ${size} bytes`);
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const bundled = require(file) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
+            assert.equal(typeof bundled.handler, "function");
+            const saved = process.env.FAILOVER_CONFIG;
+            process.env.FAILOVER_CONFIG = JSON.stringify({ ...GOOD, maxFail: 0 });
+            try {
+                await assert.rejects(
+                    bundled.handler({}, { getRemainingTimeInMillis: () => 60_000 }),
+                    /maxFail 0: expected a whole number from 1 to 100/,
+                );
+            } finally {
+                process.env.FAILOVER_CONFIG = saved;
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
