@@ -19,12 +19,13 @@ import { listenerArnParameterName } from "./lib/accelerator";
 import { GLOBAL_REGION } from "./lib/regions";
 import { AcceleratorEndpoint } from "./components/acceleratorEndpoint";
 import { VirtualIp } from "./components/virtualIp";
+import { FailoverController } from "./components/failoverController";
 import { resolveAccount, resolveZones } from "./lib/lookups";
 import { tierTags } from "./lib/tags";
 import { Network } from "./components/network";
 import { RedisCluster } from "./components/redisCluster";
 import { WebTier } from "./components/webTier";
-import { credentialsSecretName, readerRecordName, writerRecordName } from "./lib/dbNaming";
+import { credentialsSecretName, readerRecordName, writerIdentifier, writerRecordName } from "./lib/dbNaming";
 import { DatabaseCluster } from "./components/databaseCluster";
 import { MonitoringStack } from "./components/monitoringStack";
 import { pinnedNodes } from "./lib/placement";
@@ -214,6 +215,31 @@ async function siteStack(cfg: PlatformConfig) {
         tags: tierTags(cfg, "traffic"),
     });
 
+    // The controller of this site, watching the writer site from three vantage points: its
+    // origin directly and its public name through the accelerator (HTTP), and the accelerator's
+    // own health view of it (the function adds that one). Enabled only in the standby region.
+    const listenerParameterName = listenerArnParameterName(cfg.project);
+    const failover = new FailoverController("failover", {
+        project: cfg.project,
+        region: cfg.region,
+        writerRegion: cfg.writerRegion,
+        role: cfg.role,
+        accountId: account.accountId,
+        partition: account.partition,
+        loadBalancerArn: web.albArn,
+        listenerArn,
+        listenerParameterName,
+        listenerParameterArn: `arn:${account.partition}:ssm:${GLOBAL_REGION}:${account.accountId}:parameter${listenerParameterName}`,
+        standbyIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.region),
+        oldWriterIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.writerRegion),
+        httpProbes: [
+            { name: "writer-origin", url: `https://${cfg.originHostnames[cfg.writerRegion]}${cfg.web.healthCheckPath}` },
+            { name: "public-name", url: `https://${cfg.siteHostname}${cfg.web.healthCheckPath}` },
+        ],
+        ...cfg.failover,
+        tags: tierTags(cfg, "traffic"),
+    });
+
     return {
         region: cfg.region,
         role: cfg.role,
@@ -236,5 +262,9 @@ async function siteStack(cfg: PlatformConfig) {
         endpointGroupArn: endpoint.endpointGroupArn,
         trafficDialPercentage: endpoint.trafficDialPercentage,
         endpointWeight: endpoint.endpointWeight ?? "none (no endpoint: standby)",
+        failoverFunction: failover.functionName,
+        failoverTable: failover.tableName,
+        failoverTopicArn: failover.topicArn,
+        failoverSchedule: failover.scheduleState,
     };
 }

@@ -9,6 +9,7 @@
 import { runtime as pulumiRuntime, getStack as pulumiGetStack } from "@pulumi/pulumi";
 import { pinnedRedisImage } from "./pins";
 import { azIdBelongsTo, GLOBAL_REGION } from "./regions";
+import * as failoverSettings from "../failover/core/settings";
 import { cidrsOverlap, parseCidr, MAX_AZS } from "./cidr";
 import {
     ACCOUNT_ID,
@@ -148,6 +149,16 @@ export interface MonitoringSettings {
     readonly alertReceiverSecretName: string;
 }
 
+/** The failover controller each site deploys (failover/, ranges in failover/core/settings.ts). */
+export interface FailoverSettings {
+    readonly intervalSeconds: number;
+    readonly maxFail: number;
+    readonly quorum: number;
+    readonly timeoutSeconds: number;
+    readonly maxLagSeconds: number;
+    readonly lagWaitSeconds: number;
+}
+
 /** The virtual IP (Global Accelerator) and the public name on it. */
 export interface TrafficSettings {
     /** Route 53 hosted zone of siteHostname; empty: no record (the plan says so). */
@@ -195,6 +206,7 @@ export interface PlatformConfig {
     readonly db: DatabaseSettings;
     readonly monitoring: MonitoringSettings;
     readonly traffic: TrafficSettings;
+    readonly failover: FailoverSettings;
 }
 
 /** Raw config lookup by fully qualified key (`ecommerce:webInstanceCount`, `aws:region`). */
@@ -366,6 +378,7 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     const db = readDatabase(r);
     const monitoring = readMonitoring(r);
     const traffic = readTraffic(r);
+    const failover = readFailover(r);
     if (r.problems.list.length > 0) {
         throw new ConfigError(stack, r.problems.list);
     }
@@ -391,6 +404,38 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
         db: db as DatabaseSettings,
         monitoring: monitoring as MonitoringSettings,
         traffic: traffic as TrafficSettings,
+        failover: failover as FailoverSettings,
+    };
+}
+
+/** A failover range (failover/core/settings.ts) as a config rule. */
+function rangeRule(range: failoverSettings.Range): Rule<number> {
+    return rule(
+        `${range.integer ? "an integer" : "a number"} from ${range.min} to ${range.max}`,
+        (v) => failoverSettings.checkRange("", v, range) === undefined,
+    );
+}
+
+function readFailover(r: Reader): Draft<FailoverSettings> {
+    const intervalSeconds = r.integer(
+        key("failoverIntervalSeconds"),
+        rangeRule({ ...failoverSettings.INTERVAL_SECONDS, min: 1, integer: true }),
+    );
+    const timeoutSeconds = r.integer(
+        key("failoverTimeoutSeconds"),
+        rangeRule({ ...failoverSettings.TIMEOUT_SECONDS, min: 1, integer: true }),
+    );
+    if (intervalSeconds !== undefined && timeoutSeconds !== undefined && timeoutSeconds > intervalSeconds) {
+        r.reject(key("failoverTimeoutSeconds"), timeoutSeconds, `at most ecommerce:failoverIntervalSeconds (${intervalSeconds})`);
+    }
+    return {
+        intervalSeconds,
+        maxFail: r.integer(key("failoverMaxFail"), rangeRule(failoverSettings.MAX_FAIL)),
+        // Three vantage points (origin, public name, the accelerator's endpoint health).
+        quorum: r.integer(key("failoverQuorum"), integerFrom(1, 3, " (of the three vantage points)")),
+        timeoutSeconds,
+        maxLagSeconds: r.integer(key("failoverMaxLagSeconds"), rangeRule({ ...failoverSettings.MAX_LAG_SECONDS, integer: true })),
+        lagWaitSeconds: r.integer(key("failoverLagWaitSeconds"), rangeRule({ ...failoverSettings.LAG_WAIT_SECONDS, integer: true })),
     };
 }
 

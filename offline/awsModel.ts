@@ -182,6 +182,31 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
         const groupArn = `${a.inputs.listenerArn}/endpoint-group/${hex(`group|${a.inputs.listenerArn}|${a.inputs.endpointGroupRegion}`, 12)}`;
         return { id: groupArn, outputs: { arn: groupArn } };
     },
+    "aws:sns/topic:Topic": (a) => {
+        const name = a.inputs.name ?? autoName(a, 256);
+        return { id: arn("sns", a.region, name), outputs: { name, arn: arn("sns", a.region, name) } };
+    },
+    "aws:dynamodb/table:Table": (a) => {
+        const name = a.inputs.name ?? autoName(a, 255);
+        return { id: name, outputs: { name, arn: arn("dynamodb", a.region, `table/${name}`) } };
+    },
+    "aws:lambda/function:Function": (a) => {
+        const name = a.inputs.name ?? autoName(a, 64);
+        const fnArn = arn("lambda", a.region, `function:${name}`);
+        return {
+            id: name,
+            outputs: {
+                name,
+                arn: fnArn,
+                invokeArn: `arn:${PARTITION}:apigateway:${a.region}:lambda:path/2015-03-31/functions/${fnArn}/invocations`,
+                version: "$LATEST",
+            },
+        };
+    },
+    "aws:scheduler/schedule:Schedule": (a) => {
+        const name = a.inputs.name ?? autoName(a, 64);
+        return { id: `default/${name}`, outputs: { name, arn: arn("scheduler", a.region, `schedule/default/${name}`) } };
+    },
     "aws:ssm/parameter:Parameter": (a) => ({
         id: a.inputs.name,
         outputs: { arn: arn("ssm", a.region, `parameter${a.inputs.name}`), version: 1, tier: "Standard", dataType: "text" },

@@ -265,4 +265,42 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         field: /^endpointConfigurations(\[0\]\.(endpointId|weight|clientIpPreservationEnabled))?$/,
         reason: `${ROLE}: the writer's group holds its load balancer (weight 128); the standby's holds no endpoint, so no request can reach it (lib/accelerator.ts)`,
     },
+
+    // --- the failover controller: watching in the standby region, off in the writer's ------------
+    {
+        type: "aws:dynamodb/table:Table",
+        name: "failover-state",
+        field: "name",
+        reason: `${R}: the controller's table is named after its region`,
+    },
+    {
+        type: "aws:iam/rolePolicy:RolePolicy",
+        name: "failover-permissions",
+        field: "policy",
+        reason: `${ROLE}: the standby writer it may promote and the old writer it may fence are this region's and the writer region's (the same instance in the writer region)`,
+    },
+    {
+        type: "aws:lambda/function:Function",
+        name: "failover-function",
+        field: "environment.variables.FAILOVER_CONFIG",
+        reason: `${ROLE}: the controller's region, table and standby writer, and the writer it watches`,
+    },
+    {
+        type: "aws:scheduler/schedule:Schedule",
+        name: "failover-schedule",
+        field: /^(state|description)$/,
+        reason: `${ROLE}: the controller runs only where the standby is (the description names both regions)`,
+    },
+    {
+        type: "aws:cloudwatch/metricAlarm:MetricAlarm",
+        name: /^failover-(missed-schedule|not-ready|failing-over|held)$/,
+        field: /^(actionsEnabled|treatMissingData)$/,
+        reason: `${ROLE}: the controller's alarms act only where it watches (quiet in the writer region, whose schedule is off)`,
+    },
+    {
+        type: "aws:cloudwatch/metricAlarm:MetricAlarm",
+        name: /^failover-(not-ready|failing-over|held)$/,
+        field: "dimensions.ControllerRegion",
+        reason: `${R}: the controller's metrics carry its region`,
+    },
 ];

@@ -40,13 +40,24 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
         ]);
     });
 
-    it("changes, besides the writer, only the app's credentials grant, the web servers' launch template (an instance refresh) and the virtual IP's endpoint group, in both stacks", async () => {
+    it("changes, besides the writer, only the app's credentials grant, the web servers' launch template (an instance refresh), the virtual IP's endpoint group and the failover controller's role, in both stacks", async () => {
         for (const stack of ["primary", "dr"]) {
             const others = flipChanges(await loadStack(stack), await afterFlip(stack)).filter((c) => c.effect === undefined);
             assert.deepEqual(
                 others.map(show).sort(),
                 [
                     "db-credentials-to-web policy: changes",
+                    // the controller: switched on where the standby now is, off where the writer is
+                    "failover-failing-over actionsEnabled: changes",
+                    "failover-function environment: changes",
+                    "failover-held actionsEnabled: changes",
+                    "failover-missed-schedule actionsEnabled: changes",
+                    "failover-missed-schedule treatMissingData: changes",
+                    "failover-not-ready actionsEnabled: changes",
+                    "failover-not-ready treatMissingData: changes",
+                    "failover-permissions policy: changes",
+                    "failover-schedule description: changes",
+                    "failover-schedule state: changes",
                     "vip-endpoint-group endpointConfigurations: changes",
                     "vip-endpoint-group trafficDialPercentage: changes",
                     "web-lt userData: changes",

@@ -34,6 +34,8 @@ const EXPECTED = [
     guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-1", { protect: false, deleteBeforeReplace: true }),
     guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-2", { protect: false, deleteBeforeReplace: true }),
     guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-3", { protect: false, deleteBeforeReplace: true }),
+    // the failover controller's state (a failover in progress lives there)
+    guarded("aws:dynamodb/table:Table", "failover-state"),
     guarded("aws:kms/key:Key", "db-key"),
     guarded("aws:kms/key:Key", "monitoring-eks-secrets"),
     guarded("aws:rds/instance:Instance", "db-replica-1"),

@@ -1,0 +1,426 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as os from "os";
+import * as path from "path";
+import { buildLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
+import type { LambdaConfig } from "../failover/lambda/config";
+import { METRIC_NAMESPACE } from "../failover/lambda/handler";
+import type { StackRole } from "../lib/config";
+import { serviceTrustPolicy } from "../lib/iam";
+import { AWS_REGION, oneOf, pattern, Problems, requireValidArgs, STACK_ROLE } from "../lib/rules";
+import type { Tags } from "../lib/tags";
+import { PlatformComponent } from "./platformComponent";
+
+export interface FailoverControllerArgs {
+    /** Names' prefix. */
+    readonly project: string;
+    /** This site's region: the standby the controller promotes. */
+    readonly region: string;
+    /** The region it watches (the writer's). */
+    readonly writerRegion: string;
+    /** writer: the schedule is disabled (nothing to watch until this site is the standby again). */
+    readonly role: StackRole;
+    readonly accountId: string;
+    readonly partition: string;
+    /** This site's load balancer (added to its endpoint group when traffic moves here). */
+    readonly loadBalancerArn: pulumi.Input<string>;
+    /** The virtual IP's listener; its endpoint groups are the ones the controller may change. */
+    readonly listenerArn: pulumi.Input<string>;
+    /** SSM parameter (us-west-2) the function reads the listener from. */
+    readonly listenerParameterArn: string;
+    readonly listenerParameterName: string;
+    /** This region's standby writer and the writer it replicates (derived ARNs, no lookups). */
+    readonly standbyIdentifier: string;
+    readonly oldWriterIdentifier: string;
+    /** The HTTP vantage points: the writer's origin directly, the public name through the accelerator. */
+    readonly httpProbes: LambdaConfig["httpProbes"];
+    readonly intervalSeconds: number;
+    readonly maxFail: number;
+    readonly quorum: number;
+    readonly timeoutSeconds: number;
+    readonly maxLagSeconds: number;
+    readonly lagWaitSeconds: number;
+    /** @default 30 */
+    readonly logRetentionDays?: number;
+    readonly tags?: Tags;
+}
+
+const NAME = pattern(/^[a-z][a-z0-9-]{0,31}$/, "a lower-case name of up to 32 letters, digits or hyphens");
+
+function controllerArgsProblems(args: FailoverControllerArgs): string[] {
+    const p = new Problems();
+    p.check("project", args.project, NAME);
+    p.check("region", args.region, AWS_REGION);
+    p.check("writerRegion", args.writerRegion, AWS_REGION);
+    p.check("role", args.role, STACK_ROLE);
+    p.check("partition", args.partition, oneOf(["aws", "aws-us-gov", "aws-cn"]));
+    if ((args.role === "writer") !== (args.region === args.writerRegion)) {
+        p.reject(
+            "role",
+            args.role,
+            `${args.region === args.writerRegion ? "writer" : "standby"} (region ${args.region}, writer region ${args.writerRegion})`,
+        );
+    }
+    return p.list;
+}
+
+/** The Lambda bundle, built once per process (it is the same for every stack). */
+let bundle: string | undefined;
+function lambdaBundle(): string {
+    bundle ??= buildLambdaBundle(path.join(os.tmpdir(), `ecommerce-failover-bundle-${process.pid}`));
+    return bundle;
+}
+
+/**
+ * The failover controller of this site: a Lambda (failover/lambda) invoked every minute by
+ * EventBridge Scheduler, watching the writer site from three vantage points (quorum from
+ * config), with its state and lease in a DynamoDB table and its reports on an SNS topic, all
+ * in this region. Least privilege: each statement names the exact resources it may touch.
+ * Alarms (to the topic): function errors, a missed schedule, not ready, a failover started or
+ * held. In the writer's own region the schedule is disabled: it has nothing to watch until the
+ * region is the standby again (README, failback).
+ */
+export class FailoverController extends PlatformComponent<FailoverControllerArgs> {
+    public readonly functionName: pulumi.Output<string>;
+    public readonly tableName: pulumi.Output<string>;
+    public readonly topicArn: pulumi.Output<string>;
+    public readonly roleArn: pulumi.Output<string>;
+    public readonly scheduleState: "ENABLED" | "DISABLED";
+
+    constructor(name: string, args: FailoverControllerArgs, opts?: pulumi.ComponentResourceOptions) {
+        requireValidArgs("FailoverController", name, controllerArgsProblems(args));
+        super("ecommerce:failover:FailoverController", name, args, opts);
+        const table = this.createTable();
+        const topic = this.createTopic();
+        const logGroup = this.createLogGroup();
+        const role = this.createFunctionRole(table, topic, logGroup);
+        const fn = this.createFunction(role, table, topic, logGroup);
+        this.scheduleState = args.role === "standby" ? "ENABLED" : "DISABLED";
+        this.createSchedule(fn);
+        this.createAlarms(fn, topic);
+
+        this.functionName = fn.name;
+        this.tableName = table.name;
+        this.topicArn = topic.arn;
+        this.roleArn = role.arn;
+        this.registerOutputs({ functionName: this.functionName, tableName: this.tableName, topicArn: this.topicArn });
+    }
+
+    private get prefix(): string {
+        return `${this.args.project}-failover`;
+    }
+
+    private createTable(): aws.dynamodb.Table {
+        // The controller's state (a failover in progress lives here): protected, point-in-time
+        // recovery, deletion protection. On-demand: a few writes a minute.
+        return new aws.dynamodb.Table(
+            `${this.name}-state`,
+            {
+                name: `${this.prefix}-${this.args.region}`,
+                billingMode: "PAY_PER_REQUEST",
+                hashKey: "pk",
+                attributes: [{ name: "pk", type: "S" }],
+                serverSideEncryption: { enabled: true },
+                pointInTimeRecovery: { enabled: true },
+                deletionProtectionEnabled: true,
+                tags: this.tagged(`${this.name}-state`),
+            },
+            { parent: this, protect: true },
+        );
+    }
+
+    private createTopic(): aws.sns.Topic {
+        return new aws.sns.Topic(
+            `${this.name}-topic`,
+            { name: this.prefix, kmsMasterKeyId: "alias/aws/sns", tags: this.tagged(`${this.name}-topic`) },
+            { parent: this },
+        );
+    }
+
+    private createLogGroup(): aws.cloudwatch.LogGroup {
+        // Created before the function, so its retention is ours (Lambda would create it without one).
+        return new aws.cloudwatch.LogGroup(
+            `${this.name}-logs`,
+            {
+                name: `/aws/lambda/${this.prefix}`,
+                retentionInDays: this.args.logRetentionDays ?? 30,
+                tags: this.tagged(`${this.name}-logs`),
+            },
+            { parent: this },
+        );
+    }
+
+    private createFunctionRole(table: aws.dynamodb.Table, topic: aws.sns.Topic, logGroup: aws.cloudwatch.LogGroup): aws.iam.Role {
+        const { accountId, partition, region, writerRegion } = this.args;
+        const role = new aws.iam.Role(
+            `${this.name}-role`,
+            { assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"), tags: this.tagged(`${this.name}-role`) },
+            { parent: this },
+        );
+        const rds = (r: string, resource: string) => `arn:${partition}:rds:${r}:${accountId}:${resource}`;
+        new aws.iam.RolePolicy(
+            `${this.name}-permissions`,
+            {
+                role: role.id,
+                policy: pulumi
+                    .all([table.arn, topic.arn, logGroup.arn, pulumi.output(this.args.listenerArn)])
+                    .apply(([tableArn, topicArn, logGroupArn, listenerArn]) =>
+                        JSON.stringify(
+                            controllerPolicy({
+                                tableArn,
+                                topicArn,
+                                logGroupArn,
+                                listenerArn,
+                                listenerParameterArn: this.args.listenerParameterArn,
+                                rds,
+                                region,
+                                writerRegion,
+                                standbyIdentifier: this.args.standbyIdentifier,
+                                oldWriterIdentifier: this.args.oldWriterIdentifier,
+                            }),
+                        ),
+                    ),
+            },
+            { parent: this },
+        );
+        return role;
+    }
+
+    private createFunction(
+        role: aws.iam.Role,
+        table: aws.dynamodb.Table,
+        topic: aws.sns.Topic,
+        logGroup: aws.cloudwatch.LogGroup,
+    ): aws.lambda.Function {
+        const a = this.args;
+        const config = pulumi
+            .all([table.name, topic.arn, pulumi.output(a.loadBalancerArn)])
+            .apply(([tableName, topicArn, loadBalancerArn]) => {
+                const cfg: LambdaConfig = {
+                    region: a.region,
+                    writerRegion: a.writerRegion,
+                    table: tableName,
+                    topicArn,
+                    listenerParameter: a.listenerParameterName,
+                    loadBalancerArn,
+                    standbyIdentifier: a.standbyIdentifier,
+                    expectedSourceArn: `arn:${a.partition}:rds:${a.writerRegion}:${a.accountId}:db:${a.oldWriterIdentifier}`,
+                    oldWriterIdentifier: a.oldWriterIdentifier,
+                    httpProbes: a.httpProbes,
+                    intervalSeconds: a.intervalSeconds,
+                    maxFail: a.maxFail,
+                    quorum: a.quorum,
+                    timeoutSeconds: a.timeoutSeconds,
+                    maxLagSeconds: a.maxLagSeconds,
+                    lagWaitSeconds: a.lagWaitSeconds,
+                    leaseSeconds: 90,
+                };
+                return JSON.stringify(cfg);
+            });
+        return new aws.lambda.Function(
+            `${this.name}-function`,
+            {
+                name: this.prefix,
+                runtime: LAMBDA_RUNTIME,
+                handler: LAMBDA_HANDLER,
+                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(lambdaBundle()) }),
+                role: role.arn,
+                memorySize: 256,
+                // A minute of rounds per invocation plus the lease's release; the schedule fires every minute.
+                timeout: 75,
+                // One invocation at a time (the lease guards too): an overlapping one is throttled.
+                reservedConcurrentExecutions: 1,
+                environment: { variables: { FAILOVER_CONFIG: config } },
+                loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+                tags: this.tagged(`${this.name}-function`),
+            },
+            { parent: this, dependsOn: [logGroup] },
+        );
+    }
+
+    private createSchedule(fn: aws.lambda.Function): void {
+        const invoker = new aws.iam.Role(
+            `${this.name}-scheduler-role`,
+            {
+                assumeRolePolicy: pulumi.output(fn.arn).apply(() =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Principal: { Service: "scheduler.amazonaws.com" },
+                                Action: "sts:AssumeRole",
+                                // Only schedules of this account may assume it (confused deputy).
+                                Condition: { StringEquals: { "aws:SourceAccount": this.args.accountId } },
+                            },
+                        ],
+                    }),
+                ),
+                tags: this.tagged(`${this.name}-scheduler-role`),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${this.name}-scheduler-invoke`,
+            {
+                role: invoker.id,
+                policy: fn.arn.apply((arn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Sid: "InvokeTheController", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: arn }],
+                    }),
+                ),
+            },
+            { parent: this },
+        );
+        new aws.scheduler.Schedule(
+            `${this.name}-schedule`,
+            {
+                name: this.prefix,
+                description: `Runs the failover controller of ${this.args.region} (watching ${this.args.writerRegion}) every minute`,
+                scheduleExpression: "rate(1 minute)",
+                flexibleTimeWindow: { mode: "OFF" },
+                state: this.scheduleState,
+                // A missed minute is the next minute's: no retries piling up behind a slow one.
+                target: { arn: fn.arn, roleArn: invoker.arn, retryPolicy: { maximumRetryAttempts: 0 } },
+            },
+            { parent: this },
+        );
+    }
+
+    private createAlarms(fn: aws.lambda.Function, topic: aws.sns.Topic): void {
+        const alarm = (key: string, description: string, metric: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
+            new aws.cloudwatch.MetricAlarm(
+                `${this.name}-${key}`,
+                {
+                    alarmDescription: description,
+                    alarmActions: [topic.arn],
+                    okActions: [topic.arn],
+                    evaluationPeriods: 1,
+                    period: 300,
+                    comparisonOperator: "GreaterThanOrEqualToThreshold",
+                    threshold: 1,
+                    tags: this.tagged(`${this.name}-${key}`),
+                    ...metric,
+                },
+                { parent: this },
+            );
+        const lambdaMetric = { namespace: "AWS/Lambda", dimensions: { FunctionName: fn.name }, statistic: "Sum" };
+        const ours = { namespace: METRIC_NAMESPACE, dimensions: { ControllerRegion: this.args.region } };
+        alarm("errors", "The failover controller failed (an invocation error).", {
+            ...lambdaMetric,
+            metricName: "Errors",
+            treatMissingData: "notBreaching",
+        });
+        // The same alarms in both sites (parity); in the writer's own region, where the schedule
+        // is off, they stay quiet: no actions, and no data is not a breach.
+        const watching = this.scheduleState === "ENABLED";
+        const whileWatching = { actionsEnabled: watching };
+        alarm("missed-schedule", "The failover controller has not run for 5 minutes: nobody is watching the writer site.", {
+            ...lambdaMetric,
+            ...whileWatching,
+            metricName: "Invocations",
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: watching ? "breaching" : "notBreaching",
+        });
+        alarm("not-ready", "A failover could not succeed now (the controller's readiness check failed three times in a row).", {
+            ...ours,
+            ...whileWatching,
+            metricName: "Ready",
+            statistic: "Minimum",
+            period: 60,
+            evaluationPeriods: 3,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: watching ? "breaching" : "notBreaching",
+        });
+        alarm("failing-over", "The failover controller saw the writer site fail (phase suspect or beyond).", {
+            ...ours,
+            ...whileWatching,
+            metricName: "Phase",
+            statistic: "Maximum",
+            period: 60,
+            treatMissingData: "notBreaching",
+        });
+        alarm("held", "The RPO guard holds a failover: an operator must decide (npm run failover -- status).", {
+            ...ours,
+            ...whileWatching,
+            metricName: "Held",
+            statistic: "Maximum",
+            period: 60,
+            treatMissingData: "notBreaching",
+        });
+    }
+}
+
+/**
+ * The controller's permissions, statement by statement, each on the exact resources (or, where
+ * the API has no resource-level permissions, `*`, said so).
+ */
+export function controllerPolicy(p: {
+    tableArn: string;
+    topicArn: string;
+    logGroupArn: string;
+    listenerArn: string;
+    listenerParameterArn: string;
+    rds: (region: string, resource: string) => string;
+    region: string;
+    writerRegion: string;
+    standbyIdentifier: string;
+    oldWriterIdentifier: string;
+}): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${p.logGroupArn}:*` },
+            {
+                Sid: "StateAndLease",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                Resource: p.tableArn,
+            },
+            { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish", "sns:GetTopicAttributes"], Resource: p.topicArn },
+            { Sid: "FindTheListener", Effect: "Allow", Action: "ssm:GetParameter", Resource: p.listenerParameterArn },
+            { Sid: "FindTheEndpointGroups", Effect: "Allow", Action: "globalaccelerator:ListEndpointGroups", Resource: p.listenerArn },
+            {
+                Sid: "MoveTraffic",
+                Effect: "Allow",
+                Action: [
+                    "globalaccelerator:DescribeEndpointGroup",
+                    "globalaccelerator:UpdateEndpointGroup",
+                    "globalaccelerator:AddEndpoints",
+                    "globalaccelerator:RemoveEndpoints",
+                ],
+                // The listener's endpoint groups: this site's and the writer's (whose ID this stack cannot know).
+                Resource: `${p.listenerArn}/endpoint-group/*`,
+            },
+            {
+                // Adding a load balancer endpoint: Global Accelerator checks it with the caller's rights. No resource-level permissions.
+                Sid: "CheckTheLoadBalancer",
+                Effect: "Allow",
+                Action: "elasticloadbalancing:DescribeLoadBalancers",
+                Resource: "*",
+            },
+            {
+                Sid: "PromoteTheStandbyWriter",
+                Effect: "Allow",
+                Action: ["rds:DescribeDBInstances", "rds:PromoteReadReplica"],
+                Resource: p.rds(p.region, `db:${p.standbyIdentifier}`),
+            },
+            {
+                Sid: "SeeTheOldWriter",
+                Effect: "Allow",
+                Action: "rds:DescribeDBInstances",
+                Resource: p.rds(p.writerRegion, `db:${p.oldWriterIdentifier}`),
+            },
+            // Fencing: read_only on the old writer's parameter group (named db-params-<suffix> by the program).
+            {
+                Sid: "FenceTheOldWriter",
+                Effect: "Allow",
+                Action: "rds:ModifyDBParameterGroup",
+                Resource: p.rds(p.writerRegion, "pg:db-params-*"),
+            },
+            // CloudWatch GetMetricData has no resource-level permissions.
+            { Sid: "ReadReplicaLag", Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" },
+        ],
+    };
+}

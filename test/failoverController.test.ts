@@ -1,0 +1,149 @@
+/**
+ * The failover controller as each site deploys it: the function and what it is told, its
+ * schedule by role, its least-privilege permissions statement by statement, its alarms.
+ */
+import { strict as assert } from "assert";
+import { loadStack, requireSuccess, runProgram, StackRun } from "../offline/run";
+
+const one = (run: StackRun, type: string, name: string) => {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
+    assert.equal(found.length, 1, `${run.stack}: ${type} ${name}`);
+    return found[0];
+};
+const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/47b00cf1-24c4-2c6b-49f9-9e77387aff28/listener/1b805d44";
+
+describe("FailoverController", () => {
+    it("in dr (the standby): runs every minute, one invocation at a time, watching us-east-2 from its origin, its public name and the accelerator", async () => {
+        const dr = await loadStack("dr");
+        const schedule = one(dr, "aws:scheduler/schedule:Schedule", "failover-schedule");
+        assert.equal(schedule.inputs.state, "ENABLED");
+        assert.equal(schedule.inputs.scheduleExpression, "rate(1 minute)");
+        assert.deepEqual(schedule.inputs.flexibleTimeWindow, { mode: "OFF" });
+        const fn = one(dr, "aws:lambda/function:Function", "failover-function");
+        assert.equal(fn.inputs.runtime, "nodejs20.x");
+        assert.equal(fn.inputs.handler, "index.handler");
+        assert.equal(fn.inputs.reservedConcurrentExecutions, 1);
+        const config = JSON.parse(fn.inputs.environment.variables.FAILOVER_CONFIG);
+        assert.equal(config.region, "us-west-1");
+        assert.equal(config.writerRegion, "us-east-2");
+        assert.equal(config.standbyIdentifier, "ecommerce-mysql-us-west-1");
+        assert.equal(config.expectedSourceArn, "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2");
+        assert.deepEqual(config.httpProbes, [
+            { name: "writer-origin", url: "https://origin-us-east-2.shop.example.com/api/health" },
+            { name: "public-name", url: "https://shop.example.com/api/health" },
+        ]);
+        assert.deepEqual(
+            [config.intervalSeconds, config.maxFail, config.quorum, config.timeoutSeconds, config.maxLagSeconds],
+            [10, 3, 2, 5, 60],
+        );
+        assert.equal(dr.outputs.failoverSchedule, "ENABLED");
+    });
+
+    it("in primary (the writer): deployed the same, its schedule off and its alarms quiet until the region is the standby again", async () => {
+        const primary = await loadStack("primary");
+        assert.equal(one(primary, "aws:scheduler/schedule:Schedule", "failover-schedule").inputs.state, "DISABLED");
+        for (const name of ["failover-missed-schedule", "failover-not-ready", "failover-failing-over", "failover-held"]) {
+            assert.equal(one(primary, "aws:cloudwatch/metricAlarm:MetricAlarm", name).inputs.actionsEnabled, false, name);
+        }
+        const flipped = requireSuccess(await runProgram({ stack: "primary", config: { "ecommerce:writerRegion": "us-west-1" } }));
+        assert.equal(one(flipped, "aws:scheduler/schedule:Schedule", "failover-schedule").inputs.state, "ENABLED");
+    });
+
+    it("may touch exactly what a failover needs, statement by statement", async () => {
+        const dr = await loadStack("dr");
+        const table = one(dr, "aws:dynamodb/table:Table", "failover-state");
+        const topic = one(dr, "aws:sns/topic:Topic", "failover-topic");
+        const logs = one(dr, "aws:cloudwatch/logGroup:LogGroup", "failover-logs");
+        const writer = one(dr, "aws:rds/instance:Instance", "db-writer");
+        const policy = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "failover-permissions").inputs.policy);
+        assert.deepEqual(policy.Statement, [
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logs.outputs.arn}:*` },
+            {
+                Sid: "StateAndLease",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                Resource: table.outputs.arn,
+            },
+            { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish", "sns:GetTopicAttributes"], Resource: topic.outputs.arn },
+            {
+                Sid: "FindTheListener",
+                Effect: "Allow",
+                Action: "ssm:GetParameter",
+                Resource: "arn:aws:ssm:us-west-2:123456789012:parameter/ecommerce/global/accelerator-listener-arn",
+            },
+            { Sid: "FindTheEndpointGroups", Effect: "Allow", Action: "globalaccelerator:ListEndpointGroups", Resource: LISTENER },
+            {
+                Sid: "MoveTraffic",
+                Effect: "Allow",
+                Action: [
+                    "globalaccelerator:DescribeEndpointGroup",
+                    "globalaccelerator:UpdateEndpointGroup",
+                    "globalaccelerator:AddEndpoints",
+                    "globalaccelerator:RemoveEndpoints",
+                ],
+                Resource: `${LISTENER}/endpoint-group/*`,
+            },
+            { Sid: "CheckTheLoadBalancer", Effect: "Allow", Action: "elasticloadbalancing:DescribeLoadBalancers", Resource: "*" },
+            {
+                Sid: "PromoteTheStandbyWriter",
+                Effect: "Allow",
+                Action: ["rds:DescribeDBInstances", "rds:PromoteReadReplica"],
+                Resource: writer.outputs.arn,
+            },
+            {
+                Sid: "SeeTheOldWriter",
+                Effect: "Allow",
+                Action: "rds:DescribeDBInstances",
+                Resource: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
+            },
+            {
+                Sid: "FenceTheOldWriter",
+                Effect: "Allow",
+                Action: "rds:ModifyDBParameterGroup",
+                Resource: "arn:aws:rds:us-east-2:123456789012:pg:db-params-*",
+            },
+            { Sid: "ReadReplicaLag", Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" },
+        ]);
+        // The scheduler may only invoke this function, and only this account's schedules may assume its role.
+        const invoke = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "failover-scheduler-invoke").inputs.policy);
+        assert.deepEqual(invoke.Statement, [
+            {
+                Sid: "InvokeTheController",
+                Effect: "Allow",
+                Action: "lambda:InvokeFunction",
+                Resource: one(dr, "aws:lambda/function:Function", "failover-function").outputs.arn,
+            },
+        ]);
+        const trust = JSON.parse(one(dr, "aws:iam/role:Role", "failover-scheduler-role").inputs.assumeRolePolicy);
+        assert.deepEqual(trust.Statement[0].Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
+    });
+
+    it("keeps its state safe and tells people: protected table with recovery, alarms to its topic", async () => {
+        const dr = await loadStack("dr");
+        const table = one(dr, "aws:dynamodb/table:Table", "failover-state");
+        assert.equal(table.protect, true);
+        assert.equal(table.inputs.deletionProtectionEnabled, true);
+        assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+        const topic = one(dr, "aws:sns/topic:Topic", "failover-topic");
+        const alarms = dr.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.name.startsWith("failover-"));
+        assert.deepEqual(alarms.map((a) => a.name).sort(), [
+            "failover-errors",
+            "failover-failing-over",
+            "failover-held",
+            "failover-missed-schedule",
+            "failover-not-ready",
+        ]);
+        for (const alarm of alarms) {
+            assert.deepEqual(alarm.inputs.alarmActions, [topic.outputs.arn], alarm.name);
+        }
+        assert.equal(one(dr, "aws:cloudwatch/metricAlarm:MetricAlarm", "failover-missed-schedule").inputs.treatMissingData, "breaching");
+    });
+
+    it("rejects a quorum above its three vantage points, naming the key", async () => {
+        const run = await runProgram({ stack: "dr", config: { "ecommerce:failoverQuorum": "4" } });
+        assert.match(
+            run.errors.join("\n"),
+            /ecommerce:failoverQuorum = 4: expected an integer from 1 to 3 \(of the three vantage points\)/,
+        );
+    });
+});
