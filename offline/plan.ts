@@ -49,6 +49,9 @@ export interface ResourceSettings {
     /** An endpoint group's traffic dial (percent) and its endpoints' weights ("none": no endpoint). */
     trafficDial?: number;
     weights?: string;
+    /** The failover controller: what it watches and how, and whether its schedule runs. */
+    watches?: string;
+    schedule?: string;
     /** An accelerator's static IPs and DNS name. */
     staticIps?: string[];
     dnsName?: string;
@@ -179,6 +182,18 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
             ? r.outputs.ipSets.flatMap((x: { ipAddresses?: string[] }) => x.ipAddresses ?? [])
             : undefined;
         s.dnsName = r.outputs.dnsName;
+    }
+    if (r.type === "aws:lambda/function:Function" && typeof p.environment?.variables?.FAILOVER_CONFIG === "string") {
+        try {
+            const c = JSON.parse(p.environment.variables.FAILOVER_CONFIG) as Record<string, any>;
+            const vantage = [...(c.httpProbes ?? []).map((x: { name: string }) => x.name), "accelerator-health"];
+            s.watches = `${c.writerRegion} every ${c.intervalSeconds}s from ${vantage.join(",")}, quorum ${c.quorum}, fails over after ${c.maxFail} rounds, RPO budget ${c.maxLagSeconds}s`;
+        } catch {
+            s.watches = "(configuration unknown in a preview)";
+        }
+    }
+    if (r.type === "aws:scheduler/schedule:Schedule") {
+        s.schedule = `${p.scheduleExpression} ${p.state}`;
     }
     if (r.type === "aws:globalaccelerator/listener:Listener") {
         s.port = (p.portRanges ?? []).map((x: { fromPort: number }) => String(x.fromPort)).join(",");

@@ -72,6 +72,11 @@ describe("offline plan (npm run plan)", () => {
             /aws\.globalaccelerator\.EndpointGroup vip-endpoint-group {2}\[region us-west-1; dial 0%; weights none \(no endpoint\)\]/,
         );
         assert.match(out, /Public name: ecommerce:publicZoneId is empty, so no record is created for shop\.example\.com/);
+        assert.match(
+            out,
+            /aws\.lambda\.Function failover-function {2}\[watches us-east-2 every 10s from writer-origin,public-name,accelerator-health, quorum 2, fails over after 3 rounds, RPO budget 60s\]/,
+        );
+        assert.match(out, /aws\.scheduler\.Schedule failover-schedule {2}\[schedule rate\(1 minute\) ENABLED\]/);
         assert.match(out, /^ {2}n\/a +tier-counts +mandatory n\/a \(applies to site stacks\)$/m);
         assert.match(out, /^├─ WebTier web \(\d+ resources\)$/m);
         assert.match(out, /aws\.autoscaling\.Group web-asg {2}\[min 5 desired 5 max 10; AZs use2-az1,use2-az2,use2-az3\]/);

@@ -128,6 +128,8 @@ export function describeSettings(s: ResourceSettings): string {
     add("from", s.from);
     add("to", s.to);
     add("region", s.region);
+    add("watches", s.watches);
+    add("schedule", s.schedule);
     add("dial", s.trafficDial === undefined ? undefined : `${s.trafficDial}%`);
     add("weights", s.weights);
     add("ip", s.staticIps);
