@@ -5,7 +5,9 @@
  */
 import { createInterface } from "readline";
 import { parseArgs as parseCommandLine, ParseArgsConfig } from "util";
+import { readFileSync } from "fs";
 import { HOOK_ACTIONS, HookAction, localAdapters } from "./adapters/local";
+import { LambdaConfig, parseLambdaConfig } from "./lambda/config";
 import { Controller, ControllerOptions, NothingToRearmError, Outcome, RoleMismatchError, StepFailedError } from "./controller";
 import { roleProblem } from "./core/decision";
 import type { Adapters, ReadinessCheck } from "./core/ports";
@@ -41,7 +43,13 @@ every command
   --state FILE            the controller's state (JSON); its lease is FILE.lock (required)
   --region NAME           this controller's region, the one it promotes (default dr)
   --writer-region NAME    the region that holds the writer now, the one it watches (default primary)
-  --adapters local        where actions go: local = HTTP hooks and files (default local)
+  --adapters local|aws    where actions go: local = HTTP hooks and files (default local); aws = the
+                          deployed controller's resources (Global Accelerator, RDS, SNS, DynamoDB)
+  --aws-config FILE       with --adapters aws: the deployed controller's FAILOVER_CONFIG, e.g.
+                          aws lambda get-function-configuration --function-name ecommerce-failover \
+                            --query Environment.Variables.FAILOVER_CONFIG --output text > dr.json
+                          (it names the regions, the probes and the thresholds: --state, --hook,
+                          --probe, --region and --writer-region do not apply)
   --hook ACTION=URL       POST each action as JSON to URL (repeatable); ACTION is one of
                           ${HOOK_ACTIONS.join(", ")}; record-lag answers {"lagSeconds": N}
   --max-lag SECONDS       RPO guard: hold the promotion when the replication lag is over this,
@@ -100,6 +108,7 @@ const COMMON = {
     region: { type: "string" },
     "writer-region": { type: "string" },
     adapters: { type: "string" },
+    "aws-config": { type: "string" },
     hook: { type: "string", multiple: true },
     "max-lag": { type: "string" },
     "lag-wait": { type: "string" },
@@ -188,6 +197,8 @@ function joinNegativeValues(args: readonly string[], options: ParseArgsConfig["o
 
 interface Parsed {
     readonly command: Command;
+    readonly adapters: "local" | "aws";
+    readonly awsConfigPath?: string;
     readonly values: Values;
     readonly options: ControllerOptions;
     readonly statePath: string;
@@ -222,13 +233,27 @@ export function parse(argv: readonly string[]): Parsed | "help" {
     if (values.help === true) {
         return "help";
     }
-    const statePath = values.state as string | undefined;
-    if (statePath === undefined || statePath === "") {
-        throw new UsageError(`${command}: --state FILE is required (the controller's state; its lease is FILE.lock)`);
-    }
     const adapters = (values.adapters as string | undefined) ?? "local";
-    if (adapters !== "local") {
-        throw new UsageError(`--adapters ${adapters}: expected local (HTTP hooks and files)`);
+    if (adapters !== "local" && adapters !== "aws") {
+        throw new UsageError(`--adapters ${adapters}: expected local (HTTP hooks and files) or aws (the deployed controller's resources)`);
+    }
+    const awsConfigPath = values["aws-config"] as string | undefined;
+    if (adapters === "aws") {
+        if (awsConfigPath === undefined || awsConfigPath === "") {
+            throw new UsageError("--adapters aws: --aws-config FILE is required (the deployed controller's FAILOVER_CONFIG)");
+        }
+        const local = ["state", "hook", "probe", "region", "writer-region"].find((flag) => values[flag] !== undefined);
+        if (local !== undefined) {
+            throw new UsageError(
+                `--${local}: not with --adapters aws (the --aws-config file names the regions, the probes and where the state lives)`,
+            );
+        }
+    } else if (awsConfigPath !== undefined) {
+        throw new UsageError(`--aws-config ${awsConfigPath}: only with --adapters aws`);
+    }
+    const statePath = (values.state as string | undefined) ?? "";
+    if (adapters === "local" && statePath === "") {
+        throw new UsageError(`${command}: --state FILE is required (the controller's state; its lease is FILE.lock)`);
     }
     const region = (values.region as string | undefined) ?? "dr";
     const writerRegion = (values["writer-region"] as string | undefined) ?? "primary";
@@ -269,13 +294,18 @@ export function parse(argv: readonly string[]): Parsed | "help" {
             }
             probes.push(new HttpProbe(name, url, expectBody));
         }
-        if (probes.length === 0) {
+        if (probes.length === 0 && adapters === "local") {
             throw new UsageError("watch: at least one --probe NAME=URL is required (each is one vantage point of the writer site)");
         }
         interval = number(values, "interval", settings.INTERVAL_SECONDS, settings.DEFAULT_INTERVAL_SECONDS);
         maxFail = number(values, "max-fail", settings.MAX_FAIL, settings.DEFAULT_MAX_FAIL);
         // At least one failed vantage point, at most all of them.
-        quorum = number(values, "quorum", { min: 1, max: probes.length, integer: true }, settings.defaultQuorum(probes.length));
+        quorum = number(
+            values,
+            "quorum",
+            { min: 1, max: Math.max(1, probes.length), integer: true },
+            settings.defaultQuorum(probes.length),
+        );
         timeout = number(values, "timeout", settings.TIMEOUT_SECONDS, Math.min(interval, settings.DEFAULT_TIMEOUT_CAP_SECONDS));
         if (timeout > interval) {
             throw new UsageError(
@@ -288,6 +318,8 @@ export function parse(argv: readonly string[]): Parsed | "help" {
     const maxLag = number(values, "max-lag", settings.MAX_LAG_SECONDS);
     return {
         command: command as Command,
+        adapters,
+        awsConfigPath,
         values,
         statePath,
         hooks,
@@ -389,22 +421,53 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         io.stdout(`${USAGE}\n`);
         return EXIT.ok;
     }
-    const { command, options, statePath } = parsed;
-    const adapters: Adapters = localAdapters({
-        statePath,
-        hooks: parsed.hooks,
-        region: options.roles.region,
-        actionTimeoutMs: parsed.actionTimeoutMs,
-        leaseMs: parsed.leaseMs,
-        lagRequired: options.maxLagSeconds !== undefined,
-    });
+    const { command } = parsed;
+    let { options, statePath } = parsed;
+    let adapters: Adapters;
+    let probes: Probe[] = parsed.probes;
+    if (parsed.adapters === "aws") {
+        let cfg: LambdaConfig;
+        try {
+            cfg = parseLambdaConfig(readFileSync(parsed.awsConfigPath!, "utf8"));
+        } catch (err) {
+            io.stderr(`failover: --aws-config ${parsed.awsConfigPath}: ${(err as Error).message}\n`);
+            return EXIT.usage;
+        }
+        try {
+            // Loaded here only: the AWS SDK clients take a while to load, and local runs need none.
+            const { awsWorld } = await import("./adapters/aws");
+            ({ adapters, probes } = await awsWorld(cfg));
+        } catch (err) {
+            io.stderr(`failover ${command}: could not reach the controller's AWS resources: ${(err as Error).message}\n`);
+            return EXIT.failure;
+        }
+        statePath = adapters.store.location;
+        options = {
+            ...options,
+            roles: { region: cfg.region, writerRegion: cfg.writerRegion },
+            thresholds: { maxFail: cfg.maxFail, quorum: cfg.quorum },
+            intervalMs: cfg.intervalSeconds * 1000,
+            timeoutMs: cfg.timeoutSeconds * 1000,
+            maxLagSeconds: cfg.maxLagSeconds,
+            lagWaitMs: cfg.lagWaitSeconds * 1000,
+        };
+    } else {
+        adapters = localAdapters({
+            statePath,
+            hooks: parsed.hooks,
+            region: options.roles.region,
+            actionTimeoutMs: parsed.actionTimeoutMs,
+            leaseMs: parsed.leaseMs,
+            lagRequired: options.maxLagSeconds !== undefined,
+        });
+    }
     const emit = (event: string, fields: Record<string, unknown> = {}) => {
         io.stdout(`${JSON.stringify({ ts: io.now(), event, command, ...fields })}\n`);
         if (event === "rpo" && fields.verdict === "hold") {
             io.stderr(`\n*** ${String(fields.message)} ***\n\n`);
         }
     };
-    const controller = new Controller({ adapters, probes: parsed.probes, emit, signal: io.signal }, options);
+    const controller = new Controller({ adapters, probes, emit, signal: io.signal }, options);
     const finish = (outcome: Outcome): number => {
         const code = outcome === "elapsed" ? EXIT.elapsed : outcome === "held" ? EXIT.held : EXIT.ok;
         emit("end", { outcome, exitCode: code, dryRun: options.dryRun });

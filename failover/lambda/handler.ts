@@ -11,23 +11,9 @@
  * phase and the readiness as CloudWatch metrics through the Embedded Metric Format: one JSON
  * log line, no extra API call or permission.
  */
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GlobalAcceleratorClient } from "@aws-sdk/client-global-accelerator";
-import { RDSClient } from "@aws-sdk/client-rds";
-import { SNSClient } from "@aws-sdk/client-sns";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { GLOBAL_REGION } from "../../lib/regions";
-import { call, clientConfig } from "../adapters/aws/calls";
-import { RdsDatabase } from "../adapters/aws/database";
-import { DynamoLock, DynamoStateStore } from "../adapters/aws/dynamo";
-import { SnsNotifier } from "../adapters/aws/notifier";
-import { discoverSites, GlobalAcceleratorTraffic } from "../adapters/aws/traffic";
+import { awsWorld } from "../adapters/aws";
 import { Controller, Emit, Outcome } from "../controller";
-import type { Adapters } from "../core/ports";
 import { PHASES } from "../core/decision";
-import { AcceleratorHealthProbe } from "../probes/accelerator";
-import { HttpProbe, Probe } from "../probes/http";
 import { parseLambdaConfig } from "./config";
 
 /** The metric namespace the alarms and dashboards read. */
@@ -63,44 +49,7 @@ function metrics(region: string, values: Record<string, number>): void {
 
 export async function handler(_event: unknown, context: LambdaContext): Promise<{ outcome: Outcome; ready: boolean }> {
     const cfg = parseLambdaConfig(process.env.FAILOVER_CONFIG);
-    const here = clientConfig(cfg.region);
-    const globalAccelerator = new GlobalAcceleratorClient(clientConfig(GLOBAL_REGION));
-    const parameter = await call("ssm:GetParameter", cfg.listenerParameter, () =>
-        new SSMClient(clientConfig(GLOBAL_REGION)).send(new GetParameterCommand({ Name: cfg.listenerParameter })),
-    );
-    const listenerArn = parameter.Parameter?.Value ?? "";
-    const sites = await discoverSites(globalAccelerator, listenerArn, { region: cfg.region, loadBalancerArn: cfg.loadBalancerArn });
-    const dynamo = new DynamoDBClient(here);
-    const adapters: Adapters = {
-        traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites),
-        database: new RdsDatabase(
-            new RDSClient(here),
-            new CloudWatchClient(here),
-            new RDSClient(clientConfig(cfg.writerRegion, { maxAttempts: 2 })),
-            {
-                standbyIdentifier: cfg.standbyIdentifier,
-                expectedSourceArn: cfg.expectedSourceArn,
-                oldWriterIdentifier: cfg.oldWriterIdentifier,
-            },
-        ),
-        notifier: new SnsNotifier(new SNSClient(here), cfg.topicArn),
-        store: new DynamoStateStore(dynamo, cfg.table, cfg.region),
-        lock: new DynamoLock(dynamo, cfg.table, cfg.region, { leaseMs: cfg.leaseSeconds * 1000 }),
-    };
-    const writerGroup = sites[cfg.writerRegion]?.endpointGroupArn;
-    const expectBody = cfg.expectBody === undefined ? undefined : new RegExp(cfg.expectBody);
-    const probes: Probe[] = [
-        ...cfg.httpProbes.map((p) => new HttpProbe(p.name, p.url, expectBody)),
-        new AcceleratorHealthProbe(
-            "accelerator-health",
-            globalAccelerator,
-            () =>
-                writerGroup === undefined
-                    ? Promise.reject(new Error(`no endpoint group for ${cfg.writerRegion} on the listener`))
-                    : Promise.resolve(writerGroup),
-            cfg.writerRegion,
-        ),
-    ];
+    const { adapters, probes } = await awsWorld(cfg);
 
     // Readiness, every invocation: what a failover would need, without acting (the lease is
     // not among them: a running invocation holds it).

@@ -73,7 +73,7 @@ describe("failover CLI", () => {
             ["watch", "--state", "s.json", ...probe, "--region", "dr", "--writer-region", "dr"],
             /--region dr --writer-region dr: this controller's region dr is the writer region/,
         ],
-        ["unknown adapters", ["check", "--state", "s.json", "--adapters", "aws"], /--adapters aws: expected local/],
+        ["unknown adapters", ["check", "--state", "s.json", "--adapters", "azure"], /--adapters azure: expected local/],
         ["a lease below the lock's minimum", ["check", "--state", "s.json", "--lease", "1"], /--lease 1: expected a number from 2 to 3600/],
         ["a negative --max-lag", ["failover", "--state", "s.json", "--max-lag", "-5"], /--max-lag -5: expected a number from 0 to 86400/],
     ];
@@ -164,6 +164,44 @@ describe("failover CLI", () => {
         const other = await runCli(["watch", "--state", file, ...probe, "--interval", "0.05", "--lease", "2"]);
         assert.strictEqual(other.code, EXIT.failure);
         assert.match(other.stderr, /belongs to the controller of us-west-1 watching writer us-east-2; this run is for dr watching primary/);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+});
+
+describe("failover CLI with the AWS adapters (--adapters aws)", () => {
+    const usage: [string, string[], RegExp][] = [
+        ["no --aws-config", ["check", "--adapters", "aws"], /--adapters aws: --aws-config FILE is required/],
+        [
+            "a local flag",
+            ["status", "--adapters", "aws", "--aws-config", "dr.json", "--state", "s.json"],
+            /--state: not with --adapters aws/,
+        ],
+        [
+            "--aws-config without aws",
+            ["status", "--state", "s.json", "--aws-config", "dr.json"],
+            /--aws-config dr\.json: only with --adapters aws/,
+        ],
+        [
+            "unknown adapters",
+            ["check", "--state", "s.json", "--adapters", "gcp"],
+            /--adapters gcp: expected local \(HTTP hooks and files\) or aws/,
+        ],
+    ];
+    for (const [name, argv, message] of usage) {
+        it(`rejects ${name} with exit 2`, async () => {
+            const run = await runCli(argv);
+            assert.strictEqual(run.code, EXIT.usage);
+            assert.match(run.stderr, message);
+        });
+    }
+
+    it("rejects a configuration file that is not the controller's, before any call", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-aws-"));
+        const file = path.join(dir, "dr.json");
+        fs.writeFileSync(file, JSON.stringify({ region: "us-west-1" }));
+        const run = await runCli(["check", "--adapters", "aws", "--aws-config", file]);
+        assert.strictEqual(run.code, EXIT.usage);
+        assert.match(run.stderr, /--aws-config .*dr\.json: FAILOVER_CONFIG has \d+ problem\(s\):/);
         fs.rmSync(dir, { recursive: true, force: true });
     });
 });

@@ -1,0 +1,65 @@
+/**
+ * The controller's world in AWS, from its configuration (failover/lambda/config.ts): the
+ * adapters (Global Accelerator in us-west-2, RDS and CloudWatch here and in the writer region,
+ * SNS, DynamoDB) and the three vantage points. The Lambda and the CLI (`--adapters aws`) build
+ * the same.
+ */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GlobalAcceleratorClient } from "@aws-sdk/client-global-accelerator";
+import { RDSClient } from "@aws-sdk/client-rds";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GLOBAL_REGION } from "../../../lib/regions";
+import type { Adapters } from "../../core/ports";
+import type { LambdaConfig } from "../../lambda/config";
+import { AcceleratorHealthProbe } from "../../probes/accelerator";
+import { HttpProbe, Probe } from "../../probes/http";
+import { call, clientConfig } from "./calls";
+import { RdsDatabase } from "./database";
+import { DynamoLock, DynamoStateStore } from "./dynamo";
+import { SnsNotifier } from "./notifier";
+import { discoverSites, GlobalAcceleratorTraffic } from "./traffic";
+
+export async function awsWorld(cfg: LambdaConfig): Promise<{ adapters: Adapters; probes: Probe[] }> {
+    const here = clientConfig(cfg.region);
+    const globalAccelerator = new GlobalAcceleratorClient(clientConfig(GLOBAL_REGION));
+    const parameter = await call("ssm:GetParameter", cfg.listenerParameter, () =>
+        new SSMClient(clientConfig(GLOBAL_REGION)).send(new GetParameterCommand({ Name: cfg.listenerParameter })),
+    );
+    const listenerArn = parameter.Parameter?.Value ?? "";
+    const sites = await discoverSites(globalAccelerator, listenerArn, { region: cfg.region, loadBalancerArn: cfg.loadBalancerArn });
+    const dynamo = new DynamoDBClient(here);
+    const adapters: Adapters = {
+        traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites),
+        database: new RdsDatabase(
+            new RDSClient(here),
+            new CloudWatchClient(here),
+            new RDSClient(clientConfig(cfg.writerRegion, { maxAttempts: 2 })),
+            {
+                standbyIdentifier: cfg.standbyIdentifier,
+                expectedSourceArn: cfg.expectedSourceArn,
+                oldWriterIdentifier: cfg.oldWriterIdentifier,
+            },
+        ),
+        notifier: new SnsNotifier(new SNSClient(here), cfg.topicArn),
+        store: new DynamoStateStore(dynamo, cfg.table, cfg.region),
+        lock: new DynamoLock(dynamo, cfg.table, cfg.region, { leaseMs: cfg.leaseSeconds * 1000 }),
+    };
+    const writerGroup = sites[cfg.writerRegion]?.endpointGroupArn;
+    const expectBody = cfg.expectBody === undefined ? undefined : new RegExp(cfg.expectBody);
+    const probes: Probe[] = [
+        ...cfg.httpProbes.map((p) => new HttpProbe(p.name, p.url, expectBody)),
+        new AcceleratorHealthProbe(
+            "accelerator-health",
+            globalAccelerator,
+            () =>
+                writerGroup === undefined
+                    ? Promise.reject(new Error(`no endpoint group for ${cfg.writerRegion} on the listener`))
+                    : Promise.resolve(writerGroup),
+            cfg.writerRegion,
+        ),
+    ];
+
+    return { adapters, probes };
+}
