@@ -1,10 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as os from "os";
-import * as path from "path";
-import { buildLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
+import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { LambdaConfig } from "../failover/lambda/config";
-import { METRIC_NAMESPACE } from "../failover/lambda/handler";
+import { METRIC_NAMESPACE } from "../failover/core/settings";
 import type { StackRole } from "../lib/config";
 import { serviceTrustPolicy } from "../lib/iam";
 import { AWS_REGION, oneOf, pattern, Problems, requireValidArgs, STACK_ROLE } from "../lib/rules";
@@ -64,10 +62,10 @@ function controllerArgsProblems(args: FailoverControllerArgs): string[] {
     return p.list;
 }
 
-/** The Lambda bundle, built once per process (it is the same for every stack). */
+/** The Lambda bundle of the current sources (built once, kept by content hash). */
 let bundle: string | undefined;
 function lambdaBundle(): string {
-    bundle ??= buildLambdaBundle(path.join(os.tmpdir(), `ecommerce-failover-bundle-${process.pid}`));
+    bundle ??= cachedLambdaBundle();
     return bundle;
 }
 

@@ -55,6 +55,9 @@ export const DEFAULT_PROMOTE_TIMEOUT_SECONDS = 900;
 /** How long a watch runs; without it, until it fails over. */
 export const FOR_SECONDS: Range = { min: 0, max: 10 * 365 * 86_400, integer: false };
 
+/** The CloudWatch namespace of the deployed controller's metrics (Phase, Ready, Held), which its alarms read. */
+export const METRIC_NAMESPACE = "Ecommerce/Failover";
+
 /** A quorum of `probes` vantage points: 1..probes. The default is a strict majority. */
 export function defaultQuorum(probes: number): number {
     return Math.floor(probes / 2) + 1;

@@ -3,8 +3,10 @@
  * v3 clients it uses included, so the function runs the versions the tests ran, not the
  * runtime's), for the nodejs20.x runtime. The Pulumi program zips it; `npm test` builds it.
  */
+import { createHash } from "crypto";
 import { buildSync } from "esbuild";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export const LAMBDA_RUNTIME = "nodejs20.x";
@@ -28,4 +30,48 @@ export function buildLambdaBundle(outDir: string): string {
         logLevel: "error",
     });
     return outfile;
+}
+
+/** The sources the bundle is made of (the controller, the lib files it uses) and the locked dependencies. */
+function sourceHash(): string {
+    const root = path.join(__dirname, "..", "..");
+    const files: string[] = [];
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                walk(full);
+            } else if (entry.name.endsWith(".ts")) {
+                files.push(full);
+            }
+        }
+    };
+    walk(path.join(root, "failover"));
+    files.push(path.join(root, "lib", "accelerator.ts"), path.join(root, "lib", "regions.ts"), path.join(root, "package-lock.json"));
+    const hash = createHash("sha256");
+    for (const file of files.sort()) {
+        hash.update(path.relative(root, file)).update("\0").update(fs.readFileSync(file)).update("\0");
+    }
+    return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * The bundle for the current sources, built once and kept by content hash (in the system's
+ * temp directory): every stack run and every process reuses it until a source changes.
+ */
+export function cachedLambdaBundle(cacheRoot = path.join(os.tmpdir(), "ecommerce-failover-bundle")): string {
+    const dir = path.join(cacheRoot, sourceHash());
+    const file = path.join(dir, "index.js");
+    if (fs.existsSync(file)) {
+        return file;
+    }
+    // Built beside, then renamed: a concurrent process never loads half a bundle.
+    const staging = `${dir}.${process.pid}.tmp`;
+    buildLambdaBundle(staging);
+    try {
+        fs.renameSync(staging, dir);
+    } catch {
+        fs.rmSync(staging, { recursive: true, force: true }); // another process won the race: its bundle is the same
+    }
+    return file;
 }

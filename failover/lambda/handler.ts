@@ -14,10 +14,9 @@
 import { awsWorld } from "../adapters/aws";
 import { Controller, Emit, Outcome } from "../controller";
 import { PHASES } from "../core/decision";
+import { METRIC_NAMESPACE } from "../core/settings";
 import { parseLambdaConfig } from "./config";
 
-/** The metric namespace the alarms and dashboards read. */
-export const METRIC_NAMESPACE = "Ecommerce/Failover";
 /** Time kept back from each invocation for the lease's release and the metrics. */
 const SAFETY_MS = 10_000;
 
