@@ -448,7 +448,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             thresholds: { maxFail: cfg.maxFail, quorum: cfg.quorum },
             intervalMs: cfg.intervalSeconds * 1000,
             timeoutMs: cfg.timeoutSeconds * 1000,
-            maxLagSeconds: cfg.maxLagSeconds,
+            // --max-lag overrides the deployed budget (a planned switchover: --max-lag 0).
+            maxLagSeconds: parsed.values["max-lag"] !== undefined ? options.maxLagSeconds : cfg.maxLagSeconds,
             lagWaitMs: cfg.lagWaitSeconds * 1000,
         };
     } else {
