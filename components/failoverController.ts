@@ -3,13 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { LambdaConfig } from "../failover/lambda/config";
 import { METRIC_NAMESPACE } from "../failover/core/settings";
-import type { StackRole } from "../lib/config";
+import type { FailoverSettings, StackRole } from "../lib/config";
 import { serviceTrustPolicy } from "../lib/iam";
-import { AWS_REGION, oneOf, pattern, Problems, requireValidArgs, STACK_ROLE } from "../lib/rules";
+import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
 
-export interface FailoverControllerArgs {
+/** The thresholds come from config as they are (lib/config.ts FailoverSettings). */
+export interface FailoverControllerArgs extends FailoverSettings {
     /** Names' prefix. */
     readonly project: string;
     /** This site's region: the standby the controller promotes. */
@@ -32,22 +33,14 @@ export interface FailoverControllerArgs {
     readonly oldWriterIdentifier: string;
     /** The HTTP vantage points: the writer's origin directly, the public name through the accelerator. */
     readonly httpProbes: LambdaConfig["httpProbes"];
-    readonly intervalSeconds: number;
-    readonly maxFail: number;
-    readonly quorum: number;
-    readonly timeoutSeconds: number;
-    readonly maxLagSeconds: number;
-    readonly lagWaitSeconds: number;
     /** @default 30 */
     readonly logRetentionDays?: number;
     readonly tags?: Tags;
 }
 
-const NAME = pattern(/^[a-z][a-z0-9-]{0,31}$/, "a lower-case name of up to 32 letters, digits or hyphens");
-
 function controllerArgsProblems(args: FailoverControllerArgs): string[] {
     const p = new Problems();
-    p.check("project", args.project, NAME);
+    p.check("project", args.project, PROJECT_NAME);
     p.check("region", args.region, AWS_REGION);
     p.check("writerRegion", args.writerRegion, AWS_REGION);
     p.check("role", args.role, STACK_ROLE);

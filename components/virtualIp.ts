@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { LISTENER_PORTS, listenerArnParameterName } from "../lib/accelerator";
-import { ACCELERATOR_CLIENT_AFFINITY, HOSTED_ZONE_ID_OR_EMPTY, HOSTNAME, pattern, Problems, requireValidArgs } from "../lib/rules";
+import { ACCELERATOR_CLIENT_AFFINITY, HOSTED_ZONE_ID_OR_EMPTY, HOSTNAME, Problems, PROJECT_NAME, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
 
@@ -23,8 +23,6 @@ export interface VirtualIpArgs {
     readonly clientAffinity?: "NONE" | "SOURCE_IP";
     readonly tags?: Tags;
 }
-
-const PROJECT_NAME = pattern(/^[a-z][a-z0-9-]{0,31}$/, "a lower-case name of up to 32 letters, digits or hyphens");
 
 function virtualIpArgsProblems(args: VirtualIpArgs): string[] {
     const p = new Problems();

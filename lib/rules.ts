@@ -363,3 +363,6 @@ export const ACCELERATOR_ENDPOINT_WEIGHT = integerFrom(0, 255);
 
 /** A site's role (lib/config.ts StackRole). */
 export const STACK_ROLE = oneOf(["writer", "standby"]);
+
+/** The project's name as a prefix of AWS resource names. */
+export const PROJECT_NAME = pattern(/^[a-z][a-z0-9-]{0,31}$/, "a lower-case name of up to 32 letters, digits or hyphens");
