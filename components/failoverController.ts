@@ -123,7 +123,9 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
     private createTopic(): aws.sns.Topic {
         return new aws.sns.Topic(
             `${this.name}-topic`,
-            { name: this.prefix, kmsMasterKeyId: "alias/aws/sns", tags: this.tagged(`${this.name}-topic`) },
+            // No SSE: CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key
+            // (its key policy cannot let CloudWatch use it), and the reports carry no secret.
+            { name: this.prefix, tags: this.tagged(`${this.name}-topic`) },
             { parent: this },
         );
     }
@@ -204,7 +206,8 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                     timeoutSeconds: a.timeoutSeconds,
                     maxLagSeconds: a.maxLagSeconds,
                     lagWaitSeconds: a.lagWaitSeconds,
-                    leaseSeconds: 90,
+                    // Renewed every 10 s; a killed invocation's lease is free 30 s later.
+                    leaseSeconds: 30,
                 };
                 return JSON.stringify(cfg);
             });
@@ -217,8 +220,9 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                 code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(lambdaBundle()) }),
                 role: role.arn,
                 memorySize: 256,
-                // A minute of rounds per invocation plus the lease's release; the schedule fires every minute.
-                timeout: 75,
+                // Under a minute, so one invocation ends before the next begins (rounds for
+                // about 50 s, then the lease's release and the metrics).
+                timeout: 60,
                 // One invocation at a time (the lease guards too): an overlapping one is throttled.
                 reservedConcurrentExecutions: 1,
                 environment: { variables: { FAILOVER_CONFIG: config } },
@@ -230,6 +234,15 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
     }
 
     private createSchedule(fn: aws.lambda.Function): void {
+        // Scheduler invokes asynchronously: Lambda's own queue would retry a failed or throttled
+        // event for hours beside the next minute's. No retries, and an event older than a minute
+        // is dropped: the next invocation is a minute away.
+        new aws.lambda.FunctionEventInvokeConfig(
+            `${this.name}-async`,
+            { functionName: fn.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+            { parent: this },
+        );
+        const scheduleArn = `arn:${this.args.partition}:scheduler:${this.args.region}:${this.args.accountId}:schedule/default/${this.prefix}`;
         const invoker = new aws.iam.Role(
             `${this.name}-scheduler-role`,
             {
@@ -241,8 +254,8 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                                 Effect: "Allow",
                                 Principal: { Service: "scheduler.amazonaws.com" },
                                 Action: "sts:AssumeRole",
-                                // Only schedules of this account may assume it (confused deputy).
-                                Condition: { StringEquals: { "aws:SourceAccount": this.args.accountId } },
+                                // Only this schedule may assume it (confused deputy).
+                                Condition: { StringEquals: { "aws:SourceAccount": this.args.accountId, "aws:SourceArn": scheduleArn } },
                             },
                         ],
                     }),
@@ -396,6 +409,13 @@ export function controllerPolicy(p: {
                 Effect: "Allow",
                 Action: ["rds:DescribeDBInstances", "rds:PromoteReadReplica"],
                 Resource: p.rds(p.region, `db:${p.standbyIdentifier}`),
+            },
+            // After promoting: reset a read_only=1 an earlier fence left on this region's group (a failback).
+            {
+                Sid: "UnfenceTheNewWriter",
+                Effect: "Allow",
+                Action: ["rds:DescribeDBParameters", "rds:ResetDBParameterGroup"],
+                Resource: p.rds(p.region, "pg:db-params-*"),
             },
             {
                 Sid: "SeeTheOldWriter",

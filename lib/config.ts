@@ -417,14 +417,11 @@ function rangeRule(range: failoverSettings.Range): Rule<number> {
 }
 
 function readFailover(r: Reader): Draft<FailoverSettings> {
-    const intervalSeconds = r.integer(
-        key("failoverIntervalSeconds"),
-        rangeRule({ ...failoverSettings.INTERVAL_SECONDS, min: 1, integer: true }),
-    );
-    const timeoutSeconds = r.integer(
-        key("failoverTimeoutSeconds"),
-        rangeRule({ ...failoverSettings.TIMEOUT_SECONDS, min: 1, integer: true }),
-    );
+    // Within one invocation of the deployed controller (rounds for about 50 s a minute): an
+    // interval of at most 30 s gives every invocation rounds, a timeout of at most 10 s keeps a
+    // round short, and the RPO guard's wait (at most 30 s) fits beside them.
+    const intervalSeconds = r.integer(key("failoverIntervalSeconds"), rangeRule({ min: 1, max: 30, integer: true }));
+    const timeoutSeconds = r.integer(key("failoverTimeoutSeconds"), rangeRule({ min: 1, max: 10, integer: true }));
     if (intervalSeconds !== undefined && timeoutSeconds !== undefined && timeoutSeconds > intervalSeconds) {
         r.reject(key("failoverTimeoutSeconds"), timeoutSeconds, `at most ecommerce:failoverIntervalSeconds (${intervalSeconds})`);
     }
@@ -435,7 +432,7 @@ function readFailover(r: Reader): Draft<FailoverSettings> {
         quorum: r.integer(key("failoverQuorum"), integerFrom(1, 3, " (of the three vantage points)")),
         timeoutSeconds,
         maxLagSeconds: r.integer(key("failoverMaxLagSeconds"), rangeRule({ ...failoverSettings.MAX_LAG_SECONDS, integer: true })),
-        lagWaitSeconds: r.integer(key("failoverLagWaitSeconds"), rangeRule({ ...failoverSettings.LAG_WAIT_SECONDS, integer: true })),
+        lagWaitSeconds: r.integer(key("failoverLagWaitSeconds"), rangeRule({ min: 0, max: 30, integer: true })),
     };
 }
 

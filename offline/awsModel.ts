@@ -203,6 +203,7 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
             },
         };
     },
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (a) => ({ id: String(a.inputs.functionName), outputs: {} }),
     "aws:scheduler/schedule:Schedule": (a) => {
         const name = a.inputs.name ?? autoName(a, 64);
         return { id: `default/${name}`, outputs: { name, arn: arn("scheduler", a.region, `schedule/default/${name}`) } };

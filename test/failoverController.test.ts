@@ -91,6 +91,12 @@ describe("FailoverController", () => {
                 Resource: writer.outputs.arn,
             },
             {
+                Sid: "UnfenceTheNewWriter",
+                Effect: "Allow",
+                Action: ["rds:DescribeDBParameters", "rds:ResetDBParameterGroup"],
+                Resource: "arn:aws:rds:us-west-1:123456789012:pg:db-params-*",
+            },
+            {
                 Sid: "SeeTheOldWriter",
                 Effect: "Allow",
                 Action: "rds:DescribeDBInstances",
@@ -115,7 +121,17 @@ describe("FailoverController", () => {
             },
         ]);
         const trust = JSON.parse(one(dr, "aws:iam/role:Role", "failover-scheduler-role").inputs.assumeRolePolicy);
-        assert.deepEqual(trust.Statement[0].Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
+        assert.deepEqual(trust.Statement[0].Condition, {
+            StringEquals: {
+                "aws:SourceAccount": "123456789012",
+                "aws:SourceArn": "arn:aws:scheduler:us-west-1:123456789012:schedule/default/ecommerce-failover",
+            },
+        });
+        // Asynchronous invocations: no retries by Lambda's queue, no event older than the next minute's.
+        const async = one(dr, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "failover-async");
+        assert.equal(async.inputs.maximumRetryAttempts, 0);
+        assert.equal(async.inputs.maximumEventAgeInSeconds, 60);
+        assert.equal(one(dr, "aws:lambda/function:Function", "failover-function").inputs.timeout, 60);
     });
 
     it("keeps its state safe and tells people: protected table with recovery, alarms to its topic", async () => {

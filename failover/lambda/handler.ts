@@ -12,7 +12,8 @@
  * log line, no extra API call or permission.
  */
 import { awsWorld } from "../adapters/aws";
-import { Controller, Emit, Outcome } from "../controller";
+import { Controller, Emit, Outcome, StepFailedError } from "../controller";
+import { LockHeldError } from "../core/ports";
 import { PHASES } from "../core/decision";
 import { METRIC_NAMESPACE } from "../core/settings";
 import { parseLambdaConfig } from "./config";
@@ -46,12 +47,22 @@ function metrics(region: string, values: Record<string, number>): void {
     );
 }
 
-export async function handler(_event: unknown, context: LambdaContext): Promise<{ outcome: Outcome; ready: boolean }> {
-    const cfg = parseLambdaConfig(process.env.FAILOVER_CONFIG);
-    const { adapters, probes } = await awsWorld(cfg);
+/**
+ * How an invocation ended. `stopped`: its time ran out in the middle of something (a
+ * promotion, waiting for the lease); the state keeps it and the next minute resumes. A
+ * failed step is `step-failed`, not a thrown error: Scheduler invokes asynchronously, and an
+ * error would be retried by Lambda's own queue beside the next minute's invocation.
+ */
+export type InvocationOutcome = Outcome | "stopped" | "step-failed" | "lease-held";
 
-    // Readiness, every invocation: what a failover would need, without acting (the lease is
-    // not among them: a running invocation holds it).
+export async function handler(_event: unknown, context: LambdaContext): Promise<{ outcome: InvocationOutcome; ready: boolean }> {
+    const cfg = parseLambdaConfig(process.env.FAILOVER_CONFIG);
+    // Everything this invocation does ends SAFETY_MS before its timeout: the lease is released
+    // and the metrics written in time.
+    const budget = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS));
+    const { adapters, probes } = await awsWorld(cfg, { leaseWaitMs: Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS) });
+
+    // Readiness, every invocation: what a failover would need, without acting.
     const checks = (
         await Promise.all([adapters.traffic, adapters.database, adapters.notifier, adapters.store].map((a) => a.readiness()))
     ).flat();
@@ -59,7 +70,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     log("readiness", { ready, checks });
 
     const controller = new Controller(
-        { adapters, probes, emit: log },
+        { adapters, probes, emit: log, signal: budget },
         {
             roles: { region: cfg.region, writerRegion: cfg.writerRegion },
             thresholds: { maxFail: cfg.maxFail, quorum: cfg.quorum },
@@ -69,13 +80,34 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
             lagWaitMs: cfg.lagWaitSeconds * 1000,
             retries: 2,
             retryDelayMs: 1000,
-            promoteTimeoutMs: Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS),
+            // The promotion is polled until the invocation's budget ends (the signal), then resumed.
+            promoteTimeoutMs: 15 * 60_000,
             dryRun: false,
         },
     );
-    const outcome = await controller.watch(Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS));
-    const state = await adapters.store.load();
-    metrics(cfg.region, { Phase: PHASES.indexOf(state?.phase ?? "healthy"), Ready: ready ? 1 : 0, Held: outcome === "held" ? 1 : 0 });
+    let outcome: InvocationOutcome;
+    try {
+        outcome = await controller.watch(Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS));
+    } catch (err) {
+        outcome = budget.aborted
+            ? "stopped"
+            : err instanceof StepFailedError
+              ? "step-failed"
+              : err instanceof LockHeldError
+                ? "lease-held"
+                : "step-failed";
+        log("error", { outcome, error: (err as Error).message });
+        if (!(err instanceof StepFailedError) && !(err instanceof LockHeldError) && !budget.aborted) {
+            throw err; // a bug or a refused configuration: an error the alarm should see
+        }
+    } finally {
+        const state = await adapters.store.load().catch(() => undefined);
+        metrics(cfg.region, {
+            Phase: PHASES.indexOf(state?.phase ?? "healthy"),
+            Ready: ready ? 1 : 0,
+            Held: state?.failover?.heldSince !== undefined && state.phase === "failing-over" ? 1 : 0,
+        });
+    }
     log("end", { outcome });
     return { outcome, ready };
 }

@@ -18,7 +18,14 @@ import {
     RemoveEndpointsCommand,
     UpdateEndpointGroupCommand,
 } from "@aws-sdk/client-global-accelerator";
-import { DescribeDBInstancesCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient } from "@aws-sdk/client-rds";
+import {
+    DescribeDBInstancesCommand,
+    DescribeDBParametersCommand,
+    ModifyDBParameterGroupCommand,
+    PromoteReadReplicaCommand,
+    RDSClient,
+    ResetDBParameterGroupCommand,
+} from "@aws-sdk/client-rds";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
@@ -269,6 +276,41 @@ describe("failover AWS adapters", () => {
             assert.equal((await db.promote(context())).writable, false);
             assert.equal((await db.promote(context())).writable, true);
             assert.equal(rds.commandCalls(PromoteReadReplicaCommand).length, 1);
+        });
+
+        it("adds the age of the newest ReplicaLag datapoint (the figure is a lower bound)", async () => {
+            rds.on(DescribeDBInstancesCommand).resolves(replica());
+            cloudwatch.on(GetMetricDataCommand).resolves({
+                MetricDataResults: [{ Id: "lag", Values: [2], Timestamps: [new Date(Date.parse("2026-11-30T12:00:00Z") - 45_000)] }],
+            });
+            const lag = await database().readLag(context());
+            assert.equal(lag.seconds, 47);
+            assert.match(lag.source, /\(2 s, datapoint 45 s old; a lower bound\)/);
+        });
+
+        it("promotes with 14 days of backups, and resets a read_only=1 an earlier fence left on the new writer's group", async () => {
+            rds.on(DescribeDBInstancesCommand)
+                .resolvesOnce(replica("available"))
+                .resolves({
+                    DBInstances: [
+                        {
+                            DBInstanceIdentifier: "ecommerce-mysql-us-west-1",
+                            DBInstanceStatus: "available",
+                            DBParameterGroups: [{ DBParameterGroupName: "db-params-9z" }],
+                        },
+                    ],
+                });
+            rds.on(DescribeDBParametersCommand).resolves({ Parameters: [{ ParameterName: "read_only", ParameterValue: "1" }] });
+            const db = database();
+            await db.promote(context());
+            assert.equal(rds.commandCalls(PromoteReadReplicaCommand)[0].args[0].input.BackupRetentionPeriod, 14);
+            const done = await db.promote(context());
+            assert.equal(done.writable, true);
+            assert.match(done.detail!, /read_only=1 from an earlier fence reset on db-params-9z/);
+            assert.deepEqual(rds.commandCalls(ResetDBParameterGroupCommand)[0].args[0].input, {
+                DBParameterGroupName: "db-params-9z",
+                Parameters: [{ ParameterName: "read_only", ApplyMethod: "immediate" }],
+            });
         });
 
         it("treats InvalidDBInstanceState (a promotion already under way) as progress, not failure", async () => {

@@ -6,10 +6,14 @@
  *                   writer, after DescribeDBInstances says it is still a replica of the
  *                   expected source. No datapoint, a negative value (MySQL reports -1 when
  *                   replication is not running) or a replica of another source: unreadable.
- *   promote         PromoteReadReplica once, then report progress until DescribeDBInstances
- *                   shows it `available` and no longer a replica (minutes: a Lambda run may
- *                   end first; the next run asks again). InvalidDBInstanceState (a promotion
- *                   or another change under way) is progress, not failure.
+ *   promote         PromoteReadReplica once (backups kept 14 days: the API's default is 1),
+ *                   then report progress until DescribeDBInstances shows it `available` and no
+ *                   longer a replica (minutes: a Lambda run may end first; the next run asks
+ *                   again). InvalidDBInstanceState (a promotion or another change under way) is
+ *                   progress, not failure. Writable only once its own parameter group has no
+ *                   `read_only=1` left from an earlier fence (after a failback, this region's
+ *                   group was the fenced one): it is reset to the engine default
+ *                   ({TrueIfReplica}) first.
  *   fenceOldWriter  read_only=1 on the old writer's parameter group (dynamic, immediate): the
  *                   master user has no SUPER on RDS, so MySQL refuses its writes. A region that
  *                   does not answer is recorded, not an error: the failover goes on.
@@ -17,14 +21,22 @@
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import {
     DescribeDBInstancesCommand,
+    DescribeDBParametersCommand,
     type DBInstance,
     ModifyDBParameterGroupCommand,
     PromoteReadReplicaCommand,
     RDSClient,
+    ResetDBParameterGroupCommand,
 } from "@aws-sdk/client-rds";
 import type { ActionContext, ActionResult, DatabaseAdapter, PromotionProgress, ReadinessCheck } from "../../core/ports";
 import type { LagReading } from "../../core/state";
 import { call, isUnreachable } from "./calls";
+
+/** readLag outside a failover (readiness): it reads only. */
+const READINESS_CONTEXT: Omit<ActionContext, "signal"> = {
+    failover: { trigger: "manual", decidedAt: 0, from: "", to: "", completed: [] },
+    attempt: 1,
+};
 
 export interface RdsDatabaseOptions {
     /** This region's standby writer (the cross-region replica). */
@@ -104,14 +116,19 @@ export class RdsDatabase implements DatabaseAdapter {
             ),
         );
         const values = out.MetricDataResults?.[0]?.Values ?? [];
+        const stamps = out.MetricDataResults?.[0]?.Timestamps ?? [];
         if (values.length === 0) {
             return { readAt, source, error: `no ReplicaLag datapoint in the last ${minutes} minutes` };
         }
         const lag = values[0];
+        const age = stamps[0] === undefined ? undefined : Math.max(0, Math.round((readAt - stamps[0].getTime()) / 1000));
         if (lag < 0) {
             return { readAt, source, error: `ReplicaLag ${lag}: replication is not running` };
         }
-        return { seconds: lag, readAt, source };
+        // A lower bound: the newest datapoint is up to a minute or two old, and when the source has
+        // just died the replica still counts itself connected (replica_net_timeout) and reports 0.
+        // Adding the datapoint's age keeps the figure on the side of caution.
+        return { seconds: lag + (age ?? 0), readAt, source: `${source} (${lag} s, datapoint ${age ?? "?"} s old; a lower bound)` };
     }
 
     async promote(context: ActionContext): Promise<PromotionProgress> {
@@ -119,16 +136,20 @@ export class RdsDatabase implements DatabaseAdapter {
         const instance = await this.describe(this.rds, standbyIdentifier, context.signal);
         const status = instance.DBInstanceStatus ?? "unknown";
         if (instance.ReadReplicaSourceDBInstanceIdentifier === undefined) {
-            return status === "available"
-                ? { writable: true, detail: `${standbyIdentifier} is a standalone writer (available)` }
-                : { writable: false, detail: `${standbyIdentifier} is promoted, status ${status}` };
+            if (status !== "available") {
+                return { writable: false, detail: `${standbyIdentifier} is promoted, status ${status}` };
+            }
+            const unfenced = await this.unfence(instance, context.signal);
+            return { writable: true, detail: `${standbyIdentifier} is a standalone writer (available)${unfenced}` };
         }
         if (status !== "available") {
             return { writable: false, detail: `${standbyIdentifier} is still a replica, status ${status}` };
         }
         try {
             await call("rds:PromoteReadReplica", standbyIdentifier, () =>
-                this.rds.send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: standbyIdentifier }), { abortSignal: context.signal }),
+                this.rds.send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: standbyIdentifier, BackupRetentionPeriod: 14 }), {
+                    abortSignal: context.signal,
+                }),
             );
         } catch (err) {
             const code = (err as { code?: string }).code;
@@ -142,6 +163,31 @@ export class RdsDatabase implements DatabaseAdapter {
             throw err;
         }
         return { writable: false, detail: `${standbyIdentifier}: PromoteReadReplica started` };
+    }
+
+    /** Resets a `read_only=1` an earlier fence left on this writer's parameter group. */
+    private async unfence(instance: DBInstance, signal: AbortSignal): Promise<string> {
+        const group = instance.DBParameterGroups?.[0]?.DBParameterGroupName;
+        if (group === undefined) {
+            return "";
+        }
+        const out = await call("rds:DescribeDBParameters", group, () =>
+            this.rds.send(new DescribeDBParametersCommand({ DBParameterGroupName: group, Source: "user" }), { abortSignal: signal }),
+        );
+        const fenced = (out.Parameters ?? []).some((p) => p.ParameterName === "read_only" && p.ParameterValue === "1");
+        if (!fenced) {
+            return "";
+        }
+        await call("rds:ResetDBParameterGroup", group, () =>
+            this.rds.send(
+                new ResetDBParameterGroupCommand({
+                    DBParameterGroupName: group,
+                    Parameters: [{ ParameterName: "read_only", ApplyMethod: "immediate" }],
+                }),
+                { abortSignal: signal },
+            ),
+        );
+        return `; read_only=1 from an earlier fence reset on ${group}`;
     }
 
     async fenceOldWriter(region: string, context: ActionContext): Promise<ActionResult> {
@@ -178,13 +224,25 @@ export class RdsDatabase implements DatabaseAdapter {
             const instance = await this.describe(this.rds, standbyIdentifier, AbortSignal.timeout(15_000));
             const source = instance.ReadReplicaSourceDBInstanceIdentifier;
             const ok = source === expectedSourceArn && instance.DBInstanceStatus === "available";
-            return [
+            const checks: ReadinessCheck[] = [
                 {
                     name: "standby writer",
                     ok,
                     detail: `${standbyIdentifier}: status ${instance.DBInstanceStatus}, replicates from ${source ?? "nothing"} (expected ${expectedSourceArn})`,
                 },
             ];
+            if (ok) {
+                // The lag a failover would record now (read only).
+                const lag = await this.readLag({ ...READINESS_CONTEXT, signal: AbortSignal.timeout(15_000) }).catch(
+                    (err: Error): LagReading => ({ readAt: this.now(), source: "readiness", error: err.message }),
+                );
+                checks.push({
+                    name: "replication lag",
+                    ok: lag.seconds !== undefined,
+                    detail: lag.seconds !== undefined ? `${lag.seconds} s (${lag.source})` : `unreadable: ${lag.error ?? "?"}`,
+                });
+            }
+            return checks;
         } catch (err) {
             return [{ name: "standby writer", ok: false, detail: (err as Error).message }];
         }

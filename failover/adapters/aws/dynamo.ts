@@ -107,6 +107,8 @@ export interface DynamoLockOptions {
     readonly now?: () => number;
     /** Who holds it (for messages and the item). @default a random ID */
     readonly holder?: string;
+    /** How long acquire waits for a lease held elsewhere. @default one lease period and a poll */
+    readonly maxWaitMs?: number;
 }
 
 export class DynamoLock implements Lock {
@@ -158,7 +160,7 @@ export class DynamoLock implements Lock {
         const holder = this.options.holder ?? randomUUID();
         const pollMs = this.options.pollMs ?? 250;
         // Wait one lease period (and a poll) for a holder that stopped renewing.
-        const giveUpAt = this.now() + this.options.leaseMs + pollMs;
+        const giveUpAt = this.now() + (this.options.maxWaitMs ?? this.options.leaseMs + pollMs);
         while (!(await this.take(holder))) {
             if (this.now() >= giveUpAt) {
                 throw new LockHeldError(

@@ -21,7 +21,12 @@ import { DynamoLock, DynamoStateStore } from "./dynamo";
 import { SnsNotifier } from "./notifier";
 import { discoverSites, GlobalAcceleratorTraffic } from "./traffic";
 
-export async function awsWorld(cfg: LambdaConfig): Promise<{ adapters: Adapters; probes: Probe[] }> {
+export interface WorldOptions {
+    /** How long acquiring the lease may wait (a Lambda's remaining time). @default one lease period */
+    readonly leaseWaitMs?: number;
+}
+
+export async function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): Promise<{ adapters: Adapters; probes: Probe[] }> {
     const here = clientConfig(cfg.region);
     const globalAccelerator = new GlobalAcceleratorClient(clientConfig(GLOBAL_REGION));
     const parameter = await call("ssm:GetParameter", cfg.listenerParameter, () =>
@@ -31,7 +36,7 @@ export async function awsWorld(cfg: LambdaConfig): Promise<{ adapters: Adapters;
     const sites = await discoverSites(globalAccelerator, listenerArn, { region: cfg.region, loadBalancerArn: cfg.loadBalancerArn });
     const dynamo = new DynamoDBClient(here);
     const adapters: Adapters = {
-        traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites),
+        traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites, [cfg.region, cfg.writerRegion]),
         database: new RdsDatabase(
             new RDSClient(here),
             new CloudWatchClient(here),
@@ -44,7 +49,7 @@ export async function awsWorld(cfg: LambdaConfig): Promise<{ adapters: Adapters;
         ),
         notifier: new SnsNotifier(new SNSClient(here), cfg.topicArn),
         store: new DynamoStateStore(dynamo, cfg.table, cfg.region),
-        lock: new DynamoLock(dynamo, cfg.table, cfg.region, { leaseMs: cfg.leaseSeconds * 1000 }),
+        lock: new DynamoLock(dynamo, cfg.table, cfg.region, { leaseMs: cfg.leaseSeconds * 1000, maxWaitMs: options.leaseWaitMs }),
     };
     const writerGroup = sites[cfg.writerRegion]?.endpointGroupArn;
     const expectBody = cfg.expectBody === undefined ? undefined : new RegExp(cfg.expectBody);

@@ -59,6 +59,8 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
         private readonly client: GlobalAcceleratorClient,
         /** Both sites, by region. */
         private readonly sites: Readonly<Record<string, SiteEndpoint>>,
+        /** The regions whose groups a failover needs (its own and the writer's). */
+        private readonly required: readonly string[] = [],
     ) {}
 
     private site(region: string): SiteEndpoint {
@@ -149,19 +151,29 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
     }
 
     async readiness(): Promise<ReadinessCheck[]> {
-        return Promise.all(
-            Object.entries(this.sites).map(async ([region, site]): Promise<ReadinessCheck> => {
-                try {
-                    const group = await this.describe(site, AbortSignal.timeout(15_000));
-                    return {
-                        name: `endpoint group ${region}`,
-                        ok: true,
-                        detail: `${site.endpointGroupArn}: dial ${group.TrafficDialPercentage}, ${(group.EndpointDescriptions ?? []).length} endpoint(s)`,
-                    };
-                } catch (err) {
-                    return { name: `endpoint group ${region}`, ok: false, detail: (err as Error).message };
-                }
-            }),
-        );
+        const missing: ReadinessCheck[] = this.required
+            .filter((region) => this.sites[region] === undefined)
+            .map((region) => ({
+                name: `endpoint group ${region}`,
+                ok: false,
+                detail: `no endpoint group for ${region} on the virtual IP's listener`,
+            }));
+        return [
+            ...missing,
+            ...(await Promise.all(
+                Object.entries(this.sites).map(async ([region, site]): Promise<ReadinessCheck> => {
+                    try {
+                        const group = await this.describe(site, AbortSignal.timeout(15_000));
+                        return {
+                            name: `endpoint group ${region}`,
+                            ok: true,
+                            detail: `${site.endpointGroupArn}: dial ${group.TrafficDialPercentage}, ${(group.EndpointDescriptions ?? []).length} endpoint(s)`,
+                        };
+                    } catch (err) {
+                        return { name: `endpoint group ${region}`, ok: false, detail: (err as Error).message };
+                    }
+                }),
+            )),
+        ];
     }
 }
