@@ -1,0 +1,157 @@
+/**
+ * The Lambda handler end to end in-process: its real wiring (failover/adapters/aws) with the
+ * AWS clients mocked (aws-sdk-client-mock), the HTTP vantage points real servers on
+ * 127.0.0.1, and what an invocation reports: its outcome (never a thrown error for a failed
+ * step) and the EMF metric line.
+ */
+import * as assert from "assert";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import {
+    DescribeEndpointGroupCommand,
+    GlobalAcceleratorClient,
+    ListEndpointGroupsCommand,
+    RemoveEndpointsCommand,
+} from "@aws-sdk/client-global-accelerator";
+import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
+import { GetTopicAttributesCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { handler } from "../../failover/lambda/handler";
+import { Site } from "../support/failoverServers";
+
+const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
+const GROUPS = { "us-east-2": `${LISTENER}/endpoint-group/use2`, "us-west-1": `${LISTENER}/endpoint-group/usw1` };
+const SOURCE = "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2";
+
+describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () => {
+    // Installed in before(), not when the file loads: a client mock is process-wide, and other
+    // files use the real DynamoDB client against dynalite.
+    let mocks: ReturnType<typeof mockClient>[] = [];
+    let ssm: ReturnType<typeof mockClient>, ga: ReturnType<typeof mockClient>, rds: ReturnType<typeof mockClient>;
+    let cloudwatch: ReturnType<typeof mockClient>, sns: ReturnType<typeof mockClient>, dynamo: ReturnType<typeof mockClient>;
+    let origin: Site;
+    let publicName: Site;
+    let saved: string | undefined;
+    // Credentials that exist (the mocks answer before any signing), and no instance metadata:
+    // nothing may leave 127.0.0.1.
+    const ENV = { AWS_ACCESS_KEY_ID: "AKIDTEST", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" };
+    const savedEnv: Record<string, string | undefined> = {};
+    let output: string;
+    const write = process.stdout.write.bind(process.stdout);
+
+    before(async () => {
+        mocks = [SSMClient, GlobalAcceleratorClient, RDSClient, CloudWatchClient, SNSClient, DynamoDBDocumentClient].map((c) =>
+            mockClient(c as never),
+        );
+        [ssm, ga, rds, cloudwatch, sns, dynamo] = mocks;
+        [origin, publicName] = await Promise.all([new Site().start(), new Site().start()]);
+        saved = process.env.FAILOVER_CONFIG;
+        for (const [k, v] of Object.entries(ENV)) {
+            savedEnv[k] = process.env[k];
+            process.env[k] = v;
+        }
+        process.env.FAILOVER_CONFIG = JSON.stringify({
+            region: "us-west-1",
+            writerRegion: "us-east-2",
+            table: "ecommerce-failover-us-west-1",
+            topicArn: "arn:aws:sns:us-west-1:123456789012:ecommerce-failover",
+            listenerParameter: "/ecommerce/global/accelerator-listener-arn",
+            loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/1",
+            standbyIdentifier: "ecommerce-mysql-us-west-1",
+            expectedSourceArn: SOURCE,
+            oldWriterIdentifier: "ecommerce-mysql-us-east-2",
+            httpProbes: [
+                { name: "writer-origin", url: origin.url },
+                { name: "public-name", url: publicName.url },
+            ],
+            intervalSeconds: 0.2,
+            maxFail: 2,
+            quorum: 2,
+            timeoutSeconds: 0.2,
+            maxLagSeconds: 60,
+            lagWaitSeconds: 0,
+            leaseSeconds: 2,
+        });
+    });
+    after(async () => {
+        process.env.FAILOVER_CONFIG = saved;
+        for (const [k, v] of Object.entries(savedEnv)) {
+            if (v === undefined) {
+                delete process.env[k];
+            } else {
+                process.env[k] = v;
+            }
+        }
+        mocks.forEach((m) => m.restore());
+        await Promise.all([origin.set("ok").then(() => origin.close()), publicName.set("ok").then(() => publicName.close())]);
+    });
+    beforeEach(async () => {
+        mocks.forEach((m) => m.reset());
+        await Promise.all([origin.set("ok"), publicName.set("ok")]);
+        ssm.on(GetParameterCommand).resolves({ Parameter: { Value: LISTENER } });
+        ga.on(ListEndpointGroupsCommand).resolves({
+            EndpointGroups: Object.entries(GROUPS).map(([region, arn]) => ({ EndpointGroupArn: arn, EndpointGroupRegion: region })),
+        });
+        ga.on(DescribeEndpointGroupCommand).resolves({
+            EndpointGroup: {
+                TrafficDialPercentage: 100,
+                EndpointDescriptions: [{ EndpointId: "alb-east", Weight: 128, HealthState: "HEALTHY" }],
+            },
+        });
+        rds.on(DescribeDBInstancesCommand).resolves({
+            DBInstances: [
+                {
+                    DBInstanceIdentifier: "ecommerce-mysql-us-west-1",
+                    DBInstanceStatus: "available",
+                    ReadReplicaSourceDBInstanceIdentifier: SOURCE,
+                },
+            ],
+        });
+        cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [1] }] });
+        sns.on(GetTopicAttributesCommand).resolves({});
+        // A table that keeps what is put (conditions are dynalite's business in awsAdapters.test.ts).
+        const items = new Map<string, Record<string, unknown>>();
+        dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: items.get(input.Key.pk) }));
+        dynamo.on(PutCommand).callsFake((input: { Item: Record<string, unknown> & { pk: string } }) => {
+            items.set(input.Item.pk, input.Item);
+            return {};
+        });
+        dynamo.on(DeleteCommand).resolves({});
+        dynamo.on(UpdateCommand).resolves({});
+        output = "";
+        process.stdout.write = (chunk: string) => {
+            output += chunk;
+            return true;
+        };
+    });
+    afterEach(() => {
+        process.stdout.write = write;
+    });
+
+    const metricLine = () => JSON.parse(output.split("\n").find((l) => l.includes('"_aws"'))!) as Record<string, any>;
+
+    it("watches a healthy writer for its budget, reports ready, and publishes the phase as an EMF metric", async () => {
+        const result = await handler({}, { getRemainingTimeInMillis: () => 11_000 });
+        process.stdout.write = write;
+        assert.deepEqual(result, { outcome: "elapsed", ready: true });
+        const metric = metricLine();
+        assert.equal(metric.Phase, 0);
+        assert.equal(metric.Ready, 1);
+        assert.equal(metric._aws.CloudWatchMetrics[0].Namespace, "Ecommerce/Failover");
+        assert.ok(output.includes('"event":"round"'), "rounds ran");
+    });
+
+    it("ends with an outcome, not an error, when a step fails after its retries (the next invocation resumes)", async () => {
+        await Promise.all([origin.set("down"), publicName.set("down")]);
+        ga.on(RemoveEndpointsCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }));
+        const result = await handler({}, { getRemainingTimeInMillis: () => 20_000 }); // 10 s of budget: the retries (1 s, 2 s) fit
+        process.stdout.write = write;
+        assert.equal(result.outcome, "step-failed");
+        assert.match(
+            output,
+            /step fence failed after 3 attempt\(s\): globalaccelerator:RemoveEndpoints .*: AccessDeniedException: not authorized/,
+        );
+        assert.equal(metricLine().Phase, 2, "failing over, resumable");
+    });
+});
