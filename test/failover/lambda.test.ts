@@ -8,29 +8,9 @@ import * as os from "os";
 import * as path from "path";
 import { buildLambdaBundle } from "../../failover/lambda/bundle";
 import { parseLambdaConfig } from "../../failover/lambda/config";
+import { lambdaConfig } from "../support/failoverWorld";
 
-const GOOD = {
-    region: "us-west-1",
-    writerRegion: "us-east-2",
-    table: "ecommerce-failover-us-west-1",
-    topicArn: "arn:aws:sns:us-west-1:123456789012:ecommerce-failover",
-    listenerParameter: "/ecommerce/global/accelerator-listener-arn",
-    loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/1",
-    standbyIdentifier: "ecommerce-mysql-us-west-1",
-    expectedSourceArn: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
-    oldWriterIdentifier: "ecommerce-mysql-us-east-2",
-    httpProbes: [
-        { name: "origin", url: "https://origin-us-east-2.shop.acme-retail.com/api/health" },
-        { name: "public", url: "https://shop.acme-retail.com/api/health" },
-    ],
-    intervalSeconds: 10,
-    maxFail: 3,
-    quorum: 2,
-    timeoutSeconds: 5,
-    maxLagSeconds: 60,
-    lagWaitSeconds: 30,
-    leaseSeconds: 90,
-};
+const GOOD = lambdaConfig();
 
 describe("failover Lambda", () => {
     it("accepts the configuration the stack writes", () => {

@@ -19,6 +19,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCo
 import { mockClient } from "aws-sdk-client-mock";
 import { handler } from "../../failover/lambda/handler";
 import { Site } from "../support/failoverServers";
+import { lambdaConfig } from "../support/failoverWorld";
 
 const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
 const GROUPS = { "us-east-2": `${LISTENER}/endpoint-group/use2`, "us-west-1": `${LISTENER}/endpoint-group/usw1` };
@@ -51,28 +52,19 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
             savedEnv[k] = process.env[k];
             process.env[k] = v;
         }
-        process.env.FAILOVER_CONFIG = JSON.stringify({
-            region: "us-west-1",
-            writerRegion: "us-east-2",
-            table: "ecommerce-failover-us-west-1",
-            topicArn: "arn:aws:sns:us-west-1:123456789012:ecommerce-failover",
-            listenerParameter: "/ecommerce/global/accelerator-listener-arn",
-            loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/1",
-            standbyIdentifier: "ecommerce-mysql-us-west-1",
-            expectedSourceArn: SOURCE,
-            oldWriterIdentifier: "ecommerce-mysql-us-east-2",
-            httpProbes: [
-                { name: "writer-origin", url: origin.url },
-                { name: "public-name", url: publicName.url },
-            ],
-            intervalSeconds: 0.2,
-            maxFail: 2,
-            quorum: 2,
-            timeoutSeconds: 0.2,
-            maxLagSeconds: 60,
-            lagWaitSeconds: 0,
-            leaseSeconds: 2,
-        });
+        process.env.FAILOVER_CONFIG = JSON.stringify(
+            lambdaConfig({
+                httpProbes: [
+                    { name: "writer-origin", url: origin.url },
+                    { name: "public-name", url: publicName.url },
+                ],
+                intervalSeconds: 0.2,
+                maxFail: 2,
+                timeoutSeconds: 0.2,
+                lagWaitSeconds: 0,
+                leaseSeconds: 2,
+            }),
+        );
     });
     after(async () => {
         process.env.FAILOVER_CONFIG = saved;

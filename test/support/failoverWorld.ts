@@ -16,6 +16,7 @@ import type {
 } from "../../failover/core/ports";
 import { LockHeldError } from "../../failover/core/ports";
 import type { ControllerState, LagReading, StepName } from "../../failover/core/state";
+import type { LambdaConfig } from "../../failover/lambda/config";
 import type { Probe, ProbeResult } from "../../failover/probes/http";
 
 export class FakeClock implements Clock {
@@ -153,6 +154,33 @@ export function options(overrides: Partial<ControllerOptions> = {}): ControllerO
         retryDelayMs: 0,
         promoteTimeoutMs: 1000,
         dryRun: false,
+        ...overrides,
+    };
+}
+
+/** The deployed controller's configuration as dr's stack writes it (failover/lambda/config.ts), with overrides. */
+export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfig {
+    return {
+        region: "us-west-1",
+        writerRegion: "us-east-2",
+        table: "ecommerce-failover-us-west-1",
+        topicArn: "arn:aws:sns:us-west-1:123456789012:ecommerce-failover",
+        listenerParameter: "/ecommerce/global/accelerator-listener-arn",
+        loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/1",
+        standbyIdentifier: "ecommerce-mysql-us-west-1",
+        expectedSourceArn: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
+        oldWriterIdentifier: "ecommerce-mysql-us-east-2",
+        httpProbes: [
+            { name: "writer-origin", url: "https://origin-us-east-2.shop.acme-retail.com/api/health" },
+            { name: "public-name", url: "https://shop.acme-retail.com/api/health" },
+        ],
+        intervalSeconds: 10,
+        maxFail: 3,
+        quorum: 2,
+        timeoutSeconds: 5,
+        maxLagSeconds: 60,
+        lagWaitSeconds: 30,
+        leaseSeconds: 30,
         ...overrides,
     };
 }
