@@ -30,6 +30,8 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         ...hooks.flags(),
         ...extra,
     ];
+    /** An operator's failover on this test's state, confirmed (--yes), with every hook. */
+    const manualFailover = (extra: string[]) => ["failover", "--state", state(), "--yes", ...extra, ...hooks.flags()];
 
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-faults-"));
@@ -289,18 +291,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
 
         it("promotes on --accept-data-loss when the lag cannot be read at all", async () => {
             hooks.behaviour["record-lag"] = { failTimes: 100 };
-            const run = await runCli([
-                "failover",
-                "--state",
-                state(),
-                "--yes",
-                "--accept-data-loss",
-                "--max-lag",
-                "5",
-                "--retries",
-                "0",
-                ...hooks.flags(),
-            ]);
+            const run = await runCli(manualFailover(["--accept-data-loss", "--max-lag", "5", "--retries", "0"]));
             assert.strictEqual(run.code, 0, run.stderr);
             assert.strictEqual(hooks.count("promote"), 1);
         });
@@ -315,19 +306,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             assert.strictEqual(hooks.count("record-lag"), 1, "the resumed watch read no lag");
             assert.strictEqual(hooks.count("promote"), 0);
             // The operator asks for the failover (no acceptance): the lag is read again, now within budget.
-            const manual = await runCli([
-                "failover",
-                "--state",
-                state(),
-                "--yes",
-                "--max-lag",
-                "5",
-                "--lag-wait",
-                "1",
-                "--lease",
-                "2",
-                ...hooks.flags(),
-            ]);
+            const manual = await runCli(manualFailover(["--max-lag", "5", "--lag-wait", "1", "--lease", "2"]));
             assert.strictEqual(manual.code, 0, manual.stderr);
             assert.strictEqual(hooks.count("record-lag"), 2);
             assert.strictEqual(readState().failover.lag.seconds, 1, "promoted on the lag re-read within the budget");
@@ -359,16 +338,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
 
             // The operator accepts the loss: the failover resumes at promote.
             hooks.calls.length = 0;
-            const manual = await runCli([
-                "failover",
-                "--state",
-                state(),
-                "--yes",
-                "--accept-data-loss",
-                "--max-lag",
-                "5",
-                ...hooks.flags(),
-            ]);
+            const manual = await runCli(manualFailover(["--accept-data-loss", "--max-lag", "5"]));
             assert.strictEqual(manual.code, 0, manual.stderr);
             assert.deepStrictEqual(hooks.actions(), ["promote", "move-traffic", "notify"]);
             const final = readState();
