@@ -232,6 +232,8 @@ async function siteStack(cfg: PlatformConfig) {
         listenerParameterArn: `arn:${account.partition}:ssm:${GLOBAL_REGION}:${account.accountId}:parameter${listenerParameterName}`,
         standbyIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.region),
         oldWriterIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.writerRegion),
+        credentialsSecretName: database.credentialsSecretName,
+        credentialsSecretArnPattern: database.credentialsSecretArnPattern,
         httpProbes: [
             { name: "writer-origin", url: `https://${cfg.originHostnames[cfg.writerRegion]}${cfg.web.healthCheckPath}` },
             { name: "public-name", url: `https://${cfg.siteHostname}${cfg.web.healthCheckPath}` },

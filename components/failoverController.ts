@@ -31,6 +31,9 @@ export interface FailoverControllerArgs extends FailoverSettings {
     /** This region's standby writer and the writer it replicates (derived ARNs, no lookups). */
     readonly standbyIdentifier: string;
     readonly oldWriterIdentifier: string;
+    /** The applications' database secret in this region, and its ARN (pattern) for the grant (DatabaseCluster's). */
+    readonly credentialsSecretName: string;
+    readonly credentialsSecretArnPattern: pulumi.Input<string>;
     /** The HTTP vantage points: the writer's origin directly, the public name through the accelerator. */
     readonly httpProbes: LambdaConfig["httpProbes"];
     /** @default 30 */
@@ -156,8 +159,15 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
             {
                 role: role.id,
                 policy: pulumi
-                    .all([table.arn, topic.arn, logGroup.arn, pulumi.output(this.args.listenerArn)])
-                    .apply(([tableArn, topicArn, logGroupArn, listenerArn]) =>
+                    .all([
+                        table.arn,
+                        topic.arn,
+                        logGroup.arn,
+                        pulumi.output(this.args.listenerArn),
+                        role.arn,
+                        pulumi.output(this.args.credentialsSecretArnPattern),
+                    ])
+                    .apply(([tableArn, topicArn, logGroupArn, listenerArn, roleArn, credentialsSecretArn]) =>
                         JSON.stringify(
                             controllerPolicy({
                                 tableArn,
@@ -170,6 +180,8 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                                 writerRegion,
                                 standbyIdentifier: this.args.standbyIdentifier,
                                 oldWriterIdentifier: this.args.oldWriterIdentifier,
+                                roleArn,
+                                credentialsSecretArn,
                             }),
                         ),
                     ),
@@ -187,11 +199,12 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
     ): aws.lambda.Function {
         const a = this.args;
         const config = pulumi
-            .all([table.name, topic.arn, pulumi.output(a.loadBalancerArn)])
-            .apply(([tableName, topicArn, loadBalancerArn]) => {
+            .all([table.name, topic.arn, pulumi.output(a.loadBalancerArn), role.arn])
+            .apply(([tableName, topicArn, loadBalancerArn, roleArn]) => {
                 const cfg: LambdaConfig = {
                     region: a.region,
                     writerRegion: a.writerRegion,
+                    roleArn,
                     table: tableName,
                     topicArn,
                     listenerParameter: a.listenerParameterName,
@@ -199,6 +212,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                     standbyIdentifier: a.standbyIdentifier,
                     expectedSourceArn: `arn:${a.partition}:rds:${a.writerRegion}:${a.accountId}:db:${a.oldWriterIdentifier}`,
                     oldWriterIdentifier: a.oldWriterIdentifier,
+                    credentialsSecret: a.credentialsSecretName,
                     httpProbes: a.httpProbes,
                     intervalSeconds: a.intervalSeconds,
                     maxFail: a.maxFail,
@@ -371,6 +385,8 @@ export function controllerPolicy(p: {
     writerRegion: string;
     standbyIdentifier: string;
     oldWriterIdentifier: string;
+    roleArn: string;
+    credentialsSecretArn: string;
 }): object {
     return {
         Version: "2012-10-17",
@@ -432,6 +448,10 @@ export function controllerPolicy(p: {
             },
             // CloudWatch GetMetricData has no resource-level permissions.
             { Sid: "ReadReplicaLag", Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" },
+            // Readiness (failover/adapters/aws/preconditions.ts): the role simulates its own
+            // policies for every call above, and sees that the applications' secret exists here.
+            { Sid: "CheckOwnPermissions", Effect: "Allow", Action: "iam:SimulatePrincipalPolicy", Resource: p.roleArn },
+            { Sid: "CheckTheCredentialsSecret", Effect: "Allow", Action: "secretsmanager:DescribeSecret", Resource: p.credentialsSecretArn },
         ],
     };
 }

@@ -12,7 +12,7 @@
 import { setTimeout as sleepFor } from "timers/promises";
 import pRetry, { AbortError } from "p-retry";
 import { decide, Roles, roleProblem, Thresholds } from "./core/decision";
-import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck } from "./core/ports";
+import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck, ReadinessSource } from "./core/ports";
 import { ControllerState, dataAtRisk, FailoverRecord, initialState, LagReading, nextStep, rpoVerdict, StepName } from "./core/state";
 import type { Probe, ProbeResult } from "./probes/http";
 
@@ -67,6 +67,17 @@ export type Outcome = "failed-over" | "already-failed-over" | "elapsed" | "held"
 
 /** A step that failed after its retries. The state keeps the step as current; the next run resumes it. */
 type StepResult = ActionResult & { readonly lag?: LagReading };
+
+/**
+ * The preconditions of every adapter and the world's own (permissions, secrets), evaluated
+ * without acting. `lease: false` leaves out the lease's (a deployed run checks readiness
+ * while the previous invocation may still hold it).
+ */
+export async function adapterReadiness(adapters: Adapters, include: { lease: boolean }): Promise<ReadinessCheck[]> {
+    const { traffic, database, notifier, store, lock, preconditions = [] } = adapters;
+    const sources: ReadinessSource[] = [store, ...(include.lease ? [lock] : []), traffic, database, notifier, ...preconditions];
+    return (await Promise.all(sources.map((a) => a.readiness()))).flat();
+}
 
 export class StepFailedError extends Error {
     constructor(
@@ -266,7 +277,7 @@ export class Controller {
      * readable and not failed over, the lease free, and each adapter's own preconditions met.
      */
     async check(): Promise<{ ready: boolean; checks: ReadinessCheck[] }> {
-        const { traffic, database, notifier, store, lock } = this.deps.adapters;
+        const { store } = this.deps.adapters;
         const checks: ReadinessCheck[] = [];
         try {
             const state = await this.load();
@@ -283,8 +294,7 @@ export class Controller {
         } catch (err) {
             checks.push({ name: "state", ok: false, detail: (err as Error).message });
         }
-        const groups = await Promise.all([store, lock, traffic, database, notifier].map((a) => a.readiness()));
-        checks.push(...groups.flat());
+        checks.push(...(await adapterReadiness(this.deps.adapters, { lease: true })));
         return { ready: checks.every((c) => c.ok), checks };
     }
 

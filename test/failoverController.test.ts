@@ -3,6 +3,8 @@
  * schedule by role, its least-privilege permissions statement by statement, its alarms.
  */
 import { strict as assert } from "assert";
+import { failoverCalls } from "../failover/adapters/aws/preconditions";
+import { parseLambdaConfig } from "../failover/lambda/config";
 import { loadStack, requireSuccess, runProgram, StackRun } from "../offline/run";
 
 const one = (run: StackRun, type: string, name: string) => {
@@ -109,6 +111,18 @@ describe("FailoverController", () => {
                 Resource: "arn:aws:rds:us-east-2:123456789012:pg:db-params-*",
             },
             { Sid: "ReadReplicaLag", Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" },
+            {
+                Sid: "CheckOwnPermissions",
+                Effect: "Allow",
+                Action: "iam:SimulatePrincipalPolicy",
+                Resource: one(dr, "aws:iam/role:Role", "failover-role").outputs.arn,
+            },
+            {
+                Sid: "CheckTheCredentialsSecret",
+                Effect: "Allow",
+                Action: "secretsmanager:DescribeSecret",
+                Resource: "arn:aws:secretsmanager:us-west-1:123456789012:secret:ecommerce/us-east-2/mysql-master-??????",
+            },
         ]);
         // The scheduler may only invoke this function, and only this account's schedules may assume its role.
         const invoke = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "failover-scheduler-invoke").inputs.policy);
@@ -132,6 +146,42 @@ describe("FailoverController", () => {
         assert.equal(async.inputs.maximumRetryAttempts, 0);
         assert.equal(async.inputs.maximumEventAgeInSeconds, 60);
         assert.equal(one(dr, "aws:lambda/function:Function", "failover-function").inputs.timeout, 60);
+    });
+
+    it("grants every call readiness simulates, on the resources a failover makes it on, and no other", async () => {
+        const [dr, primary] = await Promise.all([loadStack("dr"), loadStack("primary")]);
+        const fn = one(dr, "aws:lambda/function:Function", "failover-function");
+        const cfg = parseLambdaConfig(fn.inputs.environment.variables.FAILOVER_CONFIG);
+        assert.equal(cfg.roleArn, one(dr, "aws:iam/role:Role", "failover-role").outputs.arn);
+        assert.equal(cfg.credentialsSecret, "ecommerce/us-east-2/mysql-master");
+        const group = (run: StackRun) => one(run, "aws:rds/parameterGroup:ParameterGroup", "db-params").outputs.name as string;
+        const calls = failoverCalls(cfg, {
+            listenerArn: LISTENER,
+            endpointGroupArns: [`${LISTENER}/endpoint-group/0a1b2c3d4e5f`, `${LISTENER}/endpoint-group/6a7b8c9d0e1f`],
+            standbyParameterGroup: group(dr),
+            oldWriterParameterGroup: group(primary),
+        });
+        const statements = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "failover-permissions").inputs.policy).Statement as {
+            Sid: string;
+            Action: string | string[];
+            Resource: string;
+        }[];
+        // IAM's matching: * is any run of characters, ? one character.
+        const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+        const grants = (action: string, resource: string) =>
+            statements.filter((st) => [st.Action].flat().includes(action) && glob(st.Resource).test(resource)).map((st) => st.Sid);
+        for (const c of calls) {
+            assert.notDeepEqual(grants(c.action, c.resource), [], `${c.action} on ${c.resource} is not granted`);
+        }
+        const granted = new Set(statements.flatMap((st) => [st.Action].flat()));
+        const needed = new Set(calls.map((c) => c.action));
+        const readinessOnly = ["logs:CreateLogStream", "logs:PutLogEvents", "iam:SimulatePrincipalPolicy", "secretsmanager:DescribeSecret"];
+        assert.deepEqual(
+            [...granted].filter((a) => !needed.has(a) && !readinessOnly.includes(a)),
+            [],
+            "granted but never called by a failover",
+        );
+        assert.equal(calls.length, 24);
     });
 
     it("keeps its state safe and tells people: protected table with recovery, alarms to its topic", async () => {

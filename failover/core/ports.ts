@@ -96,10 +96,17 @@ export interface Lock {
     readiness(): Promise<ReadinessCheck[]>;
 }
 
+/** Preconditions no single adapter owns (the permissions, the applications' secret). */
+export interface ReadinessSource {
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
 export interface Adapters {
     readonly traffic: TrafficAdapter;
     readonly database: DatabaseAdapter;
     readonly notifier: Notifier;
     readonly store: StateStore;
     readonly lock: Lock;
+    /** Checked by readiness beside the adapters'. */
+    readonly preconditions?: readonly ReadinessSource[];
 }

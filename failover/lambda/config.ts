@@ -14,6 +14,8 @@ export interface LambdaConfig {
     /** This controller's region (the standby it promotes) and the writer region it watches. */
     readonly region: string;
     readonly writerRegion: string;
+    /** The function's own role: readiness simulates its policies for every call of a failover. */
+    readonly roleArn: string;
     readonly table: string;
     readonly topicArn: string;
     /** SSM parameter (in us-west-2) holding the virtual IP's listener ARN. */
@@ -23,6 +25,8 @@ export interface LambdaConfig {
     readonly standbyIdentifier: string;
     readonly expectedSourceArn: string;
     readonly oldWriterIdentifier: string;
+    /** The applications' database secret (in the standby region, the replica of the writer region's). */
+    readonly credentialsSecret: string;
     /** HTTP vantage points; the accelerator's own endpoint health of the writer is always added. */
     readonly httpProbes: readonly HttpVantage[];
     readonly expectBody?: string;
@@ -81,6 +85,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
     const config: LambdaConfig = {
         region: text("region"),
         writerRegion: text("writerRegion"),
+        roleArn: text("roleArn"),
         table: text("table"),
         topicArn: text("topicArn"),
         listenerParameter: text("listenerParameter"),
@@ -88,6 +93,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         standbyIdentifier: text("standbyIdentifier"),
         expectedSourceArn: text("expectedSourceArn"),
         oldWriterIdentifier: text("oldWriterIdentifier"),
+        credentialsSecret: text("credentialsSecret"),
         httpProbes: probes,
         expectBody: typeof value.expectBody === "string" ? value.expectBody : undefined,
         intervalSeconds: interval,

@@ -12,7 +12,7 @@
  * log line, no extra API call or permission.
  */
 import { awsWorld } from "../adapters/aws";
-import { Controller, Emit, Outcome, StepFailedError } from "../controller";
+import { adapterReadiness, Controller, Emit, Outcome, StepFailedError } from "../controller";
 import { LockHeldError } from "../core/ports";
 import { PHASES } from "../core/decision";
 import { METRIC_NAMESPACE } from "../core/settings";
@@ -63,9 +63,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const { adapters, probes } = await awsWorld(cfg, { leaseWaitMs: Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS) });
 
     // Readiness, every invocation: what a failover would need, without acting.
-    const checks = (
-        await Promise.all([adapters.traffic, adapters.database, adapters.notifier, adapters.store].map((a) => a.readiness()))
-    ).flat();
+    const checks = await adapterReadiness(adapters, { lease: false });
     const ready = checks.every((c) => c.ok);
     log("readiness", { ready, checks });
 

@@ -26,6 +26,8 @@ import {
     RDSClient,
     ResetDBParameterGroupCommand,
 } from "@aws-sdk/client-rds";
+import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
+import { DescribeSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
@@ -34,12 +36,13 @@ import { clientConfig } from "../../failover/adapters/aws/calls";
 import { RdsDatabase } from "../../failover/adapters/aws/database";
 import { DynamoLock, DynamoStateStore, StateConflictError } from "../../failover/adapters/aws/dynamo";
 import { SnsNotifier } from "../../failover/adapters/aws/notifier";
+import { AwsPreconditions } from "../../failover/adapters/aws/preconditions";
 import { discoverSites, GlobalAcceleratorTraffic } from "../../failover/adapters/aws/traffic";
 import { Controller, StepFailedError } from "../../failover/controller";
 import type { ActionContext } from "../../failover/core/ports";
 import { LockHeldError } from "../../failover/core/ports";
 import { initialState } from "../../failover/core/state";
-import { FakeClock, MemoryWorld, options } from "../support/failoverWorld";
+import { FakeClock, lambdaConfig, MemoryWorld, options } from "../support/failoverWorld";
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "test" };
 const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
@@ -387,6 +390,136 @@ describe("failover AWS adapters", () => {
             assert.equal(rds.commandCalls(PromoteReadReplicaCommand).length, 1);
             assert.equal(sns.commandCalls(PublishCommand).length, 1);
             assert.match(String(sns.commandCalls(PublishCommand)[0].args[0].input.Message), /"dataAtRisk": "none expected/);
+        });
+    });
+
+    describe("readiness preconditions: the role's permissions (simulated) and the credentials secret here", () => {
+        let iam: ReturnType<typeof mockClient>, secrets: ReturnType<typeof mockClient>;
+        before(() => {
+            iam = mockClient(IAMClient);
+            secrets = mockClient(SecretsManagerClient);
+        });
+        after(() => [iam, secrets].forEach((m) => m.restore()));
+        beforeEach(() => {
+            [iam, secrets].forEach((m) => m.reset());
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "ecommerce-mysql-us-west-1" }).resolves({
+                DBInstances: [{ DBParameterGroups: [{ DBParameterGroupName: "db-params-aaaaaaa" }] }],
+            });
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "ecommerce-mysql-us-east-2" }).resolves({
+                DBInstances: [{ DBParameterGroups: [{ DBParameterGroupName: "db-params-bbbbbbb" }] }],
+            });
+            // Everything allowed, unless a test says otherwise.
+            iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { ActionNames: string[] }) => ({
+                EvaluationResults: input.ActionNames.map((a) => ({ EvalActionName: a, EvalDecision: "allowed" })),
+            }));
+            secrets.on(DescribeSecretCommand).resolves({ Name: "ecommerce/us-east-2/mysql-master", PrimaryRegion: "us-east-2" });
+        });
+        const cfg = lambdaConfig();
+        const preconditions = () =>
+            new AwsPreconditions(
+                {
+                    iam: new IAMClient({ region: "us-west-1", credentials }),
+                    secrets: new SecretsManagerClient({ region: "us-west-1", credentials }),
+                    rds: new RDSClient({ region: "us-west-1", credentials }),
+                    writerRegionRds: new RDSClient({ region: "us-east-2", credentials, maxAttempts: 1 }),
+                },
+                cfg,
+                { listenerArn: LISTENER, endpointGroupArns: Object.values(SITES).map((s) => s.endpointGroupArn) },
+            );
+        const simulated = () =>
+            iam.commandCalls(SimulatePrincipalPolicyCommand).map((c) => ({
+                actions: c.args[0].input.ActionNames,
+                resources: c.args[0].input.ResourceArns,
+                role: c.args[0].input.PolicySourceArn,
+            }));
+
+        it("simulates the function's role, one resource per call, for every call of a failover, and reports ready", async () => {
+            const checks = await preconditions().readiness();
+            assert.deepEqual(
+                checks.map((c) => [c.name, c.ok]),
+                [
+                    ["permissions", true],
+                    ["database credentials", true],
+                ],
+            );
+            const calls = simulated();
+            assert.ok(calls.every((c) => c.role === cfg.roleArn));
+            assert.ok(calls.every((c) => c.resources === undefined || c.resources.length === 1));
+            assert.deepEqual(calls.find((c) => c.resources?.[0] === "arn:aws:rds:us-east-2:123456789012:pg:db-params-bbbbbbb")?.actions, [
+                "rds:ModifyDBParameterGroup",
+            ]);
+            assert.deepEqual(calls.find((c) => c.resources?.[0] === SITES["us-west-1"].endpointGroupArn)?.actions, [
+                "globalaccelerator:DescribeEndpointGroup",
+                "globalaccelerator:UpdateEndpointGroup",
+                "globalaccelerator:AddEndpoints",
+                "globalaccelerator:RemoveEndpoints",
+            ]);
+            assert.deepEqual(calls.find((c) => c.resources === undefined)?.actions, [
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "cloudwatch:GetMetricData",
+            ]);
+            assert.equal(checks[0].detail, `24 calls on 11 resources allowed for ${cfg.roleArn}`);
+        });
+
+        it("names each call the role may not make, and the decision", async () => {
+            iam.on(SimulatePrincipalPolicyCommand, {
+                ResourceArns: ["arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1"],
+            }).resolves({
+                EvaluationResults: [
+                    { EvalActionName: "rds:DescribeDBInstances", EvalDecision: "allowed" },
+                    { EvalActionName: "rds:PromoteReadReplica", EvalDecision: "explicitDeny" },
+                ],
+            });
+            const [permissions] = await preconditions().readiness();
+            assert.equal(permissions.ok, false);
+            assert.equal(
+                permissions.detail,
+                `${cfg.roleArn} may not: rds:PromoteReadReplica on arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1 (explicitDeny)`,
+            );
+        });
+
+        it("is not ready when IAM cannot be asked (access denied, or IAM not answering)", async () => {
+            iam.on(SimulatePrincipalPolicyCommand).rejects(
+                awsError("AccessDenied", "not authorized to perform iam:SimulatePrincipalPolicy"),
+            );
+            const [permissions] = await preconditions().readiness();
+            assert.equal(permissions.ok, false);
+            assert.match(
+                permissions.detail,
+                /^could not simulate the role's policies: iam:SimulatePrincipalPolicy arn:aws:iam::123456789012:role\/\S+: AccessDenied/,
+            );
+        });
+
+        it("with the old writer's region not answering: the fence's call is not simulated, said so, and the rest still counts", async () => {
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "ecommerce-mysql-us-east-2" }).rejects(
+                Object.assign(new Error("connect ETIMEDOUT"), { name: "TimeoutError" }),
+            );
+            const [permissions] = await preconditions().readiness();
+            assert.equal(permissions.ok, true);
+            assert.match(
+                permissions.detail,
+                /^23 calls on 10 resources allowed .*; the old writer's parameter group unknown \(rds:DescribeDBInstances ecommerce-mysql-us-east-2: TimeoutError/,
+            );
+            assert.ok(!simulated().some((c) => c.actions?.includes("rds:ModifyDBParameterGroup")));
+        });
+
+        it("is not ready when the credentials secret is missing here, scheduled for deletion, or not the writer region's", async () => {
+            const credentialsCheck = async () => (await preconditions().readiness())[1];
+            secrets
+                .on(DescribeSecretCommand)
+                .rejects(awsError("ResourceNotFoundException", "Secrets Manager can't find the specified secret."));
+            assert.deepEqual(await credentialsCheck(), {
+                name: "database credentials",
+                ok: false,
+                detail: "secretsmanager:DescribeSecret ecommerce/us-east-2/mysql-master: ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+            });
+            secrets.on(DescribeSecretCommand).resolves({ PrimaryRegion: "us-east-2", DeletedDate: new Date("2026-11-29T00:00:00Z") });
+            assert.match((await credentialsCheck()).detail, /scheduled for deletion \(2026-11-29T00:00:00.000Z\)/);
+            secrets.on(DescribeSecretCommand).resolves({});
+            assert.equal(
+                (await credentialsCheck()).detail,
+                "ecommerce/us-east-2/mysql-master in us-west-1 is not the writer region's secret (its primary is us-west-1, expected us-east-2)",
+            );
         });
     });
 

@@ -13,6 +13,8 @@ import {
     RemoveEndpointsCommand,
 } from "@aws-sdk/client-global-accelerator";
 import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
+import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
+import { DescribeSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GetTopicAttributesCommand, SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -31,6 +33,7 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
     let mocks: ReturnType<typeof mockClient>[] = [];
     let ssm: ReturnType<typeof mockClient>, ga: ReturnType<typeof mockClient>, rds: ReturnType<typeof mockClient>;
     let cloudwatch: ReturnType<typeof mockClient>, sns: ReturnType<typeof mockClient>, dynamo: ReturnType<typeof mockClient>;
+    let iam: ReturnType<typeof mockClient>, secrets: ReturnType<typeof mockClient>;
     let origin: Site;
     let publicName: Site;
     let saved: string | undefined;
@@ -42,10 +45,17 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
     const write = process.stdout.write.bind(process.stdout);
 
     before(async () => {
-        mocks = [SSMClient, GlobalAcceleratorClient, RDSClient, CloudWatchClient, SNSClient, DynamoDBDocumentClient].map((c) =>
-            mockClient(c as never),
-        );
-        [ssm, ga, rds, cloudwatch, sns, dynamo] = mocks;
+        mocks = [
+            SSMClient,
+            GlobalAcceleratorClient,
+            RDSClient,
+            CloudWatchClient,
+            SNSClient,
+            DynamoDBDocumentClient,
+            IAMClient,
+            SecretsManagerClient,
+        ].map((c) => mockClient(c as never));
+        [ssm, ga, rds, cloudwatch, sns, dynamo, iam, secrets] = mocks;
         [origin, publicName] = await Promise.all([new Site().start(), new Site().start()]);
         saved = process.env.FAILOVER_CONFIG;
         for (const [k, v] of Object.entries(ENV)) {
@@ -102,6 +112,10 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
         });
         cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [1] }] });
         sns.on(GetTopicAttributesCommand).resolves({});
+        iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { ActionNames: string[] }) => ({
+            EvaluationResults: input.ActionNames.map((a) => ({ EvalActionName: a, EvalDecision: "allowed" })),
+        }));
+        secrets.on(DescribeSecretCommand).resolves({ PrimaryRegion: "us-east-2" });
         // A table that keeps what is put (conditions are dynalite's business in awsAdapters.test.ts).
         const items = new Map<string, Record<string, unknown>>();
         dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: items.get(input.Key.pk) }));
@@ -132,6 +146,28 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
         assert.equal(metric.Ready, 1);
         assert.equal(metric._aws.CloudWatchMetrics[0].Namespace, "Ecommerce/Failover");
         assert.ok(output.includes('"event":"round"'), "rounds ran");
+    });
+
+    it("reports not ready (Ready 0, the reason in its log) when the role may not make a failover's call, and still watches", async () => {
+        iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { ActionNames: string[] }) => ({
+            EvaluationResults: input.ActionNames.map((a) => ({
+                EvalActionName: a,
+                EvalDecision: a === "rds:PromoteReadReplica" ? "implicitDeny" : "allowed",
+            })),
+        }));
+        const result = await handler({}, { getRemainingTimeInMillis: () => 11_000 });
+        process.stdout.write = write;
+        assert.deepEqual(result, { outcome: "elapsed", ready: false });
+        assert.equal(metricLine().Ready, 0);
+        const readiness = JSON.parse(output.split("\n").find((l) => l.includes('"event":"readiness"'))!);
+        assert.deepEqual(
+            readiness.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name),
+            ["permissions"],
+        );
+        assert.match(
+            readiness.checks.find((c: { name: string }) => c.name === "permissions").detail,
+            /may not: rds:PromoteReadReplica on arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1 \(implicitDeny\)/,
+        );
     });
 
     it("ends with an outcome, not an error, when a step fails after its retries (the next invocation resumes)", async () => {

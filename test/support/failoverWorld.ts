@@ -163,6 +163,7 @@ export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfi
     return {
         region: "us-west-1",
         writerRegion: "us-east-2",
+        roleArn: "arn:aws:iam::123456789012:role/failover-role-1a2b3c4",
         table: "ecommerce-failover-us-west-1",
         topicArn: "arn:aws:sns:us-west-1:123456789012:ecommerce-failover",
         listenerParameter: "/ecommerce/global/accelerator-listener-arn",
@@ -170,6 +171,7 @@ export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfi
         standbyIdentifier: "ecommerce-mysql-us-west-1",
         expectedSourceArn: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
         oldWriterIdentifier: "ecommerce-mysql-us-east-2",
+        credentialsSecret: "ecommerce/us-east-2/mysql-master",
         httpProbes: [
             { name: "writer-origin", url: "https://origin-us-east-2.shop.acme-retail.com/api/health" },
             { name: "public-name", url: "https://shop.acme-retail.com/api/health" },

@@ -7,7 +7,9 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlobalAcceleratorClient } from "@aws-sdk/client-global-accelerator";
+import { IAMClient } from "@aws-sdk/client-iam";
 import { RDSClient } from "@aws-sdk/client-rds";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GLOBAL_REGION } from "../../../lib/regions";
@@ -19,6 +21,7 @@ import { call, clientConfig } from "./calls";
 import { RdsDatabase } from "./database";
 import { DynamoLock, DynamoStateStore } from "./dynamo";
 import { SnsNotifier } from "./notifier";
+import { AwsPreconditions } from "./preconditions";
 import { discoverSites, GlobalAcceleratorTraffic } from "./traffic";
 
 export interface WorldOptions {
@@ -35,12 +38,15 @@ export async function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): P
     const listenerArn = parameter.Parameter?.Value ?? "";
     const sites = await discoverSites(globalAccelerator, listenerArn, { region: cfg.region, loadBalancerArn: cfg.loadBalancerArn });
     const dynamo = new DynamoDBClient(here);
+    const rds = new RDSClient(here);
+    // The failed region answers slowly or not at all: fewer attempts, so the fence gives up in time.
+    const writerRegionRds = new RDSClient(clientConfig(cfg.writerRegion, { maxAttempts: 2 }));
     const adapters: Adapters = {
         traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites, [cfg.region, cfg.writerRegion]),
         database: new RdsDatabase(
-            new RDSClient(here),
+            rds,
             new CloudWatchClient(here),
-            new RDSClient(clientConfig(cfg.writerRegion, { maxAttempts: 2 })),
+            writerRegionRds,
             {
                 standbyIdentifier: cfg.standbyIdentifier,
                 expectedSourceArn: cfg.expectedSourceArn,
@@ -50,6 +56,18 @@ export async function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): P
         notifier: new SnsNotifier(new SNSClient(here), cfg.topicArn),
         store: new DynamoStateStore(dynamo, cfg.table, cfg.region),
         lock: new DynamoLock(dynamo, cfg.table, cfg.region, { leaseMs: cfg.leaseSeconds * 1000, maxWaitMs: options.leaseWaitMs }),
+        preconditions: [
+            new AwsPreconditions(
+                {
+                    iam: new IAMClient(here),
+                    secrets: new SecretsManagerClient(here),
+                    rds,
+                    writerRegionRds,
+                },
+                cfg,
+                { listenerArn, endpointGroupArns: Object.values(sites).map((s) => s.endpointGroupArn) },
+            ),
+        ],
     };
     const writerGroup = sites[cfg.writerRegion]?.endpointGroupArn;
     const expectBody = cfg.expectBody === undefined ? undefined : new RegExp(cfg.expectBody);
