@@ -4,6 +4,7 @@ import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/
 import type { LambdaConfig } from "../failover/lambda/config";
 import { METRIC_NAMESPACE } from "../failover/core/settings";
 import type { FailoverSettings, StackRole } from "../lib/config";
+import { FAILOVER_RESERVED_CONCURRENCY, failoverName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
 import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
 import type { Tags } from "../lib/tags";
@@ -101,7 +102,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
     }
 
     private get prefix(): string {
-        return `${this.args.project}-failover`;
+        return failoverName(this.args.project);
     }
 
     private createTable(): aws.dynamodb.Table {
@@ -238,7 +239,8 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                 // about 50 s, then the lease's release and the metrics).
                 timeout: 60,
                 // One invocation at a time (the lease guards too): an overlapping one is throttled.
-                reservedConcurrentExecutions: 1,
+                // Needs an account concurrency quota above 100: tools/preflight.ts checks it.
+                reservedConcurrentExecutions: FAILOVER_RESERVED_CONCURRENCY,
                 environment: { variables: { FAILOVER_CONFIG: config } },
                 loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
                 tags: this.tagged(`${this.name}-function`),
@@ -451,7 +453,12 @@ export function controllerPolicy(p: {
             // Readiness (failover/adapters/aws/preconditions.ts): the role simulates its own
             // policies for every call above, and sees that the applications' secret exists here.
             { Sid: "CheckOwnPermissions", Effect: "Allow", Action: "iam:SimulatePrincipalPolicy", Resource: p.roleArn },
-            { Sid: "CheckTheCredentialsSecret", Effect: "Allow", Action: "secretsmanager:DescribeSecret", Resource: p.credentialsSecretArn },
+            {
+                Sid: "CheckTheCredentialsSecret",
+                Effect: "Allow",
+                Action: "secretsmanager:DescribeSecret",
+                Resource: p.credentialsSecretArn,
+            },
         ],
     };
 }

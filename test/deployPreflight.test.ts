@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GlobalAcceleratorClient, ListEndpointGroupsCommand } from "@aws-sdk/client-global-accelerator";
+import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { AwsClients, preflight } from "../tools/preflight";
@@ -35,12 +36,14 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     const ec2 = mockClient(EC2Client);
     const ssm = mockClient(SSMClient);
     const ga = mockClient(GlobalAcceleratorClient);
+    const lambda = mockClient(LambdaClient);
     const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "test" };
     const client = (region: string) => new EC2Client({ region, credentials });
     const aws = (ec2For: (region: string) => EC2Client = client): Partial<AwsClients> => ({
         ec2: ec2For,
         ssm: (region) => new SSMClient({ region, credentials }),
         globalAccelerator: () => new GlobalAcceleratorClient({ region: "us-west-2", credentials }),
+        lambda: (region) => new LambdaClient({ region, credentials }),
     });
     const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
     const group = (region: string, dial: number, weights: number[]) => ({
@@ -54,6 +57,14 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         ec2.reset();
         ssm.reset();
         ga.reset();
+        lambda.reset();
+        // An account with the default quota, the controller not deployed yet.
+        lambda
+            .on(GetAccountSettingsCommand)
+            .resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
+        lambda
+            .on(GetFunctionConcurrencyCommand)
+            .rejects(Object.assign(new Error("Function not found"), { name: "ResourceNotFoundException" }));
         // The virtual IP as the runbook leaves it before any failover: primary serves.
         ssm.on(GetParameterCommand).resolves({ Parameter: { Name: "/ecommerce/global/accelerator-listener-arn", Value: LISTENER } });
         ga.on(ListEndpointGroupsCommand).resolves({ EndpointGroups: [group("us-east-2", 100, [128]), group("us-west-1", 0, [])] });
@@ -62,6 +73,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         ec2.restore();
         ssm.restore();
         ga.restore();
+        lambda.restore();
         dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
     });
     const project = (config: Record<string, unknown>) => {
@@ -197,6 +209,52 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         });
     });
 
+    describe("the Lambda concurrency the failover controller reserves", () => {
+        const BUNDLE = {
+            ...READY,
+            "ecommerce:webAmiNameFilter": "",
+            "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
+        };
+
+        it("asks Lambda in the stack's region, and passes with the default quota", async () => {
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
+            assert.equal(await lambda.commandCalls(GetAccountSettingsCommand)[0].thisValue.config.region(), "us-west-1");
+            assert.deepEqual(lambda.commandCalls(GetFunctionConcurrencyCommand)[0].args[0].input, { FunctionName: "ecommerce-failover" });
+        });
+
+        it("refuses a new account's quota, where Lambda keeps everything unreserved, saying which quota to raise", async () => {
+            lambda
+                .on(GetAccountSettingsCommand)
+                .resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
+                'the failover controller (ecommerce-failover) reserves 1 concurrent execution, but us-west-1\'s Lambda account concurrency is 10 with 10 unreserved, and Lambda keeps at least 10 unreserved: ask for a higher "Concurrent executions" quota in us-west-1 (Service Quotas, AWS Lambda, L-B99A9384) before deploying this stack',
+            ]);
+        });
+
+        it("refuses when other functions' reservations leave exactly 100 unreserved, and passes once the controller holds its own", async () => {
+            lambda
+                .on(GetAccountSettingsCommand)
+                .resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 100 } });
+            assert.match(
+                (await preflight("dr", aws(), project(BUNDLE))).join("\n"),
+                /1000 with 100 unreserved, and Lambda keeps at least 100 unreserved/,
+            );
+            lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 1 });
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
+        });
+
+        it("refuses, naming the calls, when Lambda cannot be asked", async () => {
+            lambda
+                .on(GetAccountSettingsCommand)
+                .rejects(
+                    Object.assign(new Error("not authorized to perform: lambda:GetAccountSettings"), { name: "AccessDeniedException" }),
+                );
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
+                "could not check the Lambda concurrency the failover controller reserves: Lambda GetAccountSettings / GetFunctionConcurrency (ecommerce-failover) in us-west-1 failed: not authorized to perform: lambda:GetAccountSettings",
+            ]);
+        });
+    });
+
     it("reports config errors instead of placeholders when the config is invalid", async () => {
         assert.deepEqual(await preflight("dr", aws(), project({ ...READY, "ecommerce:webInstanceCount": 0 })), [
             "ecommerce:webInstanceCount = 0: expected an integer from 1 to 100",
@@ -234,6 +292,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
                 "  - ecommerce:originHostnames",
                 "  - ecommerce:webAmiNameFilter",
                 "  - could not read which listener the virtual IP uses: SSM GetParameter /ecommerce/global/accelerator-listener-arn in us-west-2 failed: Could not load credentials from any providers",
+                "  - could not check the Lambda concurrency the failover controller reserves: Lambda GetAccountSettings / GetFunctionConcurrency (ecommerce-failover) in us-west-1 failed: Could not load credentials from any providers",
             ],
         );
         assert.match(lines[4], /: could not check that an AMI matches it in us-west-1: EC2 DescribeImages \(owner self\) failed: /);

@@ -5,9 +5,11 @@
  */
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GlobalAcceleratorClient, ListEndpointGroupsCommand, type EndpointGroup } from "@aws-sdk/client-global-accelerator";
+import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { listenerArnParameterName } from "../lib/accelerator";
 import { ConfigError, GlobalConfig, parseStackConfig, PlatformConfig } from "../lib/config";
+import { FAILOVER_RESERVED_CONCURRENCY, failoverName, minimumUnreservedConcurrency } from "../lib/failoverNaming";
 import { describePlaceholder, placeholdersIn } from "../lib/placeholders";
 import { GLOBAL_REGION } from "../lib/regions";
 import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
@@ -21,12 +23,14 @@ import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
 /** The AWS clients the preflight uses, by region (tests pass mocked ones). */
 export interface AwsClients {
     readonly ec2: (region: string) => EC2Client;
+    readonly lambda: (region: string) => LambdaClient;
     readonly ssm: (region: string) => SSMClient;
     readonly globalAccelerator: () => GlobalAcceleratorClient;
 }
 
 const DEFAULT_CLIENTS: AwsClients = {
     ec2: (region) => new EC2Client({ region, maxAttempts: 5 }),
+    lambda: (region) => new LambdaClient({ region, maxAttempts: 5 }),
     ssm: (region) => new SSMClient({ region, maxAttempts: 5 }),
     // Global Accelerator's API answers only in us-west-2.
     globalAccelerator: () => new GlobalAcceleratorClient({ region: GLOBAL_REGION, maxAttempts: 5 }),
@@ -48,8 +52,12 @@ export async function preflight(stack: string, clients: Partial<AwsClients> = {}
     if (cfg.kind === "global") {
         return problems; // no servers, no AMI
     }
-    const [missingAmi, traffic] = await Promise.all([bakedAmiProblem(cfg, aws.ec2(cfg.region)), trafficProblem(cfg, aws)]);
-    return [...problems, ...[missingAmi, traffic].filter((p): p is string => p !== undefined)];
+    const found = await Promise.all([
+        bakedAmiProblem(cfg, aws.ec2(cfg.region)),
+        trafficProblem(cfg, aws),
+        concurrencyProblem(cfg, aws.lambda(cfg.region)),
+    ]);
+    return [...problems, ...found.filter((p): p is string => p !== undefined)];
 }
 
 /** A group serves when its dial is above 0 and it holds an endpoint weighted above 0. */
@@ -104,6 +112,42 @@ async function trafficProblem(cfg: PlatformConfig, aws: AwsClients): Promise<str
     return (
         `ecommerce:writerRegion = ${JSON.stringify(cfg.writerRegion)}, but the virtual IP sends traffic to ${serving.join(" and ")}: ` +
         `after a failover set writerRegion: ${serving[0]} in Pulumi.yaml first (README, "After a failover"), or this ${cfg.stack} update could move traffic back`
+    );
+}
+
+/**
+ * The failover controller reserves concurrency; Lambda refuses a reservation that leaves less
+ * than its minimum unreserved (lib/failoverNaming.ts), and the function's creation would fail
+ * in the middle of the update. A function that already holds its reservation needs no more.
+ */
+async function concurrencyProblem(cfg: PlatformConfig, lambda: LambdaClient): Promise<string | undefined> {
+    const functionName = failoverName(cfg.project);
+    let quota: number, unreserved: number, held: number;
+    try {
+        const [settings, current] = await Promise.all([
+            lambda.send(new GetAccountSettingsCommand({})),
+            lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: functionName })).catch((err: Error) => {
+                if (err.name === "ResourceNotFoundException") {
+                    return { ReservedConcurrentExecutions: 0 }; // not deployed yet
+                }
+                throw err;
+            }),
+        ]);
+        quota = settings.AccountLimit?.ConcurrentExecutions ?? 0;
+        unreserved = settings.AccountLimit?.UnreservedConcurrentExecutions ?? 0;
+        held = current.ReservedConcurrentExecutions ?? 0;
+    } catch (err) {
+        return `could not check the Lambda concurrency the failover controller reserves: Lambda GetAccountSettings / GetFunctionConcurrency (${functionName}) in ${cfg.region} failed: ${(err as Error).message}`;
+    }
+    const needed = Math.max(0, FAILOVER_RESERVED_CONCURRENCY - held);
+    const minimum = minimumUnreservedConcurrency(quota);
+    if (unreserved - needed >= minimum) {
+        return undefined;
+    }
+    return (
+        `the failover controller (${functionName}) reserves ${FAILOVER_RESERVED_CONCURRENCY} concurrent execution, but ${cfg.region}'s Lambda account ` +
+        `concurrency is ${quota} with ${unreserved} unreserved, and Lambda keeps at least ${minimum} unreserved: ask for a higher ` +
+        `"Concurrent executions" quota in ${cfg.region} (Service Quotas, AWS Lambda, L-B99A9384) before deploying this stack`
     );
 }
 
