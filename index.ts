@@ -143,6 +143,8 @@ async function siteStack(cfg: PlatformConfig) {
             redisAddresses: redisNodes.map((n) => n.address),
             databaseHostnames: db,
         },
+        // Both sites' controllers, in the same order in both stacks (this region's watches only while it is the standby).
+        failoverControllerRegions: [cfg.region, cfg.peerRegion].sort(),
         tags: tierTags(cfg, "monitoring"),
     });
 

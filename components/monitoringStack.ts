@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { AlertRuleOptions, renderAlertRules } from "../lib/alertRules";
 import {
     atLeast,
+    AWS_REGION,
     EC2_INSTANCE_TYPE,
     EKS_ACCESS_POLICIES,
     EKS_ACCESS_POLICY,
@@ -33,6 +34,9 @@ import {
     alertmanagerConfig,
     BLACKBOX_EXPORTER_CHART,
     BLACKBOX_EXPORTER_RELEASE,
+    failoverDashboard,
+    GRAFANA_DASHBOARD_LABEL,
+    GRAFANA_SERVICE_ACCOUNT,
     blackboxExporterAddress,
     blackboxExporterValues,
     GRAFANA_ADMIN_PASSWORD_KEY,
@@ -178,6 +182,13 @@ export interface MonitoringStackArgs {
      * @default not scraped: the API error-ratio and latency alerts stay silent
      */
     readonly applicationMetrics?: ApplicationMetricsArgs;
+    /**
+     * Show the failover controllers of these regions (their CloudWatch metrics, namespace
+     * Ecommerce/Failover) on a Grafana dashboard, through a CloudWatch data source whose
+     * read-only role Grafana gets by EKS Pod Identity.
+     * @default no CloudWatch data source, no failover dashboard
+     */
+    readonly failoverControllerRegions?: readonly string[];
     /** Tags for every taggable child (a `Name` is added per resource). */
     readonly tags?: Tags;
 }
@@ -227,6 +238,7 @@ export function monitoringStackArgsProblems(args: MonitoringStackArgs): string[]
     p.check("grafanaStorageGiB", args.grafanaStorageGiB, SMALL_VOLUME_GIB);
     p.check("alertmanagerStorageGiB", args.alertmanagerStorageGiB, SMALL_VOLUME_GIB);
     p.check("alertReceiverSecretName", args.alertReceiverSecretName, SECRET_NAME);
+    (args.failoverControllerRegions ?? []).forEach((r, i) => p.check(`failoverControllerRegions[${i}]`, r, AWS_REGION));
     for (const [key, entry] of Object.entries(args.accessEntries ?? {})) {
         p.check("accessEntries key", key, K8S_NAME);
         p.check(`accessEntries.${key}.principalArn`, entry.principalArn, EKS_PRINCIPAL_IN_ARGS);
@@ -325,8 +337,16 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         const metricsAccess = this.args.applicationMetrics
             ? [this.admitApplicationScrapes(this.args.applicationMetrics, clusterName, clusterSecurityGroupId, podIdentityAgent)]
             : [];
+        const dashboards = this.args.failoverControllerRegions?.length
+            ? this.showFailoverControllers(this.args.failoverControllerRegions, k8sOpts, namespace, clusterName, podIdentityAgent)
+            : [];
         const probeTargets = this.planProbes();
-        this.installCharts(k8sOpts, namespace, clusterName, probeTargets, secrets, nodeGroup, [ebsCsi, storageClass, ...metricsAccess]);
+        this.installCharts(k8sOpts, namespace, clusterName, probeTargets, secrets, nodeGroup, [
+            ebsCsi,
+            storageClass,
+            ...metricsAccess,
+            ...dashboards,
+        ]);
 
         this.clusterName = clusterName;
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
@@ -692,6 +712,73 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         );
     }
 
+    /**
+     * The failover controllers' dashboard: Grafana's role (CloudWatch metrics, read only; neither
+     * call has resource-level permissions) by Pod Identity, and the dashboard as a ConfigMap
+     * its sidecar loads. The association exists before the chart installs Grafana: Pod
+     * Identity injects credentials only into pods created after it.
+     */
+    private showFailoverControllers(
+        regions: readonly string[],
+        k8sOpts: pulumi.CustomResourceOptions,
+        namespace: k8s.core.v1.Namespace,
+        clusterName: pulumi.Output<string>,
+        podIdentityAgent: aws.eks.Addon,
+    ): pulumi.Resource[] {
+        const name = this.name;
+        const role = new aws.iam.Role(
+            `${name}-grafana`,
+            {
+                description: `Grafana of EKS cluster ${this.clusterNameOrDefault}: CloudWatch metrics, read only (EKS Pod Identity)`,
+                assumeRolePolicy: POD_IDENTITY_TRUST,
+                tags: this.tagged(`${name}-grafana`),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-grafana-cloudwatch`,
+            {
+                role: role.id,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "ReadMetrics",
+                            Effect: "Allow",
+                            Action: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+                            Resource: "*",
+                        },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+        const association = new aws.eks.PodIdentityAssociation(
+            `${name}-grafana`,
+            {
+                clusterName,
+                namespace: this.namespaceName,
+                serviceAccount: GRAFANA_SERVICE_ACCOUNT,
+                roleArn: role.arn,
+                tags: this.tagged(`${name}-grafana`),
+            },
+            { parent: this, dependsOn: [podIdentityAgent] },
+        );
+        const dashboard = new k8s.core.v1.ConfigMap(
+            `${name}-failover-dashboard`,
+            {
+                metadata: {
+                    name: "failover-dashboard",
+                    namespace: namespace.metadata.name,
+                    labels: { ...this.labels, [GRAFANA_DASHBOARD_LABEL]: "1" },
+                },
+                data: { "failover.json": JSON.stringify(failoverDashboard(regions)) },
+            },
+            k8sOpts,
+        );
+        return [association, dashboard];
+    }
+
     /** Every probe target, once this region's load balancer has its DNS name. */
     private planProbes(): pulumi.Output<ProbeTarget[]> {
         const probes = this.args.probes;
@@ -739,6 +826,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
                     alertmanagerConfigSecretName,
                     additionalScrapeConfigs,
                     rules: renderAlertRules(args.alertRules),
+                    cloudWatch: (args.failoverControllerRegions ?? []).length > 0,
                 }),
             );
         const release = (suffix: string, releaseArgs: k8s.helm.v3.ReleaseArgs, dependsOn: pulumi.Resource[]) =>

@@ -12,6 +12,8 @@
 import { stringify } from "yaml";
 import type { RuleFile } from "./alertRules";
 import { blackboxModules } from "./probes";
+import { PHASES } from "../failover/core/decision";
+import { METRIC_NAMESPACE } from "../failover/core/settings";
 
 /** Helm repository of both charts. */
 export const PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts";
@@ -26,6 +28,13 @@ export const BLACKBOX_EXPORTER_SERVICE = "blackbox-exporter";
 export const BLACKBOX_EXPORTER_PORT = 9115;
 /** Service account of Prometheus (fixed so IAM or policies can name it). */
 export const PROMETHEUS_SERVICE_ACCOUNT = "prometheus";
+
+/** Service account of Grafana (fixed: its EKS Pod Identity association names it). */
+export const GRAFANA_SERVICE_ACCOUNT = "grafana";
+/** The label (value "1") of ConfigMaps whose dashboards Grafana's sidecar loads. */
+export const GRAFANA_DASHBOARD_LABEL = "grafana_dashboard";
+/** UID of the CloudWatch data source (dashboards refer to it). */
+export const CLOUDWATCH_DATASOURCE_UID = "cloudwatch";
 
 /** Keys of the Grafana admin Secret. */
 export const GRAFANA_ADMIN_USER_KEY = "admin-user";
@@ -85,6 +94,12 @@ export interface KubePrometheusStackSettings {
     readonly additionalScrapeConfigs: readonly Record<string, unknown>[];
     /** The platform's alert rules. */
     readonly rules: RuleFile;
+    /**
+     * Add a CloudWatch data source, default region this one (credentials: the Grafana service
+     * account's Pod Identity role).
+     * @default no CloudWatch data source
+     */
+    readonly cloudWatch?: boolean;
 }
 
 /** Values of the kube-prometheus-stack chart. */
@@ -167,6 +182,22 @@ export function kubePrometheusStackValues(s: KubePrometheusStackSettings): Recor
             // A ReadWriteOnce volume attaches to one node: the old pod must stop first.
             deploymentStrategy: { type: "Recreate" },
             service: { type: "ClusterIP" },
+            serviceAccount: { create: true, name: GRAFANA_SERVICE_ACCOUNT },
+            // Dashboards from labelled ConfigMaps in Grafana's namespace (the failover dashboard).
+            sidecar: { dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL, labelValue: "1" } },
+            // authType "default": the AWS SDK's default chain, which reads the container
+            // credentials EKS Pod Identity injects. No keys in the values.
+            additionalDataSources: s.cloudWatch
+                ? [
+                      {
+                          name: "CloudWatch",
+                          type: "cloudwatch",
+                          uid: CLOUDWATCH_DATASOURCE_UID,
+                          editable: false,
+                          jsonData: { authType: "default", defaultRegion: s.region },
+                      },
+                  ]
+                : [],
             "grafana.ini": {
                 analytics: { check_for_updates: false, reporting_enabled: false },
                 users: { allow_sign_up: false },
@@ -262,4 +293,79 @@ export function alertmanagerConfig(s: AlertmanagerSettings): Record<string, unkn
 /** A configuration object as YAML. */
 export function toYaml(value: unknown): string {
     return stringify(value, { lineWidth: 0 });
+}
+
+/**
+ * A Grafana dashboard of the failover controllers of `regions` (the metrics their Lambda
+ * publishes, failover/lambda/handler.ts): the phase (named, from the controller's own list),
+ * readiness and the RPO guard's hold, one series per controller region.
+ */
+export function failoverDashboard(regions: readonly string[]): Record<string, unknown> {
+    if (regions.length === 0) {
+        throw new Error("failoverDashboard: no controller regions");
+    }
+    const datasource = { type: "cloudwatch", uid: CLOUDWATCH_DATASOURCE_UID };
+    const panel = (id: number, title: string, metricName: string, statistic: string, description: string, mappings: unknown[]) => ({
+        id,
+        type: "state-timeline",
+        title,
+        description,
+        datasource,
+        gridPos: { x: 0, y: (id - 1) * 8, w: 24, h: 8 },
+        fieldConfig: { defaults: { mappings }, overrides: [] },
+        options: { showValue: "auto", mergeValues: true },
+        targets: regions.map((region, i) => ({
+            refId: String.fromCharCode(65 + i),
+            datasource,
+            queryMode: "Metrics",
+            metricQueryType: 0,
+            metricEditorMode: 0,
+            region,
+            namespace: METRIC_NAMESPACE,
+            metricName,
+            dimensions: { ControllerRegion: region },
+            matchExact: true,
+            statistic,
+            period: "60",
+            label: `controller in ${region}`,
+        })),
+    });
+    const valueText = (texts: readonly string[]) => [
+        { type: "value", options: Object.fromEntries(texts.map((text, index) => [String(index), { text, index }])) },
+    ];
+    return {
+        uid: "ecommerce-failover",
+        title: "Failover controllers",
+        tags: ["ecommerce", "failover"],
+        editable: false,
+        schemaVersion: 39,
+        time: { from: "now-24h", to: "now" },
+        refresh: "1m",
+        panels: [
+            panel(
+                1,
+                "Phase",
+                "Phase",
+                "Maximum",
+                "Where each controller stands: healthy, suspect (failed rounds), failing over, failed over.",
+                valueText(PHASES),
+            ),
+            panel(
+                2,
+                "Ready",
+                "Ready",
+                "Minimum",
+                "Could a failover succeed now (every readiness check passed).",
+                valueText(["not ready", "ready"]),
+            ),
+            panel(
+                3,
+                "Held by the RPO guard",
+                "Held",
+                "Maximum",
+                "A failover waits for an operator: the replication lag is over budget.",
+                valueText(["no", "held"]),
+            ),
+        ],
+    };
 }

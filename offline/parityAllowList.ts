@@ -200,6 +200,12 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         field: "clusterName",
         reason: `${R}: add-ons attach to the stack's cluster by name`,
     },
+    {
+        type: "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        name: /^monitoring-/,
+        field: "clusterName",
+        reason: `${R}: Pod Identity associations belong to the stack's cluster by name`,
+    },
     { type: "*", name: /^monitoring-/, field: "description", reason: `${R}: descriptions name the stack's cluster` },
     {
         type: "pulumi:providers:kubernetes",
@@ -212,6 +218,12 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         name: "monitoring-kube-prometheus-stack",
         field: /^values\.prometheus\.prometheusSpec\.externalLabels\.(cluster|source_region)$/,
         reason: `${R}: metrics are labelled with the stack's cluster and region`,
+    },
+    {
+        type: "kubernetes:helm.sh/v3:Release",
+        name: "monitoring-kube-prometheus-stack",
+        field: /^values\.grafana\.additionalDataSources\[\d+\]\.jsonData\.defaultRegion$/,
+        reason: `${R}: Grafana's CloudWatch data source defaults to the stack's region`,
     },
     {
         type: "kubernetes:helm.sh/v3:Release",

@@ -193,7 +193,7 @@ describe("MonitoringStack", () => {
                 const provider = child(run, "pulumi:providers:kubernetes", "monitoring-k8s");
                 assert.equal(provider.inputs.kubeconfig, cluster.outputs.kubeconfigJson);
                 const k8sObjects = monitoringResources(run).filter((r) => r.type.startsWith("kubernetes:"));
-                assert.equal(k8sObjects.length, 6, k8sObjects.map((r) => r.name).join(", "));
+                assert.equal(k8sObjects.length, 7, k8sObjects.map((r) => r.name).join(", "));
                 for (const r of k8sObjects) {
                     assert.equal(r.provider?.split("::").slice(0, -1).join("::"), provider.urn, `${r.name} uses the cluster's provider`);
                 }
@@ -221,6 +221,86 @@ describe("MonitoringStack", () => {
                 ]) {
                     assert.ok(kps.dependencies.includes(dep.urn), `kube-prometheus-stack waits for ${dep.name}`);
                 }
+            });
+
+            it("shows both sites' failover controllers in Grafana: a CloudWatch data source, read only by Pod Identity, and their dashboard", async () => {
+                const run = await loadStack(e.stack);
+                const v = kpsValues(run);
+                assert.deepEqual(v.grafana.additionalDataSources, [
+                    {
+                        name: "CloudWatch",
+                        type: "cloudwatch",
+                        uid: "cloudwatch",
+                        editable: false,
+                        jsonData: { authType: "default", defaultRegion: e.region },
+                    },
+                ]);
+                assert.deepEqual(v.grafana.serviceAccount, { create: true, name: "grafana" });
+                assert.deepEqual(v.grafana.sidecar.dashboards, { enabled: true, label: "grafana_dashboard", labelValue: "1" });
+                const role = child(run, "aws:iam/role:Role", "monitoring-grafana");
+                assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, { Service: "pods.eks.amazonaws.com" });
+                assert.deepEqual(
+                    JSON.parse(child(run, "aws:iam/rolePolicy:RolePolicy", "monitoring-grafana-cloudwatch").inputs.policy).Statement,
+                    [
+                        {
+                            Sid: "ReadMetrics",
+                            Effect: "Allow",
+                            Action: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+                            Resource: "*",
+                        },
+                    ],
+                );
+                const association = child(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "monitoring-grafana");
+                assert.deepEqual(
+                    [association.inputs.namespace, association.inputs.serviceAccount, association.inputs.roleArn],
+                    ["monitoring", "grafana", role.outputs.arn],
+                );
+                const kps = child(run, RELEASE, "monitoring-kube-prometheus-stack");
+                assert.ok(
+                    kps.dependencies.includes(association.urn),
+                    "Grafana's pod starts after its association (credentials are injected at creation)",
+                );
+                const dashboard = child(run, "kubernetes:core/v1:ConfigMap", "monitoring-failover-dashboard");
+                assert.equal(dashboard.inputs.metadata.labels.grafana_dashboard, "1");
+                const panels: any[] = JSON.parse(dashboard.inputs.data["failover.json"]).panels;
+                assert.deepEqual(
+                    panels.map((p) => [
+                        p.title,
+                        p.targets.map(
+                            (t: any) =>
+                                `${t.namespace} ${t.metricName} ${t.statistic} ControllerRegion=${t.dimensions.ControllerRegion} in ${t.region}`,
+                        ),
+                    ]),
+                    [
+                        [
+                            "Phase",
+                            [
+                                "Ecommerce/Failover Phase Maximum ControllerRegion=us-east-2 in us-east-2",
+                                "Ecommerce/Failover Phase Maximum ControllerRegion=us-west-1 in us-west-1",
+                            ],
+                        ],
+                        [
+                            "Ready",
+                            [
+                                "Ecommerce/Failover Ready Minimum ControllerRegion=us-east-2 in us-east-2",
+                                "Ecommerce/Failover Ready Minimum ControllerRegion=us-west-1 in us-west-1",
+                            ],
+                        ],
+                        [
+                            "Held by the RPO guard",
+                            [
+                                "Ecommerce/Failover Held Maximum ControllerRegion=us-east-2 in us-east-2",
+                                "Ecommerce/Failover Held Maximum ControllerRegion=us-west-1 in us-west-1",
+                            ],
+                        ],
+                    ],
+                );
+                // The phase's numbers are named as the controller numbers them.
+                assert.deepEqual(
+                    Object.values(panels[0].fieldConfig.defaults.mappings[0].options).map((o: any) => o.text),
+                    ["healthy", "suspect", "failing-over", "failed-over"],
+                );
+                assert.ok(panels.every((p) => p.datasource.uid === "cloudwatch"));
             });
 
             it("keeps Prometheus 15 days (at most 85GB) on 100Gi, Grafana on 10Gi and Alertmanager on 10Gi gp3 volumes", async () => {
@@ -550,6 +630,11 @@ describe("MonitoringStack", () => {
 
         const cases: [string, Partial<MonitoringStackArgs>, string][] = [
             ["a single node", { nodeCount: 1 }, "nodeCount = 1: expected an integer from 2 to 20"],
+            [
+                "a failover controller region that is no region",
+                { failoverControllerRegions: ["us-east-2", "us-west"] },
+                'failoverControllerRegions[1] = "us-west": expected an AWS region (us-east-1, us-east-2, us-west-1, us-west-2, ...)',
+            ],
             [
                 "a maximum below the node count",
                 { nodeCount: 3, maxNodeCount: 2 },
