@@ -167,7 +167,13 @@ describe("FailoverController", () => {
             Resource: string;
         }[];
         // IAM's matching: * is any run of characters, ? one character.
-        const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+        const glob = (pattern: string) =>
+            new RegExp(
+                `^${pattern
+                    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                    .replace(/\*/g, ".*")
+                    .replace(/\?/g, ".")}$`,
+            );
         const grants = (action: string, resource: string) =>
             statements.filter((st) => [st.Action].flat().includes(action) && glob(st.Resource).test(resource)).map((st) => st.Sid);
         for (const c of calls) {

@@ -43,16 +43,11 @@ export async function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): P
     const writerRegionRds = new RDSClient(clientConfig(cfg.writerRegion, { maxAttempts: 2 }));
     const adapters: Adapters = {
         traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites, [cfg.region, cfg.writerRegion]),
-        database: new RdsDatabase(
-            rds,
-            new CloudWatchClient(here),
-            writerRegionRds,
-            {
-                standbyIdentifier: cfg.standbyIdentifier,
-                expectedSourceArn: cfg.expectedSourceArn,
-                oldWriterIdentifier: cfg.oldWriterIdentifier,
-            },
-        ),
+        database: new RdsDatabase(rds, new CloudWatchClient(here), writerRegionRds, {
+            standbyIdentifier: cfg.standbyIdentifier,
+            expectedSourceArn: cfg.expectedSourceArn,
+            oldWriterIdentifier: cfg.oldWriterIdentifier,
+        }),
         notifier: new SnsNotifier(new SNSClient(here), cfg.topicArn),
         store: new DynamoStateStore(dynamo, cfg.table, cfg.region),
         lock: new DynamoLock(dynamo, cfg.table, cfg.region, { leaseMs: cfg.leaseSeconds * 1000, maxWaitMs: options.leaseWaitMs }),
