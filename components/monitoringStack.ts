@@ -666,26 +666,15 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         podIdentityAgent: aws.eks.Addon,
     ): aws.eks.PodIdentityAssociation {
         const name = this.name;
-        const prometheusRole = new aws.iam.Role(
-            `${name}-prometheus`,
-            {
-                description: `Prometheus of EKS cluster ${this.clusterNameOrDefault}: EC2 service discovery (EKS Pod Identity)`,
-                assumeRolePolicy: POD_IDENTITY_TRUST,
-                tags: this.tagged(`${name}-prometheus`),
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-prometheus-ec2-discovery`,
-            {
-                role: prometheusRole.id,
-                policy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }],
-                }),
-            },
-            { parent: this },
-        );
+        const association = this.podIdentityRole({
+            key: "prometheus",
+            policyKey: "prometheus-ec2-discovery",
+            serviceAccount: PROMETHEUS_SERVICE_ACCOUNT,
+            description: "EC2 service discovery",
+            statements: [{ Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"], Resource: "*" }],
+            clusterName,
+            podIdentityAgent,
+        });
         new aws.vpc.SecurityGroupIngressRule(
             `${name}-app-metrics`,
             {
@@ -699,16 +688,44 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             },
             { parent: this },
         );
-        return new aws.eks.PodIdentityAssociation(
-            `${name}-prometheus`,
+        return association;
+    }
+
+    /** An IAM role for one service account of the monitoring namespace, by EKS Pod Identity. */
+    private podIdentityRole(p: {
+        key: string;
+        policyKey: string;
+        serviceAccount: string;
+        description: string;
+        statements: object[];
+        clusterName: pulumi.Output<string>;
+        podIdentityAgent: aws.eks.Addon;
+    }): aws.eks.PodIdentityAssociation {
+        const name = `${this.name}-${p.key}`;
+        const role = new aws.iam.Role(
+            name,
             {
-                clusterName,
-                namespace: this.namespaceName,
-                serviceAccount: PROMETHEUS_SERVICE_ACCOUNT,
-                roleArn: prometheusRole.arn,
-                tags: this.tagged(`${name}-prometheus`),
+                description: `${p.serviceAccount[0].toUpperCase()}${p.serviceAccount.slice(1)} of EKS cluster ${this.clusterNameOrDefault}: ${p.description} (EKS Pod Identity)`,
+                assumeRolePolicy: POD_IDENTITY_TRUST,
+                tags: this.tagged(name),
             },
-            { parent: this, dependsOn: [podIdentityAgent] },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${this.name}-${p.policyKey}`,
+            { role: role.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: p.statements }) },
+            { parent: this },
+        );
+        return new aws.eks.PodIdentityAssociation(
+            name,
+            {
+                clusterName: p.clusterName,
+                namespace: this.namespaceName,
+                serviceAccount: p.serviceAccount,
+                roleArn: role.arn,
+                tags: this.tagged(name),
+            },
+            { parent: this, dependsOn: [p.podIdentityAgent] },
         );
     }
 
@@ -726,44 +743,17 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         podIdentityAgent: aws.eks.Addon,
     ): pulumi.Resource[] {
         const name = this.name;
-        const role = new aws.iam.Role(
-            `${name}-grafana`,
-            {
-                description: `Grafana of EKS cluster ${this.clusterNameOrDefault}: CloudWatch metrics, read only (EKS Pod Identity)`,
-                assumeRolePolicy: POD_IDENTITY_TRUST,
-                tags: this.tagged(`${name}-grafana`),
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-grafana-cloudwatch`,
-            {
-                role: role.id,
-                policy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "ReadMetrics",
-                            Effect: "Allow",
-                            Action: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
-                            Resource: "*",
-                        },
-                    ],
-                }),
-            },
-            { parent: this },
-        );
-        const association = new aws.eks.PodIdentityAssociation(
-            `${name}-grafana`,
-            {
-                clusterName,
-                namespace: this.namespaceName,
-                serviceAccount: GRAFANA_SERVICE_ACCOUNT,
-                roleArn: role.arn,
-                tags: this.tagged(`${name}-grafana`),
-            },
-            { parent: this, dependsOn: [podIdentityAgent] },
-        );
+        const association = this.podIdentityRole({
+            key: "grafana",
+            policyKey: "grafana-cloudwatch",
+            serviceAccount: GRAFANA_SERVICE_ACCOUNT,
+            description: "CloudWatch metrics, read only",
+            statements: [
+                { Sid: "ReadMetrics", Effect: "Allow", Action: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], Resource: "*" },
+            ],
+            clusterName,
+            podIdentityAgent,
+        });
         const dashboard = new k8s.core.v1.ConfigMap(
             `${name}-failover-dashboard`,
             {

@@ -32,6 +32,13 @@ const READY = {
     "ecommerce:originHostnames": { "us-east-2": "origin-us-east-2.acme-retail.com", "us-west-1": "origin-us-west-1.acme-retail.com" },
 };
 
+/** READY, installing the release bundle (no baked AMI to look up). */
+const BUNDLE = {
+    ...READY,
+    "ecommerce:webAmiNameFilter": "",
+    "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
+};
+
 describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     const ec2 = mockClient(EC2Client);
     const ssm = mockClient(SSMClient);
@@ -145,12 +152,6 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     });
 
     describe("where the virtual IP sends traffic, against ecommerce:writerRegion", () => {
-        const BUNDLE = {
-            ...READY,
-            "ecommerce:webAmiNameFilter": "",
-            "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
-        };
-
         it("asks Global Accelerator in us-west-2 about the listener the global stack published, and passes when the writer region serves", async () => {
             assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
             assert.deepEqual(ssm.commandCalls(GetParameterCommand)[0].args[0].input, {
@@ -210,12 +211,6 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     });
 
     describe("the Lambda concurrency the failover controller reserves", () => {
-        const BUNDLE = {
-            ...READY,
-            "ecommerce:webAmiNameFilter": "",
-            "ecommerce:webArtifactUri": "s3://releases-{region}/web-1.0.0.tar.gz",
-        };
-
         it("asks Lambda in the stack's region, and passes with the default quota", async () => {
             assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
             assert.equal(await lambda.commandCalls(GetAccountSettingsCommand)[0].thisValue.config.region(), "us-west-1");
