@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { LambdaConfig } from "../failover/lambda/config";
-import { METRIC_NAMESPACE } from "../failover/core/settings";
+import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 import type { FailoverSettings, StackRole } from "../lib/config";
 import { FAILOVER_RESERVED_CONCURRENCY, failoverName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
@@ -326,7 +326,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                 { parent: this },
             );
         const lambdaMetric = { namespace: "AWS/Lambda", dimensions: { FunctionName: fn.name }, statistic: "Sum" };
-        const ours = { namespace: METRIC_NAMESPACE, dimensions: { ControllerRegion: this.args.region } };
+        const ours = { namespace: METRIC_NAMESPACE, dimensions: { [METRIC_DIMENSION]: this.args.region } };
         alarm("errors", "The failover controller failed (an invocation error).", {
             ...lambdaMetric,
             metricName: "Errors",
@@ -346,7 +346,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
         alarm("not-ready", "A failover could not succeed now (the controller's readiness check failed three times in a row).", {
             ...ours,
             ...whileWatching,
-            metricName: "Ready",
+            metricName: METRICS.ready,
             statistic: "Minimum",
             period: 60,
             evaluationPeriods: 3,
@@ -356,7 +356,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
         alarm("failing-over", "The failover controller saw the writer site fail (phase suspect or beyond).", {
             ...ours,
             ...whileWatching,
-            metricName: "Phase",
+            metricName: METRICS.phase,
             statistic: "Maximum",
             period: 60,
             treatMissingData: "notBreaching",
@@ -364,7 +364,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
         alarm("held", "The RPO guard holds a failover: an operator must decide (npm run failover -- status).", {
             ...ours,
             ...whileWatching,
-            metricName: "Held",
+            metricName: METRICS.held,
             statistic: "Maximum",
             period: 60,
             treatMissingData: "notBreaching",

@@ -13,7 +13,7 @@ import { stringify } from "yaml";
 import type { RuleFile } from "./alertRules";
 import { blackboxModules } from "./probes";
 import { PHASES } from "../failover/core/decision";
-import { METRIC_NAMESPACE } from "../failover/core/settings";
+import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 
 /** Helm repository of both charts. */
 export const PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts";
@@ -323,7 +323,7 @@ export function failoverDashboard(regions: readonly string[]): Record<string, un
             region,
             namespace: METRIC_NAMESPACE,
             metricName,
-            dimensions: { ControllerRegion: region },
+            dimensions: { [METRIC_DIMENSION]: region },
             matchExact: true,
             statistic,
             period: "60",
@@ -345,7 +345,7 @@ export function failoverDashboard(regions: readonly string[]): Record<string, un
             panel(
                 1,
                 "Phase",
-                "Phase",
+                METRICS.phase,
                 "Maximum",
                 "Where each controller stands: healthy, suspect (failed rounds), failing over, failed over.",
                 valueText(PHASES),
@@ -353,7 +353,7 @@ export function failoverDashboard(regions: readonly string[]): Record<string, un
             panel(
                 2,
                 "Ready",
-                "Ready",
+                METRICS.ready,
                 "Minimum",
                 "Could a failover succeed now (every readiness check passed).",
                 valueText(["not ready", "ready"]),
@@ -361,7 +361,7 @@ export function failoverDashboard(regions: readonly string[]): Record<string, un
             panel(
                 3,
                 "Held by the RPO guard",
-                "Held",
+                METRICS.held,
                 "Maximum",
                 "A failover waits for an operator: the replication lag is over budget.",
                 valueText(["no", "held"]),

@@ -57,6 +57,10 @@ export const FOR_SECONDS: Range = { min: 0, max: 10 * 365 * 86_400, integer: fal
 
 /** The CloudWatch namespace of the deployed controller's metrics (Phase, Ready, Held), which its alarms read. */
 export const METRIC_NAMESPACE = "Ecommerce/Failover";
+/** The metrics' one dimension: the controller's region. */
+export const METRIC_DIMENSION = "ControllerRegion";
+/** The controller's metrics: its phase (index in PHASES), readiness (1/0), an RPO hold (1/0). */
+export const METRICS = { phase: "Phase", ready: "Ready", held: "Held" } as const;
 
 /** A quorum of `probes` vantage points: 1..probes. The default is a strict majority. */
 export function defaultQuorum(probes: number): number {

@@ -11,15 +11,18 @@
  * phase and the readiness as CloudWatch metrics through the Embedded Metric Format: one JSON
  * log line, no extra API call or permission.
  */
+import { setTimeout as sleep } from "timers/promises";
 import { awsWorld } from "../adapters/aws";
 import { adapterReadiness, Controller, Emit, Outcome, StepFailedError } from "../controller";
 import { LockHeldError } from "../core/ports";
 import { PHASES } from "../core/decision";
-import { METRIC_NAMESPACE } from "../core/settings";
+import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../core/settings";
 import { parseLambdaConfig } from "./config";
 
 /** Time kept back from each invocation for the lease's release and the metrics. */
 const SAFETY_MS = 10_000;
+/** How long the readiness checks may take (they run beside the watch). */
+const READINESS_BUDGET_MS = 20_000;
 
 interface LambdaContext {
     getRemainingTimeInMillis(): number;
@@ -36,12 +39,12 @@ function metrics(region: string, values: Record<string, number>): void {
                 CloudWatchMetrics: [
                     {
                         Namespace: METRIC_NAMESPACE,
-                        Dimensions: [["ControllerRegion"]],
+                        Dimensions: [[METRIC_DIMENSION]],
                         Metrics: Object.keys(values).map((Name) => ({ Name })),
                     },
                 ],
             },
-            ControllerRegion: region,
+            [METRIC_DIMENSION]: region,
             ...values,
         })}\n`,
     );
@@ -62,10 +65,20 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const budget = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS));
     const { adapters, probes } = await awsWorld(cfg, { leaseWaitMs: Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS) });
 
-    // Readiness, every invocation: what a failover would need, without acting.
-    const checks = await adapterReadiness(adapters, { lease: false });
-    const ready = checks.every((c) => c.ok);
-    log("readiness", { ready, checks });
+    // Readiness, every invocation: what a failover would need, without acting. Beside the watch,
+    // never before it (IAM or the failed region answering slowly must not delay a failover),
+    // and bounded: a check that has not answered in time counts as not ready.
+    const readinessBudgetMs = Math.min(READINESS_BUDGET_MS, Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS));
+    const readiness = Promise.race([
+        adapterReadiness(adapters, { lease: false }),
+        sleep(readinessBudgetMs, undefined, { ref: false }).then(() => [
+            { name: "readiness", ok: false, detail: `the checks did not finish within ${readinessBudgetMs / 1000} s` },
+        ]),
+    ]).then((checks) => {
+        const ready = checks.every((c) => c.ok);
+        log("readiness", { ready, checks });
+        return ready;
+    });
 
     const controller = new Controller(
         { adapters, probes, emit: log, signal: budget },
@@ -84,6 +97,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
         },
     );
     let outcome: InvocationOutcome;
+    let ready = false;
     try {
         outcome = await controller.watch(Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS));
     } catch (err) {
@@ -99,11 +113,12 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
             throw err; // a bug or a refused configuration: an error the alarm should see
         }
     } finally {
+        ready = await readiness;
         const state = await adapters.store.load().catch(() => undefined);
         metrics(cfg.region, {
-            Phase: PHASES.indexOf(state?.phase ?? "healthy"),
-            Ready: ready ? 1 : 0,
-            Held: state?.failover?.heldSince !== undefined && state.phase === "failing-over" ? 1 : 0,
+            [METRICS.phase]: PHASES.indexOf(state?.phase ?? "healthy"),
+            [METRICS.ready]: ready ? 1 : 0,
+            [METRICS.held]: state?.failover?.heldSince !== undefined && state.phase === "failing-over" ? 1 : 0,
         });
     }
     log("end", { outcome });

@@ -461,6 +461,34 @@ describe("failover AWS adapters", () => {
             assert.equal(checks[0].detail, `24 calls on 11 resources allowed for ${cfg.roleArn}`);
         });
 
+        it("tells the simulator the region of each call (a region-locking SCP must not read as a denial)", async () => {
+            await preconditions().readiness();
+            const regionOf = (resource: string | undefined) =>
+                iam
+                    .commandCalls(SimulatePrincipalPolicyCommand)
+                    .find((c) => c.args[0].input.ResourceArns?.[0] === resource)
+                    ?.args[0].input.ContextEntries?.find((e) => e.ContextKeyName === "aws:RequestedRegion")?.ContextKeyValues;
+            assert.deepEqual(regionOf(SITES["us-east-2"].endpointGroupArn), ["us-west-2"]); // Global Accelerator's API
+            assert.deepEqual(regionOf("arn:aws:rds:us-east-2:123456789012:pg:db-params-bbbbbbb"), ["us-east-2"]);
+            assert.deepEqual(regionOf("arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1"), ["us-west-1"]);
+            assert.deepEqual(regionOf(undefined), ["us-west-1"]); // the calls on *: CloudWatch here
+        });
+
+        it("reports a decision that hangs on a context key only a real request has as undetermined, not denied", async () => {
+            iam.on(SimulatePrincipalPolicyCommand, { ResourceArns: [cfg.topicArn] }).resolves({
+                EvaluationResults: [
+                    { EvalActionName: "sns:Publish", EvalDecision: "implicitDeny", MissingContextValues: ["aws:SourceVpc"] },
+                    { EvalActionName: "sns:GetTopicAttributes", EvalDecision: "allowed" },
+                ],
+            });
+            const [permissions] = await preconditions().readiness();
+            assert.equal(permissions.ok, true);
+            assert.match(
+                permissions.detail,
+                /undetermined by the simulator: sns:Publish on arn:aws:sns:us-west-1:123456789012:ecommerce-failover \(needs aws:SourceVpc\)$/,
+            );
+        });
+
         it("names each call the role may not make, and the decision", async () => {
             iam.on(SimulatePrincipalPolicyCommand, {
                 ResourceArns: ["arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1"],
@@ -479,6 +507,11 @@ describe("failover AWS adapters", () => {
         });
 
         it("is not ready when IAM cannot be asked (access denied, or IAM not answering)", async () => {
+            iam.on(SimulatePrincipalPolicyCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
+            assert.match(
+                (await preconditions().readiness())[0].detail,
+                /^could not simulate the role's policies: .*TimeoutError: socket hang up$/,
+            );
             iam.on(SimulatePrincipalPolicyCommand).rejects(
                 awsError("AccessDenied", "not authorized to perform iam:SimulatePrincipalPolicy"),
             );

@@ -170,6 +170,16 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
         );
     });
 
+    it("watches while readiness waits on an IAM that never answers: rounds run, and it reports not ready within its budget", async () => {
+        iam.on(SimulatePrincipalPolicyCommand).callsFake(() => new Promise(() => undefined));
+        const result = await handler({}, { getRemainingTimeInMillis: () => 11_000 });
+        process.stdout.write = write;
+        assert.deepEqual(result, { outcome: "elapsed", ready: false });
+        assert.ok(output.includes('"event":"round"'), "rounds ran");
+        assert.match(output, /"the checks did not finish within 1 s"/);
+        assert.equal(metricLine().Ready, 0);
+    });
+
     it("ends with an outcome, not an error, when a step fails after its retries (the next invocation resumes)", async () => {
         await Promise.all([origin.set("down"), publicName.set("down")]);
         ga.on(RemoveEndpointsCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }));

@@ -5,12 +5,13 @@
  *   permissions   iam:SimulatePrincipalPolicy of the function's role, for every call a failover
  *                 makes, on the exact resource it makes it on (the endpoint groups, the standby
  *                 writer and its parameter group, the old writer and its group, the table, the
- *                 topic). The simulation includes permissions boundaries and Organizations SCPs,
- *                 which a reading of the role's own policy would miss. One call per resource:
- *                 since 2025 the simulator returns one aggregate result per action for several
- *                 resources (the per-resource answer moved to ResourceSpecificResults), and one
- *                 resource per call keeps the top-level decision exact under either behaviour.
- *                 (IAM API reference, EvaluationResult.)
+ *                 topic). The simulation includes permissions boundaries and (without global
+ *                 conditions) Organizations SCPs, which a reading of the role's own policy would
+ *                 miss; aws:RequestedRegion is given, and a decision that needs a context key only
+ *                 a real request carries is reported as undetermined, not denied. One call per
+ *                 resource: the IAM API reference (EvaluationResult) now describes one aggregate
+ *                 result per action for several resources, and one resource per call keeps the
+ *                 top-level decision exact either way.
  *   credentials   the applications' database secret exists in this region and, in the standby
  *                 region, is Secrets Manager's replica of the writer region's secret: after a
  *                 promotion the applications here read it, with the writer region gone.
@@ -25,6 +26,9 @@ import { GLOBAL_REGION } from "../../../lib/regions";
 import type { ReadinessCheck, ReadinessSource } from "../../core/ports";
 import type { LambdaConfig } from "../../lambda/config";
 import { call } from "./calls";
+
+/** Each AWS call of the readiness check (a Lambda invocation bounds the whole check as well). */
+const SIMULATION_TIMEOUT_MS = 5000;
 
 /** One API call a failover makes, and the resource it makes it on (`*` where the API has no resource-level permissions). */
 export interface NeededCall {
@@ -116,9 +120,17 @@ export class AwsPreconditions implements ReadinessSource {
         return Promise.all([this.permissions(), this.credentials()]);
     }
 
+    /** The region a call on `resource` is made in (Global Accelerator's API answers in us-west-2 only). */
+    private regionOf(resource: string): string {
+        const region = resource.split(":")[3];
+        return resource === "*" ? this.cfg.region : region === "" || region === undefined ? GLOBAL_REGION : region;
+    }
+
     private async parameterGroup(client: RDSClient, identifier: string): Promise<string | undefined> {
         const out = await call("rds:DescribeDBInstances", identifier, () =>
-            client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }), { abortSignal: AbortSignal.timeout(15_000) }),
+            client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }), {
+                abortSignal: AbortSignal.timeout(SIMULATION_TIMEOUT_MS),
+            }),
         );
         const instance: DBInstance | undefined = out.DBInstances?.[0];
         return instance?.DBParameterGroups?.[0]?.DBParameterGroupName;
@@ -147,28 +159,51 @@ export class AwsPreconditions implements ReadinessSource {
             byResource.set(c.resource, [...(byResource.get(c.resource) ?? []), c.action]);
         }
         const denied: string[] = [];
+        const undetermined: string[] = [];
         try {
-            for (const [resource, actions] of byResource) {
-                const out = await call("iam:SimulatePrincipalPolicy", this.cfg.roleArn, () =>
-                    this.clients.iam.send(
-                        new SimulatePrincipalPolicyCommand({
-                            PolicySourceArn: this.cfg.roleArn,
-                            ActionNames: actions,
-                            ...(resource === "*" ? {} : { ResourceArns: [resource] }),
-                        }),
-                        { abortSignal: AbortSignal.timeout(15_000) },
-                    ),
-                );
-                const decided = new Map((out.EvaluationResults ?? []).map((e) => [e.EvalActionName, e.EvalDecision]));
-                for (const action of actions) {
-                    const decision = decided.get(action) ?? "not evaluated";
-                    if (decision !== "allowed") {
-                        denied.push(`${action} on ${resource} (${decision})`);
+            // In parallel, each bounded: readiness must never hold up the watch.
+            await Promise.all(
+                [...byResource].map(async ([resource, actions]) => {
+                    const out = await call("iam:SimulatePrincipalPolicy", this.cfg.roleArn, () =>
+                        this.clients.iam.send(
+                            new SimulatePrincipalPolicyCommand({
+                                PolicySourceArn: this.cfg.roleArn,
+                                ActionNames: actions,
+                                ...(resource === "*" ? {} : { ResourceArns: [resource] }),
+                                // The simulator does not fill in aws:RequestedRegion: a region-locking SCP or
+                                // boundary would deny every call without it (aws/aws-sdk#102).
+                                ContextEntries: [
+                                    {
+                                        ContextKeyName: "aws:RequestedRegion",
+                                        ContextKeyType: "string",
+                                        ContextKeyValues: [this.regionOf(resource)],
+                                    },
+                                ],
+                            }),
+                            { abortSignal: AbortSignal.timeout(SIMULATION_TIMEOUT_MS) },
+                        ),
+                    );
+                    const results = new Map((out.EvaluationResults ?? []).map((e) => [e.EvalActionName, e]));
+                    for (const action of actions) {
+                        const result = results.get(action);
+                        const missing = result?.MissingContextValues ?? [];
+                        if (result?.EvalDecision === "allowed") {
+                            continue;
+                        }
+                        if (missing.length > 0) {
+                            // A condition on a key only the real request carries: the simulator cannot tell.
+                            undetermined.push(`${action} on ${resource} (needs ${missing.join(", ")})`);
+                        } else {
+                            denied.push(`${action} on ${resource} (${result?.EvalDecision ?? "not evaluated"})`);
+                        }
                     }
-                }
-            }
+                }),
+            );
         } catch (err) {
             return { name, ok: false, detail: `could not simulate the role's policies: ${(err as Error).message}` };
+        }
+        if (undetermined.length > 0) {
+            notes.push(`undetermined by the simulator: ${undetermined.join(", ")}`);
         }
         const extra = notes.length > 0 ? `; ${notes.join("; ")}` : "";
         return denied.length > 0
@@ -182,7 +217,7 @@ export class AwsPreconditions implements ReadinessSource {
         try {
             const out = await call("secretsmanager:DescribeSecret", credentialsSecret, () =>
                 this.clients.secrets.send(new DescribeSecretCommand({ SecretId: credentialsSecret }), {
-                    abortSignal: AbortSignal.timeout(15_000),
+                    abortSignal: AbortSignal.timeout(SIMULATION_TIMEOUT_MS),
                 }),
             );
             if (out.DeletedDate !== undefined) {

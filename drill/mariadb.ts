@@ -1,0 +1,250 @@
+/**
+ * A MariaDB server of the drill (Debian's `mariadb-server`), on 127.0.0.1 with its own port,
+ * data directory and socket, started and stopped by the drill. Every server logs binlogs
+ * with GTIDs (a replica that is promoted is then a writer others could follow).
+ *
+ * Users: `root` only over the Unix socket (administration: replication, fencing, promotion);
+ * the application's user `shop` over TCP with DML on the shop's schema and nothing else. Like
+ * RDS's master user it has no SUPER or READ_ONLY ADMIN, so `read_only=1` refuses its writes:
+ * that is the fence.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { setTimeout as sleep } from "timers/promises";
+import { createConnection, Connection, ConnectionOptions, RowDataPacket } from "mysql2/promise";
+
+export const SHOP_SCHEMA = "shop";
+export const SHOP_USER = "shop";
+const REPLICATION_USER = "repl";
+/** The controller's administrative user over TCP (the fence and the promotion go over the network, as on RDS). */
+const ADMIN_USER = "drill";
+
+export interface MariaDbOptions {
+    /** Where the server's data, socket and log live (created; removed by `destroy`). */
+    readonly dir: string;
+    readonly port: number;
+    /** Unique per server in a replication topology. */
+    readonly serverId: number;
+    /** Password of the `shop` and `repl` users (the drill's own, random per run). */
+    readonly password: string;
+}
+
+/** Whether this machine has the server (the drill's precondition, checked before anything starts). */
+export function mariaDbInstalled(): string | undefined {
+    for (const tool of ["mariadbd", "mariadb-install-db"]) {
+        const found = spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`], { encoding: "utf8" });
+        if (found.status !== 0) {
+            return `${tool} is not installed: apt-get install mariadb-server (the drill runs real MariaDB servers on 127.0.0.1)`;
+        }
+    }
+    return undefined;
+}
+
+export class MariaDb {
+    private process?: ChildProcess;
+    private exited?: Promise<void>;
+
+    constructor(readonly options: MariaDbOptions) {}
+
+    get port(): number {
+        return this.options.port;
+    }
+    get dataDir(): string {
+        return path.join(this.options.dir, "data");
+    }
+    get socket(): string {
+        return path.join(this.options.dir, "mysqld.sock");
+    }
+    get logFile(): string {
+        return path.join(this.options.dir, "error.log");
+    }
+
+    /** The server's options: small InnoDB files (a drill, not a benchmark), binlog with GTIDs. */
+    private serverArgs(): string[] {
+        const args = [
+            "--no-defaults",
+            `--datadir=${this.dataDir}`,
+            `--socket=${this.socket}`,
+            `--pid-file=${path.join(this.options.dir, "mysqld.pid")}`,
+            `--log-error=${this.logFile}`,
+            `--port=${this.options.port}`,
+            "--bind-address=127.0.0.1",
+            `--server-id=${this.options.serverId}`,
+            "--log-bin=binlog",
+            "--binlog-format=ROW",
+            "--log-slave-updates=1",
+            "--gtid-strict-mode=1",
+            "--skip-name-resolve",
+            "--innodb-log-file-size=8M",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-flush-log-at-trx-commit=1",
+            "--sync-binlog=1",
+            "--performance-schema=0",
+            // A replica notices a silent source within 2 s (heartbeats every 0.5 s).
+            "--slave-net-timeout=2",
+        ];
+        // mariadbd refuses to run as root unless told which user to be.
+        return process.getuid?.() === 0 ? [...args, "--user=root"] : args;
+    }
+
+    /** Creates the data directory (from `template` when given: a copy is much faster than an install). */
+    async install(template?: string): Promise<void> {
+        fs.mkdirSync(this.options.dir, { recursive: true });
+        if (template !== undefined) {
+            fs.cpSync(template, this.dataDir, { recursive: true });
+            return;
+        }
+        const result = spawnSync(
+            "mariadb-install-db",
+            [
+                "--no-defaults",
+                `--datadir=${this.dataDir}`,
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+                "--innodb-log-file-size=8M",
+                ...(process.getuid?.() === 0 ? ["--user=root"] : []),
+            ],
+            { encoding: "utf8", timeout: 60_000 },
+        );
+        if (result.status !== 0) {
+            throw new Error(`mariadb-install-db failed (${result.status}): ${result.stderr || result.stdout}`);
+        }
+    }
+
+    /** Starts the server and waits until it answers on its socket. */
+    async start(): Promise<void> {
+        if (this.process !== undefined) {
+            throw new Error(`MariaDB on ${this.port} is already running`);
+        }
+        const child = spawn("mariadbd", this.serverArgs(), { stdio: "ignore" });
+        this.process = child;
+        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+            try {
+                const c = await this.admin();
+                await c.end();
+                return;
+            } catch (err) {
+                if (child.exitCode !== null || Date.now() > deadline) {
+                    const log = fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, "utf8").split("\n").slice(-15).join("\n") : "";
+                    throw new Error(`MariaDB on 127.0.0.1:${this.port} did not start (${(err as Error).message}):\n${log}`);
+                }
+                await sleep(50);
+            }
+        }
+    }
+
+    get running(): boolean {
+        return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
+    }
+
+    /** SIGKILL: the crash the drill injects (no clean shutdown, no last binlog flush beyond sync-binlog). */
+    async kill(): Promise<void> {
+        if (this.process && this.running) {
+            this.process.kill("SIGKILL");
+            await this.exited;
+        }
+        this.process = undefined;
+    }
+
+    /** A clean shutdown. */
+    async stop(): Promise<void> {
+        if (this.process && this.running) {
+            this.process.kill("SIGTERM");
+            await Promise.race([this.exited, sleep(15_000).then(() => this.process?.kill("SIGKILL"))]);
+            await this.exited;
+        }
+        this.process = undefined;
+    }
+
+    async destroy(): Promise<void> {
+        await this.kill();
+        fs.rmSync(this.options.dir, { recursive: true, force: true });
+    }
+
+    /** root over the Unix socket. */
+    admin(extra: Partial<ConnectionOptions> = {}): Promise<Connection> {
+        return createConnection({ socketPath: this.socket, user: "root", connectTimeout: 2000, ...extra });
+    }
+
+    /** The controller's administrative connection over TCP, to `port` (the server's, or a proxy's in front of it). */
+    adminConnection(port = this.port): ConnectionOptions {
+        return { host: "127.0.0.1", port, user: ADMIN_USER, password: this.options.password, connectTimeout: 1000 };
+    }
+
+    /** The application's connection options (TCP on 127.0.0.1). */
+    shopConnection(): ConnectionOptions {
+        return {
+            host: "127.0.0.1",
+            port: this.port,
+            user: SHOP_USER,
+            password: this.options.password,
+            database: SHOP_SCHEMA,
+            connectTimeout: 1000,
+        };
+    }
+
+    /** Runs admin statements on one connection. */
+    async sql<T = RowDataPacket[]>(statements: string | string[], params: unknown[] = []): Promise<T> {
+        const c = await this.admin();
+        try {
+            let last: unknown;
+            for (const s of [statements].flat()) {
+                [last] = await c.query(s, params);
+            }
+            return last as T;
+        } finally {
+            await c.end();
+        }
+    }
+
+    /**
+     * The writer's setup: the users (not binlogged: each server creates its own) and the shop's
+     * schema (binlogged: it reaches the replica through replication).
+     */
+    async setUpAsPrimary(): Promise<void> {
+        await this.createUsers();
+        await this.sql([
+            `CREATE DATABASE ${SHOP_SCHEMA}`,
+            // One row per numbered write of the drill's writer, with the time the server committed it.
+            `CREATE TABLE ${SHOP_SCHEMA}.orders (id BIGINT PRIMARY KEY, site VARCHAR(32) NOT NULL, committed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB`,
+            // The heartbeat the replica's lag is read from (one row, updated by the primary's site).
+            `CREATE TABLE ${SHOP_SCHEMA}.heartbeat (id TINYINT PRIMARY KEY, beat_at TIMESTAMP(6) NOT NULL) ENGINE=InnoDB`,
+            `INSERT INTO ${SHOP_SCHEMA}.heartbeat VALUES (1, CURRENT_TIMESTAMP(6))`,
+        ]);
+    }
+
+    /**
+     * The standby writer: read-only, replicating by GTID from the beginning from `primary`,
+     * reached at `port` (the primary's, or the drill's network in front of it), `delaySeconds`
+     * behind it (MASTER_DELAY: the lag the RPO guard must see).
+     */
+    async setUpAsReplicaOf(primary: MariaDb, port = primary.port, delaySeconds = 0): Promise<void> {
+        await this.createUsers();
+        await this.sql("SET GLOBAL read_only = 1");
+        await this.sql(
+            `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${port}, MASTER_USER = '${REPLICATION_USER}', ` +
+                "MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 0.5, " +
+                `MASTER_DELAY = ${Math.max(0, Math.floor(delaySeconds))}`,
+            [this.options.password],
+        );
+        await this.sql("START SLAVE");
+    }
+
+    private async createUsers(): Promise<void> {
+        const pw = this.options.password;
+        await this.sql(
+            [
+                "SET SESSION sql_log_bin = 0",
+                `CREATE USER '${SHOP_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+                `GRANT SELECT, INSERT, UPDATE, DELETE ON ${SHOP_SCHEMA}.* TO '${SHOP_USER}'@'127.0.0.1'`,
+                `CREATE USER '${REPLICATION_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+                `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'127.0.0.1'`,
+                `CREATE USER '${ADMIN_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+                `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'127.0.0.1'`,
+            ],
+        );
+    }
+}
