@@ -42,10 +42,7 @@ async function withAdmin<T>(options: ConnectionOptions, work: (c: Awaited<Return
     }
 }
 
-async function query<T extends RowDataPacket>(
-    c: Awaited<ReturnType<typeof createConnection>>,
-    sql: string,
-): Promise<T[]> {
+async function query<T extends RowDataPacket>(c: Awaited<ReturnType<typeof createConnection>>, sql: string): Promise<T[]> {
     const [rows] = await c.query({ sql, timeout: ADMIN_TIMEOUT_MS });
     return rows as T[];
 }
@@ -62,28 +59,29 @@ export class DrillTraffic implements TrafficAdapter {
         return mode.kind === "forward" ? Object.keys(this.sites).find((r) => this.sites[r] === mode.port) : undefined;
     }
 
-    async fence(region: string): Promise<ActionResult> {
+    fence(region: string): Promise<ActionResult> {
         if (this.serving() !== region) {
-            return { detail: `${region} already gets no traffic (the virtual IP serves ${this.serving() ?? "no site"})` };
+            return Promise.resolve({ detail: `${region} already gets no traffic (the virtual IP serves ${this.serving() ?? "no site"})` });
         }
         this.front.set({ kind: "refuse" });
-        return { detail: `the virtual IP no longer forwards to ${region}` };
+        return Promise.resolve({ detail: `the virtual IP no longer forwards to ${region}` });
     }
 
-    async moveTo(to: string): Promise<ActionResult> {
+    moveTo(to: string): Promise<ActionResult> {
         const port = this.sites[to];
         if (port === undefined) {
-            throw new Error(`no site ${to} behind the virtual IP (sites: ${Object.keys(this.sites).join(", ")})`);
+            return Promise.reject(new Error(`no site ${to} behind the virtual IP (sites: ${Object.keys(this.sites).join(", ")})`));
         }
         if (this.serving() === to) {
-            return { detail: `${to} already served` };
+            return Promise.resolve({ detail: `${to} already served` });
         }
         this.front.set({ kind: "forward", port });
-        return { detail: `the virtual IP forwards to ${to}` };
+        return Promise.resolve({ detail: `the virtual IP forwards to ${to}` });
     }
 
-    async readiness(): Promise<ReadinessCheck[]> {
-        return [{ name: "virtual IP", ok: this.front.port > 0, detail: `127.0.0.1:${this.front.port}, serving ${this.serving() ?? "no site"}` }];
+    readiness(): Promise<ReadinessCheck[]> {
+        const detail = `127.0.0.1:${this.front.port}, serving ${this.serving() ?? "no site"}`;
+        return Promise.resolve([{ name: "virtual IP", ok: this.front.port > 0, detail }]);
     }
 }
 
@@ -139,7 +137,11 @@ export class DrillDatabase implements DatabaseAdapter {
                 c,
                 "SELECT TIMESTAMPDIFF(MICROSECOND, beat_at, CURRENT_TIMESTAMP(6)) / 1000000 AS age FROM shop.heartbeat WHERE id = 1",
             );
-            return { readAt, source: `heartbeat applied (received ${status.Gtid_IO_Pos}, applied ${applied})`, seconds: Math.ceil(Number(age)) };
+            return {
+                readAt,
+                source: `heartbeat applied (received ${status.Gtid_IO_Pos}, applied ${applied})`,
+                seconds: Math.ceil(Number(age)),
+            };
         });
     }
 
@@ -167,7 +169,7 @@ export class DrillDatabase implements DatabaseAdapter {
                 {
                     name: "standby writer",
                     ok: lag.seconds !== undefined,
-                    detail: lag.seconds !== undefined ? `replicating, lag ${lag.seconds} s (${lag.source})` : lag.error ?? "?",
+                    detail: lag.seconds !== undefined ? `replicating, lag ${lag.seconds} s (${lag.source})` : (lag.error ?? "?"),
                 },
             ];
         } catch (err) {
@@ -179,13 +181,13 @@ export class DrillDatabase implements DatabaseAdapter {
 export class DrillNotifier implements Notifier {
     readonly reports: FailoverReport[] = [];
 
-    async notify(report: FailoverReport): Promise<ActionResult> {
+    notify(report: FailoverReport): Promise<ActionResult> {
         this.reports.push(report);
-        return { detail: "kept for the drill's report" };
+        return Promise.resolve({ detail: "kept for the drill's report" });
     }
 
-    async readiness(): Promise<ReadinessCheck[]> {
-        return [{ name: "notifier", ok: true, detail: "the drill's report" }];
+    readiness(): Promise<ReadinessCheck[]> {
+        return Promise.resolve([{ name: "notifier", ok: true, detail: "the drill's report" }]);
     }
 }
 

@@ -89,7 +89,7 @@ export class MariaDb {
     }
 
     /** Creates the data directory (from `template` when given: a copy is much faster than an install). */
-    async install(template?: string): Promise<void> {
+    install(template?: string): void {
         fs.mkdirSync(this.options.dir, { recursive: true });
         if (template !== undefined) {
             fs.cpSync(template, this.dataDir, { recursive: true });
@@ -129,7 +129,7 @@ export class MariaDb {
             } catch (err) {
                 if (child.exitCode !== null || Date.now() > deadline) {
                     const log = fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, "utf8").split("\n").slice(-15).join("\n") : "";
-                    throw new Error(`MariaDB on 127.0.0.1:${this.port} did not start (${(err as Error).message}):\n${log}`);
+                    throw new Error(`MariaDB on 127.0.0.1:${this.port} did not start (${(err as Error).message}):\n${log}`, { cause: err });
                 }
                 await sleep(50);
             }
@@ -235,16 +235,14 @@ export class MariaDb {
 
     private async createUsers(): Promise<void> {
         const pw = this.options.password;
-        await this.sql(
-            [
-                "SET SESSION sql_log_bin = 0",
-                `CREATE USER '${SHOP_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
-                `GRANT SELECT, INSERT, UPDATE, DELETE ON ${SHOP_SCHEMA}.* TO '${SHOP_USER}'@'127.0.0.1'`,
-                `CREATE USER '${REPLICATION_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
-                `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'127.0.0.1'`,
-                `CREATE USER '${ADMIN_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
-                `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'127.0.0.1'`,
-            ],
-        );
+        await this.sql([
+            "SET SESSION sql_log_bin = 0",
+            `CREATE USER '${SHOP_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+            `GRANT SELECT, INSERT, UPDATE, DELETE ON ${SHOP_SCHEMA}.* TO '${SHOP_USER}'@'127.0.0.1'`,
+            `CREATE USER '${REPLICATION_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+            `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'127.0.0.1'`,
+            `CREATE USER '${ADMIN_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+            `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'127.0.0.1'`,
+        ]);
     }
 }

@@ -135,9 +135,19 @@ export function drillOptionProblems(o: DrillOptions): string[] {
     }
     check("interval", o.intervalMs / 1000, o.intervalMs >= 50 && o.intervalMs <= 30_000, "from 0.05 to 30 seconds");
     check("max-fail", o.maxFail, Number.isInteger(o.maxFail) && o.maxFail >= 1 && o.maxFail <= 20, "a whole number from 1 to 20");
-    check("quorum", o.quorum, Number.isInteger(o.quorum) && o.quorum >= 1 && o.quorum <= 3, "a whole number from 1 to 3 (three vantage points)");
+    check(
+        "quorum",
+        o.quorum,
+        Number.isInteger(o.quorum) && o.quorum >= 1 && o.quorum <= 3,
+        "a whole number from 1 to 3 (three vantage points)",
+    );
     check("rate", o.writesPerSecond, o.writesPerSecond > 0 && o.writesPerSecond <= 500, "from 1 to 500 writes per second");
-    check("fault-at", o.faultAtMs / 1000, o.faultAtMs >= 500 && o.faultAtMs < o.durationMs, "at least 0.5 s and before the end of the drill");
+    check(
+        "fault-at",
+        o.faultAtMs / 1000,
+        o.faultAtMs >= 500 && o.faultAtMs < o.durationMs,
+        "at least 0.5 s and before the end of the drill",
+    );
     check("duration", o.durationMs / 1000, o.durationMs <= 600_000, "at most 600 seconds");
     const budget = o.intervalMs * o.maxFail + o.intervalMs / 2 + 3000;
     if (o.durationMs - o.faultAtMs < budget) {
@@ -168,10 +178,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const [primaryPort, drPort] = [await freePort(), await freePort()];
         const primaryDb = new MariaDb({ dir: path.join(work, "primary-db"), port: primaryPort, serverId: 1, password });
         const drDb = new MariaDb({ dir: path.join(work, "dr-db"), port: drPort, serverId: 2, password });
-        cleanups.push(() => primaryDb.destroy(), () => drDb.destroy());
+        cleanups.push(
+            () => primaryDb.destroy(),
+            () => drDb.destroy(),
+        );
         const template = new MariaDb({ dir: path.join(work, "template"), port: 0, serverId: 0, password });
-        await template.install();
-        await Promise.all([primaryDb.install(template.dataDir), drDb.install(template.dataDir)]);
+        template.install();
+        primaryDb.install(template.dataDir);
+        drDb.install(template.dataDir);
         fs.rmSync(template.options.dir, { recursive: true, force: true });
         await Promise.all([primaryDb.start(), drDb.start()]);
         // The network between the world and the primary's database (replication and the fence use it too).
@@ -185,10 +199,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // --- the sites, the network, the virtual IP --------------------------------------------
         const primarySite = await new DrillSite("primary", primaryDb.shopConnection()).start();
         const drSite = await new DrillSite("dr", drDb.shopConnection()).start();
-        cleanups.push(() => primarySite.close(), () => drSite.close());
+        cleanups.push(
+            () => primarySite.close(),
+            () => drSite.close(),
+        );
         const primarySiteNetwork = await new TcpProxy("primary-site-network", { kind: "forward", port: primarySite.port }).start();
         const front = await new TcpProxy("virtual-ip", { kind: "forward", port: primarySiteNetwork.port }).start();
-        cleanups.push(() => primarySiteNetwork.close(), () => front.close());
+        cleanups.push(
+            () => primarySiteNetwork.close(),
+            () => front.close(),
+        );
         log(`virtual IP 127.0.0.1:${front.port} -> primary site ${primarySite.url}; dr site ${drSite.url}`);
 
         // --- the controller, unchanged, with the drill's adapters --------------------------------
@@ -242,7 +262,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         log(`fault: ${FAULT_DESCRIPTIONS[options.fault]}`);
         await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs });
 
-        const outcome = await Promise.race([watching, sleep(Math.max(0, startedAt + options.durationMs - Date.now())).then(() => "stopped" as const)]);
+        const outcome = await Promise.race([
+            watching,
+            sleep(Math.max(0, startedAt + options.durationMs - Date.now())).then(() => "stopped" as const),
+        ]);
         // Keep writing to the end of the drill (the DR site serving), then stop everything.
         await sleep(Math.max(0, startedAt + options.durationMs - Date.now()));
         stop.abort(new Error("the drill ended"));
@@ -253,17 +276,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         log(`controller: ${outcome}`);
 
         // --- what each database holds -------------------------------------------------------
-        const onDr = ((await drDb.sql("SELECT id FROM shop.orders ORDER BY id")) as { id: number }[]).map((r) => Number(r.id));
+        const onDr = (await drDb.sql<{ id: number }[]>("SELECT id FROM shop.orders ORDER BY id")).map((r) => Number(r.id));
         await primarySite.close();
         if (!primaryDb.running) {
             await primaryDb.start(); // its data survived the kill (sync-binlog, flush at commit): count it
         }
-        const onOldPrimary = (
-            (await primaryDb.sql("SELECT id, UNIX_TIMESTAMP(committed_at) * 1000 AS committedAt FROM shop.orders ORDER BY id")) as {
-                id: number;
-                committedAt: string;
-            }[]
-        ).map((r) => ({ id: Number(r.id), committedAt: Number(r.committedAt) }));
+        const committed = await primaryDb.sql<{ id: number; committedAt: string }[]>(
+            "SELECT id, UNIX_TIMESTAMP(committed_at) * 1000 AS committedAt FROM shop.orders ORDER BY id",
+        );
+        const onOldPrimary = committed.map((r) => ({ id: Number(r.id), committedAt: Number(r.committedAt) }));
         return {
             options,
             startedAt,
