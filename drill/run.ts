@@ -149,7 +149,7 @@ export function drillOptionProblems(o: DrillOptions): string[] {
         "at least 0.5 s and before the end of the drill",
     );
     check("duration", o.durationMs / 1000, o.durationMs <= 600_000, "at most 600 seconds");
-    const budget = o.intervalMs * o.maxFail + o.intervalMs / 2 + 3000;
+    const budget = o.intervalMs * o.maxFail + o.intervalMs / 2 + 1500;
     if (o.durationMs - o.faultAtMs < budget) {
         problems.push(
             `--duration ${o.durationMs / 1000}: leaves ${(o.durationMs - o.faultAtMs) / 1000} s after the fault; the controller needs about ${budget / 1000} s (interval x max-fail, then the steps)`,

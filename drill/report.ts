@@ -1,0 +1,240 @@
+/**
+ * What a drill measured, from its raw result (drill/run.ts): detection, promotion and the
+ * time until the virtual IP serves from DR (the RTO) against `interval x maxFail`; the
+ * acknowledged writes DR does not have (the RPO) against the lag recorded before promotion;
+ * the writes the old primary accepted after the fence (split brain); and the timeline. As a
+ * terminal table and as an HTML page with a chart (Chart.js, inlined: the page opens offline).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { DrillResult, TimelineEvent } from "./run";
+import { FAULT_DESCRIPTIONS } from "./run";
+
+export interface DrillReport {
+    readonly fault: string;
+    readonly settings: Record<string, number | string>;
+    readonly outcome: string;
+    /** Decisions to fail over (1 where one is due, 0 where none is). */
+    readonly failovers: number;
+    /** Milliseconds from the fault. */
+    readonly detectionMs?: number;
+    readonly fencedMs?: number;
+    readonly promotedMs?: number;
+    readonly trafficMovedMs?: number;
+    /** The RTO: from the fault to the first write DR acknowledged through the virtual IP. */
+    readonly rtoMs?: number;
+    /** interval x maxFail: the controller's detection bound by configuration. */
+    readonly detectionBoundMs: number;
+    readonly lagRecordedSeconds?: number;
+    readonly heldByRpoGuard: boolean;
+    readonly writes: { readonly sent: number; readonly ackedByPrimary: number; readonly ackedByDr: number; readonly failed: number };
+    /** Writes the primary acknowledged that DR does not have (the RPO, as writes). */
+    readonly lostOnDr: readonly number[];
+    /** The lost writes' span: from the oldest lost write's acknowledgement to the fault. */
+    readonly lossWindowMs?: number;
+    /** Acknowledged writes neither database has (must be none). */
+    readonly lostEverywhere: readonly number[];
+    /** Writes the old primary committed after the fence completed (split brain; must be none). */
+    readonly splitBrain: readonly number[];
+    readonly timeline: readonly TimelineEvent[];
+}
+
+function stepDone(timeline: readonly TimelineEvent[], action: string): number | undefined {
+    return timeline.find((e) => e.event === "action" && e.action === action && e.status === "succeeded")?.at;
+}
+
+export function summarize(r: DrillResult): DrillReport {
+    const o = r.options;
+    const since = (t: number | undefined) => (t === undefined ? undefined : t - r.faultAt);
+    const decisions = r.timeline.filter((e) => e.event === "decision" && e.decision === "fail-over");
+    const fencedAt = stepDone(r.timeline, "fence");
+    const onDr = new Set(r.onDr);
+    const onOld = new Set(r.onOldPrimary.map((w) => w.id));
+    const acked = r.writes.filter((w) => w.ackAt !== undefined);
+    const byPrimary = acked.filter((w) => w.site === "primary");
+    const byDr = acked.filter((w) => w.site === "dr");
+    const failedOver = stepDone(r.timeline, "promote") !== undefined;
+    const lost = failedOver ? byPrimary.filter((w) => !onDr.has(w.id)) : [];
+    const oldestLostAck = Math.min(...lost.map((w) => w.ackAt!));
+    return {
+        fault: o.fault,
+        settings: {
+            interval: `${o.intervalMs / 1000} s`,
+            maxFail: o.maxFail,
+            quorum: `${o.quorum} of 3`,
+            rate: `${o.writesPerSecond}/s`,
+            duration: `${o.durationMs / 1000} s`,
+            faultAt: `${o.faultAtMs / 1000} s`,
+            maxLag: `${o.maxLagSeconds} s`,
+            ...(o.fault === "lag" ? { replicaDelay: `${o.lagSeconds} s` } : {}),
+        },
+        outcome: r.outcome,
+        failovers: decisions.length,
+        detectionMs: since(decisions[0]?.at),
+        fencedMs: since(fencedAt),
+        promotedMs: since(stepDone(r.timeline, "promote")),
+        trafficMovedMs: since(stepDone(r.timeline, "move-traffic")),
+        rtoMs: byDr.length > 0 ? Math.min(...byDr.map((w) => w.ackAt!)) - r.faultAt : undefined,
+        detectionBoundMs: o.intervalMs * o.maxFail,
+        // The last lag the controller read before promoting (or holding).
+        lagRecordedSeconds: r.report?.lagSeconds ?? (r.timeline.filter((e) => e.event === "lag").pop()?.seconds as number | undefined),
+        heldByRpoGuard: r.outcome === "held",
+        writes: { sent: r.writes.length, ackedByPrimary: byPrimary.length, ackedByDr: byDr.length, failed: r.writes.length - acked.length },
+        lostOnDr: lost.map((w) => w.id),
+        lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
+        lostEverywhere: acked.filter((w) => !onDr.has(w.id) && !onOld.has(w.id)).map((w) => w.id),
+        splitBrain: fencedAt === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > fencedAt).map((w) => w.id),
+        timeline: r.timeline,
+    };
+}
+
+const ms = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1000).toFixed(2)} s`);
+
+/** The report as a terminal table. */
+export function reportTable(rep: DrillReport): string {
+    const rows: [string, string][] = [
+        ["fault", `${rep.fault}: ${FAULT_DESCRIPTIONS[rep.fault as keyof typeof FAULT_DESCRIPTIONS]}`],
+        [
+            "settings",
+            Object.entries(rep.settings)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", "),
+        ],
+        ["controller outcome", `${rep.outcome}${rep.heldByRpoGuard ? " (the RPO guard held the promotion)" : ""}`],
+        ["failover decisions", String(rep.failovers)],
+        ["detection", `${ms(rep.detectionMs)} after the fault (bound interval x max-fail: ${ms(rep.detectionBoundMs)})`],
+        ["fenced", ms(rep.fencedMs)],
+        ["promoted", ms(rep.promotedMs)],
+        ["traffic moved", ms(rep.trafficMovedMs)],
+        ["RTO (first write served by DR)", ms(rep.rtoMs)],
+        ["lag recorded before promotion (or the hold)", rep.lagRecordedSeconds === undefined ? "-" : `${rep.lagRecordedSeconds} s`],
+        [
+            "writes",
+            `${rep.writes.sent} sent, ${rep.writes.ackedByPrimary} acknowledged by primary, ${rep.writes.ackedByDr} by dr, ${rep.writes.failed} not acknowledged`,
+        ],
+        [
+            "RPO: acknowledged, missing on DR",
+            `${rep.lostOnDr.length}${rep.lossWindowMs !== undefined ? ` (acknowledged within ${ms(rep.lossWindowMs)} before the fault)` : ""}`,
+        ],
+        ["acknowledged, in neither database", String(rep.lostEverywhere.length)],
+        ["split brain: old primary writes after the fence", String(rep.splitBrain.length)],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+/** The timeline's decisions and steps, one line each, times from the fault. */
+export function timelineLines(rep: DrillReport, faultAt: number): string[] {
+    return rep.timeline
+        .filter((e) => ["fault", "decision", "action", "rpo", "lag", "controller-error"].includes(e.event) && e.status !== "started")
+        .map((e) => {
+            const { at, event, ...rest } = e;
+            return `${((at - faultAt) / 1000).toFixed(3).padStart(8)} s  ${event.padEnd(9)} ${JSON.stringify(rest)}`;
+        });
+}
+
+const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+
+/**
+ * The HTML page: the table, a chart of acknowledged writes per second by site and of failed
+ * probe rounds, with the fault, the decision and each step marked, and the timeline.
+ */
+export function reportHtml(rep: DrillReport, r: DrillResult): string {
+    const bucket = (t: number) => Math.floor((t - r.startedAt) / 250) * 0.25;
+    const seconds = Math.ceil((r.endedAt - r.startedAt) / 250) * 0.25;
+    const labels = Array.from({ length: Math.round(seconds / 0.25) + 1 }, (_, i) => +(i * 0.25).toFixed(2));
+    const perSite = (site: string) => {
+        const counts = new Map<number, number>();
+        for (const w of r.writes) {
+            if (w.site === site && w.ackAt !== undefined) {
+                counts.set(bucket(w.ackAt), (counts.get(bucket(w.ackAt)) ?? 0) + 4); // per second
+            }
+        }
+        return labels.map((l) => counts.get(l) ?? 0);
+    };
+    const failedRounds = r.timeline
+        .filter((e) => e.event === "round")
+        .map((e) => ({ x: +((e.at - r.startedAt) / 1000).toFixed(3), y: Number(e.failures) }));
+    const markers = r.timeline
+        .filter(
+            (e) =>
+                e.event === "fault" ||
+                (e.event === "decision" && e.decision === "fail-over") ||
+                (e.event === "action" && e.status === "succeeded"),
+        )
+        .map((e) => ({
+            x: +((e.at - r.startedAt) / 1000).toFixed(3),
+            label: e.event === "fault" ? "fault" : e.event === "decision" ? "decision: fail over" : `${String(e.action)} done`,
+        }));
+    // The browser build, next to the package's entry point (its exports map does not list it).
+    const chartJs = fs.readFileSync(path.join(path.dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8");
+    const config = {
+        type: "line",
+        data: {
+            datasets: [
+                {
+                    label: "writes/s acknowledged by primary",
+                    data: labels.map((x, i) => ({ x, y: perSite("primary")[i] })),
+                    borderColor: "#1f77b4",
+                    yAxisID: "y",
+                },
+                {
+                    label: "writes/s acknowledged by dr",
+                    data: labels.map((x, i) => ({ x, y: perSite("dr")[i] })),
+                    borderColor: "#2ca02c",
+                    yAxisID: "y",
+                },
+                {
+                    label: "failed vantage points per round",
+                    data: failedRounds,
+                    type: "scatter",
+                    borderColor: "#d62728",
+                    backgroundColor: "#d62728",
+                    yAxisID: "probes",
+                },
+                {
+                    label: "fault, decision, steps",
+                    data: markers.map((m) => ({ x: m.x, y: 0, label: m.label })),
+                    type: "scatter",
+                    pointStyle: "triangle",
+                    pointRadius: 8,
+                    borderColor: "#000",
+                    backgroundColor: "#ff7f0e",
+                    yAxisID: "probes",
+                },
+            ],
+        },
+        options: {
+            parsing: false,
+            scales: {
+                x: { type: "linear", title: { display: true, text: "seconds since the first write" } },
+                y: { title: { display: true, text: "writes per second" }, beginAtZero: true },
+                probes: { position: "right", min: 0, max: 3, title: { display: true, text: "failed vantage points" } },
+            },
+        },
+    };
+    const rows = reportTable(rep)
+        .split("\n")
+        .map((line) => {
+            const [k, ...v] = line.split(/ {2,}/);
+            return `<tr><th>${escape(k)}</th><td>${escape(v.join("  "))}</td></tr>`;
+        })
+        .join("\n");
+    return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Drill: ${escape(rep.fault)}</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:1100px}th{text-align:left;padding-right:1em;vertical-align:top}pre{font-size:12px}</style>
+</head><body>
+<h1>Disaster-recovery drill: ${escape(rep.fault)}</h1>
+<table>${rows}</table>
+<canvas id="chart" height="120"></canvas>
+<h2>Timeline (seconds from the fault)</h2>
+<pre>${escape(timelineLines(rep, r.faultAt).join("\n"))}</pre>
+<script>${chartJs}</script>
+<script>
+const config = ${JSON.stringify(config)};
+config.options.plugins = { tooltip: { callbacks: { label: (c) => c.raw.label ?? (c.dataset.label + ": " + c.raw.y) } } };
+new Chart(document.getElementById("chart"), config);
+</script>
+</body></html>
+`;
+}
