@@ -97,7 +97,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
         },
     );
     let outcome: InvocationOutcome;
-    let ready = false;
+    let ready: boolean;
     try {
         outcome = await controller.watch(Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS));
     } catch (err) {
