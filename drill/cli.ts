@@ -109,10 +109,15 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
     return { faults, options, out: (values.out as string | undefined) ?? "drill-reports" };
 }
 
-export async function main(
-    argv: string[],
-    io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) },
-): Promise<number> {
+/** Where the command writes (tests pass their own). */
+export interface DrillIo {
+    out(text: string): void;
+    err(text: string): void;
+}
+
+const STDIO: DrillIo = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+
+export async function main(argv: string[], io: DrillIo = STDIO): Promise<number> {
     let parsed: ReturnType<typeof parseDrillArgs>;
     try {
         parsed = parseDrillArgs(argv);

@@ -218,19 +218,22 @@ export class MariaDb {
 
     /**
      * The standby writer: read-only, replicating by GTID from the beginning from `primary`,
-     * reached at `port` (the primary's, or the drill's network in front of it), `delaySeconds`
-     * behind it (MASTER_DELAY: the lag the RPO guard must see).
+     * reached at `port` (the primary's, or the drill's network in front of it).
      */
-    async setUpAsReplicaOf(primary: MariaDb, port = primary.port, delaySeconds = 0): Promise<void> {
+    async setUpAsReplicaOf(primary: MariaDb, port = primary.port): Promise<void> {
         await this.createUsers();
         await this.sql("SET GLOBAL read_only = 1");
         await this.sql(
             `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${port}, MASTER_USER = '${REPLICATION_USER}', ` +
-                "MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 0.5, " +
-                `MASTER_DELAY = ${Math.max(0, Math.floor(delaySeconds))}`,
+                "MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 0.5",
             [this.options.password],
         );
         await this.sql("START SLAVE");
+    }
+
+    /** Keeps this replica `seconds` behind its source from now on (MASTER_DELAY). */
+    async delayReplication(seconds: number): Promise<void> {
+        await this.sql(["STOP SLAVE", `CHANGE MASTER TO MASTER_DELAY = ${Math.max(0, Math.floor(seconds))}`, "START SLAVE"]);
     }
 
     private async createUsers(): Promise<void> {

@@ -192,7 +192,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const primaryDbNetwork = await new TcpProxy("primary-db-network", { kind: "forward", port: primaryPort }).start();
         cleanups.push(() => primaryDbNetwork.close());
         await primaryDb.setUpAsPrimary();
-        await drDb.setUpAsReplicaOf(primaryDb, primaryDbNetwork.port, options.fault === "lag" ? options.lagSeconds : 0);
+        await drDb.setUpAsReplicaOf(primaryDb, primaryDbNetwork.port);
         await waitFor(async () => (await drDb.sql("SHOW TABLES IN shop")).length === 2, 10_000, "the DR database to replicate the schema");
         log(`databases: primary 127.0.0.1:${primaryPort}, dr 127.0.0.1:${drPort} (replicating by GTID)`);
 
@@ -242,9 +242,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
                 dryRun: false,
             },
         );
-        // Let replication settle (and the lag fault build up its delay) before the first write.
+        // The lag fault: the replica kept behind until its lag, as the controller reads it, is
+        // over the budget.
         if (options.fault === "lag") {
-            await sleep(500);
+            await drDb.delayReplication(options.lagSeconds);
+            await waitFor(
+                async () => ((await adapters.database.readLag({} as never)).seconds ?? 0) > options.maxLagSeconds,
+                (options.maxLagSeconds + 5) * 1000,
+                "the replica's lag to exceed --max-lag",
+            );
+            note("drill", { phase: `replica ${options.lagSeconds} s behind; lag over the ${options.maxLagSeconds} s budget` });
         }
 
         // --- the drill ------------------------------------------------------------------------

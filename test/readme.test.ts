@@ -23,7 +23,7 @@ describe("README", () => {
 
     it("names the Debian packages .ci/run installs for the tests' real tools", () => {
         const ci = fs.readFileSync(path.join(PROJECT_DIR, ".ci", "run"), "utf8");
-        for (const pkg of ["redis-server", "redis-sentinel", "prometheus", "cloud-init"]) {
+        for (const pkg of ["redis-server", "redis-sentinel", "prometheus", "cloud-init", "mariadb-server"]) {
             assert.match(ci, new RegExp(`\\b${pkg}\\b`), `.ci/run installs ${pkg}`);
             assert.match(readme, new RegExp(`\\b${pkg}\\b`), `README names ${pkg}`);
         }
