@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { createConnection, Connection, ConnectionOptions, RowDataPacket } from "mysql2/promise";
+import { missingTool } from "./tools";
 
 export const SHOP_SCHEMA = "shop";
 export const SHOP_USER = "shop";
@@ -30,15 +31,9 @@ export interface MariaDbOptions {
     readonly password: string;
 }
 
-/** Whether this machine has the server (the drill's precondition, checked before anything starts). */
+/** Why this machine cannot run the drill's servers (undefined: it can). */
 export function mariaDbInstalled(): string | undefined {
-    for (const tool of ["mariadbd", "mariadb-install-db"]) {
-        const found = spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`], { encoding: "utf8" });
-        if (found.status !== 0) {
-            return `${tool} is not installed: apt-get install mariadb-server (the drill runs real MariaDB servers on 127.0.0.1)`;
-        }
-    }
-    return undefined;
+    return missingTool("mariadbd", "mariadb-server") ?? missingTool("mariadb-install-db", "mariadb-server");
 }
 
 export class MariaDb {

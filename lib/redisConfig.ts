@@ -41,6 +41,10 @@ export const CONTAINER_UID = 6379;
 
 /** Sentinel's name for the master group unless told otherwise; clients ask the sentinels for it. */
 export const DEFAULT_MASTER_NAME = "ecommerce-cache";
+/** Sentinel's defaults here: a master silent this long is subjectively down... */
+export const DEFAULT_DOWN_AFTER_MS = 5000;
+/** ...and a failover that has not completed in this long is retried by another sentinel. */
+export const DEFAULT_FAILOVER_TIMEOUT_MS = 60000;
 
 /** Where the bootstrap script keeps a node's files. */
 export const NODE_PATHS = {
@@ -227,8 +231,8 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
     checkPort("renderSentinelConf: masterPort", masterPort);
     check(Number.isInteger(o.quorum) && o.quorum >= 1, "renderSentinelConf: quorum", o.quorum, "a positive integer");
     check(CONF_TOKEN.test(o.password), "renderSentinelConf: password", "(hidden)", "letters, digits, '@', '_', '.' or '-' only");
-    const downAfter = o.downAfterMilliseconds ?? 5000;
-    const failoverTimeout = o.failoverTimeoutMilliseconds ?? 60000;
+    const downAfter = o.downAfterMilliseconds ?? DEFAULT_DOWN_AFTER_MS;
+    const failoverTimeout = o.failoverTimeoutMilliseconds ?? DEFAULT_FAILOVER_TIMEOUT_MS;
     check(
         Number.isInteger(downAfter) && downAfter >= 100,
         "renderSentinelConf: downAfterMilliseconds",

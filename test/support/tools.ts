@@ -3,14 +3,12 @@
  * failing test with a clear message, never a silent pass or a skip: .ci/run installs them.
  */
 import { spawnSync } from "child_process";
+import { missingTool } from "../../drill/tools";
 
 export function requireTool(command: string, debianPackage: string): string {
-    const found = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
-    const path = found.stdout.trim();
-    if (found.status !== 0 || path === "") {
-        throw new Error(
-            `${command} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage}; .ci/run does this)`,
-        );
+    const missing = missingTool(command, debianPackage);
+    if (missing !== undefined) {
+        throw new Error(missing);
     }
-    return path;
+    return spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).stdout.trim();
 }
