@@ -64,7 +64,21 @@ async function waitFor(what: string, withinMs: number, condition: () => Promise<
     }
 }
 
+/**
+ * `o.runs` runs, each on a cluster of its own: a sentinel that took part in a failover will
+ * not fail the same master over again for twice failover-timeout (Redis's Sentinel
+ * documentation, failover-timeout), so back-to-back kills on one cluster would measure that
+ * wait instead of the failover.
+ */
 export async function measureSentinelFailover(o: SentinelOptions): Promise<SentinelRun[]> {
+    const results: SentinelRun[] = [];
+    for (let run = 1; run <= o.runs; run++) {
+        results.push(await oneRun(run, o));
+    }
+    return results;
+}
+
+async function oneRun(run: number, o: SentinelOptions): Promise<SentinelRun> {
     const missing = [missingTool("redis-server", "redis-server"), missingTool("redis-sentinel", "redis-sentinel")].filter(
         (m): m is string => m !== undefined,
     );
@@ -174,81 +188,73 @@ export async function measureSentinelFailover(o: SentinelOptions): Promise<Senti
         client.on("error", () => undefined);
         await waitFor("the client to connect", 10_000, async () => (await client.ping()) === "PONG");
 
-        const results: SentinelRun[] = [];
-        for (let run = 1; run <= o.runs; run++) {
-            await waitFor("the sentinels to settle", 60_000, settled);
-            const masterPort = Number(
-                ((await sentinel(sentinelPorts[0]).call("SENTINEL", "get-master-addr-by-name", MASTER)) as string[])[1],
-            );
-            const events = new Map<string, number>();
-            const watcher = sentinel(sentinelPorts[1]);
-            await watcher.subscribe("+sdown", "+odown", "+switch-master");
-            watcher.on("message", (channel: string, message: string) => {
-                if (message.startsWith("master ") || channel === "+switch-master") {
-                    events.set(channel, events.get(channel) ?? Date.now());
-                }
-            });
-            let failedWrites = 0;
-            let firstWrite: { at: number; port: number } | undefined;
-            let writing = true;
-            const writer = (async () => {
-                let n = 0;
-                while (writing) {
-                    try {
-                        await client.set("drill:counter", String(++n));
-                        const port = client.stream?.remotePort;
-                        if (firstWrite === undefined && port !== undefined && port !== masterPort) {
-                            firstWrite = { at: Date.now(), port };
-                        }
-                    } catch {
-                        failedWrites++;
+        const masterPort = Number(((await sentinel(sentinelPorts[0]).call("SENTINEL", "get-master-addr-by-name", MASTER)) as string[])[1]);
+        const events = new Map<string, number>();
+        const watcher = sentinel(sentinelPorts[1]);
+        await watcher.subscribe("+sdown", "+odown", "+switch-master");
+        watcher.on("message", (channel: string, message: string) => {
+            if (message.startsWith("master ") || channel === "+switch-master") {
+                events.set(channel, events.get(channel) ?? Date.now());
+            }
+        });
+        let failedWrites = 0;
+        let firstWrite: { at: number; port: number } | undefined;
+        let writing = true;
+        const writer = (async () => {
+            let n = 0;
+            while (writing) {
+                try {
+                    await client.set("drill:counter", String(++n));
+                    const port = client.stream?.remotePort;
+                    if (firstWrite === undefined && port !== undefined && port !== masterPort) {
+                        firstWrite = { at: Date.now(), port };
                     }
-                    await sleep(20);
+                } catch {
+                    failedWrites++;
                 }
-            })();
-            await sleep(200);
-            const killedAt = Date.now();
-            const victim = nodes.get(masterPort)!;
-            victim.kill("SIGKILL");
-            await new Promise((resolve) => victim.once("exit", resolve));
-            log(`run ${run}: killed the master on ${masterPort}`);
-            await waitFor("a write acknowledged by the new master", o.failoverTimeoutMs + o.downAfterMs + 10_000, () =>
-                Promise.resolve(firstWrite !== undefined),
-            );
-            writing = false;
-            await writer;
-            const newMasterPort = firstWrite!.port;
-            // The old master comes back with its config (a master, or a replica of the first master):
-            // Sentinel must turn it into a replica of the new master.
-            startNode(redisPorts.indexOf(masterPort));
-            const old = admin(masterPort);
-            await waitFor("the old master to rejoin as a replica of the new master", 60_000, async () => {
-                if (old.status !== "ready") {
-                    await old.connect().catch(() => undefined);
-                }
-                const info = await old.info("replication");
-                return (
-                    info.includes("role:slave") && info.includes(`master_port:${newMasterPort}`) && info.includes("master_link_status:up")
-                );
-            });
-            const rejoinedAt = Date.now();
-            old.disconnect();
-            watcher.disconnect();
-            const since = (t?: number) => (t === undefined ? undefined : t - killedAt);
-            results.push({
-                run,
-                killedPort: masterPort,
-                newMasterPort,
-                sdownMs: since(events.get("+sdown")),
-                odownMs: since(events.get("+odown")),
-                switchMasterMs: since(events.get("+switch-master")),
-                firstWriteMs: since(firstWrite!.at),
-                rejoinedAsReplicaMs: rejoinedAt - killedAt,
-                failedWrites,
-            });
-            log(`run ${run}: new master ${newMasterPort}, first write after ${since(firstWrite!.at)} ms`);
-        }
-        return results;
+                await sleep(20);
+            }
+        })();
+        await sleep(200);
+        const killedAt = Date.now();
+        const victim = nodes.get(masterPort)!;
+        victim.kill("SIGKILL");
+        await new Promise((resolve) => victim.once("exit", resolve));
+        log(`run ${run}: killed the master on ${masterPort}`);
+        await waitFor("a write acknowledged by the new master", o.failoverTimeoutMs + o.downAfterMs + 10_000, () =>
+            Promise.resolve(firstWrite !== undefined),
+        );
+        writing = false;
+        await writer;
+        const newMasterPort = firstWrite!.port;
+        // The old master comes back with its config (a master, or a replica of the first master):
+        // Sentinel must turn it into a replica of the new master.
+        startNode(redisPorts.indexOf(masterPort));
+        const old = admin(masterPort);
+        await waitFor("the old master to rejoin as a replica of the new master", 60_000, async () => {
+            if (old.status !== "ready") {
+                await old.connect().catch(() => undefined);
+            }
+            const info = await old.info("replication");
+            return info.includes("role:slave") && info.includes(`master_port:${newMasterPort}`) && info.includes("master_link_status:up");
+        });
+        const rejoinedAt = Date.now();
+        old.disconnect();
+        watcher.disconnect();
+        const since = (t?: number) => (t === undefined ? undefined : t - killedAt);
+        const result: SentinelRun = {
+            run,
+            killedPort: masterPort,
+            newMasterPort,
+            sdownMs: since(events.get("+sdown")),
+            odownMs: since(events.get("+odown")),
+            switchMasterMs: since(events.get("+switch-master")),
+            firstWriteMs: since(firstWrite!.at),
+            rejoinedAsReplicaMs: rejoinedAt - killedAt,
+            failedWrites,
+        };
+        log(`run ${run}: new master ${newMasterPort}, first write after ${since(firstWrite!.at)} ms`);
+        return result;
     } finally {
         clients.forEach((c) => c.disconnect());
         for (const p of [...nodes.values(), ...others]) {
