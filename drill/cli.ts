@@ -22,6 +22,7 @@ const USAGE = `usage: npm run drill -- [flags]
   --fault-at S     when the fault comes, seconds                default 4
   --max-lag S      the RPO budget                               default 5
   --lag S          with --fault lag: the replica's delay         default 15
+  --accept-data-loss  with --fault lag: once held, fail over as the operator would
   --out DIR        where the HTML reports go                    default drill-reports
 `;
 
@@ -35,8 +36,12 @@ export function verdict(rep: DrillReport): string[] {
     if (rep.fault === "lag" && !rep.heldByRpoGuard) {
         problems.push("the RPO guard did not hold the promotion");
     }
-    if (due && rep.fault !== "lag" && rep.rtoMs === undefined) {
+    const promotes = due && (rep.fault !== "lag" || rep.settings.acceptDataLoss === "yes");
+    if (promotes && rep.rtoMs === undefined) {
         problems.push("DR never served a write");
+    }
+    if (!promotes && rep.promotedMs !== undefined) {
+        problems.push("DR was promoted");
     }
     if (rep.splitBrain.length > 0) {
         problems.push(`split brain: the old primary accepted ${rep.splitBrain.length} write(s) after the fence`);
@@ -75,6 +80,7 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
                 "fault-at": { type: "string" },
                 "max-lag": { type: "string" },
                 lag: { type: "string" },
+                "accept-data-loss": { type: "boolean" },
                 out: { type: "string" },
                 help: { type: "boolean" },
             },
@@ -100,6 +106,7 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
         faultAtMs: s("fault-at", 4) * 1000,
         maxLagSeconds: s("max-lag", 5),
         lagSeconds: s("lag", 15),
+        acceptDataLoss: values["accept-data-loss"] === true,
     };
     const faults = fault === "all" ? [...FAULTS] : [fault as Fault];
     const problems = [...new Set(faults.flatMap((f) => drillOptionProblems({ ...options, fault: f })))];

@@ -66,7 +66,7 @@ export function summarize(r: DrillResult): DrillReport {
             duration: `${o.durationMs / 1000} s`,
             faultAt: `${o.faultAtMs / 1000} s`,
             maxLag: `${o.maxLagSeconds} s`,
-            ...(o.fault === "lag" ? { replicaDelay: `${o.lagSeconds} s` } : {}),
+            ...(o.fault === "lag" ? { replicaDelay: `${o.lagSeconds} s`, acceptDataLoss: o.acceptDataLoss ? "yes" : "no" } : {}),
         },
         outcome: r.outcome,
         failovers: decisions.length,
@@ -78,7 +78,7 @@ export function summarize(r: DrillResult): DrillReport {
         detectionBoundMs: o.intervalMs * o.maxFail,
         // The last lag the controller read before promoting (or holding).
         lagRecordedSeconds: r.report?.lagSeconds ?? (r.timeline.filter((e) => e.event === "lag").pop()?.seconds as number | undefined),
-        heldByRpoGuard: r.outcome === "held",
+        heldByRpoGuard: r.timeline.some((e) => e.event === "rpo" && e.verdict === "hold"),
         writes: { sent: r.writes.length, ackedByPrimary: byPrimary.length, ackedByDr: byDr.length, failed: r.writes.length - acked.length },
         lostOnDr: lost.map((w) => w.id),
         lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
@@ -100,7 +100,7 @@ export function reportTable(rep: DrillReport): string {
                 .map(([k, v]) => `${k} ${v}`)
                 .join(", "),
         ],
-        ["controller outcome", `${rep.outcome}${rep.heldByRpoGuard ? " (the RPO guard held the promotion)" : ""}`],
+        ["controller outcome", `${rep.outcome}${rep.heldByRpoGuard ? " (the RPO guard held the promotion first)" : ""}`],
         ["failover decisions", String(rep.failovers)],
         ["detection", `${ms(rep.detectionMs)} after the fault (bound interval x max-fail: ${ms(rep.detectionBoundMs)})`],
         ["fenced", ms(rep.fencedMs)],

@@ -49,6 +49,11 @@ export interface DrillOptions {
     readonly maxLagSeconds: number;
     /** With the `lag` fault: how far the replica is kept behind (MASTER_DELAY). */
     readonly lagSeconds: number;
+    /**
+     * With the `lag` fault: once the RPO guard holds, the drill acts as the operator and runs
+     * `failover --accept-data-loss` (the writes not yet applied on DR are lost: the RPO).
+     */
+    readonly acceptDataLoss?: boolean;
     /** Where the servers' data lives (a temporary directory by default; removed afterwards). */
     readonly workDir?: string;
     /** Progress lines. */
@@ -158,6 +163,8 @@ export function drillOptionProblems(o: DrillOptions): string[] {
     check("max-lag", o.maxLagSeconds, o.maxLagSeconds >= 0, "0 or more seconds");
     if (o.fault === "lag") {
         check("lag", o.lagSeconds, o.lagSeconds > o.maxLagSeconds, `more than --max-lag (${o.maxLagSeconds})`);
+    } else if (o.acceptDataLoss) {
+        problems.push(`--accept-data-loss: only with --fault lag (the other faults are not held by the RPO guard)`);
     }
     return problems;
 }
@@ -269,10 +276,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         log(`fault: ${FAULT_DESCRIPTIONS[options.fault]}`);
         await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs });
 
-        const outcome = await Promise.race([
+        let outcome: DrillResult["outcome"] = await Promise.race([
             watching,
             sleep(Math.max(0, startedAt + options.durationMs - Date.now())).then(() => "stopped" as const),
         ]);
+        if (outcome === "held" && options.acceptDataLoss) {
+            note("drill", { phase: "the operator accepts the data loss: failover --accept-data-loss" });
+            log("the RPO guard holds; as the operator: failover --accept-data-loss");
+            outcome = await controller.failover(true);
+        }
         // Keep writing to the end of the drill (the DR site serving), then stop everything.
         await sleep(Math.max(0, startedAt + options.durationMs - Date.now()));
         stop.abort(new Error("the drill ended"));

@@ -118,6 +118,24 @@ describe("disaster-recovery drill (real MariaDB replication, the real controller
         assert.deepEqual(verdict(rep), []);
     });
 
+    it("replication lag, then the operator accepts the loss: DR promoted, the writes it had not applied lost, within the recorded lag", async () => {
+        const result = await runDrill({ ...SHORT, fault: "lag", acceptDataLoss: true });
+        const rep = summarize(result);
+        assert.equal(rep.heldByRpoGuard, true);
+        assert.equal(result.outcome, "failed-over");
+        assert.ok(rep.lostOnDr.length > 0, "the delayed writes are lost on DR");
+        accountedFor(result, rep);
+        lossWithinRecordedLag(rep);
+        // The loss the controller reported before promoting covers what was lost.
+        assert.ok(result.report?.acceptedDataLoss);
+        assert.ok(
+            result.report!.lagSeconds! * 1000 >= rep.lossWindowMs!,
+            `reported ${result.report!.lagSeconds} s, lost over ${rep.lossWindowMs} ms`,
+        );
+        assert.deepEqual(rep.splitBrain, []);
+        assert.deepEqual(verdict(rep), []);
+    });
+
     it("npm run drill: prints the table and the verdict, and writes the HTML report with its chart to the path it prints", async () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "drill-report-"));
         let printed = "";
@@ -152,6 +170,7 @@ describe("disaster-recovery drill (real MariaDB replication, the real controller
             /--lag 2: expected more than --max-lag \(5\)/,
         );
         assert.throws(() => parseDrillArgs(["--duration", "5", "--fault-at", "4"]), /--duration 5: leaves 1 s after the fault/);
+        assert.throws(() => parseDrillArgs(["--fault", "slow", "--accept-data-loss"]), /--accept-data-loss: only with --fault lag/);
         let err = "";
         assert.equal(await main(["--rate", "lots"], { out: () => undefined, err: (s) => (err += s) }), 2);
         assert.match(err, /^drill: --rate "lots": expected a number/);
