@@ -123,10 +123,20 @@ export function reportTable(rep: DrillReport): string {
     return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
 }
 
-/** The timeline's decisions and steps, one line each, times from the fault. */
-export function timelineLines(rep: DrillReport, faultAt: number): string[] {
+/** The timeline, one line an event, times from the fault: decisions and steps, or every probe and round too. */
+export function timelineLines(rep: DrillReport, faultAt: number, detail: "steps" | "every probe" = "steps"): string[] {
+    const kinds = [
+        "fault",
+        "decision",
+        "action",
+        "rpo",
+        "lag",
+        "controller-error",
+        "drill",
+        ...(detail === "every probe" ? ["probe", "round"] : []),
+    ];
     return rep.timeline
-        .filter((e) => ["fault", "decision", "action", "rpo", "lag", "controller-error"].includes(e.event) && e.status !== "started")
+        .filter((e) => kinds.includes(e.event) && e.status !== "started")
         .map((e) => {
             const { at, event, ...rest } = e;
             return `${((at - faultAt) / 1000).toFixed(3).padStart(8)} s  ${event.padEnd(9)} ${JSON.stringify(rest)}`;
@@ -227,8 +237,8 @@ export function reportHtml(rep: DrillReport, r: DrillResult): string {
 <h1>Disaster-recovery drill: ${escape(rep.fault)}</h1>
 <table>${rows}</table>
 <canvas id="chart" height="120"></canvas>
-<h2>Timeline (seconds from the fault)</h2>
-<pre>${escape(timelineLines(rep, r.faultAt).join("\n"))}</pre>
+<h2>Timeline: every probe, round, decision and step (seconds from the fault)</h2>
+<pre>${escape(timelineLines(rep, r.faultAt, "every probe").join("\n"))}</pre>
 <script>${chartJs}</script>
 <script>
 const config = ${JSON.stringify(config)};

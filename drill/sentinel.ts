@@ -191,11 +191,21 @@ async function oneRun(run: number, o: SentinelOptions): Promise<SentinelRun> {
         const masterPort = Number(((await sentinel(sentinelPorts[0]).call("SENTINEL", "get-master-addr-by-name", MASTER)) as string[])[1]);
         const events = new Map<string, number>();
         const watcher = sentinel(sentinelPorts[1]);
-        await watcher.subscribe("+sdown", "+odown", "+switch-master");
+        await watcher.subscribe(
+            "+sdown",
+            "+odown",
+            "+switch-master",
+            "+try-failover",
+            "+elected-leader",
+            "-failover-abort-not-elected",
+            "-failover-abort-no-good-slave",
+            "+vote-for-leader",
+        );
         watcher.on("message", (channel: string, message: string) => {
             if (message.startsWith("master ") || channel === "+switch-master") {
                 events.set(channel, events.get(channel) ?? Date.now());
             }
+            events.set(`${channel} (last)`, Date.now());
         });
         let failedWrites = 0;
         let firstWrite: { at: number; port: number } | undefined;
@@ -221,9 +231,24 @@ async function oneRun(run: number, o: SentinelOptions): Promise<SentinelRun> {
         victim.kill("SIGKILL");
         await new Promise((resolve) => victim.once("exit", resolve));
         log(`run ${run}: killed the master on ${masterPort}`);
-        await waitFor("a write acknowledged by the new master", o.failoverTimeoutMs + o.downAfterMs + 10_000, () =>
-            Promise.resolve(firstWrite !== undefined),
-        );
+        // A failed leader election (a split vote) makes every sentinel that voted wait twice
+        // failover-timeout before it tries again: the worst case to wait for.
+        try {
+            await waitFor("a write acknowledged by the new master", o.downAfterMs + 2 * o.failoverTimeoutMs + 15_000, () =>
+                Promise.resolve(firstWrite !== undefined),
+            );
+        } catch (err) {
+            const views = await Promise.all(
+                sentinelPorts.map(async (port) => {
+                    const raw = (await sentinel(port)
+                        .call("SENTINEL", "master", MASTER)
+                        .catch(() => [])) as string[];
+                    const f = Object.fromEntries(raw.flatMap((v, i) => (i % 2 === 0 ? [[v, raw[i + 1]]] : [])));
+                    return `sentinel ${port}: master ${f.port} flags ${f.flags} failover-state ${f["failover-state"] ?? "-"}`;
+                }),
+            );
+            throw new Error(`${(err as Error).message}; events ${JSON.stringify([...events])}; ${views.join("; ")}`, { cause: err });
+        }
         writing = false;
         await writer;
         const newMasterPort = firstWrite!.port;

@@ -154,6 +154,8 @@ describe("disaster-recovery drill (real MariaDB replication, the real controller
             assert.match(html, /new Chart\(/);
             assert.match(html, /writes\/s acknowledged by dr/);
             assert.match(html, /split brain: old primary writes after the fence<\/th><td>0</);
+            // The page's timeline has every probe of every round.
+            assert.match(html, /probe +\{&quot;round&quot;:1,&quot;name&quot;:&quot;site-direct&quot;/);
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
         }
