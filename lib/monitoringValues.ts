@@ -186,7 +186,10 @@ export function kubePrometheusStackValues(s: KubePrometheusStackSettings): Recor
             // Dashboards from labelled ConfigMaps in Grafana's namespace (the failover dashboard).
             sidecar: { dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL, labelValue: "1" } },
             // authType "default": the AWS SDK's default chain, which reads the container
-            // credentials EKS Pod Identity injects. No keys in the values.
+            // credentials EKS Pod Identity injects. No keys in the values. Grafana takes Pod
+            // Identity's credentials only from 11.6.6 / 12.0.5 on (its AWS SDK v2 move; older
+            // ones refuse the agent's link-local URL: grafana/grafana#100801): keep
+            // kubePrometheusStackVersion at a chart that ships one.
             additionalDataSources: s.cloudWatch
                 ? [
                       {
