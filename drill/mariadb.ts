@@ -231,6 +231,12 @@ export class MariaDb {
         await this.sql(["STOP SLAVE", `CHANGE MASTER TO MASTER_DELAY = ${Math.max(0, Math.floor(seconds))}`, "START SLAVE"]);
     }
 
+    /** A plain server (a restore target): writable, with the users and no schema. */
+    async setUpAsStandalone(): Promise<void> {
+        await this.createUsers();
+        await this.sql("SET GLOBAL read_only = 0");
+    }
+
     private async createUsers(): Promise<void> {
         const pw = this.options.password;
         await this.sql([

@@ -67,8 +67,9 @@ import {
 } from "./rules";
 import { RESERVED_TAG_KEYS } from "./tags";
 import { parseReleaseUri } from "./webUserData";
+import { PROJECT } from "./project";
 
-export const PROJECT = "ecommerce";
+export { PROJECT };
 
 /** `writer`: holds the DB writer and takes traffic. `standby`: the warm DR site. */
 export type StackRole = "writer" | "standby";

@@ -1,0 +1,331 @@
+/**
+ * The backup CLI (backup/) end to end on real servers started here on 127.0.0.1: a MariaDB
+ * primary and its read replica (the dump's source, written to all the while), a second
+ * MariaDB as the restore target, and an S3-protocol server (s3rver) holding two "regions'"
+ * buckets, spoken to through the real AWS SDK v3 S3 client.
+ */
+import { strict as assert } from "assert";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { setTimeout as sleep } from "timers/promises";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { createConnection } from "mysql2/promise";
+import S3rver from "s3rver";
+import { main } from "../backup/cli";
+import { s3Client } from "../backup/store";
+import { backupObjectKeys } from "../lib/backupNaming";
+import { MariaDb } from "../drill/mariadb";
+
+async function freePort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+}
+
+const BUCKETS = {
+    "us-west-2": "ecommerce-db-backups-123456789012-us-east-2-us-west-2",
+    "us-east-1": "ecommerce-db-backups-123456789012-us-east-2-us-east-1",
+};
+
+describe("database backups (backup/): dump from a replica, two buckets, verify, restore", function () {
+    this.timeout(120_000);
+    let dir: string;
+    let s3: S3rver;
+    let endpoint: string;
+    let primary: MariaDb, replica: MariaDb, target: MariaDb;
+    let credentialsFile: string;
+    const password = randomBytes(12).toString("hex");
+    const env: Record<string, string | undefined> = {};
+    let out = "";
+    let err = "";
+    const io = { out: (s: string) => void (out += s), err: (s: string) => void (err += s) };
+    const run = async (...args: string[]) => {
+        out = "";
+        err = "";
+        return main([...args, "--s3-endpoint", endpoint], io);
+    };
+    const bucketFlags = Object.entries(BUCKETS).flatMap(([region, name]) => ["--bucket", `${region}=${name}`]);
+
+    before(async () => {
+        // Fake credentials for the SDK's signing; nothing leaves 127.0.0.1.
+        for (const [k, v] of Object.entries({
+            AWS_ACCESS_KEY_ID: "S3RVER",
+            AWS_SECRET_ACCESS_KEY: "S3RVER",
+            AWS_EC2_METADATA_DISABLED: "true",
+        })) {
+            env[k] = process.env[k];
+            process.env[k] = v;
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-test-"));
+        s3 = new S3rver({
+            address: "127.0.0.1",
+            port: 0,
+            directory: path.join(dir, "s3"),
+            silent: true,
+            vhostBuckets: false,
+            configureBuckets: Object.values(BUCKETS).map((name) => ({ name })),
+        });
+        const address = await s3.run();
+        endpoint = `http://127.0.0.1:${address.port}`;
+        const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+        primary = new MariaDb({ dir: path.join(dir, "primary"), port: p1, serverId: 1, password });
+        replica = new MariaDb({ dir: path.join(dir, "replica"), port: p2, serverId: 2, password });
+        target = new MariaDb({ dir: path.join(dir, "target"), port: p3, serverId: 3, password });
+        primary.install();
+        replica.install(primary.dataDir);
+        target.install(primary.dataDir);
+        await Promise.all([primary.start(), replica.start(), target.start()]);
+        await primary.setUpAsPrimary();
+        await replica.setUpAsReplicaOf(primary);
+        await target.setUpAsStandalone();
+        // A schema with a foreign key, a trigger, a routine, an event and non-ASCII text; a few thousand rows.
+        // Unqualified names inside the trigger, routine and event (a restore under another database name needs that).
+        await primary.sql([
+            "USE shop",
+            "CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL, city VARCHAR(100) CHARACTER SET utf8mb4) ENGINE=InnoDB",
+            "CREATE TABLE shop.accounts (id INT PRIMARY KEY, customer_id INT NOT NULL, balance BIGINT NOT NULL, FOREIGN KEY (customer_id) REFERENCES shop.customers (id)) ENGINE=InnoDB",
+            "CREATE TABLE shop.audit (id BIGINT AUTO_INCREMENT PRIMARY KEY, account_id INT NOT NULL, delta BIGINT NOT NULL) ENGINE=InnoDB",
+            "CREATE TABLE shop.payouts (id BIGINT AUTO_INCREMENT PRIMARY KEY, account_id INT NOT NULL, amount BIGINT NOT NULL, FOREIGN KEY (account_id) REFERENCES shop.accounts (id)) ENGINE=InnoDB",
+            "CREATE TRIGGER accounts_audit AFTER UPDATE ON accounts FOR EACH ROW INSERT INTO audit (account_id, delta) VALUES (NEW.id, NEW.balance - OLD.balance)",
+            "CREATE FUNCTION total_balance() RETURNS BIGINT READS SQL DATA RETURN (SELECT SUM(balance) FROM accounts)",
+            "CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM audit WHERE id < 0",
+        ]);
+        const names = ["Zoë Müller", "Łukasz Żółć", "François Ødegård", "山田太郎", "Ana São João", "Ωmega 🛒"];
+        const customers = Array.from({ length: 2000 }, (_, i) => `(${i + 1}, '${names[i % names.length]} #${i + 1}', 'Kraków')`);
+        const accounts = Array.from({ length: 2000 }, (_, i) => `(${i + 1}, ${i + 1}, 1000)`);
+        await primary.sql([
+            `INSERT INTO shop.customers VALUES ${customers.join(",")}`,
+            `INSERT INTO shop.accounts VALUES ${accounts.join(",")}`,
+        ]);
+        await waitForReplica();
+        credentialsFile = path.join(dir, "credentials.json");
+        // The administrative user: it may create databases, routines and triggers on the target.
+        fs.writeFileSync(credentialsFile, JSON.stringify({ username: "drill", password }), { mode: 0o600 });
+    });
+
+    async function waitForReplica(): Promise<void> {
+        const [{ gtid }] = await primary.sql<{ gtid: string }[]>("SELECT @@global.gtid_current_pos AS gtid");
+        for (let i = 0; i < 200; i++) {
+            const [{ applied }] = await replica.sql<{ applied: string }[]>("SELECT @@global.gtid_slave_pos AS applied");
+            if (applied === gtid) {
+                return;
+            }
+            await sleep(25);
+        }
+        throw new Error("the replica did not catch up");
+    }
+
+    after(async () => {
+        await Promise.all([primary?.destroy(), replica?.destroy(), target?.destroy()]);
+        await s3?.close().catch(() => undefined);
+        fs.rmSync(dir, { recursive: true, force: true });
+        for (const [k, v] of Object.entries(env)) {
+            if (v === undefined) {
+                delete process.env[k];
+            } else {
+                process.env[k] = v;
+            }
+        }
+    });
+
+    let firstId = "";
+
+    it("dumps from the read replica while transfers go on, to both buckets, with checksum and manifest", async () => {
+        // Payouts on the primary, each one transaction across two tables (a balance down, a payout
+        // row in): balances plus payouts stay 2,000,000. A dump that read the two tables at
+        // different moments would break that.
+        let transferring = true;
+        let transfers = 0;
+        const writer = (async () => {
+            const c = await createConnection(primary.shopConnection());
+            try {
+                while (transferring) {
+                    const from = 1 + Math.floor(Math.random() * 2000);
+                    await c.beginTransaction();
+                    await c.query("UPDATE accounts SET balance = balance - 5 WHERE id = ?", [from]);
+                    await c.query("INSERT INTO payouts (account_id, amount) VALUES (?, 5)", [from]);
+                    await c.commit();
+                    transfers++;
+                }
+            } finally {
+                await c.end();
+            }
+        })();
+        while (transfers < 50) {
+            await sleep(5); // some payouts before the snapshot, and more during the dump
+        }
+        const code = await run(
+            "dump",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(replica.port),
+            "--credentials-file",
+            credentialsFile,
+            ...bucketFlags,
+        );
+        transferring = false;
+        await writer;
+        assert.equal(code, 0, err);
+        assert.ok(transfers > 0, "writes went on during the dump");
+        assert.match(
+            out,
+            /^dumped shop from 127\.0\.0\.1:\d+ \(10\.11\.\d+-MariaDB[^)]*\): \d+ bytes, \d+ compressed, sha256 [0-9a-f]{64}, GTID 0-1-\d+ \(read before the snapshot\)$/m,
+        );
+        for (const bucket of Object.values(BUCKETS)) {
+            assert.match(out, new RegExp(`^uploaded \\d{8}T\\d{6}Z to s3://${bucket} `, "m"));
+        }
+        firstId = /^uploaded (\d{8}T\d{6}Z)/m.exec(out)![1];
+        assert.ok(!out.includes(password) && !err.includes(password), "the password is never printed");
+    });
+
+    it("refuses to dump the writer, naming the flag that would allow it", async () => {
+        const code = await run(
+            "dump",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(primary.port),
+            "--credentials-file",
+            credentialsFile,
+            ...bucketFlags,
+        );
+        assert.equal(code, 1);
+        assert.match(err, /is writable \(read_only=0\): backups are taken from a read replica, never the writer .*--allow-writer/);
+    });
+
+    it("verify: both buckets hold a fresh backup whose checksum matches", async () => {
+        assert.equal(await run("verify", ...bucketFlags, "--max-age-hours", "1"), 0, err);
+        assert.equal((out.match(/: 1 backup\(s\), newest \d{8}T\d{6}Z \(0\.\d h old\)/g) ?? []).length, 2, out);
+        assert.equal((out.match(/: ok: sha256 /g) ?? []).length, 2, out);
+    });
+
+    it("a corrupted copy: verify names it, restore refuses it and restores nothing, the other bucket's copy restores and matches the source table for table", async () => {
+        // Flip bytes of the us-east-1 copy (as bit rot or tampering would).
+        const keys = backupObjectKeys("shop", firstId);
+        await s3Client("us-east-1", { endpoint }).send(
+            new PutObjectCommand({ Bucket: BUCKETS["us-east-1"], Key: keys.dump, Body: Buffer.from("not the backup") }),
+        );
+        assert.equal(await run("verify", ...bucketFlags), 1);
+        assert.match(
+            err,
+            new RegExp(`s3://${BUCKETS["us-east-1"]}: ${firstId}: checksum mismatch: the dump hashes to [0-9a-f]{64}, the manifest says`),
+        );
+        assert.doesNotMatch(err, new RegExp(`s3://${BUCKETS["us-west-2"]}:`));
+
+        const restore = (bucket: string) =>
+            run(
+                "restore",
+                "--bucket",
+                bucket,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                String(target.port),
+                "--credentials-file",
+                credentialsFile,
+                "--target-database",
+                "shop_restored",
+            );
+        assert.equal(await restore(`us-east-1=${BUCKETS["us-east-1"]}`), 1);
+        assert.match(err, /is corrupt: .* Nothing was restored; restore from another backup bucket/);
+        const [{ n }] = await target.sql<{ n: number }[]>(
+            "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop_restored'",
+        );
+        assert.equal(Number(n), 0, "nothing restored from the corrupt copy");
+
+        assert.equal(await restore(`us-west-2=${BUCKETS["us-west-2"]}`), 0, err);
+        assert.match(out, new RegExp(`^restored backup ${firstId} of shop`, "m"));
+        // The restore equals the source at the dump's snapshot: the total is intact (every
+        // transfer is in or out as a whole), and the tables match the source table for table
+        // once the source is taken back to that snapshot's contents.
+        const [{ total, paid }] = await target.sql<{ total: string; paid: string }[]>(
+            "SELECT (SELECT SUM(balance) FROM shop_restored.accounts) AS total, (SELECT COALESCE(SUM(amount), 0) FROM shop_restored.payouts) AS paid",
+        );
+        assert.ok(Number(paid) > 0, "payouts made before the snapshot are in it");
+        assert.equal(Number(total) + Number(paid), 2_000_000, "the dump is one consistent snapshot across tables");
+        const [{ f }] = await target.sql<{ f: string }[]>("SELECT shop_restored.total_balance() AS f");
+        assert.equal(Number(f), Number(total), "the routine came along");
+        const triggers = await target.sql<{ TRIGGER_NAME: string }[]>(
+            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop_restored'",
+        );
+        assert.deepEqual(
+            triggers.map((t) => t.TRIGGER_NAME),
+            ["accounts_audit"],
+        );
+        const events = await target.sql<{ EVENT_NAME: string }[]>(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop_restored'",
+        );
+        assert.deepEqual(
+            events.map((e) => e.EVENT_NAME),
+            ["nightly"],
+        );
+        const [{ name }] = await target.sql<{ name: string }[]>("SELECT name FROM shop_restored.customers WHERE id = 6");
+        assert.equal(name, "Ωmega 🛒 #6");
+        // The foreign key is enforced in the restore.
+        await assert.rejects(target.sql("INSERT INTO shop_restored.accounts VALUES (99999, 424242, 1)"), /foreign key constraint fails/);
+
+        // Row counts and CHECKSUM TABLE per table, as the restore reported them, against the
+        // source once it is quiet (tables the transfers did not touch match exactly).
+        await waitForReplica();
+        const reported = new Map(
+            out
+                .split("\n")
+                .map((l) => /^(\w+)\s+(\d+)\s+(\d+)$/.exec(l))
+                .filter((m): m is RegExpExecArray => m !== null)
+                .map((m) => [m[1], { rows: Number(m[2]), checksum: m[3] }]),
+        );
+        assert.deepEqual([...reported.keys()].sort(), ["accounts", "audit", "customers", "heartbeat", "orders", "payouts"]);
+        const [{ Checksum: sourceCustomers }] = await replica.sql<{ Checksum: number }[]>("CHECKSUM TABLE shop.customers");
+        assert.equal(reported.get("customers")!.checksum, String(sourceCustomers));
+        assert.equal(reported.get("customers")!.rows, 2000);
+        assert.equal(reported.get("accounts")!.rows, 2000);
+    });
+
+    it("restores into a database that exists with tables only by refusing, and names a missing backup", async () => {
+        const args = [
+            "--bucket",
+            `us-west-2=${BUCKETS["us-west-2"]}`,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(target.port),
+            "--credentials-file",
+            credentialsFile,
+        ];
+        assert.equal(await run("restore", ...args, "--target-database", "shop_restored"), 1);
+        assert.match(err, /already has \d+ table\(s\): restore into a new database/);
+        assert.equal(await run("restore", ...args, "--target-database", "shop_other", "--backup", "20200101T000000Z"), 1);
+        assert.match(
+            err,
+            new RegExp(
+                `no backup 20200101T000000Z of shop in s3://${BUCKETS["us-west-2"]} \\(us-west-2\\); there are 1, the newest ${firstId}`,
+            ),
+        );
+    });
+
+    it("verify fails a bucket whose newest backup is older than the backup RPO", async () => {
+        assert.equal(await run("verify", "--bucket", `us-west-2=${BUCKETS["us-west-2"]}`, "--max-age-hours", "0.0001"), 1);
+        assert.match(err, /the newest backup \(\d{8}T\d{6}Z\) is \d+\.\d h old: older than the backup RPO of 0\.0001 h/);
+    });
+
+    it("refuses bad usage and credentials it must not read, without printing them", async () => {
+        assert.equal(await run("dump", "--bucket", "us-west-2"), 2);
+        assert.match(err, /--bucket "us-west-2": expected REGION=BUCKET/);
+        const loose = path.join(dir, "loose.json");
+        fs.writeFileSync(loose, JSON.stringify({ username: "drill", password }), { mode: 0o644 });
+        fs.chmodSync(loose, 0o644);
+        assert.equal(await run("dump", ...bucketFlags, "--host", "127.0.0.1", "--credentials-file", loose), 2);
+        assert.match(err, /--credentials-file .*loose\.json: readable by others \(mode 644\): chmod 600 it/);
+        const bad = path.join(dir, "bad.json");
+        fs.writeFileSync(bad, `{"user": "${password}"}`, { mode: 0o600 });
+        assert.equal(await run("dump", ...bucketFlags, "--host", "127.0.0.1", "--credentials-file", bad), 2);
+        assert.match(err, /expected JSON with "username" and "password" strings \(its content is not shown\)/);
+        assert.ok(!err.includes(password));
+    });
+});
