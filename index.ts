@@ -20,12 +20,14 @@ import { GLOBAL_REGION } from "./lib/regions";
 import { AcceleratorEndpoint } from "./components/acceleratorEndpoint";
 import { VirtualIp } from "./components/virtualIp";
 import { FailoverController } from "./components/failoverController";
+import { DatabaseBackups } from "./components/databaseBackups";
 import { resolveAccount, resolveZones } from "./lib/lookups";
 import { tierTags } from "./lib/tags";
 import { Network } from "./components/network";
 import { RedisCluster } from "./components/redisCluster";
 import { WebTier } from "./components/webTier";
-import { credentialsSecretName, readerRecordName, writerIdentifier, writerRecordName } from "./lib/dbNaming";
+import { credentialsSecretName, MYSQL_PORT, readerRecordName, writerIdentifier, writerRecordName } from "./lib/dbNaming";
+import { backupBucketName } from "./lib/backupNaming";
 import { DatabaseCluster } from "./components/databaseCluster";
 import { MonitoringStack } from "./components/monitoringStack";
 import { pinnedNodes } from "./lib/placement";
@@ -145,6 +147,23 @@ async function siteStack(cfg: PlatformConfig) {
         },
         // Both sites' controllers, in the same order in both stacks (this region's watches only while it is the standby).
         failoverControllerRegions: [cfg.region, cfg.peerRegion].sort(),
+        // The logical backup, from this site's read replicas, to every backup bucket.
+        backupJob: {
+            image: cfg.backups.image,
+            schedule: cfg.backups.schedule,
+            sourceRegion: cfg.region,
+            database: cfg.db.name,
+            readerHost: db.reader,
+            port: MYSQL_PORT,
+            credentialsSecret: dbCredentialsSecretName,
+            buckets: cfg.backups.regions.map((region) => ({
+                region,
+                bucket: backupBucketName(cfg.project, account.accountId, cfg.region, region),
+            })),
+            maxAgeHours: cfg.backups.maxAgeHours,
+            // A compressed dump stays well below the database's allocated storage.
+            scratchGiB: cfg.db.allocatedStorageGiB,
+        },
         tags: tierTags(cfg, "monitoring"),
     });
 
@@ -158,7 +177,7 @@ async function siteStack(cfg: PlatformConfig) {
         vpcId: network.vpcId,
         subnets: network.dataSubnets,
         clientSecurityGroupIds,
-        clientRoleNames: { web: web.instanceRoleName },
+        clientRoleNames: { web: web.instanceRoleName, backup: monitoring.backupRoleName! },
         masterName: DEFAULT_MASTER_NAME,
         passwordSecretName: redisPasswordSecretName,
         region: cfg.region,
@@ -184,7 +203,7 @@ async function siteStack(cfg: PlatformConfig) {
         subnetIds: network.dataSubnets.ids,
         zoneNames: network.dataSubnets.zones.map((z) => z.name),
         clientSecurityGroupIds,
-        clientRoleNames: { web: web.instanceRoleName },
+        clientRoleNames: { web: web.instanceRoleName, backup: monitoring.backupRoleName! },
         privateZoneName: cfg.db.privateZoneName,
         instanceClass: cfg.db.instanceClass,
         replicaCount: cfg.db.replicaCount,
@@ -244,6 +263,29 @@ async function siteStack(cfg: PlatformConfig) {
         tags: tierTags(cfg, "traffic"),
     });
 
+    // Backups away from both sites: buckets in every backup region (named from the account and
+    // the regions, so neither stack reads the other's state), and the writer's RDS backups
+    // replicated while this site is the writer.
+    const backups = new DatabaseBackups("backups", {
+        project: cfg.project,
+        region: cfg.region,
+        role: cfg.role,
+        accountId: account.accountId,
+        partition: account.partition,
+        writerArn: database.writerArn,
+        regions: cfg.backups.regions,
+        objectLockMode: cfg.backups.objectLockMode,
+        retentionDays: cfg.backups.retentionDays,
+        transitionDays: cfg.backups.transitionDays,
+        expirationDays: cfg.backups.expirationDays,
+        replicationRetentionDays: cfg.backups.replicationRetentionDays,
+        writerRoleNames: { backup: monitoring.backupRoleName! },
+        alarmTopicArn: failover.topicArn,
+        maxAgeHours: cfg.backups.maxAgeHours,
+        database: cfg.db.name,
+        tags: tierTags(cfg, "db"),
+    });
+
     return {
         region: cfg.region,
         role: cfg.role,
@@ -270,5 +312,7 @@ async function siteStack(cfg: PlatformConfig) {
         failoverTable: failover.tableName,
         failoverTopicArn: failover.topicArn,
         failoverSchedule: failover.scheduleState,
+        backupBuckets: backups.buckets.map((b) => ({ region: b.region, bucket: b.bucket })),
+        backupRdsReplicationRegion: backups.replicationRegion ?? "none (the standby's writer is a replica)",
     };
 }

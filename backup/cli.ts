@@ -17,11 +17,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { backupBucketName } from "../lib/backupNaming";
 import { PROJECT } from "../lib/project";
 import { dumpDatabase, NotAReplicaError } from "./dump";
+import { BACKUP_METRIC_DIMENSION, BACKUP_METRIC_NAMESPACE, BACKUP_METRICS } from "./metrics";
 import type { Credentials } from "./mysql";
 import { RestoreRefusedError, restoreBackup, verifyBucket } from "./restore";
 import { BucketRef, s3Client, uploadBackup } from "./store";
-
-export const BACKUP_METRIC_NAMESPACE = "Ecommerce/Backups";
 
 const USAGE = `usage: npm run backup -- <command> [flags]
 
@@ -189,16 +188,16 @@ export async function main(argv: string[], io: BackupIo = STDIO): Promise<number
                             Namespace: BACKUP_METRIC_NAMESPACE,
                             MetricData: [
                                 {
-                                    MetricName: "BackupsCompleted",
+                                    MetricName: BACKUP_METRICS.completed,
                                     Value: failed === 0 ? 1 : 0,
                                     Unit: "Count",
-                                    Dimensions: [{ Name: "Database", Value: database }],
+                                    Dimensions: [{ Name: BACKUP_METRIC_DIMENSION, Value: database }],
                                 },
                                 {
-                                    MetricName: "BackupBytes",
+                                    MetricName: BACKUP_METRICS.bytes,
                                     Value: manifest.sizes.compressedBytes,
                                     Unit: "Bytes",
-                                    Dimensions: [{ Name: "Database", Value: database }],
+                                    Dimensions: [{ Name: BACKUP_METRIC_DIMENSION, Value: database }],
                                 },
                             ],
                         }),

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
     credentialsSecretName,
+    MYSQL_PORT,
     finalSnapshotIdentifier,
     kmsAliasName,
     masterSecretName,
@@ -136,8 +137,6 @@ export interface DatabaseClusterArgs {
     /** Tags for every taggable child (a `Name` is added per resource). */
     readonly tags?: Tags;
 }
-
-const MYSQL_PORT = 3306;
 
 /**
  * MySQL settings of every instance. Values as RDS stores them (0/1 for booleans), so a

@@ -51,6 +51,8 @@ import {
 import { buildProbeTargets, ProbeTarget, renderApplicationScrapeConfig, renderProbeScrapeConfigs } from "../lib/probes";
 import type { Tags } from "../lib/tags";
 import { serviceTrustPolicy } from "../lib/iam";
+import { BACKUP_CRONJOB, backupCronJobs, BackupJobSpec, BACKUP_SERVICE_ACCOUNT, BACKUP_VERIFY_CRONJOB } from "../lib/backupJob";
+import { BACKUP_METRIC_NAMESPACE } from "../backup/metrics";
 import { PlatformComponent } from "./platformComponent";
 
 /** What the blackbox exporter probes (lib/probes.ts builds the target list from it). */
@@ -189,6 +191,13 @@ export interface MonitoringStackArgs {
      * @default no CloudWatch data source, no failover dashboard
      */
     readonly failoverControllerRegions?: readonly string[];
+    /**
+     * The scheduled logical backup of the database (lib/backupJob.ts): its role here may
+     * publish its metric; the database grants it the credentials, the backup buckets grant it
+     * their objects (DatabaseBackups). Its failure alerts through Alertmanager.
+     * @default no backup job
+     */
+    readonly backupJob?: Omit<BackupJobSpec, "storageClassName">;
     /** Tags for every taggable child (a `Name` is added per resource). */
     readonly tags?: Tags;
 }
@@ -306,6 +315,8 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
     public readonly grafanaAdminSecretName: pulumi.Output<string>;
     /** Every target the blackbox exporter probes. */
     public readonly probeTargets: pulumi.Output<ProbeTarget[]>;
+    /** The backup job's IAM role (what the database and the buckets grant), when there is a job. */
+    public readonly backupRoleName?: pulumi.Output<string>;
 
     private readonly partition: pulumi.Output<string>;
 
@@ -347,6 +358,12 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             ...metricsAccess,
             ...dashboards,
         ]);
+        if (this.args.backupJob) {
+            this.backupRoleName = this.scheduleBackups(this.args.backupJob, k8sOpts, namespace, clusterName, podIdentityAgent, [
+                storageClass,
+                ebsCsi,
+            ]);
+        }
 
         this.clusterName = clusterName;
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
@@ -700,7 +717,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         statements: object[];
         clusterName: pulumi.Output<string>;
         podIdentityAgent: aws.eks.Addon;
-    }): aws.eks.PodIdentityAssociation {
+    }): aws.eks.PodIdentityAssociation & { readonly roleName: pulumi.Output<string> } {
         const name = `${this.name}-${p.key}`;
         const role = new aws.iam.Role(
             name,
@@ -716,7 +733,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             { role: role.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: p.statements }) },
             { parent: this },
         );
-        return new aws.eks.PodIdentityAssociation(
+        const association = new aws.eks.PodIdentityAssociation(
             name,
             {
                 clusterName: p.clusterName,
@@ -727,6 +744,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             },
             { parent: this, dependsOn: [p.podIdentityAgent] },
         );
+        return Object.assign(association, { roleName: role.name });
     }
 
     /**
@@ -767,6 +785,54 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             k8sOpts,
         );
         return [association, dashboard];
+    }
+
+    /**
+     * The backup CronJobs, their service account and its Pod Identity role (PutMetricData in
+     * the backups' namespace only: CloudWatch has no resource-level permissions for it).
+     */
+    private scheduleBackups(
+        job: Omit<BackupJobSpec, "storageClassName">,
+        k8sOpts: pulumi.CustomResourceOptions,
+        namespace: k8s.core.v1.Namespace,
+        clusterName: pulumi.Output<string>,
+        podIdentityAgent: aws.eks.Addon,
+        storage: pulumi.Resource[],
+    ): pulumi.Output<string> {
+        const specs = backupCronJobs({ ...job, storageClassName: this.args.storageClassName ?? "gp3" });
+        const association = this.podIdentityRole({
+            key: "db-backup",
+            policyKey: "db-backup-metrics",
+            serviceAccount: BACKUP_SERVICE_ACCOUNT,
+            description: "the database backup job",
+            statements: [
+                {
+                    Sid: "PublishBackupMetrics",
+                    Effect: "Allow",
+                    Action: "cloudwatch:PutMetricData",
+                    Resource: "*",
+                    Condition: { StringEquals: { "cloudwatch:namespace": BACKUP_METRIC_NAMESPACE } },
+                },
+            ],
+            clusterName,
+            podIdentityAgent,
+        });
+        const account = new k8s.core.v1.ServiceAccount(
+            `${this.name}-db-backup`,
+            { metadata: { name: BACKUP_SERVICE_ACCOUNT, namespace: namespace.metadata.name, labels: this.labels } },
+            k8sOpts,
+        );
+        for (const [key, name, spec] of [
+            ["db-backup-job", BACKUP_CRONJOB, specs.dump],
+            ["db-backup-verify-job", BACKUP_VERIFY_CRONJOB, specs.verify],
+        ] as const) {
+            new k8s.batch.v1.CronJob(
+                `${this.name}-${key}`,
+                { metadata: { name, namespace: namespace.metadata.name, labels: this.labels }, spec },
+                { ...k8sOpts, dependsOn: [account, association, ...storage] },
+            );
+        }
+        return association.roleName;
     }
 
     /** Every probe target, once this region's load balancer has its DNS name. */
@@ -815,7 +881,12 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
                     grafanaAdminSecretName,
                     alertmanagerConfigSecretName,
                     additionalScrapeConfigs,
-                    rules: renderAlertRules(args.alertRules),
+                    rules: renderAlertRules({
+                        ...args.alertRules,
+                        backupJob: args.backupJob
+                            ? { namespace: this.namespaceName, cronJob: BACKUP_CRONJOB, maxAgeHours: args.backupJob.maxAgeHours }
+                            : undefined,
+                    }),
                     cloudWatch: (args.failoverControllerRegions ?? []).length > 0,
                 }),
             );

@@ -66,6 +66,12 @@ export interface AlertRuleOptions {
      * @default "2m"
      */
     readonly dataDownFor?: string;
+    /**
+     * The scheduled database backup (a CronJob): alert when a run fails, or when the last
+     * success is older than the backup RPO.
+     * @default no backup alerts
+     */
+    readonly backupJob?: { readonly namespace: string; readonly cronJob: string; readonly maxAgeHours: number };
 }
 
 const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
@@ -227,7 +233,45 @@ export function renderAlertRules(options: AlertRuleOptions = {}): RuleFile {
         ],
     };
 
-    return { groups: [synthetic, application, data] };
+    return { groups: [synthetic, application, data, ...(options.backupJob ? [backupRules(options.backupJob)] : [])] };
+}
+
+/** The backup job's alerts, from kube-state-metrics' job and CronJob series. */
+function backupRules(b: NonNullable<AlertRuleOptions["backupJob"]>): RuleGroup {
+    if (!(Number.isInteger(b.maxAgeHours) && b.maxAgeHours > 0)) {
+        throw new Error(`renderAlertRules: backupJob.maxAgeHours ${b.maxAgeHours} is not a positive whole number of hours`);
+    }
+    const cron = `namespace="${b.namespace}",cronjob="${b.cronJob}"`;
+    return {
+        name: "ecommerce-backups",
+        rules: [
+            alert(
+                "DatabaseBackupFailed",
+                // Jobs of a CronJob are named <cronjob>-<scheduled minute>.
+                `kube_job_status_failed{namespace="${b.namespace}",job_name=~"${b.cronJob}-[0-9]+"} > 0`,
+                "1m",
+                "critical",
+                "The database backup job {{ $labels.job_name }} failed",
+                `Job {{ $labels.job_name }} in {{ $labels.namespace }} failed: no new backup reached the buckets. Its logs say why (kubectl logs -n ${b.namespace} job/{{ $labels.job_name }}); run it again by hand (README, restore runbook).`,
+            ),
+            alert(
+                "DatabaseBackupTooOld",
+                `time() - kube_cronjob_status_last_successful_time{${cron}} > ${b.maxAgeHours * 3600}`,
+                "10m",
+                "critical",
+                `The last successful database backup is older than ${b.maxAgeHours} h`,
+                `CronJob ${b.cronJob} last succeeded {{ $value | humanizeDuration }} ago: the backup RPO (${b.maxAgeHours} h) is broken.`,
+            ),
+            alert(
+                "DatabaseBackupNeverSucceeded",
+                `absent(kube_cronjob_status_last_successful_time{${cron}})`,
+                `${b.maxAgeHours}h`,
+                "critical",
+                `No successful database backup in ${b.maxAgeHours} h`,
+                `CronJob ${b.cronJob} has no successful run on record for ${b.maxAgeHours} h.`,
+            ),
+        ],
+    };
 }
 
 /** The rule file as YAML (what `promtool check rules` reads). */

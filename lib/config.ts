@@ -17,6 +17,8 @@ import {
     AMI_NAME_FILTER,
     AMI_OWNER,
     AWS_REGION,
+    CRON_SCHEDULE,
+    PINNED_IMAGE,
     DB_BACKUP_RETENTION_DAYS,
     DB_IDENTIFIER_BASE,
     DB_MASTER_USERNAME,
@@ -160,6 +162,21 @@ export interface FailoverSettings {
     readonly lagWaitSeconds: number;
 }
 
+/** The database backups: their buckets, their immutability and life, the job. */
+export interface BackupSettings {
+    /** Bucket regions, neither site region, at least two; the first receives the RDS backup replication. */
+    readonly regions: readonly string[];
+    readonly objectLockMode: "GOVERNANCE" | "COMPLIANCE";
+    readonly retentionDays: number;
+    readonly transitionDays: number;
+    readonly expirationDays: number;
+    /** Cron, UTC. */
+    readonly schedule: string;
+    readonly maxAgeHours: number;
+    readonly image: string;
+    readonly replicationRetentionDays: number;
+}
+
 /** The virtual IP (Global Accelerator) and the public name on it. */
 export interface TrafficSettings {
     /** Route 53 hosted zone of siteHostname; empty: no record (the plan says so). */
@@ -208,6 +225,7 @@ export interface PlatformConfig {
     readonly monitoring: MonitoringSettings;
     readonly traffic: TrafficSettings;
     readonly failover: FailoverSettings;
+    readonly backups: BackupSettings;
 }
 
 /** Raw config lookup by fully qualified key (`ecommerce:webInstanceCount`, `aws:region`). */
@@ -380,6 +398,7 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
     const monitoring = readMonitoring(r);
     const traffic = readTraffic(r);
     const failover = readFailover(r);
+    const backups = readBackups(r, regions.sites);
     if (r.problems.list.length > 0) {
         throw new ConfigError(stack, r.problems.list);
     }
@@ -406,6 +425,52 @@ export function parseConfig(raw: RawConfig, stack: string): PlatformConfig {
         monitoring: monitoring as MonitoringSettings,
         traffic: traffic as TrafficSettings,
         failover: failover as FailoverSettings,
+        backups: backups as BackupSettings,
+    };
+}
+
+function readBackups(r: Reader, sites: Sites | undefined): Draft<BackupSettings> {
+    const regions = r.stringArray(
+        key("backupRegions"),
+        "a list of at least two distinct AWS regions, neither site region",
+        AWS_REGION.accepts,
+        2,
+    );
+    if (regions !== undefined) {
+        if (new Set(regions).size !== regions.length) {
+            r.reject(key("backupRegions"), regions, "distinct regions (each listed once)");
+        } else if (sites !== undefined && regions.some((region) => sites.both.includes(region))) {
+            r.reject(
+                key("backupRegions"),
+                regions,
+                `regions other than the sites' (${sites.both.join(", ")}): a backup must survive the loss of both sites' regions`,
+            );
+        }
+    }
+    const retentionDays = r.integer(key("backupRetentionDays"), integerFrom(1, 3650));
+    const transitionDays = r.integer(key("backupTransitionDays"), integerFrom(0, 3650));
+    const expirationDays = r.integer(key("backupExpirationDays"), integerFrom(1, 36500));
+    if (retentionDays !== undefined && expirationDays !== undefined && expirationDays < retentionDays) {
+        r.reject(
+            key("backupExpirationDays"),
+            expirationDays,
+            `at least ecommerce:backupRetentionDays (${retentionDays}): locked objects cannot expire earlier`,
+        );
+    }
+    if (transitionDays !== undefined && expirationDays !== undefined && transitionDays >= expirationDays) {
+        r.reject(key("backupTransitionDays"), transitionDays, `below ecommerce:backupExpirationDays (${expirationDays})`);
+    }
+    return {
+        regions,
+        objectLockMode: r.string(key("backupObjectLockMode"), oneOf(["GOVERNANCE", "COMPLIANCE"])) as
+            BackupSettings["objectLockMode"] | undefined,
+        retentionDays,
+        transitionDays,
+        expirationDays,
+        schedule: r.string(key("backupSchedule"), CRON_SCHEDULE),
+        maxAgeHours: r.integer(key("backupMaxAgeHours"), integerFrom(1, 24 * 31)),
+        image: r.string(key("backupImage"), PINNED_IMAGE),
+        replicationRetentionDays: r.integer(key("dbBackupReplicationRetentionDays"), integerFrom(1, 35)),
     };
 }
 

@@ -8,6 +8,9 @@
 import { spreadOverZones } from "./placement";
 import { ACCOUNT_ID, REGION_NAME } from "./rules";
 
+/** MySQL's port: the database listens on it, its clients and probes reach it there. */
+export const MYSQL_PORT = 3306;
+
 /** RDS DB instance identifiers: letter first, letters/digits/hyphens, no `--`, no trailing `-`, at most 63. */
 const RDS_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}$/;
 const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];

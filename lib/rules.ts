@@ -206,6 +206,11 @@ export const LOG_RETENTION_DAYS = oneOfNumbers(
 
 // --- versions --------------------------------------------------------------------------------
 
+/** A five-field cron schedule (minute hour day-of-month month day-of-week), as Kubernetes CronJobs take it. */
+export const CRON_SCHEDULE = pattern(
+    /^(\*|[\d,/*-]+)\s+(\*|[\d,/*-]+)\s+(\*|[\d,/*-]+)\s+(\*|[\d,/*-]+)\s+(\*|[\d,/*-]+)$/,
+    'a five-field cron schedule such as "17 3 * * *"',
+);
 export const EXACT_VERSION = pattern(/^\d+\.\d+\.\d+$/, "an exact version x.y.z (no ranges, no latest)");
 const REDIS_LINE = IMAGE_ADVISORIES.find((a) => a.line === "6.2" && a.fixedIn !== undefined)!;
 /**

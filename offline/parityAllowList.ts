@@ -122,6 +122,32 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         reason: `${R}: the ELB log-delivery account differs per region`,
     },
 
+    // --- backups: each site's buckets and keys carry its region; replication follows the role ----
+    {
+        type: "*",
+        name: /^backups-[a-z0-9-]+$/,
+        field: "bucket",
+        reason: `${R}: a backup bucket's name holds its source region (ecommerce-db-backups-<account>-<source>-<backup region>)`,
+    },
+    {
+        type: "aws:kms/key:Key",
+        name: /^backups-[a-z0-9-]+-key$/,
+        field: "description",
+        reason: `${R}: the backup key's description names the source region`,
+    },
+    {
+        type: "aws:kms/alias:Alias",
+        name: /^backups-[a-z0-9-]+-key-alias$/,
+        field: "name",
+        reason: `${R}: a backup key's alias holds its source region (both sites' keys live in each backup region)`,
+    },
+    {
+        type: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+        name: "backups-rds-replication",
+        field: PRESENCE,
+        reason: `${ROLE}: only the writer's automated backups are replicated (the standby's writer is a read replica)`,
+    },
+
     // --- database: identifiers follow the region, the writer follows the role --------------------
     {
         type: "aws:rds/instance:Instance",
@@ -253,9 +279,15 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     },
     {
         type: "aws:iam/rolePolicy:RolePolicy",
-        name: "db-credentials-to-web",
+        name: /^db-credentials-to-(web|backup)$/,
         field: "policy",
-        reason: `${ROLE}: the app reads the writer region's credentials: its own secret and key as the writer, the replica of the writer region's secret as the standby`,
+        reason: `${ROLE}: the app and the backup job read the writer region's credentials: its own secret and key as the writer, the replica of the writer region's secret as the standby`,
+    },
+    {
+        type: "kubernetes:batch/v1:CronJob",
+        name: /^monitoring-db-backup(-verify)?-job$/,
+        field: /^spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.(env\[0\]\.value|args\[\d+\])$/,
+        reason: `${R}: the backup job runs in its site's region (AWS_REGION, the secret's region) and writes to its site's buckets (named from the source region)`,
     },
 
     // --- the virtual IP: each site's endpoint group, serving or holding nothing ------------------

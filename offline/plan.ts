@@ -55,6 +55,10 @@ export interface ResourceSettings {
     /** An accelerator's static IPs and DNS name. */
     staticIps?: string[];
     dnsName?: string;
+    /** Backups: a bucket created with Object Lock, its default retention, its lifecycle. */
+    objectLock?: boolean;
+    retention?: string;
+    lifecycle?: string;
     protected?: boolean;
 }
 
@@ -195,6 +199,27 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
     if (r.type === "aws:scheduler/schedule:Schedule") {
         s.schedule = `${p.scheduleExpression} ${p.state}`;
     }
+    if (r.type === "aws:s3/bucket:Bucket" && p.objectLockEnabled === true) {
+        s.objectLock = true;
+    }
+    if (r.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") {
+        const d = p.rule?.defaultRetention ?? {};
+        s.retention = `${d.mode} ${d.days ?? `${d.years} years`} days`;
+    }
+    if (r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") {
+        s.lifecycle = (p.rules ?? [])
+            .flatMap((rule: { transitions?: { days: number; storageClass: string }[]; expiration?: { days?: number } }) => [
+                ...(rule.transitions ?? []).map((t) => `${t.storageClass} after ${t.days} d`),
+                ...(rule.expiration?.days !== undefined ? [`expire after ${rule.expiration.days} d`] : []),
+            ])
+            .join(", ");
+    }
+    if (r.type === "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication") {
+        s.replicates = `${VALUE(p.sourceDbInstanceArn)}'s automated backups, kept ${p.retentionPeriod} d`;
+    }
+    if (r.type === "kubernetes:batch/v1:CronJob") {
+        s.schedule = `${p.spec?.schedule} (${p.spec?.timeZone ?? "UTC"})`;
+    }
     if (r.type === "aws:globalaccelerator/listener:Listener") {
         s.port = (p.portRanges ?? []).map((x: { fromPort: number }) => String(x.fromPort)).join(",");
     }
@@ -214,6 +239,7 @@ const COMPONENT_ORDER = [
     "ecommerce:monitoring:MonitoringStack",
     "ecommerce:redis:RedisCluster",
     "ecommerce:db:DatabaseCluster",
+    "ecommerce:backups:DatabaseBackups",
 ];
 
 /**

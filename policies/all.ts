@@ -3,6 +3,7 @@
  * PolicyPack from this list; the offline runner and the tests use the same list.
  */
 import type { Policies } from "@pulumi/policy";
+import { backupBucketsElsewhere, rdsBackupsReplicated } from "./backups";
 import { tierCounts } from "./counts";
 import { tierMarkRequired } from "./marks";
 import { worldIngressOnlyOnAlb } from "./network";
@@ -44,4 +45,6 @@ export const ALL_POLICIES: Policies = [
     endpointGroupPerSite,
     standbyGetsNoTraffic,
     clientIpPreservation,
+    backupBucketsElsewhere,
+    rdsBackupsReplicated,
 ];

@@ -5,8 +5,7 @@
  * client IP preservation on every endpoint. lib/accelerator.ts says why a standby group holds
  * no endpoint rather than one at weight 0.
  */
-import type { PolicyResource } from "@pulumi/policy";
-import { regionOf, resourcePolicy, stackKindOf, stackPolicy } from "./kit";
+import { regionOf, resourcePolicy, siteRole, stackKindOf, stackPolicy } from "./kit";
 
 const ACCELERATOR = "aws:globalaccelerator/accelerator:Accelerator";
 const LISTENER = "aws:globalaccelerator/listener:Listener";
@@ -94,14 +93,6 @@ export const endpointGroupPerSite = stackPolicy({
  * Serving follows the site's role as its database shows it: the writer region's writer
  * replicates from nothing, the standby's from the writer (`replicateSourceDb`).
  */
-function siteRole(resources: readonly PolicyResource[]): "writer" | "standby" | undefined {
-    const writer = resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "db-writer");
-    if (writer === undefined) {
-        return undefined;
-    }
-    return typeof writer.props.replicateSourceDb === "string" && writer.props.replicateSourceDb !== "" ? "standby" : "writer";
-}
-
 export const standbyGetsNoTraffic = stackPolicy({
     name: "standby-gets-no-traffic",
     description:

@@ -464,6 +464,7 @@ describe("DatabaseCluster", () => {
         assert.deepEqual(names(primary), [
             "aws:ec2/securityGroup:SecurityGroup db-sg",
             "aws:iam/role:Role db-monitoring",
+            "aws:iam/rolePolicy:RolePolicy db-credentials-to-backup",
             "aws:iam/rolePolicy:RolePolicy db-credentials-to-web",
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment db-monitoring",
             "aws:kms/alias:Alias db-key-alias",

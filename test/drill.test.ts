@@ -129,8 +129,8 @@ describe("disaster-recovery drill (real MariaDB replication, the real controller
         // The loss the controller reported before promoting covers what was lost.
         assert.ok(result.report?.acceptedDataLoss);
         assert.ok(
-            result.report!.lagSeconds! * 1000 >= rep.lossWindowMs!,
-            `reported ${result.report!.lagSeconds} s, lost over ${rep.lossWindowMs} ms`,
+            result.report.lagSeconds! * 1000 >= rep.lossWindowMs!,
+            `reported ${result.report.lagSeconds} s, lost over ${rep.lossWindowMs} ms`,
         );
         assert.deepEqual(rep.splitBrain, []);
         assert.deepEqual(verdict(rep), []);

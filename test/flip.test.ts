@@ -40,12 +40,15 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
         ]);
     });
 
-    it("changes, besides the writer, only the app's credentials grant, the web servers' launch template (an instance refresh), the virtual IP's endpoint group and the failover controller's role, in both stacks", async () => {
+    it("changes, besides the writer, only the credentials grants (the app's, the backup job's), the web servers' launch template (an instance refresh), the virtual IP's endpoint group, the failover controller's role and the RDS backup replication, in both stacks", async () => {
         for (const stack of ["primary", "dr"]) {
             const others = flipChanges(await loadStack(stack), await afterFlip(stack)).filter((c) => c.effect === undefined);
             assert.deepEqual(
                 others.map(show).sort(),
                 [
+                    // the writer's automated backups are replicated by whichever site is the writer
+                    "backups-rds-replication (resource): changes",
+                    "db-credentials-to-backup policy: changes",
                     "db-credentials-to-web policy: changes",
                     // the controller: switched on where the standby now is, off where the writer is
                     "failover-failing-over actionsEnabled: changes",
@@ -58,6 +61,8 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
                     "failover-permissions policy: changes",
                     "failover-schedule description: changes",
                     "failover-schedule state: changes",
+                    // the backup job reads the new writer region's credentials secret
+                    "monitoring-db-backup-job spec: changes",
                     "vip-endpoint-group endpointConfigurations: changes",
                     "vip-endpoint-group trafficDialPercentage: changes",
                     "web-lt userData: changes",
@@ -67,12 +72,24 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
         }
     });
 
-    it("keeps the resource set: nothing is created or deleted by a flip", async () => {
-        for (const stack of ["primary", "dr"]) {
+    it("keeps the resource set but for the RDS backup replication, which moves to the new writer's stack", async () => {
+        for (const [stack, before, after] of [
+            ["primary", "present", "absent"],
+            ["dr", "absent", "present"],
+        ] as const) {
             const changes = flipChanges(await loadStack(stack), await afterFlip(stack));
             assert.deepEqual(
                 changes.filter((c) => c.field === "(resource)"),
-                [],
+                [
+                    {
+                        type: "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+                        name: "backups-rds-replication",
+                        field: "(resource)",
+                        before,
+                        after,
+                    },
+                ],
+                stack,
             );
         }
     });

@@ -36,12 +36,17 @@ const EXPECTED = [
     guarded("aws:ec2/networkInterface:NetworkInterface", "redis-node-3", { protect: false, deleteBeforeReplace: true }),
     // the failover controller's state (a failover in progress lives there)
     guarded("aws:dynamodb/table:Table", "failover-state"),
+    // the backups: their keys and Object Lock buckets (lib/backupNaming.ts names them)
+    guarded("aws:kms/key:Key", "backups-us-east-1-key"),
+    guarded("aws:kms/key:Key", "backups-us-west-2-key"),
     guarded("aws:kms/key:Key", "db-key"),
     guarded("aws:kms/key:Key", "monitoring-eks-secrets"),
     guarded("aws:rds/instance:Instance", "db-replica-1"),
     guarded("aws:rds/instance:Instance", "db-replica-2"),
     // username and dbName are create-only and a flip adds or removes them: never replace a database over them.
     guarded("aws:rds/instance:Instance", "db-writer", { ignoreChanges: ["username", "dbName"] }),
+    guarded("aws:s3/bucket:Bucket", "backups-us-east-1"),
+    guarded("aws:s3/bucket:Bucket", "backups-us-west-2"),
     guarded("aws:s3/bucket:Bucket", "web-alb-logs"),
     guarded("aws:secretsmanager/secret:Secret", "db-master-secret"),
     guarded("aws:secretsmanager/secret:Secret", "redis-password"),

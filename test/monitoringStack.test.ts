@@ -193,7 +193,7 @@ describe("MonitoringStack", () => {
                 const provider = child(run, "pulumi:providers:kubernetes", "monitoring-k8s");
                 assert.equal(provider.inputs.kubeconfig, cluster.outputs.kubeconfigJson);
                 const k8sObjects = monitoringResources(run).filter((r) => r.type.startsWith("kubernetes:"));
-                assert.equal(k8sObjects.length, 7, k8sObjects.map((r) => r.name).join(", "));
+                assert.equal(k8sObjects.length, 10, k8sObjects.map((r) => r.name).join(", "));
                 for (const r of k8sObjects) {
                     assert.equal(r.provider?.split("::").slice(0, -1).join("::"), provider.urn, `${r.name} uses the cluster's provider`);
                 }
@@ -422,7 +422,7 @@ describe("MonitoringStack", () => {
                     fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups }));
                     const result = spawnSync(promtool, ["check", "rules", "rules.yaml"], { cwd: dir, encoding: "utf8", timeout: 30000 });
                     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
-                    assert.match(result.stdout, /SUCCESS: 12 rules found/);
+                    assert.match(result.stdout, /SUCCESS: 15 rules found/);
                 } finally {
                     fs.rmSync(dir, { recursive: true, force: true });
                 }

@@ -28,12 +28,13 @@ describe("parity of primary and dr", () => {
         }
     });
 
-    it("lets only the third AZ's network resources exist in one stack alone", async () => {
+    it("lets only the third AZ's network resources, and the writer's RDS backup replication, exist in one stack alone", async () => {
         const report = compareStacks(await loadStack("primary"), await loadStack("dr"), PARITY_ALLOW_LIST);
         const onlyInOne = report.explained
             .filter((e) => e.difference.field === PRESENCE)
             .map((e) => `${e.difference.name} ${String(e.difference.left)}`);
         assert.deepEqual(onlyInOne.sort(), [
+            "backups-rds-replication present",
             "network-data-3 present",
             "network-data-3 present",
             "network-nat-3 present",

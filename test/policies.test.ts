@@ -170,6 +170,8 @@ describe("policy pack", () => {
                 "endpoint-group-per-site",
                 "standby-gets-no-traffic",
                 "accelerator-client-ip-preservation",
+                "backup-buckets-elsewhere",
+                "rds-backups-replicated",
             ],
         );
     });

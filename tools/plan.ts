@@ -135,6 +135,9 @@ export function describeSettings(s: ResourceSettings): string {
     add("ip", s.staticIps);
     add("dns", s.dnsName);
     add("replica in", s.replicaRegions);
+    add("object lock", s.objectLock ? "on (set at creation)" : undefined);
+    add("retention", s.retention);
+    add("lifecycle", s.lifecycle);
     if (s.protected) {
         parts.push("protected");
     }
