@@ -625,7 +625,9 @@ export function modelFor(type: string): { kind: ResourceKind; model: Model } | u
         return { kind: "remote", model: REMOTE_COMPONENT_MODELS[type] };
     }
     if (
-        /^kubernetes:(core\/v1|batch\/v1|storage\.k8s\.io\/v1|helm\.sh\/v3|monitoring\.coreos\.com\/v1|rbac\.authorization\.k8s\.io\/v1):/.test(type)
+        /^kubernetes:(core\/v1|batch\/v1|storage\.k8s\.io\/v1|helm\.sh\/v3|monitoring\.coreos\.com\/v1|rbac\.authorization\.k8s\.io\/v1):/.test(
+            type,
+        )
     ) {
         return { kind: "kubernetes", model: kubernetesModel };
     }
