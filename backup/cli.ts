@@ -31,7 +31,7 @@ commands:
 
 buckets:     --bucket REGION=NAME (repeatable), or --account N --source-region R --backup-regions R1,R2
 credentials: --credentials-secret ID [--secret-region R] | --credentials-file FILE (JSON: {"username", "password"})
-other:       --database NAME (default shop) --port N (default 3306) --s3-endpoint URL (an S3-compatible server)
+other:       --database NAME (required) --port N (default 3306) --s3-endpoint URL (an S3-compatible server)
              --allow-writer (dump: a writable server) --publish-metric (dump: CloudWatch ${BACKUP_METRIC_NAMESPACE})
 `;
 
@@ -151,7 +151,11 @@ export async function main(argv: string[], io: BackupIo = STDIO): Promise<number
         io.err(`backup: ${(err as Error).message}\n\n${USAGE}`);
         return 2;
     }
-    const database = v.database ?? "shop";
+    const database = v.database;
+    if (database === undefined) {
+        io.err(`backup: --database is required (the database whose backups these are, e.g. ecommerce)\n\n${USAGE}`);
+        return 2;
+    }
     try {
         const refs = buckets(v);
         const clientFor = (region: string) => s3Client(region, { endpoint: v["s3-endpoint"] });

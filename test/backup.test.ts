@@ -47,7 +47,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
     const run = async (...args: string[]) => {
         out = "";
         err = "";
-        return main([...args, "--s3-endpoint", endpoint], io);
+        return main([...args, "--database", "shop", "--s3-endpoint", endpoint], io);
     };
     const bucketFlags = Object.entries(BUCKETS).flatMap(([region, name]) => ["--bucket", `${region}=${name}`]);
 
