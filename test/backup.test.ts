@@ -329,3 +329,29 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         assert.ok(!err.includes(password));
     });
 });
+
+describe("the backup job's bundle (backup/bundle.ts, as backup/Dockerfile builds it)", function () {
+    this.timeout(60_000);
+
+    it("bundles the CLI into one file that runs on its own: usage, and a usage error with exit 2", async () => {
+        const { buildBackupBundle } = await import("../backup/bundle");
+        const { spawnSync } = await import("child_process");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-bundle-"));
+        try {
+            const file = buildBackupBundle(dir);
+            const size = fs.statSync(file).size;
+            assert.ok(size > 100_000 && size < 20_000_000, `bundle of ${size} bytes`);
+            // Run from an empty directory: nothing from node_modules may be needed.
+            const run = (...args: string[]) =>
+                spawnSync(process.execPath, [file, ...args], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+            const help = run("--help");
+            assert.equal(help.status, 0, help.stderr);
+            assert.match(help.stderr, /^usage: npm run backup -- <command> \[flags\]/m);
+            const bad = run("verify", "--database", "ecommerce");
+            assert.equal(bad.status, 2);
+            assert.match(bad.stderr, /no buckets: give --bucket REGION=NAME/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

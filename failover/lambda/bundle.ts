@@ -4,10 +4,10 @@
  * runtime's), for the nodejs20.x runtime. The Pulumi program zips it; `npm test` builds it.
  */
 import { createHash } from "crypto";
-import { buildSync } from "esbuild";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { bundleNodeProgram } from "../../lib/bundle";
 
 export const LAMBDA_RUNTIME = "nodejs20.x";
 export const LAMBDA_HANDLER = "index.handler";
@@ -15,21 +15,7 @@ const ENTRY = path.join(__dirname, "handler.ts");
 
 /** Builds into `outDir/index.js` and returns that path. */
 export function buildLambdaBundle(outDir: string): string {
-    fs.mkdirSync(outDir, { recursive: true });
-    const outfile = path.join(outDir, "index.js");
-    buildSync({
-        entryPoints: [ENTRY],
-        outfile,
-        bundle: true,
-        platform: "node",
-        target: "node20",
-        format: "cjs",
-        minify: true,
-        sourcemap: false,
-        legalComments: "linked",
-        logLevel: "error",
-    });
-    return outfile;
+    return bundleNodeProgram(ENTRY, path.join(outDir, "index.js"));
 }
 
 /** The sources the bundle is made of (the controller, the lib files it uses) and the locked dependencies. */
@@ -47,7 +33,12 @@ function sourceHash(): string {
         }
     };
     walk(path.join(root, "failover"));
-    files.push(path.join(root, "lib", "accelerator.ts"), path.join(root, "lib", "regions.ts"), path.join(root, "package-lock.json"));
+    files.push(
+        path.join(root, "lib", "accelerator.ts"),
+        path.join(root, "lib", "regions.ts"),
+        path.join(root, "lib", "bundle.ts"),
+        path.join(root, "package-lock.json"),
+    );
     const hash = createHash("sha256");
     for (const file of files.sort()) {
         hash.update(path.relative(root, file)).update("\0").update(fs.readFileSync(file)).update("\0");
