@@ -14,17 +14,10 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { MariaDb } from "../drill/mariadb";
+import { freePort } from "../drill/tools";
 import { dumpDatabase } from "./dump";
 import { restoreBackup } from "./restore";
 import { s3Client, uploadBackup } from "./store";
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-}
 
 const seconds = (from: number) => (Date.now() - from) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

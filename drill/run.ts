@@ -9,7 +9,6 @@
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
@@ -21,6 +20,7 @@ import { drillAdapters, DrillNotifier } from "./adapters";
 import { MariaDb, mariaDbInstalled } from "./mariadb";
 import { TcpProxy } from "./proxy";
 import { DrillSite } from "./site";
+import { freePort } from "./tools";
 import { Writer, WriteRecord } from "./writer";
 
 export const FAULTS = ["db-kill", "site-kill", "blackhole", "slow", "lag"] as const;
@@ -117,14 +117,6 @@ class DatabaseProbe implements Probe {
         clearTimeout(timer);
         return answer;
     }
-}
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
 }
 
 /** Problems with the options, each naming the option, the value and what is allowed. */

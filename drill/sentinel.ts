@@ -11,14 +11,13 @@
 import { ChildProcess, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { parseArgs } from "util";
 import Redis from "ioredis";
 import { DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS, renderRedisConf, renderSentinelConf } from "../lib/redisConfig";
-import { missingTool } from "./tools";
+import { freePort, missingTool } from "./tools";
 
 const LOOPBACK = "127.0.0.1";
 const MASTER = "ecommerce-cache";
@@ -44,14 +43,6 @@ export interface SentinelOptions {
     readonly downAfterMs: number;
     readonly failoverTimeoutMs: number;
     readonly log?: (line: string) => void;
-}
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
 }
 
 async function waitFor(what: string, withinMs: number, condition: () => Promise<boolean>): Promise<void> {

@@ -7,7 +7,6 @@
 import { strict as assert } from "assert";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
@@ -18,14 +17,7 @@ import { main } from "../backup/cli";
 import { s3Client } from "../backup/store";
 import { backupObjectKeys } from "../lib/backupNaming";
 import { MariaDb } from "../drill/mariadb";
-
-async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-}
+import { freePort } from "../drill/tools";
 
 const BUCKETS = {
     "us-west-2": "ecommerce-db-backups-123456789012-us-east-2-us-west-2",
@@ -49,6 +41,8 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         err = "";
         return main([...args, "--database", "shop", "--s3-endpoint", endpoint], io);
     };
+    /** The restore target and the credentials to use there. */
+    const targetFlags = () => ["--host", "127.0.0.1", "--port", String(target.port), "--credentials-file", credentialsFile];
     const bucketFlags = Object.entries(BUCKETS).flatMap(([region, name]) => ["--bucket", `${region}=${name}`]);
 
     before(async () => {
@@ -218,20 +212,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         );
         assert.doesNotMatch(err, new RegExp(`s3://${BUCKETS["us-west-2"]}:`));
 
-        const restore = (bucket: string) =>
-            run(
-                "restore",
-                "--bucket",
-                bucket,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                String(target.port),
-                "--credentials-file",
-                credentialsFile,
-                "--target-database",
-                "shop_restored",
-            );
+        const restore = (bucket: string) => run("restore", "--bucket", bucket, ...targetFlags(), "--target-database", "shop_restored");
         assert.equal(await restore(`us-east-1=${BUCKETS["us-east-1"]}`), 1);
         assert.match(err, /is corrupt: .* Nothing was restored; restore from another backup bucket/);
         const [{ n }] = await target.sql<{ n: number }[]>(
@@ -288,16 +269,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
     });
 
     it("restores into a database that exists with tables only by refusing, and names a missing backup", async () => {
-        const args = [
-            "--bucket",
-            `us-west-2=${BUCKETS["us-west-2"]}`,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(target.port),
-            "--credentials-file",
-            credentialsFile,
-        ];
+        const args = ["--bucket", `us-west-2=${BUCKETS["us-west-2"]}`, ...targetFlags()];
         assert.equal(await run("restore", ...args, "--target-database", "shop_restored"), 1);
         assert.match(err, /already has \d+ table\(s\): restore into a new database/);
         assert.equal(await run("restore", ...args, "--target-database", "shop_other", "--backup", "20200101T000000Z"), 1);
