@@ -177,7 +177,7 @@ async function siteStack(cfg: PlatformConfig) {
         vpcId: network.vpcId,
         subnets: network.dataSubnets,
         clientSecurityGroupIds,
-        clientRoleNames: { web: web.instanceRoleName, backup: monitoring.backupRoleName! },
+        clientRoleNames: { web: web.instanceRoleName },
         masterName: DEFAULT_MASTER_NAME,
         passwordSecretName: redisPasswordSecretName,
         region: cfg.region,

@@ -5,16 +5,17 @@
  * a local file, then described by a manifest.
  *
  * Flags, and why (RDS MySQL 8.4 as the source in production):
- *   --single-transaction --skip-lock-tables  one snapshot, no FLUSH TABLES WITH READ LOCK: RDS's
- *                                             master user may not take it (Replibyte#281)
- *   --set-gtid-purged=COMMENTED (MySQL's tool) the exact GTID set, as a comment in the dump; OFF
- *                                             or COMMENTED also keeps mysqldump from taking the
- *                                             global read lock when GTIDs are on (MySQL bug 115022)
+ *   --single-transaction --skip-lock-tables  one snapshot, no table locks
+ *   --set-gtid-purged=OFF (MySQL's tool)      with GTIDs on, any other value makes mysqldump take
+ *                                             FLUSH TABLES WITH READ LOCK beside
+ *                                             --single-transaction (MySQL bug 115022), which RDS's
+ *                                             master user may not take (Replibyte#281), and
+ *                                             writes SET SQL_LOG_BIN=0 into the dump, which would
+ *                                             keep a restore on the writer from its replicas
  *   --no-tablespaces                          a backup user without PROCESS can still dump
  *   --hex-blob, utf8mb4                       binary and non-ASCII data survive the round trip
- * Not used: --source-data / --dump-replica (they need the global lock or SUPER, which RDS
- * does not give). With MariaDB's tool (this machine's, the tests') the position is the server's
- * GTID read just before the snapshot: marked approximate in the manifest.
+ * Not used: --source-data / --dump-replica (the global lock, or SUPER). The manifest's GTID
+ * position is the server's, read just before the snapshot: approximate, and marked so.
  */
 import { spawn } from "child_process";
 import { createHash } from "crypto";
@@ -88,19 +89,10 @@ export async function dumpDatabase(o: DumpOptions): Promise<{ file: string; mani
     const mariadb = isMariaDbTool(version);
     let dumpBytes = 0;
     let compressedBytes = 0;
-    let gtidFromDump: string | undefined;
-    let carry = "";
     const hash = createHash("sha256");
     const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
             dumpBytes += chunk.length;
-            if (gtidFromDump === undefined && !mariadb) {
-                // MySQL's --set-gtid-purged=COMMENTED: "-- SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '<set>';"
-                const text = carry + chunk.toString("latin1");
-                const m = /GTID_PURGED=(?:\/\*!\d+ '\+'\*\/ )?'([^']*)'/.exec(text);
-                gtidFromDump = m?.[1];
-                carry = text.slice(-256);
-            }
             done(null, chunk);
         },
     });
@@ -122,7 +114,7 @@ export async function dumpDatabase(o: DumpOptions): Promise<{ file: string; mani
             "--hex-blob",
             "--no-tablespaces",
             "--default-character-set=utf8mb4",
-            ...(mariadb ? [] : ["--set-gtid-purged=COMMENTED"]),
+            ...(mariadb ? [] : ["--set-gtid-purged=OFF"]),
             o.database,
         ];
         const child = spawn(tool, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -151,7 +143,7 @@ export async function dumpDatabase(o: DumpOptions): Promise<{ file: string; mani
             },
             startedAt: startedAt.toISOString(),
             finishedAt: finishedAt.toISOString(),
-            position: gtidFromDump !== undefined ? { gtid: gtidFromDump, exact: true } : { gtid: facts.gtid, exact: false },
+            position: { gtid: facts.gtid, exact: false },
             sizes: { dumpBytes, compressedBytes },
             sha256: hash.digest("hex"),
             tools: { dump: version, node: process.version },

@@ -16,6 +16,7 @@ import * as path from "path";
 import { pipeline } from "stream/promises";
 import { createGunzip } from "zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { backupTime, DATABASE_NAME } from "../lib/backupNaming";
 import { connect, Credentials, Endpoint, rows, tableFacts, TableFacts, withOptionFile } from "./mysql";
 import { BucketRef, downloadDump, listBackups, readChecksumFile, readManifest } from "./store";
 import type { Manifest } from "./dump";
@@ -70,8 +71,7 @@ export async function verifyBucket(
         return { bucket: b, backups: 0, problems: [`no backup of ${database} in s3://${b.bucket} (${b.region})`], checked: [] };
     }
     const newest = ids[ids.length - 1];
-    const at = Date.parse(newest.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"));
-    const ageHours = (now.getTime() - at) / 3_600_000;
+    const ageHours = (now.getTime() - backupTime(newest).getTime()) / 3_600_000;
     if (ageHours > o.maxAgeHours) {
         problems.push(`the newest backup (${newest}) is ${ageHours.toFixed(1)} h old: older than the backup RPO of ${o.maxAgeHours} h`);
     }
@@ -116,7 +116,7 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
             `no backup ${o.id ?? "at all"} of ${o.database} in s3://${o.bucket.bucket} (${o.bucket.region})${ids.length > 0 ? `; there are ${ids.length}, the newest ${ids[ids.length - 1]}` : ""}`,
         );
     }
-    if (!/^[A-Za-z0-9_$]{1,64}$/.test(o.targetDatabase)) {
+    if (!DATABASE_NAME.test(o.targetDatabase)) {
         throw new RestoreRefusedError(
             `--target-database ${JSON.stringify(o.targetDatabase)}: expected a plain database name (letters, digits, _ and $)`,
         );
@@ -157,10 +157,18 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
             let stderr = "";
             child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
             const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-            await pipeline(fs.createReadStream(file), createGunzip(), child.stdin);
+            // When mysql stops at an SQL error, feeding it fails with EPIPE first: its exit code
+            // and its message are what the operator needs, so they win over the pipe's error.
+            const fed = await pipeline(fs.createReadStream(file), createGunzip(), child.stdin).then(
+                () => undefined,
+                (err: Error) => err,
+            );
             const code = await exited;
             if (code !== 0) {
                 throw new Error(`${tool} failed loading backup ${id} into ${o.targetDatabase} (exit ${code}): ${stderr.trim()}`);
+            }
+            if (fed !== undefined) {
+                throw fed;
             }
         });
         const c2 = await connect(o.target, o.credentials);

@@ -15,8 +15,8 @@ import { pipeline } from "stream/promises";
 import { Transform } from "stream";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { backupObjectKeys } from "../lib/backupNaming";
-import type { Manifest } from "./dump";
+import { BACKUP_ID, backupObjectKeys, MANIFEST_OBJECT } from "../lib/backupNaming";
+import { Manifest, MANIFEST_FORMAT } from "./dump";
 
 export interface BucketRef {
     readonly region: string;
@@ -36,34 +36,50 @@ export function s3Client(region: string, o: StoreOptions = {}): S3Client {
     });
 }
 
-async function put(client: S3Client, bucket: string, key: string, body: Readable | Buffer, contentType: string): Promise<void> {
+/** S3 takes at most 10,000 parts: parts of 16 MiB, larger for dumps above ~150 GiB. */
+export function partSizeFor(bytes: number): number {
+    return Math.max(16 * 1024 * 1024, Math.ceil(bytes / 9000));
+}
+
+async function put(
+    client: S3Client,
+    bucket: string,
+    key: string,
+    body: Readable | Buffer,
+    contentType: string,
+    bytes: number,
+): Promise<void> {
     await new Upload({
         client,
-        params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, ChecksumAlgorithm: "SHA256" },
+        // IfNoneMatch: never overwrite an object (a backup is written once; S3 conditional writes).
+        params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, ChecksumAlgorithm: "SHA256", IfNoneMatch: "*" },
         queueSize: 2,
-        partSize: 16 * 1024 * 1024,
+        partSize: partSizeFor(bytes),
     }).done();
 }
 
 /** Uploads the dump, its checksum file and its manifest (last: a backup with a manifest is complete). */
 export async function uploadBackup(client: S3Client, bucket: string, file: string, manifest: Manifest): Promise<void> {
     const keys = backupObjectKeys(manifest.database, manifest.id);
-    await put(client, bucket, keys.dump, fs.createReadStream(file), "application/gzip");
-    await put(client, bucket, keys.checksum, Buffer.from(`${manifest.sha256}  dump.sql.gz\n`), "text/plain");
-    await put(client, bucket, keys.manifest, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), "application/json");
+    const checksum = Buffer.from(`${manifest.sha256}  dump.sql.gz\n`);
+    const described = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    await put(client, bucket, keys.dump, fs.createReadStream(file), "application/gzip", fs.statSync(file).size);
+    await put(client, bucket, keys.checksum, checksum, "text/plain", checksum.length);
+    await put(client, bucket, keys.manifest, described, "application/json", described.length);
 }
 
-/** The backup IDs of `database` in the bucket, oldest first (IDs sort by time). */
+/**
+ * The complete backups of `database` in the bucket (those with a manifest: an upload that
+ * failed midway leaves none), oldest first (IDs sort by time).
+ */
 export async function listBackups(client: S3Client, bucket: string, database: string): Promise<string[]> {
     const ids: string[] = [];
     let token: string | undefined;
     do {
-        const page = await client.send(
-            new ListObjectsV2Command({ Bucket: bucket, Prefix: `${database}/`, Delimiter: "/", ContinuationToken: token }),
-        );
-        for (const p of page.CommonPrefixes ?? []) {
-            const id = p.Prefix?.slice(database.length + 1).replace(/\/$/, "");
-            if (id !== undefined && /^\d{8}T\d{6}Z$/.test(id)) {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${database}/`, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) {
+            const [db, id, name] = (o.Key ?? "").split("/");
+            if (db === database && BACKUP_ID.test(id ?? "") && name === MANIFEST_OBJECT) {
                 ids.push(id);
             }
         }
@@ -80,7 +96,12 @@ async function text(client: S3Client, bucket: string, key: string): Promise<stri
 export async function readManifest(client: S3Client, bucket: string, database: string, id: string): Promise<Manifest> {
     const raw = await text(client, bucket, backupObjectKeys(database, id).manifest);
     const manifest = JSON.parse(raw) as Manifest;
-    if (manifest.format !== 1 || manifest.id !== id || manifest.database !== database || !/^[0-9a-f]{64}$/.test(manifest.sha256)) {
+    if (
+        manifest.format !== MANIFEST_FORMAT ||
+        manifest.id !== id ||
+        manifest.database !== database ||
+        !/^[0-9a-f]{64}$/.test(manifest.sha256)
+    ) {
         throw new Error(`s3://${bucket}/${backupObjectKeys(database, id).manifest} is not a manifest of backup ${id} of ${database}`);
     }
     return manifest;

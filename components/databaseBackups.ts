@@ -224,11 +224,17 @@ export class DatabaseBackups extends PlatformComponent<DatabaseBackupsArgs> {
     }
 
     /**
-     * No completed backup for `maxAgeHours`: an alarm in the site's region on the metric the
-     * job publishes (backup/metrics.ts). No data is a breach: a job that never runs alarms too.
+     * No completed backup in ceil(`maxAgeHours` / 24) days: an alarm in the site's region on
+     * the metric the job publishes (backup/metrics.ts). No data is a breach: a job that never
+     * runs alarms too. CloudWatch allows periods x evaluation periods of at most 7 days.
      */
     private alarmOnMissingBackups(): void {
-        const periods = Math.max(1, Math.ceil(this.args.maxAgeHours / 24));
+        const periods = Math.ceil(this.args.maxAgeHours / 24);
+        if (periods < 1 || periods > 7) {
+            throw new Error(
+                `DatabaseBackups ${this.name}: maxAgeHours ${this.args.maxAgeHours}: expected 1 to 168 hours (CloudWatch evaluates at most 7 days)`,
+            );
+        }
         new aws.cloudwatch.MetricAlarm(
             `${this.name}-missing`,
             {

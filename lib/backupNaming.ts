@@ -36,16 +36,24 @@ export function backupKeyAlias(project: string, sourceRegion: string): string {
     return `alias/${project}-db-backups-${sourceRegion}`;
 }
 
+/** A plain MySQL database name (no quoting needed): what backups and restores accept. */
+export const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
+/** A backup ID: its UTC start to the second. */
+export const BACKUP_ID = /^\d{8}T\d{6}Z$/;
+
+/** The manifest's name in a backup's prefix (present: the backup is complete). */
+export const MANIFEST_OBJECT = "manifest.json";
+
 /** The objects of one backup: `<database>/<id>/dump.sql.gz`, its `.sha256` and `manifest.json`. */
 export function backupObjectKeys(database: string, id: string): { dump: string; checksum: string; manifest: string } {
-    if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) {
+    if (!DATABASE_NAME.test(database)) {
         throw new Error(`backupObjectKeys: database "${database}" is not a plain MySQL database name`);
     }
-    if (!/^\d{8}T\d{6}Z$/.test(id)) {
+    if (!BACKUP_ID.test(id)) {
         throw new Error(`backupObjectKeys: backup id "${id}" is not a UTC timestamp like 20261130T031700Z`);
     }
     const prefix = `${database}/${id}`;
-    return { dump: `${prefix}/dump.sql.gz`, checksum: `${prefix}/dump.sql.gz.sha256`, manifest: `${prefix}/manifest.json` };
+    return { dump: `${prefix}/dump.sql.gz`, checksum: `${prefix}/dump.sql.gz.sha256`, manifest: `${prefix}/${MANIFEST_OBJECT}` };
 }
 
 /** The backup ID of a moment: its UTC time to the second, `20261130T031700Z` (sorts as it ages). */
@@ -54,4 +62,13 @@ export function backupId(at: Date): string {
         .toISOString()
         .replace(/[-:]/g, "")
         .replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The moment a backup ID names. */
+export function backupTime(id: string): Date {
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
+    if (!m) {
+        throw new Error(`backupTime: "${id}" is not a backup ID like 20261130T031700Z`);
+    }
+    return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
 }

@@ -468,7 +468,8 @@ function readBackups(r: Reader, sites: Sites | undefined): Draft<BackupSettings>
         transitionDays,
         expirationDays,
         schedule: r.string(key("backupSchedule"), CRON_SCHEDULE),
-        maxAgeHours: r.integer(key("backupMaxAgeHours"), integerFrom(1, 24 * 31)),
+        // At most 7 days: the alarm's periods of a day may span no more (CloudWatch PutMetricAlarm).
+        maxAgeHours: r.integer(key("backupMaxAgeHours"), integerFrom(1, 168)),
         image: r.string(key("backupImage"), PINNED_IMAGE),
         replicationRetentionDays: r.integer(key("dbBackupReplicationRetentionDays"), integerFrom(1, 35)),
     };

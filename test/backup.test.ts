@@ -153,6 +153,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         while (transfers < 50) {
             await sleep(5); // some payouts before the snapshot, and more during the dump
         }
+        const before = transfers;
         const code = await run(
             "dump",
             "--host",
@@ -163,10 +164,11 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
             credentialsFile,
             ...bucketFlags,
         );
+        const during = transfers - before;
         transferring = false;
         await writer;
         assert.equal(code, 0, err);
-        assert.ok(transfers > 0, "writes went on during the dump");
+        assert.ok(during > 0, "payouts were committed while the dump ran");
         assert.match(
             out,
             /^dumped shop from 127\.0\.0\.1:\d+ \(10\.11\.\d+-MariaDB[^)]*\): \d+ bytes, \d+ compressed, sha256 [0-9a-f]{64}, GTID 0-1-\d+ \(read before the snapshot\)$/m,
@@ -279,6 +281,69 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
                 `no backup 20200101T000000Z of shop in s3://${BUCKETS["us-west-2"]} \\(us-west-2\\); there are 1, the newest ${firstId}`,
             ),
         );
+    });
+
+    it("ignores a backup whose upload never finished (no manifest): verify and restore use the newest complete one", async () => {
+        const client = s3Client("us-west-2", { endpoint });
+        const unfinished = backupObjectKeys("shop", "29991231T235959Z");
+        await client.send(new PutObjectCommand({ Bucket: BUCKETS["us-west-2"], Key: unfinished.dump, Body: Buffer.from("half a dump") }));
+        assert.equal(await run("verify", "--bucket", `us-west-2=${BUCKETS["us-west-2"]}`, "--max-age-hours", "1"), 0, err);
+        assert.match(out, new RegExp(`1 backup\\(s\\), newest ${firstId} `));
+    });
+
+    it("a restore that MySQL refuses reports MySQL's error, not a broken pipe", async () => {
+        // A well-formed backup (its checksum and manifest match) whose SQL fails early, followed
+        // by more than a pipe's worth of statements.
+        const { gzipSync } = await import("zlib");
+        const { createHash } = await import("crypto");
+        const sql = `CREATE TABLE t (id INT PRIMARY KEY);\nTHIS IS NOT SQL;\n${"INSERT INTO t VALUES (1);\n".repeat(40_000)}`;
+        const gz = gzipSync(Buffer.from(sql));
+        const sha256 = createHash("sha256").update(gz).digest("hex");
+        const id = "20261130T000001Z";
+        const keys = backupObjectKeys("broken", id);
+        const client = s3Client("us-west-2", { endpoint });
+        const manifest = {
+            format: 1,
+            id,
+            database: "broken",
+            source: { host: "127.0.0.1", port: 3306, serverVersion: "test", readOnly: true },
+            startedAt: "2026-11-30T00:00:01.000Z",
+            finishedAt: "2026-11-30T00:00:02.000Z",
+            position: { gtid: "", exact: false },
+            sizes: { dumpBytes: sql.length, compressedBytes: gz.length },
+            sha256,
+            tools: { dump: "test", node: process.version },
+        };
+        for (const [key, body] of [
+            [keys.dump, gz],
+            [keys.checksum, Buffer.from(`${sha256}  dump.sql.gz\n`)],
+            [keys.manifest, Buffer.from(JSON.stringify(manifest))],
+        ] as const) {
+            await client.send(new PutObjectCommand({ Bucket: BUCKETS["us-west-2"], Key: key, Body: body }));
+        }
+        out = "";
+        err = "";
+        const code = await main(
+            [
+                "restore",
+                "--database",
+                "broken",
+                "--bucket",
+                `us-west-2=${BUCKETS["us-west-2"]}`,
+                ...targetFlags(),
+                "--target-database",
+                "broken_restored",
+                "--s3-endpoint",
+                endpoint,
+            ],
+            io,
+        );
+        assert.equal(code, 1);
+        assert.match(
+            err,
+            /mysql failed loading backup 20261130T000001Z into broken_restored \(exit 1\): [^]*ERROR 1064 \(42000\) at line 2/,
+        );
+        assert.doesNotMatch(err, /EPIPE/);
     });
 
     it("verify fails a bucket whose newest backup is older than the backup RPO", async () => {

@@ -177,7 +177,7 @@ describe("DatabaseBackups", () => {
                     {
                         Sid: "WriteAndReadBackups",
                         Effect: "Allow",
-                        Action: ["s3:PutObject", "s3:GetObject"],
+                        Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                         Resource: [`${bucketArn("us-west-2")}/*`, `${bucketArn("us-east-1")}/*`],
                     },
                     ...["us-west-2", "us-east-1"].map((r, i) => ({
@@ -188,6 +188,20 @@ describe("DatabaseBackups", () => {
                         Condition: { StringEquals: { "kms:ViaService": `s3.${r}.amazonaws.com` } },
                     })),
                 ]);
+                // Exactly these policies are on the job's role: no Redis password, nothing else.
+                assert.deepEqual(
+                    run.resources
+                        .filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === role.outputs.name)
+                        .map((r) => r.name)
+                        .sort(),
+                    ["backups-to-backup", "db-credentials-to-backup", "monitoring-db-backup-metrics"],
+                );
+                assert.deepEqual(
+                    run.resources.filter(
+                        (r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.role === role.outputs.name,
+                    ),
+                    [],
+                );
                 const credentials = policyOf("db-credentials-to-backup");
                 assert.deepEqual(
                     credentials.map((s: { Action: string }) => s.Action),
@@ -195,7 +209,7 @@ describe("DatabaseBackups", () => {
                 );
             });
 
-            it("alarms when no backup completed within a day (no data is a breach) and alerts on a failed or stale job", async () => {
+            it("alarms when no backup completed in two days (26 h, in whole days; no data is a breach) and alerts on a failed or stale job", async () => {
                 const run = await loadStack(site.stack);
                 const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "backups-missing").inputs;
                 assert.deepEqual(
