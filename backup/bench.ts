@@ -13,7 +13,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
-import { MariaDb } from "../drill/mariadb";
+import { ADMIN_USER, MariaDb } from "../drill/mariadb";
 import { freePort } from "../drill/tools";
 import { dumpDatabase } from "./dump";
 import { restoreBackup } from "./restore";
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
         process.stdout.write(
             `filled bench.orders: ${rows} rows, ${(Number(size) / 1048576).toFixed(0)} MiB on disk, in ${seconds(filled).toFixed(1)} s\n`,
         );
-        const credentials = { username: "drill", password };
+        const credentials = { username: ADMIN_USER, password };
         const endpointOf = (db: MariaDb) => ({ host: "127.0.0.1", port: db.port });
         const results: { dump: number; upload: number; restore: number; dumpMiB: number; gzMiB: number }[] = [];
         for (let run = 1; run <= runs; run++) {

@@ -18,7 +18,7 @@ import { backupBucketName } from "../lib/backupNaming";
 import { PROJECT } from "../lib/project";
 import { dumpDatabase, NotAReplicaError } from "./dump";
 import { BACKUP_METRIC_DIMENSION, BACKUP_METRIC_NAMESPACE, BACKUP_METRICS } from "./metrics";
-import type { Credentials } from "./mysql";
+import type { Credentials, Endpoint } from "./mysql";
 import { RestoreRefusedError, restoreBackup, verifyBucket } from "./restore";
 import { BucketRef, s3Client, uploadBackup } from "./store";
 
@@ -31,6 +31,7 @@ commands:
 
 buckets:     --bucket REGION=NAME (repeatable), or --account N --source-region R --backup-regions R1,R2
 credentials: --credentials-secret ID [--secret-region R] | --credentials-file FILE (JSON: {"username", "password"})
+tls:         --ssl-ca FILE: require TLS to the database, the certificate chained to FILE (RDS: its global bundle)
 other:       --database NAME (required) --port N (default 3306) --s3-endpoint URL (an S3-compatible server)
              --allow-writer (dump: a writable server) --publish-metric (dump: CloudWatch ${BACKUP_METRIC_NAMESPACE})
 `;
@@ -56,6 +57,7 @@ const OPTIONS = {
     "secret-region": { type: "string" },
     "credentials-file": { type: "string" },
     "s3-endpoint": { type: "string" },
+    "ssl-ca": { type: "string" },
     "max-age-hours": { type: "string" },
     all: { type: "boolean" },
     backup: { type: "string" },
@@ -122,7 +124,7 @@ async function credentials(v: Values): Promise<Credentials> {
     return { username: parsed.username, password: parsed.password };
 }
 
-function endpoint(v: Values): { host: string; port: number } {
+function endpoint(v: Values): Endpoint {
     if (v.host === undefined) {
         throw new UsageError("--host is required (the reader endpoint for dump, the target for restore)");
     }
@@ -130,7 +132,11 @@ function endpoint(v: Values): { host: string; port: number } {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new UsageError(`--port ${JSON.stringify(v.port)}: expected a TCP port from 1 to 65535`);
     }
-    return { host: v.host, port };
+    const tlsCa = v["ssl-ca"];
+    if (tlsCa !== undefined && !fs.existsSync(tlsCa)) {
+        throw new UsageError(`--ssl-ca ${tlsCa}: no such file (the CA bundle the server's certificate must chain to)`);
+    }
+    return { host: v.host, port, tlsCa };
 }
 
 export async function main(argv: string[], io: BackupIo = STDIO): Promise<number> {
@@ -187,25 +193,29 @@ export async function main(argv: string[], io: BackupIo = STDIO): Promise<number
                     }
                 });
                 if (v["publish-metric"]) {
-                    await new CloudWatchClient({ maxAttempts: 5 }).send(
-                        new PutMetricDataCommand({
-                            Namespace: BACKUP_METRIC_NAMESPACE,
-                            MetricData: [
-                                {
-                                    MetricName: BACKUP_METRICS.completed,
-                                    Value: failed === 0 ? 1 : 0,
-                                    Unit: "Count",
-                                    Dimensions: [{ Name: BACKUP_METRIC_DIMENSION, Value: database }],
-                                },
-                                {
-                                    MetricName: BACKUP_METRICS.bytes,
-                                    Value: manifest.sizes.compressedBytes,
-                                    Unit: "Bytes",
-                                    Dimensions: [{ Name: BACKUP_METRIC_DIMENSION, Value: database }],
-                                },
-                            ],
-                        }),
-                    );
+                    // A metric that cannot be published does not fail a good backup (a retry would
+                    // make another, locked for the retention): the missing metric alarms instead.
+                    await new CloudWatchClient({ maxAttempts: 5 })
+                        .send(
+                            new PutMetricDataCommand({
+                                Namespace: BACKUP_METRIC_NAMESPACE,
+                                MetricData: [
+                                    {
+                                        MetricName: BACKUP_METRICS.completed,
+                                        Value: failed === 0 ? 1 : 0,
+                                        Unit: "Count",
+                                        Dimensions: [{ Name: BACKUP_METRIC_DIMENSION, Value: database }],
+                                    },
+                                    {
+                                        MetricName: BACKUP_METRICS.bytes,
+                                        Value: manifest.sizes.compressedBytes,
+                                        Unit: "Bytes",
+                                        Dimensions: [{ Name: BACKUP_METRIC_DIMENSION, Value: database }],
+                                    },
+                                ],
+                            }),
+                        )
+                        .catch((err: Error) => io.err(`backup: the backup is stored, but its metric was not published: ${err.message}\n`));
                 }
                 return failed === 0 ? 0 : 1;
             } finally {

@@ -103,7 +103,7 @@ export async function dumpDatabase(o: DumpOptions): Promise<{ file: string; mani
             done(null, chunk);
         },
     });
-    await withOptionFile(o.endpoint, o.credentials, async (optionFile) => {
+    await withOptionFile(o.endpoint, o.credentials, { mariadb }, async (optionFile) => {
         const args = [
             `--defaults-extra-file=${optionFile}`,
             "--single-transaction",

@@ -18,6 +18,12 @@ export interface Credentials {
 export interface Endpoint {
     readonly host: string;
     readonly port: number;
+    /**
+     * CA bundle (PEM file) the server's certificate must chain to: TLS is then required and
+     * verified (RDS requires TLS: require_secure_transport=1). The host name is not checked:
+     * the reader endpoint is a CNAME the instance certificate does not name (MySQL's VERIFY_CA).
+     */
+    readonly tlsCa?: string;
 }
 
 /** The value of an option-file line, quoted: `"` and `\` escaped, so any password survives. */
@@ -29,7 +35,12 @@ function optionValue(value: string): string {
  * Runs `work` with an option file holding the credentials; the file is gone when it returns.
  * `--defaults-extra-file` must be the tools' first argument.
  */
-export async function withOptionFile<T>(endpoint: Endpoint, credentials: Credentials, work: (file: string) => Promise<T>): Promise<T> {
+export async function withOptionFile<T>(
+    endpoint: Endpoint,
+    credentials: Credentials,
+    tool: { readonly mariadb: boolean },
+    work: (file: string) => Promise<T>,
+): Promise<T> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-credentials-"));
     fs.chmodSync(dir, 0o700);
     const file = path.join(dir, "client.cnf");
@@ -42,6 +53,11 @@ export async function withOptionFile<T>(endpoint: Endpoint, credentials: Credent
                 `password=${optionValue(credentials.password)}`,
                 `host=${optionValue(endpoint.host)}`,
                 `port=${endpoint.port}`,
+                // MySQL's tools: verify the chain (VERIFY_CA). MariaDB's: --ssl-ca turns TLS on;
+                // verifying the server's certificate also checks its name (the tests' servers).
+                ...(endpoint.tlsCa === undefined
+                    ? []
+                    : [`ssl-ca=${optionValue(endpoint.tlsCa)}`, tool.mariadb ? "ssl-verify-server-cert" : "ssl-mode=VERIFY_CA"]),
                 "",
             ].join("\n"),
             { mode: 0o600 },
@@ -61,6 +77,9 @@ export function connect(endpoint: Endpoint, credentials: Credentials, database?:
         database,
         connectTimeout: 10_000,
         multipleStatements: false,
+        ...(endpoint.tlsCa === undefined
+            ? {}
+            : { ssl: { ca: fs.readFileSync(endpoint.tlsCa), rejectUnauthorized: true, verifyIdentity: false } }),
     });
 }
 

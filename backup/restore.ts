@@ -17,7 +17,7 @@ import { pipeline } from "stream/promises";
 import { createGunzip } from "zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { backupTime, DATABASE_NAME } from "../lib/backupNaming";
-import { connect, Credentials, Endpoint, rows, tableFacts, TableFacts, withOptionFile } from "./mysql";
+import { connect, Credentials, Endpoint, isMariaDbTool, rows, tableFacts, TableFacts, toolVersion, withOptionFile } from "./mysql";
 import { BucketRef, downloadDump, listBackups, readChecksumFile, readManifest } from "./store";
 import type { Manifest } from "./dump";
 
@@ -149,8 +149,8 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
         } finally {
             await c.end();
         }
-        await withOptionFile(o.target, o.credentials, async (optionFile) => {
-            const tool = o.tool ?? "mysql";
+        const tool = o.tool ?? "mysql";
+        await withOptionFile(o.target, o.credentials, { mariadb: isMariaDbTool(toolVersion(tool)) }, async (optionFile) => {
             const child = spawn(tool, [`--defaults-extra-file=${optionFile}`, "--default-character-set=utf8mb4", o.targetDatabase], {
                 stdio: ["pipe", "ignore", "pipe"],
             });

@@ -205,7 +205,8 @@ export class DatabaseBackups extends PlatformComponent<DatabaseBackupsArgs> {
                         {
                             Sid: "WriteAndReadBackups",
                             Effect: "Allow",
-                            Action: ["s3:PutObject", "s3:GetObject"],
+                            // AbortMultipartUpload: a failed upload cleans up after itself (lib-storage aborts it).
+                            Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                             Resource: buckets.map((b) => `${b.arn}/*`),
                         },
                         ...buckets.map((b, i) => ({

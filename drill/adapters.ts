@@ -7,7 +7,10 @@
  *              fence = `SET GLOBAL read_only = 1` on the old writer (through whatever network
  *              the drill put in between; no answer within a second: recorded, not fenced);
  *              promote = stop and forget replication, then `read_only = 0`, writable when the
- *              server says so; lag = the standby's `Seconds_Behind_Master` while its source
+ *              server says so (what DR received but had not applied yet is discarded with the
+ *              relay log: with the lag fault's MASTER_DELAY, the delayed writes; waiting for it
+ *              with MASTER_GTID_WAIT first would lose only what never reached DR, and delay the
+ *              promotion by the lag); lag = the standby's `Seconds_Behind_Master` while its source
  *              answers; once the source is gone (MariaDB then reports NULL), 0 when everything
  *              received is applied (`Gtid_IO_Pos` = `gtid_slave_pos`), else the age of the newest
  *              heartbeat applied.

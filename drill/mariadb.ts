@@ -19,7 +19,7 @@ export const SHOP_SCHEMA = "shop";
 export const SHOP_USER = "shop";
 const REPLICATION_USER = "repl";
 /** The controller's administrative user over TCP (the fence and the promotion go over the network, as on RDS). */
-const ADMIN_USER = "drill";
+export const ADMIN_USER = "drill";
 
 export interface MariaDbOptions {
     /** Where the server's data, socket and log live (created; removed by `destroy`). */
@@ -29,11 +29,51 @@ export interface MariaDbOptions {
     readonly serverId: number;
     /** Password of the `shop` and `repl` users (the drill's own, random per run). */
     readonly password: string;
+    /** Serve TLS with this certificate and key, and refuse clients without it (as RDS does). */
+    readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 /** Why this machine cannot run the drill's servers (undefined: it can). */
 export function mariaDbInstalled(): string | undefined {
     return missingTool("mariadbd", "mariadb-server") ?? missingTool("mariadb-install-db", "mariadb-server");
+}
+
+/** mariadbd: on PATH, else Debian's /usr/sbin (not on a non-root user's PATH). */
+function serverBinary(): string {
+    const found = spawnSync("sh", ["-c", "command -v mariadbd || command -v /usr/sbin/mariadbd"], { encoding: "utf8" });
+    return found.status === 0 && found.stdout.trim() !== "" ? found.stdout.trim().split("\n")[0] : "mariadbd";
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), for a server that requires TLS. */
+export function selfSignedCertificate(dir: string): { cert: string; key: string } {
+    fs.mkdirSync(dir, { recursive: true });
+    const cert = path.join(dir, "server-cert.pem");
+    const key = path.join(dir, "server-key.pem");
+    const out = spawnSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        { encoding: "utf8" },
+    );
+    if (out.status !== 0) {
+        throw new Error(`openssl could not make a test certificate: ${out.stderr}`);
+    }
+    return { cert, key };
 }
 
 export class MariaDb {
@@ -78,6 +118,9 @@ export class MariaDb {
             "--performance-schema=0",
             // A replica notices a silent source within 2 s (heartbeats every 0.5 s).
             "--slave-net-timeout=2",
+            ...(this.options.tls
+                ? [`--ssl-cert=${this.options.tls.cert}`, `--ssl-key=${this.options.tls.key}`, "--require-secure-transport=ON"]
+                : []),
         ];
         // mariadbd refuses to run as root unless told which user to be.
         return process.getuid?.() === 0 ? [...args, "--user=root"] : args;
@@ -112,11 +155,16 @@ export class MariaDb {
         if (this.process !== undefined) {
             throw new Error(`MariaDB on ${this.port} is already running`);
         }
-        const child = spawn("mariadbd", this.serverArgs(), { stdio: "ignore" });
+        const child = spawn(serverBinary(), this.serverArgs(), { stdio: "ignore" });
         this.process = child;
-        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        let spawnError: Error | undefined;
+        child.once("error", (err) => (spawnError = err));
+        this.exited = new Promise((resolve) => child.once("close", () => resolve()));
         const deadline = Date.now() + 30_000;
         for (;;) {
+            if (spawnError !== undefined) {
+                throw new Error(`mariadbd could not start: ${spawnError.message}`, { cause: spawnError });
+            }
             try {
                 const c = await this.admin();
                 await c.end();

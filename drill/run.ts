@@ -255,6 +255,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
         // --- the drill ------------------------------------------------------------------------
         const writer = new Writer(front.port, options.writesPerSecond);
+        // Whatever happens below, the writer and the controller stop before the servers do.
+        cleanups.push(
+            () => writer.stop(),
+            () => Promise.resolve(stop.abort(new Error("the drill stopped"))),
+        );
         const startedAt = Date.now();
         note("drill", { phase: "writes start" });
         writer.start();

@@ -231,6 +231,7 @@ async function oneRun(run: number, o: SentinelOptions): Promise<SentinelRun> {
                 Promise.resolve(firstWrite !== undefined),
             );
         } catch (err) {
+            writing = false;
             const views = await Promise.all(
                 sentinelPorts.map(async (port) => {
                     const raw = (await sentinel(port)

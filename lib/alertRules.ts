@@ -247,12 +247,15 @@ function backupRules(b: NonNullable<AlertRuleOptions["backupJob"]>): RuleGroup {
         rules: [
             alert(
                 "DatabaseBackupFailed",
-                // Jobs of a CronJob are named <cronjob>-<scheduled minute>.
-                `kube_job_status_failed{namespace="${b.namespace}",job_name=~"${b.cronJob}-[0-9]+"} > 0`,
+                // Jobs of the dump and the verify CronJobs (named <cronjob>-<scheduled minute>)
+                // that failed for good (after their retries: a pod that failed and was retried
+                // successfully does not count), while they are less than a day old.
+                `kube_job_status_condition{namespace="${b.namespace}",job_name=~"${b.cronJob}(-verify)?-[0-9]+",condition="Failed",status="true"} == 1 ` +
+                    `and on (namespace, job_name) (time() - kube_job_created{namespace="${b.namespace}"} < 86400)`,
                 "1m",
                 "critical",
                 "The database backup job {{ $labels.job_name }} failed",
-                `Job {{ $labels.job_name }} in {{ $labels.namespace }} failed: no new backup reached the buckets. Its logs say why (kubectl logs -n ${b.namespace} job/{{ $labels.job_name }}); run it again by hand (README, restore runbook).`,
+                `Job {{ $labels.job_name }} in {{ $labels.namespace }} failed: a dump that did not reach the buckets, or a verification that found a backup missing, stale or corrupt. Its logs say which (kubectl logs -n ${b.namespace} job/{{ $labels.job_name }}); then the restore runbook's verify step.`,
             ),
             alert(
                 "DatabaseBackupTooOld",

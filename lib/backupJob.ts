@@ -14,6 +14,8 @@ import { CRON_SCHEDULE, PINNED_IMAGE } from "./rules";
 export const BACKUP_CRONJOB = "db-backup";
 export const BACKUP_VERIFY_CRONJOB = "db-backup-verify";
 export const BACKUP_SERVICE_ACCOUNT = "db-backup";
+/** Where the job's image keeps RDS's CA bundle (backup/Dockerfile puts it there): the database requires TLS. */
+export const RDS_CA_BUNDLE = "/etc/ssl/rds/global-bundle.pem";
 /** The verification runs every six hours, off the hour. */
 export const BACKUP_VERIFY_SCHEDULE = "47 */6 * * *";
 
@@ -139,6 +141,8 @@ export function backupCronJobs(s: BackupJobSpec): { dump: CronJobSpec; verify: C
                 s.readerHost,
                 "--port",
                 String(s.port),
+                "--ssl-ca",
+                RDS_CA_BUNDLE,
                 "--credentials-secret",
                 s.credentialsSecret,
                 "--secret-region",

@@ -204,7 +204,7 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
     }
     if (r.type === "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") {
         const d = p.rule?.defaultRetention ?? {};
-        s.retention = `${d.mode} ${d.days ?? `${d.years} years`} days`;
+        s.retention = `${d.mode} ${d.days !== undefined ? `${d.days} days` : `${d.years} years`}`;
     }
     if (r.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") {
         s.lifecycle = (p.rules ?? [])

@@ -248,7 +248,6 @@ export function eksClusters(resources: readonly PolicyResource[]): PolicyResourc
     return [...children, ...components];
 }
 
-/** True for an RDS instance that keeps the data itself: a primary, or a cross-region replica (promotable writer). */
 /** A site's role, from its database writer: a replica of another region's writer is the standby. */
 export function siteRole(resources: readonly PolicyResource[]): "writer" | "standby" | undefined {
     const writer = resources.find((r) => r.type === "aws:rds/instance:Instance" && r.name === "db-writer");
@@ -258,6 +257,7 @@ export function siteRole(resources: readonly PolicyResource[]): "writer" | "stan
     return typeof writer.props.replicateSourceDb === "string" && writer.props.replicateSourceDb !== "" ? "standby" : "writer";
 }
 
+/** True for an RDS instance that keeps the data itself: a primary, or a cross-region replica (promotable writer). */
 export function isRdsWriter(props: Record<string, any>): boolean {
     const source = props.replicateSourceDb;
     return typeof source !== "string" || source === "" || source.startsWith("arn:");

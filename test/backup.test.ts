@@ -16,7 +16,7 @@ import S3rver from "s3rver";
 import { main } from "../backup/cli";
 import { s3Client } from "../backup/store";
 import { backupObjectKeys } from "../lib/backupNaming";
-import { MariaDb } from "../drill/mariadb";
+import { ADMIN_USER, MariaDb, selfSignedCertificate } from "../drill/mariadb";
 import { freePort } from "../drill/tools";
 
 const BUCKETS = {
@@ -30,6 +30,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
     let s3: S3rver;
     let endpoint: string;
     let primary: MariaDb, replica: MariaDb, target: MariaDb;
+    let tls: { cert: string; key: string };
     let credentialsFile: string;
     const password = randomBytes(12).toString("hex");
     const env: Record<string, string | undefined> = {};
@@ -42,7 +43,16 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         return main([...args, "--database", "shop", "--s3-endpoint", endpoint], io);
     };
     /** The restore target and the credentials to use there. */
-    const targetFlags = () => ["--host", "127.0.0.1", "--port", String(target.port), "--credentials-file", credentialsFile];
+    const targetFlags = () => [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(target.port),
+        "--credentials-file",
+        credentialsFile,
+        "--ssl-ca",
+        tls.cert,
+    ];
     const bucketFlags = Object.entries(BUCKETS).flatMap(([region, name]) => ["--bucket", `${region}=${name}`]);
 
     before(async () => {
@@ -67,9 +77,11 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         const address = await s3.run();
         endpoint = `http://127.0.0.1:${address.port}`;
         const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+        // The dump's source and the restore target require TLS, as RDS does (require_secure_transport).
+        tls = selfSignedCertificate(path.join(dir, "tls"));
         primary = new MariaDb({ dir: path.join(dir, "primary"), port: p1, serverId: 1, password });
-        replica = new MariaDb({ dir: path.join(dir, "replica"), port: p2, serverId: 2, password });
-        target = new MariaDb({ dir: path.join(dir, "target"), port: p3, serverId: 3, password });
+        replica = new MariaDb({ dir: path.join(dir, "replica"), port: p2, serverId: 2, password, tls });
+        target = new MariaDb({ dir: path.join(dir, "target"), port: p3, serverId: 3, password, tls });
         primary.install();
         replica.install(primary.dataDir);
         target.install(primary.dataDir);
@@ -99,7 +111,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         await waitForReplica();
         credentialsFile = path.join(dir, "credentials.json");
         // The administrative user: it may create databases, routines and triggers on the target.
-        fs.writeFileSync(credentialsFile, JSON.stringify({ username: "drill", password }), { mode: 0o600 });
+        fs.writeFileSync(credentialsFile, JSON.stringify({ username: ADMIN_USER, password }), { mode: 0o600 });
     });
 
     async function waitForReplica(): Promise<void> {
@@ -162,6 +174,8 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
             String(replica.port),
             "--credentials-file",
             credentialsFile,
+            "--ssl-ca",
+            tls.cert,
             ...bucketFlags,
         );
         const during = transfers - before;
@@ -178,6 +192,38 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         }
         firstId = /^uploaded (\d{8}T\d{6}Z)/m.exec(out)![1];
         assert.ok(!out.includes(password) && !err.includes(password), "the password is never printed");
+    });
+
+    it("reaches a server that requires TLS only with --ssl-ca (the certificate verified), as RDS requires", async () => {
+        const code = await run(
+            "dump",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(replica.port),
+            "--credentials-file",
+            credentialsFile,
+            ...bucketFlags,
+        );
+        assert.equal(code, 1);
+        // MariaDB refuses the plain-text login (the same credentials work over TLS, below and in every other test).
+        assert.match(err, /insecure transport are prohibited|Access denied for user/);
+        // A CA the server's certificate does not chain to is refused.
+        const other = selfSignedCertificate(path.join(dir, "other-ca"));
+        const wrong = await run(
+            "dump",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            String(replica.port),
+            "--credentials-file",
+            credentialsFile,
+            "--ssl-ca",
+            other.cert,
+            ...bucketFlags,
+        );
+        assert.equal(wrong, 1);
+        assert.match(err, /self[- ]signed certificate|unable to verify|certificate/i);
     });
 
     it("refuses to dump the writer, naming the flag that would allow it", async () => {
@@ -201,7 +247,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         assert.equal((out.match(/: ok: sha256 /g) ?? []).length, 2, out);
     });
 
-    it("a corrupted copy: verify names it, restore refuses it and restores nothing, the other bucket's copy restores and matches the source table for table", async () => {
+    it("a corrupted copy: verify names it, restore refuses it and restores nothing, the other bucket's copy restores the snapshot (routines, triggers, events, keys, counts, a CHECKSUM TABLE equal to the source's)", async () => {
         // Flip bytes of the us-east-1 copy (as bit rot or tampering would).
         const keys = backupObjectKeys("shop", firstId);
         await s3Client("us-east-1", { endpoint }).send(
@@ -355,7 +401,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         assert.equal(await run("dump", "--bucket", "us-west-2"), 2);
         assert.match(err, /--bucket "us-west-2": expected REGION=BUCKET/);
         const loose = path.join(dir, "loose.json");
-        fs.writeFileSync(loose, JSON.stringify({ username: "drill", password }), { mode: 0o644 });
+        fs.writeFileSync(loose, JSON.stringify({ username: ADMIN_USER, password }), { mode: 0o644 });
         fs.chmodSync(loose, 0o644);
         assert.equal(await run("dump", ...bucketFlags, "--host", "127.0.0.1", "--credentials-file", loose), 2);
         assert.match(err, /--credentials-file .*loose\.json: readable by others \(mode 644\): chmod 600 it/);

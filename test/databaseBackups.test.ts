@@ -123,6 +123,8 @@ describe("DatabaseBackups", () => {
                     "reader.db.ecommerce.internal",
                     "--port",
                     "3306",
+                    "--ssl-ca",
+                    "/etc/ssl/rds/global-bundle.pem",
                     "--credentials-secret",
                     "ecommerce/us-east-2/mysql-master",
                     "--secret-region",
@@ -231,7 +233,11 @@ describe("DatabaseBackups", () => {
                 assert.deepEqual(
                     backups.rules.map((r: { alert: string; expr: string }) => [r.alert, r.expr]),
                     [
-                        ["DatabaseBackupFailed", 'kube_job_status_failed{namespace="monitoring",job_name=~"db-backup-[0-9]+"} > 0'],
+                        [
+                            "DatabaseBackupFailed",
+                            'kube_job_status_condition{namespace="monitoring",job_name=~"db-backup(-verify)?-[0-9]+",condition="Failed",status="true"} == 1 ' +
+                                'and on (namespace, job_name) (time() - kube_job_created{namespace="monitoring"} < 86400)',
+                        ],
                         [
                             "DatabaseBackupTooOld",
                             'time() - kube_cronjob_status_last_successful_time{namespace="monitoring",cronjob="db-backup"} > 93600',
@@ -286,6 +292,11 @@ describe("DatabaseBackups", () => {
                 "a schedule that is not cron",
                 { "ecommerce:backupSchedule": "daily" },
                 'ecommerce:backupSchedule = "daily": expected a five-field cron schedule',
+            ],
+            [
+                "a backup RPO above CloudWatch's 7 days",
+                { "ecommerce:backupMaxAgeHours": "200" },
+                "ecommerce:backupMaxAgeHours = 200: expected an integer from 1 to 168",
             ],
         ];
         for (const [what, over, message] of cases) {

@@ -6,6 +6,7 @@ import * as path from "path";
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GlobalAcceleratorClient, ListEndpointGroupsCommand } from "@aws-sdk/client-global-accelerator";
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { DescribeSourceRegionsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { AwsClients, preflight } from "../tools/preflight";
@@ -14,13 +15,13 @@ import { isExampleHostname, placeholdersIn } from "../lib/placeholders";
 import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
 
 /** A copy of the project's Pulumi files whose dr stack file sets `config` on top. */
-function projectWith(config: Record<string, unknown>): string {
+function projectWith(config: Record<string, unknown>, stack = "dr"): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
     fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     const lines = Object.entries(config).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
     fs.writeFileSync(
-        path.join(dir, "Pulumi.dr.yaml"),
-        `${fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dr.yaml"), "utf8").trimEnd()}\n${lines.join("\n")}\n`,
+        path.join(dir, `Pulumi.${stack}.yaml`),
+        `${fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8").trimEnd()}\n${lines.join("\n")}\n`,
     );
     return dir;
 }
@@ -44,6 +45,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     const ssm = mockClient(SSMClient);
     const ga = mockClient(GlobalAcceleratorClient);
     const lambda = mockClient(LambdaClient);
+    const rds = mockClient(RDSClient);
     const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "test" };
     const client = (region: string) => new EC2Client({ region, credentials });
     const aws = (ec2For: (region: string) => EC2Client = client): Partial<AwsClients> => ({
@@ -51,6 +53,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         ssm: (region) => new SSMClient({ region, credentials }),
         globalAccelerator: () => new GlobalAcceleratorClient({ region: "us-west-2", credentials }),
         lambda: (region) => new LambdaClient({ region, credentials }),
+        rds: (region) => new RDSClient({ region, credentials }),
     });
     const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/0f0e0d0c-0b0a-4909-8807-060504030201/listener/abcdefgh";
     const group = (region: string, dial: number, weights: number[]) => ({
@@ -65,6 +68,11 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         ssm.reset();
         ga.reset();
         lambda.reset();
+        rds.reset();
+        // RDS replicates automated backups from both site regions into us-west-2.
+        rds.on(DescribeSourceRegionsCommand).callsFake((input: { RegionName?: string }) => ({
+            SourceRegions: [{ RegionName: input.RegionName, Status: "available", SupportsDBInstanceAutomatedBackupsReplication: true }],
+        }));
         // An account with the default quota, the controller not deployed yet.
         lambda
             .on(GetAccountSettingsCommand)
@@ -81,10 +89,11 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         ssm.restore();
         ga.restore();
         lambda.restore();
+        rds.restore();
         dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
     });
-    const project = (config: Record<string, unknown>) => {
-        const dir = projectWith(config);
+    const project = (config: Record<string, unknown>, stack = "dr") => {
+        const dir = projectWith(config, stack);
         dirs = [...dirs, dir];
         return dir;
     };
@@ -246,6 +255,27 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
                 );
             assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
                 "could not check the Lambda concurrency the failover controller reserves: Lambda GetAccountSettings / GetFunctionConcurrency (ecommerce-failover) in us-west-1 failed: not authorized to perform: lambda:GetAccountSettings",
+            ]);
+        });
+    });
+
+    describe("the RDS backup replication the writer's stack creates", () => {
+        it("asks RDS in the first backup region whether it replicates from the writer's region (only for the writer's stack)", async () => {
+            assert.deepEqual(await preflight("primary", aws(), project(BUNDLE, "primary")), []);
+            const call = rds.commandCalls(DescribeSourceRegionsCommand)[0];
+            assert.deepEqual(call.args[0].input, { RegionName: "us-east-2" });
+            assert.equal(await call.thisValue.config.region(), "us-west-2");
+            rds.reset();
+            assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), []);
+            assert.equal(rds.commandCalls(DescribeSourceRegionsCommand).length, 0, "the standby replicates nothing");
+        });
+
+        it("refuses a pair RDS does not support, naming the key", async () => {
+            rds.on(DescribeSourceRegionsCommand).resolves({
+                SourceRegions: [{ RegionName: "us-east-2", Status: "available", SupportsDBInstanceAutomatedBackupsReplication: false }],
+            });
+            assert.deepEqual(await preflight("primary", aws(), project(BUNDLE, "primary")), [
+                'ecommerce:backupRegions = ["us-west-2","us-east-1"]: RDS does not replicate automated backups from us-east-2 to us-west-2 (DescribeSourceRegions in us-west-2: SupportsDBInstanceAutomatedBackupsReplication false); put a supported destination first',
             ]);
         });
     });

@@ -119,7 +119,9 @@ describe("disaster-recovery drill (real MariaDB replication, the real controller
     });
 
     it("replication lag, then the operator accepts the loss: DR promoted, the writes it had not applied lost, within the recorded lag", async () => {
-        const result = await runDrill({ ...SHORT, fault: "lag", acceptDataLoss: true });
+        // The fault comes after the replica's delay (4 s): the loss spans the whole delay, so the
+        // recorded lag has something to be measured against.
+        const result = await runDrill({ ...SHORT, fault: "lag", acceptDataLoss: true, faultAtMs: 5000, durationMs: 8000 });
         const rep = summarize(result);
         assert.equal(rep.heldByRpoGuard, true);
         assert.equal(result.outcome, "failed-over");

@@ -6,6 +6,7 @@
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GlobalAcceleratorClient, ListEndpointGroupsCommand, type EndpointGroup } from "@aws-sdk/client-global-accelerator";
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { DescribeSourceRegionsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { listenerArnParameterName } from "../lib/accelerator";
 import { ConfigError, GlobalConfig, parseStackConfig, PlatformConfig } from "../lib/config";
@@ -24,6 +25,7 @@ import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
 export interface AwsClients {
     readonly ec2: (region: string) => EC2Client;
     readonly lambda: (region: string) => LambdaClient;
+    readonly rds: (region: string) => RDSClient;
     readonly ssm: (region: string) => SSMClient;
     readonly globalAccelerator: () => GlobalAcceleratorClient;
 }
@@ -31,6 +33,7 @@ export interface AwsClients {
 const DEFAULT_CLIENTS: AwsClients = {
     ec2: (region) => new EC2Client({ region, maxAttempts: 5 }),
     lambda: (region) => new LambdaClient({ region, maxAttempts: 5 }),
+    rds: (region) => new RDSClient({ region, maxAttempts: 5 }),
     ssm: (region) => new SSMClient({ region, maxAttempts: 5 }),
     // Global Accelerator's API answers only in us-west-2.
     globalAccelerator: () => new GlobalAcceleratorClient({ region: GLOBAL_REGION, maxAttempts: 5 }),
@@ -56,6 +59,7 @@ export async function preflight(stack: string, clients: Partial<AwsClients> = {}
         bakedAmiProblem(cfg, aws.ec2(cfg.region)),
         trafficProblem(cfg, aws),
         concurrencyProblem(cfg, aws.lambda(cfg.region)),
+        backupReplicationProblem(cfg, aws),
     ]);
     return [...problems, ...found.filter((p): p is string => p !== undefined)];
 }
@@ -149,6 +153,30 @@ async function concurrencyProblem(cfg: PlatformConfig, lambda: LambdaClient): Pr
         `concurrency is ${quota} with ${unreserved} unreserved, and Lambda keeps at least ${minimum} unreserved: ask for a higher ` +
         `"Concurrent executions" quota in ${cfg.region} (Service Quotas, AWS Lambda, L-B99A9384) before deploying this stack`
     );
+}
+
+/**
+ * The writer's RDS automated backups are replicated into the first backup region: RDS must
+ * offer that pair (DescribeSourceRegions, asked in the destination:
+ * SupportsDBInstanceAutomatedBackupsReplication), or the replication's creation fails in the
+ * middle of the update. The standby replicates nothing: nothing to check.
+ */
+async function backupReplicationProblem(cfg: PlatformConfig, aws: AwsClients): Promise<string | undefined> {
+    if (cfg.role !== "writer") {
+        return undefined;
+    }
+    const destination = cfg.backups.regions[0];
+    let supported: boolean | undefined;
+    try {
+        const out = await aws.rds(destination).send(new DescribeSourceRegionsCommand({ RegionName: cfg.region }));
+        supported = out.SourceRegions?.find((r) => r.RegionName === cfg.region)?.SupportsDBInstanceAutomatedBackupsReplication;
+    } catch (err) {
+        return `could not check that RDS replicates automated backups from ${cfg.region} to ${destination}: RDS DescribeSourceRegions in ${destination} failed: ${(err as Error).message}`;
+    }
+    return supported === true
+        ? undefined
+        : `ecommerce:backupRegions = ${JSON.stringify(cfg.backups.regions)}: RDS does not replicate automated backups from ${cfg.region} to ${destination} ` +
+              `(DescribeSourceRegions in ${destination}: SupportsDBInstanceAutomatedBackupsReplication ${supported ?? "not listed"}); put a supported destination first`;
 }
 
 /** The baked AMI the web tier would look up, checked the way it looks (newest x86_64 match, available). */
