@@ -15,6 +15,7 @@ import { parseArgs } from "util";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { backupBucketName } from "../lib/backupNaming";
+import { MYSQL_PORT } from "../lib/dbNaming";
 import { PROJECT } from "../lib/project";
 import { dumpDatabase, NotAReplicaError } from "./dump";
 import { BACKUP_METRIC_DIMENSION, BACKUP_METRIC_NAMESPACE, BACKUP_METRICS } from "./metrics";
@@ -128,7 +129,7 @@ function endpoint(v: Values): Endpoint {
     if (v.host === undefined) {
         throw new UsageError("--host is required (the reader endpoint for dump, the target for restore)");
     }
-    const port = v.port === undefined ? 3306 : Number(v.port);
+    const port = v.port === undefined ? MYSQL_PORT : Number(v.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new UsageError(`--port ${JSON.stringify(v.port)}: expected a TCP port from 1 to 65535`);
     }
@@ -223,7 +224,10 @@ export async function main(argv: string[], io: BackupIo = STDIO): Promise<number
             }
         }
         if (command === "verify") {
-            const maxAge = v["max-age-hours"] === undefined ? 26 : Number(v["max-age-hours"]);
+            if (v["max-age-hours"] === undefined) {
+                throw new UsageError("verify: --max-age-hours is required (the backup RPO; the stacks' ecommerce:backupMaxAgeHours)");
+            }
+            const maxAge = Number(v["max-age-hours"]);
             if (!Number.isFinite(maxAge) || maxAge <= 0) {
                 throw new UsageError(`--max-age-hours ${JSON.stringify(v["max-age-hours"])}: expected a positive number of hours`);
             }

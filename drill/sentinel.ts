@@ -16,11 +16,17 @@ import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { parseArgs } from "util";
 import Redis from "ioredis";
-import { DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS, renderRedisConf, renderSentinelConf } from "../lib/redisConfig";
+import {
+    DEFAULT_DOWN_AFTER_MS,
+    DEFAULT_FAILOVER_TIMEOUT_MS,
+    DEFAULT_MASTER_NAME,
+    renderRedisConf,
+    renderSentinelConf,
+} from "../lib/redisConfig";
 import { freePort, missingTool } from "./tools";
 
 const LOOPBACK = "127.0.0.1";
-const MASTER = "ecommerce-cache";
+const MASTER = DEFAULT_MASTER_NAME;
 
 export interface SentinelRun {
     readonly run: number;
