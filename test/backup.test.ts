@@ -42,6 +42,8 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         err = "";
         return main([...args, "--database", "shop", "--s3-endpoint", endpoint], io);
     };
+    /** `dump` from a server, with the test's credentials (and no TLS unless the caller adds it). */
+    const dumpFrom = (db: MariaDb) => ["dump", "--host", "127.0.0.1", "--port", String(db.port), "--credentials-file", credentialsFile];
     /** The restore target and the credentials to use there. */
     const targetFlags = () => [
         "--host",
@@ -166,18 +168,7 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
             await sleep(5); // some payouts before the snapshot, and more during the dump
         }
         const before = transfers;
-        const code = await run(
-            "dump",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(replica.port),
-            "--credentials-file",
-            credentialsFile,
-            "--ssl-ca",
-            tls.cert,
-            ...bucketFlags,
-        );
+        const code = await run(...dumpFrom(replica), "--ssl-ca", tls.cert, ...bucketFlags);
         const during = transfers - before;
         transferring = false;
         await writer;
@@ -195,48 +186,19 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
     });
 
     it("reaches a server that requires TLS only with --ssl-ca (the certificate verified), as RDS requires", async () => {
-        const code = await run(
-            "dump",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(replica.port),
-            "--credentials-file",
-            credentialsFile,
-            ...bucketFlags,
-        );
+        const code = await run(...dumpFrom(replica), ...bucketFlags);
         assert.equal(code, 1);
         // MariaDB refuses the plain-text login (the same credentials work over TLS, below and in every other test).
         assert.match(err, /insecure transport are prohibited|Access denied for user/);
         // A CA the server's certificate does not chain to is refused.
         const other = selfSignedCertificate(path.join(dir, "other-ca"));
-        const wrong = await run(
-            "dump",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(replica.port),
-            "--credentials-file",
-            credentialsFile,
-            "--ssl-ca",
-            other.cert,
-            ...bucketFlags,
-        );
+        const wrong = await run(...dumpFrom(replica), "--ssl-ca", other.cert, ...bucketFlags);
         assert.equal(wrong, 1);
         assert.match(err, /self[- ]signed certificate|unable to verify|certificate/i);
     });
 
     it("refuses to dump the writer, naming the flag that would allow it", async () => {
-        const code = await run(
-            "dump",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            String(primary.port),
-            "--credentials-file",
-            credentialsFile,
-            ...bucketFlags,
-        );
+        const code = await run(...dumpFrom(primary), ...bucketFlags);
         assert.equal(code, 1);
         assert.match(err, /is writable \(read_only=0\): backups are taken from a read replica, never the writer .*--allow-writer/);
     });
