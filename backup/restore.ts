@@ -33,11 +33,12 @@ export interface BucketVerdict {
 /** Checks one backup: its dump's hash against the manifest and the checksum file. */
 async function checkBackup(client: S3Client, b: BucketRef, database: string, id: string): Promise<{ ok: boolean; detail: string }> {
     try {
-        const [manifest, listed, actual] = await Promise.all([
+        // The small objects first: no download of a dump whose manifest cannot be read.
+        const [manifest, listed] = await Promise.all([
             readManifest(client, b.bucket, database, id),
             readChecksumFile(client, b.bucket, database, id),
-            downloadDump(client, b.bucket, database, id),
         ]);
+        const actual = await downloadDump(client, b.bucket, database, id);
         if (actual.sha256 !== manifest.sha256 || listed !== manifest.sha256) {
             return {
                 ok: false,

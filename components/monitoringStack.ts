@@ -320,6 +320,11 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
 
     private readonly partition: pulumi.Output<string>;
 
+    /** The encrypted gp3 StorageClass every volume of the cluster uses. */
+    private get storageClassName(): string {
+        return this.args.storageClassName ?? "gp3";
+    }
+
     constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("MonitoringStack", name, monitoringStackArgsProblems(args));
         super("ecommerce:monitoring:MonitoringStack", name, args, opts);
@@ -612,7 +617,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             `${this.name}-gp3`,
             {
                 metadata: {
-                    name: this.args.storageClassName ?? "gp3",
+                    name: this.storageClassName,
                     labels: this.labels,
                     annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
                 },
@@ -799,7 +804,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         podIdentityAgent: aws.eks.Addon,
         storage: pulumi.Resource[],
     ): pulumi.Output<string> {
-        const specs = backupCronJobs({ ...job, storageClassName: this.args.storageClassName ?? "gp3" });
+        const specs = backupCronJobs({ ...job, storageClassName: this.storageClassName });
         const association = this.podIdentityRole({
             key: "db-backup",
             policyKey: "db-backup-metrics",
@@ -872,7 +877,7 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
                 kubePrometheusStackValues({
                     region: args.region,
                     clusterName: actualClusterName,
-                    storageClassName: args.storageClassName ?? "gp3",
+                    storageClassName: this.storageClassName,
                     prometheusRetentionDays: args.prometheusRetentionDays,
                     prometheusStorageGiB: args.prometheusStorageGiB,
                     grafanaStorageGiB: args.grafanaStorageGiB,
