@@ -161,8 +161,8 @@ async function siteStack(cfg: PlatformConfig) {
                 bucket: backupBucketName(cfg.project, account.accountId, cfg.region, region),
             })),
             maxAgeHours: cfg.backups.maxAgeHours,
-            // A compressed dump stays well below the database's allocated storage.
-            scratchGiB: cfg.db.allocatedStorageGiB,
+            // A compressed dump stays well below the database's storage, whatever autoscaling grows it to.
+            scratchGiB: cfg.db.maxAllocatedStorageGiB,
         },
         tags: tierTags(cfg, "monitoring"),
     });

@@ -29,7 +29,6 @@ export class DrillSite {
         database: ConnectionOptions,
     ) {
         this.pool = createPool({ ...database, connectionLimit: 8, waitForConnections: true, queueLimit: 50, enableKeepAlive: true });
-        this.pool.on("connection", () => undefined);
     }
 
     get url(): string {

@@ -32,7 +32,7 @@ export interface BackupJobSpec {
     readonly credentialsSecret: string;
     readonly buckets: readonly { readonly region: string; readonly bucket: string }[];
     readonly maxAgeHours: number;
-    /** Scratch space for one compressed dump (a gp3 volume per run). */
+    /** Scratch space for one compressed dump (a gp3 volume per dump run; size it for the database's ceiling). */
     readonly scratchGiB: number;
     readonly storageClassName: string;
 }
@@ -54,7 +54,10 @@ function problems(s: BackupJobSpec): string[] {
     return p;
 }
 
-function podSpec(s: BackupJobSpec, args: string[]): Record<string, unknown> {
+/** What /tmp is: a gp3 volume of its own for a dump, a small emptyDir for verify (it hashes as it downloads). */
+type Scratch = "dump-volume" | "small";
+
+function podSpec(s: BackupJobSpec, args: string[], scratch: Scratch): Record<string, unknown> {
     return {
         serviceAccountName: BACKUP_SERVICE_ACCOUNT,
         restartPolicy: "Never",
@@ -78,19 +81,21 @@ function podSpec(s: BackupJobSpec, args: string[]): Record<string, unknown> {
             },
         ],
         volumes: [
-            {
-                name: "scratch",
-                // A volume of its own per run, deleted with the pod: a dump can outgrow the node's disk.
-                ephemeral: {
-                    volumeClaimTemplate: {
-                        spec: {
-                            accessModes: ["ReadWriteOnce"],
-                            storageClassName: s.storageClassName,
-                            resources: { requests: { storage: `${s.scratchGiB}Gi` } },
-                        },
-                    },
-                },
-            },
+            scratch === "small"
+                ? { name: "scratch", emptyDir: { sizeLimit: "1Gi" } }
+                : {
+                      name: "scratch",
+                      // A volume of its own per run, deleted with the pod: a dump can outgrow the node's disk.
+                      ephemeral: {
+                          volumeClaimTemplate: {
+                              spec: {
+                                  accessModes: ["ReadWriteOnce"],
+                                  storageClassName: s.storageClassName,
+                                  resources: { requests: { storage: `${s.scratchGiB}Gi` } },
+                              },
+                          },
+                      },
+                  },
         ],
     };
 }
@@ -102,7 +107,7 @@ export interface CronJobSpec {
     readonly [field: string]: unknown;
 }
 
-function cronJob(s: BackupJobSpec, schedule: string, args: string[], deadlineSeconds: number): CronJobSpec {
+function cronJob(s: BackupJobSpec, schedule: string, args: string[], deadlineSeconds: number, scratch: Scratch): CronJobSpec {
     return {
         schedule,
         timeZone: "Etc/UTC",
@@ -116,7 +121,7 @@ function cronJob(s: BackupJobSpec, schedule: string, args: string[], deadlineSec
                 backoffLimit: 2,
                 activeDeadlineSeconds: deadlineSeconds,
                 ttlSecondsAfterFinished: 7 * 86400,
-                template: { spec: podSpec(s, args) },
+                template: { spec: podSpec(s, args, scratch) },
             },
         },
     };
@@ -153,7 +158,14 @@ export function backupCronJobs(s: BackupJobSpec): { dump: CronJobSpec; verify: C
                 "--publish-metric",
             ],
             6 * 3600,
+            "dump-volume",
         ),
-        verify: cronJob(s, BACKUP_VERIFY_SCHEDULE, ["verify", ...common, ...buckets, "--max-age-hours", String(s.maxAgeHours)], 3 * 3600),
+        verify: cronJob(
+            s,
+            BACKUP_VERIFY_SCHEDULE,
+            ["verify", ...common, ...buckets, "--max-age-hours", String(s.maxAgeHours)],
+            3 * 3600,
+            "small",
+        ),
     };
 }

@@ -3,16 +3,11 @@
  * any stack's state: one bucket per (source region, backup region), named from the account and
  * the two regions. Pure functions.
  */
-import { REGION_NAME, ACCOUNT_ID } from "./rules";
+import { requireRegion } from "./dbNaming";
+import { ACCOUNT_ID } from "./rules";
 
 /** S3 bucket names: 3-63 characters, lowercase letters, digits, hyphens. */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-
-function requireRegion(what: string, region: string): void {
-    if (!REGION_NAME.accepts(region)) {
-        throw new Error(`${what}: "${region}" is not an AWS region name like us-west-2`);
-    }
-}
 
 /** `<project>-db-backups-<account>-<source region>-<backup region>`, e.g. `ecommerce-db-backups-123456789012-us-east-2-us-west-2`. */
 export function backupBucketName(project: string, accountId: string, sourceRegion: string, backupRegion: string): string {

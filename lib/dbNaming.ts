@@ -15,7 +15,8 @@ export const MYSQL_PORT = 3306;
 const RDS_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}$/;
 const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 
-function requireRegion(what: string, region: string): void {
+/** Throws, naming `what`, unless `region` has the shape of an AWS region name. */
+export function requireRegion(what: string, region: string): void {
     if (!REGION_NAME.accepts(region)) {
         throw new Error(`${what}: "${region}" is not an AWS region name like us-east-2`);
     }

@@ -375,6 +375,18 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
     });
 });
 
+describe("upload part sizes (backup/store.ts)", () => {
+    it("uses 16 MiB parts, and larger ones when a dump would need more than S3's 10,000", async () => {
+        const { partSizeFor } = await import("../backup/store");
+        const MiB = 1024 * 1024;
+        assert.equal(partSizeFor(1024 * MiB), 16 * MiB);
+        for (const gib of [150, 500, 2000]) {
+            const bytes = gib * 1024 * MiB;
+            assert.ok(Math.ceil(bytes / partSizeFor(bytes)) <= 10_000, `${gib} GiB in at most 10,000 parts`);
+        }
+    });
+});
+
 describe("the backup job's bundle (backup/bundle.ts, as backup/Dockerfile builds it)", function () {
     this.timeout(60_000);
 

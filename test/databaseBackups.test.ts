@@ -139,10 +139,17 @@ describe("DatabaseBackups", () => {
                 ]);
                 assert.ok(!JSON.stringify(dump).includes("password"), "no credential in the job, only the secret's name");
                 assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-                assert.equal(pod.volumes[0].ephemeral.volumeClaimTemplate.spec.storageClassName, "gp3");
+                // The dump's scratch: a gp3 volume per run, sized for the database's autoscaling ceiling.
+                assert.deepEqual(pod.volumes[0].ephemeral.volumeClaimTemplate.spec, {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName: "gp3",
+                    resources: { requests: { storage: "1000Gi" } },
+                });
                 const verify = one(run, "kubernetes:batch/v1:CronJob", "monitoring-db-backup-verify-job").inputs;
                 assert.equal(verify.spec.schedule, "47 */6 * * *");
                 assert.deepEqual(verify.spec.jobTemplate.spec.template.spec.containers[0].args.slice(-2), ["--max-age-hours", "26"]);
+                // verify hashes as it downloads: no volume of its own.
+                assert.deepEqual(verify.spec.jobTemplate.spec.template.spec.volumes, [{ name: "scratch", emptyDir: { sizeLimit: "1Gi" } }]);
             });
 
             it("lets the job's role read the credentials, put and get backups through the buckets' keys, publish its metric: nothing else", async () => {
