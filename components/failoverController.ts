@@ -10,6 +10,9 @@ import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
 
+/** The schedule group the controller's schedule is in (the account's default group). */
+const SCHEDULE_GROUP = "default";
+
 /** The thresholds come from config as they are (lib/config.ts FailoverSettings). */
 export interface FailoverControllerArgs extends FailoverSettings {
     /** Names' prefix. */
@@ -258,7 +261,11 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
             { functionName: fn.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
             { parent: this },
         );
-        const scheduleArn = `arn:${this.args.partition}:scheduler:${this.args.region}:${this.args.accountId}:schedule/default/${this.prefix}`;
+        // Scheduler assumes the execution role with its schedule GROUP's ARN as aws:SourceArn
+        // (Scheduler user guide, "Cross-service confused deputy prevention", changed 2023-09-07):
+        // a condition on the schedule's own ARN never matches, and every run would fail to
+        // assume the role. The schedule is in the default group.
+        const scheduleGroupArn = `arn:${this.args.partition}:scheduler:${this.args.region}:${this.args.accountId}:schedule-group/${SCHEDULE_GROUP}`;
         const invoker = new aws.iam.Role(
             `${this.name}-scheduler-role`,
             {
@@ -270,8 +277,10 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                                 Effect: "Allow",
                                 Principal: { Service: "scheduler.amazonaws.com" },
                                 Action: "sts:AssumeRole",
-                                // Only this schedule may assume it (confused deputy).
-                                Condition: { StringEquals: { "aws:SourceAccount": this.args.accountId, "aws:SourceArn": scheduleArn } },
+                                // Only schedules of this account's group may assume it (confused deputy).
+                                Condition: {
+                                    StringEquals: { "aws:SourceAccount": this.args.accountId, "aws:SourceArn": scheduleGroupArn },
+                                },
                             },
                         ],
                     }),
@@ -297,6 +306,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
             `${this.name}-schedule`,
             {
                 name: this.prefix,
+                groupName: SCHEDULE_GROUP,
                 description: `Runs the failover controller of ${this.args.region} (watching ${this.args.writerRegion}) every minute`,
                 scheduleExpression: "rate(1 minute)",
                 flexibleTimeWindow: { mode: "OFF" },

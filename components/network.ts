@@ -257,9 +257,7 @@ export class Network extends PlatformComponent<NetworkArgs> {
             name,
             {
                 role: role.id,
-                policy: pulumi
-                    .all([logGroup.arn, arnParts])
-                    .apply(([arn, { partition, region, account }]) => JSON.stringify(flowLogPermissions(arn, partition, region, account))),
+                policy: logGroup.arn.apply((arn) => JSON.stringify(flowLogPermissions(arn))),
             },
             { parent: this },
         );
@@ -299,8 +297,13 @@ export function flowLogTrustPolicy(partition: string, region: string, account: s
     };
 }
 
-/** The documented flow-log permissions, on this log group (DescribeLogGroups lists, so it takes the account's groups). */
-export function flowLogPermissions(logGroupArn: string, partition: string, region: string, account: string): object {
+/**
+ * The documented flow-log permissions (VPC user guide, "IAM role for publishing flow logs to
+ * CloudWatch Logs"), the writes on this log group. logs:DescribeLogGroups authorizes no resource
+ * type (Service Authorization Reference, CloudWatch Logs: its resource types column is empty),
+ * so a grant scoped to a log-group ARN gives nothing: it is on "*", as AWS's own policy has it.
+ */
+export function flowLogPermissions(logGroupArn: string): object {
     return {
         Version: "2012-10-17",
         Statement: [
@@ -314,7 +317,7 @@ export function flowLogPermissions(logGroupArn: string, partition: string, regio
                 Sid: "FindTheLogGroup",
                 Effect: "Allow",
                 Action: "logs:DescribeLogGroups",
-                Resource: `arn:${partition}:logs:${region}:${account}:log-group:*`,
+                Resource: "*",
             },
         ],
     };

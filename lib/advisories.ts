@@ -1,12 +1,12 @@
 /**
  * The dated advisory tables, one home for what AWS no longer creates or only sells as paid
- * Extended Support, which Kubernetes versions EKS supports until when, and which container
+ * Extended Support, which Kubernetes versions EKS supports until when, which Lambda runtimes are deprecated when, and which container
  * images carry known critical CVEs. Each row names its source. Config validation (lib/config.ts),
  * the components and the policy pack (policies/versions.ts) all read these tables; revisit them
  * when AWS's calendars or the CVE feeds move.
  */
 
-export const ADVISORIES_AS_OF = "2026-11-30";
+export const ADVISORIES_AS_OF = "2026-12-02";
 
 export interface EngineAdvisory {
     readonly engine: string;
@@ -142,6 +142,12 @@ export type EksSupport =
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Whole UTC days from `date` to the start of `isoDay` (0 on that day, negative after it). */
+function daysUntil(isoDay: string, date: Date): number {
+    const today = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+    return Math.round((Date.parse(`${isoDay}T00:00:00Z`) - today) / DAY_MS);
+}
+
 /**
  * Where `version` stands in EKS standard support on `date` (UTC days): `daysLeft` counts the
  * days of standard support left, so on the end date itself it is 0 and the version has ended.
@@ -151,8 +157,72 @@ export function eksSupport(version: string, date: Date): EksSupport {
     if (!row) {
         return { status: "unknown" };
     }
-    const today = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
-    const daysLeft = Math.round((Date.parse(`${row.endOfStandardSupport}T00:00:00Z`) - today) / DAY_MS);
+    const daysLeft = daysUntil(row.endOfStandardSupport, date);
     const status = daysLeft <= 0 ? "ended" : daysLeft <= EKS_SUPPORT_WARNING_DAYS ? "ending" : "standard";
+    return { status, row, daysLeft };
+}
+
+// --- Lambda: managed runtimes and their deprecation -----------------------------------------
+
+export interface LambdaRuntimeRow {
+    /** Runtime identifier, e.g. "nodejs24.x". */
+    readonly runtime: string;
+    /** Deprecation (ISO date): from that day no security patches, and the policy pack refuses it. */
+    readonly deprecated: string;
+    /** From this day CreateFunction with the runtime is refused. */
+    readonly blockCreate: string;
+    /** From this day UpdateFunctionConfiguration/UpdateFunctionCode on it is refused. */
+    readonly blockUpdate: string;
+    readonly source: string;
+}
+
+const LAMBDA_CALENDAR = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (supported and deprecated runtimes)";
+/**
+ * The block dates of deprecated runtimes have moved several times (nodejs20.x: June/July 2026
+ * in AWS's Health notice of November 2025, February/March 2027 on the page in June 2026);
+ * cfn-lint's copy of the table (LmbdRuntimeLifecycle.json, PR #4532, 2026-06-02) is the latest read.
+ */
+const LAMBDA_CALENDAR_VIA_CFN_LINT = `${LAMBDA_CALENDAR}, as read by cfn-lint LmbdRuntimeLifecycle.json (2026-06-02)`;
+
+/**
+ * The Node.js runtimes Lambda lists, newest first. A deprecated runtime first stops getting
+ * patches, then stops taking new functions, then stops taking updates: after a failover the
+ * `writerRegion` flip updates the controller's function, so an update block breaks recovery.
+ * Add a newer runtime here with its source.
+ */
+export const LAMBDA_RUNTIMES: readonly LambdaRuntimeRow[] = [
+    { runtime: "nodejs24.x", deprecated: "2028-04-30", blockCreate: "2028-06-01", blockUpdate: "2028-07-01", source: LAMBDA_CALENDAR },
+    { runtime: "nodejs22.x", deprecated: "2027-04-30", blockCreate: "2027-06-01", blockUpdate: "2027-07-01", source: LAMBDA_CALENDAR },
+    {
+        runtime: "nodejs20.x",
+        deprecated: "2026-04-30",
+        blockCreate: "2027-02-01",
+        blockUpdate: "2027-03-03",
+        source: LAMBDA_CALENDAR_VIA_CFN_LINT,
+    },
+    {
+        runtime: "nodejs18.x",
+        deprecated: "2025-09-01",
+        blockCreate: "2027-02-01",
+        blockUpdate: "2027-03-03",
+        source: LAMBDA_CALENDAR_VIA_CFN_LINT,
+    },
+];
+
+/** Days before a runtime's deprecation from which it is reported as ending. */
+export const LAMBDA_RUNTIME_WARNING_DAYS = 60;
+
+export type LambdaRuntimeSupport =
+    | { readonly status: "unknown" }
+    | { readonly status: "supported" | "ending" | "deprecated"; readonly row: LambdaRuntimeRow; readonly daysLeft: number };
+
+/** Where `runtime` stands on `date` (UTC days): `daysLeft` counts the days until its deprecation. */
+export function lambdaRuntimeSupport(runtime: string, date: Date): LambdaRuntimeSupport {
+    const row = LAMBDA_RUNTIMES.find((r) => r.runtime === runtime);
+    if (!row) {
+        return { status: "unknown" };
+    }
+    const daysLeft = daysUntil(row.deprecated, date);
+    const status = daysLeft <= 0 ? "deprecated" : daysLeft <= LAMBDA_RUNTIME_WARNING_DAYS ? "ending" : "supported";
     return { status, row, daysLeft };
 }

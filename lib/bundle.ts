@@ -1,9 +1,16 @@
 /**
- * One CommonJS file of a Node program and its dependencies (esbuild), for Node 20: what the
+ * One CommonJS file of a Node program and its dependencies (esbuild), for the Node.js of NODE_MAJOR: what the
  * failover controller's Lambda runs (failover/lambda/bundle.ts) and what the backup job's
  * image runs (backup/bundle.ts). One set of build options for both.
  */
 import { buildSync } from "esbuild";
+
+/**
+ * The Node.js major the bundles target: the Lambda runtime (failover/lambda/bundle.ts), the
+ * backup image's base (backup/Dockerfile) and the Node the project runs on (package.json) agree
+ * with it; test/lambda.test.ts checks that they do.
+ */
+export const NODE_MAJOR = 24;
 import * as fs from "fs";
 import * as path from "path";
 
@@ -14,7 +21,7 @@ export function bundleNodeProgram(entry: string, outfile: string): string {
         outfile,
         bundle: true,
         platform: "node",
-        target: "node20",
+        target: `node${NODE_MAJOR}`,
         format: "cjs",
         minify: true,
         sourcemap: false,

@@ -20,7 +20,7 @@ import { instanceSizeByTier } from "./sizes";
 import { tierAzSpread } from "./spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "./storage";
 import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "./traffic";
-import { approvedVersions, eksStandardSupportEnding } from "./versions";
+import { approvedVersions, eksStandardSupportEnding, lambdaRuntimeDeprecationEnding } from "./versions";
 
 export const POLICY_PACK_NAME = "ecommerce-platform";
 
@@ -32,6 +32,7 @@ export const ALL_POLICIES: Policies = [
     allowedRegions,
     approvedVersions,
     eksStandardSupportEnding,
+    lambdaRuntimeDeprecationEnding,
     encryptionAtRest,
     s3Encrypted,
     s3PublicAccessBlocked,

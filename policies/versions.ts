@@ -3,7 +3,16 @@
  * known critical CVEs, and floating tags. The advisory table is dated; each row names its
  * source. Revisit it when AWS's calendar or the CVE feeds move.
  */
-import { ADVISORIES_AS_OF, EKS_SUPPORT_WARNING_DAYS, eksSupport, ENGINE_ADVISORIES, EXACT_TAG, imageProblem } from "../lib/advisories";
+import {
+    ADVISORIES_AS_OF,
+    EKS_SUPPORT_WARNING_DAYS,
+    eksSupport,
+    ENGINE_ADVISORIES,
+    EXACT_TAG,
+    imageProblem,
+    LAMBDA_RUNTIME_WARNING_DAYS,
+    lambdaRuntimeSupport,
+} from "../lib/advisories";
 import { configOf, resourcePolicy } from "./kit";
 
 /**
@@ -34,7 +43,11 @@ const EVALUATION_DATE_SCHEMA = { type: "string", pattern: "^(\\d{4}-\\d{2}-\\d{2
 
 /** Policy config that judges every support window of the pack on `date` (YYYY-MM-DD). */
 export function judgedOn(date: string): Record<string, { evaluationDate: string }> {
-    return { "approved-versions": { evaluationDate: date }, "eks-standard-support-ending": { evaluationDate: date } };
+    return {
+        "approved-versions": { evaluationDate: date },
+        "eks-standard-support-ending": { evaluationDate: date },
+        "lambda-runtime-deprecation-ending": { evaluationDate: date },
+    };
 }
 
 /** The day `evaluationDate` names, or today. */
@@ -44,6 +57,13 @@ export function evaluationDay(config: Pick<VersionConfig, "evaluationDate">): Da
 
 /** EKS clusters and node groups, whichever way the engine shows them (remote component or child). */
 const EKS_TYPES = ["eks:index:Cluster", "aws:eks/cluster:Cluster", "eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"];
+
+const LAMBDA_FUNCTION = "aws:lambda/function:Function";
+
+/** A zip function's runtime (a container image function has none). */
+function lambdaRuntimeOf(props: Record<string, any>): string | undefined {
+    return typeof props.runtime === "string" && props.runtime !== "" ? props.runtime : undefined;
+}
 
 /** The Kubernetes version of an EKS cluster or node group, if it names one. */
 function kubernetesVersion(props: Record<string, any>): string | undefined {
@@ -62,7 +82,7 @@ function decoded(userData: unknown): string {
 
 export const approvedVersions = resourcePolicy({
     name: "approved-versions",
-    description: `Refuses RDS MySQL versions AWS no longer creates or only sells as paid Extended Support, RDS instances enrolled in Extended Support, container images with known critical CVEs, floating image tags or chart versions, and EKS versions past the end of standard support or missing from the EKS calendar (advisories as of ${ADVISORIES_AS_OF}).`,
+    description: `Refuses RDS MySQL versions AWS no longer creates or only sells as paid Extended Support, RDS instances enrolled in Extended Support, container images with known critical CVEs, floating image tags or chart versions, EKS versions past the end of standard support or missing from the EKS calendar, and Lambda runtimes deprecated or missing from the Lambda calendar (advisories as of ${ADVISORIES_AS_OF}).`,
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -75,6 +95,7 @@ export const approvedVersions = resourcePolicy({
         "aws:ec2/instance:Instance",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "kubernetes:helm.sh/v3:Release",
+        LAMBDA_FUNCTION,
         ...EKS_TYPES,
     ],
     validate: (args, report) => {
@@ -92,6 +113,24 @@ export const approvedVersions = resourcePolicy({
             } else if (support.status === "ended") {
                 report(
                     `EKS ${args.name} runs Kubernetes ${version}, out of EKS standard support since ${support.row.endOfStandardSupport} (${support.row.source}): EKS upgrades such a cluster by itself and every later pulumi up plans a downgrade it refuses; move to a supported version`,
+                );
+            }
+            return;
+        }
+        if (args.type === LAMBDA_FUNCTION) {
+            const runtime = lambdaRuntimeOf(p);
+            if (runtime === undefined) {
+                args.notApplicable("a container-image function: its image carries the runtime");
+            }
+            const support = lambdaRuntimeSupport(runtime!, evaluationDay(configOf<VersionConfig>(args, VERSION_DEFAULTS)));
+            if (support.status === "unknown") {
+                report(
+                    `Lambda function ${args.name} runs ${runtime}, which the Lambda calendar of lib/advisories.ts does not list (as of ${ADVISORIES_AS_OF}); add its row with its deprecation dates`,
+                );
+            } else if (support.status === "deprecated") {
+                const r = support.row;
+                report(
+                    `Lambda function ${args.name} runs ${runtime}, deprecated since ${r.deprecated} (function creation refused from ${r.blockCreate}, updates from ${r.blockUpdate}; ${r.source}): move to a runtime in standard support`,
                 );
             }
             return;
@@ -145,6 +184,30 @@ export const eksStandardSupportEnding = resourcePolicy({
         if (support.status === "ending") {
             report(
                 `EKS ${args.name} runs Kubernetes ${version}, whose EKS standard support ends on ${support.row.endOfStandardSupport} (in ${support.daysLeft} days, ${support.row.source}): plan the upgrade (ecommerce:eksVersion) before EKS upgrades the cluster by itself`,
+            );
+        }
+    },
+});
+
+export const lambdaRuntimeDeprecationEnding = resourcePolicy({
+    name: "lambda-runtime-deprecation-ending",
+    description: `Warns when a Lambda function's runtime is deprecated within ${LAMBDA_RUNTIME_WARNING_DAYS} days (after that day approved-versions refuses it).`,
+    enforcementLevel: "advisory",
+    configSchema: { properties: { evaluationDate: EVALUATION_DATE_SCHEMA } },
+    types: [LAMBDA_FUNCTION],
+    validate: (args, report) => {
+        const runtime = lambdaRuntimeOf(args.props);
+        if (runtime === undefined) {
+            args.notApplicable("a container-image function: its image carries the runtime");
+        }
+        const support = lambdaRuntimeSupport(
+            runtime!,
+            evaluationDay(configOf<Pick<VersionConfig, "evaluationDate">>(args, { evaluationDate: "" })),
+        );
+        if (support.status === "ending") {
+            const r = support.row;
+            report(
+                `Lambda function ${args.name} runs ${runtime}, deprecated on ${r.deprecated} (in ${support.daysLeft} days; creation refused from ${r.blockCreate}, updates from ${r.blockUpdate}; ${r.source}): move to a newer runtime before then`,
             );
         }
     },

@@ -22,7 +22,7 @@ describe("FailoverController", () => {
         assert.equal(schedule.inputs.scheduleExpression, "rate(1 minute)");
         assert.deepEqual(schedule.inputs.flexibleTimeWindow, { mode: "OFF" });
         const fn = one(dr, "aws:lambda/function:Function", "failover-function");
-        assert.equal(fn.inputs.runtime, "nodejs20.x");
+        assert.equal(fn.inputs.runtime, "nodejs24.x");
         assert.equal(fn.inputs.handler, "index.handler");
         assert.equal(fn.inputs.reservedConcurrentExecutions, 1);
         const config = JSON.parse(fn.inputs.environment.variables.FAILOVER_CONFIG);
@@ -135,12 +135,14 @@ describe("FailoverController", () => {
             },
         ]);
         const trust = JSON.parse(one(dr, "aws:iam/role:Role", "failover-scheduler-role").inputs.assumeRolePolicy);
+        // Scheduler assumes the role with the schedule GROUP's ARN (confused-deputy page, since 2023-09-07).
         assert.deepEqual(trust.Statement[0].Condition, {
             StringEquals: {
                 "aws:SourceAccount": "123456789012",
-                "aws:SourceArn": "arn:aws:scheduler:us-west-1:123456789012:schedule/default/ecommerce-failover",
+                "aws:SourceArn": "arn:aws:scheduler:us-west-1:123456789012:schedule-group/default",
             },
         });
+        assert.equal(one(dr, "aws:scheduler/schedule:Schedule", "failover-schedule").inputs.groupName, "default");
         // Asynchronous invocations: no retries by Lambda's queue, no event older than the next minute's.
         const async = one(dr, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "failover-async");
         assert.equal(async.inputs.maximumRetryAttempts, 0);

@@ -86,7 +86,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: global \(4 resources, 2 policies passed, 20 not applicable, 1 deploy warning\), primary \(\d+ resources, 22 policies passed, 4 deploy warnings\), dr \(\d+ resources, 22 policies passed, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: global \(4 resources, 2 policies passed, 21 not applicable, 1 deploy warning\), primary \(\d+ resources, 23 policies passed, 4 deploy warnings\), dr \(\d+ resources, 23 policies passed, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -110,7 +110,7 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.ok, true);
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
-        assert.equal(result.stacks[0].verdicts.length, 22);
+        assert.equal(result.stacks[0].verdicts.length, 23);
         assert.ok(
             result.stacks[0].resources.some(
                 (r) =>
@@ -202,7 +202,7 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(before.summary, "plan OK: dr (177 resources, 21 policies passed, 2 advisory warnings, 4 deploy warnings)");
+        assert.equal(before.summary, "plan OK: dr (177 resources, 22 policies passed, 2 advisory warnings, 4 deploy warnings)");
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -218,6 +218,6 @@ describe("offline plan (npm run plan)", () => {
             dr.warnings.map((w) => w.split(" = ")[0]),
             ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames", "ecommerce:webAmiNameFilter"],
         );
-        assert.equal(result.summary, "plan OK: dr (177 resources, 22 policies passed, 4 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (177 resources, 23 policies passed, 4 deploy warnings)");
     });
 });

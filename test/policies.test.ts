@@ -18,8 +18,8 @@ import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
 import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "../policies/traffic";
 import { imageProblem } from "../lib/advisories";
-import { approvedVersions, eksStandardSupportEnding, imagesIn } from "../policies/versions";
-import { JUDGED_AS_OF } from "./support/asOf";
+import { approvedVersions, eksStandardSupportEnding, imagesIn, lambdaRuntimeDeprecationEnding } from "../policies/versions";
+import { AS_OF, JUDGED_AS_OF } from "./support/asOf";
 import { res, stackOf, subnets, tags } from "./support/fixtures";
 import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
 import { loadStack, type RecordedResource } from "../offline/run";
@@ -142,7 +142,8 @@ describe("policy pack", () => {
             assert.match(p.description, /^[A-Z][^]*\.$/);
             assert.equal((p.description.match(/\. [A-Z]/g) ?? []).length, 0, `${p.name}: one sentence`);
             // Only the early warning is advisory; everything else fails a preview.
-            assert.equal(p.enforcementLevel, p.name === "eks-standard-support-ending" ? "advisory" : "mandatory", p.name);
+            const advisory = ["eks-standard-support-ending", "lambda-runtime-deprecation-ending"];
+            assert.equal(p.enforcementLevel, advisory.includes(p.name) ? "advisory" : "mandatory", p.name);
         }
     });
 
@@ -157,6 +158,7 @@ describe("policy pack", () => {
                 "allowed-regions",
                 "approved-versions",
                 "eks-standard-support-ending",
+                "lambda-runtime-deprecation-ending",
                 "encryption-at-rest",
                 "s3-encrypted",
                 "s3-public-access-blocked",
@@ -529,7 +531,7 @@ describe("EKS versions against the EKS calendar (approved-versions, eks-standard
 
     it("fails a version the calendar does not list", () => {
         assert.deepEqual(messages(verdict(approvedVersions, [cluster("1.29")], on("2026-11-30"))), [
-            "EKS monitoring-eks runs Kubernetes 1.29, which the EKS calendar of lib/advisories.ts does not list (as of 2026-11-30); add its row with its end of standard support",
+            "EKS monitoring-eks runs Kubernetes 1.29, which the EKS calendar of lib/advisories.ts does not list (as of 2026-12-02); add its row with its end of standard support",
         ]);
     });
 
@@ -537,6 +539,60 @@ describe("EKS versions against the EKS calendar (approved-versions, eks-standard
         for (const stack of ["primary", "dr"]) {
             const [approved, warning] = runPolicies(await loadStack(stack), [approvedVersions, eksStandardSupportEnding], JUDGED_AS_OF);
             assert.deepEqual([approved.violations, warning.violations, warning.examined], [[], [], 2], stack);
+        }
+    });
+});
+
+describe("Lambda runtimes against the Lambda calendar (approved-versions, lambda-runtime-deprecation-ending)", () => {
+    const fn = (runtime: string | undefined) =>
+        res("aws:lambda/function:Function", "failover-function", { runtime, tags: tags("failover") });
+    const on = (date: string) => ({
+        "approved-versions": { evaluationDate: date },
+        "lambda-runtime-deprecation-ending": { evaluationDate: date },
+    });
+    const both = (runtime: string | undefined, date: string) => ({
+        approved: messages(verdict(approvedVersions, [fn(runtime)], on(date))),
+        warning: messages(verdict(lambdaRuntimeDeprecationEnding, [fn(runtime)], on(date))),
+    });
+    const calendar = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html (supported and deprecated runtimes)";
+
+    it("refuses nodejs20.x on 2026-12-02: deprecated since 2026-04-30, creation refused from 2027-02-01, updates from 2027-03-03", () => {
+        assert.deepEqual(both("nodejs20.x", "2026-12-02"), {
+            approved: [
+                `Lambda function failover-function runs nodejs20.x, deprecated since 2026-04-30 (function creation refused from 2027-02-01, updates from 2027-03-03; ${calendar}, as read by cfn-lint LmbdRuntimeLifecycle.json (2026-06-02)): move to a runtime in standard support`,
+            ],
+            warning: [],
+        });
+    });
+
+    it("passes nodejs24.x on 2026-12-02 and nodejs22.x until 60 days before its deprecation, then warns without failing", () => {
+        assert.deepEqual(both("nodejs24.x", "2026-12-02"), { approved: [], warning: [] });
+        assert.deepEqual(both("nodejs22.x", "2027-02-28"), { approved: [], warning: [] });
+        assert.deepEqual(both("nodejs22.x", "2027-03-01"), {
+            approved: [],
+            warning: [
+                `Lambda function failover-function runs nodejs22.x, deprecated on 2027-04-30 (in 60 days; creation refused from 2027-06-01, updates from 2027-07-01; ${calendar}): move to a newer runtime before then`,
+            ],
+        });
+        assert.equal(both("nodejs22.x", "2027-04-30").approved.length, 1, "refused from the deprecation day itself");
+        assert.equal(both("nodejs22.x", "2027-04-29").approved.length, 0);
+    });
+
+    it("fails a runtime the calendar does not list, and leaves a container-image function (no runtime) alone", () => {
+        assert.deepEqual(both("nodejs16.x", "2026-12-02").approved, [
+            `Lambda function failover-function runs nodejs16.x, which the Lambda calendar of lib/advisories.ts does not list (as of ${AS_OF}); add its row with its deprecation dates`,
+        ]);
+        assert.equal(verdict(approvedVersions, [fn(undefined)], on("2026-12-02")).examined, 0);
+    });
+
+    it("passes the stacks' controller functions on the tables' date, examining one function per site", async () => {
+        for (const stack of ["primary", "dr"]) {
+            const [approved, warning] = runPolicies(
+                await loadStack(stack),
+                [approvedVersions, lambdaRuntimeDeprecationEnding],
+                JUDGED_AS_OF,
+            );
+            assert.deepEqual([approved.violations, warning.violations, warning.examined], [[], [], 1], stack);
         }
     });
 });
@@ -555,7 +611,7 @@ describe("approved-versions", () => {
     ]) {
         it(`fails MySQL ${version}`, () => {
             assert.deepEqual(messages(verdict(approvedVersions, [dbInstance("db", { engineVersion: version })])), [
-                `RDS instance db runs mysql ${version}: ${status} (https://docs.aws.amazon.com/AmazonRDS/latest/MySQLReleaseNotes/mysql-release-calendar.html, as of 2026-11-30); allow it with policy config allowedEngineVersions`,
+                `RDS instance db runs mysql ${version}: ${status} (https://docs.aws.amazon.com/AmazonRDS/latest/MySQLReleaseNotes/mysql-release-calendar.html, as of 2026-12-02); allow it with policy config allowedEngineVersions`,
             ]);
         });
     }
@@ -579,7 +635,7 @@ describe("approved-versions", () => {
     });
     it("fails the seed's Redis 6.2.6 (CVE-2025-49844)", () => {
         assert.deepEqual(messages(verdict(approvedVersions, [redisNode(1, "a", { userData: "IMAGE='redis:6.2.6'" })])), [
-            "redis-node-1: image redis:6.2.6 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-30)",
+            "redis-node-1: image redis:6.2.6 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-12-02)",
         ]);
     });
     it("fails a floating image tag in base64 user data", () => {
@@ -611,12 +667,12 @@ describe("approved-versions", () => {
         ["redis:6.2.20", undefined],
         [
             "redis:6.2.19",
-            "image redis:6.2.19 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-30)",
+            "image redis:6.2.19 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0): use 6.2.20 or later (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-12-02)",
         ],
         ["redis:7.2.11", undefined],
         [
             "redis:7.0.15",
-            "image redis:7.0.15 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0); the 7.0 line is end of life and gets no fix (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-11-30)",
+            "image redis:7.0.15 is exposed to CVE-2025-49844 (Lua use-after-free, remote code execution, CVSS 10.0); the 7.0 line is end of life and gets no fix (https://nvd.nist.gov/vuln/detail/CVE-2025-49844, as of 2026-12-02)",
         ],
         ["redis:6.2", "image redis:6.2 uses a floating tag (6.2); pin an exact version or a digest"],
         ["redis", "image redis uses a floating tag (none, i.e. latest); pin an exact version or a digest"],

@@ -1,15 +1,15 @@
 /**
  * Builds the controller's Lambda bundle: one CommonJS file with its dependencies (the AWS SDK
  * v3 clients it uses included, so the function runs the versions the tests ran, not the
- * runtime's), for the nodejs20.x runtime. The Pulumi program zips it; `npm test` builds it.
+ * runtime's), for the nodejs24.x runtime (the Lambda calendar, lib/advisories.ts, says until when). The Pulumi program zips it; `npm test` builds it.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { bundleNodeProgram } from "../../lib/bundle";
+import { bundleNodeProgram, NODE_MAJOR } from "../../lib/bundle";
 
-export const LAMBDA_RUNTIME = "nodejs20.x";
+export const LAMBDA_RUNTIME = `nodejs${NODE_MAJOR}.x`;
 export const LAMBDA_HANDLER = "index.handler";
 const ENTRY = path.join(__dirname, "handler.ts");
 
