@@ -4,6 +4,7 @@ import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/
 import type { LambdaConfig } from "../failover/lambda/config";
 import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 import type { FailoverSettings, StackRole } from "../lib/config";
+import { ENDPOINT_CHECK_ACTIONS } from "../lib/accelerator";
 import { FAILOVER_RESERVED_CONCURRENCY, failoverName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
 import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
@@ -426,10 +427,11 @@ export function controllerPolicy(p: {
                 Resource: `${p.listenerArn}/endpoint-group/*`,
             },
             {
-                // Adding a load balancer endpoint: Global Accelerator checks it with the caller's rights. No resource-level permissions.
+                // Adding a load balancer endpoint: Global Accelerator checks it with the caller's
+                // rights (lib/accelerator.ts). No resource-level permissions exist for these.
                 Sid: "CheckTheLoadBalancer",
                 Effect: "Allow",
-                Action: "elasticloadbalancing:DescribeLoadBalancers",
+                Action: [...ENDPOINT_CHECK_ACTIONS],
                 Resource: "*",
             },
             {

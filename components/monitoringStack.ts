@@ -197,7 +197,7 @@ export interface MonitoringStackArgs {
      * their objects (DatabaseBackups). Its failure alerts through Alertmanager.
      * @default no backup job
      */
-    readonly backupJob?: Omit<BackupJobSpec, "storageClassName">;
+    readonly backupJob?: Omit<BackupJobSpec, "scratchStorageClassName">;
     /** Tags for every taggable child (a `Name` is added per resource). */
     readonly tags?: Tags;
 }
@@ -325,6 +325,11 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         return this.args.storageClassName ?? "gp3";
     }
 
+    /** The scratch StorageClass (reclaimPolicy Delete) of the backup job's per-run volumes. */
+    private get scratchStorageClassName(): string {
+        return `${this.storageClassName}-scratch`;
+    }
+
     constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
         requireValidArgs("MonitoringStack", name, monitoringStackArgsProblems(args));
         super("ecommerce:monitoring:MonitoringStack", name, args, opts);
@@ -364,8 +369,9 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
             ...dashboards,
         ]);
         if (this.args.backupJob) {
+            const scratch = this.createScratchStorageClass(k8sOpts, ebsCsi);
             this.backupRoleName = this.scheduleBackups(this.args.backupJob, k8sOpts, namespace, clusterName, podIdentityAgent, [
-                storageClass,
+                scratch,
                 ebsCsi,
             ]);
         }
@@ -610,29 +616,51 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
         return { podIdentityAgent, ebsCsi };
     }
 
-    /** The encrypted gp3 default StorageClass; volume tags carry the tier mark too (tagSpecification_N). */
+    /** The encrypted gp3 default StorageClass: monitoring data outlives its claim (Retain). */
     private createStorageClass(k8sOpts: pulumi.CustomResourceOptions, ebsCsi: aws.eks.Addon): k8s.storage.v1.StorageClass {
+        // A deleted PVC leaves the volume to recover; each volume is made in its pod's zone.
+        return this.gp3StorageClass("gp3", this.storageClassName, "Retain", k8sOpts, ebsCsi, { allowVolumeExpansion: true });
+    }
+
+    /**
+     * The backup dump's scratch class: the same encrypted gp3 volumes, but reclaimPolicy Delete.
+     * A generic ephemeral claim is deleted with its pod; under the default class (Retain) its
+     * PersistentVolume and EBS volume would outlive every run, one volume the size of the
+     * database per night (lib/backupJob.ts).
+     */
+    private createScratchStorageClass(k8sOpts: pulumi.CustomResourceOptions, ebsCsi: aws.eks.Addon): k8s.storage.v1.StorageClass {
+        return this.gp3StorageClass("gp3-scratch", this.scratchStorageClassName, "Delete", k8sOpts, ebsCsi);
+    }
+
+    /** An encrypted gp3 class of the EBS CSI driver; volume tags carry the tier mark too (tagSpecification_N). */
+    private gp3StorageClass(
+        key: string,
+        className: string,
+        reclaimPolicy: "Retain" | "Delete",
+        k8sOpts: pulumi.CustomResourceOptions,
+        ebsCsi: aws.eks.Addon,
+        extra: { allowVolumeExpansion?: boolean } = {},
+    ): k8s.storage.v1.StorageClass {
         const volumeTags = Object.entries(this.tagged(`${this.name}-volume`));
+        const isDefault = className === this.storageClassName;
         return new k8s.storage.v1.StorageClass(
-            `${this.name}-gp3`,
+            `${this.name}-${key}`,
             {
                 metadata: {
-                    name: this.storageClassName,
+                    name: className,
                     labels: this.labels,
-                    annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+                    ...(isDefault ? { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } } : {}),
                 },
                 provisioner: "ebs.csi.aws.com",
                 parameters: {
                     type: "gp3",
                     encrypted: "true",
                     "csi.storage.k8s.io/fstype": "ext4",
-                    ...Object.fromEntries(volumeTags.map(([key, value], i) => [`tagSpecification_${i + 1}`, `${key}=${value}`])),
+                    ...Object.fromEntries(volumeTags.map(([k, value], i) => [`tagSpecification_${i + 1}`, `${k}=${value}`])),
                 },
-                // Monitoring data outlives its claim: a deleted PVC leaves the volume to recover.
-                reclaimPolicy: "Retain",
-                // Create each volume in the zone where its pod is scheduled.
+                reclaimPolicy,
                 volumeBindingMode: "WaitForFirstConsumer",
-                allowVolumeExpansion: true,
+                ...extra,
             },
             { ...k8sOpts, dependsOn: [ebsCsi] },
         );
@@ -797,14 +825,14 @@ export class MonitoringStack extends PlatformComponent<MonitoringStackArgs> {
      * the backups' namespace only: CloudWatch has no resource-level permissions for it).
      */
     private scheduleBackups(
-        job: Omit<BackupJobSpec, "storageClassName">,
+        job: Omit<BackupJobSpec, "scratchStorageClassName">,
         k8sOpts: pulumi.CustomResourceOptions,
         namespace: k8s.core.v1.Namespace,
         clusterName: pulumi.Output<string>,
         podIdentityAgent: aws.eks.Addon,
         storage: pulumi.Resource[],
     ): pulumi.Output<string> {
-        const specs = backupCronJobs({ ...job, storageClassName: this.storageClassName });
+        const specs = backupCronJobs({ ...job, scratchStorageClassName: this.scratchStorageClassName });
         const association = this.podIdentityRole({
             key: "db-backup",
             policyKey: "db-backup-metrics",

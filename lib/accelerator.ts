@@ -14,6 +14,23 @@ export const LISTENER_PORTS: readonly number[] = [80, 443];
  */
 export const GLOBAL_ACCELERATOR_HOSTED_ZONE_ID = "Z2BJ6XQ5FK7U4H";
 
+/**
+ * What Global Accelerator reads with the CALLER's rights when AddEndpoints (or
+ * UpdateEndpointGroup) names a load balancer: the GlobalAcceleratorFullAccess managed policy
+ * carries exactly these beside globalaccelerator:* (AWS Managed Policy Reference, v6). None of
+ * them has a resource type (Service Authorization Reference for EC2 and ELB), so they are
+ * granted on "*". Without them a failover could promote the database and then fail to move
+ * traffic; the controller's readiness simulates them.
+ */
+export const ENDPOINT_CHECK_ACTIONS: readonly string[] = [
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeRegions",
+    "ec2:DescribeSubnets",
+];
+
 /** The serving endpoint's weight: the API's default, set explicitly (lib/rules.ts ACCELERATOR_ENDPOINT_WEIGHT). */
 export const SERVING_WEIGHT = 128;
 

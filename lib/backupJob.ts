@@ -16,6 +16,14 @@ export const BACKUP_VERIFY_CRONJOB = "db-backup-verify";
 export const BACKUP_SERVICE_ACCOUNT = "db-backup";
 /** Where the job's image keeps RDS's CA bundle (backup/Dockerfile puts it there): the database requires TLS. */
 export const RDS_CA_BUNDLE = "/etc/ssl/rds/global-bundle.pem";
+/**
+ * How long a finished Job (and its pod, and the pod's scratch volume) is kept: a day, the window
+ * in which DatabaseBackupFailed reads a failed Job (lib/alertRules.ts), and time to read its
+ * logs. Then the TTL controller deletes the Job, its pod, and through the pod the ephemeral
+ * claim, whose volume the scratch StorageClass (reclaimPolicy Delete) deletes with it.
+ */
+export const FINISHED_JOB_TTL_SECONDS = 86400;
+
 /** The verification runs every six hours, off the hour. */
 export const BACKUP_VERIFY_SCHEDULE = "47 */6 * * *";
 
@@ -34,7 +42,12 @@ export interface BackupJobSpec {
     readonly maxAgeHours: number;
     /** Scratch space for one compressed dump (a gp3 volume per dump run; size it for the database's ceiling). */
     readonly scratchGiB: number;
-    readonly storageClassName: string;
+    /**
+     * The StorageClass of the dump's scratch volume. Its reclaimPolicy must be Delete: a generic
+     * ephemeral volume's claim goes with its pod, but a Retain class keeps the PersistentVolume
+     * and its EBS volume, one per run, for ever (Kubernetes docs, "Ephemeral Volumes").
+     */
+    readonly scratchStorageClassName: string;
 }
 
 function problems(s: BackupJobSpec): string[] {
@@ -90,7 +103,7 @@ function podSpec(s: BackupJobSpec, args: string[], scratch: Scratch): Record<str
                           volumeClaimTemplate: {
                               spec: {
                                   accessModes: ["ReadWriteOnce"],
-                                  storageClassName: s.storageClassName,
+                                  storageClassName: s.scratchStorageClassName,
                                   resources: { requests: { storage: `${s.scratchGiB}Gi` } },
                               },
                           },
@@ -120,7 +133,7 @@ function cronJob(s: BackupJobSpec, schedule: string, args: string[], deadlineSec
             spec: {
                 backoffLimit: 2,
                 activeDeadlineSeconds: deadlineSeconds,
-                ttlSecondsAfterFinished: 7 * 86400,
+                ttlSecondsAfterFinished: FINISHED_JOB_TTL_SECONDS,
                 template: { spec: podSpec(s, args, scratch) },
             },
         },

@@ -1,7 +1,8 @@
 /**
  * Values that make the offline plan work out of the box but guarantee a failed deploy: a
  * documentation CIDR for the EKS API (Helm releases then time out once the cluster exists)
- * and example hostnames for the probes and the public name. The deploy wrapper refuses a real
+ * example hostnames for the probes and the public name, and the example backup image (no such
+ * image exists: every nightly backup would fail to pull it). The deploy wrapper refuses a real
  * preview or update while any is configured; the offline plan lists them as warnings. Pure.
  */
 import { parseCidr, cidrsOverlap } from "./cidr";
@@ -28,6 +29,12 @@ export function isExampleHostname(hostname: string): boolean {
     const name = hostname.toLowerCase().replace(/\.$/, "");
     return /(^|\.)example\.(com|net|org)$/.test(name) || /\.(example|test|invalid|localhost)$/.test(name);
 }
+
+/**
+ * The repository of Pulumi.yaml's example `backupImage` (a test keeps the two together): no
+ * registry serves it, so the backup CronJobs could never start a pod.
+ */
+export const EXAMPLE_BACKUP_IMAGE_REPOSITORY = "public.ecr.aws/acme-retail/ecommerce-backup";
 
 /** A CIDR inside a documentation range (a wider one holds real addresses too). */
 function isDocumentationCidr(cidr: string): boolean {
@@ -78,6 +85,15 @@ export function placeholdersIn(cfg: PlatformConfig | GlobalConfig): Placeholder[
             value: Object.fromEntries(exampleOrigins),
             problem: "example names (RFC 2606): the cross-region probes would watch nothing real",
             fix: "each site region's origin name of its load balancer",
+        });
+    }
+    if (cfg.backups.image.split(/[:@]/)[0] === EXAMPLE_BACKUP_IMAGE_REPOSITORY) {
+        found.push({
+            key: "ecommerce:backupImage",
+            value: cfg.backups.image,
+            problem:
+                "the example image, which no registry serves: the nightly dump and the verification would never start, and no logical backup would be taken",
+            fix: "the image built from backup/Dockerfile, pushed to a registry the monitoring nodes pull from (an ECR repository of each site region), pinned by tag or digest",
         });
     }
     return found;

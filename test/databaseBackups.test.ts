@@ -139,10 +139,10 @@ describe("DatabaseBackups", () => {
                 ]);
                 assert.ok(!JSON.stringify(dump).includes("password"), "no credential in the job, only the secret's name");
                 assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-                // The dump's scratch: a gp3 volume per run, sized for the database's autoscaling ceiling.
+                // The dump's scratch: a gp3 volume per run, sized for the database's autoscaling ceiling, of the Delete class.
                 assert.deepEqual(pod.volumes[0].ephemeral.volumeClaimTemplate.spec, {
                     accessModes: ["ReadWriteOnce"],
-                    storageClassName: "gp3",
+                    storageClassName: "gp3-scratch",
                     resources: { requests: { storage: "1000Gi" } },
                 });
                 const verify = one(run, "kubernetes:batch/v1:CronJob", "monitoring-db-backup-verify-job").inputs;
@@ -150,6 +150,41 @@ describe("DatabaseBackups", () => {
                 assert.deepEqual(verify.spec.jobTemplate.spec.template.spec.containers[0].args.slice(-2), ["--max-age-hours", "26"]);
                 // verify hashes as it downloads: no volume of its own.
                 assert.deepEqual(verify.spec.jobTemplate.spec.template.spec.volumes, [{ name: "scratch", emptyDir: { sizeLimit: "1Gi" } }]);
+            });
+
+            it("leaks no volume: every claim of every backup job is of a StorageClass that deletes its volume, and finished jobs go within a day", async () => {
+                const run = await loadStack(site.stack);
+                const classes = new Map(
+                    run.resources
+                        .filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass")
+                        .map((r) => [r.inputs.metadata.name as string, r.inputs.reclaimPolicy as string | undefined]),
+                );
+                const jobs = run.resources.filter(
+                    (r) => r.type === "kubernetes:batch/v1:CronJob" && r.name.startsWith("monitoring-db-backup"),
+                );
+                assert.equal(jobs.length, 2, "the dump and the verify CronJobs");
+                let claims = 0;
+                for (const job of jobs) {
+                    const spec = job.inputs.spec.jobTemplate.spec;
+                    assert.equal(spec.ttlSecondsAfterFinished, 86400, job.name);
+                    for (const volume of spec.template.spec.volumes ?? []) {
+                        const claim = volume.ephemeral?.volumeClaimTemplate?.spec ?? volume.persistentVolumeClaim;
+                        if (claim === undefined) {
+                            continue;
+                        }
+                        claims++;
+                        const className: string = claim.storageClassName;
+                        assert.ok(classes.has(className), `${job.name}: claim of class ${className}, which the stack does not create`);
+                        // A class without reclaimPolicy deletes (Kubernetes' default); Retain keeps an EBS volume per run.
+                        assert.notEqual(
+                            classes.get(className) ?? "Delete",
+                            "Retain",
+                            `${job.name}: claim of the Retain class ${className}`,
+                        );
+                    }
+                }
+                assert.equal(claims, 1, "the dump's scratch volume");
+                assert.equal(classes.get("gp3"), "Retain", "monitoring data keeps its volumes");
             });
 
             it("lets the job's role read the credentials, put and get backups through the buckets' keys, publish its metric: nothing else", async () => {

@@ -9,9 +9,10 @@ import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient 
 import { DescribeSourceRegionsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
+import * as YAML from "yaml";
 import { AwsClients, preflight } from "../tools/preflight";
 import { parseConfig } from "../lib/config";
-import { isExampleHostname, placeholdersIn } from "../lib/placeholders";
+import { EXAMPLE_BACKUP_IMAGE_REPOSITORY, isExampleHostname, placeholdersIn } from "../lib/placeholders";
 import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
 
 /** A copy of the project's Pulumi files whose dr stack file sets `config` on top. */
@@ -31,6 +32,7 @@ const READY = {
     "ecommerce:eksApiAllowedCidrs": ["54.240.0.0/18"],
     "ecommerce:siteHostname": "shop.acme-retail.com",
     "ecommerce:originHostnames": { "us-east-2": "origin-us-east-2.acme-retail.com", "us-west-1": "origin-us-west-1.acme-retail.com" },
+    "ecommerce:backupImage": "123456789012.dkr.ecr.us-west-1.amazonaws.com/ecommerce-backup:1.0.0",
 };
 
 /** READY, installing the release bundle (no baked AMI to look up). */
@@ -104,6 +106,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
             'ecommerce:eksApiAllowedCidrs = ["203.0.113.0/24"]: 203.0.113.0/24 is a documentation range (RFC 5737): nobody can reach the EKS API from there, so the Helm releases time out after the cluster is built; set the egress CIDRs of wherever pulumi runs (CI runners, the operators\' VPN)',
             'ecommerce:siteHostname = "shop.example.com": an example name (RFC 2606): the probes would watch a site that is not the shop; set the shop\'s public name (the CNAME to the virtual IP)',
             'ecommerce:originHostnames = {"us-east-2":"origin-us-east-2.shop.example.com","us-west-1":"origin-us-west-1.shop.example.com"}: example names (RFC 2606): the cross-region probes would watch nothing real; set each site region\'s origin name of its load balancer',
+            'ecommerce:backupImage = "public.ecr.aws/acme-retail/ecommerce-backup:1.0.0": the example image, which no registry serves: the nightly dump and the verification would never start, and no logical backup would be taken; set the image built from backup/Dockerfile, pushed to a registry the monitoring nodes pull from (an ECR repository of each site region), pinned by tag or digest',
             'ecommerce:webAmiNameFilter = "ecommerce-web-*": no available x86_64 AMI owned by self matches it in us-west-1; copy the pipeline\'s AMI to us-west-1, or set ecommerce:webAmiNameFilter to "" and ecommerce:webArtifactUri to the release bundle',
         ]);
         assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 1);
@@ -315,6 +318,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
                 "  - ecommerce:eksApiAllowedCidrs",
                 "  - ecommerce:siteHostname",
                 "  - ecommerce:originHostnames",
+                "  - ecommerce:backupImage",
                 "  - ecommerce:webAmiNameFilter",
                 "  - could not read which listener the virtual IP uses: SSM GetParameter /ecommerce/global/accelerator-listener-arn in us-west-2 failed: Could not load credentials from any providers",
                 "  - could not check the Lambda concurrency the failover controller reserves: Lambda GetAccountSettings / GetFunctionConcurrency (ecommerce-failover) in us-west-1 failed: Could not load credentials from any providers",
@@ -347,14 +351,27 @@ describe("lib/placeholders", () => {
             "ecommerce:eksApiAllowedCidrs",
             "ecommerce:siteHostname",
             "ecommerce:originHostnames",
+            "ecommerce:backupImage",
         ]);
         assert.deepEqual(cidrs(["10.0.0.0/8", "203.0.113.128/25"]), [
             "ecommerce:eksApiAllowedCidrs",
             "ecommerce:siteHostname",
             "ecommerce:originHostnames",
+            "ecommerce:backupImage",
         ]);
-        assert.deepEqual(cidrs(["192.0.0.0/16"]), ["ecommerce:siteHostname", "ecommerce:originHostnames"]);
-        assert.deepEqual(cidrs(["10.0.0.0/8", "100.64.0.0/10"]), ["ecommerce:siteHostname", "ecommerce:originHostnames"]);
+        const others = ["ecommerce:siteHostname", "ecommerce:originHostnames", "ecommerce:backupImage"];
+        assert.deepEqual(cidrs(["192.0.0.0/16"]), others);
+        assert.deepEqual(cidrs(["10.0.0.0/8", "100.64.0.0/10"]), others);
+    });
+
+    it("flags Pulumi.yaml's example backup image, by tag or by digest, and accepts a team's own", () => {
+        const image = (ref: string) =>
+            placeholdersIn({ ...cfg, backups: { ...cfg.backups, image: ref } }).some((p) => p.key === "ecommerce:backupImage");
+        const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as any).config.backupImage.default;
+        assert.equal(declared.split(":")[0], EXAMPLE_BACKUP_IMAGE_REPOSITORY, "Pulumi.yaml's default is the example the preflight knows");
+        assert.equal(image(declared), true);
+        assert.equal(image(`${EXAMPLE_BACKUP_IMAGE_REPOSITORY}@sha256:${"a".repeat(64)}`), true);
+        assert.equal(image("123456789012.dkr.ecr.us-east-2.amazonaws.com/ecommerce-backup:1.0.0"), false);
     });
 });
 

@@ -85,7 +85,20 @@ describe("FailoverController", () => {
                 ],
                 Resource: `${LISTENER}/endpoint-group/*`,
             },
-            { Sid: "CheckTheLoadBalancer", Effect: "Allow", Action: "elasticloadbalancing:DescribeLoadBalancers", Resource: "*" },
+            {
+                Sid: "CheckTheLoadBalancer",
+                Effect: "Allow",
+                // What GlobalAcceleratorFullAccess carries for AddEndpoints' checks with the caller's rights.
+                Action: [
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    "ec2:DescribeAddresses",
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeInternetGateways",
+                    "ec2:DescribeRegions",
+                    "ec2:DescribeSubnets",
+                ],
+                Resource: "*",
+            },
             {
                 Sid: "PromoteTheStandbyWriter",
                 Effect: "Allow",

@@ -172,8 +172,21 @@ describe("MonitoringStack", () => {
 
             it("makes an encrypted gp3 StorageClass the default: WaitForFirstConsumer, Retain, expandable, volumes tagged Tier=monitoring", async () => {
                 const run = await loadStack(e.stack);
-                const [sc] = expectCount(run, "kubernetes:storage.k8s.io/v1:StorageClass", 1);
+                const classes = expectCount(run, "kubernetes:storage.k8s.io/v1:StorageClass", 2);
+                const sc = one(run, "kubernetes:storage.k8s.io/v1:StorageClass", "monitoring-gp3");
                 assert.equal(sc.inputs.metadata.name, "gp3");
+                // The backup's scratch class: the same volumes, deleted with their claim, and never the default.
+                const scratch = one(run, "kubernetes:storage.k8s.io/v1:StorageClass", "monitoring-gp3-scratch");
+                assert.deepEqual(
+                    [
+                        scratch.inputs.metadata.name,
+                        scratch.inputs.reclaimPolicy,
+                        scratch.inputs.metadata.annotations,
+                        scratch.inputs.parameters.encrypted,
+                    ],
+                    ["gp3-scratch", "Delete", undefined, "true"],
+                );
+                assert.equal(classes.length, 2);
                 assert.equal(sc.inputs.metadata.annotations["storageclass.kubernetes.io/is-default-class"], "true");
                 assert.equal(sc.inputs.provisioner, "ebs.csi.aws.com");
                 assert.equal(sc.inputs.parameters.type, "gp3");
@@ -193,7 +206,7 @@ describe("MonitoringStack", () => {
                 const provider = child(run, "pulumi:providers:kubernetes", "monitoring-k8s");
                 assert.equal(provider.inputs.kubeconfig, cluster.outputs.kubeconfigJson);
                 const k8sObjects = monitoringResources(run).filter((r) => r.type.startsWith("kubernetes:"));
-                assert.equal(k8sObjects.length, 10, k8sObjects.map((r) => r.name).join(", "));
+                assert.equal(k8sObjects.length, 11, k8sObjects.map((r) => r.name).join(", "));
                 for (const r of k8sObjects) {
                     assert.equal(r.provider?.split("::").slice(0, -1).join("::"), provider.urn, `${r.name} uses the cluster's provider`);
                 }

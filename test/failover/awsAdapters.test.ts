@@ -456,9 +456,14 @@ describe("failover AWS adapters", () => {
             ]);
             assert.deepEqual(calls.find((c) => c.resources === undefined)?.actions, [
                 "elasticloadbalancing:DescribeLoadBalancers",
+                "ec2:DescribeAddresses",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInternetGateways",
+                "ec2:DescribeRegions",
+                "ec2:DescribeSubnets",
                 "cloudwatch:GetMetricData",
             ]);
-            assert.equal(checks[0].detail, `24 calls on 11 resources allowed for ${cfg.roleArn}`);
+            assert.equal(checks[0].detail, `29 calls on 11 resources allowed for ${cfg.roleArn}`);
         });
 
         it("tells the simulator the region of each call (a region-locking SCP must not read as a denial)", async () => {

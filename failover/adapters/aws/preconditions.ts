@@ -22,6 +22,7 @@
 import { type DBInstance, DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { DescribeSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
+import { ENDPOINT_CHECK_ACTIONS } from "../../../lib/accelerator";
 import { GLOBAL_REGION } from "../../../lib/regions";
 import type { ReadinessCheck, ReadinessSource } from "../../core/ports";
 import type { LambdaConfig } from "../../lambda/config";
@@ -89,7 +90,7 @@ export function failoverCalls(cfg: LambdaConfig, r: FailoverResources): NeededCa
                 "globalaccelerator:RemoveEndpoints",
             ),
         ),
-        ...on("*", "elasticloadbalancing:DescribeLoadBalancers", "cloudwatch:GetMetricData"),
+        ...on("*", ...ENDPOINT_CHECK_ACTIONS, "cloudwatch:GetMetricData"),
         ...on(standby, "rds:DescribeDBInstances", "rds:PromoteReadReplica"),
         ...(r.standbyParameterGroup === undefined
             ? []
