@@ -27,7 +27,7 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     },
     {
         type: "kubernetes:storage.k8s.io/v1:StorageClass",
-        name: /^monitoring-gp3(-scratch)?$/
+        name: /^monitoring-gp3(-scratch)?$/,
         field: /^parameters\.tagSpecification_\d+$/,
         reason: `${R}: the Stack tag on EBS volumes the CSI driver creates`,
     },

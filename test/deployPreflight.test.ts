@@ -324,7 +324,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
                 "  - could not check the Lambda concurrency the failover controller reserves: Lambda GetAccountSettings / GetFunctionConcurrency (ecommerce-failover) in us-west-1 failed: Could not load credentials from any providers",
             ],
         );
-        assert.match(lines[4], /: could not check that an AMI matches it in us-west-1: EC2 DescribeImages \(owner self\) failed: /);
+        assert.match(lines[5], /: could not check that an AMI matches it in us-west-1: EC2 DescribeImages \(owner self\) failed: /);
     });
 });
 
@@ -367,7 +367,7 @@ describe("lib/placeholders", () => {
     it("flags Pulumi.yaml's example backup image, by tag or by digest, and accepts a team's own", () => {
         const image = (ref: string) =>
             placeholdersIn({ ...cfg, backups: { ...cfg.backups, image: ref } }).some((p) => p.key === "ecommerce:backupImage");
-        const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as any).config.backupImage.default;
+        const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"))).config.backupImage.default;
         assert.equal(declared.split(":")[0], EXAMPLE_BACKUP_IMAGE_REPOSITORY, "Pulumi.yaml's default is the example the preflight knows");
         assert.equal(image(declared), true);
         assert.equal(image(`${EXAMPLE_BACKUP_IMAGE_REPOSITORY}@sha256:${"a".repeat(64)}`), true);

@@ -86,7 +86,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: global \(4 resources, 2 policies passed, 21 not applicable, 1 deploy warning\), primary \(\d+ resources, 23 policies passed, 4 deploy warnings\), dr \(\d+ resources, 23 policies passed, 4 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: global \(4 resources, 2 policies passed, 21 not applicable, 1 deploy warning\), primary \(\d+ resources, 23 policies passed, 5 deploy warnings\), dr \(\d+ resources, 23 policies passed, 5 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -173,7 +173,7 @@ describe("offline plan (npm run plan)", () => {
         const result = await piped;
         assert.equal(result.status, 0, result.stderr);
         const parsed = JSON.parse(result.stdout) as Plan;
-        assert.equal(parsed.stacks[0].resources.length, 177);
+        assert.equal(parsed.stacks[0].resources.length, 178);
         const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
         assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
         assert.deepEqual(writer.settings, {
@@ -202,7 +202,7 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(before.summary, "plan OK: dr (177 resources, 22 policies passed, 2 advisory warnings, 4 deploy warnings)");
+        assert.equal(before.summary, "plan OK: dr (178 resources, 22 policies passed, 2 advisory warnings, 5 deploy warnings)");
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -216,8 +216,14 @@ describe("offline plan (npm run plan)", () => {
         assert.match(dr.limits[0], /^Redis: us-west-1 has 2 usable AZs/);
         assert.deepEqual(
             dr.warnings.map((w) => w.split(" = ")[0]),
-            ["ecommerce:eksApiAllowedCidrs", "ecommerce:siteHostname", "ecommerce:originHostnames", "ecommerce:webAmiNameFilter"],
+            [
+                "ecommerce:eksApiAllowedCidrs",
+                "ecommerce:siteHostname",
+                "ecommerce:originHostnames",
+                "ecommerce:backupImage",
+                "ecommerce:webAmiNameFilter",
+            ],
         );
-        assert.equal(result.summary, "plan OK: dr (177 resources, 23 policies passed, 4 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (178 resources, 23 policies passed, 5 deploy warnings)");
     });
 });
