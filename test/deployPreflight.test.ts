@@ -367,7 +367,7 @@ describe("lib/placeholders", () => {
     it("flags Pulumi.yaml's example backup image, by tag or by digest, and accepts a team's own", () => {
         const image = (ref: string) =>
             placeholdersIn({ ...cfg, backups: { ...cfg.backups, image: ref } }).some((p) => p.key === "ecommerce:backupImage");
-        const declared = (YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"))).config.backupImage.default;
+        const declared = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")).config.backupImage.default;
         assert.equal(declared.split(":")[0], EXAMPLE_BACKUP_IMAGE_REPOSITORY, "Pulumi.yaml's default is the example the preflight knows");
         assert.equal(image(declared), true);
         assert.equal(image(`${EXAMPLE_BACKUP_IMAGE_REPOSITORY}@sha256:${"a".repeat(64)}`), true);
