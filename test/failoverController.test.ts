@@ -208,7 +208,7 @@ describe("FailoverController", () => {
             [],
             "granted but never called by a failover",
         );
-        assert.equal(calls.length, 24);
+        assert.equal(calls.length, 29);
     });
 
     it("keeps its state safe and tells people: protected table with recovery, alarms to its topic", async () => {

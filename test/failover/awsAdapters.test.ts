@@ -536,7 +536,7 @@ describe("failover AWS adapters", () => {
             assert.equal(permissions.ok, true);
             assert.match(
                 permissions.detail,
-                /^23 calls on 10 resources allowed .*; the old writer's parameter group unknown \(rds:DescribeDBInstances ecommerce-mysql-us-east-2: TimeoutError/,
+                /^28 calls on 10 resources allowed .*; the old writer's parameter group unknown \(rds:DescribeDBInstances ecommerce-mysql-us-east-2: TimeoutError/,
             );
             assert.ok(!simulated().some((c) => c.actions?.includes("rds:ModifyDBParameterGroup")));
         });
