@@ -209,6 +209,7 @@ async function siteStack(cfg: PlatformConfig) {
         replicaCount: cfg.db.replicaCount,
         engineVersion: cfg.db.engineVersion,
         multiAz: cfg.db.multiAz,
+        replicaMultiAz: cfg.db.replicaMultiAz,
         allocatedStorageGiB: cfg.db.allocatedStorageGiB,
         maxAllocatedStorageGiB: cfg.db.maxAllocatedStorageGiB,
         backupRetentionDays: cfg.db.backupRetentionDays,

@@ -99,6 +99,16 @@ export interface DatabaseClusterArgs {
      */
     readonly multiAz?: boolean;
     /**
+     * Each read replica a Multi-AZ instance (a synchronous standby in a second zone, placed by
+     * RDS, so unpinned: RDS refuses an AvailabilityZone with MultiAZ, CreateDBInstance's
+     * AvailabilityZone parameter). Off by default: the replicas sit in distinct zones behind one
+     * weighted reader name, so a zone's loss stops one replica of two until the zone returns;
+     * Multi-AZ would make that a 60-120 s failover at about twice each replica's instance and
+     * storage price. See README "Read replicas: single-AZ, and why".
+     * @default false
+     */
+    readonly replicaMultiAz?: boolean;
+    /**
      * Initial gp3 storage of the writer (replicas inherit it).
      * @default 200
      */
@@ -207,6 +217,7 @@ export function databaseClusterArgsProblems(args: DatabaseClusterArgs): string[]
 
 const DEFAULTS = {
     replicaCount: 2,
+    replicaMultiAz: false,
     engineVersion: "8.4",
     allocatedStorageGiB: 200,
     maxAllocatedStorageGiB: 1000,
@@ -246,6 +257,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
     public readonly port: number;
     public readonly replicaIdentifiers: string[];
     /** Zone name of each replica, same order as `replicaIdentifiers`. */
+    /** The zone each replica is pinned to; empty when the replicas are Multi-AZ (RDS places them). */
     public readonly replicaZones: string[];
     public readonly kmsKeyArn: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
@@ -275,7 +287,8 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         const standby = args.role === "standby";
         const replicaCount = args.replicaCount ?? DEFAULTS.replicaCount;
         const replicaIds = Array.from({ length: replicaCount }, (_, i) => replicaIdentifier(args.identifierBase, args.region, i + 1));
-        const zonesOfReplicas = replicaZones(replicaCount, args.zoneNames);
+        const replicaMultiAz = args.replicaMultiAz ?? DEFAULTS.replicaMultiAz;
+        const zonesOfReplicas = replicaMultiAz ? [] : replicaZones(replicaCount, args.zoneNames);
         const sourceArn = standby
             ? writerArn({
                   partition: this.partition,
@@ -290,7 +303,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         const sg = this.createSecurityGroup();
         const common = this.instanceSettings(key, sg);
         const writer = this.createWriter(common, password, sourceArn);
-        const replicas = replicaIds.map((identifier, i) => this.createReplica(common, writer, identifier, i + 1, zonesOfReplicas[i]));
+        const replicas = replicaIds.map((identifier, i) => this.createReplica(common, writer, identifier, i + 1, zonesOfReplicas.at(i)));
         this.storeCredentials(secret, password);
         const zone = this.createDnsNames(writer, replicas, replicaIds);
         const credentials = this.credentialsSecret(secret, key);
@@ -542,14 +555,15 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
 
     /**
      * A same-region replica of the writer, by identifier (cascaded in `standby`), pinned to a
-     * zone; it inherits the writer's subnet group and keeps no backups of its own.
+     * zone, or Multi-AZ and placed by RDS when no zone is given; it inherits the writer's subnet
+     * group and keeps no backups of its own.
      */
     private createReplica(
         common: ReturnType<DatabaseCluster["instanceSettings"]>,
         writer: aws.rds.Instance,
         identifier: string,
         n: number,
-        zone: string,
+        zone: string | undefined,
     ): aws.rds.Instance {
         return new aws.rds.Instance(
             `${this.name}-replica-${n}`,
@@ -558,7 +572,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
                 identifier,
                 replicateSourceDb: writer.identifier,
                 availabilityZone: zone,
-                multiAz: false,
+                multiAz: zone === undefined,
                 backupRetentionPeriod: 0,
                 skipFinalSnapshot: true,
                 tags: this.tagged(identifier),

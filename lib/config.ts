@@ -116,6 +116,8 @@ export interface DatabaseSettings {
     readonly replicaCount: number;
     readonly engineVersion: string;
     readonly multiAz: boolean;
+    /** Each read replica Multi-AZ (placed by RDS) instead of single-AZ in its own pinned zone. */
+    readonly replicaMultiAz: boolean;
     readonly allocatedStorageGiB: number;
     readonly maxAllocatedStorageGiB: number;
     readonly backupRetentionDays: number;
@@ -731,6 +733,7 @@ function readDatabase(r: Reader): Draft<DatabaseSettings> {
         replicaCount: r.integer(key("dbReplicaCount"), DB_REPLICA_COUNT),
         engineVersion: r.string(key("dbEngineVersion"), MYSQL_VERSION),
         multiAz: r.boolean(key("dbMultiAz")),
+        replicaMultiAz: r.boolean(key("dbReplicaMultiAz")),
         allocatedStorageGiB,
         maxAllocatedStorageGiB,
         backupRetentionDays: r.integer(key("dbBackupRetentionDays"), DB_BACKUP_RETENTION_DAYS),

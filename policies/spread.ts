@@ -8,7 +8,12 @@
  *   redis       the nodes span min(3, usable) zones; where three exist, no zone holds a majority
  *   db          the subnet group spans min(3, usable) zones; the writer is Multi-AZ (AWS picks
  *               its zone and puts the standby in another); replicas sit in distinct zones
- *               where the region has enough
+ *               where the region has enough, or are Multi-AZ themselves (config
+ *               dbReplicaMultiAz). Single-AZ replicas are a choice, not a gap: each is in its
+ *               own zone behind one weighted reader name, so a zone's loss stops one replica
+ *               of two, while Multi-AZ replicas would double their instance and storage
+ *               price (README "Read replicas: single-AZ, and why"). A
+ *               generic rule such as AWSGuard's rds-instance-multi-az-enabled flags them.
  *   monitoring  each EKS node group's subnets span min(3, usable) zones (at least 2)
  */
 import type { PolicyResource, ReportViolation } from "@pulumi/policy";
@@ -40,7 +45,7 @@ function majority(perZone: Map<string, number>, total: number): [string, number]
 export const tierAzSpread = stackPolicy({
     name: "tier-az-spread",
     description:
-        "Each tier spans min(3, usable) Availability Zones, no zone holds a majority of a tier's nodes where three exist, and DB instances sit in distinct zones.",
+        "Each tier spans min(3, usable) Availability Zones, no zone holds a majority of a tier's nodes where three exist, the DB writer is Multi-AZ, and read replicas sit in distinct zones (single-AZ by choice: a zone's loss costs one reader of the weighted reader name, where Multi-AZ replicas would double their price) or are Multi-AZ.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -118,13 +123,18 @@ export const tierAzSpread = stackPolicy({
                 report(`db tier: writer ${writer.name} names no subnet group of this stack, so its zones cannot be checked`, writer.urn);
             }
         }
-        // Replicas are pinned; the Multi-AZ writer's zone is AWS's choice (its standby is elsewhere).
+        // Replicas are pinned, or Multi-AZ (AWS picks both zones, as for the writer).
         const replicas = db.filter((r) => !isRdsWriter(r.props));
         const byZone = new Map<string, string[]>();
         for (const r of replicas) {
             const zone = r.props.availabilityZone;
+            // A Multi-AZ replica's zones are RDS's choice, like the writer's (once created, it
+            // reports its current zone: not a pin to compare).
+            if (r.props.multiAz === true) {
+                continue;
+            }
             if (typeof zone !== "string") {
-                report(`db tier: replica ${r.name} is pinned to no zone`, r.urn);
+                report(`db tier: replica ${r.name} is pinned to no zone and not Multi-AZ`, r.urn);
                 continue;
             }
             byZone.set(zone, [...(byZone.get(zone) ?? []), r.name]);

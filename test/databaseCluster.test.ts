@@ -2,6 +2,9 @@ import { strict as assert } from "assert";
 import { parse } from "yaml";
 import { DatabaseCluster, DatabaseClusterArgs, databaseClusterArgsProblems } from "../components/databaseCluster";
 import { loadStack, requireSuccess, runProgram, RecordedResource, StackRun } from "../offline/run";
+import { runPolicies } from "../offline/policyRunner";
+import { tierAzSpread } from "../policies/spread";
+import { JUDGED_AS_OF } from "./support/asOf";
 import { ancestorOfType, childrenOf, expectCount, one, ofType } from "./support/query";
 
 const INSTANCE = "aws:rds/instance:Instance";
@@ -177,6 +180,21 @@ describe("DatabaseCluster", () => {
                     replicas.map((r) => r.inputs.multiAz),
                     [false, false],
                 );
+            });
+
+            it("makes each replica Multi-AZ and leaves its zones to RDS with ecommerce:dbReplicaMultiAz=true, and passes tier-az-spread", async () => {
+                const run = requireSuccess(await runProgram({ stack: e.stack, config: { "ecommerce:dbReplicaMultiAz": "true" } }));
+                const replicas = [1, 2].map((n) => one(run, INSTANCE, `db-replica-${n}`));
+                assert.deepEqual(
+                    replicas.map((r) => [r.inputs.multiAz, r.inputs.availabilityZone]),
+                    [
+                        [true, undefined],
+                        [true, undefined],
+                    ],
+                );
+                const spread = runPolicies(run, [tierAzSpread], JUDGED_AS_OF)[0];
+                assert.deepEqual(spread.violations, []);
+                assert.ok(spread.examined > 0);
             });
 
             it("keeps 14 days of backups on the writer, retained after a deletion, and none on the replicas", async () => {

@@ -382,6 +382,22 @@ describe("tier-az-spread", () => {
             ["db tier: db-replica-1 and db-replica-2 share us-east-2a; us-east-2 has 3 zones, so each can have its own"],
         );
     });
+    it("passes Multi-AZ replicas that RDS places (no zone pinned), and fails a single-AZ replica pinned to no zone", () => {
+        const multiAz = (r: RecordedResource) => withInputs(r, { availabilityZone: undefined, multiAz: true });
+        assert.deepEqual(
+            messages(verdict(tierAzSpread, replace(replace(platform(), "db-replica-1", multiAz), "db-replica-2", multiAz))),
+            [],
+        );
+        assert.deepEqual(
+            messages(
+                verdict(
+                    tierAzSpread,
+                    replace(platform(), "db-replica-2", (r) => withInputs(r, { availabilityZone: undefined })),
+                ),
+            ),
+            ["db tier: replica db-replica-2 is pinned to no zone and not Multi-AZ"],
+        );
+    });
     it("fails a DB subnet group in one zone", () => {
         const s = useast2();
         const narrow = res("aws:rds/subnetGroup:SubnetGroup", "db-subnets", {}, { deps: { subnetIds: s.slice(0, 1) } });
