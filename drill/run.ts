@@ -273,9 +273,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         log(`fault: ${FAULT_DESCRIPTIONS[options.fault]}`);
         await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs });
 
+        // The watch ends on its own clock: at the first round slot past its deadline, which it
+        // measures from its own start (after loading its state, a few ms after ours), so it may end
+        // up to one round after the drill's end. Cutting it off at exactly the drill's end made a
+        // watch that ran its course ("elapsed") read as "stopped" whenever the last round's probes
+        // were slow. One interval plus one probe timeout of grace lets that round finish; a watch
+        // still running after it (say, stuck in a step) is stopped and reported as such.
+        const watchGraceMs = options.intervalMs + timeoutMs;
         let outcome: DrillResult["outcome"] = await Promise.race([
             watching,
-            sleep(Math.max(0, startedAt + options.durationMs - Date.now())).then(() => "stopped" as const),
+            sleep(Math.max(0, startedAt + options.durationMs + watchGraceMs - Date.now())).then(() => "stopped" as const),
         ]);
         if (outcome === "held" && options.acceptDataLoss) {
             note("drill", { phase: "the operator accepts the data loss: failover --accept-data-loss" });

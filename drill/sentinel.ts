@@ -256,13 +256,40 @@ async function oneRun(run: number, o: SentinelOptions): Promise<SentinelRun> {
         // Sentinel must turn it into a replica of the new master.
         startNode(redisPorts.indexOf(masterPort));
         const old = admin(masterPort);
-        await waitFor("the old master to rejoin as a replica of the new master", 60_000, async () => {
-            if (old.status !== "ready") {
-                await old.connect().catch(() => undefined);
-            }
-            const info = await old.info("replication");
-            return info.includes("role:slave") && info.includes(`master_port:${newMasterPort}`) && info.includes("master_link_status:up");
-        });
+        let lastInfo = "";
+        try {
+            await waitFor("the old master to rejoin as a replica of the new master", 60_000, async () => {
+                if (old.status !== "ready") {
+                    await old.connect().catch(() => undefined);
+                }
+                lastInfo = await old.info("replication");
+                return (
+                    lastInfo.includes("role:slave") &&
+                    lastInfo.includes(`master_port:${newMasterPort}`) &&
+                    lastInfo.includes("master_link_status:up")
+                );
+            });
+        } catch (err) {
+            const views = await Promise.all(
+                sentinelPorts.map(async (port) => {
+                    const c = sentinel(port);
+                    const tilt = /sentinel_tilt:(\d)/.exec(String(await c.info("sentinel").catch(() => "")))?.[1] ?? "?";
+                    const raw = (await c.call("SENTINEL", "replicas", MASTER).catch(() => [])) as string[][];
+                    const replicas = raw.map((r) => {
+                        const f = Object.fromEntries(r.flatMap((v, i) => (i % 2 === 0 ? [[v, r[i + 1]]] : [])));
+                        return `${f.port} ${f.flags} role-reported ${f["role-reported"]}`;
+                    });
+                    return `sentinel ${port}: tilt ${tilt}, replicas [${replicas.join(", ")}]`;
+                }),
+            );
+            const role = lastInfo.split(/\r?\n/).filter((l) => /^(role|master_port|master_link_status):/.test(l));
+            throw new Error(
+                `${(err as Error).message}; old master (${masterPort}) ${role.join(" ") || `not answering (${old.status})`}; ${views.join("; ")}`,
+                {
+                    cause: err,
+                },
+            );
+        }
         const rejoinedAt = Date.now();
         old.disconnect();
         watcher.disconnect();
