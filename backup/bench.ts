@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     const target = new MariaDb({ dir: path.join(dir, "target"), port: await freePort(), serverId: 2, password });
     try {
         source.install();
-        target.install(source.dataDir);
+        target.install();
         await Promise.all([source.start(), target.start()]);
         await Promise.all([source.setUpAsStandalone(), target.setUpAsStandalone()]);
         // ~1 KB per row: rows = mb * 1024.

@@ -181,11 +181,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             () => primaryDb.destroy(),
             () => drDb.destroy(),
         );
-        const template = new MariaDb({ dir: path.join(work, "template"), port: 0, serverId: 0, password });
-        template.install();
-        primaryDb.install(template.dataDir);
-        drDb.install(template.dataDir);
-        fs.rmSync(template.options.dir, { recursive: true, force: true });
+        primaryDb.install();
+        drDb.install();
         await Promise.all([primaryDb.start(), drDb.start()]);
         // The network between the world and the primary's database (replication and the fence use it too).
         const primaryDbNetwork = await new TcpProxy("primary-db-network", { kind: "forward", port: primaryPort }).start();

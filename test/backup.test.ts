@@ -85,8 +85,8 @@ describe("database backups (backup/): dump from a replica, two buckets, verify, 
         replica = new MariaDb({ dir: path.join(dir, "replica"), port: p2, serverId: 2, password, tls });
         target = new MariaDb({ dir: path.join(dir, "target"), port: p3, serverId: 3, password, tls });
         primary.install();
-        replica.install(primary.dataDir);
-        target.install(primary.dataDir);
+        replica.install();
+        target.install();
         await Promise.all([primary.start(), replica.start(), target.start()]);
         await primary.setUpAsPrimary();
         await replica.setUpAsReplicaOf(primary);

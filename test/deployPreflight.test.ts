@@ -14,6 +14,7 @@ import { AwsClients, preflight } from "../tools/preflight";
 import { parseConfig } from "../lib/config";
 import { EXAMPLE_BACKUP_IMAGE_REPOSITORY, isExampleHostname, placeholdersIn } from "../lib/placeholders";
 import { PROJECT_DIR, resolveStackConfig } from "../offline/stackConfig";
+import { tsNode } from "./support/tools";
 
 /** A copy of the project's Pulumi files whose dr stack file sets `config` on top. */
 function projectWith(config: Record<string, unknown>, stack = "dr"): string {
@@ -290,24 +291,20 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
     });
 
     it("refuses npm run preview before starting pulumi, exiting 2", () => {
-        const result = spawnSync(
-            process.execPath,
-            [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/deploy.ts", "preview", "dr"],
-            {
-                cwd: PROJECT_DIR,
-                encoding: "utf8",
-                // No pulumi on this PATH: had the wrapper started it, the exit would be 127. No AWS
-                // credentials and no instance metadata: the AMI check fails here, on this machine.
-                env: {
-                    PATH: path.dirname(process.execPath),
-                    HOME: os.tmpdir(),
-                    AWS_EC2_METADATA_DISABLED: "true",
-                    AWS_CONFIG_FILE: "/nonexistent",
-                    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-                },
-                timeout: 60_000,
+        const result = spawnSync(process.execPath, tsNode("tools/deploy.ts", "preview", "dr"), {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+            // No pulumi on this PATH: had the wrapper started it, the exit would be 127. No AWS
+            // credentials and no instance metadata: the AMI check fails here, on this machine.
+            env: {
+                PATH: path.dirname(process.execPath),
+                HOME: os.tmpdir(),
+                AWS_EC2_METADATA_DISABLED: "true",
+                AWS_CONFIG_FILE: "/nonexistent",
+                AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
             },
-        );
+            timeout: 60_000,
+        });
         assert.equal(result.status, 2, result.stderr);
         // The AWS SDK may print its own Node version notice first.
         const lines = result.stderr.slice(result.stderr.indexOf("deploy: ")).trimEnd().split("\n");

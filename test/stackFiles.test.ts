@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { planInvocation } from "../tools/deploy";
 import { listStacks, readProjectFile, readStackFile, PROJECT_DIR } from "../offline/stackConfig";
+import { tsNode } from "./support/tools";
 
 /** The only things allowed to differ between the stack files. */
 const PER_STACK = ["secretsprovider", "config.aws:region", "config.ecommerce:stateBackend"];
@@ -145,15 +146,11 @@ describe("deploy wrapper (tools/deploy.ts)", () => {
         const log = path.join(bin, "log");
         try {
             fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$PULUMI_BACKEND_URL $*" > "${log}"\nexit 3\n`, { mode: 0o755 });
-            const result = spawnSync(
-                process.execPath,
-                ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools", "deploy.ts"), "refresh", "dr", "--diff"],
-                {
-                    cwd: PROJECT_DIR,
-                    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-                    encoding: "utf8",
-                },
-            );
+            const result = spawnSync(process.execPath, tsNode(path.join(PROJECT_DIR, "tools", "deploy.ts"), "refresh", "dr", "--diff"), {
+                cwd: PROJECT_DIR,
+                env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+                encoding: "utf8",
+            });
             assert.equal(result.status, 3, "exit code of pulumi is passed through");
             assert.equal(
                 fs.readFileSync(log, "utf8").trim(),

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { NODE_MAJOR } from "../lib/bundle";
 import { PROJECT_DIR, listStacks, readStackFile } from "../offline/stackConfig";
 
 const WORKFLOW = path.join(PROJECT_DIR, ".github", "workflows", "pull-request.yml");
@@ -26,6 +27,7 @@ interface Job {
     "timeout-minutes"?: number;
     permissions?: Record<string, string>;
     strategy?: { "fail-fast"?: boolean; matrix: { include: Record<string, string>[] } };
+    container?: string;
     steps: Step[];
 }
 
@@ -353,9 +355,10 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
     });
 
     describe("test job", () => {
-        it("sets up Node 20 with the npm cache", () => {
+        it(`sets up Node ${NODE_MAJOR} (the project's, lib/bundle.ts; 20 is end of life) with the npm cache`, () => {
             const setup = stepUsing(workflow().jobs.test, "actions/setup-node");
-            assert.deepEqual(setup.with, { "node-version": 20, cache: "npm" });
+            assert.deepEqual(setup.with, { "node-version": NODE_MAJOR, cache: "npm" });
+            assert.equal(workflow().jobs.test.container, `node:${NODE_MAJOR}-bookworm`);
         });
 
         it("runs ./.ci/run after checkout and Node set-up", () => {
@@ -400,9 +403,9 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             }
         });
 
-        it("sets up Node 20 with the npm cache and runs npm ci before the preview", () => {
+        it(`sets up Node ${NODE_MAJOR} with the npm cache (pulumi runs the program on the PATH's node) and runs npm ci before the preview`, () => {
             const job = workflow().jobs.preview;
-            assert.deepEqual(stepUsing(job, "actions/setup-node").with, { "node-version": 20, cache: "npm" });
+            assert.deepEqual(stepUsing(job, "actions/setup-node").with, { "node-version": NODE_MAJOR, cache: "npm" });
             assert.ok(stepRunning(job, "npm ci --no-audit --no-fund") < job.steps.indexOf(stepUsing(job, "pulumi/actions")));
         });
 

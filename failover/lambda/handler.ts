@@ -62,7 +62,9 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const cfg = parseLambdaConfig(process.env.FAILOVER_CONFIG);
     // Everything this invocation does ends SAFETY_MS before its timeout: the lease is released
     // and the metrics written in time.
-    const budget = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS));
+    const budgetMs = Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS);
+    const endsAt = Date.now() + budgetMs;
+    const budget = AbortSignal.timeout(budgetMs);
     const { adapters, probes } = await awsWorld(cfg, { leaseWaitMs: Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS) });
 
     // Readiness, every invocation: what a failover would need, without acting. Beside the watch,
@@ -99,7 +101,11 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     let outcome: InvocationOutcome;
     let ready: boolean;
     try {
-        outcome = await controller.watch(Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS));
+        // The watch ends at its first round slot past its deadline, after the round before it has
+        // run its probes (up to the probe timeout): a deadline one probe timeout before the
+        // budget's end lets that last round finish, so a healthy invocation ends "elapsed", not
+        // cut off mid-round as "stopped".
+        outcome = await controller.watch(Math.max(0, endsAt - Date.now() - cfg.timeoutSeconds * 1000));
     } catch (err) {
         outcome = budget.aborted
             ? "stopped"

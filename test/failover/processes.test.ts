@@ -12,6 +12,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { CliRun, eventsOf, HookServer, runCli, Site } from "../support/failoverServers";
+import { tsNode } from "../support/tools";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "failover", "cli.ts");
@@ -30,7 +31,7 @@ interface Started {
 }
 
 function start(args: string[], script = CLI): Started {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
+    const child = spawn(process.execPath, tsNode(script, ...args), {
         cwd: ROOT,
         stdio: ["pipe", "pipe", "pipe"],
     });
@@ -71,7 +72,7 @@ function walkthrough(): { script: string; args: string[] }[] {
         .filter((l) => l.startsWith("npm run "));
     return commands.map((line) => {
         const [, script, rest] = /^npm run (\S+) -- (.*)$/.exec(line.trim())!;
-        const file = /^ts-node --transpile-only (\S+)$/.exec(scripts[script])![1];
+        const file = /^ts-node --swc (\S+)$/.exec(scripts[script])![1];
         return { script: path.join(ROOT, file), args: rest.trim().split(/\s+/) };
     });
 }

@@ -1,0 +1,55 @@
+/**
+ * What the drill's tests share (test/drillFaults.test.ts, test/drillGuards.test.ts): the drill's
+ * timings for a test run, and the checks every drill's result must pass.
+ */
+import { strict as assert } from "assert";
+import { DrillReport, summarize } from "../../drill/report";
+import { DrillOptions, DrillResult, Fault, runDrill } from "../../drill/run";
+
+/**
+ * Short drills: 0.5 s rounds (probe timeout 250 ms), three failed rounds fail over, the fault a
+ * second in, 6 s in all. 0.2 s rounds (a 100 ms probe timeout, 3.5 s drills) were what the drill
+ * tests ran alone; in the suite's parallel run, beside three workers and tsc on two cores, a
+ * healthy site's probes missed 100 ms and the steps had not finished at 3.5 s. The tests assert
+ * behaviour (which outcome, how many failovers, every write accounted for), never speed: the
+ * rounds' length only scales the time each of them takes.
+ */
+export const SHORT: Omit<DrillOptions, "fault"> = {
+    intervalMs: 500,
+    maxFail: 3,
+    quorum: 2,
+    writesPerSecond: 40,
+    durationMs: 6000,
+    faultAtMs: 1000,
+    maxLagSeconds: 1,
+    lagSeconds: 4,
+};
+
+export async function drill(fault: Fault, options: Partial<DrillOptions> = {}): Promise<{ result: DrillResult; rep: DrillReport }> {
+    const result = await runDrill({ ...SHORT, ...options, fault });
+    return { result, rep: summarize(result) };
+}
+
+/** Every write a site acknowledged is on DR, or counted in the reported loss. */
+export function accountedFor(result: DrillResult, rep: DrillReport): void {
+    const onDr = new Set(result.onDr);
+    const lost = new Set(rep.lostOnDr);
+    const unaccounted = result.writes.filter((w) => w.ackAt !== undefined && !onDr.has(w.id) && !lost.has(w.id));
+    assert.deepEqual(
+        unaccounted.map((w) => w.id),
+        [],
+        "acknowledged writes neither on DR nor in the reported loss",
+    );
+    assert.deepEqual(rep.lostEverywhere, []);
+}
+
+/** The loss can only be writes acknowledged within the lag recorded before promotion (plus one heartbeat). */
+export function lossWithinRecordedLag(rep: DrillReport): void {
+    assert.notEqual(rep.lagRecordedSeconds, undefined, "the lag was recorded before promotion");
+    if (rep.lostOnDr.length > 0) {
+        assert.ok(
+            rep.lossWindowMs! <= (rep.lagRecordedSeconds! + 1) * 1000,
+            `${rep.lostOnDr.length} write(s) lost over ${rep.lossWindowMs} ms, recorded lag ${rep.lagRecordedSeconds} s`,
+        );
+    }
+}
