@@ -49,6 +49,8 @@ export interface ResourceSettings {
     /** An endpoint group's traffic dial (percent) and its endpoints' weights ("none": no endpoint). */
     trafficDial?: number;
     weights?: string;
+    /** A Lambda function's runtime (lib/advisories.ts's Lambda calendar judges it). */
+    runtime?: string;
     /** The failover controller: what it watches and how, and whether its schedule runs. */
     watches?: string;
     schedule?: string;
@@ -186,6 +188,9 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
             ? r.outputs.ipSets.flatMap((x: { ipAddresses?: string[] }) => x.ipAddresses ?? [])
             : undefined;
         s.dnsName = r.outputs.dnsName;
+    }
+    if (r.type === "aws:lambda/function:Function") {
+        s.runtime = p.runtime;
     }
     if (r.type === "aws:lambda/function:Function" && typeof p.environment?.variables?.FAILOVER_CONFIG === "string") {
         try {

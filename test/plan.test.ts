@@ -75,7 +75,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /Public name: ecommerce:publicZoneId is empty, so no record is created for shop\.example\.com/);
         assert.match(
             out,
-            /aws\.lambda\.Function failover-function {2}\[watches us-east-2 every 10s from writer-origin,public-name,accelerator-health, quorum 2, fails over after 3 rounds, RPO budget 60s\]/,
+            /aws\.lambda\.Function failover-function {2}\[runtime nodejs24\.x; watches us-east-2 every 10s from writer-origin,public-name,accelerator-health, quorum 2, fails over after 3 rounds, RPO budget 60s\]/,
         );
         assert.match(out, /aws\.scheduler\.Schedule failover-schedule {2}\[schedule rate\(1 minute\) ENABLED\]/);
         assert.match(out, /^ {2}n\/a +tier-counts +mandatory n\/a \(applies to site stacks\)$/m);

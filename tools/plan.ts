@@ -128,6 +128,7 @@ export function describeSettings(s: ResourceSettings): string {
     add("from", s.from);
     add("to", s.to);
     add("region", s.region);
+    add("runtime", s.runtime);
     add("watches", s.watches);
     add("schedule", s.schedule);
     add("dial", s.trafficDial === undefined ? undefined : `${s.trafficDial}%`);
