@@ -256,8 +256,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
     public readonly readerEndpointName: string;
     public readonly port: number;
     public readonly replicaIdentifiers: string[];
-    /** Zone name of each replica, same order as `replicaIdentifiers`. */
-    /** The zone each replica is pinned to; empty when the replicas are Multi-AZ (RDS places them). */
+    /** The zone each replica is pinned to, in `replicaIdentifiers`' order; empty when the replicas are Multi-AZ (RDS places them). */
     public readonly replicaZones: string[];
     public readonly kmsKeyArn: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
@@ -303,7 +302,9 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         const sg = this.createSecurityGroup();
         const common = this.instanceSettings(key, sg);
         const writer = this.createWriter(common, password, sourceArn);
-        const replicas = replicaIds.map((identifier, i) => this.createReplica(common, writer, identifier, i + 1, zonesOfReplicas.at(i)));
+        const replicas = replicaIds.map((identifier, i) =>
+            this.createReplica(common, writer, identifier, i + 1, replicaMultiAz ? "multi-az" : zonesOfReplicas[i]),
+        );
         this.storeCredentials(secret, password);
         const zone = this.createDnsNames(writer, replicas, replicaIds);
         const credentials = this.credentialsSecret(secret, key);
@@ -555,24 +556,25 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
 
     /**
      * A same-region replica of the writer, by identifier (cascaded in `standby`), pinned to a
-     * zone, or Multi-AZ and placed by RDS when no zone is given; it inherits the writer's subnet
-     * group and keeps no backups of its own.
+     * zone, or Multi-AZ and placed by RDS (`"multi-az"`: RDS refuses an AvailabilityZone with
+     * MultiAZ); it inherits the writer's subnet group and keeps no backups of its own.
      */
     private createReplica(
         common: ReturnType<DatabaseCluster["instanceSettings"]>,
         writer: aws.rds.Instance,
         identifier: string,
         n: number,
-        zone: string | undefined,
+        placement: string,
     ): aws.rds.Instance {
+        const multiAz = placement === "multi-az";
         return new aws.rds.Instance(
             `${this.name}-replica-${n}`,
             {
                 ...common,
                 identifier,
                 replicateSourceDb: writer.identifier,
-                availabilityZone: zone,
-                multiAz: zone === undefined,
+                availabilityZone: multiAz ? undefined : placement,
+                multiAz,
                 backupRetentionPeriod: 0,
                 skipFinalSnapshot: true,
                 tags: this.tagged(identifier),

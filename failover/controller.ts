@@ -119,8 +119,11 @@ export class Controller {
         this.runSignal = this.signal;
     }
 
-    /** Probe, decide, act, for `forMs` (or until a failover). */
-    async watch(forMs?: number): Promise<Outcome> {
+    /**
+     * Probe, decide, act, for `forMs` from the watch's start (after the lease and the state), or
+     * until `untilMs` on the controller's clock, whichever comes first (or until a failover).
+     */
+    async watch(forMs?: number, untilMs?: number): Promise<Outcome> {
         return this.underLease(async () => {
             let state = await this.load();
             if (state.phase === "failed-over") {
@@ -134,7 +137,7 @@ export class Controller {
             const { thresholds, intervalMs, timeoutMs } = this.options;
             state = await this.dropStaleCount(state);
             const start = this.clock.now();
-            const deadline = forMs === undefined ? Infinity : start + forMs;
+            const deadline = Math.min(forMs === undefined ? Infinity : start + forMs, untilMs ?? Infinity);
             this.emit("watch", {
                 probes: this.deps.probes.map((p) => ({ name: p.name, target: p.target })),
                 ...thresholds,

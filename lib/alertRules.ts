@@ -12,6 +12,7 @@
  *   own 5xx and latency figures live in CloudWatch, not in Prometheus.
  */
 import { stringify } from "yaml";
+import { FINISHED_JOB_TTL_SECONDS } from "./backupJob";
 import { probeJobName } from "./probes";
 
 export interface AlertRule {
@@ -249,9 +250,10 @@ function backupRules(b: NonNullable<AlertRuleOptions["backupJob"]>): RuleGroup {
                 "DatabaseBackupFailed",
                 // Jobs of the dump and the verify CronJobs (named <cronjob>-<scheduled minute>)
                 // that failed for good (after their retries: a pod that failed and was retried
-                // successfully does not count), while they are less than a day old.
+                // successfully does not count), while they are less than a day old: as long as the
+                // TTL controller keeps a finished Job.
                 `kube_job_status_condition{namespace="${b.namespace}",job_name=~"${b.cronJob}(-verify)?-[0-9]+",condition="Failed",status="true"} == 1 ` +
-                    `and on (namespace, job_name) (time() - kube_job_created{namespace="${b.namespace}"} < 86400)`,
+                    `and on (namespace, job_name) (time() - kube_job_created{namespace="${b.namespace}"} < ${FINISHED_JOB_TTL_SECONDS})`,
                 "1m",
                 "critical",
                 "The database backup job {{ $labels.job_name }} failed",

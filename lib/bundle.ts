@@ -4,15 +4,15 @@
  * image runs (backup/bundle.ts). One set of build options for both.
  */
 import { buildSync } from "esbuild";
+import * as fs from "fs";
+import * as path from "path";
 
 /**
  * The Node.js major the bundles target: the Lambda runtime (failover/lambda/bundle.ts), the
- * backup image's base (backup/Dockerfile) and the Node the project runs on (package.json) agree
- * with it; test/lambda.test.ts checks that they do.
+ * backup image's base (backup/Dockerfile), the Node the project runs on (package.json) and the
+ * PR workflow's agree with it; test/nodeVersion.test.ts and test/workflow.test.ts check that they do.
  */
 export const NODE_MAJOR = 24;
-import * as fs from "fs";
-import * as path from "path";
 
 export function bundleNodeProgram(entry: string, outfile: string): string {
     fs.mkdirSync(path.dirname(outfile), { recursive: true });

@@ -171,7 +171,7 @@ export const approvedVersions = resourcePolicy({
 
 export const eksStandardSupportEnding = resourcePolicy({
     name: "eks-standard-support-ending",
-    description: `Warns when an EKS cluster's Kubernetes version leaves EKS standard support within ${EKS_SUPPORT_WARNING_DAYS} days (after that day approved-versions refuses it).`,
+    description: `Warns when an EKS cluster's Kubernetes version leaves EKS standard support within ${EKS_SUPPORT_WARNING_DAYS} days (from that day approved-versions refuses it).`,
     enforcementLevel: "advisory",
     configSchema: { properties: { evaluationDate: EVALUATION_DATE_SCHEMA } },
     types: EKS_TYPES,
@@ -191,7 +191,7 @@ export const eksStandardSupportEnding = resourcePolicy({
 
 export const lambdaRuntimeDeprecationEnding = resourcePolicy({
     name: "lambda-runtime-deprecation-ending",
-    description: `Warns when a Lambda function's runtime is deprecated within ${LAMBDA_RUNTIME_WARNING_DAYS} days (after that day approved-versions refuses it).`,
+    description: `Warns when a Lambda function's runtime is deprecated within ${LAMBDA_RUNTIME_WARNING_DAYS} days (from that day approved-versions refuses it).`,
     enforcementLevel: "advisory",
     configSchema: { properties: { evaluationDate: EVALUATION_DATE_SCHEMA } },
     types: [LAMBDA_FUNCTION],

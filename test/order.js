@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
- * The order `npm test` hands test files to mocha's parallel workers (package.json: `mocha
- * --parallel --jobs 4 $(node test/order.js)`): the longest first, so no long file starts last
+ * The order `npm test` hands test files to mocha's parallel workers (package.json:
+ * `files=$(node test/order.js) && mocha --parallel --jobs 4 $files`, so a failure here stops the
+ * run rather than letting mocha fall back to its default spec): the longest first, so no long file starts last
  * and runs alone at the end (longest-processing-time-first scheduling). Then every other
  * `*.test.ts` under test/, sorted. Most of the long files wait on servers and timers rather
  * than use the CPU, so four workers on two cores overlap those waits with CPU-bound files.
  *
  * Wall times of each file in a parallel run on the 2-core machine (2026-12-02, per-file root
- * hooks logging start and end): drill 52 s, typecheck 27 s (tsc beside the rest), plan 27 s,
- * drillSentinel 26 s, redisConfig 21 s, analyzerServer 18 s, backup 13 s, workflow 12 s,
- * webTier 10 s, policyStacks 10 s, failover/faults 9.5 s, failover/processes 8 s,
- * failover/lambdaHandler 7 s; every other file under 7 s.
+ * hooks logging start and end): drillGuards and drillFaults about 37 s each, plan 21-37 s (two
+ * runs in processes of its own), drillSentinel 26 s, redisConfig 12-21 s, analyzerServer
+ * 12-18 s, backup 11-13 s, typecheck 10-13 s, workflow 10-12 s, webTier 10 s, policyStacks
+ * 10 s, failover/faults 8-10 s, failover/processes 8-12 s, failover/lambdaHandler 7 s; every
+ * other file under 7 s.
  *
  * A file named here that no longer exists is an error, so the list cannot rot silently.
  */

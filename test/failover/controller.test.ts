@@ -93,6 +93,33 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
         );
     });
 
+    it("ends by an absolute deadline, whatever time waiting for the lease took (the Lambda's budget)", async () => {
+        const clock = new FakeClock(0);
+        const world = new MemoryWorld();
+        const adapters = world.adapters();
+        const acquire = adapters.lock.acquire.bind(adapters.lock);
+        // The lease comes 300 ms after the watch is called (a crashed invocation's lease expiring).
+        adapters.lock.acquire = async (...args: Parameters<typeof acquire>) => {
+            clock.t += 300;
+            return acquire(...args);
+        };
+        const starts: number[] = [];
+        const probe: Probe = {
+            name: "p",
+            target: "scripted://p",
+            check: () => {
+                starts.push(clock.now());
+                return Promise.resolve({ name: "p", target: "scripted://p", ok: true, latencyMs: 1 });
+            },
+        };
+        const controller = new Controller(
+            { adapters, probes: [probe], emit: () => undefined, clock },
+            options({ intervalMs: 100, timeoutMs: 50 }),
+        );
+        assert.strictEqual(await controller.watch(undefined, 500), "elapsed");
+        assert.deepStrictEqual(starts, [300, 400]);
+    });
+
     it("starts the count again when the saved failed rounds are older than one detection window", async () => {
         const clock = new FakeClock(1_000_000);
         const world = new MemoryWorld();
