@@ -11,9 +11,6 @@ import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
 
-/** The schedule group the controller's schedule is in (the account's default group). */
-const SCHEDULE_GROUP = "default";
-
 /** The thresholds come from config as they are (lib/config.ts FailoverSettings). */
 export interface FailoverControllerArgs extends FailoverSettings {
     /** Names' prefix. */
@@ -265,12 +262,19 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
         // Scheduler assumes the execution role with its schedule GROUP's ARN as aws:SourceArn
         // (Scheduler user guide, "Cross-service confused deputy prevention", changed 2023-09-07):
         // a condition on the schedule's own ARN never matches, and every run would fail to
-        // assume the role. The schedule is in the default group.
-        const scheduleGroupArn = `arn:${this.args.partition}:scheduler:${this.args.region}:${this.args.accountId}:schedule-group/${SCHEDULE_GROUP}`;
+        // assume the role. A group of the controller's own, not the account's `default`: every
+        // schedule anyone makes lands in `default`, and a trust in it would let any of them
+        // (given iam:PassRole) invoke the controller. Group names: 1-64 of [0-9a-zA-Z-_.]
+        // (Scheduler API, CreateScheduleGroup); deleting a group deletes its schedules.
+        const group = new aws.scheduler.ScheduleGroup(
+            `${this.name}-schedule-group`,
+            { name: this.prefix, tags: this.tagged(`${this.name}-schedule-group`) },
+            { parent: this },
+        );
         const invoker = new aws.iam.Role(
             `${this.name}-scheduler-role`,
             {
-                assumeRolePolicy: pulumi.output(fn.arn).apply(() =>
+                assumeRolePolicy: group.arn.apply((groupArn) =>
                     JSON.stringify({
                         Version: "2012-10-17",
                         Statement: [
@@ -278,9 +282,9 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                                 Effect: "Allow",
                                 Principal: { Service: "scheduler.amazonaws.com" },
                                 Action: "sts:AssumeRole",
-                                // Only schedules of this account's group may assume it (confused deputy).
+                                // Only the controller's schedule group may assume it (confused deputy).
                                 Condition: {
-                                    StringEquals: { "aws:SourceAccount": this.args.accountId, "aws:SourceArn": scheduleGroupArn },
+                                    StringEquals: { "aws:SourceAccount": this.args.accountId, "aws:SourceArn": groupArn },
                                 },
                             },
                         ],
@@ -307,7 +311,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
             `${this.name}-schedule`,
             {
                 name: this.prefix,
-                groupName: SCHEDULE_GROUP,
+                groupName: group.name,
                 description: `Runs the failover controller of ${this.args.region} (watching ${this.args.writerRegion}) every minute`,
                 scheduleExpression: "rate(1 minute)",
                 flexibleTimeWindow: { mode: "OFF" },

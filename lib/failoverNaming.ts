@@ -3,7 +3,7 @@
  * (the deploy preflight checks the account can hold them). Pure.
  */
 
-/** The controller's function, topic and schedule name: `<project>-failover`. */
+/** The controller's function, topic, schedule and schedule group name: `<project>-failover`. */
 export function failoverName(project: string): string {
     return `${project}-failover`;
 }

@@ -206,7 +206,12 @@ const AWS_MODELS: Readonly<Record<string, Model>> = {
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (a) => ({ id: String(a.inputs.functionName), outputs: {} }),
     "aws:scheduler/schedule:Schedule": (a) => {
         const name = a.inputs.name ?? autoName(a, 64);
-        return { id: `default/${name}`, outputs: { name, arn: arn("scheduler", a.region, `schedule/default/${name}`) } };
+        const group = a.inputs.groupName ?? "default";
+        return { id: `${group}/${name}`, outputs: { name, arn: arn("scheduler", a.region, `schedule/${group}/${name}`) } };
+    },
+    "aws:scheduler/scheduleGroup:ScheduleGroup": (a) => {
+        const name = a.inputs.name ?? autoName(a, 64);
+        return { id: name, outputs: { name, arn: arn("scheduler", a.region, `schedule-group/${name}`) } };
     },
     "aws:ssm/parameter:Parameter": (a) => ({
         id: a.inputs.name,

@@ -272,12 +272,6 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         reason: `${R}: the flow-log service may assume the role only for flow logs of the stack's region`,
     },
     {
-        type: "aws:iam/role:Role",
-        name: "failover-scheduler-role",
-        field: "assumeRolePolicy",
-        reason: `${R}: only the schedule group of the stack's region may assume the scheduler's role`,
-    },
-    {
         type: "aws:iam/rolePolicy:RolePolicy",
         name: /^db-credentials-to-(web|backup)$/,
         field: "policy",

@@ -148,14 +148,17 @@ describe("FailoverController", () => {
             },
         ]);
         const trust = JSON.parse(one(dr, "aws:iam/role:Role", "failover-scheduler-role").inputs.assumeRolePolicy);
-        // Scheduler assumes the role with the schedule GROUP's ARN (confused-deputy page, since 2023-09-07).
+        // Scheduler assumes the role with the schedule GROUP's ARN (confused-deputy page, since
+        // 2023-09-07): the controller's own group, which holds its schedule and nothing else.
+        const group = one(dr, "aws:scheduler/scheduleGroup:ScheduleGroup", "failover-schedule-group");
         assert.deepEqual(trust.Statement[0].Condition, {
             StringEquals: {
                 "aws:SourceAccount": "123456789012",
-                "aws:SourceArn": "arn:aws:scheduler:us-west-1:123456789012:schedule-group/default",
+                "aws:SourceArn": `arn:aws:scheduler:us-west-1:123456789012:schedule-group/${group.inputs.name}`,
             },
         });
-        assert.equal(one(dr, "aws:scheduler/schedule:Schedule", "failover-schedule").inputs.groupName, "default");
+        assert.notEqual(group.inputs.name, "default");
+        assert.equal(one(dr, "aws:scheduler/schedule:Schedule", "failover-schedule").inputs.groupName, group.inputs.name);
         // Asynchronous invocations: no retries by Lambda's queue, no event older than the next minute's.
         const async = one(dr, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "failover-async");
         assert.equal(async.inputs.maximumRetryAttempts, 0);

@@ -174,7 +174,7 @@ describe("offline plan (npm run plan)", () => {
         const result = await piped;
         assert.equal(result.status, 0, result.stderr);
         const parsed = JSON.parse(result.stdout) as Plan;
-        assert.equal(parsed.stacks[0].resources.length, 178);
+        assert.equal(parsed.stacks[0].resources.length, 179);
         const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
         assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
         assert.deepEqual(writer.settings, {
@@ -203,7 +203,7 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(before.summary, "plan OK: dr (178 resources, 22 policies passed, 2 advisory warnings, 5 deploy warnings)");
+        assert.equal(before.summary, "plan OK: dr (179 resources, 22 policies passed, 2 advisory warnings, 5 deploy warnings)");
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -225,6 +225,6 @@ describe("offline plan (npm run plan)", () => {
                 "ecommerce:webAmiNameFilter",
             ],
         );
-        assert.equal(result.summary, "plan OK: dr (178 resources, 23 policies passed, 5 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (179 resources, 23 policies passed, 5 deploy warnings)");
     });
 });
