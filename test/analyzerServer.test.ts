@@ -19,7 +19,7 @@ import { loadStack, RecordedResource, StackRun } from "../offline/run";
 import { PROJECT_DIR } from "../offline/stackConfig";
 import { judgedOn } from "../policies/versions";
 import { JUDGED_AS_OF } from "./support/asOf";
-import { tsNode } from "./support/tools";
+import { batch, tsNode } from "./support/tools";
 
 type Diagnostic = { policy: string; message: string; level: analyzerPb.EnforcementLevel };
 
@@ -133,7 +133,7 @@ describe("policy pack as the Pulumi CLI runs it (analyzer over gRPC)", function 
     let client: any;
 
     before(async () => {
-        child = spawn(process.execPath, tsNode("-e", 'require("./index.ts")'), {
+        child = spawn(...batch(process.execPath, tsNode("-e", 'require("./index.ts")')), {
             cwd: path.join(PROJECT_DIR, "policies"),
             stdio: ["ignore", "pipe", "pipe"],
         });

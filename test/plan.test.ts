@@ -6,7 +6,7 @@ import { Plan, plan } from "../offline/plan";
 import { main, parseArgs, USAGE } from "../tools/plan";
 import { PROJECT_DIR } from "../offline/stackConfig";
 import { AS_OF } from "./support/asOf";
-import { tsNode } from "./support/tools";
+import { batch, tsNode } from "./support/tools";
 
 interface Ran {
     status: number;
@@ -18,7 +18,7 @@ interface Ran {
 async function spawnPlan(args: string[]): Promise<Ran> {
     const script = path.join(PROJECT_DIR, "tools", "plan.ts");
     try {
-        const { stdout, stderr } = await promisify(execFile)(process.execPath, tsNode(script, ...args), {
+        const { stdout, stderr } = await promisify(execFile)(...batch(process.execPath, tsNode(script, ...args)), {
             cwd: PROJECT_DIR,
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
