@@ -260,7 +260,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const startedAt = Date.now();
         note("drill", { phase: "writes start" });
         writer.start();
-        const watching = controller.watch(options.durationMs).catch((err: Error) => {
+        const watching = controller.watch(undefined, startedAt + options.durationMs).catch((err: Error) => {
             note("controller-error", { error: err.message });
             return "stopped" as const;
         });
@@ -270,12 +270,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         log(`fault: ${FAULT_DESCRIPTIONS[options.fault]}`);
         await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs });
 
-        // The watch ends on its own clock: at the first round slot past its deadline, which it
-        // measures from its own start (after loading its state, a few ms after ours), so it may end
-        // up to one round after the drill's end. Cutting it off at exactly the drill's end made a
-        // watch that ran its course ("elapsed") read as "stopped" whenever the last round's probes
-        // were slow. One interval plus one probe timeout of grace lets that round finish; a watch
-        // still running after it (say, stuck in a step) is stopped and reported as such.
+        // The watch ends by the drill's end (absolute) and starts no round that could outlast it.
+        // Cutting it off at exactly that end made a watch that ran its course ("elapsed") read as
+        // "stopped" whenever its last round or the event loop ran late on a loaded machine. One
+        // interval plus one probe timeout of grace covers that lateness; a watch still running
+        // after it (say, stuck in a step) is stopped and reported as such.
         const watchGraceMs = options.intervalMs + timeoutMs;
         let outcome: DrillResult["outcome"] = await Promise.race([
             watching,

@@ -159,7 +159,10 @@ export class Controller {
                     slot += late;
                 }
                 const at = start + slot * intervalMs;
-                if (at >= deadline) {
+                // No round whose probes could still be running at the deadline: a watch ends
+                // having finished its last round, never cut off in it by whoever set the deadline
+                // (the Lambda's budget, a drill's end).
+                if (at + timeoutMs > deadline) {
                     return "elapsed";
                 }
                 await this.clock.sleep(at - this.clock.now(), this.runSignal);

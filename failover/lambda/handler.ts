@@ -101,12 +101,10 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     let outcome: InvocationOutcome;
     let ready: boolean;
     try {
-        // The watch ends at its first round slot past its deadline, after the round before it has
-        // run its probes (up to the probe timeout): a deadline one probe timeout before the
-        // budget's end lets that last round finish, so a healthy invocation ends "elapsed", not
-        // cut off mid-round as "stopped". Absolute (the controller's clock is Date.now's): time
-        // spent waiting for the lease or loading the state comes out of the watch, not after it.
-        outcome = await controller.watch(undefined, endsAt - cfg.timeoutSeconds * 1000);
+        // Until the budget's end, absolute (the controller's clock is Date.now's): time spent
+        // waiting for the lease or loading the state comes out of the watch, not after it. The
+        // watch starts no round that could outlast it, so a healthy invocation ends "elapsed".
+        outcome = await controller.watch(undefined, endsAt);
     } catch (err) {
         outcome = budget.aborted
             ? "stopped"

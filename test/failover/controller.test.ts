@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { Controller, StepFailedError } from "../../failover/controller";
 import { LockHeldError } from "../../failover/core/ports";
 import type { Probe } from "../../failover/probes/http";
-import { FakeClock, MemoryWorld, options, scriptedProbes } from "../support/failoverWorld";
+import { FakeClock, MemoryWorld, options, recordingProbe, scriptedProbes } from "../support/failoverWorld";
 
 function recorder() {
     const events: Record<string, any>[] = [];
@@ -63,20 +63,12 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
     it("skips the slots a stalled round overran instead of running them back to back", async () => {
         const clock = new FakeClock();
         const world = new MemoryWorld();
-        let round = 0;
         const starts: number[] = [];
-        const probe: Probe = {
-            name: "p",
-            target: "scripted://p",
-            check: () => {
-                starts.push(clock.now());
-                round += 1;
-                if (round === 2) {
-                    clock.t += 320; // the process stalled for 3.2 intervals
-                }
-                return Promise.resolve({ name: "p", target: "scripted://p", ok: true, latencyMs: 1 });
-            },
-        };
+        const probe = recordingProbe(clock, starts, (round) => {
+            if (round === 2) {
+                clock.t += 320; // the process stalled for 3.2 intervals
+            }
+        });
         const { events, emit } = recorder();
         await new Controller(
             { adapters: world.adapters(), probes: [probe], emit, clock },
@@ -93,32 +85,30 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
         );
     });
 
-    it("ends by an absolute deadline, whatever time waiting for the lease took (the Lambda's budget)", async () => {
-        const clock = new FakeClock(0);
-        const world = new MemoryWorld();
-        const adapters = world.adapters();
-        const acquire = adapters.lock.acquire.bind(adapters.lock);
-        // The lease comes 300 ms after the watch is called (a crashed invocation's lease expiring).
-        adapters.lock.acquire = async (...args: Parameters<typeof acquire>) => {
-            clock.t += 300;
-            return acquire(...args);
-        };
-        const starts: number[] = [];
-        const probe: Probe = {
-            name: "p",
-            target: "scripted://p",
-            check: () => {
-                starts.push(clock.now());
-                return Promise.resolve({ name: "p", target: "scripted://p", ok: true, latencyMs: 1 });
-            },
-        };
-        const controller = new Controller(
-            { adapters, probes: [probe], emit: () => undefined, clock },
-            options({ intervalMs: 100, timeoutMs: 50 }),
-        );
-        assert.strictEqual(await controller.watch(undefined, 500), "elapsed");
-        assert.deepStrictEqual(starts, [300, 400]);
-    });
+    for (const [timeoutMs, expected] of [
+        [50, [300, 400]],
+        [150, [300]],
+    ] as const) {
+        it(`ends by an absolute deadline, whatever the lease wait took, starting no round that could outlast it (probe timeout ${timeoutMs} ms)`, async () => {
+            const clock = new FakeClock(0);
+            const world = new MemoryWorld();
+            const adapters = world.adapters();
+            const acquire = adapters.lock.acquire.bind(adapters.lock);
+            // The lease comes 300 ms after the watch is called (a crashed invocation's lease expiring).
+            adapters.lock.acquire = async (...args: Parameters<typeof acquire>) => {
+                clock.t += 300;
+                return acquire(...args);
+            };
+            const starts: number[] = [];
+            const controller = new Controller(
+                { adapters, probes: [recordingProbe(clock, starts)], emit: () => undefined, clock },
+                options({ intervalMs: 100, timeoutMs }),
+            );
+            assert.strictEqual(await controller.watch(undefined, 500), "elapsed");
+            // Rounds every 100 ms from the lease (300); the one at 400 could run to 550 with a 150 ms timeout.
+            assert.deepStrictEqual(starts, [...expected]);
+        });
+    }
 
     it("starts the count again when the saved failed rounds are older than one detection window", async () => {
         const clock = new FakeClock(1_000_000);

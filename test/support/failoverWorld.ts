@@ -31,6 +31,22 @@ export class FakeClock implements Clock {
     }
 }
 
+/**
+ * One healthy probe that records when each round started (the clock's time at its check), and
+ * may act on the clock during a round (`during(round)`, 1-based): a stall, a slow answer.
+ */
+export function recordingProbe(clock: FakeClock, starts: number[], during?: (round: number) => void): Probe {
+    return {
+        name: "p",
+        target: "scripted://p",
+        check: (): Promise<ProbeResult> => {
+            starts.push(clock.now());
+            during?.(starts.length);
+            return Promise.resolve({ name: "p", target: "scripted://p", ok: true, latencyMs: 1 });
+        },
+    };
+}
+
 /** Probes whose round-by-round results come from a script: `failures[round]` of them fail. */
 export function scriptedProbes(count: number, failuresPerRound: readonly number[], clock: FakeClock, roundMs = 5): Probe[] {
     let calls = 0;
