@@ -16,6 +16,7 @@
 import * as aws from "@pulumi/aws";
 import { GlobalConfig, loadConfig, PlatformConfig, withAccount } from "./lib/config";
 import { listenerArnParameterName } from "./lib/accelerator";
+import { siteScheme } from "./lib/probes";
 import { GLOBAL_REGION } from "./lib/regions";
 import { AcceleratorEndpoint } from "./components/acceleratorEndpoint";
 import { VirtualIp } from "./components/virtualIp";
@@ -140,6 +141,8 @@ async function siteStack(cfg: PlatformConfig) {
         probes: {
             siteHostname: cfg.siteHostname,
             originHostnames: cfg.originHostnames,
+            httpsRegions: Object.keys(cfg.web.certificateArns),
+            writerRegion: cfg.writerRegion,
             healthCheckPath: cfg.web.healthCheckPath,
             loadBalancer: { dnsName: web.albDnsName, protocol: web.listenerProtocol },
             redisAddresses: redisNodes.map((n) => n.address),
@@ -241,6 +244,7 @@ async function siteStack(cfg: PlatformConfig) {
     // origin directly and its public name through the accelerator (HTTP), and the accelerator's
     // own health view of it (the function adds that one). Enabled only in the standby region.
     const listenerParameterName = listenerArnParameterName(cfg.project);
+    const writerScheme = siteScheme(cfg.writerRegion, Object.keys(cfg.web.certificateArns));
     const failover = new FailoverController("failover", {
         project: cfg.project,
         region: cfg.region,
@@ -256,9 +260,11 @@ async function siteStack(cfg: PlatformConfig) {
         oldWriterIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.writerRegion),
         credentialsSecretName: database.credentialsSecretName,
         credentialsSecretArnPattern: database.credentialsSecretArnPattern,
+        // Each in the scheme the writer's site answers on (a probe in the wrong one fails every
+        // round: the default config has no certificate, so its load balancers listen on HTTP only).
         httpProbes: [
-            { name: "writer-origin", url: `https://${cfg.originHostnames[cfg.writerRegion]}${cfg.web.healthCheckPath}` },
-            { name: "public-name", url: `https://${cfg.siteHostname}${cfg.web.healthCheckPath}` },
+            { name: "writer-origin", url: `${writerScheme}://${cfg.originHostnames[cfg.writerRegion]}${cfg.web.healthCheckPath}` },
+            { name: "public-name", url: `${writerScheme}://${cfg.siteHostname}${cfg.web.healthCheckPath}` },
         ],
         ...cfg.failover,
         tags: tierTags(cfg, "traffic"),

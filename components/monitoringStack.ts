@@ -61,6 +61,10 @@ export interface MonitoringProbeArgs {
     readonly siteHostname: string;
     /** Origin hostname of every site region: both regions' sites are probed from here. */
     readonly originHostnames: Readonly<Record<string, string>>;
+    /** The site regions whose load balancer has a certificate (probed over HTTPS; the others over HTTP). */
+    readonly httpsRegions: readonly string[];
+    /** The writer region: the public name reaches its site. */
+    readonly writerRegion: string;
     /** The API health path, probed on every origin and on this region's load balancer. */
     readonly healthCheckPath: string;
     /** This region's load balancer, probed by its AWS DNS name over its listener's protocol. */

@@ -97,7 +97,10 @@ export interface WebSettings {
     readonly artifactUri?: string;
     readonly rootVolumeGiB: number;
     readonly healthCheckPath: string;
+    /** This stack's region's certificate (its load balancer then listens on HTTPS). */
     readonly certificateArn?: string;
+    /** Every site region's certificate, keyed by region: which sites answer HTTPS. */
+    readonly certificateArns: Readonly<Record<string, string>>;
 }
 
 export interface RedisSettings {
@@ -669,12 +672,16 @@ function readWeb(r: Reader, sites: Sites | undefined, region: string | undefined
         artifactUri: artifactUri === "" ? undefined : artifactUri,
         rootVolumeGiB: r.integer(key("webRootVolumeGiB"), ROOT_VOLUME_GIB),
         healthCheckPath: r.string(key("healthCheckPath"), HEALTH_CHECK_PATH),
-        certificateArn: readCertificateArn(r, sites, region),
+        ...readCertificateArns(r, sites, region),
     };
 }
 
-/** The certificate of this stack's region from the region-keyed `certificateArns` (may be absent). */
-function readCertificateArn(r: Reader, sites: Sites | undefined, region: string | undefined): string | undefined {
+/** The region-keyed `certificateArns`, and this stack's region's certificate (may be absent). */
+function readCertificateArns(
+    r: Reader,
+    sites: Sites | undefined,
+    region: string | undefined,
+): Pick<WebSettings, "certificateArn" | "certificateArns"> {
     const certificateArns = r.object(key("certificateArns"), "a map of region to ACM certificate ARN");
     for (const [reg, arn] of Object.entries(certificateArns ?? {})) {
         const ok = typeof arn === "string" && ACM_CERTIFICATE_ARN.accepts(arn) && arn.split(":")[3] === reg;
@@ -686,7 +693,8 @@ function readCertificateArn(r: Reader, sites: Sites | undefined, region: string 
             );
         }
     }
-    return region && certificateArns ? (certificateArns[region] as string | undefined) : undefined;
+    const all = (certificateArns ?? {}) as Record<string, string>;
+    return { certificateArn: region ? all[region] : undefined, certificateArns: all };
 }
 
 function readRedis(r: Reader): Draft<RedisSettings> {

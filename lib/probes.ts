@@ -42,6 +42,13 @@ export interface ProbePlan {
     readonly siteHostname: string;
     /** Origin hostname of every site region, this one and the peer(s). */
     readonly originHostnames: Readonly<Record<string, string>>;
+    /**
+     * The regions whose load balancer has a certificate (and so answers HTTPS, redirecting
+     * HTTP). The others listen on HTTP only: an https:// probe of them fails every time.
+     */
+    readonly httpsRegions: readonly string[];
+    /** The writer region: the public name reaches its site, so it takes that site's scheme. */
+    readonly writerRegion: string;
     /** Path of the API health endpoint (e.g. /api/health). */
     readonly healthCheckPath: string;
     /** This region's load balancer, probed by its own AWS name (bypassing DNS of the shop). */
@@ -62,6 +69,15 @@ function checkPort(what: string, port: number): void {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new Error(`${what} ${port} is not a TCP port (1-65535)`);
     }
+}
+
+/**
+ * The scheme a site answers on: HTTPS where its load balancer has a certificate (HTTP then
+ * redirects, and a probe follows no redirect), HTTP where it has none (no listener on 443).
+ * The public name reaches the writer's site through the accelerator, so it takes the writer's.
+ */
+export function siteScheme(region: string, httpsRegions: readonly string[]): "http" | "https" {
+    return httpsRegions.includes(region) ? "https" : "http";
 }
 
 /**
@@ -108,15 +124,22 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
     const targets: ProbeTarget[] = [];
     for (const region of regions) {
         const origin = plan.originHostnames[region];
-        targets.push({ kind: "site", region, endpoint: "origin", module: "http_2xx", target: `https://${origin}/` });
-        targets.push({ kind: "api", region, endpoint: "origin", module: "http_2xx", target: `https://${origin}${plan.healthCheckPath}` });
+        const scheme = siteScheme(region, plan.httpsRegions);
+        targets.push({ kind: "site", region, endpoint: "origin", module: "http_2xx", target: `${scheme}://${origin}/` });
+        targets.push({
+            kind: "api",
+            region,
+            endpoint: "origin",
+            module: "http_2xx",
+            target: `${scheme}://${origin}${plan.healthCheckPath}`,
+        });
     }
     targets.push({
         kind: "site",
         region: PUBLIC_NAME_LABEL,
         endpoint: "public",
         module: "http_2xx",
-        target: `https://${plan.siteHostname}/`,
+        target: `${siteScheme(plan.writerRegion, plan.httpsRegions)}://${plan.siteHostname}/`,
     });
     if (plan.loadBalancer) {
         const https = plan.loadBalancer.protocol === "HTTPS";

@@ -30,15 +30,30 @@ describe("FailoverController", () => {
         assert.equal(config.writerRegion, "us-east-2");
         assert.equal(config.standbyIdentifier, "ecommerce-mysql-us-west-1");
         assert.equal(config.expectedSourceArn, "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2");
+        // The default config has no certificate: the writer's load balancer listens on HTTP only.
         assert.deepEqual(config.httpProbes, [
-            { name: "writer-origin", url: "https://origin-us-east-2.shop.example.com/api/health" },
-            { name: "public-name", url: "https://shop.example.com/api/health" },
+            { name: "writer-origin", url: "http://origin-us-east-2.shop.example.com/api/health" },
+            { name: "public-name", url: "http://shop.example.com/api/health" },
         ]);
         assert.deepEqual(
             [config.intervalSeconds, config.maxFail, config.quorum, config.timeoutSeconds, config.maxLagSeconds],
             [10, 3, 2, 5, 60],
         );
         assert.equal(dr.outputs.failoverSchedule, "ENABLED");
+    });
+
+    it("probes the writer in HTTPS only when the writer's site has a certificate", async () => {
+        const arn = (region: string) => `arn:aws:acm:${region}:123456789012:certificate/11111111-2222-3333-4444-555555555555`;
+        const probes = async (regions: string[]) => {
+            const certificateArns = JSON.stringify(Object.fromEntries(regions.map((r) => [r, arn(r)])));
+            const run = requireSuccess(await runProgram({ stack: "dr", config: { "ecommerce:certificateArns": certificateArns } }));
+            const fn = one(run, "aws:lambda/function:Function", "failover-function");
+            return (JSON.parse(fn.inputs.environment.variables.FAILOVER_CONFIG) as { httpProbes: { url: string }[] }).httpProbes.map(
+                (p) => p.url.split(":")[0],
+            );
+        };
+        assert.deepEqual(await probes(["us-east-2"]), ["https", "https"]);
+        assert.deepEqual(await probes(["us-west-1"]), ["http", "http"]);
     });
 
     it("in primary (the writer): deployed the same, its schedule off and its alarms quiet until the region is the standby again", async () => {

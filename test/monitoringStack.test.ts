@@ -394,12 +394,12 @@ describe("MonitoringStack", () => {
                         .map((p) => p.target)
                         .sort(),
                     [
-                        "https://origin-us-east-2.shop.example.com/",
-                        "https://origin-us-east-2.shop.example.com/api/health",
-                        "https://origin-us-west-1.shop.example.com/",
-                        "https://origin-us-west-1.shop.example.com/api/health",
-                        "https://shop.example.com/",
-                        // No certificate is configured: the load balancer listens on HTTP.
+                        "http://origin-us-east-2.shop.example.com/",
+                        "http://origin-us-east-2.shop.example.com/api/health",
+                        "http://origin-us-west-1.shop.example.com/",
+                        "http://origin-us-west-1.shop.example.com/api/health",
+                        "http://shop.example.com/",
+                        // No certificate is configured: every load balancer listens on HTTP only.
                         `http://${alb.outputs.dnsName}/api/health`,
                         ...redis,
                         "writer.db.ecommerce.internal:3306",
@@ -417,9 +417,9 @@ describe("MonitoringStack", () => {
                     assert.equal(p.job, p.labels.kind === "site" || p.labels.kind === "api" ? "synthetic-http" : "synthetic-tcp", p.target);
                 }
                 const regionOf = (t: string) => entries.find((p) => p.target === t)!.labels.region;
-                assert.equal(regionOf("https://origin-us-east-2.shop.example.com/"), "us-east-2");
-                assert.equal(regionOf("https://origin-us-west-1.shop.example.com/api/health"), "us-west-1");
-                assert.equal(regionOf("https://shop.example.com/"), "global");
+                assert.equal(regionOf("http://origin-us-east-2.shop.example.com/"), "us-east-2");
+                assert.equal(regionOf("http://origin-us-west-1.shop.example.com/api/health"), "us-west-1");
+                assert.equal(regionOf("http://shop.example.com/"), "global");
                 assert.equal(regionOf("writer.db.ecommerce.internal:3306"), e.region);
                 assert.deepEqual(
                     entries.filter((p) => p.labels.kind === "redis").map((p) => p.labels.region),
@@ -481,6 +481,8 @@ describe("MonitoringStack", () => {
         probes: {
             siteHostname: "shop.example.com",
             originHostnames: { "us-east-2": "origin-us-east-2.shop.example.com", "us-west-1": "origin-us-west-1.shop.example.com" },
+            httpsRegions: [],
+            writerRegion: "us-east-2",
             healthCheckPath: "/api/health",
             redisAddresses: ["10.10.64.10", "10.10.80.11"],
             databaseHostnames: { writer: "writer.db.ecommerce.internal", reader: "reader.db.ecommerce.internal" },

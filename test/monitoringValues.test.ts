@@ -20,6 +20,8 @@ const PLAN: ProbePlan = {
     sourceRegion: "us-east-2",
     siteHostname: "shop.example.com",
     originHostnames: { "us-west-1": "origin-us-west-1.shop.example.com", "us-east-2": "origin-us-east-2.shop.example.com" },
+    httpsRegions: ["us-east-2"],
+    writerRegion: "us-east-2",
     healthCheckPath: "/api/health",
     loadBalancer: { dnsName: "web-alb-1.us-east-2.elb.amazonaws.com", protocol: "HTTPS" },
     redisAddresses: ["10.10.64.10", "10.10.80.11", "10.10.96.12"],
@@ -53,8 +55,8 @@ describe("lib/probes", () => {
             [
                 "site us-east-2 origin http_2xx https://origin-us-east-2.shop.example.com/",
                 "api us-east-2 origin http_2xx https://origin-us-east-2.shop.example.com/api/health",
-                "site us-west-1 origin http_2xx https://origin-us-west-1.shop.example.com/",
-                "api us-west-1 origin http_2xx https://origin-us-west-1.shop.example.com/api/health",
+                "site us-west-1 origin http_2xx http://origin-us-west-1.shop.example.com/",
+                "api us-west-1 origin http_2xx http://origin-us-west-1.shop.example.com/api/health",
                 "site global public http_2xx https://shop.example.com/",
                 "api us-east-2 alb http_2xx https://web-alb-1.us-east-2.elb.amazonaws.com/api/health",
                 "redis us-east-2 node tcp_connect 10.10.64.10:6379",
@@ -64,6 +66,16 @@ describe("lib/probes", () => {
                 "db us-east-2 reader tcp_connect reader.db.ecommerce.internal:3306",
             ],
         );
+    });
+
+    it("probes each site in the scheme it answers on (HTTPS only with a certificate), the public name in the writer's", () => {
+        const targets = (plan: Partial<ProbePlan>) =>
+            buildProbeTargets({ ...PLAN, ...plan })
+                .filter((t) => t.module === "http_2xx" && t.endpoint !== "alb")
+                .map((t) => t.target.split(":")[0]);
+        assert.deepEqual(targets({ httpsRegions: [] }), ["http", "http", "http", "http", "http"]);
+        assert.deepEqual(targets({ httpsRegions: ["us-west-1"] }), ["http", "http", "https", "https", "http"]);
+        assert.deepEqual(targets({ httpsRegions: ["us-west-1"], writerRegion: "us-west-1" }), ["http", "http", "https", "https", "https"]);
     });
 
     it("verifies an HTTPS load balancer against the origin's name, and probes an HTTP one without", () => {
