@@ -21,6 +21,17 @@ export const SHOP_USER = "shop";
 const REPLICATION_USER = "repl";
 /** The controller's administrative user over TCP (the fence and the promotion go over the network, as on RDS). */
 export const ADMIN_USER = "drill";
+/**
+ * A user with exactly the privileges RDS for MySQL 8.4 grants its master user (AWS's "Master
+ * user account privileges" page lists them; MariaDB names REPLICATION CLIENT `BINLOG MONITOR`):
+ * no SUPER, no CONNECTION ADMIN, so it ends others' sessions only through mysql.rds_kill. The
+ * writer agent's fence runs as this user.
+ */
+export const MASTER_USER = "master";
+const RDS_MASTER_PRIVILEGES =
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, " +
+    "CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, BINLOG MONITOR, CREATE VIEW, SHOW VIEW, " +
+    "CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER";
 
 export interface MariaDbOptions {
     /** Where the server's data, socket and log live (created; removed by `destroy`). */
@@ -158,6 +169,9 @@ export class MariaDb {
             "--innodb-flush-log-at-trx-commit=1",
             "--sync-binlog=1",
             "--performance-schema=0",
+            // The writer lease's fence is an event (failover/agent/fence.ts): on RDS the parameter
+            // group turns the scheduler on; MariaDB's default is off.
+            "--event-scheduler=ON",
             // A replica notices a silent source within 2 s (heartbeats every 0.5 s).
             "--slave-net-timeout=2",
             ...(this.options.tls
@@ -241,6 +255,11 @@ export class MariaDb {
         return { host: "127.0.0.1", port, user: ADMIN_USER, password: this.options.password, connectTimeout: 1000 };
     }
 
+    /** The RDS-like master user's connection over TCP, to `port` (the server's, or a proxy's). */
+    masterConnection(port = this.port): ConnectionOptions {
+        return { host: "127.0.0.1", port, user: MASTER_USER, password: this.options.password, connectTimeout: 1000 };
+    }
+
     /** The application's connection options (TCP on 127.0.0.1). */
     shopConnection(): ConnectionOptions {
         return {
@@ -319,6 +338,11 @@ export class MariaDb {
             `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'127.0.0.1'`,
             `CREATE USER '${ADMIN_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
             `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'127.0.0.1'`,
+            `CREATE USER '${MASTER_USER}'@'127.0.0.1' IDENTIFIED BY '${pw.replace(/'/g, "''")}'`,
+            `GRANT ${RDS_MASTER_PRIVILEGES} ON *.* TO '${MASTER_USER}'@'127.0.0.1' WITH GRANT OPTION`,
+            // RDS's procedure for ending another user's session, as RDS documents it
+            // (mysql-stored-proc-ending.html): here root's, so its KILL may end anyone's.
+            "CREATE PROCEDURE IF NOT EXISTS mysql.rds_kill(IN thread BIGINT) SQL SECURITY DEFINER BEGIN KILL CONNECTION thread; END",
         ]);
     }
 }

@@ -5,6 +5,7 @@
  * interfaces. Every action is idempotent: called twice, it does the work once.
  */
 import type { ControllerState, FailoverRecord, LagReading } from "./state";
+import type { WriterLeaseRecord } from "./writerLease";
 
 export interface ActionContext {
     /** The failover this action belongs to. */
@@ -93,6 +94,30 @@ export class LockHeldError extends Error {}
 export interface Lock {
     /** Waits at most one lease period for a lease held by a run that stopped renewing it. */
     acquire(): Promise<Lease>;
+    readiness(): Promise<ReadinessCheck[]>;
+}
+
+/** A conditional write on the writer lease found it changed: another writer renewed or took it. */
+export class LeaseChangedError extends Error {}
+
+/**
+ * The writer lease's store (failover/core/writerLease.ts): strongly consistent reads and
+ * conditional writes on one record, kept outside the writer's region.
+ */
+export interface WriterLeaseStore {
+    /** Where the lease lives, for messages. */
+    readonly location: string;
+    /** The lease now (a strongly consistent read), or undefined before the first writer took it. */
+    read(signal?: AbortSignal): Promise<WriterLeaseRecord | undefined>;
+    /** The first lease, epoch 1, for `holder`; LeaseChangedError when a lease exists already. */
+    establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    /** Renews `holder`'s lease of `epoch`; LeaseChangedError when the lease is no longer theirs. */
+    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    /**
+     * Takes the lease for `holder` if it is still exactly `seen` (its version), bumping the epoch:
+     * the fencing token. LeaseChangedError when it changed since.
+     */
+    take(holder: string, seen: WriterLeaseRecord, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
     readiness(): Promise<ReadinessCheck[]>;
 }
 

@@ -1,0 +1,174 @@
+/**
+ * The writer lease in DynamoDB (failover/core/writerLease.ts): one item, `pk = "writer"`, in
+ * the lease table (deployed by the global stack outside both sites' regions).
+ *
+ *   establish  PutItem, condition attribute_not_exists(pk): the first writer's epoch 1
+ *   renew      UpdateItem, condition holder = :me AND epoch = :epoch: a new random version
+ *   take       UpdateItem, condition version = :seen: holder, epoch + 1, a new version
+ *
+ * Reads are strongly consistent (ConsistentRead). On a multi-Region strongly consistent (MRSC)
+ * global table, "Conditional writes always evaluate the condition expression against the
+ * latest version of an item" and strong reads "always return the latest version" (DynamoDB
+ * developer guide, V2globaltables_HowItWorks, "multi-Region strong consistency"); two Regions
+ * writing the item at once get ReplicatedWriteConflictException, which is a failed attempt
+ * here (the caller tries again on its cadence), never a changed lease. MRSC has no
+ * transactions, so nothing here uses them.
+ *
+ * The SDK retries a write whose answer was lost. A retried renewal is idempotent (its
+ * condition still holds); a retried takeover finds its own new version and reports success.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { randomUUID } from "crypto";
+import { LeaseChangedError, type ReadinessCheck, type WriterLeaseStore } from "../../core/ports";
+import type { WriterLeaseRecord } from "../../core/writerLease";
+import { call } from "./calls";
+
+/** The lease item's key. */
+export const WRITER_LEASE_KEY = { pk: "writer" } as const;
+
+const isConditionFailure = (err: unknown) =>
+    err instanceof ConditionalCheckFailedException ||
+    (err as { cause?: unknown }).cause instanceof ConditionalCheckFailedException ||
+    (err as { code?: string }).code === "ConditionalCheckFailedException";
+
+export function parseLeaseItem(item: Record<string, unknown>, location: string): WriterLeaseRecord {
+    const { holder, epoch, version, leaseMs, renewedAt } = item;
+    if (typeof holder !== "string" || typeof version !== "string" || !Number.isInteger(Number(epoch)) || Number(epoch) < 1) {
+        throw new Error(`${location}: not a writer lease (holder ${JSON.stringify(holder)}, epoch ${JSON.stringify(epoch)})`);
+    }
+    return { holder, epoch: Number(epoch), version, leaseMs: Number(leaseMs), renewedAt: Number(renewedAt) };
+}
+
+export interface DynamoWriterLeaseOptions {
+    /** The writer's wall clock, stored for people only. @default Date.now */
+    readonly now?: () => number;
+}
+
+export class DynamoWriterLease implements WriterLeaseStore {
+    private readonly documents: DynamoDBDocumentClient;
+    readonly location: string;
+
+    constructor(
+        client: DynamoDBClient,
+        private readonly table: string,
+        private readonly options: DynamoWriterLeaseOptions = {},
+    ) {
+        this.documents = DynamoDBDocumentClient.from(client);
+        this.location = `dynamodb://${table}/writer`;
+    }
+
+    private now(): number {
+        return (this.options.now ?? Date.now)();
+    }
+
+    async read(signal?: AbortSignal): Promise<WriterLeaseRecord | undefined> {
+        const out = await call("dynamodb:GetItem", this.location, () =>
+            this.documents.send(new GetCommand({ TableName: this.table, Key: WRITER_LEASE_KEY, ConsistentRead: true }), {
+                abortSignal: signal,
+            }),
+        );
+        return out.Item === undefined ? undefined : parseLeaseItem(out.Item, this.location);
+    }
+
+    async establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        const record: WriterLeaseRecord = { holder, epoch: 1, version: randomUUID(), leaseMs, renewedAt: this.now() };
+        return this.conditional("dynamodb:PutItem", record, signal, () =>
+            this.documents.send(
+                new PutCommand({
+                    TableName: this.table,
+                    Item: { ...WRITER_LEASE_KEY, ...record },
+                    ConditionExpression: "attribute_not_exists(pk)",
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    async renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        const record: WriterLeaseRecord = { holder, epoch, version: randomUUID(), leaseMs, renewedAt: this.now() };
+        return this.conditional("dynamodb:UpdateItem", record, signal, () =>
+            this.documents.send(
+                new UpdateCommand({
+                    TableName: this.table,
+                    Key: WRITER_LEASE_KEY,
+                    UpdateExpression: "SET version = :version, leaseMs = :lease, renewedAt = :at",
+                    ConditionExpression: "holder = :me AND epoch = :epoch",
+                    ExpressionAttributeValues: {
+                        ":version": record.version,
+                        ":lease": leaseMs,
+                        ":at": record.renewedAt,
+                        ":me": holder,
+                        ":epoch": epoch,
+                    },
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    async take(holder: string, seen: WriterLeaseRecord, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        const record: WriterLeaseRecord = { holder, epoch: seen.epoch + 1, version: randomUUID(), leaseMs, renewedAt: this.now() };
+        return this.conditional("dynamodb:UpdateItem", record, signal, () =>
+            this.documents.send(
+                new UpdateCommand({
+                    TableName: this.table,
+                    Key: WRITER_LEASE_KEY,
+                    UpdateExpression: "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at",
+                    ConditionExpression: "version = :seen",
+                    ExpressionAttributeValues: {
+                        ":holder": holder,
+                        ":epoch": record.epoch,
+                        ":version": record.version,
+                        ":lease": leaseMs,
+                        ":at": record.renewedAt,
+                        ":seen": seen.version,
+                    },
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    /**
+     * One conditional write. A condition failure is LeaseChangedError, unless the item is now
+     * exactly what this write wrote: the SDK retried a write whose answer was lost.
+     */
+    private async conditional(name: string, record: WriterLeaseRecord, signal: AbortSignal | undefined, send: () => Promise<unknown>) {
+        try {
+            await call(name, this.location, send);
+            return record;
+        } catch (err) {
+            if (!isConditionFailure(err)) {
+                throw err;
+            }
+            const now = await this.read(signal);
+            if (now?.version === record.version) {
+                return now;
+            }
+            throw new LeaseChangedError(
+                `${this.location}: the lease changed (now ${now === undefined ? "absent" : `held by ${now.holder}, epoch ${now.epoch}`}); ` +
+                    `${record.holder} did not ${record.epoch === 1 && name === "dynamodb:PutItem" ? "establish" : "renew or take"} it`,
+                { cause: err },
+            );
+        }
+    }
+
+    async readiness(): Promise<ReadinessCheck[]> {
+        try {
+            const lease = await this.read();
+            return [
+                {
+                    name: "writer-lease",
+                    ok: lease !== undefined,
+                    detail:
+                        lease === undefined
+                            ? `${this.location}: no writer holds the lease yet (the writer region's agent establishes it)`
+                            : `${this.location}: held by ${lease.holder}, epoch ${lease.epoch}`,
+                },
+            ];
+        } catch (err) {
+            return [{ name: "writer-lease", ok: false, detail: (err as Error).message }];
+        }
+    }
+}

@@ -1,0 +1,256 @@
+/**
+ * The writer agent: in each site's region, beside its database. Where its region holds the
+ * writer lease it keeps the database open for the application; everywhere else it does nothing.
+ *
+ * Every `renewEveryMs`:
+ *   1. read the database's clock (the anchor)
+ *   2. renew the lease (a write conditional on holder and epoch), within `renewTimeoutMs`
+ *   3. on success: the database's deadline becomes anchor + (L - m); set up the fence where it
+ *      is missing (once per run), and open the application's account if the fence had closed
+ *   4. on LeaseChangedError (another region took the lease): close the fence at once
+ *   5. on any other failure: nothing; the database's deadline runs out by itself
+ * Every `beatEveryMs`, while the lease is held: the heartbeat row (the replica's loss window
+ * reads it) and whether the fence is armed.
+ *
+ * The agent never decides safety: the deadline is anchored on the database's clock before the
+ * renewal was sent, and only moved forward after it succeeded, so a pause anywhere (a frozen
+ * process, a slow network) can only fence too early, never too late. Its own clock is
+ * monotonic and used only for its cadence.
+ */
+import { setTimeout as sleepFor } from "timers/promises";
+import { LeaseChangedError, type WriterLeaseStore } from "../core/ports";
+import { databaseDeadlineAfterMs, type LeaseTiming, type WriterLeaseRecord } from "../core/writerLease";
+import type { FenceStatus } from "./fence";
+
+/** What the agent needs of its database (failover/agent/fence.ts MysqlFence). */
+export interface FencedDatabase {
+    setUp(appPassword: string): Promise<void>;
+    anchor(): Promise<string>;
+    extend(holder: string, epoch: number, anchor: string, afterMs: number): Promise<void>;
+    beat(): Promise<boolean>;
+    unfence(): Promise<void>;
+    fenceNow(): Promise<void>;
+    status(): Promise<FenceStatus>;
+}
+
+export interface AgentClock {
+    /** Monotonic milliseconds. */
+    now(): number;
+    sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const monotonicClock: AgentClock = {
+    now: () => performance.now(),
+    sleep: (ms, signal) => sleepFor(Math.max(0, ms), undefined, { signal }),
+};
+
+export interface AgentOptions {
+    /** This agent's region. */
+    readonly region: string;
+    /** The configured writer region: only its agent establishes the first lease. */
+    readonly writerRegion: string;
+    readonly timing: LeaseTiming;
+    /** @default 1000 */
+    readonly beatEveryMs?: number;
+}
+
+export interface AgentDeps {
+    readonly lease: WriterLeaseStore;
+    readonly database: FencedDatabase;
+    /** The application account's password, for creating the account where it is missing. */
+    readonly appPassword: () => Promise<string>;
+    readonly emit: (event: string, fields?: Record<string, unknown>) => void;
+    readonly clock?: AgentClock;
+    readonly signal?: AbortSignal;
+}
+
+/** How a run of the agent went, for its metrics and the alarms. */
+export interface AgentSummary {
+    /** This region held the lease at the end of the run. */
+    readonly holder: boolean;
+    readonly epoch?: number;
+    readonly renewals: number;
+    readonly failedRenewals: number;
+    /** The longest time between two successful renewals in this run (ms), or since the run began. */
+    readonly longestRenewalGapMs: number;
+    /** The fence was armed at the last look (undefined: not the holder, or never looked). */
+    readonly armed?: boolean;
+}
+
+export class WriterAgent {
+    private readonly clock: AgentClock;
+    private epoch: number | undefined;
+    private setUpDone = false;
+    private renewals = 0;
+    private failedRenewals = 0;
+    private lastRenewalAt: number;
+    private longestGapMs = 0;
+    private armed: boolean | undefined;
+
+    constructor(
+        private readonly deps: AgentDeps,
+        private readonly options: AgentOptions,
+    ) {
+        this.clock = deps.clock ?? monotonicClock;
+        this.lastRenewalAt = this.clock.now();
+    }
+
+    /** Runs until `untilMs` on the agent's clock (or the signal). */
+    async run(untilMs: number): Promise<AgentSummary> {
+        const { timing } = this.options;
+        const beatEveryMs = this.options.beatEveryMs ?? 1000;
+        let nextRenewAt = this.clock.now();
+        const signal = this.deps.signal;
+        while (this.clock.now() < untilMs && !signal?.aborted) {
+            const tick = this.clock.now();
+            if (tick >= nextRenewAt) {
+                nextRenewAt = tick + timing.renewEveryMs;
+                await this.renewOnce();
+            }
+            if (this.epoch !== undefined) {
+                await this.beat();
+            }
+            const wake = Math.min(nextRenewAt, tick + beatEveryMs, untilMs);
+            try {
+                await this.clock.sleep(wake - this.clock.now(), signal);
+            } catch {
+                break; // stopped
+            }
+        }
+        this.noteGap();
+        return {
+            holder: this.epoch !== undefined,
+            epoch: this.epoch,
+            renewals: this.renewals,
+            failedRenewals: this.failedRenewals,
+            longestRenewalGapMs: Math.round(this.longestGapMs),
+            armed: this.epoch !== undefined ? this.armed : undefined,
+        };
+    }
+
+    private noteGap(): void {
+        this.longestGapMs = Math.max(this.longestGapMs, this.clock.now() - this.lastRenewalAt);
+    }
+
+    private emit(event: string, fields?: Record<string, unknown>): void {
+        this.deps.emit(event, { region: this.options.region, ...fields });
+    }
+
+    private async renewOnce(): Promise<void> {
+        const { region, writerRegion, timing } = this.options;
+        const { lease, database } = this.deps;
+        const timeout = AbortSignal.timeout(timing.renewTimeoutMs);
+        let anchor: string;
+        try {
+            // The anchor comes first: the deadline this renewal allows counts from a moment before it was sent.
+            anchor = await database.anchor();
+        } catch (err) {
+            this.failed("database", err);
+            return;
+        }
+        let record: WriterLeaseRecord;
+        try {
+            if (this.epoch !== undefined) {
+                record = await lease.renew(region, this.epoch, timing.leaseMs, timeout);
+            } else {
+                const current = await lease.read(timeout);
+                if (current === undefined && region === writerRegion) {
+                    record = await lease.establish(region, timing.leaseMs, timeout);
+                    this.emit("lease-established", { epoch: record.epoch, location: lease.location });
+                } else if (current?.holder === region) {
+                    // This region holds it (a new run of the agent, or a takeover by this region's controller).
+                    record = await lease.renew(region, current.epoch, timing.leaseMs, timeout);
+                } else {
+                    this.emit("standby", {
+                        holder: current?.holder ?? null,
+                        epoch: current?.epoch ?? null,
+                        detail:
+                            current === undefined
+                                ? `no lease yet; ${writerRegion}'s agent establishes it`
+                                : "another region holds the lease",
+                    });
+                    return;
+                }
+            }
+        } catch (err) {
+            if (err instanceof LeaseChangedError) {
+                await this.lost(err);
+                return;
+            }
+            this.failed("lease", err);
+            return;
+        }
+        const wasHolder = this.epoch === record.epoch;
+        this.epoch = record.epoch;
+        this.noteGap();
+        this.lastRenewalAt = this.clock.now();
+        this.renewals += 1;
+        try {
+            if (!this.setUpDone) {
+                await database.setUp(await this.deps.appPassword());
+                this.setUpDone = true;
+            }
+            await database.extend(region, record.epoch, anchor, databaseDeadlineAfterMs(timing));
+            const status = await database.status();
+            this.armed = status.armed;
+            if (status.fencedAt !== undefined && status.deadline > status.now) {
+                await database.unfence();
+                this.emit("unfenced", { epoch: record.epoch, fencedAt: status.fencedAt, deadline: status.deadline });
+            }
+            if (!wasHolder || !status.armed) {
+                this.emit("renewed", {
+                    epoch: record.epoch,
+                    deadline: status.deadline,
+                    armed: status.armed,
+                    armedDetail: status.armedDetail,
+                });
+            }
+        } catch (err) {
+            // The lease is renewed but the database did not take the deadline (read-only while a
+            // promotion completes, or unreachable): it stays fenced, which is safe.
+            this.emit("database-failed", { epoch: record.epoch, error: (err as Error).message });
+        }
+    }
+
+    private async beat(): Promise<void> {
+        try {
+            const beaten = await this.deps.database.beat();
+            if (!beaten) {
+                this.emit("beat-skipped", { epoch: this.epoch, detail: "the database's deadline has passed: the fence is closed" });
+            }
+        } catch (err) {
+            this.emit("beat-failed", { epoch: this.epoch, error: (err as Error).message });
+        }
+    }
+
+    private failed(what: "database" | "lease", err: unknown): void {
+        this.failedRenewals += 1;
+        this.emit("renew-failed", {
+            epoch: this.epoch ?? null,
+            what,
+            error: (err as Error).message,
+            sinceLastRenewalMs: Math.round(this.clock.now() - this.lastRenewalAt),
+        });
+    }
+
+    /** Another region took the lease: close the fence now instead of at the deadline. */
+    private async lost(err: Error): Promise<void> {
+        const epoch = this.epoch;
+        this.epoch = undefined;
+        this.setUpDone = false;
+        this.emit("lease-lost", { epoch: epoch ?? null, detail: err.message });
+        if (epoch === undefined) {
+            return; // it was never this run's to fence
+        }
+        try {
+            await this.deps.database.fenceNow();
+            this.emit("fenced", { epoch: epoch ?? null, detail: "closed at once: another region holds the lease" });
+        } catch (fenceErr) {
+            this.emit("fence-failed", {
+                epoch: epoch ?? null,
+                error: (fenceErr as Error).message,
+                detail: "the database's own deadline still closes it",
+            });
+        }
+    }
+}

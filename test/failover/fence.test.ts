@@ -1,0 +1,228 @@
+/**
+ * The database-side fence and the writer agent, on a real MariaDB (Debian's mariadb-server, on
+ * 127.0.0.1) as a user with exactly RDS's master-user privileges, and the lease in a
+ * DynamoDB-protocol server (dynalite) through the real client. The fence must close with nothing
+ * outside the database running, and open only after a renewal.
+ */
+import { strict as assert } from "assert";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { setTimeout as sleep } from "timers/promises";
+import { Connection, createConnection, RowDataPacket } from "mysql2/promise";
+import { MariaDb, mariaDbInstalled, SHOP_SCHEMA } from "../../drill/mariadb";
+import { freePort } from "../../drill/tools";
+import { DynamoWriterLease } from "../../failover/adapters/aws/writerLease";
+import { AgentSummary, WriterAgent } from "../../failover/agent/agent";
+import { fenceSetupStatements, MysqlFence, writerHealthQuery } from "../../failover/agent/fence";
+import { LeaseTiming } from "../../failover/core/writerLease";
+import { LocalDynamo, startDynalite } from "../support/dynamo";
+
+/** Short leases for a test: the database fences itself 2 s after the anchor of its last renewal. */
+const TIMING: LeaseTiming = {
+    leaseMs: 3000,
+    marginMs: 1000,
+    fenceMs: 2000,
+    takeoverWaitMs: 2500,
+    rateError: 0.001,
+    renewEveryMs: 400,
+    renewTimeoutMs: 300,
+};
+const APP_USER = "app";
+
+describe("writer lease: the database fence and the writer agent (MariaDB, dynalite)", function () {
+    this.timeout(60_000);
+    let dir: string;
+    let db: MariaDb;
+    let fence: MysqlFence;
+    let dynamo: LocalDynamo;
+    let lease: DynamoWriterLease;
+    const password = randomBytes(12).toString("hex");
+    const appPassword = randomBytes(12).toString("hex");
+    let events: { event: string; fields: Record<string, unknown> }[] = [];
+
+    before(async function () {
+        const missing = mariaDbInstalled();
+        if (missing !== undefined) {
+            throw new Error(missing);
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "fence-"));
+        db = new MariaDb({ dir: path.join(dir, "db"), port: await freePort(), serverId: 1, password });
+        db.install();
+        await db.start();
+        await db.setUpAsPrimary();
+        fence = new MysqlFence({
+            connection: db.masterConnection(),
+            schema: {
+                schema: "failover",
+                appUser: APP_USER,
+                appHost: "127.0.0.1",
+                appSchemas: [SHOP_SCHEMA],
+                killProcedure: "mysql.rds_kill",
+            },
+        });
+        dynamo = await startDynalite();
+        lease = new DynamoWriterLease(dynamo.client, await dynamo.createTable("ecommerce-writer-lease"));
+    });
+
+    after(async () => {
+        await fence?.close();
+        await dynamo?.close();
+        await db?.destroy();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    beforeEach(() => (events = []));
+
+    const agent = (region: string, writerRegion = "us-east-2") =>
+        new WriterAgent(
+            {
+                lease,
+                database: fence,
+                appPassword: () => Promise.resolve(appPassword),
+                emit: (event, fields = {}) => events.push({ event, fields }),
+            },
+            { region, writerRegion, timing: TIMING, beatEveryMs: 200 },
+        );
+    const runFor = (a: WriterAgent, ms: number): Promise<AgentSummary> => a.run(performance.now() + ms);
+
+    const app = (): Promise<Connection> =>
+        createConnection({
+            host: "127.0.0.1",
+            port: db.port,
+            user: APP_USER,
+            password: appPassword,
+            database: SHOP_SCHEMA,
+            connectTimeout: 1000,
+        });
+
+    /** Writes rows as the application every 50 ms until its session is ended; returns the commit times (DB clock, Unix s). */
+    async function writeUntilFenced(firstId: number, maxMs: number): Promise<{ commits: number[]; error: string }> {
+        const c = await app();
+        const commits: number[] = [];
+        const end = performance.now() + maxMs;
+        try {
+            for (let id = firstId; performance.now() < end; id++) {
+                await c.query("INSERT INTO orders (id, site) VALUES (?, 'fence-test')", [id]);
+                const [rows] = await c.query<RowDataPacket[]>("SELECT UNIX_TIMESTAMP(committed_at) AS at FROM orders WHERE id = ?", [id]);
+                commits.push(Number(rows[0].at));
+                await sleep(50);
+            }
+            return { commits, error: "still writing" };
+        } catch (err) {
+            return { commits, error: (err as Error).message };
+        } finally {
+            c.destroy();
+        }
+    }
+
+    it("is set up idempotently, with the application's account created locked", async () => {
+        await fence.setUp(appPassword);
+        await fence.setUp(appPassword);
+        await assert.rejects(app(), /account is locked/);
+        const status = await fence.status();
+        assert.deepEqual([status.epoch, status.deadline, status.armed, status.writable], [0, 0, true, true]);
+        assert.ok(
+            fenceSetupStatements({
+                schema: "failover",
+                appUser: APP_USER,
+                appHost: "%",
+                appSchemas: ["shop"],
+                killProcedure: "mysql.rds_kill",
+            }).length > 0,
+        );
+    });
+
+    it("opens the application's account once the writer region's agent holds the lease, and beats while it does", async () => {
+        const summary = await runFor(agent("us-east-2"), 1500);
+        assert.deepEqual([summary.holder, summary.epoch, summary.armed], [true, 1, true]);
+        assert.ok(summary.renewals >= 3, `${summary.renewals} renewals`);
+        assert.equal(events.filter((e) => e.event === "lease-established").length, 1);
+        const c = await app();
+        try {
+            await c.query("INSERT INTO orders (id, site) VALUES (1, 'fence-test')");
+            const [[health]] = await c.query<RowDataPacket[]>(writerHealthQuery());
+            assert.equal(Number(health.writable), 1, "the health query says this region can take writes");
+        } finally {
+            await c.end();
+        }
+    });
+
+    it("closes by itself once renewals stop: sessions ended and logins refused, the last write within F of the deadline", async () => {
+        await runFor(agent("us-east-2"), 600);
+        const { deadline } = await fence.status();
+        // Nothing renews from here: the database is on its own.
+        const { commits, error } = await writeUntilFenced(1000, 10_000);
+        assert.match(error, /closed|lost|killed|Connection|ended/i);
+        assert.ok(commits.length > 0, "the application wrote while the lease held");
+        const last = Math.max(...commits);
+        assert.ok(
+            last <= deadline + TIMING.fenceMs / 1000,
+            `last write at ${last}, deadline ${deadline}: ${(last - deadline).toFixed(3)} s after it (F = ${TIMING.fenceMs / 1000} s)`,
+        );
+        await assert.rejects(app(), /account is locked/);
+        const status = await fence.status();
+        assert.ok(status.fencedAt !== undefined && status.fencedAt >= deadline, `fenced at ${status.fencedAt}, deadline ${deadline}`);
+        // The heartbeat stopped with the lease.
+        const [row] = await db.sql<RowDataPacket[]>("SELECT beat_at FROM failover.writer_lease WHERE id = 1");
+        assert.ok(Number(row.beat_at) <= deadline, `beat at ${row.beat_at}, deadline ${deadline}`);
+    });
+
+    it("opens again only after a renewal of the lease", async () => {
+        await assert.rejects(app(), /account is locked/);
+        await runFor(agent("us-east-2"), 600);
+        assert.equal(events.filter((e) => e.event === "unfenced").length, 1);
+        const c = await app();
+        await c.query("SELECT 1");
+        await c.end();
+        assert.equal((await fence.status()).fencedAt, undefined);
+    });
+
+    it("closes at once, before its deadline, when another region takes the lease", async () => {
+        const running = runFor(agent("us-east-2"), 4000);
+        await sleep(800);
+        const writes = writeUntilFenced(5000, 10_000);
+        await sleep(300);
+        // What the holder's database has been given so far (a renewal after this only moves it later).
+        const given = (await fence.status()).deadline;
+        const taken = await lease.take("us-west-1", (await lease.read())!, TIMING.leaseMs);
+        const { commits, error } = await writes;
+        await running;
+        assert.match(error, /closed|lost|killed|Connection|ended/i);
+        assert.ok(commits.length > 0);
+        const lost = events.find((e) => e.event === "lease-lost");
+        assert.ok(lost !== undefined, "the agent saw the lease taken");
+        assert.ok(events.some((e) => e.event === "fenced"));
+        const status = await fence.status();
+        assert.ok(status.fencedAt! < given, `fenced at ${status.fencedAt}, before the deadline it had, ${given}`);
+        await assert.rejects(app(), /account is locked/);
+        assert.equal(taken.epoch, 2);
+    });
+
+    it("leaves its database alone while another region holds the lease", async () => {
+        const before = await fence.status();
+        const summary = await runFor(agent("us-east-2"), 1000);
+        assert.equal(summary.holder, false);
+        assert.ok(events.some((e) => e.event === "standby" && e.fields.holder === "us-west-1"));
+        const after = await fence.status();
+        assert.deepEqual([after.deadline, after.epoch, after.fencedAt], [before.deadline, before.epoch, before.fencedAt]);
+        await assert.rejects(app(), /account is locked/);
+    });
+
+    it("reports the fence unarmed while its event is disabled", async () => {
+        // Hand the lease back to us-east-2 (as a takeover would) so its agent holds it again.
+        await lease.take("us-east-2", (await lease.read())!, TIMING.leaseMs);
+        await db.sql("ALTER EVENT failover.enforce_writer_lease DISABLE");
+        const agentRun = agent("us-east-2");
+        // The agent's set-up enables the event again; disable it again once the agent has begun.
+        const running = runFor(agentRun, 1500);
+        await sleep(700);
+        await db.sql("ALTER EVENT failover.enforce_writer_lease DISABLE");
+        const summary = await running;
+        assert.equal(summary.armed, false);
+        const [row] = await db.sql<RowDataPacket[]>("SELECT armed FROM failover.writer_lease WHERE id = 1");
+        assert.equal(Number(row.armed), 0);
+        await db.sql("ALTER EVENT failover.enforce_writer_lease ENABLE");
+    });
+});
