@@ -13,16 +13,21 @@ import { setTimeout as sleepFor } from "timers/promises";
 import pRetry, { AbortError } from "p-retry";
 import { decide, Roles, roleProblem, Thresholds } from "./core/decision";
 import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck, ReadinessSource } from "./core/ports";
+import { LeaseChangedError } from "./core/ports";
+import { DEFAULT_LEASE_TIMING, LapseWatch, LeaseTiming, watchLease, WriterLeaseRecord } from "./core/writerLease";
 import { ControllerState, dataAtRisk, FailoverRecord, initialState, LagReading, nextStep, rpoVerdict, StepName } from "./core/state";
 import type { Probe, ProbeResult } from "./probes/http";
 
 export interface Clock {
     now(): number;
+    /** Monotonic milliseconds, for waits that must not follow a stepped wall clock. @default now */
+    monotonic?(): number;
     sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
     now: () => Date.now(),
+    monotonic: () => performance.now(),
     sleep: (ms, signal) => sleepFor(Math.max(0, ms), undefined, { signal }),
 };
 
@@ -45,6 +50,8 @@ export interface ControllerOptions {
     readonly promoteTimeoutMs: number;
     /** Decide and report; call no adapter that acts, write no state, take no lease. */
     readonly dryRun: boolean;
+    /** The writer lease's timing (its L and d decide when it has lapsed). @default DEFAULT_LEASE_TIMING */
+    readonly leaseTiming?: LeaseTiming;
 }
 
 export interface ControllerDeps {
@@ -62,11 +69,16 @@ export interface ControllerDeps {
  *   already-failed-over  the state had failed over before this run; nothing was done
  *   elapsed              the watch's time ran out without a failover
  *   held                 the RPO guard holds the promotion: an operator must decide
+ *   stood-down           the writer renewed its lease before it could be taken: nothing was
+ *                        done, and the controller watches again from healthy
  */
-export type Outcome = "failed-over" | "already-failed-over" | "elapsed" | "held";
+export type Outcome = "failed-over" | "already-failed-over" | "elapsed" | "held" | "stood-down";
 
 /** A step that failed after its retries. The state keeps the step as current; the next run resumes it. */
-type StepResult = ActionResult & { readonly lag?: LagReading };
+type StepResult = ActionResult & { readonly lag?: LagReading; readonly lease?: FailoverRecord["lease"] };
+
+/** The writer renewed its lease while a failover waited to take it: the writer is alive. */
+export class LeaseRenewedError extends Error {}
 
 /**
  * The preconditions of every adapter and the world's own (permissions, secrets), evaluated
@@ -74,8 +86,16 @@ type StepResult = ActionResult & { readonly lag?: LagReading };
  * while the previous invocation may still hold it).
  */
 export async function adapterReadiness(adapters: Adapters, include: { lease: boolean }): Promise<ReadinessCheck[]> {
-    const { traffic, database, notifier, store, lock, preconditions = [] } = adapters;
-    const sources: ReadinessSource[] = [store, ...(include.lease ? [lock] : []), traffic, database, notifier, ...preconditions];
+    const { traffic, database, notifier, store, lock, writerLease, preconditions = [] } = adapters;
+    const sources: ReadinessSource[] = [
+        store,
+        ...(include.lease ? [lock] : []),
+        ...(writerLease ? [writerLease] : []),
+        traffic,
+        database,
+        notifier,
+        ...preconditions,
+    ];
     return (await Promise.all(sources.map((a) => a.readiness()))).flat();
 }
 
@@ -105,6 +125,10 @@ export class Controller {
     /** The caller's signal, or the lease's loss: what stops this run. */
     private runSignal: AbortSignal;
     private lease: Lease | undefined;
+    /** The taker's view of the writer lease: the version it watches and since when (monotonic). */
+    private lapse: LapseWatch | undefined;
+    /** The lease as last read once it had lapsed: what take-lease takes, at exactly this version. */
+    private lapsedLease: WriterLeaseRecord | undefined;
 
     constructor(
         private readonly deps: ControllerDeps,
@@ -168,18 +192,25 @@ export class Controller {
                 await this.clock.sleep(at - this.clock.now(), this.runSignal);
                 this.lease?.assertHeld();
                 const roundStart = this.clock.now();
-                const results = await Promise.all(this.deps.probes.map((p) => p.check(timeoutMs)));
+                const [results, lease] = await Promise.all([
+                    Promise.all(this.deps.probes.map((p) => p.check(timeoutMs))),
+                    this.observeLease(timeoutMs),
+                ]);
                 this.runSignal.throwIfAborted();
                 results.forEach((r) => this.emit("probe", { round, ...r }));
-                const failures = results.filter((r: ProbeResult) => !r.ok).length;
-                const { next, decision } = decide(state, { probes: results.length, failures }, thresholds);
+                // A vantage point that could not look abstains: it is never counted as a failure.
+                const failures = results.filter((r: ProbeResult) => !r.ok && r.abstained !== true).length;
+                const abstentions = results.filter((r: ProbeResult) => r.abstained === true).length;
+                const { next, decision } = decide(state, { probes: results.length, failures, leaseLapsed: lease?.lapsed }, thresholds);
                 this.emit("round", {
                     round,
                     startedAt: roundStart,
                     probes: results.length,
                     failures,
+                    abstentions,
                     quorum: thresholds.quorum,
                     failed: failures >= thresholds.quorum,
+                    ...(lease !== undefined ? { lease: lease.view } : {}),
                     consecutiveFailedRounds: next.consecutiveFailedRounds,
                     phase: next.phase,
                 });
@@ -198,6 +229,52 @@ export class Controller {
                 await this.save(state);
             }
         });
+    }
+
+    /**
+     * One look at the writer lease, within the probes' timeout. Undefined where none is
+     * configured. A lease that cannot be read, or that no writer holds yet, has not lapsed: the
+     * controller cannot know the writer's database has closed.
+     */
+    private async observeLease(timeoutMs: number): Promise<{ lapsed: boolean; view: Record<string, unknown> } | undefined> {
+        const store = this.deps.adapters.writerLease;
+        if (store === undefined) {
+            return undefined;
+        }
+        let record: WriterLeaseRecord | undefined;
+        try {
+            record = await store.read(AbortSignal.any([this.runSignal, AbortSignal.timeout(timeoutMs)]));
+        } catch (err) {
+            return { lapsed: false, view: { state: "unreadable", error: (err as Error).message } };
+        }
+        if (record === undefined) {
+            return { lapsed: false, view: { state: "absent", detail: "no writer has established the lease" } };
+        }
+        if (record.holder === this.options.roles.region) {
+            // This region holds it already (a takeover whose run ended before the state said so).
+            this.lapsedLease = record;
+            return { lapsed: true, view: { holder: record.holder, epoch: record.epoch, state: "ours" } };
+        }
+        const view = watchLease(this.lapse, record, this.monotonic(), this.leaseTiming);
+        this.lapse = view.watch;
+        this.lapsedLease = view.lapsed ? record : undefined;
+        return {
+            lapsed: view.lapsed,
+            view: {
+                holder: record.holder,
+                epoch: record.epoch,
+                state: view.lapsed ? "lapsed" : "held",
+                lapsesInMs: Math.round(view.lapsesInMs),
+            },
+        };
+    }
+
+    private get leaseTiming(): LeaseTiming {
+        return this.options.leaseTiming ?? DEFAULT_LEASE_TIMING;
+    }
+
+    private monotonic(): number {
+        return this.clock.monotonic?.() ?? this.clock.now();
     }
 
     /**
@@ -355,8 +432,9 @@ export class Controller {
                         try {
                             return await this.runStep(step, state, attemptInRun);
                         } catch (err) {
-                            if (err instanceof PromotionIncompleteError) {
-                                throw new AbortError(err); // waited its budget already: the next run resumes
+                            if (err instanceof PromotionIncompleteError || err instanceof LeaseRenewedError) {
+                                // waited its budget already (the next run resumes), or the writer is alive
+                                throw new AbortError(err);
                             }
                             // p-retry does not retry most TypeErrors, and fetch reports network failures as one.
                             throw err instanceof TypeError ? new Error(err.message, { cause: err }) : err;
@@ -386,6 +464,9 @@ export class Controller {
                 if (this.runSignal.aborted) {
                     throw err;
                 }
+                if (err instanceof LeaseRenewedError) {
+                    return this.standDown(state, err.message);
+                }
                 if (step !== "record-lag") {
                     throw new StepFailedError(step, attemptInRun, err);
                 }
@@ -402,6 +483,7 @@ export class Controller {
                 completed: [...record().completed, done],
                 current: undefined,
                 ...(result.lag !== undefined ? { lag: result.lag } : {}),
+                ...(result.lease !== undefined ? { lease: result.lease } : {}),
             });
             await this.save(state);
             this.emit("action", { action: step, status: "succeeded", attempt: attemptInRun, attempts, detail: result.detail });
@@ -417,6 +499,25 @@ export class Controller {
         }
         this.emit("report", { ...this.report(state), dryRun: this.options.dryRun });
         return "failed-over";
+    }
+
+    /**
+     * Nothing was done (the lease is taken first): the failover goes to the state's history as
+     * stood down, and the controller watches again from healthy.
+     */
+    private async standDown(state: ControllerState, reason: string): Promise<Outcome> {
+        const { failover, suspectSince: _since, ...rest } = state;
+        const record = { ...failover!, current: undefined, stoodDown: { at: this.clock.now(), reason } };
+        this.lapse = undefined;
+        this.lapsedLease = undefined;
+        await this.save({ ...rest, phase: "healthy", consecutiveFailedRounds: 0, history: [...(state.history ?? []), record] });
+        this.emit("decision", {
+            decision: "stood-down",
+            phase: "healthy",
+            reason,
+            changed: "nothing: the lease is taken before any other step",
+        });
+        return "stood-down";
     }
 
     /** A dry run reads no lag (it calls no hook): it says what the guard would do with what it knows. */
@@ -439,6 +540,8 @@ export class Controller {
         const record = state.failover!;
         const context: ActionContext = { failover: record, attempt, signal: this.runSignal };
         switch (step) {
+            case "take-lease":
+                return this.takeLease(context);
             case "fence": {
                 const site = await traffic.fence(record.from, context);
                 const writer = await database.fenceOldWriter(record.from, context);
@@ -455,6 +558,65 @@ export class Controller {
                 return traffic.moveTo(record.to, record.from, context);
             case "notify":
                 return notifier.notify(this.report(state), context);
+        }
+    }
+
+    /**
+     * The commit point: the writer lease, taken at the version watched for a whole lease (L + d
+     * on this controller's own clock), with a write conditional on that version that bumps the
+     * epoch. A run that has not watched it lapse (an operator's failover, a resumed run) watches
+     * now, for at most L + d and a poll. A lease that changes meanwhile was renewed: the writer is
+     * alive, and the failover stands down (LeaseRenewedError) before anything was done.
+     */
+    private async takeLease(context: ActionContext): Promise<StepResult> {
+        const store = this.deps.adapters.writerLease;
+        if (store === undefined) {
+            return { detail: "no writer lease configured: nothing but the fence step keeps the old writer from taking writes" };
+        }
+        const { region } = this.options.roles;
+        const timing = this.leaseTiming;
+        let current = await store.read(context.signal);
+        if (current === undefined) {
+            throw new LeaseRenewedError(`${store.location}: no writer has established the lease; nothing proves the old writer closed`);
+        }
+        if (current.holder === region) {
+            return {
+                detail: `${store.location}: held by ${region} already, epoch ${current.epoch}`,
+                lease: { epoch: current.epoch, takenAt: this.clock.now(), previousHolder: current.holder, previousEpoch: current.epoch },
+            };
+        }
+        if (this.lapsedLease?.version !== current.version) {
+            const pollMs = Math.min(this.options.intervalMs, 1000);
+            let view = watchLease(undefined, current, this.monotonic(), timing);
+            this.emit("lease", {
+                holder: current.holder,
+                epoch: current.epoch,
+                state: "watching",
+                lapsesInMs: Math.round(view.lapsesInMs),
+            });
+            while (!view.lapsed) {
+                await this.clock.sleep(Math.min(pollMs, view.lapsesInMs), context.signal);
+                const again = await store.read(context.signal);
+                if (again === undefined || again.version !== current.version) {
+                    throw new LeaseRenewedError(
+                        `${store.location}: ${current.holder} renewed its lease (epoch ${again?.epoch ?? "none"}) while this failover waited for it to lapse: its database may still take writes`,
+                    );
+                }
+                view = watchLease(view.watch, again, this.monotonic(), timing);
+            }
+            current = (await store.read(context.signal)) ?? current;
+        }
+        try {
+            const taken = await store.take(region, current, timing.leaseMs, context.signal);
+            return {
+                detail: `${store.location}: taken from ${current.holder} (epoch ${current.epoch}) at epoch ${taken.epoch}; its database has closed by itself`,
+                lease: { epoch: taken.epoch, takenAt: this.clock.now(), previousHolder: current.holder, previousEpoch: current.epoch },
+            };
+        } catch (err) {
+            if (err instanceof LeaseChangedError) {
+                throw new LeaseRenewedError(`${err.message}: ${current.holder} renewed it just now`, { cause: err });
+            }
+            throw err;
         }
     }
 
@@ -592,6 +754,8 @@ export class Controller {
     /** The inputs each action acts on, for the event stream. */
     private inputsOf(step: StepName, record: FailoverRecord): Record<string, unknown> {
         switch (step) {
+            case "take-lease":
+                return { from: record.from, to: record.to };
             case "fence":
                 return { region: record.from };
             case "record-lag":
@@ -609,6 +773,10 @@ export class Controller {
         return {
             from: record.from,
             to: record.to,
+            lease:
+                record.lease === undefined
+                    ? "none: no writer lease configured, so nothing but the fence step kept the old writer from taking writes"
+                    : `epoch ${record.lease.epoch}, taken from ${record.lease.previousHolder} (epoch ${record.lease.previousEpoch}) after it lapsed`,
             trigger: record.trigger,
             decidedAt: record.decidedAt,
             suspectSince: state.suspectSince,

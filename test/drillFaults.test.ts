@@ -30,7 +30,7 @@ describe("disaster-recovery drill: faults that fail over (real MariaDB replicati
         // The steps ran in the controller's order, each once.
         assert.deepEqual(
             result.timeline.filter((e) => e.event === "action" && e.status === "succeeded").map((e) => e.action),
-            ["fence", "record-lag", "promote", "move-traffic", "notify"],
+            ["take-lease", "fence", "record-lag", "promote", "move-traffic", "notify"],
         );
     });
 

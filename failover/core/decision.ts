@@ -6,7 +6,10 @@
  *      +-------good round---------+        (failing-over and failed-over ignore rounds)
  *
  * A round fails only when at least `quorum` vantage points report failure, so one broken
- * network path cannot trigger a failover. One good round resets the count. There is no
+ * network path cannot trigger a failover; a vantage point that could not look (an API error, a
+ * silent observer) abstains and is never counted as a failure. One good round resets the count.
+ * Where a writer lease is configured, the threshold decides only once the lease has lapsed:
+ * until then the writer's database may take writes whatever the probes see. There is no
  * automatic failback: `failed-over` is terminal until an operator re-arms the controller.
  */
 
@@ -23,7 +26,14 @@ export interface Thresholds {
 /** What one round of probes saw: how many vantage points, how many reported failure. */
 export interface RoundOutcome {
     readonly probes: number;
+    /** Vantage points that saw the writer fail (one that could not look abstains, and is not counted). */
     readonly failures: number;
+    /**
+     * The writer lease (failover/core/writerLease.ts): true once its holder has not renewed it
+     * for a whole lease and the taker's extra wait; false while it renews (or cannot be read).
+     * Undefined where no writer lease is configured.
+     */
+    readonly leaseLapsed?: boolean;
 }
 
 /** The part of the controller's state the decision depends on. */
@@ -41,6 +51,11 @@ export type Decision =
     | { readonly kind: "recovered"; readonly afterFailedRounds: number }
     /** The threshold is reached: fail over now. */
     | { readonly kind: "fail-over"; readonly consecutiveFailedRounds: number }
+    /**
+     * The threshold is reached, but the writer still holds its lease: whatever the probes see,
+     * its database may still take writes, so a promotion now could make two writers. Wait.
+     */
+    | { readonly kind: "lease-held"; readonly consecutiveFailedRounds: number }
     /** The decision is already made (or carried out); rounds no longer change anything. */
     | { readonly kind: "ignored"; readonly phase: "failing-over" | "failed-over" };
 
@@ -63,6 +78,12 @@ export function decide(watch: Watch, outcome: RoundOutcome, thresholds: Threshol
         };
     }
     const count = watch.consecutiveFailedRounds + 1;
+    if (count >= thresholds.maxFail && outcome.leaseLapsed === false) {
+        return {
+            next: { phase: "suspect", consecutiveFailedRounds: count },
+            decision: { kind: "lease-held", consecutiveFailedRounds: count },
+        };
+    }
     if (count >= thresholds.maxFail) {
         return {
             next: { phase: "failing-over", consecutiveFailedRounds: count },

@@ -58,6 +58,8 @@ export interface DatabaseAdapter {
 export interface FailoverReport {
     readonly from: string;
     readonly to: string;
+    /** The writer lease taken (its new epoch), or why there was none. */
+    readonly lease: string;
     readonly trigger: "automatic" | "manual";
     readonly decidedAt: number;
     readonly suspectSince?: number;
@@ -127,6 +129,8 @@ export interface ReadinessSource {
 }
 
 export interface Adapters {
+    /** The writer lease; without it nothing but the fence step keeps the old writer from taking writes. */
+    readonly writerLease?: WriterLeaseStore;
     readonly traffic: TrafficAdapter;
     readonly database: DatabaseAdapter;
     readonly notifier: Notifier;

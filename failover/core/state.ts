@@ -9,6 +9,10 @@ import { Phase, PHASES, Roles } from "./decision";
 /**
  * The failover, in order. Each step is idempotent: safe to run twice, safe to resume after a
  * crash in the middle of it.
+ *   take-lease    take the writer lease (failover/core/writerLease.ts) once it has lapsed: a
+ *                 write conditional on the version watched for a whole lease, bumping the epoch.
+ *                 From here the old writer's database refuses application writes by itself.
+ *                 A lease its holder renews meanwhile stands the failover down, with nothing done
  *   fence         stop traffic to the failed site: take its load balancer out of its endpoint
  *                 group and set the dial to 0 (not weight 0: Global Accelerator may still send
  *                 a weight-0 endpoint traffic when it fails open; lib/accelerator.ts), and make
@@ -19,7 +23,7 @@ import { Phase, PHASES, Roles } from "./decision";
  *                 dial 100 (lib/accelerator.ts trafficFor("writer"))
  *   notify        tell people what was done and what may be lost
  */
-export const STEPS = ["fence", "record-lag", "promote", "move-traffic", "notify"] as const;
+export const STEPS = ["take-lease", "fence", "record-lag", "promote", "move-traffic", "notify"] as const;
 export type StepName = (typeof STEPS)[number];
 
 /** What was read of the standby writer's replication lag. `seconds` undefined: it could not be read. */
@@ -50,6 +54,10 @@ export interface FailoverRecord {
     /** The step under way (written before it starts, so a crash leaves a trace). */
     readonly current?: { readonly step: StepName; readonly startedAt: number; readonly attempts: number; readonly lastError?: string };
     readonly lag?: LagReading;
+    /** The writer lease this failover took: its new epoch (the fencing token) and whose it was. */
+    readonly lease?: { readonly epoch: number; readonly takenAt: number; readonly previousHolder: string; readonly previousEpoch: number };
+    /** The failover stood down before any side effect (the writer renewed its lease): why, and when. */
+    readonly stoodDown?: { readonly at: number; readonly reason: string };
     /** An operator accepted the loss of data over the RPO budget (`failover --accept-data-loss`). */
     readonly acceptedDataLossAt?: number;
     /** The RPO guard holds the promotion until an operator decides. */

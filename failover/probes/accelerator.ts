@@ -2,7 +2,7 @@
  * A vantage point that is not ours: Global Accelerator's own health view of the writer site's
  * endpoint (it follows the load balancer's target health from AWS's edge). The writer's group
  * is healthy when one of its endpoints is HEALTHY; a group with no endpoint, or endpoints
- * only UNHEALTHY or still INITIAL, is a failed probe.
+ * only UNHEALTHY or still INITIAL, is a failed probe. A call that fails abstains.
  */
 import { DescribeEndpointGroupCommand, GlobalAcceleratorClient } from "@aws-sdk/client-global-accelerator";
 import type { Probe, ProbeResult } from "./http";
@@ -38,10 +38,13 @@ export class AcceleratorHealthProbe implements Probe {
                 error: states.length === 0 ? "no endpoint in the group" : `endpoint health ${states.join(", ")}`,
             };
         } catch (err) {
+            // An API error (us-west-2's control plane, throttling, a timeout) says nothing about
+            // the writer: this vantage point abstains, it never counts as "down".
             const e = err as Error;
             return {
                 ...base(),
                 ok: false,
+                abstained: true,
                 reason: e.name === "TimeoutError" || e.name === "AbortError" ? "timeout" : "error",
                 error: `${e.name}: ${e.message}`,
             };

@@ -12,6 +12,11 @@ export interface ProbeResult {
     readonly name: string;
     readonly target: string;
     readonly ok: boolean;
+    /**
+     * The vantage point could not look (an API error, a stale or missing report): it says
+     * nothing about the writer, so it counts neither as up nor as down.
+     */
+    readonly abstained?: boolean;
     readonly latencyMs: number;
     readonly status?: number;
     readonly reason?: ProbeFailure;

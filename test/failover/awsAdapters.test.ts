@@ -633,7 +633,7 @@ describe("failover AWS adapters", () => {
             assert.equal(saved!.phase, "failed-over");
             assert.deepEqual(
                 saved!.failover!.completed.map((c) => c.step),
-                ["fence", "record-lag", "promote", "move-traffic", "notify"],
+                ["take-lease", "fence", "record-lag", "promote", "move-traffic", "notify"],
             );
         });
     });

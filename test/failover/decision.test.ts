@@ -106,12 +106,12 @@ describe("failover decision core", () => {
         });
 
         it("run in the documented order", () => {
-            assert.deepStrictEqual([...STEPS], ["fence", "record-lag", "promote", "move-traffic", "notify"]);
+            assert.deepStrictEqual([...STEPS], ["take-lease", "fence", "record-lag", "promote", "move-traffic", "notify"]);
         });
 
         it("resume at the first step not completed", () => {
-            assert.strictEqual(nextStep(record([])), "fence");
-            assert.strictEqual(nextStep(record(["fence", "record-lag"])), "promote");
+            assert.strictEqual(nextStep(record([])), "take-lease");
+            assert.strictEqual(nextStep(record(["take-lease", "fence", "record-lag"])), "promote");
             assert.strictEqual(nextStep(record([...STEPS])), undefined);
         });
     });

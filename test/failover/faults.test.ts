@@ -222,7 +222,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(saved.failover, undefined);
         assert.deepStrictEqual(
             saved.history.map((f: any) => f.completed.length),
-            [5],
+            [6],
         );
         assert.match(rearm.stderr, /earlier failovers \(re-armed since\): 1, the latest primary -> dr completed/);
         const again = await runCli(["rearm", "--state", state(), "--yes"]);
@@ -255,7 +255,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(saved.phase, "failing-over");
         assert.deepStrictEqual(
             saved.failover.completed.map((c: any) => c.step),
-            ["fence", "record-lag", "promote"],
+            ["take-lease", "fence", "record-lag", "promote"],
         );
         assert.strictEqual(saved.failover.current.step, "move-traffic");
         assert.strictEqual(saved.failover.current.attempts, 2);
@@ -419,7 +419,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(run.code, 0, run.stderr);
         assert.deepStrictEqual(
             eventsOf(run, "action").map((a) => `${a.action}:${a.status}`),
-            STEPS.map((s) => `${s}:dry-run`),
+            ["take-lease", ...STEPS].map((s) => `${s}:dry-run`),
         );
         assert.deepStrictEqual(hooks.calls, []);
         assert.ok(!fs.existsSync(state()));
@@ -430,7 +430,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(run.code, 0, run.stderr);
         assert.deepStrictEqual(
             eventsOf(run, "action").map((a) => `${a.action}:${a.status}`),
-            STEPS.map((s) => `${s}:dry-run`),
+            ["take-lease", ...STEPS].map((s) => `${s}:dry-run`),
         );
         assert.doesNotMatch(run.stderr, /Type the region name/);
         assert.deepStrictEqual(hooks.calls, []);

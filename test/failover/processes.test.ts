@@ -180,7 +180,7 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
         assert.strictEqual(stateAfterKill.phase, "failing-over");
         assert.deepStrictEqual(
             stateAfterKill.failover.completed.map((c: any) => c.step),
-            ["fence", "record-lag"],
+            ["take-lease", "fence", "record-lag"],
         );
         assert.strictEqual(stateAfterKill.failover.current.step, "promote");
         assert.strictEqual(stateAfterKill.failover.current.attempts, 1, "the attempt in flight was counted before it started");

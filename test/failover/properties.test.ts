@@ -123,7 +123,9 @@ describe("failover invariants (fast-check)", () => {
                         world.state.failover!.completed.map((c) => c.step),
                         [...STEPS],
                     );
-                    for (const step of STEPS) {
+                    // take-lease calls nothing in a world without a writer lease.
+                    const acting = STEPS.filter((s) => s !== "take-lease");
+                    for (const step of acting) {
                         // A completed step is never called again; only failed attempts repeat. A
                         // lag that could not be read completes as unreadable, with no success.
                         const successes = world.successes(step);
@@ -139,7 +141,7 @@ describe("failover invariants (fast-check)", () => {
                     assert.strictEqual(unreadable, world.successes("record-lag") === 0);
                     assert.deepStrictEqual(
                         world.calls.filter((c) => c.ok).map((c) => c.step),
-                        STEPS.filter((s) => s !== "record-lag" || !unreadable),
+                        acting.filter((s) => s !== "record-lag" || !unreadable),
                     );
                 },
             ),

@@ -13,8 +13,10 @@ import type {
     Lease,
     PromotionProgress,
     ReadinessCheck,
+    WriterLeaseStore,
 } from "../../failover/core/ports";
-import { LockHeldError } from "../../failover/core/ports";
+import { LeaseChangedError, LockHeldError } from "../../failover/core/ports";
+import type { WriterLeaseRecord } from "../../failover/core/writerLease";
 import type { ControllerState, LagReading, StepName } from "../../failover/core/state";
 import type { LambdaConfig } from "../../failover/lambda/config";
 import type { Probe, ProbeResult } from "../../failover/probes/http";
@@ -201,4 +203,61 @@ export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfi
         leaseSeconds: 30,
         ...overrides,
     };
+}
+
+/**
+ * A writer lease in memory (the DynamoDB store's conditional writes, without the network): held
+ * by `holder`; while `renewing`, every read shows a new version (its holder renews between any
+ * two reads); `unreadable` makes reads fail.
+ */
+export class MemoryWriterLease implements WriterLeaseStore {
+    readonly location = "memory://writer-lease";
+    record: WriterLeaseRecord | undefined;
+    renewing = false;
+    unreadable = false;
+    readonly takes: WriterLeaseRecord[] = [];
+    private versions = 0;
+
+    constructor(holder = "primary") {
+        this.record = { holder, epoch: 1, version: "v0", leaseMs: 30_000, renewedAt: 0 };
+    }
+
+    read(): Promise<WriterLeaseRecord | undefined> {
+        if (this.unreadable) {
+            return Promise.reject(new Error("the lease store does not answer"));
+        }
+        if (this.renewing && this.record !== undefined) {
+            this.record = { ...this.record, version: `v${++this.versions}` };
+        }
+        return Promise.resolve(this.record && { ...this.record });
+    }
+
+    establish(holder: string, leaseMs: number): Promise<WriterLeaseRecord> {
+        if (this.record !== undefined) {
+            return Promise.reject(new LeaseChangedError("a lease exists"));
+        }
+        this.record = { holder, epoch: 1, version: `v${++this.versions}`, leaseMs, renewedAt: 0 };
+        return Promise.resolve({ ...this.record });
+    }
+
+    renew(holder: string, epoch: number, leaseMs: number): Promise<WriterLeaseRecord> {
+        if (this.record?.holder !== holder || this.record.epoch !== epoch) {
+            return Promise.reject(new LeaseChangedError("not the holder"));
+        }
+        this.record = { ...this.record, version: `v${++this.versions}`, leaseMs };
+        return Promise.resolve({ ...this.record });
+    }
+
+    take(holder: string, seen: WriterLeaseRecord, leaseMs: number): Promise<WriterLeaseRecord> {
+        if (this.record?.version !== seen.version) {
+            return Promise.reject(new LeaseChangedError(`the lease changed (now ${this.record?.version})`));
+        }
+        this.record = { holder, epoch: seen.epoch + 1, version: `v${++this.versions}`, leaseMs, renewedAt: 0 };
+        this.takes.push({ ...this.record });
+        return Promise.resolve({ ...this.record });
+    }
+
+    readiness(): Promise<ReadinessCheck[]> {
+        return Promise.resolve([]);
+    }
 }

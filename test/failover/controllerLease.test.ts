@@ -1,0 +1,151 @@
+/**
+ * The controller with a writer lease (failover/core/writerLease.ts): it fails over only once
+ * the writer's lease has lapsed on its own clock, takes it at the version it watched (the
+ * commit point, before any other step), and stands down with nothing done when the writer
+ * renews meanwhile. Vantage points that cannot look abstain.
+ */
+import * as assert from "assert";
+import { GlobalAcceleratorClient, DescribeEndpointGroupCommand } from "@aws-sdk/client-global-accelerator";
+import { mockClient } from "aws-sdk-client-mock";
+import { Controller, ControllerOptions } from "../../failover/controller";
+import type { LeaseTiming } from "../../failover/core/writerLease";
+import { AcceleratorHealthProbe } from "../../failover/probes/accelerator";
+import type { Probe } from "../../failover/probes/http";
+import { FakeClock, MemoryWorld, MemoryWriterLease, options, scriptedProbes } from "../support/failoverWorld";
+
+/** L + d = 120 ms: twelve 10 ms rounds. */
+const TIMING: LeaseTiming = {
+    leaseMs: 100,
+    marginMs: 20,
+    fenceMs: 10,
+    takeoverWaitMs: 20,
+    rateError: 0,
+    renewEveryMs: 10,
+    renewTimeoutMs: 5,
+};
+
+function setUp(overrides: Partial<ControllerOptions> = {}, probes?: (clock: FakeClock) => Probe[]) {
+    const clock = new FakeClock();
+    const world = new MemoryWorld();
+    const lease = new MemoryWriterLease();
+    const events: Record<string, any>[] = [];
+    const controller = new Controller(
+        {
+            adapters: { ...world.adapters(), writerLease: lease },
+            // Every vantage point fails every round: only the lease stands between this and a failover.
+            probes: probes?.(clock) ?? scriptedProbes(3, Array<number>(500).fill(3), clock),
+            emit: (event, fields = {}) => events.push({ event, ...fields }),
+            clock,
+        },
+        options({ thresholds: { maxFail: 3, quorum: 2 }, leaseTiming: TIMING, ...overrides }),
+    );
+    const decisions = () => events.filter((e) => e.event === "decision").map((e) => e.decision as string);
+    return { clock, world, lease, events, controller, decisions };
+}
+
+describe("failover controller with a writer lease", () => {
+    it("never fails over while the writer renews its lease, whatever every vantage point sees", async () => {
+        const { world, lease, controller, decisions } = setUp();
+        lease.renewing = true;
+        assert.strictEqual(await controller.watch(2000), "elapsed");
+        assert.deepStrictEqual(world.calls, []);
+        assert.strictEqual(world.state!.phase, "suspect");
+        assert.ok(decisions().filter((d) => d === "lease-held").length > 100, decisions().join(","));
+        assert.ok(!decisions().includes("fail-over"));
+        assert.deepStrictEqual(lease.takes, []);
+    });
+
+    it("never fails over while the lease cannot be read: the controller cannot know the writer has closed", async () => {
+        const { world, lease, controller, events } = setUp();
+        lease.unreadable = true;
+        assert.strictEqual(await controller.watch(1000), "elapsed");
+        assert.deepStrictEqual(world.calls, []);
+        const rounds = events.filter((e) => e.event === "round");
+        assert.strictEqual(rounds.at(-1)!.lease.state, "unreadable");
+    });
+
+    it("fails over once the lease has not changed for L + d, taking it at the watched version with the next epoch, before any other step", async () => {
+        const { world, lease, controller, decisions, events } = setUp();
+        assert.strictEqual(await controller.watch(2000), "failed-over");
+        // Rounds 3 to 12 reach maxFail but wait for the lease; round 13 (120 ms after the first read) decides.
+        const rounds = events.filter((e) => e.event === "round");
+        assert.strictEqual(rounds.length, 13);
+        assert.deepStrictEqual(
+            rounds.map((r) => r.lease.state),
+            [...Array<string>(12).fill("held"), "lapsed"],
+        );
+        assert.strictEqual(decisions().filter((d) => d === "lease-held").length, 10);
+        assert.deepStrictEqual(
+            lease.takes.map((t) => [t.holder, t.epoch]),
+            [["dr", 2]],
+        );
+        assert.deepStrictEqual(world.state!.failover!.lease!.epoch, 2);
+        assert.strictEqual(world.state!.failover!.completed[0].step, "take-lease");
+        assert.deepStrictEqual(
+            world.calls.map((c) => c.step),
+            ["fence", "record-lag", "promote", "move-traffic", "notify"],
+        );
+        const report = events.find((e) => e.event === "report")!;
+        assert.match(report.lease, /^epoch 2, taken from primary \(epoch 1\) after it lapsed$/);
+    });
+
+    it("an operator's failover of a live writer stands down with nothing done: the writer renewed its lease while it waited", async () => {
+        const { world, lease, controller, decisions } = setUp();
+        lease.renewing = true;
+        assert.strictEqual(await controller.failover(true), "stood-down");
+        assert.deepStrictEqual(world.calls, [], "no step acted");
+        assert.deepStrictEqual(lease.takes, []);
+        assert.strictEqual(world.state!.phase, "healthy");
+        assert.strictEqual(world.state!.failover, undefined);
+        assert.match(world.state!.history![0].stoodDown!.reason, /primary renewed its lease .* its database may still take writes/);
+        assert.ok(decisions().includes("stood-down"));
+    });
+
+    it("an operator's failover of a dead writer waits L + d on the controller's clock, then takes the lease", async () => {
+        const { world, lease, controller, clock } = setUp();
+        const start = clock.now();
+        assert.strictEqual(await controller.failover(true), "failed-over");
+        assert.ok(clock.now() - start >= TIMING.leaseMs + TIMING.takeoverWaitMs, `${clock.now() - start} ms`);
+        assert.deepStrictEqual(
+            lease.takes.map((t) => t.epoch),
+            [2],
+        );
+        assert.strictEqual(world.state!.phase, "failed-over");
+    });
+
+    it("counts a vantage point that could not look (an accelerator API error) as neither up nor down", async () => {
+        const ga = mockClient(GlobalAcceleratorClient);
+        ga.on(DescribeEndpointGroupCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+        try {
+            const accelerator = new AcceleratorHealthProbe(
+                "accelerator-health",
+                new GlobalAcceleratorClient({}),
+                () => Promise.resolve("arn:group"),
+                "primary",
+            );
+            const failing: Probe = {
+                name: "writer-origin",
+                target: "scripted://writer-origin",
+                check: () =>
+                    Promise.resolve({
+                        name: "writer-origin",
+                        target: "scripted://writer-origin",
+                        ok: false,
+                        latencyMs: 1,
+                        reason: "refused",
+                    }),
+            };
+            const { world, lease, controller, events } = setUp({}, () => [failing, accelerator]);
+            lease.record = undefined; // no lease at all: the probes alone would decide
+            assert.strictEqual(await controller.watch(200), "elapsed");
+            const rounds = events.filter((e) => e.event === "round");
+            assert.ok(rounds.length > 10);
+            assert.ok(rounds.every((r) => r.failures === 1 && r.abstentions === 1 && r.failed === false));
+            const probe = events.find((e) => e.event === "probe" && e.name === "accelerator-health")!;
+            assert.deepStrictEqual([probe.ok, probe.abstained], [false, true]);
+            assert.deepStrictEqual(world.calls, []);
+        } finally {
+            ga.restore();
+        }
+    });
+});
