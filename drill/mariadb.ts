@@ -23,14 +23,15 @@ const REPLICATION_USER = "repl";
 export const ADMIN_USER = "drill";
 /**
  * A user with exactly the privileges RDS for MySQL 8.4 grants its master user (AWS's "Master
- * user account privileges" page lists them; MariaDB names REPLICATION CLIENT `BINLOG MONITOR`):
+ * user account privileges" page lists them; MariaDB splits MySQL's REPLICATION CLIENT into
+ * `BINLOG MONITOR` and `SLAVE MONITOR`, the latter for SHOW REPLICA STATUS):
  * no SUPER, no CONNECTION ADMIN, so it ends others' sessions only through mysql.rds_kill. The
  * writer agent's fence runs as this user.
  */
 export const MASTER_USER = "master";
 const RDS_MASTER_PRIVILEGES =
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, " +
-    "CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, BINLOG MONITOR, CREATE VIEW, SHOW VIEW, " +
+    "CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR, CREATE VIEW, SHOW VIEW, " +
     "CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER";
 
 export interface MariaDbOptions {

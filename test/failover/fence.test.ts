@@ -17,6 +17,7 @@ import { DynamoWriterLease } from "../../failover/adapters/aws/writerLease";
 import { AgentSummary, WriterAgent } from "../../failover/agent/agent";
 import { fenceSetupStatements, MysqlFence, writerHealthQuery } from "../../failover/agent/fence";
 import { LeaseTiming } from "../../failover/core/writerLease";
+import { MysqlReplicaLink } from "../../failover/probes/replica";
 import { LocalDynamo, startDynalite } from "../support/dynamo";
 
 /** Short leases for a test: the database fences itself 2 s after the anchor of its last renewal. */
@@ -35,6 +36,7 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
     this.timeout(60_000);
     let dir: string;
     let db: MariaDb;
+    let replica: MariaDb;
     let fence: MysqlFence;
     let dynamo: LocalDynamo;
     let lease: DynamoWriterLease;
@@ -52,6 +54,11 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         db.install();
         await db.start();
         await db.setUpAsPrimary();
+        // The standby: a replica of it (its users its own, everything else replicated).
+        replica = new MariaDb({ dir: path.join(dir, "replica"), port: await freePort(), serverId: 2, password });
+        replica.install();
+        await replica.start();
+        await replica.setUpAsReplicaOf(db);
         fence = new MysqlFence({
             connection: db.masterConnection(),
             schema: {
@@ -70,6 +77,7 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         await fence?.close();
         await dynamo?.close();
         await db?.destroy();
+        await replica?.destroy();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -224,5 +232,34 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         const [row] = await db.sql<RowDataPacket[]>("SELECT armed FROM failover.writer_lease WHERE id = 1");
         assert.equal(Number(row.armed), 0);
         await db.sql("ALTER EVENT failover.enforce_writer_lease ENABLE");
+    });
+
+    it("shows the standby the writer alive on its replica while the agent beats, and the link gone once the writer's database is", async () => {
+        const link = new MysqlReplicaLink(replica.masterConnection());
+        try {
+            const running = runFor(agent("us-east-2"), 1500);
+            await sleep(600);
+            const first = await link.read(1000);
+            await sleep(500);
+            const second = await link.read(1000);
+            await running;
+            assert.deepStrictEqual([first.ioRunning, second.ioRunning], [true, true]);
+            assert.ok(second.lastBeatAt! > first.lastBeatAt!, `beats ${first.lastBeatAt} then ${second.lastBeatAt}`);
+            // The replica is read-only and its copy of the fence's event disabled: only the writer fences.
+            const [event] = await replica.sql<RowDataPacket[]>(
+                "SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'failover' AND EVENT_NAME = 'enforce_writer_lease'",
+            );
+            assert.strictEqual(event.STATUS, "SLAVESIDE_DISABLED");
+            await db.kill();
+            const deadline = performance.now() + 10_000;
+            let view = await link.read(1000);
+            while (view.ioRunning && performance.now() < deadline) {
+                await sleep(200);
+                view = await link.read(1000);
+            }
+            assert.strictEqual(view.ioRunning, false, "the replica's I/O thread noticed its source gone");
+        } finally {
+            await link.close();
+        }
     });
 });

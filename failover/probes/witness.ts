@@ -1,0 +1,128 @@
+/**
+ * The witness: a third failure domain. A function in us-west-2 (deployed by the global stack)
+ * probes the shop's public name through Global Accelerator, as a shopper would, and posts what
+ * it saw to the lease table beside the writer lease (`pk = "witness"`). The standby's
+ * controller reads that post as one vantage point; a post older than `maxAgeMs`, or none, is a
+ * silent witness, and a silent witness abstains: it is never counted as "down".
+ *
+ * Freshness compares the witness's wall clock with the controller's (both NTP-disciplined); an
+ * offset only makes a post look a little older or younger. Safety never rests on it: the writer
+ * lease does that.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { call } from "../adapters/aws/calls";
+import type { Probe, ProbeResult } from "./http";
+
+export const WITNESS_KEY = { pk: "witness" } as const;
+
+/** What the witness saw. */
+export interface WitnessPost {
+    readonly ok: boolean;
+    /** The witness's wall clock when it looked. */
+    readonly observedAt: number;
+    readonly target: string;
+    readonly detail?: string;
+}
+
+export interface WitnessBoard {
+    readonly location: string;
+    post(post: WitnessPost): Promise<void>;
+    latest(signal?: AbortSignal): Promise<WitnessPost | undefined>;
+}
+
+export class DynamoWitnessBoard implements WitnessBoard {
+    private readonly documents: DynamoDBDocumentClient;
+    readonly location: string;
+
+    constructor(
+        client: DynamoDBClient,
+        private readonly table: string,
+    ) {
+        this.documents = DynamoDBDocumentClient.from(client);
+        this.location = `dynamodb://${table}/witness`;
+    }
+
+    async post(post: WitnessPost): Promise<void> {
+        await call("dynamodb:PutItem", this.location, () =>
+            this.documents.send(new PutCommand({ TableName: this.table, Item: { ...WITNESS_KEY, ...post } })),
+        );
+    }
+
+    async latest(signal?: AbortSignal): Promise<WitnessPost | undefined> {
+        const out = await call("dynamodb:GetItem", this.location, () =>
+            this.documents.send(new GetCommand({ TableName: this.table, Key: WITNESS_KEY, ConsistentRead: true }), { abortSignal: signal }),
+        );
+        const item = out.Item;
+        if (item === undefined || typeof item.ok !== "boolean" || typeof item.observedAt !== "number") {
+            return undefined;
+        }
+        return { ok: item.ok, observedAt: item.observedAt, target: String(item.target), detail: item.detail as string | undefined };
+    }
+}
+
+/** The witness's post as the controller's vantage point. */
+export class WitnessVantage implements Probe {
+    readonly target: string;
+
+    constructor(
+        readonly name: string,
+        private readonly board: WitnessBoard,
+        /** A post older than this is silence. */
+        private readonly maxAgeMs: number,
+        private readonly now: () => number = Date.now,
+    ) {
+        this.target = `witness post at ${board.location}`;
+    }
+
+    async check(timeoutMs: number): Promise<ProbeResult> {
+        const started = performance.now();
+        const base = () => ({ name: this.name, target: this.target, latencyMs: Math.round(performance.now() - started) });
+        let post: WitnessPost | undefined;
+        try {
+            post = await this.board.latest(AbortSignal.timeout(timeoutMs));
+        } catch (err) {
+            return {
+                ...base(),
+                ok: false,
+                abstained: true,
+                reason: "error",
+                error: `the witness's post cannot be read: ${(err as Error).message}`,
+            };
+        }
+        if (post === undefined) {
+            return { ...base(), ok: false, abstained: true, reason: "error", error: "the witness has posted nothing" };
+        }
+        const ageMs = this.now() - post.observedAt;
+        if (ageMs > this.maxAgeMs) {
+            return {
+                ...base(),
+                ok: false,
+                abstained: true,
+                reason: "error",
+                error: `the witness is silent: its last post is ${Math.round(ageMs / 1000)} s old (at most ${this.maxAgeMs / 1000} s counts)`,
+            };
+        }
+        return post.ok
+            ? { ...base(), ok: true }
+            : { ...base(), ok: false, reason: "status", error: `the witness saw ${post.target} fail: ${post.detail ?? "no detail"}` };
+    }
+}
+
+/** One round of the witness: look through the virtual IP, post what it saw. */
+export async function witnessRound(
+    probe: Probe,
+    board: WitnessBoard,
+    timeoutMs: number,
+    now: () => number = Date.now,
+): Promise<WitnessPost> {
+    const result = await probe.check(timeoutMs);
+    const post: WitnessPost = {
+        ok: result.ok,
+        observedAt: now(),
+        target: result.target,
+        ...(result.ok ? {} : { detail: result.error ?? result.reason ?? "failed" }),
+    };
+    await board.post(post);
+    return post;
+}
