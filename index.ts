@@ -21,13 +21,23 @@ import { GLOBAL_REGION } from "./lib/regions";
 import { AcceleratorEndpoint } from "./components/acceleratorEndpoint";
 import { VirtualIp } from "./components/virtualIp";
 import { FailoverController } from "./components/failoverController";
+import { LeaseStore } from "./components/leaseStore";
+import { WriterAgent } from "./components/writerAgent";
+import { failoverName } from "./lib/failoverNaming";
 import { DatabaseBackups } from "./components/databaseBackups";
 import { resolveAccount, resolveZones } from "./lib/lookups";
 import { tierTags } from "./lib/tags";
 import { Network } from "./components/network";
 import { RedisCluster } from "./components/redisCluster";
 import { WebTier } from "./components/webTier";
-import { credentialsSecretName, MYSQL_PORT, readerRecordName, writerIdentifier, writerRecordName } from "./lib/dbNaming";
+import {
+    appCredentialsSecretName,
+    credentialsSecretName,
+    MYSQL_PORT,
+    readerRecordName,
+    writerIdentifier,
+    writerRecordName,
+} from "./lib/dbNaming";
 import { backupBucketName } from "./lib/backupNaming";
 import { DatabaseCluster } from "./components/databaseCluster";
 import { MonitoringStack } from "./components/monitoringStack";
@@ -39,8 +49,9 @@ export = async () => {
     return cfg.kind === "global" ? globalStack(cfg) : siteStack(cfg);
 };
 
-/** The virtual IP, once for both sites. */
-function globalStack(cfg: GlobalConfig) {
+/** The virtual IP and the writer lease's store with its witness, once for both sites. */
+async function globalStack(cfg: GlobalConfig) {
+    const account = await resolveAccount();
     const vip = new VirtualIp("vip", {
         project: cfg.project,
         siteHostname: cfg.siteHostname,
@@ -48,9 +59,21 @@ function globalStack(cfg: GlobalConfig) {
         clientAffinity: cfg.traffic.clientAffinity,
         tags: tierTags(cfg, "traffic"),
     });
+    // The witness looks at the shop as a shopper would: its public name, through the accelerator,
+    // in the scheme the writer's site answers on.
+    const lease = new LeaseStore("lease", {
+        project: cfg.project,
+        region: cfg.region,
+        accountId: account.accountId,
+        partition: account.partition,
+        witnessUrl: `${siteScheme(cfg.writerRegion, cfg.httpsRegions)}://${cfg.siteHostname}${cfg.healthCheckPath}`,
+        tags: tierTags(cfg, "traffic"),
+    });
     return {
         region: cfg.region,
         role: "global",
+        writerLeaseTable: lease.tableName,
+        witnessFunction: lease.witnessFunctionName,
         writerRegion: cfg.writerRegion,
         acceleratorArn: vip.acceleratorArn,
         listenerArn: vip.listenerArn,
@@ -84,6 +107,8 @@ async function siteStack(cfg: PlatformConfig) {
     const redisPasswordSecretName = `${cfg.project}/${cfg.region}/redis-password`;
     const db = { writer: writerRecordName(cfg.db.privateZoneName), reader: readerRecordName(cfg.db.privateZoneName) };
     const dbCredentialsSecretName = credentialsSecretName(cfg.project, cfg.writerRegion);
+    // The application's own account (the writer lease's fence locks it out; never the master user).
+    const appDbSecretName = appCredentialsSecretName(cfg.project, cfg.writerRegion);
 
     const web = new WebTier("web", {
         vpcId: network.vpcId,
@@ -108,7 +133,7 @@ async function siteStack(cfg: PlatformConfig) {
             DB_WRITER_HOST: db.writer,
             DB_READER_HOST: db.reader,
             DB_NAME: cfg.db.name,
-            DB_CREDENTIALS_SECRET_NAME: dbCredentialsSecretName,
+            DB_CREDENTIALS_SECRET_NAME: appDbSecretName,
             REDIS_SENTINELS: redisNodes.map((n) => `${n.address}:${SENTINEL_PORT}`).join(","),
             REDIS_MASTER_NAME: DEFAULT_MASTER_NAME,
             REDIS_PASSWORD_SECRET_NAME: redisPasswordSecretName,
@@ -170,7 +195,30 @@ async function siteStack(cfg: PlatformConfig) {
         tags: tierTags(cfg, "monitoring"),
     });
 
-    // The app servers use the cache and the database; the monitoring nodes probe both.
+    // The writer agent, beside the database in both sites: it keeps the database open for the
+    // application only while this region holds the writer lease (failover/agent). Before the
+    // database, whose security group admits it; the alarm topic is the controller's, by name.
+    const writerAgent = new WriterAgent("writer-agent", {
+        project: cfg.project,
+        region: cfg.region,
+        writerRegion: cfg.writerRegion,
+        role: cfg.role,
+        accountId: account.accountId,
+        partition: account.partition,
+        vpcId: network.vpcId,
+        vpcCidr: network.cidrBlock,
+        subnetIds: network.privateSubnets.ids,
+        dbHost: db.writer,
+        dbPort: MYSQL_PORT,
+        masterSecretName: dbCredentialsSecretName,
+        appSecretName: appDbSecretName,
+        appSchemas: [cfg.db.name],
+        alarmTopicArn: `arn:${account.partition}:sns:${cfg.region}:${account.accountId}:${failoverName(cfg.project)}`,
+        tags: tierTags(cfg, "db"),
+    });
+
+    // The app servers use the cache and the database; the monitoring nodes probe both; the
+    // writer agent keeps the database's fence.
     const clientSecurityGroupIds = { web: web.instanceSecurityGroupId, monitoring: monitoring.nodeSecurityGroupId };
 
     // Three nodes at fixed addresses in the data subnets, one zone each where the region has
@@ -205,8 +253,10 @@ async function siteStack(cfg: PlatformConfig) {
         vpcId: network.vpcId,
         subnetIds: network.dataSubnets.ids,
         zoneNames: network.dataSubnets.zones.map((z) => z.name),
-        clientSecurityGroupIds,
-        clientRoleNames: { web: web.instanceRoleName, backup: monitoring.backupRoleName! },
+        clientSecurityGroupIds: { ...clientSecurityGroupIds, agent: writerAgent.securityGroupId },
+        // The application reads its own account's secret; the backup job the master's (it locks nothing).
+        clientRoleNames: { backup: monitoring.backupRoleName! },
+        appClientRoleNames: { web: web.instanceRoleName },
         privateZoneName: cfg.db.privateZoneName,
         instanceClass: cfg.db.instanceClass,
         replicaCount: cfg.db.replicaCount,
@@ -243,7 +293,6 @@ async function siteStack(cfg: PlatformConfig) {
     // The controller of this site, watching the writer site from three vantage points: its
     // origin directly and its public name through the accelerator (HTTP), and the accelerator's
     // own health view of it (the function adds that one). Enabled only in the standby region.
-    const listenerParameterName = listenerArnParameterName(cfg.project);
     const writerScheme = siteScheme(cfg.writerRegion, Object.keys(cfg.web.certificateArns));
     const failover = new FailoverController("failover", {
         project: cfg.project,
@@ -254,18 +303,15 @@ async function siteStack(cfg: PlatformConfig) {
         partition: account.partition,
         loadBalancerArn: web.albArn,
         listenerArn,
-        listenerParameterName,
-        listenerParameterArn: `arn:${account.partition}:ssm:${GLOBAL_REGION}:${account.accountId}:parameter${listenerParameterName}`,
         standbyIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.region),
         oldWriterIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.writerRegion),
         credentialsSecretName: database.credentialsSecretName,
         credentialsSecretArnPattern: database.credentialsSecretArnPattern,
-        // Each in the scheme the writer's site answers on (a probe in the wrong one fails every
-        // round: the default config has no certificate, so its load balancers listen on HTTP only).
-        httpProbes: [
-            { name: "writer-origin", url: `${writerScheme}://${cfg.originHostnames[cfg.writerRegion]}${cfg.web.healthCheckPath}` },
-            { name: "public-name", url: `${writerScheme}://${cfg.siteHostname}${cfg.web.healthCheckPath}` },
-        ],
+        // One vote per failure domain: this region's look at the public name through the
+        // accelerator (the function adds the accelerator's endpoint health and the witness's
+        // post from us-west-2). In the scheme the writer's site answers on: a probe in the wrong
+        // one fails every round (the default config has no certificate: HTTP only).
+        httpProbes: [{ name: "standby", url: `${writerScheme}://${cfg.siteHostname}${cfg.web.healthCheckPath}` }],
         ...cfg.failover,
         tags: tierTags(cfg, "traffic"),
     });
@@ -310,7 +356,8 @@ async function siteStack(cfg: PlatformConfig) {
         dbWriterEndpoint: database.writerEndpointName,
         dbReaderEndpoint: database.readerEndpointName,
         dbWriterIdentifier: database.writerIdentifier,
-        dbCredentialsSecretName: database.credentialsSecretName,
+        // What the application reads: its own account, which the writer lease's fence locks out.
+        dbCredentialsSecretName: database.appCredentialsSecretName,
         ...(database.sourceDbArn !== undefined ? { dbReplicationSourceArn: database.sourceDbArn } : {}),
         endpointGroupArn: endpoint.endpointGroupArn,
         trafficDialPercentage: endpoint.trafficDialPercentage,

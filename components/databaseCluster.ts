@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
+    appCredentialsSecretName,
+    appSecretName,
     credentialsSecretName,
     MYSQL_PORT,
     finalSnapshotIdentifier,
@@ -16,6 +18,7 @@ import {
     writerRecordName,
 } from "../lib/dbNaming";
 import type { StackRole } from "../lib/config";
+import { APP_DB_USER } from "../lib/failoverNaming";
 import {
     ACCOUNT_ID,
     DB_BACKUP_RETENTION_DAYS,
@@ -78,6 +81,12 @@ export interface DatabaseClusterArgs {
      * @default {}
      */
     readonly clientRoleNames?: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * Roles that may read the application's secret (`appCredentialsSecretName`) and nothing
+     * else, by client name: the application's own account, fenced by the writer lease.
+     * @default {}
+     */
+    readonly appClientRoleNames?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Private hosted zone (associated with `vpcId`) that gets the `writer.` and `reader.` names. */
     readonly privateZoneName: string;
     /** RDS instance class of the writer and the replicas, e.g. `db.t3.2xlarge`. */
@@ -160,6 +169,11 @@ const MYSQL_PARAMETERS: readonly { name: string; value: string; applyMethod: "im
     { name: "slow_query_log", value: "1", applyMethod: "immediate" },
     { name: "long_query_time", value: "1", applyMethod: "immediate" },
     { name: "log_output", value: "FILE", applyMethod: "immediate" },
+    // The writer lease's fence is an event that runs every second (failover/agent/fence.ts). ON is
+    // MySQL 8.4's default and the variable is dynamic (MySQL manual, events-configuration); the
+    // master user cannot SET GLOBAL it on RDS (no SYSTEM_VARIABLES_ADMIN), so the group says it.
+    // The agent's heartbeat records whether it is on (`armed`), and an alarm fires when it is not.
+    { name: "event_scheduler", value: "ON", applyMethod: "immediate" },
     // Row-based, full-image binlog: deterministic replication, usable for point-in-time recovery.
     { name: "binlog_format", value: "ROW", applyMethod: "immediate" },
     { name: "binlog_row_image", value: "full", applyMethod: "immediate" },
@@ -209,7 +223,11 @@ export function databaseClusterArgsProblems(args: DatabaseClusterArgs): string[]
     p.checkOptional("backupRetentionDays", args.backupRetentionDays, DB_BACKUP_RETENTION_DAYS);
     p.checkOptional("monitoringIntervalSeconds", args.monitoringIntervalSeconds, RDS_MONITORING_INTERVAL);
     p.checkOptional("recordTtlSeconds", args.recordTtlSeconds, DNS_TTL_SECONDS);
-    for (const client of new Set([...Object.keys(args.clientSecurityGroupIds), ...Object.keys(args.clientRoleNames ?? {})])) {
+    for (const client of new Set([
+        ...Object.keys(args.clientSecurityGroupIds),
+        ...Object.keys(args.clientRoleNames ?? {}),
+        ...Object.keys(args.appClientRoleNames ?? {}),
+    ])) {
         p.check("client key", client, K8S_NAME);
     }
     return p.list;
@@ -267,6 +285,8 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
      * pattern `<name>-??????` (the suffix Secrets Manager adds) as the standby.
      */
     public readonly credentialsSecretArnPattern: pulumi.Output<string>;
+    /** Secret the application reads: the writer region's application secret (replicated into this region). */
+    public readonly appCredentialsSecretName: string;
     /** This region's own master secret (the credential after a promotion here). */
     public readonly masterSecretName: string;
     public readonly masterSecretArn: pulumi.Output<string>;
@@ -299,6 +319,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
 
         const key = this.createKey();
         const { password, secret } = this.createMasterSecret(key);
+        const appSecret = this.createAppSecret(key);
         const sg = this.createSecurityGroup();
         const common = this.instanceSettings(key, sg);
         const writer = this.createWriter(common, password, sourceArn);
@@ -307,8 +328,10 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         );
         this.storeCredentials(secret, password);
         const zone = this.createDnsNames(writer, replicas, replicaIds);
-        const credentials = this.credentialsSecret(secret, key);
-        this.grantClients(credentials);
+        const credentials = this.credentialsSecret(secret, key, credentialsSecretName);
+        this.grantClients(credentials, this.args.clientRoleNames ?? {}, "credentials");
+        const appCredentials = this.credentialsSecret(appSecret, key, appCredentialsSecretName);
+        this.grantClients(appCredentials, this.args.appClientRoleNames ?? {}, "app-credentials");
 
         this.role = args.role;
         this.writerIdentifier = this.writerId;
@@ -323,6 +346,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         this.securityGroupId = sg.id;
         this.credentialsSecretName = credentials.name;
         this.credentialsSecretArnPattern = credentials.arnPattern;
+        this.appCredentialsSecretName = appCredentials.name;
         this.masterSecretName = masterSecretName(args.secretNamePrefix, args.region);
         this.masterSecretArn = secret.arn;
         this.privateZoneId = zone.zoneId;
@@ -341,6 +365,7 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
             securityGroupId: this.securityGroupId,
             credentialsSecretName: this.credentialsSecretName,
             credentialsSecretArnPattern: this.credentialsSecretArnPattern,
+            appCredentialsSecretName: this.appCredentialsSecretName,
             masterSecretName: this.masterSecretName,
             masterSecretArn: this.masterSecretArn,
             privateZoneId: this.privateZoneId,
@@ -412,6 +437,51 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
             { parent: this, protect: true },
         );
         return { password, secret };
+    }
+
+    /**
+     * The application's account: a generated password in `<prefix>/<region>/mysql-app`
+     * (replicated to the peer region). The writer agent creates the account from it, locked,
+     * and opens it only while its region holds the writer lease (failover/agent/fence.ts).
+     */
+    private createAppSecret(key: aws.kms.Key): aws.secretsmanager.Secret {
+        const password = new random.RandomPassword(
+            `${this.name}-app-password`,
+            // Letters and digits: the agent quotes it into CREATE USER, and no client must escape it.
+            { length: 40, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
+            { parent: this, protect: true },
+        );
+        const secretName = appSecretName(this.args.secretNamePrefix, this.args.region);
+        const secret = new aws.secretsmanager.Secret(
+            `${this.name}-app-secret`,
+            {
+                name: secretName,
+                description: `The application's account on ${this.writerId} (MySQL), fenced by the writer lease. Replicated to ${this.args.peerRegion}.`,
+                kmsKeyId: key.arn,
+                recoveryWindowInDays: 30,
+                replicas: [{ region: this.args.peerRegion }],
+                tags: this.tagged(secretName),
+            },
+            { parent: this, protect: true },
+        );
+        new aws.secretsmanager.SecretVersion(
+            `${this.name}-app-secret`,
+            {
+                secretId: secret.id,
+                secretString: pulumi.secret(
+                    pulumi.jsonStringify({
+                        username: APP_DB_USER,
+                        password: password.result,
+                        engine: "mysql",
+                        host: writerRecordName(this.args.privateZoneName),
+                        port: MYSQL_PORT,
+                        dbname: this.args.dbName,
+                    }),
+                ),
+            },
+            { parent: this, protect: true },
+        );
+        return secret;
     }
 
     /** The subnet group, and a security group admitting each client on 3306. */
@@ -656,8 +726,9 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
     private credentialsSecret(
         ownSecret: aws.secretsmanager.Secret,
         key: aws.kms.Key,
+        nameOf: (prefix: string, writerRegion: string) => string,
     ): { name: string; arnPattern: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> } {
-        const name = credentialsSecretName(this.args.secretNamePrefix, this.args.writerRegion);
+        const name = nameOf(this.args.secretNamePrefix, this.args.writerRegion);
         if (this.args.role === "writer") {
             return { name, arnPattern: ownSecret.arn, kmsKeyArn: key.arn };
         }
@@ -669,13 +740,17 @@ export class DatabaseCluster extends PlatformComponent<DatabaseClusterArgs> {
         };
     }
 
-    /** Each client role may read the credentials secret, and nothing else: `<name>-credentials-to-<client>`. */
-    private grantClients(credentials: { arnPattern: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> }): void {
+    /** Each role may read its secret, and nothing else: `<name>-<what>-to-<client>`. */
+    private grantClients(
+        credentials: { arnPattern: pulumi.Output<string>; kmsKeyArn?: pulumi.Output<string> },
+        roles: Readonly<Record<string, pulumi.Input<string>>>,
+        what: string,
+    ): void {
         const policy = pulumi
             .all([credentials.arnPattern, credentials.kmsKeyArn])
             .apply(([arn, kmsKeyArn]) => JSON.stringify(readSecretPolicy("ReadDatabaseCredentials", arn, kmsKeyArn)));
-        for (const [client, roleName] of Object.entries(this.args.clientRoleNames ?? {})) {
-            new aws.iam.RolePolicy(`${this.name}-credentials-to-${client}`, { role: roleName, policy }, { parent: this });
+        for (const [client, roleName] of Object.entries(roles)) {
+            new aws.iam.RolePolicy(`${this.name}-${what}-to-${client}`, { role: roleName, policy }, { parent: this });
         }
     }
 }

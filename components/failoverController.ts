@@ -5,11 +5,12 @@ import type { LambdaConfig } from "../failover/lambda/config";
 import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 import type { FailoverSettings, StackRole } from "../lib/config";
 import { ENDPOINT_CHECK_ACTIONS } from "../lib/accelerator";
-import { FAILOVER_RESERVED_CONCURRENCY, failoverName } from "../lib/failoverNaming";
+import { FAILOVER_RESERVED_CONCURRENCY, failoverName, leaseStoreRegion, leaseTableArn, leaseTableName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
 import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
+import { scheduleEveryMinute } from "./schedule";
 
 /** The thresholds come from config as they are (lib/config.ts FailoverSettings). */
 export interface FailoverControllerArgs extends FailoverSettings {
@@ -25,11 +26,11 @@ export interface FailoverControllerArgs extends FailoverSettings {
     readonly partition: string;
     /** This site's load balancer (added to its endpoint group when traffic moves here). */
     readonly loadBalancerArn: pulumi.Input<string>;
-    /** The virtual IP's listener; its endpoint groups are the ones the controller may change. */
+    /**
+     * The virtual IP's listener, read at deploy time and written into the function's config (no
+     * lookup in us-west-2 when a run starts); its endpoint groups are the ones it may change.
+     */
     readonly listenerArn: pulumi.Input<string>;
-    /** SSM parameter (us-west-2) the function reads the listener from. */
-    readonly listenerParameterArn: string;
-    readonly listenerParameterName: string;
     /** This region's standby writer and the writer it replicates (derived ARNs, no lookups). */
     readonly standbyIdentifier: string;
     readonly oldWriterIdentifier: string;
@@ -176,7 +177,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                                 topicArn,
                                 logGroupArn,
                                 listenerArn,
-                                listenerParameterArn: this.args.listenerParameterArn,
+                                leaseTableArn: leaseTableArn(partition, accountId, leaseStoreRegion(region), this.args.project),
                                 rds,
                                 region,
                                 writerRegion,
@@ -201,15 +202,18 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
     ): aws.lambda.Function {
         const a = this.args;
         const config = pulumi
-            .all([table.name, topic.arn, pulumi.output(a.loadBalancerArn), role.arn])
-            .apply(([tableName, topicArn, loadBalancerArn, roleArn]) => {
+            .all([table.name, topic.arn, pulumi.output(a.loadBalancerArn), role.arn, pulumi.output(a.listenerArn)])
+            .apply(([tableName, topicArn, loadBalancerArn, roleArn, listenerArn]) => {
                 const cfg: LambdaConfig = {
                     region: a.region,
                     writerRegion: a.writerRegion,
                     roleArn,
                     table: tableName,
                     topicArn,
-                    listenerParameter: a.listenerParameterName,
+                    listenerArn,
+                    leaseTable: leaseTableName(a.project),
+                    leaseRegion: leaseStoreRegion(a.region),
+                    witnessMaxAgeSeconds: 3 * a.intervalSeconds,
                     loadBalancerArn,
                     standbyIdentifier: a.standbyIdentifier,
                     expectedSourceArn: `arn:${a.partition}:rds:${a.writerRegion}:${a.accountId}:db:${a.oldWriterIdentifier}`,
@@ -251,76 +255,14 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
     }
 
     private createSchedule(fn: aws.lambda.Function): void {
-        // Scheduler invokes asynchronously: Lambda's own queue would retry a failed or throttled
-        // event for hours beside the next minute's. No retries, and an event older than a minute
-        // is dropped: the next invocation is a minute away.
-        new aws.lambda.FunctionEventInvokeConfig(
-            `${this.name}-async`,
-            { functionName: fn.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
-            { parent: this },
-        );
-        // Scheduler assumes the execution role with its schedule GROUP's ARN as aws:SourceArn
-        // (Scheduler user guide, "Cross-service confused deputy prevention", changed 2023-09-07):
-        // a condition on the schedule's own ARN never matches, and every run would fail to
-        // assume the role. A group of the controller's own, not the account's `default`: every
-        // schedule anyone makes lands in `default`, and a trust in it would let any of them
-        // (given iam:PassRole) invoke the controller. Group names: 1-64 of [0-9a-zA-Z-_.]
-        // (Scheduler API, CreateScheduleGroup); deleting a group deletes its schedules.
-        const group = new aws.scheduler.ScheduleGroup(
-            `${this.name}-schedule-group`,
-            { name: this.prefix, tags: this.tagged(`${this.name}-schedule-group`) },
-            { parent: this },
-        );
-        const invoker = new aws.iam.Role(
-            `${this.name}-scheduler-role`,
-            {
-                assumeRolePolicy: group.arn.apply((groupArn) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Effect: "Allow",
-                                Principal: { Service: "scheduler.amazonaws.com" },
-                                Action: "sts:AssumeRole",
-                                // Only the controller's schedule group may assume it (confused deputy).
-                                Condition: {
-                                    StringEquals: { "aws:SourceAccount": this.args.accountId, "aws:SourceArn": groupArn },
-                                },
-                            },
-                        ],
-                    }),
-                ),
-                tags: this.tagged(`${this.name}-scheduler-role`),
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${this.name}-scheduler-invoke`,
-            {
-                role: invoker.id,
-                policy: fn.arn.apply((arn) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [{ Sid: "InvokeTheController", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: arn }],
-                    }),
-                ),
-            },
-            { parent: this },
-        );
-        new aws.scheduler.Schedule(
-            `${this.name}-schedule`,
-            {
-                name: this.prefix,
-                groupName: group.name,
-                description: `Runs the failover controller of ${this.args.region} (watching ${this.args.writerRegion}) every minute`,
-                scheduleExpression: "rate(1 minute)",
-                flexibleTimeWindow: { mode: "OFF" },
-                state: this.scheduleState,
-                // A missed minute is the next minute's: no retries piling up behind a slow one.
-                target: { arn: fn.arn, roleArn: invoker.arn, retryPolicy: { maximumRetryAttempts: 0 } },
-            },
-            { parent: this },
-        );
+        scheduleEveryMinute(this, this.name, {
+            scheduleName: this.prefix,
+            accountId: this.args.accountId,
+            fn,
+            description: `Runs the failover controller of ${this.args.region} (watching ${this.args.writerRegion}) every minute`,
+            state: this.scheduleState,
+            tagged: (n) => this.tagged(n),
+        });
     }
 
     private createAlarms(fn: aws.lambda.Function, topic: aws.sns.Topic): void {
@@ -396,7 +338,7 @@ export function controllerPolicy(p: {
     topicArn: string;
     logGroupArn: string;
     listenerArn: string;
-    listenerParameterArn: string;
+    leaseTableArn: string;
     rds: (region: string, resource: string) => string;
     region: string;
     writerRegion: string;
@@ -416,7 +358,15 @@ export function controllerPolicy(p: {
                 Resource: p.tableArn,
             },
             { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish", "sns:GetTopicAttributes"], Resource: p.topicArn },
-            { Sid: "FindTheListener", Effect: "Allow", Action: "ssm:GetParameter", Resource: p.listenerParameterArn },
+            // The writer lease (read, taken once it lapsed) and the witness's post beside it; never
+            // establish or delete (the writer's agent establishes it).
+            {
+                Sid: "WriterLeaseAndWitness",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                Resource: p.leaseTableArn,
+                Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer", "witness"] } },
+            },
             { Sid: "FindTheEndpointGroups", Effect: "Allow", Action: "globalaccelerator:ListEndpointGroups", Resource: p.listenerArn },
             {
                 Sid: "MoveTraffic",

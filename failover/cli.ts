@@ -436,7 +436,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         try {
             // Loaded here only: the AWS SDK clients take a while to load, and local runs need none.
             const { awsWorld } = await import("./adapters/aws");
-            ({ adapters, probes } = await awsWorld(cfg));
+            ({ adapters, probes } = awsWorld(cfg));
         } catch (err) {
             io.stderr(`failover ${command}: could not reach the controller's AWS resources: ${(err as Error).message}\n`);
             return EXIT.failure;

@@ -202,6 +202,9 @@ export interface GlobalConfig {
     readonly writerRegion: string;
     readonly stateBackend: string;
     readonly siteHostname: string;
+    /** The shop's health path and the site regions with a certificate: what the witness probes, and how. */
+    readonly healthCheckPath: string;
+    readonly httpsRegions: readonly string[];
     readonly tags: Readonly<Record<string, string>>;
     readonly traffic: TrafficSettings;
 }
@@ -519,6 +522,8 @@ export function parseGlobalConfig(raw: RawConfig, stack: string): GlobalConfig {
     const regions = readRegions(r, "global");
     const naming = readNaming(r, regions.sites);
     const traffic = readTraffic(r);
+    const healthCheckPath = r.string(key("healthCheckPath"), HEALTH_CHECK_PATH);
+    const { certificateArns } = readCertificateArns(r, regions.sites, undefined);
     if (r.problems.list.length > 0) {
         throw new ConfigError(stack, r.problems.list);
     }
@@ -526,6 +531,8 @@ export function parseGlobalConfig(raw: RawConfig, stack: string): GlobalConfig {
         project: PROJECT,
         stack,
         kind: "global",
+        healthCheckPath: healthCheckPath!,
+        httpsRegions: Object.keys(certificateArns),
         region: regions.region!,
         primaryRegion: regions.sites!.primary,
         drRegion: regions.sites!.dr,

@@ -99,6 +99,20 @@ export function credentialsSecretName(prefix: string, writerRegion: string): str
     return masterSecretName(prefix, writerRegion);
 }
 
+/** The application account's secret of a region (failover/agent/fence.ts creates the account): `<prefix>/<region>/mysql-app`. */
+export function appSecretName(prefix: string, region: string): string {
+    return masterSecretName(prefix, region).replace(/mysql-master$/, "mysql-app");
+}
+
+/**
+ * The secret the application reads, in any region: the writer region's application secret
+ * (replicated into the peer region), for the account the writer's agent created and the
+ * replica holds too. The writer lease's fence locks this account out, never the master user.
+ */
+export function appCredentialsSecretName(prefix: string, writerRegion: string): string {
+    return appSecretName(prefix, writerRegion);
+}
+
 /** KMS alias of a region's database key: `alias/<base>-<region>`. */
 export function kmsAliasName(base: string, region: string): string {
     return `alias/${writerIdentifier(base, region)}`;

@@ -2,6 +2,7 @@
  * Names and sizes of the deployed failover controller that more than the component needs
  * (the deploy preflight checks the account can hold them). Pure.
  */
+import { GLOBAL_REGION } from "./regions";
 
 /** The controller's function, topic, schedule and schedule group name: `<project>-failover`. */
 export function failoverName(project: string): string {
@@ -22,3 +23,44 @@ export const FAILOVER_RESERVED_CONCURRENCY = 1;
 export function minimumUnreservedConcurrency(accountQuota: number): number {
     return Math.min(100, accountQuota);
 }
+
+/**
+ * The writer lease's table (failover/core/writerLease.ts): a DynamoDB global table with
+ * multi-Region strong consistency (MRSC), created by the global stack in us-west-2 with a
+ * replica in us-east-2 and a witness in us-east-1. MRSC needs exactly three Regions of one
+ * Region set; the US set is us-east-1, us-east-2 and us-west-2 (us-west-1 is not in it), and
+ * losing any one Region leaves the table writable ("Multi-Region strong consistency", DynamoDB
+ * developer guide, V2globaltables_HowItWorks). So a writer in us-east-2 renews in its own
+ * Region, the standby in us-west-1 reaches the us-west-2 replica, and a us-west-2 outage never
+ * fences a healthy writer in us-east-2.
+ */
+export const LEASE_HOME_REGION = GLOBAL_REGION;
+export const LEASE_REPLICA_REGION = "us-east-2";
+export const LEASE_WITNESS_REGION = "us-east-1";
+/** The US Region set of MRSC tables. */
+export const MRSC_US_REGIONS: readonly string[] = ["us-east-1", "us-east-2", "us-west-2"];
+
+export function leaseTableName(project: string): string {
+    return `${project}-writer-lease`;
+}
+
+/** Where a site reaches the lease: its own region when it holds a replica, else the home region. */
+export function leaseStoreRegion(siteRegion: string): string {
+    return siteRegion === LEASE_REPLICA_REGION ? LEASE_REPLICA_REGION : LEASE_HOME_REGION;
+}
+
+/** The lease table's ARN in `region` (a replica has the same name in every region). */
+export function leaseTableArn(partition: string, accountId: string, region: string, project: string): string {
+    return `arn:${partition}:dynamodb:${region}:${accountId}:table/${leaseTableName(project)}`;
+}
+
+/** The writer agent's and the witness's function names. */
+export function writerAgentName(project: string): string {
+    return `${project}-writer-agent`;
+}
+export function witnessName(project: string): string {
+    return `${project}-witness`;
+}
+
+/** The application's database account, the one the writer lease's fence locks out (at most 16 characters: failover/agent/fence.ts). */
+export const APP_DB_USER = "shop_app";

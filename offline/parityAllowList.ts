@@ -86,6 +86,18 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         reason: `${R}: the web servers reach Redis and MySQL inside their own VPC CIDR`,
     },
     {
+        type: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        name: "writer-agent-out-mysql",
+        field: "cidrIpv4",
+        reason: `${R}: the writer agent reaches its database inside its own VPC CIDR`,
+    },
+    {
+        type: "aws:lambda/function:Function",
+        name: "writer-agent-function",
+        field: "vpcConfig.subnetIds[2]",
+        reason: `${Z}: the writer agent runs in every private subnet (us-west-1 has two)`,
+    },
+    {
         type: "aws:ec2/networkInterface:NetworkInterface",
         name: /^redis-node-\d$/,
         field: "privateIps",
@@ -182,6 +194,12 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
         reason: `${R}: the credential is replicated to the peer region`,
     },
     {
+        type: "aws:secretsmanager/secret:Secret",
+        name: "db-app-secret",
+        field: /^(name|tags\.Name|replicas\[0\]\.region)$/,
+        reason: `${R}: each region keeps its own application credential (ecommerce/<region>/mysql-app), replicated to the peer region`,
+    },
+    {
         type: "aws:secretsmanager/secretVersion:SecretVersion",
         name: "db-master-secret",
         field: "secretString",
@@ -273,9 +291,39 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     },
     {
         type: "aws:iam/rolePolicy:RolePolicy",
-        name: /^db-credentials-to-(web|backup)$/,
+        name: /^db-(credentials-to-backup|app-credentials-to-web)$/,
         field: "policy",
         reason: `${ROLE}: the app and the backup job read the writer region's credentials: its own secret and key as the writer, the replica of the writer region's secret as the standby`,
+    },
+    {
+        type: "aws:iam/rolePolicy:RolePolicy",
+        name: "writer-agent-permissions",
+        field: "policy",
+        reason: `${R}: the agent reads its region's copy of the writer region's secrets and reaches the writer lease in its lease region (us-east-2 holds a replica; us-west-1 uses us-west-2's)`,
+    },
+    {
+        type: "aws:lambda/function:Function",
+        name: "writer-agent-function",
+        field: "environment.variables.AGENT_CONFIG",
+        reason: `${R}: the agent's region and the region it reaches the writer lease in`,
+    },
+    {
+        type: "aws:scheduler/schedule:Schedule",
+        name: "writer-agent-schedule",
+        field: "description",
+        reason: `${R}: the description names the agent's region`,
+    },
+    {
+        type: "aws:cloudwatch/metricAlarm:MetricAlarm",
+        name: /^writer-agent-(renewal-gap|fence-unarmed|errors)$/,
+        field: /^(actionsEnabled|treatMissingData)$/,
+        reason: `${ROLE}: the agent's alarms act only in the writer region (a standby's agent renews nothing)`,
+    },
+    {
+        type: "aws:cloudwatch/metricAlarm:MetricAlarm",
+        name: /^writer-agent-(renewal-gap|fence-unarmed)$/,
+        field: "dimensions.ControllerRegion",
+        reason: `${R}: the agent's metrics carry its region`,
     },
     {
         type: "kubernetes:batch/v1:CronJob",

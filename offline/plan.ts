@@ -229,7 +229,15 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
         s.port = (p.portRanges ?? []).map((x: { fromPort: number }) => String(x.fromPort)).join(",");
     }
     if (Array.isArray(p.replicas)) {
-        s.replicaRegions = p.replicas.map((x: { region?: string }) => String(x.region));
+        // A secret's replicas name their `region`, a DynamoDB global table's `regionName` (with
+        // its consistency mode), and an MRSC table's witness stands beside them.
+        s.replicaRegions = [
+            ...p.replicas.map(
+                (x: { region?: string; regionName?: string; consistencyMode?: string }) =>
+                    `${String(x.region ?? x.regionName)}${x.consistencyMode !== undefined ? ` (${x.consistencyMode.toLowerCase()})` : ""}`,
+            ),
+            ...(p.globalTableWitness?.regionName !== undefined ? [`witness ${String(p.globalTableWitness.regionName)}`] : []),
+        ];
     }
     if (r.protect) {
         s.protected = true;

@@ -30,6 +30,11 @@ function expectedClients(run: StackRun): string[] {
         assert.ok(sg, "the web tier has an instance security group");
         clients.push(sg.id!);
     }
+    for (const agent of ofType(run, "ecommerce:failover:WriterAgent")) {
+        const sg = childrenOf(run, agent, true).find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup");
+        assert.ok(sg, "the writer agent has a security group");
+        clients.push(sg.id!);
+    }
     for (const cluster of ofType(run, "eks:index:Cluster")) {
         // Managed node groups run in the cluster security group EKS creates.
         clients.push(cluster.outputs.eksCluster.vpcConfig.clusterSecurityGroupId);
@@ -61,9 +66,9 @@ describe("DatabaseCluster", () => {
             const writerId = `ecommerce-mysql-${e.region}`;
             const replicaIds = [1, 2].map((n) => `${writerId}-replica-${n}`);
 
-            it("lets the web servers' role read the credentials the app uses in this region, and nothing else", async () => {
+            it("lets the web servers' role read the application's own credentials in this region, and nothing else", async () => {
                 const run = await loadStack(e.stack);
-                const grant = one(run, "aws:iam/rolePolicy:RolePolicy", "db-credentials-to-web");
+                const grant = one(run, "aws:iam/rolePolicy:RolePolicy", "db-app-credentials-to-web");
                 assert.equal(grant.inputs.role, one(run, "aws:iam/role:Role", "web-instance").outputs.name);
                 const statements = JSON.parse(grant.inputs.policy).Statement;
                 if (e.role === "writer") {
@@ -73,7 +78,7 @@ describe("DatabaseCluster", () => {
                             Sid: "ReadDatabaseCredentials",
                             Effect: "Allow",
                             Action: "secretsmanager:GetSecretValue",
-                            Resource: one(run, "aws:secretsmanager/secret:Secret", "db-master-secret").outputs.arn,
+                            Resource: one(run, "aws:secretsmanager/secret:Secret", "db-app-secret").outputs.arn,
                         },
                         {
                             Sid: "DecryptThroughSecretsManager",
@@ -91,19 +96,21 @@ describe("DatabaseCluster", () => {
                             Sid: "ReadDatabaseCredentials",
                             Effect: "Allow",
                             Action: "secretsmanager:GetSecretValue",
-                            Resource: `arn:aws:secretsmanager:${e.region}:123456789012:secret:ecommerce/${e.peer}/mysql-master-??????`,
+                            Resource: `arn:aws:secretsmanager:${e.region}:123456789012:secret:ecommerce/${e.peer}/mysql-app-??????`,
                         },
                     ]);
                 }
             });
 
-            it("tells the app which secret holds its credentials: the writer region's, in both roles", async () => {
+            it("tells the app which secret holds its own account's credentials (never the master user's): the writer region's, in both roles", async () => {
                 const run = await loadStack(e.stack);
                 const launchTemplate = one(run, "aws:ec2/launchTemplate:LaunchTemplate", "web-lt");
                 const userData = parse(Buffer.from(launchTemplate.inputs.userData, "base64").toString("utf8"));
                 const env: string = userData.write_files.find((f: { path: string }) => f.path === "/etc/ecommerce/api.env").content;
-                assert.match(env, /^DB_CREDENTIALS_SECRET_NAME=ecommerce\/us-east-2\/mysql-master$/m);
-                assert.equal(run.outputs.dbCredentialsSecretName, "ecommerce/us-east-2/mysql-master");
+                assert.match(env, /^DB_CREDENTIALS_SECRET_NAME=ecommerce\/us-east-2\/mysql-app$/m);
+                assert.equal(run.outputs.dbCredentialsSecretName, "ecommerce/us-east-2/mysql-app");
+                const secret = one(run, "aws:secretsmanager/secretVersion:SecretVersion", "db-app-secret");
+                assert.equal(JSON.parse(secret.inputs.secretString).username, "shop_app");
             });
 
             it("creates exactly 3 MySQL 8.4 instances of class db.t3.2xlarge: a writer and 2 replicas", async () => {
@@ -237,13 +244,14 @@ describe("DatabaseCluster", () => {
                 assert.equal(one(run, INSTANCE, "db-writer").inputs.dbSubnetGroupName, group.outputs.name);
             });
 
-            it("gives every instance a mysql8.4 parameter group requiring TLS, logging slow queries, with row binlog and GTIDs", async () => {
+            it("gives every instance a mysql8.4 parameter group requiring TLS, logging slow queries, with row binlog, GTIDs and the event scheduler on", async () => {
                 const run = await loadStack(e.stack);
                 const group = one(run, "aws:rds/parameterGroup:ParameterGroup", "db-params");
                 assert.equal(group.inputs.family, "mysql8.4");
                 const values = Object.fromEntries(group.inputs.parameters.map((p: { name: string; value: string }) => [p.name, p.value]));
                 assert.deepEqual(values, {
                     require_secure_transport: "1",
+                    event_scheduler: "ON",
                     slow_query_log: "1",
                     long_query_time: "1",
                     log_output: "FILE",
@@ -326,7 +334,7 @@ describe("DatabaseCluster", () => {
                 assert.equal(sg.inputs.ingress, undefined);
                 assert.equal(sg.inputs.egress, undefined);
                 const clients = expectedClients(run);
-                assert.equal(clients.length, 2, "the web servers and the monitoring nodes are the clients");
+                assert.equal(clients.length, 3, "the web servers, the monitoring nodes and the writer agent are the clients");
                 const rules = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
                     (r) => r.inputs.securityGroupId === sg.id,
                 );
@@ -463,7 +471,7 @@ describe("DatabaseCluster", () => {
         const common = {
             dbWriterEndpoint: `writer.${ZONE_NAME}`,
             dbReaderEndpoint: `reader.${ZONE_NAME}`,
-            dbCredentialsSecretName: "ecommerce/us-east-2/mysql-master",
+            dbCredentialsSecretName: "ecommerce/us-east-2/mysql-app",
         };
         assert.deepEqual(pick(primary.outputs), { ...common, dbWriterIdentifier: "ecommerce-mysql-us-east-2" });
         assert.deepEqual(pick(dr.outputs), {
@@ -482,8 +490,8 @@ describe("DatabaseCluster", () => {
         assert.deepEqual(names(primary), [
             "aws:ec2/securityGroup:SecurityGroup db-sg",
             "aws:iam/role:Role db-monitoring",
+            "aws:iam/rolePolicy:RolePolicy db-app-credentials-to-web",
             "aws:iam/rolePolicy:RolePolicy db-credentials-to-backup",
-            "aws:iam/rolePolicy:RolePolicy db-credentials-to-web",
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment db-monitoring",
             "aws:kms/alias:Alias db-key-alias",
             "aws:kms/key:Key db-key",
@@ -496,10 +504,14 @@ describe("DatabaseCluster", () => {
             "aws:route53/record:Record db-reader-2",
             "aws:route53/record:Record db-writer",
             "aws:route53/zone:Zone db-zone",
+            "aws:secretsmanager/secret:Secret db-app-secret",
             "aws:secretsmanager/secret:Secret db-master-secret",
+            "aws:secretsmanager/secretVersion:SecretVersion db-app-secret",
             "aws:secretsmanager/secretVersion:SecretVersion db-master-secret",
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-agent",
             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-monitoring",
             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule db-mysql-from-web",
+            "random:index/randomPassword:RandomPassword db-app-password",
             "random:index/randomPassword:RandomPassword db-master-password",
         ]);
         assert.deepEqual(names(dr), names(primary));
@@ -527,7 +539,7 @@ describe("DatabaseCluster", () => {
         assert.equal(drWriter.inputs.username, "platform_admin");
         assert.equal(drWriter.inputs.password, one(dr, "random:index/randomPassword:RandomPassword", "db-master-password").outputs.result);
         assert.equal(drWriter.inputs.finalSnapshotIdentifier, "ecommerce-mysql-us-west-1-final");
-        assert.equal(dr.outputs.dbCredentialsSecretName, "ecommerce/us-west-1/mysql-master");
+        assert.equal(dr.outputs.dbCredentialsSecretName, "ecommerce/us-west-1/mysql-app");
         assert.equal(dr.outputs.dbReplicationSourceArn, undefined);
 
         const primaryWriter = one(primary, INSTANCE, "db-writer");
@@ -535,7 +547,7 @@ describe("DatabaseCluster", () => {
         assert.equal(primaryWriter.inputs.kmsKeyId, dbKey(primary).outputs.arn);
         assert.match(primaryWriter.inputs.kmsKeyId, /^arn:aws:kms:us-east-2:/);
         assert.equal(primaryWriter.inputs.password, undefined);
-        assert.equal(primary.outputs.dbCredentialsSecretName, "ecommerce/us-west-1/mysql-master");
+        assert.equal(primary.outputs.dbCredentialsSecretName, "ecommerce/us-west-1/mysql-app");
         assert.equal(primary.outputs.dbReplicationSourceArn, "arn:aws:rds:us-west-1:123456789012:db:ecommerce-mysql-us-west-1");
         for (const n of [1, 2]) {
             assert.equal(one(primary, INSTANCE, `db-replica-${n}`).inputs.replicateSourceDb, "ecommerce-mysql-us-east-2");

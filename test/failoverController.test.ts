@@ -156,7 +156,7 @@ describe("FailoverController", () => {
         const invoke = JSON.parse(one(dr, "aws:iam/rolePolicy:RolePolicy", "failover-scheduler-invoke").inputs.policy);
         assert.deepEqual(invoke.Statement, [
             {
-                Sid: "InvokeTheController",
+                Sid: "InvokeTheFunction",
                 Effect: "Allow",
                 Action: "lambda:InvokeFunction",
                 Resource: one(dr, "aws:lambda/function:Function", "failover-function").outputs.arn,

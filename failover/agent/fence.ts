@@ -93,8 +93,8 @@ const account = (s: FenceSchema) => `'${s.appUser}'@'${s.appHost}'`;
 
 /**
  * The fence's schema, idempotently: every statement may run again on a server that has it.
- * `?` is the application's password (only used when the account does not exist yet; it is
- * created locked, and opened by the agent once its region holds the lease).
+ * `?` is the application's password (a new account is created locked, and opened by the
+ * agent once its region holds the lease; an existing one gets the password again).
  */
 export function fenceSetupStatements(s: FenceSchema): string[] {
     const problem = fenceSchemaProblem(s);
@@ -117,6 +117,9 @@ export function fenceSetupStatements(s: FenceSchema): string[] {
         // before the agent has renewed the lease once and opened it.
         `INSERT IGNORE INTO ${q}.writer_lease (id, holder, epoch, deadline, beat_at, fenced_at) VALUES (1, '', 0, 0, 0, UNIX_TIMESTAMP(NOW(6)))`,
         `CREATE USER IF NOT EXISTS ${account(s)} IDENTIFIED BY ? ACCOUNT LOCK`,
+        // The password is always the configured secret's: after a flip of the writer region the
+        // application reads the new writer region's secret, and the account follows it here.
+        `ALTER USER ${account(s)} IDENTIFIED BY ?`,
         ...s.appSchemas.map((schema) => `GRANT SELECT, INSERT, UPDATE, DELETE ON ${schema}.* TO ${account(s)}`),
         // The health query (WRITER_HEALTH_QUERY) reads the lease row as the application.
         `GRANT SELECT ON ${q}.writer_lease TO ${account(s)}`,

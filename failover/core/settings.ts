@@ -61,6 +61,11 @@ export const METRIC_NAMESPACE = "Ecommerce/Failover";
 export const METRIC_DIMENSION = "ControllerRegion";
 /** The controller's metrics: its phase (index in PHASES), readiness (1/0), an RPO hold (1/0). */
 export const METRICS = { phase: "Phase", ready: "Ready", held: "Held" } as const;
+/**
+ * The writer agent's metrics (same namespace and dimension): it holds the lease (1/0), the
+ * longest gap between two renewals in a run (seconds), the fence armed at its last look (1/0).
+ */
+export const AGENT_METRICS = { holder: "LeaseHolder", renewalGap: "LeaseRenewalGapSeconds", fenceArmed: "FenceArmed" } as const;
 
 /** A quorum of `probes` vantage points: 1..probes. The default is a strict majority. */
 export function defaultQuorum(probes: number): number {

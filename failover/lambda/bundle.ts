@@ -10,8 +10,11 @@ import * as path from "path";
 import { bundleNodeProgram, NODE_MAJOR } from "../../lib/bundle";
 
 export const LAMBDA_RUNTIME = `nodejs${NODE_MAJOR}.x`;
+/** Each function's handler in the bundle (failover/lambda/index.ts). */
 export const LAMBDA_HANDLER = "index.handler";
-const ENTRY = path.join(__dirname, "handler.ts");
+export const AGENT_HANDLER = "index.agentHandler";
+export const WITNESS_HANDLER = "index.witnessHandler";
+const ENTRY = path.join(__dirname, "index.ts");
 
 /** Builds into `outDir/index.js` and returns that path. */
 export function buildLambdaBundle(outDir: string): string {

@@ -18,8 +18,16 @@ export interface LambdaConfig {
     readonly roleArn: string;
     readonly table: string;
     readonly topicArn: string;
-    /** SSM parameter (in us-west-2) holding the virtual IP's listener ARN. */
-    readonly listenerParameter: string;
+    /**
+     * The virtual IP's listener, from the stack (read at deploy time): nothing in us-west-2's
+     * control plane on the start path. Its endpoint groups are discovered on first use.
+     */
+    readonly listenerArn: string;
+    /** The writer lease's table, and the region this controller reaches it in (failover/core/writerLease.ts). */
+    readonly leaseTable: string;
+    readonly leaseRegion: string;
+    /** A witness post older than this is silence (abstains). @default three intervals */
+    readonly witnessMaxAgeSeconds: number;
     /** This site's load balancer, added to its endpoint group when traffic moves here. */
     readonly loadBalancerArn: string;
     readonly standbyIdentifier: string;
@@ -27,7 +35,10 @@ export interface LambdaConfig {
     readonly oldWriterIdentifier: string;
     /** The applications' database secret (in the standby region, the replica of the writer region's). */
     readonly credentialsSecret: string;
-    /** HTTP vantage points; the accelerator's own endpoint health of the writer is always added. */
+    /**
+     * HTTP vantage points of this region (one failure domain: give one, through the virtual IP);
+     * the accelerator's own endpoint health of the writer and the witness's post are always added.
+     */
     readonly httpProbes: readonly HttpVantage[];
     readonly expectBody?: string;
     readonly intervalSeconds: number;
@@ -81,14 +92,17 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
     if (timeout > interval) {
         problems.push(`timeoutSeconds = ${timeout}: expected at most intervalSeconds (${interval})`);
     }
-    const vantagePoints = probes.length + 1;
+    const vantagePoints = probes.length + 2;
     const config: LambdaConfig = {
         region: text("region"),
         writerRegion: text("writerRegion"),
         roleArn: text("roleArn"),
         table: text("table"),
         topicArn: text("topicArn"),
-        listenerParameter: text("listenerParameter"),
+        listenerArn: text("listenerArn"),
+        leaseTable: text("leaseTable"),
+        leaseRegion: text("leaseRegion"),
+        witnessMaxAgeSeconds: num("witnessMaxAgeSeconds", settings.FOR_SECONDS, 3 * interval),
         loadBalancerArn: text("loadBalancerArn"),
         standbyIdentifier: text("standbyIdentifier"),
         expectedSourceArn: text("expectedSourceArn"),

@@ -18,6 +18,7 @@ import { LockHeldError } from "../core/ports";
 import { PHASES } from "../core/decision";
 import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../core/settings";
 import { parseLambdaConfig } from "./config";
+import { emfLine, jsonLog } from "./emf";
 
 /** Time kept back from each invocation for the lease's release and the metrics. */
 const SAFETY_MS = 10_000;
@@ -28,26 +29,11 @@ interface LambdaContext {
     getRemainingTimeInMillis(): number;
 }
 
-const log: Emit = (event, fields = {}) => process.stdout.write(`${JSON.stringify({ ts: Date.now(), event, ...fields })}\n`);
+const log: Emit = jsonLog;
 
-/** A CloudWatch Embedded Metric Format line. */
+/** The controller's metrics, as one EMF line. */
 function metrics(region: string, values: Record<string, number>): void {
-    process.stdout.write(
-        `${JSON.stringify({
-            _aws: {
-                Timestamp: Date.now(),
-                CloudWatchMetrics: [
-                    {
-                        Namespace: METRIC_NAMESPACE,
-                        Dimensions: [[METRIC_DIMENSION]],
-                        Metrics: Object.keys(values).map((Name) => ({ Name })),
-                    },
-                ],
-            },
-            [METRIC_DIMENSION]: region,
-            ...values,
-        })}\n`,
-    );
+    process.stdout.write(emfLine(METRIC_NAMESPACE, { [METRIC_DIMENSION]: region }, values));
 }
 
 /**
@@ -65,7 +51,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const budgetMs = Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS);
     const endsAt = Date.now() + budgetMs;
     const budget = AbortSignal.timeout(budgetMs);
-    const { adapters, probes } = await awsWorld(cfg, { leaseWaitMs: Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS) });
+    const { adapters, probes } = awsWorld(cfg, { leaseWaitMs: Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MS) });
 
     // Readiness, every invocation: what a failover would need, without acting. Beside the watch,
     // never before it (IAM or the failed region answering slowly must not delay a failover),

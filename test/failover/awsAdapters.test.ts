@@ -424,7 +424,7 @@ describe("failover AWS adapters", () => {
                     writerRegionRds: new RDSClient({ region: "us-east-2", credentials, maxAttempts: 1 }),
                 },
                 cfg,
-                { listenerArn: LISTENER, endpointGroupArns: Object.values(SITES).map((s) => s.endpointGroupArn) },
+                () => Promise.resolve({ listenerArn: LISTENER, endpointGroupArns: Object.values(SITES).map((s) => s.endpointGroupArn) }),
             );
         const simulated = () =>
             iam.commandCalls(SimulatePrincipalPolicyCommand).map((c) => ({

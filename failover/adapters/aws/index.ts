@@ -1,7 +1,8 @@
 /**
  * The controller's world in AWS, from its configuration (failover/lambda/config.ts): the
  * adapters (Global Accelerator in us-west-2, RDS and CloudWatch here and in the writer region,
- * SNS, DynamoDB) and the three vantage points. The Lambda and the CLI (`--adapters aws`) build
+ * SNS, DynamoDB, the writer lease) and the vantage points: this region's HTTP probe, the
+ * accelerator's endpoint health and the witness's post. The Lambda and the CLI (`--adapters aws`) build
  * the same.
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
@@ -11,37 +12,55 @@ import { IAMClient } from "@aws-sdk/client-iam";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GLOBAL_REGION } from "../../../lib/regions";
 import type { Adapters } from "../../core/ports";
 import type { LambdaConfig } from "../../lambda/config";
 import { AcceleratorHealthProbe } from "../../probes/accelerator";
 import { HttpProbe, Probe } from "../../probes/http";
-import { call, clientConfig } from "./calls";
+import { DynamoWitnessBoard, WitnessVantage } from "../../probes/witness";
+import { clientConfig } from "./calls";
 import { RdsDatabase } from "./database";
 import { DynamoLock, DynamoStateStore } from "./dynamo";
 import { SnsNotifier } from "./notifier";
 import { AwsPreconditions } from "./preconditions";
-import { discoverSites, GlobalAcceleratorTraffic } from "./traffic";
+import { discoverSites, GlobalAcceleratorTraffic, SiteEndpoint } from "./traffic";
+import { DynamoWriterLease } from "./writerLease";
 
 export interface WorldOptions {
     /** How long acquiring the lease may wait (a Lambda's remaining time). @default one lease period */
     readonly leaseWaitMs?: number;
 }
 
-export async function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): Promise<{ adapters: Adapters; probes: Probe[] }> {
+/**
+ * Nothing here calls us-west-2's control plane before the watch starts: the listener comes from
+ * the configuration, and its endpoint groups are discovered when first needed (the accelerator
+ * probe, readiness, a traffic step), once per world, again after a failed try. A Global
+ * Accelerator API that does not answer makes the accelerator probe abstain and readiness say
+ * so; the watch, the writer lease and the witness go on.
+ */
+export function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): { adapters: Adapters; probes: Probe[] } {
     const here = clientConfig(cfg.region);
     const globalAccelerator = new GlobalAcceleratorClient(clientConfig(GLOBAL_REGION));
-    const parameter = await call("ssm:GetParameter", cfg.listenerParameter, () =>
-        new SSMClient(clientConfig(GLOBAL_REGION)).send(new GetParameterCommand({ Name: cfg.listenerParameter })),
-    );
-    const listenerArn = parameter.Parameter?.Value ?? "";
-    const sites = await discoverSites(globalAccelerator, listenerArn, { region: cfg.region, loadBalancerArn: cfg.loadBalancerArn });
+    let discovery: Promise<Record<string, SiteEndpoint>> | undefined;
+    const sites = (): Promise<Record<string, SiteEndpoint>> =>
+        (discovery ??= discoverSites(globalAccelerator, cfg.listenerArn, {
+            region: cfg.region,
+            loadBalancerArn: cfg.loadBalancerArn,
+        }).catch((err: unknown) => {
+            discovery = undefined;
+            throw err;
+        }));
     const dynamo = new DynamoDBClient(here);
+    // The lease store answers in its own region (a replica of the multi-Region table): short
+    // timeouts, so one slow call never outlasts a round.
+    const leaseDynamo = new DynamoDBClient(
+        clientConfig(cfg.leaseRegion, { maxAttempts: 2, connectionTimeoutMs: 1000, requestTimeoutMs: 2000 }),
+    );
     const rds = new RDSClient(here);
     // The failed region answers slowly or not at all: fewer attempts, so the fence gives up in time.
     const writerRegionRds = new RDSClient(clientConfig(cfg.writerRegion, { maxAttempts: 2 }));
     const adapters: Adapters = {
+        writerLease: new DynamoWriterLease(leaseDynamo, cfg.leaseTable),
         traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites, [cfg.region, cfg.writerRegion]),
         database: new RdsDatabase(rds, new CloudWatchClient(here), writerRegionRds, {
             standbyIdentifier: cfg.standbyIdentifier,
@@ -60,24 +79,29 @@ export async function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): P
                     writerRegionRds,
                 },
                 cfg,
-                { listenerArn, endpointGroupArns: Object.values(sites).map((s) => s.endpointGroupArn) },
+                async () => ({
+                    listenerArn: cfg.listenerArn,
+                    endpointGroupArns: Object.values(await sites()).map((s) => s.endpointGroupArn),
+                }),
             ),
         ],
     };
-    const writerGroup = sites[cfg.writerRegion]?.endpointGroupArn;
     const expectBody = cfg.expectBody === undefined ? undefined : new RegExp(cfg.expectBody);
     const probes: Probe[] = [
         ...cfg.httpProbes.map((p) => new HttpProbe(p.name, p.url, expectBody)),
         new AcceleratorHealthProbe(
             "accelerator-health",
             globalAccelerator,
-            () =>
-                writerGroup === undefined
-                    ? Promise.reject(new Error(`no endpoint group for ${cfg.writerRegion} on the listener`))
-                    : Promise.resolve(writerGroup),
+            async () => {
+                const group = (await sites())[cfg.writerRegion]?.endpointGroupArn;
+                if (group === undefined) {
+                    throw new Error(`no endpoint group for ${cfg.writerRegion} on the listener`);
+                }
+                return group;
+            },
             cfg.writerRegion,
         ),
+        new WitnessVantage("witness", new DynamoWitnessBoard(leaseDynamo, cfg.leaseTable), cfg.witnessMaxAgeSeconds * 1000),
     ];
-
     return { adapters, probes };
 }

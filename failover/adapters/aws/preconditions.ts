@@ -76,9 +76,11 @@ export function failoverCalls(cfg: LambdaConfig, r: FailoverResources): NeededCa
             "dynamodb:DeleteItem",
         ),
         ...on(cfg.topicArn, "sns:Publish", "sns:GetTopicAttributes"),
+        // The writer lease (read, taken) and the witness's post beside it.
         ...on(
-            `arn:${partition}:ssm:${GLOBAL_REGION}:${accountId}:parameter/${cfg.listenerParameter.replace(/^\//, "")}`,
-            "ssm:GetParameter",
+            `arn:${partition}:dynamodb:${cfg.leaseRegion}:${accountId}:table/${cfg.leaseTable}`,
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
         ),
         ...on(r.listenerArn, "globalaccelerator:ListEndpointGroups"),
         ...r.endpointGroupArns.flatMap((group) =>
@@ -114,7 +116,8 @@ export class AwsPreconditions implements ReadinessSource {
     constructor(
         private readonly clients: PreconditionClients,
         private readonly cfg: LambdaConfig,
-        private readonly discovered: Pick<FailoverResources, "listenerArn" | "endpointGroupArns">,
+        /** The listener and its endpoint groups, discovered when first needed (us-west-2's control plane). */
+        private readonly discovered: () => Promise<Pick<FailoverResources, "listenerArn" | "endpointGroupArns">>,
     ) {}
 
     async readiness(): Promise<ReadinessCheck[]> {
@@ -151,7 +154,7 @@ export class AwsPreconditions implements ReadinessSource {
         ]);
         let calls: NeededCall[];
         try {
-            calls = failoverCalls(this.cfg, { ...this.discovered, standbyParameterGroup, oldWriterParameterGroup });
+            calls = failoverCalls(this.cfg, { ...(await this.discovered()), standbyParameterGroup, oldWriterParameterGroup });
         } catch (err) {
             return { name, ok: false, detail: (err as Error).message };
         }

@@ -54,19 +54,27 @@ export async function discoverSites(
     return sites;
 }
 
+/** Both sites by region, or how to find them when first needed. */
+export type Sites = Readonly<Record<string, SiteEndpoint>> | (() => Promise<Readonly<Record<string, SiteEndpoint>>>);
+
 export class GlobalAcceleratorTraffic implements TrafficAdapter {
     constructor(
         private readonly client: GlobalAcceleratorClient,
         /** Both sites, by region. */
-        private readonly sites: Readonly<Record<string, SiteEndpoint>>,
+        private readonly sites: Sites,
         /** The regions whose groups a failover needs (its own and the writer's). */
         private readonly required: readonly string[] = [],
     ) {}
 
-    private site(region: string): SiteEndpoint {
-        const site = this.sites[region];
+    private async allSites(): Promise<Readonly<Record<string, SiteEndpoint>>> {
+        return typeof this.sites === "function" ? this.sites() : this.sites;
+    }
+
+    private async site(region: string): Promise<SiteEndpoint> {
+        const sites = await this.allSites();
+        const site = sites[region];
         if (site === undefined) {
-            throw new Error(`no endpoint group known for ${region} (known: ${Object.keys(this.sites).join(", ")})`);
+            throw new Error(`no endpoint group known for ${region} (known: ${Object.keys(sites).join(", ")})`);
         }
         return site;
     }
@@ -88,7 +96,7 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
     }
 
     async fence(region: string, context: ActionContext): Promise<ActionResult> {
-        const site = this.site(region);
+        const site = await this.site(region);
         const group = await this.describe(site, context.signal);
         const done: string[] = [];
         // Every endpoint goes: a fenced group holds none, not even one at weight 0.
@@ -114,7 +122,7 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
     }
 
     async moveTo(to: string, _from: string, context: ActionContext): Promise<ActionResult> {
-        const site = this.site(to);
+        const site = await this.site(to);
         const loadBalancerArn = site.loadBalancerArn;
         if (loadBalancerArn === undefined) {
             throw new Error(`no load balancer known for ${to}: traffic moves only to the controller's own site`);
@@ -151,8 +159,14 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
     }
 
     async readiness(): Promise<ReadinessCheck[]> {
+        let sites: Readonly<Record<string, SiteEndpoint>>;
+        try {
+            sites = await this.allSites();
+        } catch (err) {
+            return [{ name: "endpoint groups", ok: false, detail: (err as Error).message }];
+        }
         const missing: ReadinessCheck[] = this.required
-            .filter((region) => this.sites[region] === undefined)
+            .filter((region) => sites[region] === undefined)
             .map((region) => ({
                 name: `endpoint group ${region}`,
                 ok: false,
@@ -161,7 +175,7 @@ export class GlobalAcceleratorTraffic implements TrafficAdapter {
         return [
             ...missing,
             ...(await Promise.all(
-                Object.entries(this.sites).map(async ([region, site]): Promise<ReadinessCheck> => {
+                Object.entries(sites).map(async ([region, site]): Promise<ReadinessCheck> => {
                     try {
                         const group = await this.describe(site, AbortSignal.timeout(15_000));
                         return {

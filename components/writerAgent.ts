@@ -1,0 +1,314 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AGENT_HANDLER, cachedLambdaBundle, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
+import type { AgentConfig } from "../failover/lambda/agentConfig";
+import { AGENT_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE } from "../failover/core/settings";
+import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
+import { DEFAULT_FENCE_SCHEMA } from "../failover/agent/fence";
+import type { StackRole } from "../lib/config";
+import { APP_DB_USER, leaseStoreRegion, leaseTableArn, leaseTableName, writerAgentName } from "../lib/failoverNaming";
+import { serviceTrustPolicy } from "../lib/iam";
+import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
+import type { Tags } from "../lib/tags";
+import { PlatformComponent } from "./platformComponent";
+import { scheduleEveryMinute } from "./schedule";
+
+export interface WriterAgentArgs {
+    readonly project: string;
+    readonly region: string;
+    readonly writerRegion: string;
+    readonly role: StackRole;
+    readonly accountId: string;
+    readonly partition: string;
+    /** The VPC and the private subnets the function runs in (it reaches the database and, through NAT, DynamoDB and Secrets Manager). */
+    readonly vpcId: pulumi.Input<string>;
+    readonly vpcCidr: pulumi.Input<string>;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** This region's writer, by its private DNS name, and the port. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+    /** The secrets it reads (in this region): the master user's and the application's (the writer region's, replicated here). */
+    readonly masterSecretName: string;
+    readonly appSecretName: string;
+    /** The application's schemas (the account's grants). */
+    readonly appSchemas: readonly string[];
+    /** Where the failover controller's topic is: the agent's alarms notify it. */
+    readonly alarmTopicArn: pulumi.Input<string>;
+    /** @default 30 */
+    readonly logRetentionDays?: number;
+    readonly tags?: Tags;
+}
+
+function agentArgsProblems(args: WriterAgentArgs): string[] {
+    const p = new Problems();
+    p.check("project", args.project, PROJECT_NAME);
+    p.check("region", args.region, AWS_REGION);
+    p.check("writerRegion", args.writerRegion, AWS_REGION);
+    p.check("role", args.role, STACK_ROLE);
+    p.check("partition", args.partition, oneOf(["aws", "aws-us-gov", "aws-cn"]));
+    if (args.appSchemas.length === 0) {
+        p.reject("appSchemas", args.appSchemas, "at least one schema the application uses");
+    }
+    return p.list;
+}
+
+let bundle: string | undefined;
+
+/**
+ * The writer agent of this site (failover/agent): a VPC function beside the database, run every
+ * minute in BOTH sites (each run overlaps the next). Where its region holds the writer lease it
+ * renews it, moves the database's own deadline forward and beats; everywhere else it waits, so
+ * that after a takeover the new writer's agent is already running. Its security group is a
+ * client of the database (port 3306) and reaches AWS's APIs over HTTPS.
+ *
+ * Alarms (to the failover topic), acting only in the writer region: a renewal gap of 12 s in a
+ * run (the database fences itself 25 s after its last anchored renewal, so this fires well
+ * before), and the fence unarmed (its event disabled, or the event scheduler off).
+ */
+export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
+    public readonly functionName: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    public readonly roleName: pulumi.Output<string>;
+    /** Where this site reaches the writer lease. */
+    public readonly leaseRegion: string;
+
+    constructor(name: string, args: WriterAgentArgs, opts?: pulumi.ComponentResourceOptions) {
+        requireValidArgs("WriterAgent", name, agentArgsProblems(args));
+        super("ecommerce:failover:WriterAgent", name, args, opts);
+        this.leaseRegion = leaseStoreRegion(args.region);
+        const sg = this.createSecurityGroup();
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${this.name}-logs`,
+            { name: `/aws/lambda/${this.prefix}`, retentionInDays: args.logRetentionDays ?? 30, tags: this.tagged(`${this.name}-logs`) },
+            { parent: this },
+        );
+        const role = this.createRole(logGroup);
+        const fn = this.createFunction(role, sg, logGroup);
+        scheduleEveryMinute(this, this.name, {
+            scheduleName: this.prefix,
+            accountId: args.accountId,
+            fn,
+            description: `Runs the writer agent of ${args.region} every minute (it renews the writer lease while ${args.region} holds it)`,
+            // Both sites: the standby's agent must already run when a takeover makes it the holder.
+            state: "ENABLED",
+            tagged: (n) => this.tagged(n),
+        });
+        this.createAlarms(fn);
+        this.functionName = fn.name;
+        this.securityGroupId = sg.id;
+        this.roleName = role.name;
+        this.registerOutputs({ functionName: this.functionName, securityGroupId: this.securityGroupId });
+    }
+
+    private get prefix(): string {
+        return writerAgentName(this.args.project);
+    }
+
+    private createSecurityGroup(): aws.ec2.SecurityGroup {
+        const sg = new aws.ec2.SecurityGroup(
+            `${this.name}-sg`,
+            {
+                vpcId: this.args.vpcId,
+                description: "Writer agent: MySQL in the VPC, HTTPS to AWS APIs; no ingress",
+                tags: this.tagged(`${this.name}-sg`),
+            },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${this.name}-out-mysql`,
+            {
+                securityGroupId: sg.id,
+                cidrIpv4: this.args.vpcCidr,
+                ipProtocol: "tcp",
+                fromPort: this.args.dbPort,
+                toPort: this.args.dbPort,
+                description: "MySQL inside the VPC",
+                tags: this.tagged(`${this.name}-out-mysql`),
+            },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${this.name}-out-https`,
+            {
+                securityGroupId: sg.id,
+                cidrIpv4: "0.0.0.0/0",
+                ipProtocol: "tcp",
+                fromPort: 443,
+                toPort: 443,
+                description: "DynamoDB (the lease, maybe in another region) and Secrets Manager, through NAT",
+                tags: this.tagged(`${this.name}-out-https`),
+            },
+            { parent: this },
+        );
+        return sg;
+    }
+
+    private createRole(logGroup: aws.cloudwatch.LogGroup): aws.iam.Role {
+        const role = new aws.iam.Role(
+            `${this.name}-role`,
+            { assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"), tags: this.tagged(`${this.name}-role`) },
+            { parent: this },
+        );
+        // A VPC function's network interfaces: AWS's managed policy for exactly that.
+        new aws.iam.RolePolicyAttachment(
+            `${this.name}-vpc-access`,
+            { role: role.name, policyArn: `arn:${this.args.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole` },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${this.name}-permissions`,
+            {
+                role: role.id,
+                policy: logGroup.arn.apply((logGroupArn) =>
+                    JSON.stringify(
+                        writerAgentPolicy({
+                            partition: this.args.partition,
+                            accountId: this.args.accountId,
+                            region: this.args.region,
+                            leaseTableArn: leaseTableArn(this.args.partition, this.args.accountId, this.leaseRegion, this.args.project),
+                            logGroupArn,
+                            secretNames: [this.args.masterSecretName, this.args.appSecretName],
+                        }),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
+        return role;
+    }
+
+    private createFunction(role: aws.iam.Role, sg: aws.ec2.SecurityGroup, logGroup: aws.cloudwatch.LogGroup): aws.lambda.Function {
+        const a = this.args;
+        const config: AgentConfig = {
+            region: a.region,
+            writerRegion: a.writerRegion,
+            leaseTable: leaseTableName(a.project),
+            leaseRegion: this.leaseRegion,
+            masterSecret: a.masterSecretName,
+            appSecret: a.appSecretName,
+            appUser: APP_DB_USER,
+            appSchemas: a.appSchemas,
+            dbHost: a.dbHost,
+            dbPort: a.dbPort,
+            schema: DEFAULT_FENCE_SCHEMA,
+            timing: DEFAULT_LEASE_TIMING,
+        };
+        bundle ??= cachedLambdaBundle();
+        return new aws.lambda.Function(
+            `${this.name}-function`,
+            {
+                name: this.prefix,
+                runtime: LAMBDA_RUNTIME,
+                handler: AGENT_HANDLER,
+                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle) }),
+                role: role.arn,
+                memorySize: 256,
+                // Each run renews for 75 s (failover/lambda/agentHandler.ts AGENT_RUN_MS): longer
+                // than the schedule's minute, so two runs overlap; 90 s leaves time to close.
+                timeout: 90,
+                vpcConfig: { subnetIds: a.subnetIds, securityGroupIds: [sg.id] },
+                environment: { variables: { AGENT_CONFIG: JSON.stringify(config) } },
+                loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+                tags: this.tagged(`${this.name}-function`),
+            },
+            { parent: this, dependsOn: [logGroup] },
+        );
+    }
+
+    private createAlarms(fn: aws.lambda.Function): void {
+        const writer = this.args.role === "writer";
+        const ours = { namespace: METRIC_NAMESPACE, dimensions: { [METRIC_DIMENSION]: this.args.region } };
+        const alarm = (key: string, description: string, metric: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
+            new aws.cloudwatch.MetricAlarm(
+                `${this.name}-${key}`,
+                {
+                    alarmDescription: description,
+                    alarmActions: [this.args.alarmTopicArn],
+                    okActions: [this.args.alarmTopicArn],
+                    // Same alarms in both sites (parity); only the writer region's act.
+                    actionsEnabled: writer,
+                    evaluationPeriods: 1,
+                    period: 60,
+                    tags: this.tagged(`${this.name}-${key}`),
+                    ...metric,
+                },
+                { parent: this },
+            );
+        const gapAlarmSeconds = (DEFAULT_LEASE_TIMING.leaseMs - DEFAULT_LEASE_TIMING.marginMs) / 1000 / 2;
+        alarm(
+            "renewal-gap",
+            `The writer lease went ${gapAlarmSeconds} s without a renewal (the database fences itself at ${(DEFAULT_LEASE_TIMING.leaseMs - DEFAULT_LEASE_TIMING.marginMs) / 1000} s).`,
+            {
+                ...ours,
+                metricName: AGENT_METRICS.renewalGap,
+                statistic: "Maximum",
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                threshold: gapAlarmSeconds,
+                // No agent metric at all in the writer region is a gap too.
+                treatMissingData: writer ? "breaching" : "notBreaching",
+            },
+        );
+        alarm(
+            "fence-unarmed",
+            "The writer's database fence is not armed (its event disabled or event_scheduler off): a lapsed lease would not stop writes.",
+            {
+                ...ours,
+                metricName: AGENT_METRICS.fenceArmed,
+                statistic: "Minimum",
+                comparisonOperator: "LessThanThreshold",
+                threshold: 1,
+                treatMissingData: "notBreaching",
+            },
+        );
+        alarm("errors", "The writer agent failed (an invocation error).", {
+            namespace: "AWS/Lambda",
+            dimensions: { FunctionName: fn.name },
+            statistic: "Sum",
+            metricName: "Errors",
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: 1,
+            period: 300,
+            treatMissingData: "notBreaching",
+        });
+    }
+}
+
+/** The agent's permissions, each on the exact resources. */
+export function writerAgentPolicy(p: {
+    partition: string;
+    accountId: string;
+    region: string;
+    leaseTableArn: string;
+    logGroupArn: string;
+    secretNames: readonly string[];
+}): object {
+    const secretArns = p.secretNames.map((n) => `arn:${p.partition}:secretsmanager:${p.region}:${p.accountId}:secret:${n}-??????`);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${p.logGroupArn}:*` },
+            // Read, establish (PutItem, only where absent), renew (UpdateItem): never delete.
+            {
+                Sid: "WriterLease",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                Resource: p.leaseTableArn,
+                Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer"] } },
+            },
+            { Sid: "DatabaseCredentials", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
+            // The writer region's secrets are under the database's customer key: decrypt only
+            // through Secrets Manager here, and only for these secrets (the encryption context
+            // Secrets Manager sends names the secret).
+            {
+                Sid: "DecryptTheCredentials",
+                Effect: "Allow",
+                Action: "kms:Decrypt",
+                Resource: `arn:${p.partition}:kms:${p.region}:${p.accountId}:key/*`,
+                Condition: {
+                    StringEquals: { "kms:ViaService": `secretsmanager.${p.region}.amazonaws.com` },
+                    StringLike: { "kms:EncryptionContext:SecretARN": secretArns },
+                },
+            },
+        ],
+    };
+}
