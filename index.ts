@@ -23,7 +23,6 @@ import { VirtualIp } from "./components/virtualIp";
 import { FailoverController } from "./components/failoverController";
 import { LeaseStore } from "./components/leaseStore";
 import { WriterAgent } from "./components/writerAgent";
-import { failoverName } from "./lib/failoverNaming";
 import { DatabaseBackups } from "./components/databaseBackups";
 import { resolveAccount, resolveZones } from "./lib/lookups";
 import { tierTags } from "./lib/tags";
@@ -197,7 +196,7 @@ async function siteStack(cfg: PlatformConfig) {
 
     // The writer agent, beside the database in both sites: it keeps the database open for the
     // application only while this region holds the writer lease (failover/agent). Before the
-    // database, whose security group admits it; the alarm topic is the controller's, by name.
+    // database, whose security group admits it; its alarms are the controller's (below).
     const writerAgent = new WriterAgent("writer-agent", {
         project: cfg.project,
         region: cfg.region,
@@ -213,7 +212,6 @@ async function siteStack(cfg: PlatformConfig) {
         masterSecretName: dbCredentialsSecretName,
         appSecretName: appDbSecretName,
         appSchemas: [cfg.db.name],
-        alarmTopicArn: `arn:${account.partition}:sns:${cfg.region}:${account.accountId}:${failoverName(cfg.project)}`,
         tags: tierTags(cfg, "db"),
     });
 
@@ -311,6 +309,7 @@ async function siteStack(cfg: PlatformConfig) {
         // accelerator (the function adds the accelerator's endpoint health and the witness's
         // post from us-west-2). In the scheme the writer's site answers on: a probe in the wrong
         // one fails every round (the default config has no certificate: HTTP only).
+        writerAgentFunctionName: writerAgent.functionName,
         httpProbes: [{ name: "standby", url: `${writerScheme}://${cfg.siteHostname}${cfg.web.healthCheckPath}` }],
         ...cfg.failover,
         tags: tierTags(cfg, "traffic"),

@@ -2,13 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { LambdaConfig } from "../failover/lambda/config";
-import { METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
+import { AGENT_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 import type { FailoverSettings, StackRole } from "../lib/config";
 import { ENDPOINT_CHECK_ACTIONS } from "../lib/accelerator";
 import { FAILOVER_RESERVED_CONCURRENCY, failoverName, leaseStoreRegion, leaseTableArn, leaseTableName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
 import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
 import type { Tags } from "../lib/tags";
+import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
 import { PlatformComponent } from "./platformComponent";
 import { scheduleEveryMinute } from "./schedule";
 
@@ -39,6 +40,8 @@ export interface FailoverControllerArgs extends FailoverSettings {
     readonly credentialsSecretArnPattern: pulumi.Input<string>;
     /** The HTTP vantage points: the writer's origin directly, the public name through the accelerator. */
     readonly httpProbes: LambdaConfig["httpProbes"];
+    /** This site's writer agent (components/writerAgent.ts): its alarms go to this controller's topic. */
+    readonly writerAgentFunctionName: pulumi.Input<string>;
     /** @default 30 */
     readonly logRetentionDays?: number;
     readonly tags?: Tags;
@@ -214,6 +217,8 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                     leaseTable: leaseTableName(a.project),
                     leaseRegion: leaseStoreRegion(a.region),
                     witnessMaxAgeSeconds: 3 * a.intervalSeconds,
+                    // The writer agents get the same (components/writerAgent.ts).
+                    leaseTiming: DEFAULT_LEASE_TIMING,
                     loadBalancerArn,
                     standbyIdentifier: a.standbyIdentifier,
                     expectedSourceArn: `arn:${a.partition}:rds:${a.writerRegion}:${a.accountId}:db:${a.oldWriterIdentifier}`,
@@ -324,6 +329,47 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
             metricName: METRICS.held,
             statistic: "Maximum",
             period: 60,
+            treatMissingData: "notBreaching",
+        });
+        // The writer agent's, acting only in the writer region (a standby's agent renews nothing):
+        // a renewal gap of half of L - m (the database fences itself at L - m after its last
+        // anchored renewal, so this fires well before), and a fence that is not armed.
+        const writer = this.args.role === "writer";
+        const whileWriter = { actionsEnabled: writer };
+        const closesAfter = (DEFAULT_LEASE_TIMING.leaseMs - DEFAULT_LEASE_TIMING.marginMs) / 1000;
+        alarm(
+            "agent-renewal-gap",
+            `The writer lease went ${closesAfter / 2} s without a renewal in a run of the writer agent (the database fences itself at ${closesAfter} s).`,
+            {
+                ...ours,
+                ...whileWriter,
+                metricName: AGENT_METRICS.renewalGap,
+                statistic: "Maximum",
+                period: 60,
+                threshold: closesAfter / 2,
+                // No agent metric at all in the writer region is a gap too.
+                treatMissingData: writer ? "breaching" : "notBreaching",
+            },
+        );
+        alarm(
+            "agent-fence-unarmed",
+            "The writer's database fence is not armed (its event disabled, or event_scheduler off): a lapsed lease would not stop writes. Fence unconfirmed.",
+            {
+                ...ours,
+                ...whileWriter,
+                metricName: AGENT_METRICS.fenceArmed,
+                statistic: "Minimum",
+                period: 60,
+                comparisonOperator: "LessThanThreshold",
+                treatMissingData: "notBreaching",
+            },
+        );
+        alarm("agent-errors", "The writer agent failed (an invocation error).", {
+            namespace: "AWS/Lambda",
+            dimensions: { FunctionName: this.args.writerAgentFunctionName },
+            statistic: "Sum",
+            metricName: "Errors",
+            ...whileWriter,
             treatMissingData: "notBreaching",
         });
     }

@@ -2,7 +2,6 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AGENT_HANDLER, cachedLambdaBundle, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { AgentConfig } from "../failover/lambda/agentConfig";
-import { AGENT_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE } from "../failover/core/settings";
 import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
 import { DEFAULT_FENCE_SCHEMA } from "../failover/agent/fence";
 import type { StackRole } from "../lib/config";
@@ -32,8 +31,6 @@ export interface WriterAgentArgs {
     readonly appSecretName: string;
     /** The application's schemas (the account's grants). */
     readonly appSchemas: readonly string[];
-    /** Where the failover controller's topic is: the agent's alarms notify it. */
-    readonly alarmTopicArn: pulumi.Input<string>;
     /** @default 30 */
     readonly logRetentionDays?: number;
     readonly tags?: Tags;
@@ -60,10 +57,7 @@ let bundle: string | undefined;
  * renews it, moves the database's own deadline forward and beats; everywhere else it waits, so
  * that after a takeover the new writer's agent is already running. Its security group is a
  * client of the database (port 3306) and reaches AWS's APIs over HTTPS.
- *
- * Alarms (to the failover topic), acting only in the writer region: a renewal gap of 12 s in a
- * run (the database fences itself 25 s after its last anchored renewal, so this fires well
- * before), and the fence unarmed (its event disabled, or the event scheduler off).
+ * Its alarms are the failover controller's, on the same topic (components/failoverController.ts).
  */
 export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
     public readonly functionName: pulumi.Output<string>;
@@ -93,7 +87,6 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
             state: "ENABLED",
             tagged: (n) => this.tagged(n),
         });
-        this.createAlarms(fn);
         this.functionName = fn.name;
         this.securityGroupId = sg.id;
         this.roleName = role.name;
@@ -213,63 +206,6 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
             },
             { parent: this, dependsOn: [logGroup] },
         );
-    }
-
-    private createAlarms(fn: aws.lambda.Function): void {
-        const writer = this.args.role === "writer";
-        const ours = { namespace: METRIC_NAMESPACE, dimensions: { [METRIC_DIMENSION]: this.args.region } };
-        const alarm = (key: string, description: string, metric: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
-            new aws.cloudwatch.MetricAlarm(
-                `${this.name}-${key}`,
-                {
-                    alarmDescription: description,
-                    alarmActions: [this.args.alarmTopicArn],
-                    okActions: [this.args.alarmTopicArn],
-                    // Same alarms in both sites (parity); only the writer region's act.
-                    actionsEnabled: writer,
-                    evaluationPeriods: 1,
-                    period: 60,
-                    tags: this.tagged(`${this.name}-${key}`),
-                    ...metric,
-                },
-                { parent: this },
-            );
-        const gapAlarmSeconds = (DEFAULT_LEASE_TIMING.leaseMs - DEFAULT_LEASE_TIMING.marginMs) / 1000 / 2;
-        alarm(
-            "renewal-gap",
-            `The writer lease went ${gapAlarmSeconds} s without a renewal (the database fences itself at ${(DEFAULT_LEASE_TIMING.leaseMs - DEFAULT_LEASE_TIMING.marginMs) / 1000} s).`,
-            {
-                ...ours,
-                metricName: AGENT_METRICS.renewalGap,
-                statistic: "Maximum",
-                comparisonOperator: "GreaterThanOrEqualToThreshold",
-                threshold: gapAlarmSeconds,
-                // No agent metric at all in the writer region is a gap too.
-                treatMissingData: writer ? "breaching" : "notBreaching",
-            },
-        );
-        alarm(
-            "fence-unarmed",
-            "The writer's database fence is not armed (its event disabled or event_scheduler off): a lapsed lease would not stop writes.",
-            {
-                ...ours,
-                metricName: AGENT_METRICS.fenceArmed,
-                statistic: "Minimum",
-                comparisonOperator: "LessThanThreshold",
-                threshold: 1,
-                treatMissingData: "notBreaching",
-            },
-        );
-        alarm("errors", "The writer agent failed (an invocation error).", {
-            namespace: "AWS/Lambda",
-            dimensions: { FunctionName: fn.name },
-            statistic: "Sum",
-            metricName: "Errors",
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            threshold: 1,
-            period: 300,
-            treatMissingData: "notBreaching",
-        });
     }
 }
 

@@ -315,13 +315,13 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     },
     {
         type: "aws:cloudwatch/metricAlarm:MetricAlarm",
-        name: /^writer-agent-(renewal-gap|fence-unarmed|errors)$/,
+        name: /^failover-agent-(renewal-gap|fence-unarmed|errors)$/,
         field: /^(actionsEnabled|treatMissingData)$/,
         reason: `${ROLE}: the agent's alarms act only in the writer region (a standby's agent renews nothing)`,
     },
     {
         type: "aws:cloudwatch/metricAlarm:MetricAlarm",
-        name: /^writer-agent-(renewal-gap|fence-unarmed)$/,
+        name: /^failover-agent-(renewal-gap|fence-unarmed)$/,
         field: "dimensions.ControllerRegion",
         reason: `${R}: the agent's metrics carry its region`,
     },

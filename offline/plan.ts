@@ -53,6 +53,8 @@ export interface ResourceSettings {
     runtime?: string;
     /** The failover controller: what it watches and how, and whether its schedule runs. */
     watches?: string;
+    /** The writer agent: what it renews, and when its database closes without it. */
+    renews?: string;
     schedule?: string;
     /** An accelerator's static IPs and DNS name. */
     staticIps?: string[];
@@ -195,10 +197,24 @@ export function keySettings(run: StackRun, r: RecordedResource): ResourceSetting
     if (r.type === "aws:lambda/function:Function" && typeof p.environment?.variables?.FAILOVER_CONFIG === "string") {
         try {
             const c = JSON.parse(p.environment.variables.FAILOVER_CONFIG) as Record<string, any>;
-            const vantage = [...(c.httpProbes ?? []).map((x: { name: string }) => x.name), "accelerator-health"];
-            s.watches = `${c.writerRegion} every ${c.intervalSeconds}s from ${vantage.join(",")}, quorum ${c.quorum}, fails over after ${c.maxFail} rounds, RPO budget ${c.maxLagSeconds}s`;
+            const vantage = [...(c.httpProbes ?? []).map((x: { name: string }) => x.name), "accelerator-health", "witness"];
+            const t = c.leaseTiming as { leaseMs: number; takeoverWaitMs: number } | undefined;
+            const lease =
+                t === undefined
+                    ? ""
+                    : ` once the writer lease (${c.leaseRegion}) is unrenewed for ${(t.leaseMs + t.takeoverWaitMs) / 1000}s`;
+            s.watches = `${c.writerRegion} every ${c.intervalSeconds}s from ${vantage.join(",")}, quorum ${c.quorum}, fails over after ${c.maxFail} rounds${lease}, RPO budget ${c.maxLagSeconds}s`;
         } catch {
             s.watches = "(configuration unknown in a preview)";
+        }
+    }
+    if (r.type === "aws:lambda/function:Function" && typeof p.environment?.variables?.AGENT_CONFIG === "string") {
+        try {
+            const c = JSON.parse(p.environment.variables.AGENT_CONFIG) as Record<string, any>;
+            const t = c.timing as { leaseMs: number; marginMs: number; renewEveryMs: number };
+            s.renews = `the writer lease (${c.leaseRegion}) every ${t.renewEveryMs / 1000}s while ${c.region} holds it; its database locks ${c.appUser} out ${(t.leaseMs - t.marginMs) / 1000}s after the last renewal`;
+        } catch {
+            s.renews = "(configuration unknown in a preview)";
         }
     }
     if (r.type === "aws:scheduler/schedule:Schedule") {

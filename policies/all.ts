@@ -21,6 +21,7 @@ import { tierAzSpread } from "./spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "./storage";
 import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "./traffic";
 import { approvedVersions, eksStandardSupportEnding, lambdaRuntimeDeprecationEnding } from "./versions";
+import { writerAgentPerSite, writerLeaseStore } from "./failover";
 
 export const POLICY_PACK_NAME = "ecommerce-platform";
 
@@ -48,4 +49,6 @@ export const ALL_POLICIES: Policies = [
     clientIpPreservation,
     backupBucketsElsewhere,
     rdsBackupsReplicated,
+    writerLeaseStore,
+    writerAgentPerSite,
 ];

@@ -5,7 +5,9 @@
 import { strict as assert } from "assert";
 import { failoverCalls } from "../failover/adapters/aws/preconditions";
 import { parseLambdaConfig } from "../failover/lambda/config";
+import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
 import { loadStack, requireSuccess, runProgram, StackRun } from "../offline/run";
+import { certificatesFor } from "./support/fixtures";
 
 const one = (run: StackRun, type: string, name: string) => {
     const found = run.resources.filter((r) => r.type === type && r.name === name);
@@ -15,7 +17,7 @@ const one = (run: StackRun, type: string, name: string) => {
 const LISTENER = "arn:aws:globalaccelerator::123456789012:accelerator/47b00cf1-24c4-2c6b-49f9-9e77387aff28/listener/1b805d44";
 
 describe("FailoverController", () => {
-    it("in dr (the standby): runs every minute, one invocation at a time, watching us-east-2 from its origin, its public name and the accelerator", async () => {
+    it("in dr (the standby): runs every minute, one invocation at a time, watching us-east-2 from one vote per failure domain, with the listener and the writer lease from config", async () => {
         const dr = await loadStack("dr");
         const schedule = one(dr, "aws:scheduler/schedule:Schedule", "failover-schedule");
         assert.equal(schedule.inputs.state, "ENABLED");
@@ -31,10 +33,12 @@ describe("FailoverController", () => {
         assert.equal(config.standbyIdentifier, "ecommerce-mysql-us-west-1");
         assert.equal(config.expectedSourceArn, "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2");
         // The default config has no certificate: the writer's load balancer listens on HTTP only.
-        assert.deepEqual(config.httpProbes, [
-            { name: "writer-origin", url: "http://origin-us-east-2.shop.example.com/api/health" },
-            { name: "public-name", url: "http://shop.example.com/api/health" },
-        ]);
+        // One HTTP vote from this region (the function adds the accelerator's and the witness's).
+        assert.deepEqual(config.httpProbes, [{ name: "standby", url: "http://shop.example.com/api/health" }]);
+        // Nothing in us-west-2's control plane when a run starts: the listener is in the config.
+        assert.equal(config.listenerArn, LISTENER);
+        assert.deepEqual([config.leaseTable, config.leaseRegion, config.witnessMaxAgeSeconds], ["ecommerce-writer-lease", "us-west-2", 30]);
+        assert.deepEqual(config.leaseTiming, DEFAULT_LEASE_TIMING);
         assert.deepEqual(
             [config.intervalSeconds, config.maxFail, config.quorum, config.timeoutSeconds, config.maxLagSeconds],
             [10, 3, 2, 5, 60],
@@ -43,17 +47,15 @@ describe("FailoverController", () => {
     });
 
     it("probes the writer in HTTPS only when the writer's site has a certificate", async () => {
-        const arn = (region: string) => `arn:aws:acm:${region}:123456789012:certificate/11111111-2222-3333-4444-555555555555`;
         const probes = async (regions: string[]) => {
-            const certificateArns = JSON.stringify(Object.fromEntries(regions.map((r) => [r, arn(r)])));
-            const run = requireSuccess(await runProgram({ stack: "dr", config: { "ecommerce:certificateArns": certificateArns } }));
+            const run = requireSuccess(await runProgram({ stack: "dr", config: certificatesFor(...regions) }));
             const fn = one(run, "aws:lambda/function:Function", "failover-function");
             return (JSON.parse(fn.inputs.environment.variables.FAILOVER_CONFIG) as { httpProbes: { url: string }[] }).httpProbes.map(
                 (p) => p.url.split(":")[0],
             );
         };
-        assert.deepEqual(await probes(["us-east-2"]), ["https", "https"]);
-        assert.deepEqual(await probes(["us-west-1"]), ["http", "http"]);
+        assert.deepEqual(await probes(["us-east-2"]), ["https"]);
+        assert.deepEqual(await probes(["us-west-1"]), ["http"]);
     });
 
     it("in primary (the writer): deployed the same, its schedule off and its alarms quiet until the region is the standby again", async () => {
@@ -83,10 +85,12 @@ describe("FailoverController", () => {
             },
             { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish", "sns:GetTopicAttributes"], Resource: topic.outputs.arn },
             {
-                Sid: "FindTheListener",
+                // The writer lease and the witness's post, in us-west-2 (us-west-1 holds no replica of the MRSC table).
+                Sid: "WriterLeaseAndWitness",
                 Effect: "Allow",
-                Action: "ssm:GetParameter",
-                Resource: "arn:aws:ssm:us-west-2:123456789012:parameter/ecommerce/global/accelerator-listener-arn",
+                Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                Resource: "arn:aws:dynamodb:us-west-2:123456789012:table/ecommerce-writer-lease",
+                Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer", "witness"] } },
             },
             { Sid: "FindTheEndpointGroups", Effect: "Allow", Action: "globalaccelerator:ListEndpointGroups", Resource: LISTENER },
             {
@@ -226,7 +230,7 @@ describe("FailoverController", () => {
             [],
             "granted but never called by a failover",
         );
-        assert.equal(calls.length, 29);
+        assert.equal(calls.length, 30);
     });
 
     it("keeps its state safe and tells people: protected table with recovery, alarms to its topic", async () => {
@@ -238,6 +242,9 @@ describe("FailoverController", () => {
         const topic = one(dr, "aws:sns/topic:Topic", "failover-topic");
         const alarms = dr.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.name.startsWith("failover-"));
         assert.deepEqual(alarms.map((a) => a.name).sort(), [
+            "failover-agent-errors",
+            "failover-agent-fence-unarmed",
+            "failover-agent-renewal-gap",
             "failover-errors",
             "failover-failing-over",
             "failover-held",

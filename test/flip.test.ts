@@ -40,7 +40,7 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
         ]);
     });
 
-    it("changes, besides the writer, only the credentials grants (the app's, the backup job's), the web servers' launch template (an instance refresh), the virtual IP's endpoint group, the failover controller's role and the RDS backup replication, in both stacks", async () => {
+    it("changes, besides the writer, only the credentials grants (the app's, the backup job's), the web servers' launch template (an instance refresh), the virtual IP's endpoint group, the failover controller's role, the writer agent's secrets and alarms and the RDS backup replication, in both stacks", async () => {
         for (const stack of ["primary", "dr"]) {
             const others = flipChanges(await loadStack(stack), await afterFlip(stack)).filter((c) => c.effect === undefined);
             assert.deepEqual(
@@ -48,8 +48,13 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
                 [
                     // the writer's automated backups are replicated by whichever site is the writer
                     "backups-rds-replication (resource): changes",
+                    "db-app-credentials-to-web policy: changes",
                     "db-credentials-to-backup policy: changes",
-                    "db-credentials-to-web policy: changes",
+                    // the writer agent's alarms act where the writer now is
+                    "failover-agent-errors actionsEnabled: changes",
+                    "failover-agent-fence-unarmed actionsEnabled: changes",
+                    "failover-agent-renewal-gap actionsEnabled: changes",
+                    "failover-agent-renewal-gap treatMissingData: changes",
                     // the controller: switched on where the standby now is, off where the writer is
                     "failover-failing-over actionsEnabled: changes",
                     "failover-function environment: changes",
@@ -66,6 +71,9 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
                     "vip-endpoint-group endpointConfigurations: changes",
                     "vip-endpoint-group trafficDialPercentage: changes",
                     "web-lt userData: changes",
+                    // the writer agent reads the new writer region's secrets (replicated here)
+                    "writer-agent-function environment: changes",
+                    "writer-agent-permissions policy: changes",
                 ],
                 stack,
             );

@@ -48,10 +48,13 @@ const EXPECTED = [
     guarded("aws:s3/bucket:Bucket", "backups-us-east-1"),
     guarded("aws:s3/bucket:Bucket", "backups-us-west-2"),
     guarded("aws:s3/bucket:Bucket", "web-alb-logs"),
+    guarded("aws:secretsmanager/secret:Secret", "db-app-secret"),
     guarded("aws:secretsmanager/secret:Secret", "db-master-secret"),
     guarded("aws:secretsmanager/secret:Secret", "redis-password"),
+    guarded("aws:secretsmanager/secretVersion:SecretVersion", "db-app-secret"),
     guarded("aws:secretsmanager/secretVersion:SecretVersion", "db-master-secret"),
     guarded("aws:secretsmanager/secretVersion:SecretVersion", "redis-password"),
+    guarded("random:index/randomPassword:RandomPassword", "db-app-password"),
     guarded("random:index/randomPassword:RandomPassword", "db-master-password"),
     guarded("random:index/randomPassword:RandomPassword", "monitoring-grafana-admin"),
     guarded("random:index/randomPassword:RandomPassword", "redis-password"),
@@ -71,10 +74,11 @@ describe("lifecycle options of data-bearing resources", () => {
         );
     });
 
-    it("global: the accelerator (its static IPs), the listener the sites hang on, the published ARN and the public record are protected", async () => {
+    it("global: the accelerator (its static IPs), the listener the sites hang on, the published ARN, the public record and the writer lease's table are protected", async () => {
         const run = requireSuccess(await runProgram({ stack: "global", config: { "ecommerce:publicZoneId": "Z0123456789ABCDEFGHIJ" } }));
         const relevant = run.resources.filter((r) => r.protect || r.retainOnDelete || r.deleteBeforeReplace || r.ignoreChanges.length > 0);
         assert.deepEqual(relevant.map(options).sort(), [
+            guarded("aws:dynamodb/table:Table", "lease-table"),
             guarded("aws:globalaccelerator/accelerator:Accelerator", "vip-accelerator"),
             guarded("aws:globalaccelerator/listener:Listener", "vip-listener"),
             guarded("aws:route53/record:Record", "vip-site-record"),

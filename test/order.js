@@ -32,6 +32,7 @@ const LONGEST_FIRST = [
     "workflow.test.ts",
     "webTier.test.ts",
     "policyStacks.test.ts",
+    "failover/fence.test.ts",
     "failover/faults.test.ts",
     "failover/processes.test.ts",
     "failover/lambdaHandler.test.ts",

@@ -58,7 +58,7 @@ describe("offline plan (npm run plan)", () => {
         const out = result.stdout;
         assert.match(out, /^=== stack primary: us-east-2, role writer, \d+ resources$/m);
         assert.match(out, /^=== stack dr: us-west-1, role standby, \d+ resources$/m);
-        assert.match(out, /^=== stack global: us-west-2, role global, 4 resources$/m);
+        assert.match(out, /^=== stack global: us-west-2, role global, 15 resources$/m);
         assert.match(
             out,
             /aws\.globalaccelerator\.Accelerator vip-accelerator {2}\[ip 75\.2\.\d+\.\d+,99\.83\.\d+\.\d+; dns a[0-9a-f]{16}\.awsglobalaccelerator\.com; protected\]/,
@@ -75,7 +75,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /Public name: ecommerce:publicZoneId is empty, so no record is created for shop\.example\.com/);
         assert.match(
             out,
-            /aws\.lambda\.Function failover-function {2}\[runtime nodejs24\.x; watches us-east-2 every 10s from writer-origin,public-name,accelerator-health, quorum 2, fails over after 3 rounds, RPO budget 60s\]/,
+            /aws\.lambda\.Function failover-function {2}\[runtime nodejs24\.x; watches us-east-2 every 10s from standby,accelerator-health,witness, quorum 2, fails over after 3 rounds once the writer lease \(us-west-2\) is unrenewed for 35s, RPO budget 60s\]/,
         );
         assert.match(out, /aws\.scheduler\.Schedule failover-schedule {2}\[schedule rate\(1 minute\) ENABLED\]/);
         assert.match(out, /^ {2}n\/a +tier-counts +mandatory n\/a \(applies to site stacks\)$/m);
@@ -87,7 +87,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: global \(4 resources, 2 policies passed, 21 not applicable, 1 deploy warning\), primary \(\d+ resources, 23 policies passed, 5 deploy warnings\), dr \(\d+ resources, 23 policies passed, 5 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: global \(15 resources, 5 policies passed, 20 not applicable, 1 deploy warning\), primary \(\d+ resources, 24 policies passed, 1 not applicable, 5 deploy warnings\), dr \(\d+ resources, 24 policies passed, 1 not applicable, 5 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -111,7 +111,7 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.ok, true);
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
-        assert.equal(result.stacks[0].verdicts.length, 23);
+        assert.equal(result.stacks[0].verdicts.length, 25);
         assert.ok(
             result.stacks[0].resources.some(
                 (r) =>
@@ -174,7 +174,7 @@ describe("offline plan (npm run plan)", () => {
         const result = await piped;
         assert.equal(result.status, 0, result.stderr);
         const parsed = JSON.parse(result.stdout) as Plan;
-        assert.equal(parsed.stacks[0].resources.length, 179);
+        assert.equal(parsed.stacks[0].resources.length, 200);
         const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
         assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
         assert.deepEqual(writer.settings, {
@@ -203,7 +203,10 @@ describe("offline plan (npm run plan)", () => {
         const on = async (date: string) =>
             (await plan(parseArgs(["--stack", "dr", "--set", "ecommerce:eksVersion=1.34", "--as-of", date]))).plan;
         const before = await on("2026-11-30");
-        assert.equal(before.summary, "plan OK: dr (179 resources, 22 policies passed, 2 advisory warnings, 5 deploy warnings)");
+        assert.equal(
+            before.summary,
+            "plan OK: dr (200 resources, 23 policies passed, 1 not applicable, 2 advisory warnings, 5 deploy warnings)",
+        );
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
         assert.throws(() => parseArgs(["--as-of", "12/02/2026"]), { message: "--as-of 12/02/2026: expected a date YYYY-MM-DD" });
@@ -225,6 +228,6 @@ describe("offline plan (npm run plan)", () => {
                 "ecommerce:webAmiNameFilter",
             ],
         );
-        assert.equal(result.summary, "plan OK: dr (179 resources, 23 policies passed, 5 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (200 resources, 24 policies passed, 1 not applicable, 5 deploy warnings)");
     });
 });

@@ -19,6 +19,7 @@ import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
 import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "../policies/traffic";
 import { imageProblem } from "../lib/advisories";
 import { approvedVersions, eksStandardSupportEnding, imagesIn, lambdaRuntimeDeprecationEnding } from "../policies/versions";
+import { writerAgentPerSite, writerLeaseStore } from "../policies/failover";
 import { AS_OF, JUDGED_AS_OF } from "./support/asOf";
 import { res, stackOf, subnets, tags } from "./support/fixtures";
 import { PolicyVerdict, runPolicies } from "../offline/policyRunner";
@@ -174,6 +175,8 @@ describe("policy pack", () => {
                 "accelerator-client-ip-preservation",
                 "backup-buckets-elsewhere",
                 "rds-backups-replicated",
+                "writer-lease-store",
+                "writer-agent-per-site",
             ],
         );
     });
@@ -601,14 +604,18 @@ describe("Lambda runtimes against the Lambda calendar (approved-versions, lambda
         assert.equal(verdict(approvedVersions, [fn(undefined)], on("2026-12-02")).examined, 0);
     });
 
-    it("passes the stacks' controller functions on the tables' date, examining one function per site", async () => {
-        for (const stack of ["primary", "dr"]) {
+    it("passes the stacks' functions on the tables' date: the controller and the writer agent per site, the witness in global", async () => {
+        for (const [stack, functions] of [
+            ["primary", 2],
+            ["dr", 2],
+            ["global", 1],
+        ] as const) {
             const [approved, warning] = runPolicies(
                 await loadStack(stack),
                 [approvedVersions, lambdaRuntimeDeprecationEnding],
                 JUDGED_AS_OF,
             );
-            assert.deepEqual([approved.violations, warning.violations, warning.examined], [[], [], 1], stack);
+            assert.deepEqual([approved.violations, warning.violations, warning.examined], [[], [], functions], stack);
         }
     });
 });
@@ -1102,5 +1109,74 @@ describe("virtual IP policies (one-accelerator, endpoint-group-per-site, standby
         assert.deepEqual(messages(verdict(clientIpPreservation, [hidden])), [
             `endpoint group vip-endpoint-group: endpoint ${alb} does not preserve client IPs (clientIpPreservationEnabled must be true)`,
         ]);
+    });
+});
+
+describe("writer-lease-store and writer-agent-per-site", () => {
+    const accelerator = () => res("aws:globalaccelerator/accelerator:Accelerator", "vip-accelerator", { enabled: true });
+    const table = (over: Record<string, any> = {}) =>
+        res("aws:dynamodb/table:Table", "lease-table", {
+            replicas: [{ regionName: "us-east-2", consistencyMode: "STRONG" }],
+            globalTableWitness: { regionName: "us-east-1" },
+            deletionProtectionEnabled: true,
+            ...over,
+        });
+    const vpc = () => res("aws:ec2/vpc:Vpc", "network-vpc", { cidrBlock: "10.10.0.0/16" });
+    const agent = (over: Record<string, any> = {}) =>
+        res("aws:lambda/function:Function", "writer-agent-function", {
+            runtime: "nodejs24.x",
+            vpcConfig: { subnetIds: ["subnet-1", "subnet-2"] },
+            environment: {
+                variables: {
+                    AGENT_CONFIG: JSON.stringify({ leaseTable: "ecommerce-writer-lease", leaseRegion: "us-east-2", appUser: "shop_app" }),
+                },
+            },
+            ...over,
+        });
+
+    it("passes the global stack's MRSC table and a site's VPC agent", () => {
+        assert.deepEqual(messages(verdict(writerLeaseStore, [accelerator(), table()], {}, "us-west-2")), []);
+        assert.deepEqual(messages(verdict(writerAgentPerSite, [vpc(), agent()])), []);
+    });
+
+    it("fails a lease table without its witness, with an eventual replica, across Region sets, or unprotected", () => {
+        assert.deepEqual(messages(verdict(writerLeaseStore, [accelerator(), table({ globalTableWitness: undefined })], {}, "us-west-2")), [
+            "expected exactly one multi-Region strongly consistent table (the writer lease's, with a witness), found 0",
+        ]);
+        assert.deepEqual(
+            messages(
+                verdict(
+                    writerLeaseStore,
+                    [
+                        accelerator(),
+                        table({ replicas: [{ regionName: "us-west-1", consistencyMode: "EVENTUAL" }], deletionProtectionEnabled: false }),
+                    ],
+                    {},
+                    "us-west-2",
+                ),
+            ),
+            [
+                'table lease-table: a witness needs exactly one replica with consistencyMode STRONG (found [{"regionName":"us-west-1","consistencyMode":"EVENTUAL"}])',
+                "table lease-table: replica and witness regions us-west-1, us-east-1 are not in one MRSC Region set",
+                "table lease-table: deletion protection must be on (losing the lease leaves every site's database closed)",
+            ],
+        );
+    });
+
+    it("fails a site without its agent, or with one outside the VPC or without the lease in its config", () => {
+        assert.deepEqual(messages(verdict(writerAgentPerSite, [vpc()])), [
+            "expected exactly one writer agent (a function with AGENT_CONFIG), found 0: the site's database fence would have no keeper",
+        ]);
+        assert.deepEqual(
+            messages(
+                verdict(writerAgentPerSite, [vpc(), agent({ vpcConfig: undefined, environment: { variables: { AGENT_CONFIG: "{}" } } })]),
+            ),
+            [
+                "writer agent writer-agent-function: it must run in the VPC (vpcConfig.subnetIds) to reach the database",
+                "writer agent writer-agent-function: AGENT_CONFIG has no leaseTable",
+                "writer agent writer-agent-function: AGENT_CONFIG has no leaseRegion",
+                "writer agent writer-agent-function: AGENT_CONFIG has no appUser",
+            ],
+        );
     });
 });

@@ -41,7 +41,18 @@ describe("policy pack on the real program", () => {
                 );
                 // The global stack holds the accelerator; the sites hold everything else.
                 const applicable = verdicts.filter((v) => v.notApplicable === undefined).map((v) => v.policy);
-                assert.deepEqual(applicable, stack === "global" ? ["allowed-regions", "one-accelerator"] : ALL_POLICIES.map((p) => p.name));
+                assert.deepEqual(
+                    applicable,
+                    stack === "global"
+                        ? [
+                              "allowed-regions",
+                              "approved-versions",
+                              "lambda-runtime-deprecation-ending",
+                              "one-accelerator",
+                              "writer-lease-store",
+                          ]
+                        : ALL_POLICIES.map((p) => p.name).filter((name) => name !== "writer-lease-store"),
+                );
             });
 
             it("gives a first preview (IDs unknown) the same verdicts and counts as an update", async () => {

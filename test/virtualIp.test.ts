@@ -5,6 +5,7 @@
  * never reaching a standby site.
  */
 import { strict as assert } from "assert";
+import { certificatesFor } from "./support/fixtures";
 import { listenerArnParameterName, SERVING_WEIGHT } from "../lib/accelerator";
 import { acceleratorRoutes, RoutedGroup } from "../offline/awsModel";
 import { loadStack, requireSuccess, runProgram, StackRun } from "../offline/run";
@@ -157,16 +158,7 @@ describe("the virtual IP (Global Accelerator)", () => {
 
     describe("settings", () => {
         it("checks health over HTTPS on 443 when the site has a certificate", async () => {
-            const run = requireSuccess(
-                await runProgram({
-                    stack: "primary",
-                    config: {
-                        "ecommerce:certificateArns": JSON.stringify({
-                            "us-east-2": "arn:aws:acm:us-east-2:123456789012:certificate/0f0e0d0c-0b0a-4909-8807-060504030201",
-                        }),
-                    },
-                }),
-            );
+            const run = requireSuccess(await runProgram({ stack: "primary", config: certificatesFor("us-east-2") }));
             const group = one(run, GROUP);
             assert.equal(group.inputs.healthCheckProtocol, "HTTPS");
             assert.equal(group.inputs.healthCheckPort, 443);

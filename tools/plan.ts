@@ -130,6 +130,7 @@ export function describeSettings(s: ResourceSettings): string {
     add("region", s.region);
     add("runtime", s.runtime);
     add("watches", s.watches);
+    add("renews", s.renews);
     add("schedule", s.schedule);
     add("dial", s.trafficDial === undefined ? undefined : `${s.trafficDial}%`);
     add("weights", s.weights);

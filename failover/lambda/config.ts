@@ -4,6 +4,7 @@
  * validated here, all problems at once, before anything runs. No secrets: names and ARNs.
  */
 import * as settings from "../core/settings";
+import { DEFAULT_LEASE_TIMING, LeaseTiming, timingProblem } from "../core/writerLease";
 
 export interface HttpVantage {
     readonly name: string;
@@ -28,6 +29,8 @@ export interface LambdaConfig {
     readonly leaseRegion: string;
     /** A witness post older than this is silence (abstains). @default three intervals */
     readonly witnessMaxAgeSeconds: number;
+    /** The writer lease's timing: the stack writes the same into the writer agents' config. @default DEFAULT_LEASE_TIMING */
+    readonly leaseTiming: LeaseTiming;
     /** This site's load balancer, added to its endpoint group when traffic moves here. */
     readonly loadBalancerArn: string;
     readonly standbyIdentifier: string;
@@ -103,6 +106,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         leaseTable: text("leaseTable"),
         leaseRegion: text("leaseRegion"),
         witnessMaxAgeSeconds: num("witnessMaxAgeSeconds", settings.FOR_SECONDS, 3 * interval),
+        leaseTiming: { ...DEFAULT_LEASE_TIMING, ...((value.leaseTiming as Partial<LeaseTiming> | undefined) ?? {}) },
         loadBalancerArn: text("loadBalancerArn"),
         standbyIdentifier: text("standbyIdentifier"),
         expectedSourceArn: text("expectedSourceArn"),
@@ -122,6 +126,10 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         problems.push(
             `region = ${JSON.stringify(config.region)}: the controller's region is the writer region; it only promotes a standby`,
         );
+    }
+    const unsafe = timingProblem(config.leaseTiming);
+    if (unsafe !== undefined) {
+        problems.push(`leaseTiming: ${unsafe}`);
     }
     if (problems.length > 0) {
         throw new LambdaConfigError(`FAILOVER_CONFIG has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -82,6 +82,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
             // The promotion is polled until the invocation's budget ends (the signal), then resumed.
             promoteTimeoutMs: 15 * 60_000,
             dryRun: false,
+            leaseTiming: cfg.leaseTiming,
         },
     );
     let outcome: InvocationOutcome;

@@ -463,7 +463,7 @@ describe("failover AWS adapters", () => {
                 "ec2:DescribeSubnets",
                 "cloudwatch:GetMetricData",
             ]);
-            assert.equal(checks[0].detail, `29 calls on 11 resources allowed for ${cfg.roleArn}`);
+            assert.equal(checks[0].detail, `30 calls on 11 resources allowed for ${cfg.roleArn}`);
         });
 
         it("tells the simulator the region of each call (a region-locking SCP must not read as a denial)", async () => {
@@ -536,7 +536,7 @@ describe("failover AWS adapters", () => {
             assert.equal(permissions.ok, true);
             assert.match(
                 permissions.detail,
-                /^28 calls on 10 resources allowed .*; the old writer's parameter group unknown \(rds:DescribeDBInstances ecommerce-mysql-us-east-2: TimeoutError/,
+                /^29 calls on 10 resources allowed .*; the old writer's parameter group unknown \(rds:DescribeDBInstances ecommerce-mysql-us-east-2: TimeoutError/,
             );
             assert.ok(!simulated().some((c) => c.actions?.includes("rds:ModifyDBParameterGroup")));
         });

@@ -21,11 +21,11 @@ describe("failover Lambda", () => {
 
     it("rejects a bad configuration with every problem at once, before any call", () => {
         assert.throws(
-            () => parseLambdaConfig(JSON.stringify({ ...GOOD, region: "us-east-2", quorum: 4, timeoutSeconds: 20, table: "" })),
+            () => parseLambdaConfig(JSON.stringify({ ...GOOD, region: "us-east-2", quorum: 5, timeoutSeconds: 20, table: "" })),
             (err: Error) =>
                 err.message.startsWith("FAILOVER_CONFIG has 4 problem(s):") &&
                 err.message.includes('table = "": expected a non-empty string') &&
-                err.message.includes("quorum 4: expected a whole number from 1 to 3") &&
+                err.message.includes("quorum 5: expected a whole number from 1 to 4") &&
                 err.message.includes("timeoutSeconds = 20: expected at most intervalSeconds (10)") &&
                 err.message.includes('region = "us-east-2": the controller\'s region is the writer region'),
         );
@@ -41,6 +41,9 @@ describe("failover Lambda", () => {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const bundled = require(file) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
             assert.equal(typeof bundled.handler, "function");
+            // The writer agent and the witness run the same bundle, each from its own export.
+            assert.equal(typeof (bundled as unknown as Record<string, unknown>).agentHandler, "function");
+            assert.equal(typeof (bundled as unknown as Record<string, unknown>).witnessHandler, "function");
             const saved = process.env.FAILOVER_CONFIG;
             process.env.FAILOVER_CONFIG = JSON.stringify({ ...GOOD, maxFail: 0 });
             try {

@@ -70,9 +70,20 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
                 ],
                 intervalSeconds: 0.2,
                 maxFail: 2,
+                quorum: 2,
                 timeoutSeconds: 0.2,
                 lagWaitSeconds: 0,
                 leaseSeconds: 2,
+                // A writer lease that lapses 0.4 s after its last renewal, as the controller sees it.
+                leaseTiming: {
+                    leaseMs: 300,
+                    marginMs: 100,
+                    fenceMs: 50,
+                    takeoverWaitMs: 100,
+                    rateError: 0.001,
+                    renewEveryMs: 50,
+                    renewTimeoutMs: 50,
+                },
             }),
         );
     });
@@ -118,6 +129,8 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
         secrets.on(DescribeSecretCommand).resolves({ PrimaryRegion: "us-east-2" });
         // A table that keeps what is put (conditions are dynalite's business in awsAdapters.test.ts).
         const items = new Map<string, Record<string, unknown>>();
+        // The writer's lease, as its agent last renewed it (it renews no more here: it lapses).
+        items.set("writer", { pk: "writer", holder: "us-east-2", epoch: 1, version: "v1", leaseMs: 300, renewedAt: 0 });
         dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: items.get(input.Key.pk) }));
         dynamo.on(PutCommand).callsFake((input: { Item: Record<string, unknown> & { pk: string } }) => {
             items.set(input.Item.pk, input.Item);

@@ -16,7 +16,7 @@ import type {
     WriterLeaseStore,
 } from "../../failover/core/ports";
 import { LeaseChangedError, LockHeldError } from "../../failover/core/ports";
-import type { WriterLeaseRecord } from "../../failover/core/writerLease";
+import { DEFAULT_LEASE_TIMING, type WriterLeaseRecord } from "../../failover/core/writerLease";
 import type { ControllerState, LagReading, StepName } from "../../failover/core/state";
 import type { LambdaConfig } from "../../failover/lambda/config";
 import type { Probe, ProbeResult } from "../../failover/probes/http";
@@ -188,6 +188,7 @@ export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfi
         leaseTable: "ecommerce-writer-lease",
         leaseRegion: "us-west-2",
         witnessMaxAgeSeconds: 30,
+        leaseTiming: DEFAULT_LEASE_TIMING,
         loadBalancerArn: "arn:aws:elasticloadbalancing:us-west-1:123456789012:loadbalancer/app/web-alb/1",
         standbyIdentifier: "ecommerce-mysql-us-west-1",
         expectedSourceArn: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",

@@ -48,3 +48,13 @@ export function subnets(zoneIds: readonly string[]): RecordedResource[] {
 }
 
 export const tags = (tier: string, extra: Record<string, string> = {}) => ({ Tier: tier, ...extra });
+
+/** An ACM certificate ARN of `region` (the shape config accepts). */
+export function certificateArn(region: string): string {
+    return `arn:aws:acm:${region}:123456789012:certificate/11111111-2222-3333-4444-555555555555`;
+}
+
+/** Config giving each of `regions` a certificate (its load balancer then listens on HTTPS). */
+export function certificatesFor(...regions: string[]): Record<string, string> {
+    return { "ecommerce:certificateArns": JSON.stringify(Object.fromEntries(regions.map((r) => [r, certificateArn(r)]))) };
+}
