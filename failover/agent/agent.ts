@@ -9,6 +9,9 @@
  *      is missing (once per run), and open the application's account if the fence had closed
  *   4. on LeaseChangedError (another region took the lease): close the fence at once
  *   5. on any other failure: nothing; the database's deadline runs out by itself
+ * When the database does not answer (no anchor), the holder still renews, for a bounded grace
+ * after its last anchored renewal (an in-region restart must not move the writer), without
+ * moving the database's deadline: it stays closed until it answers and a renewal opens it.
  * Every `beatEveryMs`, while the lease is held: the heartbeat row (the replica's loss window
  * reads it) and whether the fence is armed.
  *
@@ -52,7 +55,16 @@ export interface AgentOptions {
     readonly timing: LeaseTiming;
     /** @default 1000 */
     readonly beatEveryMs?: number;
+    /**
+     * How long the holder keeps renewing while its database does not answer (no anchor), after
+     * its last anchored renewal: an RDS Multi-AZ failover takes 60-120 s, and must not move the
+     * writer to another region. @default DEFAULT_DATABASE_GRACE_MS
+     */
+    readonly databaseGraceMs?: number;
 }
+
+/** 150 s: the longest in-region restart of the writer's database (120 s) and a margin. */
+export const DEFAULT_DATABASE_GRACE_MS = 150_000;
 
 export interface AgentDeps {
     readonly lease: WriterLeaseStore;
@@ -61,6 +73,8 @@ export interface AgentDeps {
     readonly appPassword: () => Promise<string>;
     readonly emit: (event: string, fields?: Record<string, unknown>) => void;
     readonly clock?: AgentClock;
+    /** Wall-clock milliseconds, compared with the lease's `anchoredAt` (a grace, not safety). @default Date.now */
+    readonly wallClock?: () => number;
     readonly signal?: AbortSignal;
 }
 
@@ -86,6 +100,8 @@ export class WriterAgent {
     private lastRenewalAt: number;
     private longestGapMs = 0;
     private armed: boolean | undefined;
+    /** The lease as this run last wrote it. */
+    private last: WriterLeaseRecord | undefined;
 
     constructor(
         private readonly deps: AgentDeps,
@@ -93,6 +109,14 @@ export class WriterAgent {
     ) {
         this.clock = deps.clock ?? monotonicClock;
         this.lastRenewalAt = this.clock.now();
+    }
+
+    private get graceMs(): number {
+        return this.options.databaseGraceMs ?? DEFAULT_DATABASE_GRACE_MS;
+    }
+
+    private wallNow(): number {
+        return (this.deps.wallClock ?? Date.now)();
     }
 
     /** Runs until `untilMs` on the agent's clock (or the signal). */
@@ -140,27 +164,31 @@ export class WriterAgent {
         const { region, writerRegion, timing } = this.options;
         const { lease, database } = this.deps;
         const timeout = AbortSignal.timeout(timing.renewTimeoutMs);
-        let anchor: string;
+        // The anchor comes first: the deadline this renewal allows counts from a moment before it
+        // was sent. A database that does not answer gives none (an in-region restart, say).
+        let anchor: string | undefined;
+        let databaseError: unknown;
         try {
-            // The anchor comes first: the deadline this renewal allows counts from a moment before it was sent.
             anchor = await database.anchor();
         } catch (err) {
-            this.failed("database", err);
-            return;
+            databaseError = err;
         }
         let record: WriterLeaseRecord;
         try {
-            if (this.epoch !== undefined) {
-                record = await lease.renew(region, this.epoch, timing.leaseMs, timeout);
-            } else {
-                const current = await lease.read(timeout);
-                if (current === undefined && region === writerRegion) {
+            let epoch = this.epoch;
+            let current: WriterLeaseRecord | undefined = this.last;
+            if (epoch === undefined) {
+                current = await lease.read(timeout);
+                if (current === undefined && region === writerRegion && anchor !== undefined) {
                     record = await lease.establish(region, timing.leaseMs, timeout);
                     this.emit("lease-established", { epoch: record.epoch, location: lease.location });
-                } else if (current?.holder === region) {
-                    // This region holds it (a new run of the agent, or a takeover by this region's controller).
-                    record = await lease.renew(region, current.epoch, timing.leaseMs, timeout);
-                } else {
+                    return this.renewed(record, anchor);
+                }
+                if (current?.holder !== region) {
+                    if (current === undefined && anchor === undefined) {
+                        this.failed("database", databaseError);
+                        return;
+                    }
                     this.emit("standby", {
                         holder: current?.holder ?? null,
                         epoch: current?.epoch ?? null,
@@ -171,7 +199,37 @@ export class WriterAgent {
                     });
                     return;
                 }
+                // This region holds it (a new run of the agent, or a takeover by this region's controller).
+                epoch = current.epoch;
             }
+            if (anchor === undefined) {
+                // Keep the lease through a database restart in the region, for a bounded grace
+                // after the last anchored renewal: the database's own deadline keeps it closed
+                // meanwhile (no renewal here moves it), so this costs no safety; past the grace
+                // the lease lapses and the standby may take over.
+                const anchoredAt = current?.anchoredAt ?? current?.renewedAt ?? 0;
+                const graceLeftMs = anchoredAt + this.graceMs - this.wallNow();
+                if (graceLeftMs <= 0) {
+                    this.emit("grace-exhausted", {
+                        epoch,
+                        detail: `the database has not answered since ${new Date(anchoredAt).toISOString()}: the lease is left to lapse`,
+                    });
+                    this.failed("database", databaseError);
+                    return;
+                }
+                record = await lease.renew(region, epoch, timing.leaseMs, timeout, false);
+                this.epoch = record.epoch;
+                this.last = record;
+                this.noteRenewal();
+                this.emit("renewed-without-database", {
+                    epoch: record.epoch,
+                    graceLeftMs: Math.round(graceLeftMs),
+                    error: (databaseError as Error | undefined)?.message,
+                    detail: "the database stays closed by its own deadline until it answers again",
+                });
+                return;
+            }
+            record = await lease.renew(region, epoch, timing.leaseMs, timeout);
         } catch (err) {
             if (err instanceof LeaseChangedError) {
                 await this.lost(err);
@@ -180,11 +238,23 @@ export class WriterAgent {
             this.failed("lease", err);
             return;
         }
-        const wasHolder = this.epoch === record.epoch;
-        this.epoch = record.epoch;
+        await this.renewed(record, anchor);
+    }
+
+    private noteRenewal(): void {
         this.noteGap();
         this.lastRenewalAt = this.clock.now();
         this.renewals += 1;
+    }
+
+    /** After an anchored renewal: the fence set up where missing, the deadline moved, the account opened. */
+    private async renewed(record: WriterLeaseRecord, anchor: string): Promise<void> {
+        const { region, timing } = this.options;
+        const { database } = this.deps;
+        const wasHolder = this.epoch === record.epoch;
+        this.epoch = record.epoch;
+        this.last = record;
+        this.noteRenewal();
         try {
             if (!this.setUpDone) {
                 await database.setUp(await this.deps.appPassword());
@@ -237,6 +307,7 @@ export class WriterAgent {
     private async lost(err: Error): Promise<void> {
         const epoch = this.epoch;
         this.epoch = undefined;
+        this.last = undefined;
         this.setUpDone = false;
         this.emit("lease-lost", { epoch: epoch ?? null, detail: err.message });
         if (epoch === undefined) {

@@ -113,8 +113,11 @@ export interface WriterLeaseStore {
     read(signal?: AbortSignal): Promise<WriterLeaseRecord | undefined>;
     /** The first lease, epoch 1, for `holder`; LeaseChangedError when a lease exists already. */
     establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
-    /** Renews `holder`'s lease of `epoch`; LeaseChangedError when the lease is no longer theirs. */
-    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    /**
+     * Renews `holder`'s lease of `epoch`; LeaseChangedError when the lease is no longer theirs.
+     * `anchored` (default true): the holder read its database's clock before this renewal.
+     */
+    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchored?: boolean): Promise<WriterLeaseRecord>;
     /**
      * Takes the lease for `holder` if it is still exactly `seen` (its version), bumping the epoch:
      * the fencing token. LeaseChangedError when it changed since.

@@ -132,8 +132,15 @@ export interface WriterLeaseRecord {
     readonly version: string;
     /** L, as the holder wrote it (for people; a taker uses its own configured L). */
     readonly leaseMs: number;
-    /** The writer's wall clock at the last renewal or takeover: for people, never for a decision. */
+    /** The writer's wall clock at the last renewal or takeover: for people, never for a safety decision. */
     readonly renewedAt: number;
+    /**
+     * The holder's wall clock at its last renewal that could read its database's clock (the
+     * anchor). A holder whose database does not answer (an in-region restart) keeps renewing
+     * for a bounded grace after it (failover/agent/agent.ts); its database stays closed by its
+     * own deadline meanwhile, so this bounds availability, never safety.
+     */
+    readonly anchoredAt?: number;
 }
 
 /** What a taker remembers of the lease between reads. */

@@ -14,20 +14,20 @@ import { Connection, createConnection, RowDataPacket } from "mysql2/promise";
 import { MariaDb, mariaDbInstalled, SHOP_SCHEMA } from "../../drill/mariadb";
 import { freePort } from "../../drill/tools";
 import { DynamoWriterLease } from "../../failover/adapters/aws/writerLease";
-import { AgentSummary, WriterAgent } from "../../failover/agent/agent";
+import { AgentSummary, FencedDatabase, WriterAgent } from "../../failover/agent/agent";
 import { fenceSetupStatements, MysqlFence, writerHealthQuery } from "../../failover/agent/fence";
 import { LeaseTiming } from "../../failover/core/writerLease";
 import { MysqlReplicaLink } from "../../failover/probes/replica";
 import { LocalDynamo, startDynalite } from "../support/dynamo";
 
-/** Short leases for a test: the database fences itself 2 s after the anchor of its last renewal. */
+/** Short leases for a test: the database fences itself 1.4 s after the anchor of its last renewal. */
 const TIMING: LeaseTiming = {
-    leaseMs: 3000,
-    marginMs: 1000,
+    leaseMs: 2000,
+    marginMs: 600,
     fenceMs: 2000,
     takeoverWaitMs: 2500,
     rateError: 0.001,
-    renewEveryMs: 400,
+    renewEveryMs: 300,
     renewTimeoutMs: 300,
 };
 const APP_USER = "app";
@@ -188,7 +188,7 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
     });
 
     it("closes at once, before its deadline, when another region takes the lease", async () => {
-        const running = runFor(agent("us-east-2"), 4000);
+        const running = runFor(agent("us-east-2"), 2500);
         await sleep(800);
         const writes = writeUntilFenced(5000, 10_000);
         await sleep(300);
@@ -232,6 +232,52 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         const [row] = await db.sql<RowDataPacket[]>("SELECT armed FROM failover.writer_lease WHERE id = 1");
         assert.equal(Number(row.armed), 0);
         await db.sql("ALTER EVENT failover.enforce_writer_lease ENABLE");
+    });
+
+    it("keeps the lease through an in-region restart of its database for a bounded grace, without opening the database", async () => {
+        await runFor(agent("us-east-2"), 600);
+        const before = await fence.status();
+        // The database stops answering the agent (a Multi-AZ failover): every call fails.
+        let down = true;
+        const unless = <T>(call: () => Promise<T>): Promise<T> => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : call());
+        const restarting: FencedDatabase = {
+            setUp: (password) => unless(() => fence.setUp(password)),
+            anchor: () => unless(() => fence.anchor()),
+            extend: (holder, epoch, anchor, afterMs) => unless(() => fence.extend(holder, epoch, anchor, afterMs)),
+            beat: () => unless(() => fence.beat()),
+            unfence: () => unless(() => fence.unfence()),
+            fenceNow: () => unless(() => fence.fenceNow()),
+            status: () => unless(() => fence.status()),
+        };
+        const graceful = new WriterAgent(
+            {
+                lease,
+                database: restarting,
+                appPassword: () => Promise.resolve(appPassword),
+                emit: (event, fields = {}) => events.push({ event, fields }),
+            },
+            { region: "us-east-2", writerRegion: "us-east-2", timing: TIMING, beatEveryMs: 200, databaseGraceMs: 1200 },
+        );
+        const seen: string[] = [];
+        const watching = (async () => {
+            for (let i = 0; i < 12; i++) {
+                seen.push((await lease.read())!.version);
+                await sleep(250);
+            }
+        })();
+        await graceful.run(performance.now() + 3000);
+        await watching;
+        // Renewed (new versions) during the grace, then left alone: the last second shows one version.
+        assert.ok(events.some((e) => e.event === "renewed-without-database"));
+        assert.ok(events.some((e) => e.event === "grace-exhausted"));
+        assert.ok(new Set(seen.slice(0, 4)).size > 1, "renewed while the database restarted");
+        assert.equal(new Set(seen.slice(-3)).size, 1, "no renewal once the grace was spent");
+        down = false;
+        // The database's deadline never moved while it did not answer: it closed by itself.
+        const after = await fence.status();
+        assert.equal(after.deadline, before.deadline);
+        assert.ok(after.fencedAt !== undefined);
+        await assert.rejects(app(), /account is locked/);
     });
 
     it("shows the standby the writer alive on its replica while the agent beats, and the link gone once the writer's database is", async () => {

@@ -244,11 +244,11 @@ export class MemoryWriterLease implements WriterLeaseStore {
         return Promise.resolve({ ...this.record });
     }
 
-    renew(holder: string, epoch: number, leaseMs: number): Promise<WriterLeaseRecord> {
+    renew(holder: string, epoch: number, leaseMs: number, _signal?: AbortSignal, anchored = true): Promise<WriterLeaseRecord> {
         if (this.record?.holder !== holder || this.record.epoch !== epoch) {
             return Promise.reject(new LeaseChangedError("not the holder"));
         }
-        this.record = { ...this.record, version: `v${++this.versions}`, leaseMs };
+        this.record = { ...this.record, version: `v${++this.versions}`, leaseMs, ...(anchored ? { anchoredAt: this.versions } : {}) };
         return Promise.resolve({ ...this.record });
     }
 

@@ -33,11 +33,18 @@ const isConditionFailure = (err: unknown) =>
     (err as { code?: string }).code === "ConditionalCheckFailedException";
 
 export function parseLeaseItem(item: Record<string, unknown>, location: string): WriterLeaseRecord {
-    const { holder, epoch, version, leaseMs, renewedAt } = item;
+    const { holder, epoch, version, leaseMs, renewedAt, anchoredAt } = item;
     if (typeof holder !== "string" || typeof version !== "string" || !Number.isInteger(Number(epoch)) || Number(epoch) < 1) {
         throw new Error(`${location}: not a writer lease (holder ${JSON.stringify(holder)}, epoch ${JSON.stringify(epoch)})`);
     }
-    return { holder, epoch: Number(epoch), version, leaseMs: Number(leaseMs), renewedAt: Number(renewedAt) };
+    return {
+        holder,
+        epoch: Number(epoch),
+        version,
+        leaseMs: Number(leaseMs),
+        renewedAt: Number(renewedAt),
+        ...(anchoredAt !== undefined ? { anchoredAt: Number(anchoredAt) } : {}),
+    };
 }
 
 export interface DynamoWriterLeaseOptions {
@@ -72,7 +79,8 @@ export class DynamoWriterLease implements WriterLeaseStore {
     }
 
     async establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
-        const record: WriterLeaseRecord = { holder, epoch: 1, version: randomUUID(), leaseMs, renewedAt: this.now() };
+        const now = this.now();
+        const record: WriterLeaseRecord = { holder, epoch: 1, version: randomUUID(), leaseMs, renewedAt: now, anchoredAt: now };
         return this.conditional("dynamodb:PutItem", record, signal, () =>
             this.documents.send(
                 new PutCommand({
@@ -85,14 +93,22 @@ export class DynamoWriterLease implements WriterLeaseStore {
         );
     }
 
-    async renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
-        const record: WriterLeaseRecord = { holder, epoch, version: randomUUID(), leaseMs, renewedAt: this.now() };
-        return this.conditional("dynamodb:UpdateItem", record, signal, () =>
+    async renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchored = true): Promise<WriterLeaseRecord> {
+        const now = this.now();
+        const record: WriterLeaseRecord = {
+            holder,
+            epoch,
+            version: randomUUID(),
+            leaseMs,
+            renewedAt: now,
+            ...(anchored ? { anchoredAt: now } : {}),
+        };
+        const written = await this.conditional("dynamodb:UpdateItem", record, signal, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
-                    UpdateExpression: "SET version = :version, leaseMs = :lease, renewedAt = :at",
+                    UpdateExpression: `SET version = :version, leaseMs = :lease, renewedAt = :at${anchored ? ", anchoredAt = :at" : ""}`,
                     ConditionExpression: "holder = :me AND epoch = :epoch",
                     ExpressionAttributeValues: {
                         ":version": record.version,
@@ -101,20 +117,33 @@ export class DynamoWriterLease implements WriterLeaseStore {
                         ":me": holder,
                         ":epoch": epoch,
                     },
+                    // The item as written: an unanchored renewal keeps the last anchor's time.
+                    ReturnValues: "ALL_NEW",
                 }),
                 { abortSignal: signal },
             ),
         );
+        return written;
     }
 
     async take(holder: string, seen: WriterLeaseRecord, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
-        const record: WriterLeaseRecord = { holder, epoch: seen.epoch + 1, version: randomUUID(), leaseMs, renewedAt: this.now() };
+        // A taker's database is the standby's: its agent anchors from the next renewal on.
+        const now = this.now();
+        const record: WriterLeaseRecord = {
+            holder,
+            epoch: seen.epoch + 1,
+            version: randomUUID(),
+            leaseMs,
+            renewedAt: now,
+            anchoredAt: now,
+        };
         return this.conditional("dynamodb:UpdateItem", record, signal, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
-                    UpdateExpression: "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at",
+                    UpdateExpression:
+                        "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at",
                     ConditionExpression: "version = :seen",
                     ExpressionAttributeValues: {
                         ":holder": holder,
@@ -134,10 +163,15 @@ export class DynamoWriterLease implements WriterLeaseStore {
      * One conditional write. A condition failure is LeaseChangedError, unless the item is now
      * exactly what this write wrote: the SDK retried a write whose answer was lost.
      */
-    private async conditional(name: string, record: WriterLeaseRecord, signal: AbortSignal | undefined, send: () => Promise<unknown>) {
+    private async conditional(
+        name: string,
+        record: WriterLeaseRecord,
+        signal: AbortSignal | undefined,
+        send: () => Promise<{ Attributes?: Record<string, unknown> } | object>,
+    ): Promise<WriterLeaseRecord> {
         try {
-            await call(name, this.location, send);
-            return record;
+            const out = (await call(name, this.location, send)) as { Attributes?: Record<string, unknown> };
+            return out.Attributes !== undefined ? parseLeaseItem(out.Attributes, this.location) : record;
         } catch (err) {
             if (!isConditionFailure(err)) {
                 throw err;
