@@ -113,7 +113,22 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             runs.slow = keep(
                 scenario("slow", "slow", (url) => ["--probe", `site=${url}`, "--interval", "0.3", "--timeout", "0.3", "--for", "0.9"]),
             );
-            runs.flap = keep(scenario("flap", "flap", (url) => ["--probe", `site=${url}`, "--max-fail", "2", "--for", "0.6"]));
+            // Every other answer fails; a timeout would fail one that was about to succeed, and two
+            // in a row decide: the same 300 ms as "slow", so a loaded machine never fakes a second.
+            runs.flap = keep(
+                scenario("flap", "flap", (url) => [
+                    "--probe",
+                    `site=${url}`,
+                    "--max-fail",
+                    "2",
+                    "--interval",
+                    "0.3",
+                    "--timeout",
+                    "0.3",
+                    "--for",
+                    "1.2",
+                ]),
+            );
             runs.quorum = keep(
                 scenario("quorum", "ok", (url, dead) => [
                     "--probe",
