@@ -112,7 +112,6 @@ async function siteStack(cfg: PlatformConfig) {
     const web = new WebTier("web", {
         vpcId: network.vpcId,
         vpcCidr: network.cidrBlock,
-        publicSubnetIds: network.publicSubnets.ids,
         privateSubnetIds: network.privateSubnets.ids,
         region: cfg.region,
         accountId: account.accountId,

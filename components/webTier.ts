@@ -33,11 +33,10 @@ export interface WebTierArgs {
     readonly vpcId: pulumi.Input<string>;
     /** IPv4 CIDR of the VPC: the servers may reach Redis (6379, Sentinel 26379) and MySQL (3306) inside it. */
     readonly vpcCidr: string;
-    /** Public subnets, one per zone (at least two): where the internet-facing load balancer lives. */
-    readonly publicSubnetIds: pulumi.Input<string>[];
     /**
-     * Private subnets, one per zone (at least two): the Auto Scaling group spreads the servers
-     * over all of them itself (5 over 3 zones is 2/2/1, over 2 zones 3/2).
+     * Private subnets, one per zone (at least two): the internal load balancer lives in them,
+     * and the Auto Scaling group spreads the servers over all of them itself (5 over 3 zones is
+     * 2/2/1, over 2 zones 3/2).
      */
     readonly privateSubnetIds: pulumi.Input<string>[];
     /** Region of the stack: picks who delivers the load balancer's access logs. */
@@ -130,8 +129,11 @@ export function webTierArgsProblems(args: WebTierArgs): string[] {
     p.check("instanceCount", args.instanceCount, WEB_INSTANCE_COUNT);
     p.check("maxInstanceCount", args.maxInstanceCount, atLeast("instanceCount", Math.max(1, args.instanceCount)));
     p.check("instanceType", args.instanceType, X86_INSTANCE_TYPE);
-    p.check("publicSubnetIds.length", args.publicSubnetIds.length, TWO_SUBNETS("an Application Load Balancer needs two zones"));
-    p.check("privateSubnetIds.length", args.privateSubnetIds.length, TWO_SUBNETS("the servers must survive the loss of a zone"));
+    p.check(
+        "privateSubnetIds.length",
+        args.privateSubnetIds.length,
+        TWO_SUBNETS("the servers must survive the loss of a zone, and an Application Load Balancer needs two"),
+    );
     p.check("vpcCidr", args.vpcCidr, VPC_CIDR);
     const healthPathOk = p.checkOptional("healthCheckPath", args.healthCheckPath, HEALTH_CHECK_PATH);
     p.checkOptional("rootVolumeGiB", args.rootVolumeGiB, ROOT_VOLUME_GIB);
@@ -260,7 +262,7 @@ export class WebTier extends PlatformComponent<WebTierArgs> {
             `${name}-alb-sg`,
             {
                 vpcId: this.args.vpcId,
-                description: "Web tier load balancer: HTTP and HTTPS from the internet, out to the web servers only",
+                description: "Web tier load balancer (internal, behind the virtual IP): HTTP and HTTPS in, out to the web servers only",
                 revokeRulesOnDelete: true,
                 tags: this.tagged(`${name}-alb`),
             },
@@ -276,8 +278,15 @@ export class WebTier extends PlatformComponent<WebTierArgs> {
             },
             { parent: this },
         );
-        // The network is IPv4 only today; the ::/0 rules keep a later dual-stack switch of the
-        // load balancer from silently dropping IPv6 clients.
+        // The load balancer is internal: it has no public address, so only the virtual IP (Global
+        // Accelerator's network interfaces in these subnets) and the VPC itself can reach it. Its
+        // rules still admit any source: Global Accelerator always preserves the client's IP for
+        // an internal ALB ("Preserve client IP addresses", GA developer guide), so shoppers
+        // arrive with their own addresses. Tighter would be the `GlobalAccelerator` security
+        // group GA creates in the VPC as the only source ("Best practices", GA developer guide),
+        // but it exists only once the first endpoint is added, so one `pulumi up` could not
+        // name it. The network is IPv4 only today; the ::/0 rules keep a later dual-stack switch
+        // from silently dropping IPv6 clients.
         const world = { ipv4: { cidrIpv4: "0.0.0.0/0" }, ipv6: { cidrIpv6: "::/0" } };
         for (const port of [80, 443]) {
             for (const [family, cidr] of Object.entries(world)) {
@@ -285,7 +294,7 @@ export class WebTier extends PlatformComponent<WebTierArgs> {
                     `${name}-alb-in-${port}-${family}`,
                     {
                         securityGroupId: albSg.id,
-                        description: `${port === 443 ? "HTTPS" : "HTTP"} from the internet`,
+                        description: `${port === 443 ? "HTTPS" : "HTTP"} from shoppers through the virtual IP (client IPs preserved)`,
                         ipProtocol: "tcp",
                         fromPort: port,
                         toPort: port,
@@ -435,9 +444,15 @@ export class WebTier extends PlatformComponent<WebTierArgs> {
             `${this.name}-alb`,
             {
                 loadBalancerType: "application",
-                internal: false,
+                // The origin is closed: shoppers reach the site only through the virtual IP, so
+                // fencing a site in Global Accelerator fences it for every shopper. The VPC keeps
+                // its internet gateway, which GA requires for an internal endpoint ("Secure VPC
+                // connections", GA developer guide); the private subnets are GA's best practice
+                // for "traffic delivered only by Global Accelerator". `internal` cannot change in
+                // place: an existing internet-facing ALB is replaced (README, Known limits).
+                internal: true,
                 ipAddressType: "ipv4",
-                subnets: this.args.publicSubnetIds,
+                subnets: this.args.privateSubnetIds,
                 securityGroups: [albSg.id],
                 dropInvalidHeaderFields: true,
                 enableDeletionProtection: this.args.deletionProtection ?? true,

@@ -83,8 +83,8 @@ export function placeholdersIn(cfg: PlatformConfig | GlobalConfig): Placeholder[
         found.push({
             key: "ecommerce:originHostnames",
             value: Object.fromEntries(exampleOrigins),
-            problem: "example names (RFC 2606): the cross-region probes would watch nothing real",
-            fix: "each site region's origin name of its load balancer",
+            problem: "example names (RFC 2606): each region's synthetic probes of its own origin would watch nothing real",
+            fix: "each site region's origin name of its internal load balancer (a private record that resolves inside its VPC)",
         });
     }
     if (cfg.backups.image.split(/[:@]/)[0] === EXAMPLE_BACKUP_IMAGE_REPOSITORY) {

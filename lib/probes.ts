@@ -115,12 +115,10 @@ export function buildProbeTargets(plan: ProbePlan): ProbeTarget[] {
         throw new Error(`buildProbeTargets: Redis address "${badAddress}" is not an IPv4 address`);
     }
 
-    const regions = [
-        plan.sourceRegion,
-        ...Object.keys(plan.originHostnames)
-            .filter((r) => r !== plan.sourceRegion)
-            .sort(),
-    ];
+    // Only this region's origin: the load balancers are internal (the origin is closed, shoppers
+    // come through the virtual IP), so another region's origin is out of reach; that site is
+    // seen through the public name, and from its own region's monitoring.
+    const regions = [plan.sourceRegion];
     const targets: ProbeTarget[] = [];
     for (const region of regions) {
         const origin = plan.originHostnames[region];

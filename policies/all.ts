@@ -19,7 +19,7 @@ import {
 import { instanceSizeByTier } from "./sizes";
 import { tierAzSpread } from "./spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "./storage";
-import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "./traffic";
+import { clientIpPreservation, endpointGroupPerSite, noPublicOrigin, oneAccelerator, standbyGetsNoTraffic } from "./traffic";
 import { approvedVersions, eksStandardSupportEnding, lambdaRuntimeDeprecationEnding } from "./versions";
 import { writerAgentPerSite, writerLeaseStore } from "./failover";
 
@@ -47,6 +47,7 @@ export const ALL_POLICIES: Policies = [
     endpointGroupPerSite,
     standbyGetsNoTraffic,
     clientIpPreservation,
+    noPublicOrigin,
     backupBucketsElsewhere,
     rdsBackupsReplicated,
     writerLeaseStore,

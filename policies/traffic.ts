@@ -152,3 +152,18 @@ export const clientIpPreservation = resourcePolicy({
         }
     },
 });
+
+export const noPublicOrigin = resourcePolicy({
+    name: "no-public-origin",
+    description:
+        "Every application load balancer is internal: shoppers reach a site only through the virtual IP, so fencing a site there fences it for every shopper.",
+    enforcementLevel: "mandatory",
+    types: ["aws:lb/loadBalancer:LoadBalancer"],
+    validate: (args, report) => {
+        if ((args.props.loadBalancerType ?? "application") === "application" && args.props.internal !== true) {
+            report(
+                `load balancer ${args.name} is internet-facing (internal must be true): a fenced site would still take writes that reach it by its origin name`,
+            );
+        }
+    },
+});

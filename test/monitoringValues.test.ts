@@ -49,14 +49,12 @@ function checkScrapeConfigs(scrapeConfigs: unknown[]): { status: number | null; 
 }
 
 describe("lib/probes", () => {
-    it("probes site and API of every region's origin (own region first), the public site, the load balancer, Redis and the database", () => {
+    it("probes site and API of its own region's origin (another's is internal, out of reach), the public site, the load balancer, Redis and the database", () => {
         assert.deepEqual(
             buildProbeTargets(PLAN).map((t) => `${t.kind} ${t.region} ${t.endpoint} ${t.module} ${t.target}`),
             [
                 "site us-east-2 origin http_2xx https://origin-us-east-2.shop.example.com/",
                 "api us-east-2 origin http_2xx https://origin-us-east-2.shop.example.com/api/health",
-                "site us-west-1 origin http_2xx http://origin-us-west-1.shop.example.com/",
-                "api us-west-1 origin http_2xx http://origin-us-west-1.shop.example.com/api/health",
                 "site global public http_2xx https://shop.example.com/",
                 "api us-east-2 alb http_2xx https://web-alb-1.us-east-2.elb.amazonaws.com/api/health",
                 "redis us-east-2 node tcp_connect 10.10.64.10:6379",
@@ -73,9 +71,10 @@ describe("lib/probes", () => {
             buildProbeTargets({ ...PLAN, ...plan })
                 .filter((t) => t.module === "http_2xx" && t.endpoint !== "alb")
                 .map((t) => t.target.split(":")[0]);
-        assert.deepEqual(targets({ httpsRegions: [] }), ["http", "http", "http", "http", "http"]);
-        assert.deepEqual(targets({ httpsRegions: ["us-west-1"] }), ["http", "http", "https", "https", "http"]);
-        assert.deepEqual(targets({ httpsRegions: ["us-west-1"], writerRegion: "us-west-1" }), ["http", "http", "https", "https", "https"]);
+        assert.deepEqual(targets({ httpsRegions: [] }), ["http", "http", "http"]);
+        assert.deepEqual(targets({ httpsRegions: ["us-east-2"] }), ["https", "https", "https"]);
+        assert.deepEqual(targets({ httpsRegions: ["us-west-1"] }), ["http", "http", "http"]);
+        assert.deepEqual(targets({ httpsRegions: ["us-west-1"], writerRegion: "us-west-1" }), ["http", "http", "https"]);
     });
 
     it("verifies an HTTPS load balancer against the origin's name, and probes an HTTP one without", () => {
@@ -122,7 +121,7 @@ describe("lib/probes", () => {
         assert.deepEqual(
             configs.map((c) => [c.job_name, c.params.module, c.static_configs.length]),
             [
-                ["synthetic-http", ["http_2xx"], 6],
+                ["synthetic-http", ["http_2xx"], 4],
                 ["synthetic-tcp", ["tcp_connect"], 5],
             ],
         );

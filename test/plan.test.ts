@@ -87,7 +87,7 @@ describe("offline plan (npm run plan)", () => {
         assert.match(out, /^=== parity primary vs dr: \d+ differences on the allow-list/m);
         assert.match(
             out.trim().split("\n").pop()!,
-            /^plan OK: global \(15 resources, 5 policies passed, 20 not applicable, 1 deploy warning\), primary \(\d+ resources, 24 policies passed, 1 not applicable, 5 deploy warnings\), dr \(\d+ resources, 24 policies passed, 1 not applicable, 5 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
+            /^plan OK: global \(15 resources, 5 policies passed, 21 not applicable, 1 deploy warning\), primary \(\d+ resources, 25 policies passed, 1 not applicable, 5 deploy warnings\), dr \(\d+ resources, 25 policies passed, 1 not applicable, 5 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
     });
 
@@ -111,7 +111,7 @@ describe("offline plan (npm run plan)", () => {
         assert.equal(result.ok, true);
         assert.equal(result.stacks.length, 1);
         assert.equal(result.stacks[0].region, "us-west-1");
-        assert.equal(result.stacks[0].verdicts.length, 25);
+        assert.equal(result.stacks[0].verdicts.length, 26);
         assert.ok(
             result.stacks[0].resources.some(
                 (r) =>
@@ -205,7 +205,7 @@ describe("offline plan (npm run plan)", () => {
         const before = await on("2026-11-30");
         assert.equal(
             before.summary,
-            "plan OK: dr (200 resources, 23 policies passed, 1 not applicable, 2 advisory warnings, 5 deploy warnings)",
+            "plan OK: dr (200 resources, 24 policies passed, 1 not applicable, 2 advisory warnings, 5 deploy warnings)",
         );
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
@@ -228,6 +228,6 @@ describe("offline plan (npm run plan)", () => {
                 "ecommerce:webAmiNameFilter",
             ],
         );
-        assert.equal(result.summary, "plan OK: dr (200 resources, 24 policies passed, 1 not applicable, 5 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (200 resources, 25 policies passed, 1 not applicable, 5 deploy warnings)");
     });
 });

@@ -16,7 +16,7 @@ import {
 import { instanceSizeByTier } from "../policies/sizes";
 import { tierAzSpread } from "../policies/spread";
 import { s3Encrypted, s3PublicAccessBlocked } from "../policies/storage";
-import { clientIpPreservation, endpointGroupPerSite, oneAccelerator, standbyGetsNoTraffic } from "../policies/traffic";
+import { clientIpPreservation, endpointGroupPerSite, noPublicOrigin, oneAccelerator, standbyGetsNoTraffic } from "../policies/traffic";
 import { imageProblem } from "../lib/advisories";
 import { approvedVersions, eksStandardSupportEnding, imagesIn, lambdaRuntimeDeprecationEnding } from "../policies/versions";
 import { writerAgentPerSite, writerLeaseStore } from "../policies/failover";
@@ -173,6 +173,7 @@ describe("policy pack", () => {
                 "endpoint-group-per-site",
                 "standby-gets-no-traffic",
                 "accelerator-client-ip-preservation",
+                "no-public-origin",
                 "backup-buckets-elsewhere",
                 "rds-backups-replicated",
                 "writer-lease-store",
@@ -1178,5 +1179,16 @@ describe("writer-lease-store and writer-agent-per-site", () => {
                 "writer agent writer-agent-function: AGENT_CONFIG has no appUser",
             ],
         );
+    });
+});
+
+describe("no-public-origin", () => {
+    it("passes an internal application load balancer and fails an internet-facing one, naming it", () => {
+        const alb = (internal: boolean) =>
+            res("aws:lb/loadBalancer:LoadBalancer", "web-alb", { loadBalancerType: "application", internal });
+        assert.deepEqual(messages(verdict(noPublicOrigin, [alb(true)])), []);
+        assert.deepEqual(messages(verdict(noPublicOrigin, [alb(false)])), [
+            "load balancer web-alb is internet-facing (internal must be true): a fenced site would still take writes that reach it by its origin name",
+        ]);
     });
 });

@@ -39,7 +39,6 @@ const variantRuns = new Map<string, Promise<StackRun>>();
 const SEED_ARGS: WebTierArgs = {
     vpcId: "vpc-1",
     vpcCidr: "10.10.0.0/16",
-    publicSubnetIds: ["subnet-a", "subnet-b"],
     privateSubnetIds: ["subnet-c", "subnet-d"],
     region: "us-east-2",
     accountId: "123456789012",
@@ -133,12 +132,12 @@ describe("WebTier", () => {
     ];
     for (const e of expectations) {
         describe(`stack ${e.stack}`, () => {
-            it(`creates exactly one internet-facing ALB in the public subnets of all ${e.ids.length} zones`, async () => {
+            it(`creates exactly one internal ALB (the origin closed: shoppers come through the virtual IP) in the private subnets of all ${e.ids.length} zones`, async () => {
                 const run = await loadStack(e.stack);
                 const [alb] = expectCount(run, LB, 1);
                 assert.equal(alb.inputs.loadBalancerType, "application");
-                assert.equal(alb.inputs.internal, false);
-                const publics = subnetsOf(run, "public");
+                assert.equal(alb.inputs.internal, true);
+                const publics = subnetsOf(run, "private");
                 assert.deepEqual(
                     alb.inputs.subnets,
                     publics.map((s) => s.id),
@@ -649,14 +648,9 @@ describe("WebTier", () => {
                 'instanceType = "t3xlarge": expected an x86_64 EC2 instance type such as t3.xlarge (the AMIs are x86_64; Graviton types cannot boot them)',
             ],
             [
-                "a single public subnet",
-                { publicSubnetIds: ["subnet-a"] },
-                "publicSubnetIds.length = 1: expected at least 2 (an Application Load Balancer needs two zones)",
-            ],
-            [
                 "a single private subnet",
                 { privateSubnetIds: ["subnet-c"] },
-                "privateSubnetIds.length = 1: expected at least 2 (the servers must survive the loss of a zone)",
+                "privateSubnetIds.length = 1: expected at least 2 (the servers must survive the loss of a zone, and an Application Load Balancer needs two)",
             ],
             [
                 "a health path without a leading slash",
