@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { DrillReport, reportHtml, reportTable, summarize, timelineLines } from "./report";
-import { DrillOptions, drillOptionProblems, Fault, FAULTS, runDrill } from "./run";
+import { DrillOptions, drillOptionProblems, Fault, FAULTS, NO_FAILOVER_FAULTS, runDrill } from "./run";
 
 const USAGE = `usage: npm run drill -- [flags]
 
@@ -29,7 +29,7 @@ const USAGE = `usage: npm run drill -- [flags]
 /** Whether the drill behaved as its fault requires; the reasons it did not. */
 export function verdict(rep: DrillReport): string[] {
     const problems: string[] = [];
-    const due = rep.fault !== "slow";
+    const due = !NO_FAILOVER_FAULTS.includes(rep.fault as Fault);
     if (rep.failovers !== (due ? 1 : 0)) {
         problems.push(`${rep.failovers} failover decision(s), expected ${due ? 1 : 0}`);
     }
@@ -44,7 +44,14 @@ export function verdict(rep: DrillReport): string[] {
         problems.push("DR was promoted");
     }
     if (rep.splitBrain.length > 0) {
-        problems.push(`split brain: the old primary accepted ${rep.splitBrain.length} write(s) after the fence`);
+        problems.push(
+            `split brain: the old primary accepted ${rep.splitBrain.length} write(s) after ${rep.originWrites !== undefined ? "the lease was taken" : "the fence"}`,
+        );
+    }
+    if ((rep.originWrites?.ackedAfterTake ?? 0) > 0) {
+        problems.push(
+            `split brain: ${rep.originWrites!.ackedAfterTake} write(s) to the old primary's origin acknowledged after the lease was taken`,
+        );
     }
     if (rep.lostEverywhere.length > 0) {
         problems.push(`${rep.lostEverywhere.length} acknowledged write(s) are in neither database`);

@@ -261,6 +261,14 @@ export class MariaDb {
         return { host: "127.0.0.1", port, user: MASTER_USER, password: this.options.password, connectTimeout: 1000 };
     }
 
+    /**
+     * The application's own account as the writer lease's fence keeps it (failover/agent/fence.ts
+     * creates it, locked, and opens it while the site holds the lease), over TCP on 127.0.0.1.
+     */
+    appConnection(user: string): ConnectionOptions {
+        return { host: "127.0.0.1", port: this.port, user, password: this.options.password, database: SHOP_SCHEMA, connectTimeout: 1000 };
+    }
+
     /** The application's connection options (TCP on 127.0.0.1). */
     shopConnection(): ConnectionOptions {
         return {

@@ -34,8 +34,14 @@ export interface DrillReport {
     readonly lossWindowMs?: number;
     /** Acknowledged writes neither database has (must be none). */
     readonly lostEverywhere: readonly number[];
-    /** Writes the old primary committed after the fence completed (split brain; must be none). */
+    /**
+     * Writes the old primary committed after the new writer's lease was taken (with the writer
+     * lease: invariant I1, the commit point), else after the fence completed (split brain; must be none).
+     */
     readonly splitBrain: readonly number[];
+    /** With the writer lease: when it was taken (ms from the fault), and the writes sent to the primary's origin. */
+    readonly leaseTakenMs?: number;
+    readonly originWrites?: { readonly sent: number; readonly acked: number; readonly ackedAfterTake: number };
     readonly timeline: readonly TimelineEvent[];
 }
 
@@ -83,7 +89,23 @@ export function summarize(r: DrillResult): DrillReport {
         lostOnDr: lost.map((w) => w.id),
         lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
         lostEverywhere: acked.filter((w) => !onDr.has(w.id) && !onOld.has(w.id)).map((w) => w.id),
-        splitBrain: fencedAt === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > fencedAt).map((w) => w.id),
+        splitBrain: (() => {
+            const after = r.leaseTakenAt ?? fencedAt;
+            return after === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > after).map((w) => w.id);
+        })(),
+        leaseTakenMs: since(r.leaseTakenAt),
+        ...(r.originWrites !== undefined
+            ? {
+                  originWrites: {
+                      sent: r.originWrites.length,
+                      acked: r.originWrites.filter((w) => w.ackAt !== undefined).length,
+                      ackedAfterTake:
+                          r.leaseTakenAt === undefined
+                              ? 0
+                              : r.originWrites.filter((w) => w.ackAt !== undefined && w.ackAt > r.leaseTakenAt!).length,
+                  },
+              }
+            : {}),
         timeline: r.timeline,
     };
 }
@@ -117,7 +139,21 @@ export function reportTable(rep: DrillReport): string {
             `${rep.lostOnDr.length}${rep.lossWindowMs !== undefined ? ` (acknowledged within ${ms(rep.lossWindowMs)} before the fault)` : ""}`,
         ],
         ["acknowledged, in neither database", String(rep.lostEverywhere.length)],
-        ["split brain: old primary writes after the fence", String(rep.splitBrain.length)],
+        ...(rep.originWrites !== undefined
+            ? ([
+                  ["writer lease taken", ms(rep.leaseTakenMs)],
+                  [
+                      "writes to the primary's origin (bypassing the virtual IP)",
+                      `${rep.originWrites.sent} sent, ${rep.originWrites.acked} acknowledged, ${rep.originWrites.ackedAfterTake} after the lease was taken`,
+                  ],
+              ] as [string, string][])
+            : []),
+        [
+            rep.originWrites !== undefined
+                ? "split brain (I1): old primary commits after the lease was taken"
+                : "split brain: old primary writes after the fence",
+            String(rep.splitBrain.length),
+        ],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");

@@ -16,15 +16,29 @@ import { createConnection } from "mysql2/promise";
 import { Controller, Outcome } from "../failover/controller";
 import type { FailoverReport } from "../failover/core/ports";
 import { HttpProbe, Probe, ProbeResult } from "../failover/probes/http";
+import { writerHealthQuery } from "../failover/agent/fence";
+import { APP_DB_USER } from "../lib/failoverNaming";
 import { drillAdapters, DrillNotifier } from "./adapters";
+import { DRILL_LEASE_TIMING, DrillLease } from "./lease";
 import { MariaDb, mariaDbInstalled } from "./mariadb";
 import { TcpProxy } from "./proxy";
 import { DrillSite } from "./site";
 import { freePort } from "./tools";
 import { Writer, WriteRecord } from "./writer";
 
-export const FAULTS = ["db-kill", "site-kill", "blackhole", "slow", "lag"] as const;
+export const FAULTS = ["db-kill", "site-kill", "blackhole", "slow", "lag", "partition-standby", "lease-isolation", "agent-stop"] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/**
+ * The faults run with the writer lease (drill/lease.ts): the agents beside both databases, the
+ * application on its own fenced account, the controller taking the lease before it acts, and the
+ * shoppers reaching the primary through the virtual IP apart from the standby's network. The
+ * others still run the earlier world (no lease) until they are moved over.
+ */
+export const LEASE_FAULTS: readonly Fault[] = ["partition-standby", "lease-isolation", "agent-stop"];
+
+/** The faults that must not fail over. */
+export const NO_FAILOVER_FAULTS: readonly Fault[] = ["slow", "partition-standby"];
 
 export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     "db-kill": "the primary's database killed (SIGKILL)",
@@ -32,6 +46,10 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     blackhole: "the network to the primary site and its database blackholed (connections accepted, nothing answered)",
     slow: "the primary site slow, but within the probe timeout (no failover is due)",
     lag: "replication lag built up before the database is killed (the RPO guard must hold the promotion)",
+    "partition-standby":
+        "the standby's network to the primary cut (its probes and replication), while shoppers still reach the primary through the virtual IP (no failover is due)",
+    "lease-isolation": "the primary's writer agent cut off from the lease store while shoppers still reach the primary",
+    "agent-stop": "the primary's writer agent stopped (a dead function): nothing renews the lease",
 };
 
 export interface DrillOptions {
@@ -78,6 +96,10 @@ export interface DrillResult {
     readonly onDr: readonly number[];
     /** Order IDs in the old primary's database at the end, with the commit time (ms). */
     readonly onOldPrimary: readonly { readonly id: number; readonly committedAt: number }[];
+    /** With the writer lease: when the controller took it (the commit point: no write on the old writer after it). */
+    readonly leaseTakenAt?: number;
+    /** With the writer lease: writes sent straight to the primary's origin (an in-region client), bypassing the virtual IP. */
+    readonly originWrites?: readonly WriteRecord[];
     readonly report?: FailoverReport;
 }
 
@@ -146,7 +168,8 @@ export function drillOptionProblems(o: DrillOptions): string[] {
         "at least 0.5 s and before the end of the drill",
     );
     check("duration", o.durationMs / 1000, o.durationMs <= 600_000, "at most 600 seconds");
-    const budget = o.intervalMs * o.maxFail + o.intervalMs / 2 + 1500;
+    const leaseMs = LEASE_FAULTS.includes(o.fault) ? DRILL_LEASE_TIMING.leaseMs + DRILL_LEASE_TIMING.takeoverWaitMs + 1500 : 0;
+    const budget = Math.max(o.intervalMs * o.maxFail, leaseMs) + o.intervalMs / 2 + 1500;
     if (o.durationMs - o.faultAtMs < budget) {
         problems.push(
             `--duration ${o.durationMs / 1000}: leaves ${(o.durationMs - o.faultAtMs) / 1000} s after the fault; the controller needs about ${budget / 1000} s (interval x max-fail, then the steps)`,
@@ -192,15 +215,44 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         await waitFor(async () => (await drDb.sql("SHOW TABLES IN shop")).length === 2, 10_000, "the DR database to replicate the schema");
         log(`databases: primary 127.0.0.1:${primaryPort}, dr 127.0.0.1:${drPort} (replicating by GTID)`);
 
+        // --- the writer lease: a store, an agent beside each database --------------------------
+        const leased = LEASE_FAULTS.includes(options.fault);
+        let lease: DrillLease | undefined;
+        if (leased) {
+            lease = await new DrillLease((event, fields) => note(event, fields), password).start();
+            cleanups.push(() => lease!.close());
+            const agentsUntil = performance.now() + options.durationMs + 30_000;
+            lease.startAgent("primary", primaryDb, lease.agentPath.port, agentsUntil);
+            lease.startAgent("dr", drDb, lease.controllerPath.port, agentsUntil);
+            // The application's account opens once the primary's agent holds the lease.
+            await waitFor(
+                async () => {
+                    const c = await createConnection(primaryDb.appConnection(APP_DB_USER));
+                    await c.end();
+                    return true;
+                },
+                10_000,
+                "the primary's writer agent to open the application's account",
+            );
+            log(`writer lease: agents beside both databases, the application on ${APP_DB_USER}`);
+        }
+
         // --- the sites, the network, the virtual IP --------------------------------------------
-        const primarySite = await new DrillSite("primary", primaryDb.shopConnection()).start();
-        const drSite = await new DrillSite("dr", drDb.shopConnection()).start();
+        const [primaryApp, drApp] = leased
+            ? [primaryDb.appConnection(APP_DB_USER), drDb.appConnection(APP_DB_USER)]
+            : [primaryDb.shopConnection(), drDb.shopConnection()];
+        const health = leased ? writerHealthQuery() : undefined;
+        const primarySite = await new DrillSite("primary", primaryApp, health).start();
+        const drSite = await new DrillSite("dr", drApp, health).start();
         cleanups.push(
             () => primarySite.close(),
             () => drSite.close(),
         );
         const primarySiteNetwork = await new TcpProxy("primary-site-network", { kind: "forward", port: primarySite.port }).start();
-        const front = await new TcpProxy("virtual-ip", { kind: "forward", port: primarySiteNetwork.port }).start();
+        // With the writer lease the shoppers' path to the primary (the virtual IP) is not the
+        // standby's network to it: partition-standby cuts the one and leaves the other.
+        const shoppersToPrimary = leased ? primarySite.port : primarySiteNetwork.port;
+        const front = await new TcpProxy("virtual-ip", { kind: "forward", port: shoppersToPrimary }).start();
         cleanups.push(
             () => primarySiteNetwork.close(),
             () => front.close(),
@@ -211,7 +263,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const notifier = new DrillNotifier();
         const adapters = drillAdapters({
             front,
-            sites: { primary: primarySiteNetwork.port, dr: drSite.port },
+            sites: { primary: shoppersToPrimary, dr: drSite.port },
             database: { oldWriter: primaryDb.adminConnection(primaryDbNetwork.port), standby: drDb.adminConnection() },
             notifier,
             statePath: path.join(work, "controller", "state.json"),
@@ -224,7 +276,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         ];
         const stop = new AbortController();
         const controller = new Controller(
-            { adapters, probes, emit: (event, fields) => note(event, fields), signal: stop.signal },
+            {
+                adapters: lease !== undefined ? { ...adapters, writerLease: lease.controllerStore() } : adapters,
+                probes,
+                emit: (event, fields) => note(event, fields),
+                signal: stop.signal,
+            },
             {
                 roles: { region: "dr", writerRegion: "primary" },
                 thresholds: { maxFail: options.maxFail, quorum: options.quorum },
@@ -236,6 +293,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
                 retryDelayMs: 100,
                 promoteTimeoutMs: 10_000,
                 dryRun: false,
+                leaseTiming: DRILL_LEASE_TIMING,
             },
         );
         // The lag fault: the replica kept behind until its lag, as the controller reads it, is
@@ -252,14 +310,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
         // --- the drill ------------------------------------------------------------------------
         const writer = new Writer(front.port, options.writesPerSecond);
+        // With the lease, an in-region client writes to the primary's origin too, bypassing the
+        // virtual IP: only the database's fence can stop it.
+        const originWriter = leased
+            ? new Writer(primarySite.port, Math.max(1, Math.floor(options.writesPerSecond / 4)), 1000, 1_000_000)
+            : undefined;
         // Whatever happens below, the writer and the controller stop before the servers do.
         cleanups.push(
             () => writer.stop(),
+            () => originWriter?.stop() ?? Promise.resolve(),
             () => Promise.resolve(stop.abort(new Error("the drill stopped"))),
         );
         const startedAt = Date.now();
         note("drill", { phase: "writes start" });
         writer.start();
+        originWriter?.start();
         const watching = controller.watch(undefined, startedAt + options.durationMs).catch((err: Error) => {
             note("controller-error", { error: err.message });
             return "stopped" as const;
@@ -268,7 +333,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const faultAt = Date.now();
         note("fault", { fault: options.fault, description: FAULT_DESCRIPTIONS[options.fault] });
         log(`fault: ${FAULT_DESCRIPTIONS[options.fault]}`);
-        await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs });
+        await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs, lease });
 
         // The watch ends by the drill's end (absolute) and starts no round that could outlast it.
         // Cutting it off at exactly that end made a watch that ran its course ("elapsed") read as
@@ -288,7 +353,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // Keep writing to the end of the drill (the DR site serving), then stop everything.
         await sleep(Math.max(0, startedAt + options.durationMs - Date.now()));
         stop.abort(new Error("the drill ended"));
-        await writer.stop();
+        await Promise.all([writer.stop(), originWriter?.stop()]);
         await watching;
         const endedAt = Date.now();
         note("drill", { phase: "writes stop", outcome });
@@ -315,6 +380,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             onDr,
             onOldPrimary,
             report: notifier.reports[0],
+            ...(leased
+                ? {
+                      leaseTakenAt: timeline.find((e) => e.event === "action" && e.action === "take-lease" && e.status === "succeeded")?.at,
+                      originWrites: originWriter?.writes ?? [],
+                  }
+                : {}),
         };
     } finally {
         for (const cleanup of cleanups.reverse()) {
@@ -328,9 +399,28 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
 async function inject(
     options: DrillOptions,
-    w: { primaryDb: MariaDb; primarySite: DrillSite; primarySiteNetwork: TcpProxy; primaryDbNetwork: TcpProxy; timeoutMs: number },
+    w: {
+        primaryDb: MariaDb;
+        primarySite: DrillSite;
+        primarySiteNetwork: TcpProxy;
+        primaryDbNetwork: TcpProxy;
+        timeoutMs: number;
+        lease?: DrillLease;
+    },
 ): Promise<void> {
     switch (options.fault) {
+        case "partition-standby":
+            // The standby's view of the primary: its direct probes and replication. The shoppers'
+            // path (the virtual IP) and the agent's path to the lease store stay up.
+            w.primarySiteNetwork.set({ kind: "blackhole" });
+            w.primaryDbNetwork.set({ kind: "blackhole" });
+            return;
+        case "lease-isolation":
+            w.lease!.agentPath.set({ kind: "blackhole" });
+            return;
+        case "agent-stop":
+            w.lease!.stopPrimaryAgent();
+            return;
         case "db-kill":
         case "lag":
             await w.primaryDb.kill();

@@ -27,6 +27,12 @@ export class DrillSite {
     constructor(
         readonly name: string,
         database: ConnectionOptions,
+        /**
+         * The health contract (README, "The writer lease"): with a writer lease, 200 only while
+         * the database is writable under a lease whose deadline lies ahead (writerHealthQuery);
+         * without one, while it is writable.
+         */
+        private readonly healthQuery = "SELECT @@global.read_only = 0 AS writable",
     ) {
         this.pool = createPool({ ...database, connectionLimit: 8, waitForConnections: true, queueLimit: 50, enableKeepAlive: true });
     }
@@ -65,8 +71,8 @@ export class DrillSite {
         const headers = { [SITE_HEADER]: this.name, "content-type": "text/plain" };
         if (req.method === "GET" && req.url === "/health") {
             try {
-                const [rows] = await this.pool.query("SELECT @@global.read_only AS readOnly");
-                const writable = (rows as { readOnly: number }[])[0].readOnly === 0;
+                const [rows] = await this.pool.query(this.healthQuery);
+                const writable = Number((rows as { writable: number }[])[0]?.writable) === 1;
                 res.writeHead(writable ? 200 : 503, headers).end(writable ? "ok\n" : "read-only\n");
             } catch (err) {
                 res.writeHead(503, headers).end(`database: ${(err as Error).message}\n`);

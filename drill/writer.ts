@@ -20,19 +20,23 @@ export class Writer {
     readonly writes: WriteRecord[] = [];
     private timer?: NodeJS.Timeout;
     private inFlight = new Set<Promise<void>>();
-    private next = 1;
+    private next: number;
 
     constructor(
         private readonly port: number,
         private readonly ratePerSecond: number,
         private readonly timeoutMs = 1000,
-    ) {}
+        /** The first order number (two writers at once number apart). */
+        private readonly firstId = 1,
+    ) {
+        this.next = firstId;
+    }
 
     start(): void {
         const started = Date.now();
         const tick = () => {
             // Catch up on the schedule: as many writes as the rate says by now.
-            const due = Math.floor(((Date.now() - started) * this.ratePerSecond) / 1000) + 1;
+            const due = Math.floor(((Date.now() - started) * this.ratePerSecond) / 1000) + this.firstId;
             while (this.next <= due) {
                 this.send(this.next++);
             }

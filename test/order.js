@@ -24,6 +24,7 @@ const path = require("path");
 const LONGEST_FIRST = [
     "drillGuards.test.ts",
     "drillFaults.test.ts",
+    "drillLease.test.ts",
     "typecheck.test.ts",
     "plan.test.ts",
     "drillSentinel.test.ts",
