@@ -407,11 +407,18 @@ export function controllerPolicy(p: {
             // The writer lease (read, taken once it lapsed) and the witness's post beside it; never
             // establish or delete (the writer's agent establishes it).
             {
-                Sid: "WriterLeaseAndWitness",
+                Sid: "ReadTheLeaseAndTheWitness",
                 Effect: "Allow",
-                Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                Action: "dynamodb:GetItem",
                 Resource: p.leaseTableArn,
                 Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer", "witness"] } },
+            },
+            {
+                Sid: "TakeTheLease",
+                Effect: "Allow",
+                Action: "dynamodb:UpdateItem",
+                Resource: p.leaseTableArn,
+                Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer"] } },
             },
             { Sid: "FindTheEndpointGroups", Effect: "Allow", Action: "globalaccelerator:ListEndpointGroups", Resource: p.listenerArn },
             {

@@ -76,7 +76,9 @@ export class DrillLease {
             endpoint: `http://127.0.0.1:${port}`,
             credentials: { accessKeyId: "AKIDDRILL", secretAccessKey: "drill" },
             maxAttempts: 1,
-            requestHandler: { connectionTimeout: 200, requestTimeout: 400 },
+            // A loaded machine (the suite's parallel run) can take a second to connect on
+            // loopback: the agents' renewal timeout (200 ms) still bounds each renewal.
+            requestHandler: { connectionTimeout: 1000, requestTimeout: 1000 },
         });
         this.clients.push(c);
         return c;

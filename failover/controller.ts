@@ -575,7 +575,7 @@ export class Controller {
         }
         const { region } = this.options.roles;
         const timing = this.leaseTiming;
-        let current = await store.read(context.signal);
+        const current = await store.read(context.signal);
         if (current === undefined) {
             throw new LeaseRenewedError(`${store.location}: no writer has established the lease; nothing proves the old writer closed`);
         }
@@ -604,12 +604,15 @@ export class Controller {
                 }
                 view = watchLease(view.watch, again, this.monotonic(), timing);
             }
-            current = (await store.read(context.signal)) ?? current;
+            // Take exactly the version watched for L + d: a renewal since then makes the
+            // conditional write fail (LeaseChangedError below), never a take of a fresh lease.
         }
         try {
             const taken = await store.take(region, current, timing.leaseMs, context.signal);
             return {
-                detail: `${store.location}: taken from ${current.holder} (epoch ${current.epoch}) at epoch ${taken.epoch}; its database has closed by itself`,
+                detail:
+                    `${store.location}: taken from ${current.holder} (epoch ${current.epoch}) at epoch ${taken.epoch}; ` +
+                    "its database closed by the lease's timing (fence unconfirmed: the old writer's database was not asked)",
                 lease: { epoch: taken.epoch, takenAt: this.clock.now(), previousHolder: current.holder, previousEpoch: current.epoch },
             };
         } catch (err) {

@@ -86,11 +86,18 @@ describe("FailoverController", () => {
             { Sid: "Notify", Effect: "Allow", Action: ["sns:Publish", "sns:GetTopicAttributes"], Resource: topic.outputs.arn },
             {
                 // The writer lease and the witness's post, in us-west-2 (us-west-1 holds no replica of the MRSC table).
-                Sid: "WriterLeaseAndWitness",
+                Sid: "ReadTheLeaseAndTheWitness",
                 Effect: "Allow",
-                Action: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                Action: "dynamodb:GetItem",
                 Resource: "arn:aws:dynamodb:us-west-2:123456789012:table/ecommerce-writer-lease",
                 Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer", "witness"] } },
+            },
+            {
+                Sid: "TakeTheLease",
+                Effect: "Allow",
+                Action: "dynamodb:UpdateItem",
+                Resource: "arn:aws:dynamodb:us-west-2:123456789012:table/ecommerce-writer-lease",
+                Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer"] } },
             },
             { Sid: "FindTheEndpointGroups", Effect: "Allow", Action: "globalaccelerator:ListEndpointGroups", Resource: LISTENER },
             {

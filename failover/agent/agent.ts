@@ -31,7 +31,8 @@ export interface FencedDatabase {
     anchor(): Promise<string>;
     extend(holder: string, epoch: number, anchor: string, afterMs: number): Promise<void>;
     beat(): Promise<boolean>;
-    unfence(): Promise<void>;
+    /** Opens the application's account while the deadline lies ahead; false when it did not. */
+    unfence(): Promise<boolean>;
     fenceNow(): Promise<void>;
     status(): Promise<FenceStatus>;
 }
@@ -264,8 +265,9 @@ export class WriterAgent {
             const status = await database.status();
             this.armed = status.armed;
             if (status.fencedAt !== undefined && status.deadline > status.now) {
-                await database.unfence();
-                this.emit("unfenced", { epoch: record.epoch, fencedAt: status.fencedAt, deadline: status.deadline });
+                if (await database.unfence()) {
+                    this.emit("unfenced", { epoch: record.epoch, fencedAt: status.fencedAt, deadline: status.deadline });
+                }
             }
             if (!wasHolder || !status.armed) {
                 this.emit("renewed", {

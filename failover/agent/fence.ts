@@ -8,7 +8,7 @@
  *                  beat_at (the agent's heartbeat, once a second while the lease is valid),
  *                  armed (the fence's event was enabled and the scheduler on at that beat),
  *                  fenced_at (when the event last locked the application out)
- *   enforce_writer_lease_v1   a procedure: once the deadline has passed, lock the application's
+ *   enforce_writer_lease_v2   a procedure: once the deadline has passed, lock the application's
  *                  account (ALTER USER ... ACCOUNT LOCK) and end each of its sessions
  *                  (mysql.rds_kill)
  *   enforce_writer_lease      an event, every second, that calls it
@@ -64,7 +64,7 @@ export interface FenceSchema {
 }
 
 export const DEFAULT_FENCE_SCHEMA = "failover";
-export const ENFORCE_PROCEDURE = "enforce_writer_lease_v1";
+export const ENFORCE_PROCEDURE = "enforce_writer_lease_v2";
 export const ENFORCE_EVENT = "enforce_writer_lease";
 
 /** Why these names cannot be used, or undefined. */
@@ -90,6 +90,9 @@ export function fenceSchemaProblem(s: FenceSchema): string | undefined {
 }
 
 const account = (s: FenceSchema) => `'${s.appUser}'@'${s.appHost}'`;
+
+/** The named lock (GET_LOCK) the event and the agent's unfence share. */
+const fenceLockName = (s: FenceSchema) => `${s.schema}.writer_fence`;
 
 /**
  * The fence's schema, idempotently: every statement may run again on a server that has it.
@@ -129,7 +132,9 @@ export function fenceSetupStatements(s: FenceSchema): string[] {
             DECLARE thread BIGINT;
             DECLARE sessions CURSOR FOR SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '${s.appUser}';
             DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;
-            IF NOT EXISTS (SELECT 1 FROM ${q}.writer_lease WHERE id = 1 AND deadline > UNIX_TIMESTAMP(NOW(6))) THEN
+            -- The agent's unfence takes the same named lock: a lock here can never land between
+            -- its check of the deadline and its unlock (an unlocked account marked fenced).
+            IF GET_LOCK('${fenceLockName(s)}', 2) = 1 AND NOT EXISTS (SELECT 1 FROM ${q}.writer_lease WHERE id = 1 AND deadline > UNIX_TIMESTAMP(NOW(6))) THEN
                 IF NOT EXISTS (SELECT 1 FROM ${q}.writer_lease WHERE id = 1 AND fenced_at IS NOT NULL) THEN
                     ALTER USER ${account(s)} ACCOUNT LOCK;
                     UPDATE ${q}.writer_lease SET fenced_at = UNIX_TIMESTAMP(NOW(6)) WHERE id = 1;
@@ -148,6 +153,7 @@ export function fenceSetupStatements(s: FenceSchema): string[] {
                 END LOOP;
                 CLOSE sessions;
             END IF;
+            DO RELEASE_LOCK('${fenceLockName(s)}');
         END`,
         `CREATE EVENT IF NOT EXISTS ${q}.${ENFORCE_EVENT} ON SCHEDULE EVERY 1 SECOND DO CALL ${q}.${ENFORCE_PROCEDURE}()`,
         // Replicated events are disabled on a replica; after a promotion this enables it again,
@@ -190,6 +196,12 @@ export interface FenceStatus {
 export interface MysqlFenceOptions {
     readonly connection: PoolOptions;
     readonly schema: FenceSchema;
+    /**
+     * How long one statement may take (the set-up's DDL gets ten times as long). In an RDS
+     * Multi-AZ failover open connections tend to hang rather than reset: without a bound the
+     * agent's loop would wait on them and never reach its grace. @default 2000
+     */
+    readonly queryTimeoutMs?: number;
 }
 
 /** The fence on a MySQL-protocol server, through the master (administrative) user. */
@@ -201,7 +213,24 @@ export class MysqlFence {
         if (problem !== undefined) {
             throw new Error(`fence: ${problem}`);
         }
-        this.pool = createPool({ connectionLimit: 2, ...options.connection });
+        this.pool = createPool({ connectionLimit: 2, enableKeepAlive: true, ...options.connection });
+        // Deadlines are Unix seconds from UNIX_TIMESTAMP(NOW(6)), which converts the session's
+        // local time back: in a UTC session no daylight-saving hour makes it ambiguous. The
+        // event takes the time zone of the session that creates it (this one).
+        // The pool hands its listeners the callback-style connection (mysql2's promise pool
+        // re-emits the core pool's events): the statement is queued before any other on it.
+        this.pool.on("connection", (connection) => {
+            (connection as unknown as { query(sql: string, callback: () => void): void }).query(
+                "SET time_zone = '+00:00'",
+                () => undefined,
+            );
+        });
+    }
+
+    /** One statement within the query timeout (an answer that does not come is an error). */
+    private async run<T = unknown>(sql: string, values: unknown[] = [], timeoutMs = this.options.queryTimeoutMs ?? 2000): Promise<T> {
+        const [result] = await this.pool.query({ sql, values, timeout: timeoutMs });
+        return result as T;
     }
 
     private get q(): string {
@@ -213,7 +242,11 @@ export class MysqlFence {
         const c = await this.pool.getConnection();
         try {
             for (const statement of fenceSetupStatements(this.options.schema)) {
-                await c.query(statement, statement.includes("IDENTIFIED BY ?") ? [appPassword] : []);
+                await c.query({
+                    sql: statement,
+                    values: statement.includes("IDENTIFIED BY ?") ? [appPassword] : [],
+                    timeout: 10 * (this.options.queryTimeoutMs ?? 2000),
+                });
             }
         } finally {
             c.release();
@@ -222,7 +255,7 @@ export class MysqlFence {
 
     /** The database's clock, read before a renewal: the anchor of the deadline that renewal allows. */
     async anchor(): Promise<string> {
-        const [rows] = await this.pool.query<RowDataPacket[]>("SELECT UNIX_TIMESTAMP(NOW(6)) AS now");
+        const rows = await this.run<RowDataPacket[]>("SELECT UNIX_TIMESTAMP(NOW(6)) AS now");
         return String(rows[0].now);
     }
 
@@ -231,7 +264,7 @@ export class MysqlFence {
      * never earlier than it was.
      */
     async extend(holder: string, epoch: number, anchor: string, afterMs: number): Promise<void> {
-        await this.pool.query(
+        await this.run(
             `UPDATE ${this.q}.writer_lease SET holder = ?, epoch = ?, deadline = GREATEST(deadline, CAST(? AS DECIMAL(17,6)) + CAST(? AS DECIMAL(17,6))) WHERE id = 1 AND epoch <= ?`,
             [holder, epoch, anchor, (afterMs / 1000).toFixed(6), epoch],
         );
@@ -239,7 +272,7 @@ export class MysqlFence {
 
     /** The heartbeat: while the deadline lies ahead, the time now and whether the fence is armed. */
     async beat(): Promise<boolean> {
-        const [result] = await this.pool.query(
+        const result = await this.run(
             `UPDATE ${this.q}.writer_lease SET beat_at = UNIX_TIMESTAMP(NOW(6)),
                 armed = (@@global.event_scheduler = 'ON' AND EXISTS (SELECT 1 FROM information_schema.EVENTS
                     WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ? AND STATUS = 'ENABLED'))
@@ -249,21 +282,50 @@ export class MysqlFence {
         return (result as { affectedRows: number }).affectedRows === 1;
     }
 
-    /** Opens the application's account again. Only after a renewal has moved the deadline ahead. */
-    async unfence(): Promise<void> {
+    /**
+     * Opens the application's account again, only while the deadline lies ahead, under the named
+     * lock the event takes: the mark is cleared first, and the account unlocked only when that
+     * took; a deadline that passes after it finds the mark clear, and the next event locks.
+     */
+    async unfence(): Promise<boolean> {
         const s = this.options.schema;
-        await this.pool.query(`ALTER USER ${account(s)} ACCOUNT UNLOCK`);
-        await this.pool.query(`UPDATE ${this.q}.writer_lease SET fenced_at = NULL WHERE id = 1 AND deadline > UNIX_TIMESTAMP(NOW(6))`);
+        const timeout = this.options.queryTimeoutMs ?? 2000;
+        const c = await this.pool.getConnection();
+        try {
+            const [[{ got }]] = await c.query<RowDataPacket[]>({
+                sql: "SELECT GET_LOCK(?, 2) AS got",
+                values: [fenceLockName(s)],
+                timeout,
+            });
+            if (Number(got) !== 1) {
+                return false;
+            }
+            try {
+                const [cleared] = await c.query({
+                    sql: `UPDATE ${this.q}.writer_lease SET fenced_at = NULL WHERE id = 1 AND fenced_at IS NOT NULL AND deadline > UNIX_TIMESTAMP(NOW(6))`,
+                    timeout,
+                });
+                if ((cleared as { affectedRows: number }).affectedRows !== 1) {
+                    return false;
+                }
+                await c.query({ sql: `ALTER USER ${account(s)} ACCOUNT UNLOCK`, timeout });
+                return true;
+            } finally {
+                await c.query({ sql: "DO RELEASE_LOCK(?)", values: [fenceLockName(s)], timeout }).catch(() => undefined);
+            }
+        } finally {
+            c.release();
+        }
     }
 
     /** Closes the fence at once (the lease is known to be lost): the deadline becomes now. */
     async fenceNow(): Promise<void> {
-        await this.pool.query(`UPDATE ${this.q}.writer_lease SET deadline = LEAST(deadline, UNIX_TIMESTAMP(NOW(6))) WHERE id = 1`);
-        await this.pool.query(`CALL ${this.q}.${ENFORCE_PROCEDURE}()`);
+        await this.run(`UPDATE ${this.q}.writer_lease SET deadline = LEAST(deadline, UNIX_TIMESTAMP(NOW(6))) WHERE id = 1`);
+        await this.run(`CALL ${this.q}.${ENFORCE_PROCEDURE}()`, [], 10 * (this.options.queryTimeoutMs ?? 2000));
     }
 
     async status(): Promise<FenceStatus> {
-        const [rows] = await this.pool.query<RowDataPacket[]>(
+        const rows = await this.run<RowDataPacket[]>(
             `SELECT l.holder, l.epoch, l.deadline, l.fenced_at, UNIX_TIMESTAMP(NOW(6)) AS now, @@global.read_only AS read_only,
                     @@global.event_scheduler AS scheduler,
                     (SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?) AS event_status

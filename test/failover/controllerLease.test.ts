@@ -8,7 +8,7 @@ import * as assert from "assert";
 import { GlobalAcceleratorClient, DescribeEndpointGroupCommand } from "@aws-sdk/client-global-accelerator";
 import { mockClient } from "aws-sdk-client-mock";
 import { Controller, ControllerOptions } from "../../failover/controller";
-import type { LeaseTiming } from "../../failover/core/writerLease";
+import type { LeaseTiming, WriterLeaseRecord } from "../../failover/core/writerLease";
 import { AcceleratorHealthProbe } from "../../failover/probes/accelerator";
 import type { Probe } from "../../failover/probes/http";
 import { FakeClock, MemoryWorld, MemoryWriterLease, options, scriptedProbes } from "../support/failoverWorld";
@@ -147,5 +147,47 @@ describe("failover controller with a writer lease", () => {
         } finally {
             ga.restore();
         }
+    });
+});
+
+describe("failover controller with a writer lease: the take", () => {
+    it("takes exactly the version it watched lapse: a renewal just after the wait makes the take fail and the failover stand down", async () => {
+        const clock = new FakeClock();
+        const world = new MemoryWorld();
+        /**
+         * The holder renews once, right after the read that showed the lease unchanged for L + d:
+         * between the taker's last look and its take.
+         */
+        class LateRenewal extends MemoryWriterLease {
+            private firstAt: number | undefined;
+            private lapsedSeen = false;
+            renewedOnce = false;
+            override async read() {
+                const now = clock.now();
+                this.firstAt ??= now;
+                if (this.lapsedSeen && !this.renewedOnce) {
+                    this.renewedOnce = true;
+                    await this.renew("primary", 1, TIMING.leaseMs);
+                }
+                this.lapsedSeen = now - this.firstAt >= TIMING.leaseMs + TIMING.takeoverWaitMs;
+                return super.read();
+            }
+            override async take(holder: string, seen: WriterLeaseRecord, leaseMs: number) {
+                if (this.lapsedSeen && !this.renewedOnce) {
+                    this.renewedOnce = true;
+                    await this.renew("primary", 1, TIMING.leaseMs);
+                }
+                return super.take(holder, seen, leaseMs);
+            }
+        }
+        const lease = new LateRenewal();
+        const controller = new Controller(
+            { adapters: { ...world.adapters(), writerLease: lease }, probes: [], emit: () => undefined, clock },
+            options({ thresholds: { maxFail: 3, quorum: 2 }, leaseTiming: TIMING }),
+        );
+        assert.equal(await controller.failover(true), "stood-down");
+        assert.ok(lease.renewedOnce, "the renewal came");
+        assert.deepStrictEqual(lease.takes, [], "a freshly renewed lease was taken");
+        assert.deepStrictEqual(world.calls, []);
     });
 });

@@ -234,6 +234,16 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         await db.sql("ALTER EVENT failover.enforce_writer_lease ENABLE");
     });
 
+    it("opens nothing on an unfence that comes after the deadline (an agent paused between its look and its unlock)", async () => {
+        // The database alone, at the epoch it has: a deadline 0.3 s ahead, then nothing renews it.
+        const { holder, epoch } = await fence.status();
+        await fence.extend(holder, epoch, await fence.anchor(), 300);
+        await sleep(TIMING.fenceMs + 300);
+        assert.ok((await fence.status()).fencedAt !== undefined, "the event fenced it");
+        assert.equal(await fence.unfence(), false);
+        await assert.rejects(app(), /account is locked/);
+    });
+
     it("keeps the lease through an in-region restart of its database for a bounded grace, without opening the database", async () => {
         await runFor(agent("us-east-2"), 600);
         const before = await fence.status();

@@ -188,4 +188,32 @@ describe("writer lease: DynamoDB (dynalite on 127.0.0.1, the real client)", () =
             twice.destroy();
         }
     });
+
+    it("reports a takeover as taken when its answer was lost and the taker's own agent renewed before the SDK's retry", async () => {
+        const name = await freshTable();
+        const plain = new DynamoWriterLease(client, name);
+        const retried = new DynamoDBClient({
+            region: "us-west-2",
+            endpoint: dynamo.endpoint,
+            credentials: TEST_CREDENTIALS,
+            maxAttempts: 1,
+        });
+        retried.middlewareStack.add(
+            (next) => async (args) => {
+                await next(args);
+                // Between the lost answer and the retry, the new holder's agent renews.
+                const now = (await plain.read())!;
+                await plain.renew(now.holder, now.epoch, 30_000);
+                return next(args);
+            },
+            { step: "finalizeRequest", name: "loseTheAnswerThenRenew" },
+        );
+        try {
+            const seen = await plain.establish("us-east-2", 30_000);
+            const taken = await new DynamoWriterLease(retried, name).take("us-west-1", seen, 30_000);
+            assert.deepEqual([taken.holder, taken.epoch], ["us-west-1", 2]);
+        } finally {
+            retried.destroy();
+        }
+    });
 });

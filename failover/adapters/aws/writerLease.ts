@@ -30,7 +30,8 @@ export const WRITER_LEASE_KEY = { pk: "writer" } as const;
 const isConditionFailure = (err: unknown) =>
     err instanceof ConditionalCheckFailedException ||
     (err as { cause?: unknown }).cause instanceof ConditionalCheckFailedException ||
-    (err as { code?: string }).code === "ConditionalCheckFailedException";
+    (err as { code?: string }).code === "ConditionalCheckFailedException" ||
+    (err as { name?: string }).name === "ConditionalCheckFailedException";
 
 export function parseLeaseItem(item: Record<string, unknown>, location: string): WriterLeaseRecord {
     const { holder, epoch, version, leaseMs, renewedAt, anchoredAt } = item;
@@ -81,7 +82,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
     async establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
         const now = this.now();
         const record: WriterLeaseRecord = { holder, epoch: 1, version: randomUUID(), leaseMs, renewedAt: now, anchoredAt: now };
-        return this.conditional("dynamodb:PutItem", record, signal, () =>
+        return this.conditional("dynamodb:PutItem", record, signal, undefined, () =>
             this.documents.send(
                 new PutCommand({
                     TableName: this.table,
@@ -103,7 +104,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
             renewedAt: now,
             ...(anchored ? { anchoredAt: now } : {}),
         };
-        const written = await this.conditional("dynamodb:UpdateItem", record, signal, () =>
+        const written = await this.conditional("dynamodb:UpdateItem", record, signal, undefined, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
@@ -137,7 +138,10 @@ export class DynamoWriterLease implements WriterLeaseStore {
             renewedAt: now,
             anchoredAt: now,
         };
-        return this.conditional("dynamodb:UpdateItem", record, signal, () =>
+        // A take whose answer was lost, then renewed by the taker's own agent before the SDK's
+        // retry, shows the taker at the new epoch with another version: still this take.
+        const ours = (found: WriterLeaseRecord) => found.holder === holder && found.epoch === record.epoch;
+        return this.conditional("dynamodb:UpdateItem", record, signal, ours, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
@@ -167,6 +171,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
         name: string,
         record: WriterLeaseRecord,
         signal: AbortSignal | undefined,
+        ours: ((found: WriterLeaseRecord) => boolean) | undefined,
         send: () => Promise<{ Attributes?: Record<string, unknown> } | object>,
     ): Promise<WriterLeaseRecord> {
         try {
@@ -177,7 +182,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
                 throw err;
             }
             const now = await this.read(signal);
-            if (now?.version === record.version) {
+            if (now !== undefined && (now.version === record.version || ours?.(now) === true)) {
                 return now;
             }
             throw new LeaseChangedError(
