@@ -24,9 +24,9 @@ const path = require("path");
 const LONGEST_FIRST = [
     "drillGuards.test.ts",
     "drillFaults.test.ts",
-    "drillLease.test.ts",
     "typecheck.test.ts",
     "plan.test.ts",
+    "drillLease.test.ts",
     "drillSentinel.test.ts",
     "redisConfig.test.ts",
     "analyzerServer.test.ts",
