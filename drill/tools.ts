@@ -6,13 +6,39 @@
 import { spawnSync } from "child_process";
 import * as net from "net";
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it; a server then binds it). */
+/**
+ * A TCP port free on 127.0.0.1 right now, for a server to bind next. Picked at random below
+ * Linux's ephemeral range (32768-60999, net.ipv4.ip_local_port_range): a port the OS handed out
+ * with listen(0) is also a port it hands to outgoing connections, and in the suite's parallel
+ * run (a drill opens a connection per write) one of those took it before MariaDB bound it
+ * ("Address already in use"). Falls back to the OS's pick after 50 taken tries.
+ */
 export async function freePort(): Promise<number> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+        const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+        if (await bindable(candidate)) {
+            return candidate;
+        }
+    }
+    return listenAndClose(0);
+}
+
+function bindable(port: number): Promise<boolean> {
+    return listenAndClose(port).then(
+        () => true,
+        () => false,
+    );
+}
+
+async function listenAndClose(port: number): Promise<number> {
     const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", resolve);
+    });
+    const { port: bound } = server.address() as net.AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
+    return bound;
 }
 
 /** Why `command` cannot run here (undefined: it can). Looks on PATH, then in /usr/sbin (mariadbd lives there). */

@@ -1,7 +1,6 @@
 import { strict as assert } from "assert";
 import { ChildProcess, execFile, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
@@ -19,6 +18,7 @@ import {
     renderSentinelConf,
 } from "../lib/redisConfig";
 import { requireTool } from "./support/tools";
+import { freePort } from "../drill/tools";
 
 const run = promisify(execFile);
 
@@ -484,18 +484,6 @@ describe("lib/redisConfig with the real tools", function () {
         });
     });
 });
-
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,11 +8,11 @@ import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import { once } from "events";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { CliRun, eventsOf, HookServer, runCli, Site } from "../support/failoverServers";
 import { tsNode } from "../support/tools";
+import { freePort } from "../../drill/tools";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "failover", "cli.ts");
@@ -75,15 +75,6 @@ function walkthrough(): { script: string; args: string[] }[] {
         const file = /^ts-node --swc (\S+)$/.exec(scripts[script])![1];
         return { script: path.join(ROOT, file), args: rest.trim().split(/\s+/) };
     });
-}
-
-async function freePort(): Promise<number> {
-    const server = net.createServer().listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as net.AddressInfo;
-    server.close();
-    await once(server, "close");
-    return port;
 }
 
 const events = (stdout: string) =>
