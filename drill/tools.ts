@@ -16,12 +16,16 @@ import * as net from "net";
 export async function freePort(): Promise<number> {
     for (let attempt = 0; attempt < 50; attempt++) {
         const candidate = 20_000 + Math.floor(Math.random() * 12_000);
-        if (await bindable(candidate)) {
+        // Never the same port twice in one process: two picks before either is bound would collide.
+        if (!handedOut.has(candidate) && (await bindable(candidate))) {
+            handedOut.add(candidate);
             return candidate;
         }
     }
     return listenAndClose(0);
 }
+
+const handedOut = new Set<number>();
 
 function bindable(port: number): Promise<boolean> {
     return listenAndClose(port).then(
