@@ -196,13 +196,17 @@ async function siteStack(cfg: PlatformConfig) {
     // The writer agent, beside the database in both sites: it keeps the database open for the
     // application only while this region holds the writer lease (failover/agent). Before the
     // database, whose security group admits it; its alarms are the controller's (below).
-    const writerAgent = new WriterAgent("writer-agent", {
+    // The site the failover's functions belong to (the agent's and the controller's).
+    const failoverSite = {
         project: cfg.project,
         region: cfg.region,
         writerRegion: cfg.writerRegion,
         role: cfg.role,
         accountId: account.accountId,
         partition: account.partition,
+    };
+    const writerAgent = new WriterAgent("writer-agent", {
+        ...failoverSite,
         vpcId: network.vpcId,
         vpcCidr: network.cidrBlock,
         subnetIds: network.privateSubnets.ids,
@@ -287,17 +291,12 @@ async function siteStack(cfg: PlatformConfig) {
         tags: tierTags(cfg, "traffic"),
     });
 
-    // The controller of this site, watching the writer site from three vantage points: its
-    // origin directly and its public name through the accelerator (HTTP), and the accelerator's
-    // own health view of it (the function adds that one). Enabled only in the standby region.
+    // The controller of this site, watching the writer site with one vote per failure domain
+    // (README, "The writer lease"), and failing over only once the writer lease has lapsed.
+    // Enabled only in the standby region.
     const writerScheme = siteScheme(cfg.writerRegion, Object.keys(cfg.web.certificateArns));
     const failover = new FailoverController("failover", {
-        project: cfg.project,
-        region: cfg.region,
-        writerRegion: cfg.writerRegion,
-        role: cfg.role,
-        accountId: account.accountId,
-        partition: account.partition,
+        ...failoverSite,
         loadBalancerArn: web.albArn,
         listenerArn,
         standbyIdentifier: writerIdentifier(cfg.db.identifierBase, cfg.region),

@@ -1,30 +1,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cachedLambdaBundle, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
+import { LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { LambdaConfig } from "../failover/lambda/config";
 import { AGENT_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
-import type { FailoverSettings, StackRole } from "../lib/config";
+import type { FailoverSettings } from "../lib/config";
 import { ENDPOINT_CHECK_ACTIONS } from "../lib/accelerator";
 import { FAILOVER_RESERVED_CONCURRENCY, failoverName, leaseStoreRegion, leaseTableArn, leaseTableName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
-import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
+import { Problems, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
 import { PlatformComponent } from "./platformComponent";
-import { scheduleEveryMinute } from "./schedule";
+import { checkFailoverSite, FailoverSiteArgs, lambdaCode, scheduleEveryMinute } from "./schedule";
 
 /** The thresholds come from config as they are (lib/config.ts FailoverSettings). */
-export interface FailoverControllerArgs extends FailoverSettings {
-    /** Names' prefix. */
-    readonly project: string;
-    /** This site's region: the standby the controller promotes. */
-    readonly region: string;
-    /** The region it watches (the writer's). */
-    readonly writerRegion: string;
-    /** writer: the schedule is disabled (nothing to watch until this site is the standby again). */
-    readonly role: StackRole;
-    readonly accountId: string;
-    readonly partition: string;
+/**
+ * `region` is the standby the controller promotes, `writerRegion` the one it watches; in the
+ * `writer` role its schedule is disabled (nothing to watch until this site is the standby again).
+ */
+export interface FailoverControllerArgs extends FailoverSettings, FailoverSiteArgs {
     /** This site's load balancer (added to its endpoint group when traffic moves here). */
     readonly loadBalancerArn: pulumi.Input<string>;
     /**
@@ -38,7 +32,7 @@ export interface FailoverControllerArgs extends FailoverSettings {
     /** The applications' database secret in this region, and its ARN (pattern) for the grant (DatabaseCluster's). */
     readonly credentialsSecretName: string;
     readonly credentialsSecretArnPattern: pulumi.Input<string>;
-    /** The HTTP vantage points: the writer's origin directly, the public name through the accelerator. */
+    /** This region's HTTP vantage point: the public name through the accelerator (one failure domain). */
     readonly httpProbes: LambdaConfig["httpProbes"];
     /** This site's writer agent (components/writerAgent.ts): its alarms go to this controller's topic. */
     readonly writerAgentFunctionName: pulumi.Input<string>;
@@ -49,26 +43,8 @@ export interface FailoverControllerArgs extends FailoverSettings {
 
 function controllerArgsProblems(args: FailoverControllerArgs): string[] {
     const p = new Problems();
-    p.check("project", args.project, PROJECT_NAME);
-    p.check("region", args.region, AWS_REGION);
-    p.check("writerRegion", args.writerRegion, AWS_REGION);
-    p.check("role", args.role, STACK_ROLE);
-    p.check("partition", args.partition, oneOf(["aws", "aws-us-gov", "aws-cn"]));
-    if ((args.role === "writer") !== (args.region === args.writerRegion)) {
-        p.reject(
-            "role",
-            args.role,
-            `${args.region === args.writerRegion ? "writer" : "standby"} (region ${args.region}, writer region ${args.writerRegion})`,
-        );
-    }
+    checkFailoverSite(p, args);
     return p.list;
-}
-
-/** The Lambda bundle of the current sources (built once, kept by content hash). */
-let bundle: string | undefined;
-function lambdaBundle(): string {
-    bundle ??= cachedLambdaBundle();
-    return bundle;
 }
 
 /**
@@ -242,7 +218,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                 name: this.prefix,
                 runtime: LAMBDA_RUNTIME,
                 handler: LAMBDA_HANDLER,
-                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(lambdaBundle()) }),
+                code: lambdaCode(),
                 role: role.arn,
                 memorySize: 256,
                 // Under a minute, so one invocation ends before the next begins (rounds for

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cachedLambdaBundle, LAMBDA_RUNTIME, WITNESS_HANDLER } from "../failover/lambda/bundle";
+import { LAMBDA_RUNTIME, WITNESS_HANDLER } from "../failover/lambda/bundle";
 import type { WitnessConfig } from "../failover/lambda/witnessHandler";
 import { DEFAULT_INTERVAL_SECONDS, DEFAULT_TIMEOUT_CAP_SECONDS } from "../failover/core/settings";
 import {
@@ -15,7 +15,7 @@ import { serviceTrustPolicy } from "../lib/iam";
 import { AWS_REGION, Problems, PROJECT_NAME, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
-import { scheduleEveryMinute } from "./schedule";
+import { lambdaCode, scheduleEveryMinute } from "./schedule";
 
 export interface LeaseStoreArgs {
     readonly project: string;
@@ -42,8 +42,6 @@ function leaseStoreArgsProblems(args: LeaseStoreArgs): string[] {
     }
     return p.list;
 }
-
-let bundle: string | undefined;
 
 /**
  * Where the writer lease lives, outside both sites: a DynamoDB table with multi-Region strong
@@ -149,14 +147,13 @@ export class LeaseStore extends PlatformComponent<LeaseStoreArgs> {
             intervalSeconds: DEFAULT_INTERVAL_SECONDS,
             timeoutSeconds: DEFAULT_TIMEOUT_CAP_SECONDS,
         };
-        bundle ??= cachedLambdaBundle();
         const fn = new aws.lambda.Function(
             `${this.name}-witness-function`,
             {
                 name: witnessName(args.project),
                 runtime: LAMBDA_RUNTIME,
                 handler: WITNESS_HANDLER,
-                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle) }),
+                code: lambdaCode(),
                 role: role.arn,
                 memorySize: 128,
                 // Looks for about 55 s of each minute.

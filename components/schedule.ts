@@ -1,10 +1,51 @@
 /**
- * A function run every minute by EventBridge Scheduler, as the failover controller, the writer
- * agent and the witness are: the schedule in a group of its own, a role only that group may
- * assume, and no retries of a missed minute. One home for all three.
+ * What the failover's deployed functions share (the controller, the writer agent, the witness):
+ * their code (one bundle, failover/lambda), the site they belong to and its checks, and a run
+ * every minute by EventBridge Scheduler: the schedule in a group of its own, a role only that
+ * group may assume, and no retries of a missed minute. One home for all three.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { cachedLambdaBundle } from "../failover/lambda/bundle";
+import type { StackRole } from "../lib/config";
+import { AWS_REGION, oneOf, Problems, PROJECT_NAME, STACK_ROLE } from "../lib/rules";
+
+/** The bundle of the current sources (built once per source hash, looked up once per process). */
+let bundle: string | undefined;
+export function lambdaCode(): pulumi.asset.AssetArchive {
+    bundle ??= cachedLambdaBundle();
+    return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle) });
+}
+
+/** The site a failover function belongs to. */
+export interface FailoverSiteArgs {
+    /** Names' prefix. */
+    readonly project: string;
+    /** This site's region. */
+    readonly region: string;
+    /** The region that holds the writer now. */
+    readonly writerRegion: string;
+    /** writer or standby: must agree with the regions. */
+    readonly role: StackRole;
+    readonly accountId: string;
+    readonly partition: string;
+}
+
+/** Every problem with the site's arguments, each naming the argument, the value and what is allowed. */
+export function checkFailoverSite(p: Problems, args: FailoverSiteArgs): void {
+    p.check("project", args.project, PROJECT_NAME);
+    p.check("region", args.region, AWS_REGION);
+    p.check("writerRegion", args.writerRegion, AWS_REGION);
+    p.check("role", args.role, STACK_ROLE);
+    p.check("partition", args.partition, oneOf(["aws", "aws-us-gov", "aws-cn"]));
+    if ((args.role === "writer") !== (args.region === args.writerRegion)) {
+        p.reject(
+            "role",
+            args.role,
+            `${args.region === args.writerRegion ? "writer" : "standby"} (region ${args.region}, writer region ${args.writerRegion})`,
+        );
+    }
+}
 
 export interface MinuteScheduleArgs {
     /** The schedule's and its group's name: 1-64 of [0-9a-zA-Z-_.] (Scheduler API, CreateScheduleGroup). */

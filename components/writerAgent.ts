@@ -1,24 +1,17 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AGENT_HANDLER, cachedLambdaBundle, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
+import { AGENT_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { AgentConfig } from "../failover/lambda/agentConfig";
 import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
 import { DEFAULT_FENCE_SCHEMA } from "../failover/agent/fence";
-import type { StackRole } from "../lib/config";
 import { APP_DB_USER, leaseStoreRegion, leaseTableArn, leaseTableName, writerAgentName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
-import { AWS_REGION, oneOf, Problems, PROJECT_NAME, requireValidArgs, STACK_ROLE } from "../lib/rules";
+import { Problems, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
 import { PlatformComponent } from "./platformComponent";
-import { scheduleEveryMinute } from "./schedule";
+import { checkFailoverSite, FailoverSiteArgs, lambdaCode, scheduleEveryMinute } from "./schedule";
 
-export interface WriterAgentArgs {
-    readonly project: string;
-    readonly region: string;
-    readonly writerRegion: string;
-    readonly role: StackRole;
-    readonly accountId: string;
-    readonly partition: string;
+export interface WriterAgentArgs extends FailoverSiteArgs {
     /** The VPC and the private subnets the function runs in (it reaches the database and, through NAT, DynamoDB and Secrets Manager). */
     readonly vpcId: pulumi.Input<string>;
     readonly vpcCidr: pulumi.Input<string>;
@@ -38,18 +31,12 @@ export interface WriterAgentArgs {
 
 function agentArgsProblems(args: WriterAgentArgs): string[] {
     const p = new Problems();
-    p.check("project", args.project, PROJECT_NAME);
-    p.check("region", args.region, AWS_REGION);
-    p.check("writerRegion", args.writerRegion, AWS_REGION);
-    p.check("role", args.role, STACK_ROLE);
-    p.check("partition", args.partition, oneOf(["aws", "aws-us-gov", "aws-cn"]));
+    checkFailoverSite(p, args);
     if (args.appSchemas.length === 0) {
         p.reject("appSchemas", args.appSchemas, "at least one schema the application uses");
     }
     return p.list;
 }
-
-let bundle: string | undefined;
 
 /**
  * The writer agent of this site (failover/agent): a VPC function beside the database, run every
@@ -186,14 +173,13 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
             schema: DEFAULT_FENCE_SCHEMA,
             timing: DEFAULT_LEASE_TIMING,
         };
-        bundle ??= cachedLambdaBundle();
         return new aws.lambda.Function(
             `${this.name}-function`,
             {
                 name: this.prefix,
                 runtime: LAMBDA_RUNTIME,
                 handler: AGENT_HANDLER,
-                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle) }),
+                code: lambdaCode(),
                 role: role.arn,
                 memorySize: 256,
                 // Each run renews for 75 s (failover/lambda/agentHandler.ts AGENT_RUN_MS): longer

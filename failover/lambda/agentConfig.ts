@@ -6,6 +6,7 @@
  */
 import { fenceSchemaProblem } from "../agent/fence";
 import { DEFAULT_LEASE_TIMING, LeaseTiming, timingProblem } from "../core/writerLease";
+import { readEnvConfig } from "./envConfig";
 
 export interface AgentConfig {
     /** This agent's region, and the configured writer region (only its agent establishes the first lease). */
@@ -30,24 +31,7 @@ export interface AgentConfig {
 export class AgentConfigError extends Error {}
 
 export function parseAgentConfig(raw: string | undefined): AgentConfig {
-    if (raw === undefined || raw.trim() === "") {
-        throw new AgentConfigError("AGENT_CONFIG is not set: the function needs its configuration (the stack writes it)");
-    }
-    let value: Record<string, unknown>;
-    try {
-        value = JSON.parse(raw) as Record<string, unknown>;
-    } catch (err) {
-        throw new AgentConfigError(`AGENT_CONFIG is not JSON: ${(err as Error).message}`);
-    }
-    const problems: string[] = [];
-    const text = (key: string): string => {
-        const v = value[key];
-        if (typeof v !== "string" || v === "") {
-            problems.push(`${key} = ${JSON.stringify(v)}: expected a non-empty string`);
-            return "";
-        }
-        return v;
-    };
+    const { value, problems, text, finish } = readEnvConfig("AGENT_CONFIG", raw, (m) => new AgentConfigError(m));
     const port = Number(value.dbPort);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         problems.push(`dbPort = ${JSON.stringify(value.dbPort)}: expected a TCP port (1-65535)`);
@@ -84,8 +68,6 @@ export function parseAgentConfig(raw: string | undefined): AgentConfig {
     if (unsafe !== undefined) {
         problems.push(`timing: ${unsafe}`);
     }
-    if (problems.length > 0) {
-        throw new AgentConfigError(`AGENT_CONFIG has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    }
+    finish();
     return config;
 }

@@ -4,6 +4,7 @@
  * validated here, all problems at once, before anything runs. No secrets: names and ARNs.
  */
 import * as settings from "../core/settings";
+import { readEnvConfig } from "./envConfig";
 import { DEFAULT_LEASE_TIMING, LeaseTiming, timingProblem } from "../core/writerLease";
 
 export interface HttpVantage {
@@ -56,24 +57,7 @@ export interface LambdaConfig {
 export class LambdaConfigError extends Error {}
 
 export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
-    if (raw === undefined || raw.trim() === "") {
-        throw new LambdaConfigError("FAILOVER_CONFIG is not set: the function needs its configuration (the stack writes it)");
-    }
-    let value: Record<string, unknown>;
-    try {
-        value = JSON.parse(raw) as Record<string, unknown>;
-    } catch (err) {
-        throw new LambdaConfigError(`FAILOVER_CONFIG is not JSON: ${(err as Error).message}`);
-    }
-    const problems: string[] = [];
-    const text = (key: string): string => {
-        const v = value[key];
-        if (typeof v !== "string" || v === "") {
-            problems.push(`${key} = ${JSON.stringify(v)}: expected a non-empty string`);
-            return "";
-        }
-        return v;
-    };
+    const { value, problems, text, finish } = readEnvConfig("FAILOVER_CONFIG", raw, (m) => new LambdaConfigError(m));
     const num = (key: string, range: settings.Range, fallback?: number): number => {
         const v = value[key] ?? fallback;
         const problem = settings.checkRange(key, Number(v), range);
@@ -131,8 +115,6 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
     if (unsafe !== undefined) {
         problems.push(`leaseTiming: ${unsafe}`);
     }
-    if (problems.length > 0) {
-        throw new LambdaConfigError(`FAILOVER_CONFIG has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    }
+    finish();
     return config;
 }

@@ -11,6 +11,7 @@ import { checkRange, INTERVAL_SECONDS, TIMEOUT_SECONDS } from "../core/settings"
 import { HttpProbe } from "../probes/http";
 import { DynamoWitnessBoard, witnessRound } from "../probes/witness";
 import { jsonLog } from "./emf";
+import { readEnvConfig } from "./envConfig";
 
 export interface WitnessConfig {
     readonly region: string;
@@ -22,26 +23,23 @@ export interface WitnessConfig {
 }
 
 export function parseWitnessConfig(raw: string | undefined): WitnessConfig {
-    let value: Record<string, unknown>;
-    try {
-        value = JSON.parse(raw ?? "") as Record<string, unknown>;
-    } catch {
-        throw new Error("WITNESS_CONFIG is not set or not JSON: the function needs its configuration (the global stack writes it)");
-    }
-    const problems = [
-        ...["region", "table", "url"]
-            .filter((k) => typeof value[k] !== "string" || value[k] === "")
-            .map((k) => `${k} = ${JSON.stringify(value[k])}: expected a non-empty string`),
-        checkRange("intervalSeconds", Number(value.intervalSeconds), INTERVAL_SECONDS),
-        checkRange("timeoutSeconds", Number(value.timeoutSeconds), TIMEOUT_SECONDS),
-    ].filter((p): p is string => p !== undefined);
-    if (!/^https?:\/\//.test(String(value.url))) {
-        problems.push(`url = ${JSON.stringify(value.url)}: expected an http(s) URL`);
-    }
-    if (problems.length > 0) {
-        throw new Error(`WITNESS_CONFIG has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    }
-    return value as unknown as WitnessConfig;
+    const { value, problems, text, finish } = readEnvConfig("WITNESS_CONFIG", raw, (m) => new Error(m));
+    const config: WitnessConfig = {
+        region: text("region"),
+        table: text("table"),
+        url: text("url"),
+        intervalSeconds: Number(value.intervalSeconds),
+        timeoutSeconds: Number(value.timeoutSeconds),
+    };
+    problems.push(
+        ...[
+            checkRange("intervalSeconds", config.intervalSeconds, INTERVAL_SECONDS),
+            checkRange("timeoutSeconds", config.timeoutSeconds, TIMEOUT_SECONDS),
+            /^https?:\/\//.test(config.url) ? undefined : `url = ${JSON.stringify(value.url)}: expected an http(s) URL`,
+        ].filter((p): p is string => p !== undefined),
+    );
+    finish();
+    return config;
 }
 
 interface LambdaContext {
