@@ -24,7 +24,6 @@ const path = require("path");
 const LONGEST_FIRST = [
     "drillGuards.test.ts",
     "drillFaults.test.ts",
-    "typecheck.test.ts",
     "plan.test.ts",
     "drillLease.test.ts",
     "drillSentinel.test.ts",

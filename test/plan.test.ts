@@ -41,14 +41,12 @@ async function runPlan(args: string[]): Promise<Ran> {
 }
 
 describe("offline plan (npm run plan)", () => {
-    // The two runs that need a process of their own start together: on two cores they overlap.
-    let violation: Promise<Ran>;
+    // The one run that needs a process of their own (the real exit code, stdout as a pipe sees
+    // it) starts first and overlaps the in-process plans: a planted violation, as JSON.
     let piped: Promise<Ran>;
     before(() => {
-        violation = spawnPlan(["--stack", "primary", "--set", "ecommerce:webInstanceType=t3.large", "--as-of", AS_OF]);
-        piped = spawnPlan(["--json", "--stack", "dr", "--as-of", AS_OF]);
-        // Awaited by the tests; a rejection is theirs to report, not an unhandled one.
-        violation.catch(() => undefined);
+        piped = spawnPlan(["--json", "--stack", "dr", "--set", "ecommerce:webInstanceType=t3.large", "--as-of", AS_OF]);
+        // Awaited by its test; a rejection is theirs to report, not an unhandled one.
         piped.catch(() => undefined);
     });
 
@@ -92,7 +90,7 @@ describe("offline plan (npm run plan)", () => {
     });
 
     it("exits 1 on a planted violation, naming the stack and the policy in its summary", async () => {
-        const result = await violation;
+        const result = await runPlan(["--stack", "primary", "--set", "ecommerce:webInstanceType=t3.large", "--as-of", AS_OF]);
         assert.equal(result.status, 1);
         assert.match(result.stdout, /FAIL \(1\) +instance-size-by-tier/);
         assert.match(result.stdout, /- launch template web-lt \(tier web\) is t3\.large; allowed: t3\.xlarge/);
@@ -170,10 +168,12 @@ describe("offline plan (npm run plan)", () => {
         assert.match(result.stdout, /npm run --silent plan -- --json/);
     });
 
-    it("writes the whole plan as JSON to a pipe, and nothing else, each resource with its URN and settings as fields", async () => {
+    it("writes the whole plan as JSON to a pipe, and nothing else, each resource with its URN and settings as fields; exits 1 on a violation", async () => {
         const result = await piped;
-        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.status, 1, result.stderr);
         const parsed = JSON.parse(result.stdout) as Plan;
+        assert.equal(parsed.ok, false);
+        assert.equal(parsed.summary, "plan FAILED: dr: 1 mandatory violation (instance-size-by-tier: ecommerce:webInstanceType)");
         assert.equal(parsed.stacks[0].resources.length, 200);
         const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
         assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
