@@ -9,11 +9,22 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { DrillReport, reportHtml, reportTable, summarize, timelineLines } from "./report";
-import { DrillOptions, drillOptionProblems, Fault, FAULTS, NO_FAILOVER_FAULTS, runDrill } from "./run";
+import {
+    DrillOptions,
+    drillOptionProblems,
+    DrillResult,
+    Fault,
+    FAULT_DESCRIPTIONS,
+    FAULTS,
+    LEASE_FAULTS,
+    NO_FAILOVER_FAULTS,
+    runDrill,
+    VIOLATION_FAULTS,
+} from "./run";
 
 const USAGE = `usage: npm run drill -- [flags]
 
-  --fault F        ${FAULTS.join(" | ")} | all (each in turn)   default db-kill
+  --fault F        one of the faults below, or all (each in turn)  default db-kill
   --interval S     probe interval, seconds                      default 1
   --max-fail N     failed rounds in a row that fail over        default 3
   --quorum N       failed vantage points (of 3) per round       default 2
@@ -24,9 +35,18 @@ const USAGE = `usage: npm run drill -- [flags]
   --lag S          with --fault lag: the replica's delay         default 15
   --accept-data-loss  with --fault lag: once held, fail over as the operator would
   --out DIR        where the HTML reports go                    default drill-reports
+  --json           one JSON line per drill on stdout: the report, the verdict and the raw
+                   records behind them (every write, both databases' orders, the lease
+                   history, the timeline); progress goes to stderr
+
+faults (with the writer lease: ${LEASE_FAULTS.join(", ")}):
+${FAULTS.map((f) => `  ${f.padEnd(19)}${FAULT_DESCRIPTIONS[f]}`).join("\n")}
 `;
 
-/** Whether the drill behaved as its fault requires; the reasons it did not. */
+/**
+ * Whether the drill behaved as its fault requires; the reasons it did not. Every invariant
+ * holds, except in a fault that breaks the timing on purpose, where the checker must catch it.
+ */
 export function verdict(rep: DrillReport): string[] {
     const problems: string[] = [];
     const due = !NO_FAILOVER_FAULTS.includes(rep.fault as Fault);
@@ -43,15 +63,13 @@ export function verdict(rep: DrillReport): string[] {
     if (!promotes && rep.promotedMs !== undefined) {
         problems.push("DR was promoted");
     }
-    if (rep.splitBrain.length > 0) {
-        problems.push(
-            `split brain: the old primary accepted ${rep.splitBrain.length} write(s) after ${rep.originWrites !== undefined ? "the lease was taken" : "the fence"}`,
-        );
-    }
-    if ((rep.originWrites?.ackedAfterTake ?? 0) > 0) {
-        problems.push(
-            `split brain: ${rep.originWrites!.ackedAfterTake} write(s) to the old primary's origin acknowledged after the lease was taken`,
-        );
+    const violated = Object.entries(rep.invariants).filter(([, v]) => v.holds === false);
+    if (VIOLATION_FAULTS.includes(rep.fault as Fault)) {
+        if (violated.length === 0) {
+            problems.push("the timing was broken on purpose, and the invariant checker did not catch it");
+        }
+    } else {
+        problems.push(...violated.map(([name, v]) => `${name} violated: ${v.detail}`));
     }
     if (rep.lostEverywhere.length > 0) {
         problems.push(`${rep.lostEverywhere.length} acknowledged write(s) are in neither database`);
@@ -72,7 +90,7 @@ function seconds(flag: string, raw: string | undefined, fallback: number): numbe
 
 class UsageError extends Error {}
 
-export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit<DrillOptions, "fault">; out: string } {
+export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit<DrillOptions, "fault">; out: string; json: boolean } {
     let values: Record<string, string | boolean | undefined>;
     try {
         ({ values } = parseArgs({
@@ -89,6 +107,7 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
                 lag: { type: "string" },
                 "accept-data-loss": { type: "boolean" },
                 out: { type: "string" },
+                json: { type: "boolean" },
                 help: { type: "boolean" },
             },
             strict: true,
@@ -120,7 +139,7 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
     if (problems.length > 0) {
         throw new UsageError(problems.join("\n"));
     }
-    return { faults, options, out: (values.out as string | undefined) ?? "drill-reports" };
+    return { faults, options, out: (values.out as string | undefined) ?? "drill-reports", json: values.json === true };
 }
 
 /** Where the command writes (tests pass their own). */
@@ -143,22 +162,61 @@ export async function main(argv: string[], io: DrillIo = STDIO): Promise<number>
         throw err;
     }
     fs.mkdirSync(parsed.out, { recursive: true });
+    // With --json, stdout carries the JSON lines alone; progress goes to stderr.
+    const progress = (text: string) => (parsed.json ? io.err(text) : io.out(text));
     let failed = 0;
     for (const fault of parsed.faults) {
-        io.out(`=== drill: ${fault}\n`);
-        const result = await runDrill({ ...parsed.options, fault, log: (line) => io.out(`  ${line}\n`) });
+        progress(`=== drill: ${fault}\n`);
+        const result = await runDrill({ ...parsed.options, fault, log: (line) => progress(`  ${line}\n`) });
         const rep = summarize(result);
         const file = path.resolve(parsed.out, `drill-${fault}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}.html`);
         fs.writeFileSync(file, reportHtml(rep, result));
         const problems = verdict(rep);
-        io.out(`${reportTable(rep)}\n\ntimeline (seconds from the fault):\n${timelineLines(rep, result.faultAt).join("\n")}\n\n`);
-        io.out(
-            problems.length === 0 ? "verdict: as expected\n" : `verdict: NOT as expected:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`,
-        );
-        io.out(`report: ${file}\n\n`);
+        if (parsed.json) {
+            io.out(`${JSON.stringify(rawRecords(rep, result, problems, file))}\n`);
+        } else {
+            io.out(`${reportTable(rep)}\n\ntimeline (seconds from the fault):\n${timelineLines(rep, result.faultAt).join("\n")}\n\n`);
+            io.out(
+                problems.length === 0
+                    ? "verdict: as expected\n"
+                    : `verdict: NOT as expected:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`,
+            );
+            io.out(`report: ${file}\n\n`);
+        }
         failed += problems.length > 0 ? 1 : 0;
     }
     return failed > 0 ? 1 : 0;
+}
+
+/**
+ * One drill as JSON: the verdict, the report, and the raw records behind them, so anyone can
+ * check the verdicts: every write (id, where and when it was sent and acknowledged), the orders
+ * each database holds (the old primary's with their commit times), every write to the lease,
+ * and the timeline. Times are Unix milliseconds.
+ */
+export function rawRecords(rep: DrillReport, r: DrillResult, problems: readonly string[], html: string): Record<string, unknown> {
+    const { timeline, ...report } = rep;
+    return {
+        fault: rep.fault,
+        verdict: problems.length === 0 ? "as expected" : "not as expected",
+        problems,
+        report,
+        htmlReport: html,
+        records: {
+            startedAt: r.startedAt,
+            faultAt: r.faultAt,
+            endedAt: r.endedAt,
+            leaseTakenAt: r.leaseTakenAt ?? null,
+            oldWriterClosedAt: r.oldWriterClosedAt ?? null,
+            writes: r.writes,
+            originWrites: r.originWrites ?? [],
+            onDr: r.onDr,
+            onOldPrimary: r.onOldPrimary,
+            leaseHistory: r.leaseHistory ?? [],
+            leaseAtEnd: r.leaseAtEnd ?? null,
+            timeline,
+        },
+    };
 }
 
 if (require.main === module) {

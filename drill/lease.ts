@@ -11,16 +11,26 @@
  * database's event runs every second), d 1.5 s: the old writer stops by 2.30 s after its last
  * anchor, a taker acts from 3.00 s after its read.
  */
+import { ChildProcess, spawn } from "child_process";
 import { once } from "events";
 import type { AddressInfo } from "net";
+import * as path from "path";
+import { createInterface } from "readline";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { DynamoWriterLease } from "../failover/adapters/aws/writerLease";
-import { WriterAgent } from "../failover/agent/agent";
-import { MysqlFence } from "../failover/agent/fence";
 import type { LeaseTiming, WriterLeaseRecord } from "../failover/core/writerLease";
-import { APP_DB_USER } from "../lib/failoverNaming";
-import { MariaDb, SHOP_SCHEMA } from "./mariadb";
+import {
+    DRILL_LEASE_TABLE,
+    type DrillAgentConfig,
+    type DrillAgentRun,
+    drillLeaseClient,
+    type LeaseTransition,
+    RecordingLease,
+    startDrillAgent,
+} from "./agent";
+import { type ClockSkew, TRUE_TIME } from "./clock";
+import type { MariaDb } from "./mariadb";
 import { TcpProxy } from "./proxy";
 
 export const DRILL_LEASE_TIMING: LeaseTiming = {
@@ -30,18 +40,31 @@ export const DRILL_LEASE_TIMING: LeaseTiming = {
     takeoverWaitMs: 1500,
     rateError: 0.001,
     renewEveryMs: 250,
-    renewTimeoutMs: 200,
+    renewTimeoutMs: 400,
 };
-/** A killed database is not an in-region restart in the drill: the grace is short. */
-const DRILL_DATABASE_GRACE_MS = 500;
-const TABLE = "drill-writer-lease";
+/**
+ * How long the holder keeps renewing while its database does not answer: the deployed 150 s
+ * (an RDS Multi-AZ failover takes 60-120 s) scaled to the drill's lease, 3.5 s; the
+ * in-region-restart fault takes the primary's database down 1.8 s (90 s of 150 s, scaled), then its start-up.
+ */
+export const DRILL_DATABASE_GRACE_MS = 3500;
+/** The in-region restart: the primary's database down this long (within the grace). */
+export const DRILL_RESTART_MS = 1800;
+
+/** How an agent runs in the drill: its clock, and whether in a process of its own (which SIGSTOP can freeze). */
+export interface AgentPlacement {
+    readonly skew?: ClockSkew;
+    readonly ownProcess?: boolean;
+}
 
 export class DrillLease {
     private server?: ReturnType<typeof dynalite>;
     private readonly clients: DynamoDBClient[] = [];
-    private readonly fences: MysqlFence[] = [];
     private readonly stops: AbortController[] = [];
-    private readonly runs: Promise<unknown>[] = [];
+    private readonly agents: DrillAgentRun[] = [];
+    private readonly processes = new Map<string, ChildProcess>();
+    /** Every write to the lease, by every agent and the controller, in the order their answers came. */
+    readonly history: LeaseTransition[] = [];
     agentPath!: TcpProxy;
     controllerPath!: TcpProxy;
     /** The primary's agent, stopped by the agent-stop fault. */
@@ -61,7 +84,7 @@ export class DrillLease {
         this.controllerPath = await new TcpProxy("controller-lease-path", { kind: "forward", port }).start();
         await this.client(port).send(
             new CreateTableCommand({
-                TableName: TABLE,
+                TableName: DRILL_LEASE_TABLE,
                 KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
                 AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
                 BillingMode: "PAY_PER_REQUEST",
@@ -71,58 +94,115 @@ export class DrillLease {
     }
 
     private client(port: number): DynamoDBClient {
-        const c = new DynamoDBClient({
-            region: "us-west-2",
-            endpoint: `http://127.0.0.1:${port}`,
-            credentials: { accessKeyId: "AKIDDRILL", secretAccessKey: "drill" },
-            maxAttempts: 1,
-            // A loaded machine (the suite's parallel run) can take a second to connect on
-            // loopback: the agents' renewal timeout (200 ms) still bounds each renewal.
-            requestHandler: { connectionTimeout: 1000, requestTimeout: 1000 },
-        });
+        const c = drillLeaseClient(port);
         this.clients.push(c);
         return c;
     }
 
-    /** The lease as the controller reaches it (through its path). */
-    controllerStore(): DynamoWriterLease {
-        return new DynamoWriterLease(this.client(this.controllerPath.port), TABLE);
+    private readonly record = (t: LeaseTransition) => {
+        this.history.push(t);
+    };
+
+    /** The lease as the controller reaches it (through its path), its writes recorded. */
+    controllerStore(region: string, wall: () => number = Date.now): RecordingLease {
+        return new RecordingLease(
+            new DynamoWriterLease(this.client(this.controllerPath.port), DRILL_LEASE_TABLE, { now: wall }),
+            `controller:${region}`,
+            this.record,
+        );
     }
 
     /** Reads the lease directly (the drill's own view, no path in between). */
     async read(): Promise<WriterLeaseRecord | undefined> {
-        return new DynamoWriterLease(this.client((this.server!.address() as AddressInfo).port), TABLE).read();
+        return new DynamoWriterLease(this.client((this.server!.address() as AddressInfo).port), DRILL_LEASE_TABLE).read();
     }
 
-    /** Starts `region`'s agent beside `db` (through `leasePort` to the store) until `untilMs` (performance.now). */
-    startAgent(region: string, db: MariaDb, leasePort: number, untilMs: number): void {
-        const fence = new MysqlFence({
-            connection: db.masterConnection(),
-            schema: {
-                schema: "failover",
-                appUser: APP_DB_USER,
-                appHost: "127.0.0.1",
-                appSchemas: [SHOP_SCHEMA],
-                killProcedure: "mysql.rds_kill",
-            },
-        });
-        this.fences.push(fence);
+    /** Starts `region`'s agent beside `db` (through `leasePort` to the store) for `runForMs` of real time. */
+    startAgent(region: string, db: MariaDb, leasePort: number, runForMs: number, placement: AgentPlacement = {}): void {
         const stop = new AbortController();
         this.stops.push(stop);
         if (region === "primary") {
             this.primaryStop = stop;
         }
-        const agent = new WriterAgent(
+        const config: DrillAgentConfig = {
+            region,
+            database: db.masterConnection(),
+            appPassword: this.password,
+            leasePort,
+            timing: DRILL_LEASE_TIMING,
+            beatEveryMs: 500,
+            databaseGraceMs: DRILL_DATABASE_GRACE_MS,
+            skew: placement.skew ?? TRUE_TIME,
+            runForMs,
+        };
+        if (placement.ownProcess) {
+            this.agents.push(this.spawnAgent(config, stop.signal));
+        } else {
+            this.agents.push(startDrillAgent(config, this.emit, this.record, stop.signal));
+        }
+    }
+
+    /** drill/agentProcess.ts in a process of its own: its lines become events and lease history here. */
+    private spawnAgent(config: DrillAgentConfig, signal: AbortSignal): DrillAgentRun {
+        const child = spawn(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin"), "--swc", path.join(__dirname, "agentProcess.ts"), JSON.stringify(config)],
             {
-                lease: new DynamoWriterLease(this.client(leasePort), TABLE),
-                database: fence,
-                appPassword: () => Promise.resolve(this.password),
-                emit: (event, fields = {}) => this.emit(`agent-${event}`, { ...fields, agent: region }),
-                signal: stop.signal,
+                stdio: ["ignore", "pipe", "pipe"],
             },
-            { region, writerRegion: "primary", timing: DRILL_LEASE_TIMING, beatEveryMs: 200, databaseGraceMs: DRILL_DATABASE_GRACE_MS },
         );
-        this.runs.push(agent.run(untilMs).catch((err: Error) => this.emit("agent-error", { agent: region, error: err.message })));
+        this.processes.set(config.region, child);
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += String(d)));
+        createInterface({ input: child.stdout }).on("line", (line) => {
+            try {
+                const parsed = JSON.parse(line) as { lease?: LeaseTransition; event?: string; fields?: Record<string, unknown> };
+                if (parsed.lease !== undefined) {
+                    this.record(parsed.lease);
+                } else if (parsed.event !== undefined) {
+                    this.emit(parsed.event, parsed.fields ?? {});
+                }
+            } catch {
+                this.emit("agent-error", { agent: config.region, error: `not a JSON line: ${line}` });
+            }
+        });
+        const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+        const stopChild = () => {
+            child.kill("SIGCONT"); // a frozen process takes no SIGTERM until it runs again
+            child.kill("SIGTERM");
+        };
+        signal.addEventListener("abort", stopChild, { once: true });
+        return {
+            done: exited.then(() => {
+                if (child.exitCode !== 0 && child.exitCode !== null) {
+                    this.emit("agent-error", {
+                        agent: config.region,
+                        error: `the agent's process exited ${child.exitCode}: ${stderr.trim()}`,
+                    });
+                }
+            }),
+            close: async () => {
+                stopChild();
+                await exited;
+            },
+        };
+    }
+
+    /** The agent-freeze fault: SIGSTOP to the primary's agent process (started with ownProcess). */
+    freezePrimaryAgent(): void {
+        this.signalPrimary("SIGSTOP");
+    }
+
+    resumePrimaryAgent(): void {
+        this.signalPrimary("SIGCONT");
+    }
+
+    private signalPrimary(signal: NodeJS.Signals): void {
+        const child = this.processes.get("primary");
+        if (child === undefined) {
+            throw new Error("the primary's agent does not run in a process of its own (startAgent with ownProcess)");
+        }
+        child.kill(signal);
     }
 
     /** The agent-stop fault: the primary's agent stops (its database closes by itself). */
@@ -132,8 +212,7 @@ export class DrillLease {
 
     async close(): Promise<void> {
         this.stops.forEach((s) => s.abort(new Error("the drill ended")));
-        await Promise.all(this.runs);
-        await Promise.all(this.fences.map((f) => f.close().catch(() => undefined)));
+        await Promise.all(this.agents.map((a) => a.close()));
         this.clients.forEach((c) => c.destroy());
         await Promise.all([this.agentPath?.close(), this.controllerPath?.close()]);
         if (this.server !== undefined) {

@@ -9,6 +9,7 @@
  * that is the fence.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -91,41 +92,56 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
 
 /**
  * A fresh data directory (mariadb-install-db: system tables, no users but root over the
- * socket), made once per process and copied for every server: an install takes about 2 s
- * (1 s of CPU), a copy of its 26 MB 0.06 s, and a drill of every fault needs ten servers.
- * Removed when the process exits.
+ * socket), copied for every server: an install takes about 2 s (1 s of CPU), a copy of its
+ * 26 MB 0.06 s, and a drill of every fault needs twenty-eight servers. Made once per machine,
+ * user and MariaDB version, and shared by every process (the suite's parallel workers each
+ * drill): in the temporary directory, keyed by the server's version and the install's
+ * arguments, made under a name of its own and renamed into place, so a reader never sees it
+ * half made and two processes making it at once both end up with one. Never changed after.
  */
 let pristine: string | undefined;
 function pristineDataDir(): string {
     if (pristine !== undefined && fs.existsSync(pristine)) {
         return pristine;
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mariadb-pristine-"));
-    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-    const dataDir = path.join(dir, "data");
+    const args = [
+        "--no-defaults",
+        "--auth-root-authentication-method=socket",
+        "--skip-test-db",
+        "--innodb-log-file-size=8M",
+        ...(process.getuid?.() === 0 ? ["--user=root"] : []),
+    ];
+    const version = spawnSync(serverBinary(), ["--version"], { encoding: "utf8" }).stdout ?? "";
+    const key = createHash("sha256").update(version).update(args.join(" ")).digest("hex").slice(0, 16);
+    const shared = path.join(os.tmpdir(), `mariadb-pristine-${process.getuid?.() ?? "user"}-${key}`);
+    const dataDir = path.join(shared, "data");
+    if (fs.existsSync(dataDir)) {
+        return (pristine = dataDir);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mariadb-pristine-making-"));
     // Its own tmpdir: two installs at once in /tmp (the suite's parallel workers) collided on
     // the bootstrap server's temporary tables ("Error on delete of '/tmp/#sql-temptable-...'").
     const tmpDir = path.join(dir, "tmp");
     fs.mkdirSync(tmpDir);
-    const result = spawnSync(
-        "mariadb-install-db",
-        [
-            "--no-defaults",
-            `--datadir=${dataDir}`,
-            `--tmpdir=${tmpDir}`,
-            "--auth-root-authentication-method=socket",
-            "--skip-test-db",
-            "--innodb-log-file-size=8M",
-            ...(process.getuid?.() === 0 ? ["--user=root"] : []),
-        ],
-        { encoding: "utf8", timeout: 60_000 },
-    );
+    const result = spawnSync("mariadb-install-db", [...args, `--datadir=${path.join(dir, "data")}`, `--tmpdir=${tmpDir}`], {
+        encoding: "utf8",
+        timeout: 60_000,
+    });
     if (result.status !== 0) {
         fs.rmSync(dir, { recursive: true, force: true });
         throw new Error(`mariadb-install-db failed (${result.status}): ${result.stderr || result.stdout}`);
     }
-    pristine = dataDir;
-    return dataDir;
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    try {
+        fs.renameSync(dir, shared);
+    } catch (err) {
+        // Another process put its install there first: use that one.
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (!fs.existsSync(dataDir)) {
+            throw err;
+        }
+    }
+    return (pristine = dataDir);
 }
 
 export class MariaDb {

@@ -3,11 +3,16 @@
  * (forwarding to one site at a time, or refusing when it serves none), and the network between
  * the world and the primary site (forwarding, or a blackhole that accepts and never answers).
  * Switching the target cuts the connections it carried, as a moved route would: clients
- * reconnect to the new target.
+ * reconnect to the new target. One-way loss (`drop-answers`): what clients send reaches the
+ * target, its answers never come back, as behind a route that fails in one direction only.
  */
 import * as net from "net";
 
-export type ProxyMode = { readonly kind: "forward"; readonly port: number } | { readonly kind: "refuse" } | { readonly kind: "blackhole" };
+export type ProxyMode =
+    | { readonly kind: "forward"; readonly port: number }
+    | { readonly kind: "drop-answers"; readonly port: number }
+    | { readonly kind: "refuse" }
+    | { readonly kind: "blackhole" };
 
 export class TcpProxy {
     private server?: net.Server;
@@ -37,7 +42,11 @@ export class TcpProxy {
     set(mode: ProxyMode): void {
         this.mode = mode;
         for (const conn of [...this.open]) {
-            if (mode.kind === "blackhole") {
+            if (mode.kind === "drop-answers" && conn.upstream !== undefined) {
+                // Requests keep flowing; the answers are read and thrown away.
+                conn.upstream.unpipe(conn.client);
+                conn.upstream.resume();
+            } else if (mode.kind === "blackhole") {
                 // Nothing more passes either way; the sockets stay open, as behind a dropped route.
                 conn.client.unpipe();
                 conn.upstream?.unpipe();
@@ -73,7 +82,11 @@ export class TcpProxy {
         upstream.on("error", () => client.destroy());
         upstream.once("close", () => client.destroy());
         client.pipe(upstream);
-        upstream.pipe(client);
+        if (mode.kind === "drop-answers") {
+            upstream.resume();
+        } else {
+            upstream.pipe(client);
+        }
     }
 
     async close(): Promise<void> {

@@ -7,8 +7,24 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { DrillResult, TimelineEvent } from "./run";
-import { FAULT_DESCRIPTIONS } from "./run";
+import { timingSlackMs } from "../failover/core/writerLease";
+import { DRILL_LEASE_TIMING } from "./lease";
+import type { DrillResult, Fault, TimelineEvent } from "./run";
+import { FAULT_DESCRIPTIONS, NO_FAILOVER_FAULTS } from "./run";
+
+/** One invariant's verdict (FAILOVER-SAFETY.md): holds, violated, or not applicable to this run (undefined). */
+export interface InvariantVerdict {
+    readonly holds: boolean | undefined;
+    readonly detail: string;
+}
+
+export type InvariantName = "I1" | "I3" | "I5";
+
+export const INVARIANTS: Record<InvariantName, string> = {
+    I1: "no split brain: nothing commits on the old writer after the lease is taken",
+    I3: "no failover of a primary that shoppers reach and that holds its lease",
+    I5: "timing: the old writer closed before the lease was taken, by the margin the timing promises",
+};
 
 export interface DrillReport {
     readonly fault: string;
@@ -42,7 +58,54 @@ export interface DrillReport {
     /** With the writer lease: when it was taken (ms from the fault), and the writes sent to the primary's origin. */
     readonly leaseTakenMs?: number;
     readonly originWrites?: { readonly sent: number; readonly acked: number; readonly ackedAfterTake: number };
+    /** I1, I3 and I5, from the acknowledgement log, both databases and the lease history. */
+    readonly invariants: Record<InvariantName, InvariantVerdict>;
     readonly timeline: readonly TimelineEvent[];
+}
+
+/** I1, I3 and I5 of one run. */
+export function invariants(
+    r: DrillResult,
+    splitBrain: readonly number[],
+    originAckedAfterTake: number,
+): Record<InvariantName, InvariantVerdict> {
+    const leased = r.leaseHistory !== undefined;
+    const take = r.leaseHistory?.find((t) => t.op === "take" && t.outcome === "ok");
+    const promoted = stepDone(r.timeline, "promote") !== undefined;
+    const due = !NO_FAILOVER_FAULTS.includes(r.options.fault);
+    const after = leased ? "the lease was taken" : "the fence";
+    const I1: InvariantVerdict =
+        splitBrain.length === 0 && originAckedAfterTake === 0
+            ? { holds: true, detail: `nothing committed on the old writer after ${after}` }
+            : {
+                  holds: false,
+                  detail: `${splitBrain.length} write(s) committed on the old writer after ${after} (${originAckedAfterTake} acknowledged to its origin's clients)`,
+              };
+    const I3: InvariantVerdict = due
+        ? { holds: undefined, detail: "a failover was due" }
+        : take === undefined && !promoted
+          ? { holds: true, detail: leased ? "the lease was never taken, DR never promoted" : "DR never promoted" }
+          : { holds: false, detail: `${take !== undefined ? "the lease was taken" : "DR was promoted"} although no failover was due` };
+    const slackMs = timingSlackMs(DRILL_LEASE_TIMING);
+    let I5: InvariantVerdict;
+    if (!leased || take === undefined) {
+        I5 = {
+            holds: undefined,
+            detail: leased ? "the lease was never taken" : "no writer lease in this run",
+        };
+    } else if (r.oldWriterClosedAt === undefined) {
+        I5 = { holds: false, detail: "the old writer was still open at the end of the drill, after the lease was taken" };
+    } else {
+        const marginMs = take.sentAt - r.oldWriterClosedAt;
+        I5 =
+            marginMs >= 0
+                ? {
+                      holds: true,
+                      detail: `the old writer closed ${(marginMs / 1000).toFixed(2)} s before the lease was taken (the timing promises at least ${(slackMs / 1000).toFixed(2)} s from the last renewal)`,
+                  }
+                : { holds: false, detail: `the old writer was still open ${(-marginMs / 1000).toFixed(2)} s after the lease was taken` };
+    }
+    return { I1, I3, I5 };
 }
 
 function stepDone(timeline: readonly TimelineEvent[], action: string): number | undefined {
@@ -62,6 +125,10 @@ export function summarize(r: DrillResult): DrillReport {
     const failedOver = stepDone(r.timeline, "promote") !== undefined;
     const lost = failedOver ? byPrimary.filter((w) => !onDr.has(w.id)) : [];
     const oldestLostAck = Math.min(...lost.map((w) => w.ackAt!));
+    const splitAfter = r.leaseTakenAt ?? fencedAt;
+    const splitBrain = splitAfter === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > splitAfter).map((w) => w.id);
+    const originAckedAfterTake =
+        r.leaseTakenAt === undefined ? 0 : (r.originWrites ?? []).filter((w) => w.ackAt !== undefined && w.ackAt > r.leaseTakenAt!).length;
     return {
         fault: o.fault,
         settings: {
@@ -89,20 +156,15 @@ export function summarize(r: DrillResult): DrillReport {
         lostOnDr: lost.map((w) => w.id),
         lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
         lostEverywhere: acked.filter((w) => !onDr.has(w.id) && !onOld.has(w.id)).map((w) => w.id),
-        splitBrain: (() => {
-            const after = r.leaseTakenAt ?? fencedAt;
-            return after === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > after).map((w) => w.id);
-        })(),
+        splitBrain,
         leaseTakenMs: since(r.leaseTakenAt),
+        invariants: invariants(r, splitBrain, originAckedAfterTake),
         ...(r.originWrites !== undefined
             ? {
                   originWrites: {
                       sent: r.originWrites.length,
                       acked: r.originWrites.filter((w) => w.ackAt !== undefined).length,
-                      ackedAfterTake:
-                          r.leaseTakenAt === undefined
-                              ? 0
-                              : r.originWrites.filter((w) => w.ackAt !== undefined && w.ackAt > r.leaseTakenAt!).length,
+                      ackedAfterTake: originAckedAfterTake,
                   },
               }
             : {}),
@@ -115,7 +177,7 @@ const ms = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1000).toF
 /** The report as a terminal table. */
 export function reportTable(rep: DrillReport): string {
     const rows: [string, string][] = [
-        ["fault", `${rep.fault}: ${FAULT_DESCRIPTIONS[rep.fault as keyof typeof FAULT_DESCRIPTIONS]}`],
+        ["fault", `${rep.fault}: ${FAULT_DESCRIPTIONS[rep.fault as Fault]}`],
         [
             "settings",
             Object.entries(rep.settings)
@@ -154,6 +216,10 @@ export function reportTable(rep: DrillReport): string {
                 : "split brain: old primary writes after the fence",
             String(rep.splitBrain.length),
         ],
+        ...Object.entries(rep.invariants).map(([name, v]): [string, string] => [
+            `${name} ${INVARIANTS[name as InvariantName].split(":")[0]}`,
+            `${v.holds === undefined ? "n/a" : v.holds ? "holds" : "VIOLATED"}: ${v.detail}`,
+        ]),
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
@@ -169,6 +235,15 @@ export function timelineLines(rep: DrillReport, faultAt: number, detail: "steps"
         "lag",
         "controller-error",
         "drill",
+        "drill-error",
+        // What the writer agents did that matters to a reader (not every renewal or beat).
+        "agent-lease-established",
+        "agent-lease-lost",
+        "agent-fenced",
+        "agent-unfenced",
+        "agent-grace-exhausted",
+        "agent-fence-failed",
+        "agent-error",
         ...(detail === "every probe" ? ["probe", "round"] : []),
     ];
     return rep.timeline

@@ -9,24 +9,41 @@
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { createConnection } from "mysql2/promise";
 import { Controller, Outcome } from "../failover/controller";
 import type { FailoverReport } from "../failover/core/ports";
+import type { WriterLeaseRecord } from "../failover/core/writerLease";
 import { HttpProbe, Probe, ProbeResult } from "../failover/probes/http";
 import { writerHealthQuery } from "../failover/agent/fence";
 import { APP_DB_USER } from "../lib/failoverNaming";
 import { drillAdapters, DrillNotifier } from "./adapters";
-import { DRILL_LEASE_TIMING, DrillLease } from "./lease";
+import { ClockSkew, SkewedClock, TRUE_TIME } from "./clock";
+import type { LeaseTransition } from "./agent";
+import { DRILL_DATABASE_GRACE_MS, DRILL_LEASE_TIMING, DRILL_RESTART_MS, DrillLease } from "./lease";
 import { MariaDb, mariaDbInstalled } from "./mariadb";
 import { TcpProxy } from "./proxy";
 import { DrillSite } from "./site";
-import { freePort } from "./tools";
+import { drillWorkRoot, freePort } from "./tools";
 import { Writer, WriteRecord } from "./writer";
 
-export const FAULTS = ["db-kill", "site-kill", "blackhole", "slow", "lag", "partition-standby", "lease-isolation", "agent-stop"] as const;
+export const FAULTS = [
+    "db-kill",
+    "site-kill",
+    "blackhole",
+    "slow",
+    "lag",
+    "partition-standby",
+    "lease-isolation",
+    "agent-stop",
+    "region-isolation",
+    "clock-skew",
+    "clock-broken",
+    "agent-freeze",
+    "lease-answers-lost",
+    "in-region-restart",
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /**
@@ -35,10 +52,35 @@ export type Fault = (typeof FAULTS)[number];
  * shoppers reaching the primary through the virtual IP apart from the standby's network. The
  * others still run the earlier world (no lease) until they are moved over.
  */
-export const LEASE_FAULTS: readonly Fault[] = ["partition-standby", "lease-isolation", "agent-stop"];
+export const LEASE_FAULTS: readonly Fault[] = FAULTS.filter((f) => !["db-kill", "site-kill", "blackhole", "slow", "lag"].includes(f));
 
 /** The faults that must not fail over. */
-export const NO_FAILOVER_FAULTS: readonly Fault[] = ["slow", "partition-standby"];
+export const NO_FAILOVER_FAULTS: readonly Fault[] = ["slow", "partition-standby", "lease-answers-lost", "in-region-restart"];
+
+/**
+ * The faults that break the timing on purpose: the invariant checker must catch the violation
+ * (a drill whose checker cannot fail proves nothing).
+ */
+export const VIOLATION_FAULTS: readonly Fault[] = ["clock-broken"];
+
+/**
+ * Each process's clock per fault (drill/clock.ts). clock-skew: the controller 60 s ahead and 10 %
+ * fast, the primary's agent 60 s behind and 10 % slow; within the timing (it tolerates a rate
+ * error up to 17.5 % at the drill's numbers, 13.3 % deployed). clock-broken: the controller's
+ * clock ten times fast, far past it: it takes the lease while the old writer is still open.
+ */
+export const FAULT_CLOCKS: Partial<Record<Fault, { readonly controller: ClockSkew; readonly primaryAgent: ClockSkew }>> = {
+    "clock-skew": { controller: { offsetMs: 60_000, rate: 1.1 }, primaryAgent: { offsetMs: -60_000, rate: 0.9 } },
+    "clock-broken": { controller: { offsetMs: 0, rate: 10 }, primaryAgent: TRUE_TIME },
+};
+
+/** region-isolation and the clock faults: when the agent's path is cut, after the standby's view (max-fail rounds and one more). */
+export function regionCutStepMs(o: Pick<DrillOptions, "intervalMs" | "maxFail">): number {
+    return o.intervalMs * (o.maxFail + 1);
+}
+
+/** agent-freeze: how long the primary's agent stays stopped (SIGSTOP), past the lease and the takeover. */
+export const FREEZE_MS = 5000;
 
 export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     "db-kill": "the primary's database killed (SIGKILL)",
@@ -50,6 +92,16 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
         "the standby's network to the primary cut (its probes and replication), while shoppers still reach the primary through the virtual IP (no failover is due)",
     "lease-isolation": "the primary's writer agent cut off from the lease store while shoppers still reach the primary",
     "agent-stop": "the primary's writer agent stopped (a dead function): nothing renews the lease",
+    "region-isolation":
+        "the primary region cut off in two steps (connections to its site and its database refused, then its agent's to the lease store) while clients inside the region still write to its origin",
+    "clock-skew":
+        "region-isolation, with the controller's clock 60 s ahead and 10 % fast and the primary agent's 60 s behind and 10 % slow",
+    "clock-broken":
+        "region-isolation, with the controller's clock running ten times fast: it takes the lease while the old writer is still open (the invariant checker must catch it)",
+    "agent-freeze": `the primary's writer agent, a process of its own, frozen (SIGSTOP) for ${FREEZE_MS / 1000} s, past the lease and the takeover, then resumed (SIGCONT)`,
+    "lease-answers-lost":
+        "one-way loss: the primary agent's renewals reach the lease store, the answers never come back (the lease stays renewed, the database closes itself)",
+    "in-region-restart": `the primary's database down ${DRILL_RESTART_MS / 1000} s and back (an RDS Multi-AZ failover, scaled: within the agent's ${DRILL_DATABASE_GRACE_MS / 1000} s grace)`,
 };
 
 export interface DrillOptions {
@@ -100,6 +152,15 @@ export interface DrillResult {
     readonly leaseTakenAt?: number;
     /** With the writer lease: writes sent straight to the primary's origin (an in-region client), bypassing the virtual IP. */
     readonly originWrites?: readonly WriteRecord[];
+    /** With the writer lease: every write to it, by the agents and the controller. */
+    readonly leaseHistory?: readonly LeaseTransition[];
+    /**
+     * With the writer lease: when the old writer stopped taking application writes, by its own
+     * record (its fence's fenced_at, on its database's clock); undefined while it was open at the end.
+     */
+    readonly oldWriterClosedAt?: number;
+    /** With the writer lease: the lease as its store held it at the end. */
+    readonly leaseAtEnd?: WriterLeaseRecord;
     readonly report?: FailoverReport;
 }
 
@@ -169,7 +230,10 @@ export function drillOptionProblems(o: DrillOptions): string[] {
     );
     check("duration", o.durationMs / 1000, o.durationMs <= 600_000, "at most 600 seconds");
     const leaseMs = LEASE_FAULTS.includes(o.fault) ? DRILL_LEASE_TIMING.leaseMs + DRILL_LEASE_TIMING.takeoverWaitMs + 1500 : 0;
-    const budget = Math.max(o.intervalMs * o.maxFail, leaseMs) + o.intervalMs / 2 + 1500;
+    // A fault's second act, and a second to see what follows it.
+    const secondActMs =
+        o.fault === "agent-freeze" ? FREEZE_MS + 1000 : o.fault === "in-region-restart" ? DRILL_DATABASE_GRACE_MS + 1000 : 0;
+    const budget = Math.max(o.intervalMs * o.maxFail, leaseMs, secondActMs) + o.intervalMs / 2 + 1500;
     if (o.durationMs - o.faultAtMs < budget) {
         problems.push(
             `--duration ${o.durationMs / 1000}: leaves ${(o.durationMs - o.faultAtMs) / 1000} s after the fault; the controller needs about ${budget / 1000} s (interval x max-fail, then the steps)`,
@@ -190,7 +254,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         throw new Error(`the drill cannot run:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     }
     const log = options.log ?? (() => undefined);
-    const work = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "drill-"));
+    const work = options.workDir ?? fs.mkdtempSync(path.join(drillWorkRoot(), "drill-"));
     const password = randomBytes(12).toString("hex");
     const timeline: TimelineEvent[] = [];
     const note = (event: string, fields: Record<string, unknown> = {}) => timeline.push({ at: Date.now(), event, ...fields });
@@ -217,13 +281,18 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
         // --- the writer lease: a store, an agent beside each database --------------------------
         const leased = LEASE_FAULTS.includes(options.fault);
+        const clocks = FAULT_CLOCKS[options.fault] ?? { controller: TRUE_TIME, primaryAgent: TRUE_TIME };
+        const controllerClock = new SkewedClock(clocks.controller);
         let lease: DrillLease | undefined;
         if (leased) {
             lease = await new DrillLease((event, fields) => note(event, fields), password).start();
             cleanups.push(() => lease!.close());
-            const agentsUntil = performance.now() + options.durationMs + 30_000;
-            lease.startAgent("primary", primaryDb, lease.agentPath.port, agentsUntil);
-            lease.startAgent("dr", drDb, lease.controllerPath.port, agentsUntil);
+            const agentsFor = options.durationMs + 30_000;
+            lease.startAgent("primary", primaryDb, lease.agentPath.port, agentsFor, {
+                skew: clocks.primaryAgent,
+                ownProcess: options.fault === "agent-freeze",
+            });
+            lease.startAgent("dr", drDb, lease.controllerPath.port, agentsFor);
             // The application's account opens once the primary's agent holds the lease.
             await waitFor(
                 async () => {
@@ -231,7 +300,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
                     await c.end();
                     return true;
                 },
-                10_000,
+                // Its first renewal sets up the fence (schema, procedure, event, account): on a
+                // loaded machine (the suite's parallel run) that took over 10 s once.
+                30_000,
                 "the primary's writer agent to open the application's account",
             );
             log(`writer lease: agents beside both databases, the application on ${APP_DB_USER}`);
@@ -249,12 +320,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             () => drSite.close(),
         );
         const primarySiteNetwork = await new TcpProxy("primary-site-network", { kind: "forward", port: primarySite.port }).start();
-        // With the writer lease the shoppers' path to the primary (the virtual IP) is not the
+        // With the writer lease the shoppers' path to the primary (from the virtual IP) is not the
         // standby's network to it: partition-standby cuts the one and leaves the other.
-        const shoppersToPrimary = leased ? primarySite.port : primarySiteNetwork.port;
+        const shoppersPath = leased ? await new TcpProxy("shoppers-path", { kind: "forward", port: primarySite.port }).start() : undefined;
+        const shoppersToPrimary = shoppersPath?.port ?? primarySiteNetwork.port;
         const front = await new TcpProxy("virtual-ip", { kind: "forward", port: shoppersToPrimary }).start();
         cleanups.push(
             () => primarySiteNetwork.close(),
+            () => shoppersPath?.close() ?? Promise.resolve(),
             () => front.close(),
         );
         log(`virtual IP 127.0.0.1:${front.port} -> primary site ${primarySite.url}; dr site ${drSite.url}`);
@@ -277,10 +350,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const stop = new AbortController();
         const controller = new Controller(
             {
-                adapters: lease !== undefined ? { ...adapters, writerLease: lease.controllerStore() } : adapters,
+                adapters:
+                    lease !== undefined
+                        ? { ...adapters, writerLease: lease.controllerStore("dr", () => controllerClock.wall()) }
+                        : adapters,
                 probes,
                 emit: (event, fields) => note(event, fields),
                 signal: stop.signal,
+                clock: controllerClock,
             },
             {
                 roles: { region: "dr", writerRegion: "primary" },
@@ -325,15 +402,29 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         note("drill", { phase: "writes start" });
         writer.start();
         originWriter?.start();
-        const watching = controller.watch(undefined, startedAt + options.durationMs).catch((err: Error) => {
-            note("controller-error", { error: err.message });
-            return "stopped" as const;
-        });
+        // The watch ends at the drill's end, on the controller's own clock.
+        const watching = controller
+            .watch(undefined, controllerClock.wallIn(startedAt + options.durationMs - Date.now()))
+            .catch((err: Error) => {
+                note("controller-error", { error: err.message });
+                return "stopped" as const;
+            });
         await sleep(Math.max(0, startedAt + options.faultAtMs - Date.now()));
         const faultAt = Date.now();
         note("fault", { fault: options.fault, description: FAULT_DESCRIPTIONS[options.fault] });
         log(`fault: ${FAULT_DESCRIPTIONS[options.fault]}`);
-        await inject(options, { primaryDb, primarySite, primarySiteNetwork, primaryDbNetwork, timeoutMs, lease });
+        const afterFault = inject(options, {
+            primaryDb,
+            primarySite,
+            primarySiteNetwork,
+            primaryDbNetwork,
+            shoppersPath,
+            timeoutMs,
+            lease,
+            note,
+        });
+        // A fault's second act (a frozen agent resumed, a restarted database back) runs meanwhile.
+        afterFault.catch((err: Error) => note("drill-error", { error: err.message }));
 
         // The watch ends by the drill's end (absolute) and starts no round that could outlast it.
         // Cutting it off at exactly that end made a watch that ran its course ("elapsed") read as
@@ -355,6 +446,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         stop.abort(new Error("the drill ended"));
         await Promise.all([writer.stop(), originWriter?.stop()]);
         await watching;
+        await afterFault.catch(() => undefined);
         const endedAt = Date.now();
         note("drill", { phase: "writes stop", outcome });
         log(`controller: ${outcome}`);
@@ -362,6 +454,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // --- what each database holds -------------------------------------------------------
         const onDr = (await drDb.sql<{ id: number }[]>("SELECT id FROM shop.orders ORDER BY id")).map((r) => Number(r.id));
         await primarySite.close();
+        // The old writer's own record of when it closed, before a restart (below) could close it again.
+        const oldWriterClosedAt =
+            leased && primaryDb.running
+                ? await primaryDb
+                      .sql<{ fencedAt: string | null }[]>("SELECT fenced_at AS fencedAt FROM failover.writer_lease WHERE id = 1")
+                      .then(([row]) => (row?.fencedAt === null || row?.fencedAt === undefined ? undefined : Number(row.fencedAt) * 1000))
+                : undefined;
         if (!primaryDb.running) {
             await primaryDb.start(); // its data survived the kill (sync-binlog, flush at commit): count it
         }
@@ -382,8 +481,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             report: notifier.reports[0],
             ...(leased
                 ? {
-                      leaseTakenAt: timeline.find((e) => e.event === "action" && e.action === "take-lease" && e.status === "succeeded")?.at,
+                      // From when the taking write was sent: it may have landed any time before its answer.
+                      leaseTakenAt: lease!.history.find((t) => t.op === "take" && t.outcome === "ok")?.sentAt,
                       originWrites: originWriter?.writes ?? [],
+                      leaseHistory: lease!.history,
+                      leaseAtEnd: await lease!.read(),
+                      oldWriterClosedAt,
                   }
                 : {}),
         };
@@ -397,6 +500,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     }
 }
 
+/** Injects the fault; the promise settles once its second act (if any) is done. */
 async function inject(
     options: DrillOptions,
     w: {
@@ -404,8 +508,10 @@ async function inject(
         primarySite: DrillSite;
         primarySiteNetwork: TcpProxy;
         primaryDbNetwork: TcpProxy;
+        shoppersPath?: TcpProxy;
         timeoutMs: number;
         lease?: DrillLease;
+        note: (event: string, fields?: Record<string, unknown>) => void;
     },
 ): Promise<void> {
     switch (options.fault) {
@@ -420,6 +526,39 @@ async function inject(
             return;
         case "agent-stop":
             w.lease!.stopPrimaryAgent();
+            return;
+        case "region-isolation":
+        case "clock-skew":
+        case "clock-broken":
+            // Refused rather than blackholed, and in two steps: the standby's view first, so its
+            // rounds reach max-fail while the lease still holds them; then the agent's path, so
+            // when the lease is taken depends on the taker's clock alone, not on probe timeouts.
+            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath!]) {
+                p.set({ kind: "refuse" });
+            }
+            await sleep(regionCutStepMs(options));
+            w.lease!.agentPath.set({ kind: "refuse" });
+            w.note("drill", { phase: "the primary's agent cut off from the lease store" });
+            return;
+        case "agent-freeze":
+            w.lease!.freezePrimaryAgent();
+            await sleep(FREEZE_MS);
+            w.lease!.resumePrimaryAgent();
+            w.note("drill", { phase: "the primary's agent resumed (SIGCONT)" });
+            return;
+        case "lease-answers-lost": {
+            const path = w.lease!.agentPath.current;
+            if (path.kind !== "forward") {
+                throw new Error(`the agent's path to the lease store is ${path.kind}, not forwarding`);
+            }
+            w.lease!.agentPath.set({ kind: "drop-answers", port: path.port });
+            return;
+        }
+        case "in-region-restart":
+            await w.primaryDb.kill();
+            await sleep(DRILL_RESTART_MS);
+            await w.primaryDb.start();
+            w.note("drill", { phase: "the primary's database is back" });
             return;
         case "db-kill":
         case "lag":

@@ -26,6 +26,7 @@ const LONGEST_FIRST = [
     "drillFaults.test.ts",
     "plan.test.ts",
     "drillLease.test.ts",
+    "drillClock.test.ts",
     "drillSentinel.test.ts",
     "redisConfig.test.ts",
     "analyzerServer.test.ts",

@@ -424,7 +424,7 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             const job = workflow().jobs.preview;
             const preflight = job.steps.filter((s) => s.run?.includes("tools/deploy.ts preflight"));
             assert.equal(preflight.length, 1);
-            assert.equal(preflight[0].run, 'npx ts-node --transpile-only tools/deploy.ts preflight "$STACK"');
+            assert.equal(preflight[0].run, 'npx ts-node --swc tools/deploy.ts preflight "$STACK"');
             assert.deepEqual(preflight[0].env, { STACK: "${{ matrix.stack }}" });
             const at = job.steps.indexOf(preflight[0]);
             assert.ok(

@@ -1,5 +1,5 @@
 /**
- * What the drill's tests share (test/drillFaults.test.ts, test/drillGuards.test.ts): the drill's
+ * What the drill's tests share (test/drill*.test.ts): the drill's
  * timings for a test run, and the checks every drill's result must pass.
  */
 import { strict as assert } from "assert";
@@ -26,6 +26,13 @@ export const SHORT: Omit<DrillOptions, "fault"> = {
     maxLagSeconds: 1,
     lagSeconds: 4,
 };
+
+/**
+ * The drills with the writer lease: long enough for the lease (L + d = 3 s) to lapse after the
+ * fault, and DR to serve after it; 10 writes a second through the virtual IP (2 to the origin)
+ * are enough for every claim.
+ */
+export const LEASED: Partial<DrillOptions> = { durationMs: 8000, faultAtMs: 1500, writesPerSecond: 10 };
 
 export async function drill(fault: Fault, options: Partial<DrillOptions> = {}): Promise<{ result: DrillResult; rep: DrillReport }> {
     const result = await runDrill({ ...SHORT, ...options, fault });
@@ -54,4 +61,12 @@ export function lossWithinRecordedLag(rep: DrillReport): void {
             `${rep.lostOnDr.length} write(s) lost over ${rep.lossWindowMs} ms, recorded lag ${rep.lagRecordedSeconds} s`,
         );
     }
+}
+
+/** The decisions and steps of a run, seconds from the fault: a failure's message. */
+export function steps(result: DrillResult): string {
+    return result.timeline
+        .filter((e) => ["fault", "decision", "action", "controller-error", "drill-error"].includes(e.event))
+        .map((e) => `${((e.at - result.faultAt) / 1000).toFixed(2)} s ${JSON.stringify(e)}`)
+        .join("\n");
 }
