@@ -15,7 +15,7 @@ if (config === null) {
     process.exit(2);
 }
 const stop = new AbortController();
-process.once("SIGTERM", () => stop.abort(new Error("stopped")));
+process.on("SIGTERM", () => stop.abort(new Error("stopped")));
 const line = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 const run = startDrillAgent(
     config,

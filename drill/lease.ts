@@ -44,10 +44,11 @@ export const DRILL_LEASE_TIMING: LeaseTiming = {
 };
 /**
  * How long the holder keeps renewing while its database does not answer: the deployed 150 s
- * (an RDS Multi-AZ failover takes 60-120 s) scaled to the drill's lease, 3.5 s; the
- * in-region-restart fault takes the primary's database down 1.8 s (90 s of 150 s, scaled), then its start-up.
+ * (an RDS Multi-AZ failover takes 60-120 s) scaled to the drill's lease, with room for a loaded
+ * machine (the suite's parallel run) to restart MariaDB: 5 s; the in-region-restart fault takes
+ * the primary's database down 1.8 s (90 s of 150 s, scaled), then its start-up.
  */
-export const DRILL_DATABASE_GRACE_MS = 3500;
+export const DRILL_DATABASE_GRACE_MS = 5000;
 /** The in-region restart: the primary's database down this long (within the grace). */
 export const DRILL_RESTART_MS = 1800;
 
@@ -167,10 +168,21 @@ export class DrillLease {
             }
         });
         const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+        let stopping = false;
         const stopChild = () => {
+            if (stopping) {
+                return;
+            }
+            stopping = true;
             child.kill("SIGCONT"); // a frozen process takes no SIGTERM until it runs again
             child.kill("SIGTERM");
+            // One that does not stop within 5 s is killed.
+            setTimeout(() => child.kill("SIGKILL"), 5000).unref();
         };
+        // Never left behind, frozen, by a drill that ends any other way.
+        const killOnExit = () => child.kill("SIGKILL");
+        process.once("exit", killOnExit);
+        void exited.then(() => process.removeListener("exit", killOnExit));
         signal.addEventListener("abort", stopChild, { once: true });
         return {
             done: exited.then(() => {

@@ -115,8 +115,13 @@ function pristineDataDir(): string {
     const key = createHash("sha256").update(version).update(args.join(" ")).digest("hex").slice(0, 16);
     const shared = path.join(os.tmpdir(), `mariadb-pristine-${process.getuid?.() ?? "user"}-${key}`);
     const dataDir = path.join(shared, "data");
-    if (fs.existsSync(dataDir)) {
+    // Written last, before the rename: its presence means the install is whole.
+    const marker = path.join(shared, "complete");
+    if (fs.existsSync(marker)) {
         return (pristine = dataDir);
+    }
+    if (fs.existsSync(shared)) {
+        fs.rmSync(shared, { recursive: true, force: true }); // a partial copy (a temporary-file cleaner's work)
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mariadb-pristine-making-"));
     // Its own tmpdir: two installs at once in /tmp (the suite's parallel workers) collided on
@@ -132,12 +137,13 @@ function pristineDataDir(): string {
         throw new Error(`mariadb-install-db failed (${result.status}): ${result.stderr || result.stdout}`);
     }
     fs.rmSync(tmpDir, { recursive: true, force: true });
+    fs.writeFileSync(path.join(dir, "complete"), version);
     try {
         fs.renameSync(dir, shared);
     } catch (err) {
         // Another process put its install there first: use that one.
         fs.rmSync(dir, { recursive: true, force: true });
-        if (!fs.existsSync(dataDir)) {
+        if (!fs.existsSync(marker)) {
             throw err;
         }
     }

@@ -232,7 +232,13 @@ export function drillOptionProblems(o: DrillOptions): string[] {
     const leaseMs = LEASE_FAULTS.includes(o.fault) ? DRILL_LEASE_TIMING.leaseMs + DRILL_LEASE_TIMING.takeoverWaitMs + 1500 : 0;
     // A fault's second act, and a second to see what follows it.
     const secondActMs =
-        o.fault === "agent-freeze" ? FREEZE_MS + 1000 : o.fault === "in-region-restart" ? DRILL_DATABASE_GRACE_MS + 1000 : 0;
+        o.fault === "agent-freeze"
+            ? FREEZE_MS + 1000
+            : o.fault === "in-region-restart"
+              ? DRILL_RESTART_MS + 2500 // down, back, serving again
+              : ["region-isolation", "clock-skew", "clock-broken"].includes(o.fault)
+                ? regionCutStepMs(o) + leaseMs
+                : 0;
     const budget = Math.max(o.intervalMs * o.maxFail, leaseMs, secondActMs) + o.intervalMs / 2 + 1500;
     if (o.durationMs - o.faultAtMs < budget) {
         problems.push(
@@ -423,8 +429,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             lease,
             note,
         });
-        // A fault's second act (a frozen agent resumed, a restarted database back) runs meanwhile.
+        // A fault's second act (a frozen agent resumed, a restarted database back) runs meanwhile;
+        // on a failure it ends before anything is torn down (cleanups run last-in, first-out).
         afterFault.catch((err: Error) => note("drill-error", { error: err.message }));
+        cleanups.push(() => afterFault.catch(() => undefined));
 
         // The watch ends by the drill's end (absolute) and starts no round that could outlast it.
         // Cutting it off at exactly that end made a watch that ran its course ("elapsed") read as

@@ -57,17 +57,21 @@ export function missingTool(command: string, debianPackage: string): string | un
 }
 
 /**
- * Where a drill keeps its servers' data: memory (/dev/shm) where the machine has it, else the
- * temporary directory. The drill kills processes, never the machine: what a killed MariaDB
- * wrote is in the page cache and survives it either way, so the fsync at every commit
- * (sync-binlog, flush at commit) buys nothing here, and on a disk it cost the suite's parallel
- * run a third of its CPU time in the kernel and starved the drills' real-time servers.
+ * Where a drill keeps its servers' data: memory (/dev/shm) where the machine has room there
+ * (1 GiB free: a drill takes about 75 MB, and the suite runs several at once; a container's
+ * default /dev/shm is 64 MB), else the temporary directory. The drill kills processes, never
+ * the machine: what a killed MariaDB wrote is in the page cache and survives it either way, so
+ * the fsync at every commit (sync-binlog, flush at commit) only costs time here.
  */
 export function drillWorkRoot(): string {
     try {
         fs.accessSync("/dev/shm", fs.constants.W_OK);
-        return "/dev/shm";
+        const { bavail, bsize } = fs.statfsSync("/dev/shm");
+        if (bavail * bsize >= 1024 ** 3) {
+            return "/dev/shm";
+        }
     } catch {
-        return os.tmpdir();
+        // no /dev/shm here
     }
+    return os.tmpdir();
 }

@@ -8,12 +8,10 @@
  * than use the CPU, so four workers on two cores overlap those waits with CPU-bound files.
  *
  * Wall times of each file in a parallel run on the 2-core machine (2026-12-02, per-file root
- * hooks logging start and end): drillGuards and drillFaults about 37 s each, plan 21-37 s (two
- * runs in processes of its own), drillSentinel 26 s, redisConfig 12-21 s, analyzerServer
- * 12-18 s, backup 11-13 s, typecheck 10-13 s, workflow 10-12 s, webTier 10 s, policyStacks
- * 10 s, failover/faults 8-10 s, failover/processes 8-12 s, failover/lambdaHandler 7 s; every
- * other file under 7 s. failover/fence (MariaDB and the writer agent in real time) took 21 s on
- * 2026-12-02, analyzerServer up to 30 s in the same run.
+ * hooks logging start and end): drillGuards about 35 s, drillFaults and drillSentinel 26-30 s,
+ * drillLease 20-24 s (four drills, two at a time), failover/fence 21 s, plan 18-26 s, drillClock
+ * 16-18 s (three drills at once), webTier 17 s, analyzerServer and policyStacks 13-15 s,
+ * redisConfig 13 s, failover/faults 11 s, workflow 10-13 s; every other file under 9 s.
  *
  * A file named here that no longer exists is an error, so the list cannot rot silently.
  */
