@@ -34,7 +34,7 @@ import type { LagReading } from "../failover/core/state";
 import type { TcpProxy } from "./proxy";
 
 /** How long an administrative statement may take before its server counts as unreachable. */
-const ADMIN_TIMEOUT_MS = 1000;
+export const ADMIN_TIMEOUT_MS = 1000;
 
 async function withAdmin<T>(options: ConnectionOptions, work: (c: Awaited<ReturnType<typeof createConnection>>) => Promise<T>): Promise<T> {
     const c = await createConnection({ ...options, connectTimeout: ADMIN_TIMEOUT_MS });

@@ -16,7 +16,6 @@ import {
     Fault,
     FAULT_DESCRIPTIONS,
     FAULTS,
-    LEASE_FAULTS,
     NO_FAILOVER_FAULTS,
     runDrill,
     VIOLATION_FAULTS,
@@ -29,17 +28,17 @@ const USAGE = `usage: npm run drill -- [flags]
   --max-fail N     failed rounds in a row that fail over        default 3
   --quorum N       failed vantage points (of 3) per round       default 2
   --rate N         writes per second through the virtual IP     default 50
-  --duration S     the whole drill, seconds                     default 15
+  --duration S     the whole drill, seconds                     default 20
   --fault-at S     when the fault comes, seconds                default 4
   --max-lag S      the RPO budget                               default 5
-  --lag S          with --fault lag: the replica's delay         default 15
+  --lag S          with --fault lag: the replica's delay         default 20
   --accept-data-loss  with --fault lag: once held, fail over as the operator would
   --out DIR        where the HTML reports go                    default drill-reports
   --json           one JSON line per drill on stdout: the report, the verdict and the raw
                    records behind them (every write, both databases' orders, the lease
                    history, the timeline); progress goes to stderr
 
-faults (with the writer lease: ${LEASE_FAULTS.join(", ")}):
+faults (every drill runs with the writer lease, its agents and the witness):
 ${FAULTS.map((f) => `  ${f.padEnd(19)}${FAULT_DESCRIPTIONS[f]}`).join("\n")}
 `;
 
@@ -130,10 +129,10 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
         maxFail: s("max-fail", 3),
         quorum: s("quorum", 2),
         writesPerSecond: s("rate", 50),
-        durationMs: s("duration", 15) * 1000,
+        durationMs: s("duration", 20) * 1000,
         faultAtMs: s("fault-at", 4) * 1000,
         maxLagSeconds: s("max-lag", 5),
-        lagSeconds: s("lag", 15),
+        lagSeconds: s("lag", 20),
         acceptDataLoss: values["accept-data-loss"] === true,
     };
     const faults = fault === "all" ? [...FAULTS] : [fault as Fault];
@@ -211,10 +210,10 @@ export function rawRecords(rep: DrillReport, r: DrillResult, problems: readonly 
             leaseTakenAt: r.leaseTakenAt ?? null,
             oldWriterClosedAt: r.oldWriterClosedAt ?? null,
             writes: r.writes,
-            originWrites: r.originWrites ?? [],
+            originWrites: r.originWrites,
             onDr: r.onDr,
             onOldPrimary: r.onOldPrimary,
-            leaseHistory: r.leaseHistory ?? [],
+            leaseHistory: r.leaseHistory,
             leaseAtEnd: r.leaseAtEnd ?? null,
             timeline,
         },

@@ -5,7 +5,9 @@
  * database (failover/agent), and the paths to the store each can cut separately:
  *
  *   agent-lease-path        the primary's agent to the store
- *   controller-lease-path   the standby's controller to the store
+ *   controller-lease-path   the standby's controller to the store (the lease and the witness's post)
+ *   witness-lease-path      the witness (failover/probes/witness.ts) to the store, where it posts
+ *                           what it sees through the virtual IP beside the lease
  *
  * The drill's timing is the deployed inequality scaled down: L 1.5 s, m 0.5 s, F 1.3 s (the
  * database's event runs every second), d 1.5 s: the old writer stops by 2.30 s after its last
@@ -20,6 +22,8 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { DynamoWriterLease } from "../failover/adapters/aws/writerLease";
 import type { LeaseTiming, WriterLeaseRecord } from "../failover/core/writerLease";
+import { HttpProbe } from "../failover/probes/http";
+import { DynamoWitnessBoard, runWitness, WitnessVantage } from "../failover/probes/witness";
 import {
     DRILL_LEASE_TABLE,
     type DrillAgentConfig,
@@ -68,6 +72,10 @@ export class DrillLease {
     readonly history: LeaseTransition[] = [];
     agentPath!: TcpProxy;
     controllerPath!: TcpProxy;
+    witnessPath!: TcpProxy;
+    /** The witness's loop, stopped by the witness-down fault. */
+    private witnessStop?: AbortController;
+    private witnessRun?: Promise<number>;
     /** The primary's agent, stopped by the agent-stop fault. */
     private primaryStop?: AbortController;
 
@@ -83,6 +91,7 @@ export class DrillLease {
         const port = (this.server.address() as AddressInfo).port;
         this.agentPath = await new TcpProxy("agent-lease-path", { kind: "forward", port }).start();
         this.controllerPath = await new TcpProxy("controller-lease-path", { kind: "forward", port }).start();
+        this.witnessPath = await new TcpProxy("witness-lease-path", { kind: "forward", port }).start();
         await this.client(port).send(
             new CreateTableCommand({
                 TableName: DRILL_LEASE_TABLE,
@@ -110,6 +119,39 @@ export class DrillLease {
             new DynamoWriterLease(this.client(this.controllerPath.port), DRILL_LEASE_TABLE, { now: wall }),
             `controller:${region}`,
             this.record,
+        );
+    }
+
+    /**
+     * The witness, as it runs in AWS but on this machine's clock: a round through `url` (the
+     * virtual IP) every `intervalMs`, each posted through its own path to the store.
+     */
+    startWitness(url: string, intervalMs: number, timeoutMs: number, runForMs: number): void {
+        const stop = new AbortController();
+        this.witnessStop = stop;
+        this.witnessRun = runWitness({
+            probe: new HttpProbe("witness", url),
+            board: new DynamoWitnessBoard(this.client(this.witnessPath.port), DRILL_LEASE_TABLE),
+            intervalMs,
+            timeoutMs,
+            endsAt: Date.now() + runForMs,
+            signal: stop.signal,
+            log: (event, fields) => this.emit(event, fields),
+        });
+    }
+
+    /** The witness-down fault: the witness stops looking and posting (a function that no longer runs). */
+    stopWitness(): void {
+        this.witnessStop?.abort(new Error("the drill stopped the witness"));
+    }
+
+    /** The witness's post as the standby's controller reads it (through its path), fresh for `maxAgeMs` on `wall`. */
+    witnessVantage(maxAgeMs: number, wall: () => number = Date.now): WitnessVantage {
+        return new WitnessVantage(
+            "witness",
+            new DynamoWitnessBoard(this.client(this.controllerPath.port), DRILL_LEASE_TABLE),
+            maxAgeMs,
+            wall,
         );
     }
 
@@ -224,9 +266,10 @@ export class DrillLease {
 
     async close(): Promise<void> {
         this.stops.forEach((s) => s.abort(new Error("the drill ended")));
-        await Promise.all(this.agents.map((a) => a.close()));
+        this.stopWitness();
+        await Promise.all([...this.agents.map((a) => a.close()), this.witnessRun]);
         this.clients.forEach((c) => c.destroy());
-        await Promise.all([this.agentPath?.close(), this.controllerPath?.close()]);
+        await Promise.all([this.agentPath?.close(), this.controllerPath?.close(), this.witnessPath?.close()]);
         if (this.server !== undefined) {
             this.server.close();
             await once(this.server, "close");

@@ -170,7 +170,7 @@ export class MariaDb {
     }
 
     /** The server's options: small InnoDB files (a drill, not a benchmark), binlog with GTIDs. */
-    private serverArgs(): string[] {
+    private serverArgs(networking: boolean): string[] {
         const args = [
             "--no-defaults",
             `--datadir=${this.dataDir}`,
@@ -179,8 +179,9 @@ export class MariaDb {
             `--log-error=${this.logFile}`,
             // Temporary files beside the server's data, never in a /tmp other servers share.
             `--tmpdir=${this.options.dir}`,
-            `--port=${this.options.port}`,
-            "--bind-address=127.0.0.1",
+            // Without networking (the socket alone) where nothing but the drill reads it: its port
+            // may have gone to another process since it was killed.
+            ...(networking ? [`--port=${this.options.port}`, "--bind-address=127.0.0.1"] : ["--skip-networking"]),
             `--server-id=${this.options.serverId}`,
             "--log-bin=binlog",
             "--binlog-format=ROW",
@@ -211,12 +212,12 @@ export class MariaDb {
         fs.cpSync(pristineDataDir(), this.dataDir, { recursive: true });
     }
 
-    /** Starts the server and waits until it answers on its socket. */
-    async start(): Promise<void> {
+    /** Starts the server and waits until it answers on its socket; `{ networking: false }`: on its socket alone. */
+    async start({ networking = true }: { networking?: boolean } = {}): Promise<void> {
         if (this.process !== undefined) {
             throw new Error(`MariaDB on ${this.port} is already running`);
         }
-        const child = spawn(serverBinary(), this.serverArgs(), { stdio: "ignore" });
+        const child = spawn(serverBinary(), this.serverArgs(networking), { stdio: "ignore" });
         this.process = child;
         let spawnError: Error | undefined;
         child.once("error", (err) => (spawnError = err));
@@ -244,9 +245,16 @@ export class MariaDb {
         return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
     }
 
+    /** When the server was last killed (Date.now() as the signal went), while it has not started since: it takes no writes from then. */
+    get killedAt(): number | undefined {
+        return this.running ? undefined : this.lastKill;
+    }
+    private lastKill?: number;
+
     /** SIGKILL: the crash the drill injects (no clean shutdown, no last binlog flush beyond sync-binlog). */
     async kill(): Promise<void> {
         if (this.process && this.running) {
+            this.lastKill = Date.now();
             this.process.kill("SIGKILL");
             await this.exited;
         }

@@ -57,7 +57,7 @@ export interface DrillReport {
     readonly splitBrain: readonly number[];
     /** With the writer lease: when it was taken (ms from the fault), and the writes sent to the primary's origin. */
     readonly leaseTakenMs?: number;
-    readonly originWrites?: { readonly sent: number; readonly acked: number; readonly ackedAfterTake: number };
+    readonly originWrites: { readonly sent: number; readonly acked: number; readonly ackedAfterTake: number };
     /** I1, I3 and I5, from the acknowledgement log, both databases and the lease history. */
     readonly invariants: Record<InvariantName, InvariantVerdict>;
     readonly timeline: readonly TimelineEvent[];
@@ -69,14 +69,13 @@ export function invariants(
     splitBrain: readonly number[],
     originAckedAfterTake: number,
 ): Record<InvariantName, InvariantVerdict> {
-    const leased = r.leaseHistory !== undefined;
-    const take = r.leaseHistory?.find((t) => t.op === "take" && t.outcome === "ok");
+    const take = r.leaseHistory.find((t) => t.op === "take" && t.outcome === "ok");
     // A take whose answer was lost may have landed: the lease's holder at the end says.
-    const tried = r.leaseHistory?.some((t) => t.op === "take" && t.outcome !== "changed") ?? false;
+    const tried = r.leaseHistory.some((t) => t.op === "take" && t.outcome !== "changed");
     const takenAtEnd = r.leaseAtEnd !== undefined && r.leaseAtEnd.holder !== "primary";
     const promoted = stepDone(r.timeline, "promote") !== undefined;
     const due = !NO_FAILOVER_FAULTS.includes(r.options.fault);
-    const after = leased ? "the lease was taken" : "the fence";
+    const after = take !== undefined ? "the lease was taken" : "the fence";
     const fenced = stepDone(r.timeline, "fence") !== undefined;
     const I1: InvariantVerdict = !(take !== undefined || fenced)
         ? { holds: undefined, detail: "no lease taken and no fence: one writer throughout" }
@@ -89,18 +88,15 @@ export function invariants(
     const I3: InvariantVerdict = due
         ? { holds: undefined, detail: "a failover was due" }
         : take === undefined && !takenAtEnd && !promoted
-          ? { holds: true, detail: leased ? "the lease was never taken, DR never promoted" : "DR never promoted" }
+          ? { holds: true, detail: "the lease was never taken, DR never promoted" }
           : {
                 holds: false,
                 detail: `${take !== undefined || takenAtEnd ? "the lease was taken" : "DR was promoted"} although no failover was due${tried && take === undefined ? " (a take whose answer was lost)" : ""}`,
             };
     const slackMs = timingSlackMs(DRILL_LEASE_TIMING);
     let I5: InvariantVerdict;
-    if (!leased || take === undefined) {
-        I5 = {
-            holds: undefined,
-            detail: leased ? "the lease was never taken" : "no writer lease in this run",
-        };
+    if (take === undefined) {
+        I5 = { holds: undefined, detail: "the lease was never taken" };
     } else if (r.oldWriterClosedAt === undefined) {
         I5 = { holds: false, detail: "the old writer was still open at the end of the drill, after the lease was taken" };
     } else {
@@ -136,7 +132,7 @@ export function summarize(r: DrillResult): DrillReport {
     const splitAfter = r.leaseTakenAt ?? fencedAt;
     const splitBrain = splitAfter === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > splitAfter).map((w) => w.id);
     const originAckedAfterTake =
-        r.leaseTakenAt === undefined ? 0 : (r.originWrites ?? []).filter((w) => w.ackAt !== undefined && w.ackAt > r.leaseTakenAt!).length;
+        r.leaseTakenAt === undefined ? 0 : r.originWrites.filter((w) => w.ackAt !== undefined && w.ackAt > r.leaseTakenAt!).length;
     return {
         fault: o.fault,
         settings: {
@@ -167,15 +163,11 @@ export function summarize(r: DrillResult): DrillReport {
         splitBrain,
         leaseTakenMs: since(r.leaseTakenAt),
         invariants: invariants(r, splitBrain, originAckedAfterTake),
-        ...(r.originWrites !== undefined
-            ? {
-                  originWrites: {
-                      sent: r.originWrites.length,
-                      acked: r.originWrites.filter((w) => w.ackAt !== undefined).length,
-                      ackedAfterTake: originAckedAfterTake,
-                  },
-              }
-            : {}),
+        originWrites: {
+            sent: r.originWrites.length,
+            acked: r.originWrites.filter((w) => w.ackAt !== undefined).length,
+            ackedAfterTake: originAckedAfterTake,
+        },
         timeline: r.timeline,
     };
 }
@@ -209,21 +201,12 @@ export function reportTable(rep: DrillReport): string {
             `${rep.lostOnDr.length}${rep.lossWindowMs !== undefined ? ` (acknowledged within ${ms(rep.lossWindowMs)} before the fault)` : ""}`,
         ],
         ["acknowledged, in neither database", String(rep.lostEverywhere.length)],
-        ...(rep.originWrites !== undefined
-            ? ([
-                  ["writer lease taken", ms(rep.leaseTakenMs)],
-                  [
-                      "writes to the primary's origin (bypassing the virtual IP)",
-                      `${rep.originWrites.sent} sent, ${rep.originWrites.acked} acknowledged, ${rep.originWrites.ackedAfterTake} after the lease was taken`,
-                  ],
-              ] as [string, string][])
-            : []),
+        ["writer lease taken", ms(rep.leaseTakenMs)],
         [
-            rep.originWrites !== undefined
-                ? "split brain (I1): old primary commits after the lease was taken"
-                : "split brain: old primary writes after the fence",
-            String(rep.splitBrain.length),
+            "writes to the primary's origin (bypassing the virtual IP)",
+            `${rep.originWrites.sent} sent, ${rep.originWrites.acked} acknowledged, ${rep.originWrites.ackedAfterTake} after the lease was taken`,
         ],
+        ["split brain (I1): old primary commits after the lease was taken", String(rep.splitBrain.length)],
         ...Object.entries(rep.invariants).map(([name, v]): [string, string] => [
             `${name} ${INVARIANTS[name as InvariantName].split(":")[0]}`,
             `${v.holds === undefined ? "n/a" : v.holds ? "holds" : "VIOLATED"}: ${v.detail}`,

@@ -1,11 +1,14 @@
 /**
  * One disaster-recovery drill on this machine: two MariaDB servers replicating with GTIDs
  * (primary -> dr), a web endpoint per site, a network in front of the primary site and its
- * database that can be blackholed, a virtual IP that forwards to one site, the real
- * controller (failover/controller.ts, unchanged) with the drill's adapters, and a writer
- * sending numbered orders through the virtual IP. A fault is injected; the controller decides
- * and acts; the drill then counts what was acknowledged, what the DR site has, and what the
- * old primary accepted after the fence.
+ * database that can be cut, a virtual IP that forwards to one site, the writer lease
+ * (drill/lease.ts: a lease store, a writer agent beside each database, the database's own
+ * fence), a witness looking through the virtual IP, the real controller
+ * (failover/controller.ts, unchanged) with the drill's adapters, a writer sending numbered
+ * orders through the virtual IP and an in-region client writing to the primary's origin. A
+ * fault is injected; the controller decides and acts; the drill then counts what was
+ * acknowledged, what the DR site has, and what the old primary accepted after the lease was
+ * taken.
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -18,7 +21,7 @@ import type { WriterLeaseRecord } from "../failover/core/writerLease";
 import { HttpProbe, Probe, ProbeResult } from "../failover/probes/http";
 import { writerHealthQuery } from "../failover/agent/fence";
 import { APP_DB_USER } from "../lib/failoverNaming";
-import { drillAdapters, DrillNotifier } from "./adapters";
+import { ADMIN_TIMEOUT_MS, drillAdapters, DrillNotifier } from "./adapters";
 import { ClockSkew, SkewedClock, TRUE_TIME } from "./clock";
 import type { LeaseTransition } from "./agent";
 import { DRILL_DATABASE_GRACE_MS, DRILL_LEASE_TIMING, DRILL_RESTART_MS, DrillLease } from "./lease";
@@ -43,19 +46,22 @@ export const FAULTS = [
     "agent-freeze",
     "lease-answers-lost",
     "in-region-restart",
+    "witness-down",
+    "witness-down-crash",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
-/**
- * The faults run with the writer lease (drill/lease.ts): the agents beside both databases, the
- * application on its own fenced account, the controller taking the lease before it acts, and the
- * shoppers reaching the primary through the virtual IP apart from the standby's network. The
- * others still run the earlier world (no lease) until they are moved over.
- */
-export const LEASE_FAULTS: readonly Fault[] = FAULTS.filter((f) => !["db-kill", "site-kill", "blackhole", "slow", "lag"].includes(f));
-
 /** The faults that must not fail over. */
-export const NO_FAILOVER_FAULTS: readonly Fault[] = ["slow", "partition-standby", "lease-answers-lost", "in-region-restart"];
+export const NO_FAILOVER_FAULTS: readonly Fault[] = [
+    "slow",
+    "partition-standby",
+    "lease-answers-lost",
+    "in-region-restart",
+    "witness-down",
+];
+
+/** The faults in which the primary's database goes away while its agent runs: the agent keeps the lease for its grace first. */
+const DATABASE_DOWN_FAULTS: readonly Fault[] = ["db-kill", "lag"];
 
 /**
  * The faults that break the timing on purpose: the invariant checker must catch the violation
@@ -79,13 +85,24 @@ export function regionCutStepMs(o: Pick<DrillOptions, "intervalMs" | "maxFail">)
     return o.intervalMs * (o.maxFail + 1);
 }
 
+/** witness-down-crash: how long the witness is cut off before the primary site is killed (past its posts' freshness bound). */
+export function witnessSilentMs(o: Pick<DrillOptions, "intervalMs">): number {
+    return o.intervalMs * 4 + probeTimeoutMs(o);
+}
+
+/** Each vantage point's timeout: half a round. */
+export function probeTimeoutMs(o: Pick<DrillOptions, "intervalMs">): number {
+    return Math.max(25, Math.floor(o.intervalMs / 2));
+}
+
 /** agent-freeze: how long the primary's agent stays stopped (SIGSTOP), past the lease and the takeover. */
 export const FREEZE_MS = 5000;
 
 export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
-    "db-kill": "the primary's database killed (SIGKILL)",
-    "site-kill": "the whole primary site killed: its web endpoint and its database",
-    blackhole: "the network to the primary site and its database blackholed (connections accepted, nothing answered)",
+    "db-kill": `the primary's database killed (SIGKILL); its agent keeps the lease for its ${DRILL_DATABASE_GRACE_MS / 1000} s grace, then lets it lapse`,
+    "site-kill": "the whole primary site killed: its web endpoint, its database and its writer agent",
+    blackhole:
+        "the primary region blackholed (connections accepted, nothing answered): its site, its database, the shoppers' path and its agent's path to the lease store",
     slow: "the primary site slow, but within the probe timeout (no failover is due)",
     lag: "replication lag built up before the database is killed (the RPO guard must hold the promotion)",
     "partition-standby":
@@ -97,11 +114,15 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     "clock-skew":
         "region-isolation, with the controller's clock 60 s ahead and 10 % fast and the primary agent's 60 s behind and 10 % slow",
     "clock-broken":
-        "region-isolation, with the controller's clock running ten times fast: it takes the lease while the old writer is still open (the invariant checker must catch it)",
+        "the primary region cut off at once (its site, its database and its agent's path to the lease store refused), with the controller's clock running ten times fast: it takes the lease while the old writer is still open (the invariant checker must catch it)",
     "agent-freeze": `the primary's writer agent, a process of its own, frozen (SIGSTOP) for ${FREEZE_MS / 1000} s, past the lease and the takeover, then resumed (SIGCONT)`,
     "lease-answers-lost":
         "one-way loss: the primary agent's renewals reach the lease store, the answers never come back (the lease stays renewed, the database closes itself)",
     "in-region-restart": `the primary's database down ${DRILL_RESTART_MS / 1000} s and back (an RDS Multi-AZ failover, scaled: within the agent's ${DRILL_DATABASE_GRACE_MS / 1000} s grace)`,
+    "witness-down":
+        "the witness stops (a function that no longer runs) while the primary is healthy: a silent witness abstains (no failover is due)",
+    "witness-down-crash":
+        "the witness cut off from the lease store (its posts age), then the whole primary site killed: the two other vantage points fail over without it",
 };
 
 export interface DrillOptions {
@@ -148,18 +169,19 @@ export interface DrillResult {
     readonly onDr: readonly number[];
     /** Order IDs in the old primary's database at the end, with the commit time (ms). */
     readonly onOldPrimary: readonly { readonly id: number; readonly committedAt: number }[];
-    /** With the writer lease: when the controller took it (the commit point: no write on the old writer after it). */
+    /** When the controller took the writer lease (the commit point: no write on the old writer after it); undefined if it never did. */
     readonly leaseTakenAt?: number;
-    /** With the writer lease: writes sent straight to the primary's origin (an in-region client), bypassing the virtual IP. */
-    readonly originWrites?: readonly WriteRecord[];
-    /** With the writer lease: every write to it, by the agents and the controller. */
-    readonly leaseHistory?: readonly LeaseTransition[];
+    /** Writes sent straight to the primary's origin (an in-region client), bypassing the virtual IP. */
+    readonly originWrites: readonly WriteRecord[];
+    /** Every write to the writer lease, by the agents and the controller. */
+    readonly leaseHistory: readonly LeaseTransition[];
     /**
-     * With the writer lease: when the old writer stopped taking application writes, by its own
-     * record (its fence's fenced_at, on its database's clock); undefined while it was open at the end.
+     * When the old writer stopped taking application writes: by its own record (its fence's
+     * fenced_at, on its database's clock), or when the drill killed it (a database killed and
+     * not started again takes nothing); undefined while it was open at the end.
      */
     readonly oldWriterClosedAt?: number;
-    /** With the writer lease: the lease as its store held it at the end. */
+    /** The lease as its store held it at the end. */
     readonly leaseAtEnd?: WriterLeaseRecord;
     readonly report?: FailoverReport;
 }
@@ -229,17 +251,26 @@ export function drillOptionProblems(o: DrillOptions): string[] {
         "at least 0.5 s and before the end of the drill",
     );
     check("duration", o.durationMs / 1000, o.durationMs <= 600_000, "at most 600 seconds");
-    const leaseMs = LEASE_FAULTS.includes(o.fault) ? DRILL_LEASE_TIMING.leaseMs + DRILL_LEASE_TIMING.takeoverWaitMs + 1500 : 0;
+    // The lease lapses, the taker waits it out, then the steps; first the agent's grace where its database is down.
+    const leaseMs =
+        DRILL_LEASE_TIMING.leaseMs +
+        DRILL_LEASE_TIMING.takeoverWaitMs +
+        1500 +
+        (DATABASE_DOWN_FAULTS.includes(o.fault) ? DRILL_DATABASE_GRACE_MS : 0);
     // A fault's second act, and a second to see what follows it.
     const secondActMs =
         o.fault === "agent-freeze"
             ? FREEZE_MS + 1000
             : o.fault === "in-region-restart"
               ? DRILL_RESTART_MS + 2500 // down, back, serving again
-              : ["region-isolation", "clock-skew", "clock-broken"].includes(o.fault)
+              : ["region-isolation", "clock-skew"].includes(o.fault)
                 ? regionCutStepMs(o) + leaseMs
-                : 0;
-    const budget = Math.max(o.intervalMs * o.maxFail, leaseMs, secondActMs) + o.intervalMs / 2 + 1500;
+                : o.fault === "witness-down-crash"
+                  ? witnessSilentMs(o) + leaseMs
+                  : 0;
+    // A blackholed old writer holds the fence step until its connection times out.
+    const fenceMs = o.fault === "blackhole" ? ADMIN_TIMEOUT_MS : 0;
+    const budget = Math.max(o.intervalMs * o.maxFail, leaseMs, secondActMs) + fenceMs + o.intervalMs / 2 + 1500;
     if (o.durationMs - o.faultAtMs < budget) {
         problems.push(
             `--duration ${o.durationMs / 1000}: leaves ${(o.durationMs - o.faultAtMs) / 1000} s after the fault; the controller needs about ${budget / 1000} s (interval x max-fail, then the steps)`,
@@ -247,7 +278,15 @@ export function drillOptionProblems(o: DrillOptions): string[] {
     }
     check("max-lag", o.maxLagSeconds, o.maxLagSeconds >= 0, "0 or more seconds");
     if (o.fault === "lag") {
-        check("lag", o.lagSeconds, o.lagSeconds > o.maxLagSeconds, `more than --max-lag (${o.maxLagSeconds})`);
+        // The replica must still be behind when the controller reads its lag: after the agent's
+        // grace, the lease and the takeover wait (all of it, past --max-lag, on its delay).
+        const minLag = o.maxLagSeconds + Math.ceil(leaseMs / 1000) + 1;
+        check(
+            "lag",
+            o.lagSeconds,
+            o.lagSeconds >= minLag,
+            `at least ${minLag} (--max-lag ${o.maxLagSeconds}, and the lease's ${Math.ceil(leaseMs / 1000)} s before the lag is read, and a second)`,
+        );
     } else if (o.acceptDataLoss) {
         problems.push(`--accept-data-loss: only with --fault lag (the other faults are not held by the RPO guard)`);
     }
@@ -286,54 +325,48 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         log(`databases: primary 127.0.0.1:${primaryPort}, dr 127.0.0.1:${drPort} (replicating by GTID)`);
 
         // --- the writer lease: a store, an agent beside each database --------------------------
-        const leased = LEASE_FAULTS.includes(options.fault);
         const clocks = FAULT_CLOCKS[options.fault] ?? { controller: TRUE_TIME, primaryAgent: TRUE_TIME };
         const controllerClock = new SkewedClock(clocks.controller);
-        let lease: DrillLease | undefined;
-        if (leased) {
-            lease = await new DrillLease((event, fields) => note(event, fields), password).start();
-            cleanups.push(() => lease!.close());
-            const agentsFor = options.durationMs + 30_000;
-            lease.startAgent("primary", primaryDb, lease.agentPath.port, agentsFor, {
-                skew: clocks.primaryAgent,
-                ownProcess: options.fault === "agent-freeze",
-            });
-            lease.startAgent("dr", drDb, lease.controllerPath.port, agentsFor);
-            // The application's account opens once the primary's agent holds the lease.
-            await waitFor(
-                async () => {
-                    const c = await createConnection(primaryDb.appConnection(APP_DB_USER));
-                    await c.end();
-                    return true;
-                },
-                // Its first renewal sets up the fence (schema, procedure, event, account): on a
-                // loaded machine (the suite's parallel run) that took over 10 s once.
-                30_000,
-                "the primary's writer agent to open the application's account",
-            );
-            log(`writer lease: agents beside both databases, the application on ${APP_DB_USER}`);
-        }
+        const lease = await new DrillLease((event, fields) => note(event, fields), password).start();
+        cleanups.push(() => lease.close());
+        const agentsFor = options.durationMs + 30_000;
+        lease.startAgent("primary", primaryDb, lease.agentPath.port, agentsFor, {
+            skew: clocks.primaryAgent,
+            ownProcess: options.fault === "agent-freeze",
+        });
+        lease.startAgent("dr", drDb, lease.controllerPath.port, agentsFor);
+        // The application's account opens once the primary's agent holds the lease.
+        await waitFor(
+            async () => {
+                const c = await createConnection(primaryDb.appConnection(APP_DB_USER));
+                await c.end();
+                return true;
+            },
+            // Its first renewal sets up the fence (schema, procedure, event, account): on a
+            // loaded machine (the suite's parallel run) that took over 10 s once.
+            30_000,
+            "the primary's writer agent to open the application's account",
+        );
+        log(`writer lease: agents beside both databases, the application on ${APP_DB_USER}`);
 
         // --- the sites, the network, the virtual IP --------------------------------------------
-        const [primaryApp, drApp] = leased
-            ? [primaryDb.appConnection(APP_DB_USER), drDb.appConnection(APP_DB_USER)]
-            : [primaryDb.shopConnection(), drDb.shopConnection()];
-        const health = leased ? writerHealthQuery() : undefined;
-        const primarySite = await new DrillSite("primary", primaryApp, health).start();
-        const drSite = await new DrillSite("dr", drApp, health).start();
+        // Each site's health says "this region can take writes" (failover/agent/fence.ts).
+        const health = writerHealthQuery();
+        const primarySite = await new DrillSite("primary", primaryDb.appConnection(APP_DB_USER), health).start();
+        const drSite = await new DrillSite("dr", drDb.appConnection(APP_DB_USER), health).start();
         cleanups.push(
             () => primarySite.close(),
             () => drSite.close(),
         );
         const primarySiteNetwork = await new TcpProxy("primary-site-network", { kind: "forward", port: primarySite.port }).start();
-        // With the writer lease the shoppers' path to the primary (from the virtual IP) is not the
-        // standby's network to it: partition-standby cuts the one and leaves the other.
-        const shoppersPath = leased ? await new TcpProxy("shoppers-path", { kind: "forward", port: primarySite.port }).start() : undefined;
-        const shoppersToPrimary = shoppersPath?.port ?? primarySiteNetwork.port;
+        // The shoppers' path to the primary (from the virtual IP) is not the standby's network to
+        // it: partition-standby cuts the one and leaves the other.
+        const shoppersPath = await new TcpProxy("shoppers-path", { kind: "forward", port: primarySite.port }).start();
+        const shoppersToPrimary = shoppersPath.port;
         const front = await new TcpProxy("virtual-ip", { kind: "forward", port: shoppersToPrimary }).start();
         cleanups.push(
             () => primarySiteNetwork.close(),
-            () => shoppersPath?.close() ?? Promise.resolve(),
+            () => shoppersPath.close(),
             () => front.close(),
         );
         log(`virtual IP 127.0.0.1:${front.port} -> primary site ${primarySite.url}; dr site ${drSite.url}`);
@@ -347,19 +380,20 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             notifier,
             statePath: path.join(work, "controller", "state.json"),
         });
-        const timeoutMs = Math.max(25, Math.floor(options.intervalMs / 2));
+        const timeoutMs = probeTimeoutMs(options);
+        // The three vantage points: the standby's two (the site, the database) and the witness,
+        // which looks through the virtual IP and posts beside the lease. A post older than three
+        // rounds is silence, on the controller's clock against the witness's.
+        lease.startWitness(`http://127.0.0.1:${front.port}/health`, options.intervalMs, timeoutMs, options.durationMs + 30_000);
         const probes: Probe[] = [
             new HttpProbe("site-direct", `http://127.0.0.1:${primarySiteNetwork.port}/health`),
-            new HttpProbe("virtual-ip", `http://127.0.0.1:${front.port}/health`),
+            lease.witnessVantage(witnessSilentMs(options) - options.intervalMs, () => controllerClock.wall()),
             new DatabaseProbe("database", primaryDbNetwork.port, { user: "shop", password }),
         ];
         const stop = new AbortController();
         const controller = new Controller(
             {
-                adapters:
-                    lease !== undefined
-                        ? { ...adapters, writerLease: lease.controllerStore("dr", () => controllerClock.wall()) }
-                        : adapters,
+                adapters: { ...adapters, writerLease: lease.controllerStore("dr", () => controllerClock.wall()) },
                 probes,
                 emit: (event, fields) => note(event, fields),
                 signal: stop.signal,
@@ -393,21 +427,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
         // --- the drill ------------------------------------------------------------------------
         const writer = new Writer(front.port, options.writesPerSecond);
-        // With the lease, an in-region client writes to the primary's origin too, bypassing the
-        // virtual IP: only the database's fence can stop it.
-        const originWriter = leased
-            ? new Writer(primarySite.port, Math.max(1, Math.floor(options.writesPerSecond / 4)), 1000, 1_000_000)
-            : undefined;
+        // An in-region client writes to the primary's origin too, bypassing the virtual IP: only
+        // the database's fence can stop it.
+        const originWriter = new Writer(primarySite.port, Math.max(1, Math.floor(options.writesPerSecond / 4)), 1000, 1_000_000);
         // Whatever happens below, the writer and the controller stop before the servers do.
         cleanups.push(
             () => writer.stop(),
-            () => originWriter?.stop() ?? Promise.resolve(),
+            () => originWriter.stop(),
             () => Promise.resolve(stop.abort(new Error("the drill stopped"))),
         );
         const startedAt = Date.now();
         note("drill", { phase: "writes start" });
         writer.start();
-        originWriter?.start();
+        originWriter.start();
         // The watch ends at the drill's end, on the controller's own clock.
         const watching = controller
             .watch(undefined, controllerClock.wallIn(startedAt + options.durationMs - Date.now()))
@@ -437,9 +469,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // The watch ends by the drill's end (absolute) and starts no round that could outlast it.
         // Cutting it off at exactly that end made a watch that ran its course ("elapsed") read as
         // "stopped" whenever its last round or the event loop ran late on a loaded machine. One
-        // interval plus one probe timeout of grace covers that lateness; a watch still running
-        // after it (say, stuck in a step) is stopped and reported as such.
-        const watchGraceMs = options.intervalMs + timeoutMs;
+        // interval, one probe timeout and two seconds of grace cover that lateness (the suite's
+        // parallel run, 10 drills on two cores beside the other files, once ran a last round more
+        // than one interval and a timeout late); a watch still running after it (say, stuck in a
+        // step) is stopped and reported as such.
+        const watchGraceMs = options.intervalMs + timeoutMs + 2000;
         let outcome: DrillResult["outcome"] = await Promise.race([
             watching,
             sleep(Math.max(0, startedAt + options.durationMs + watchGraceMs - Date.now())).then(() => "stopped" as const),
@@ -452,7 +486,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // Keep writing to the end of the drill (the DR site serving), then stop everything.
         await sleep(Math.max(0, startedAt + options.durationMs - Date.now()));
         stop.abort(new Error("the drill ended"));
-        await Promise.all([writer.stop(), originWriter?.stop()]);
+        await Promise.all([writer.stop(), originWriter.stop()]);
         await watching;
         await afterFault.catch(() => undefined);
         const endedAt = Date.now();
@@ -462,15 +496,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // --- what each database holds -------------------------------------------------------
         const onDr = (await drDb.sql<{ id: number }[]>("SELECT id FROM shop.orders ORDER BY id")).map((r) => Number(r.id));
         await primarySite.close();
-        // The old writer's own record of when it closed, before a restart (below) could close it again.
-        const oldWriterClosedAt =
-            leased && primaryDb.running
-                ? await primaryDb
-                      .sql<{ fencedAt: string | null }[]>("SELECT fenced_at AS fencedAt FROM failover.writer_lease WHERE id = 1")
-                      .then(([row]) => (row?.fencedAt === null || row?.fencedAt === undefined ? undefined : Number(row.fencedAt) * 1000))
-                : undefined;
+        // The old writer's own record of when it closed, before a restart (below) could close it
+        // again; a database killed (and not started since) closed when it was killed.
+        const oldWriterClosedAt = primaryDb.running
+            ? await primaryDb
+                  .sql<{ fencedAt: string | null }[]>("SELECT fenced_at AS fencedAt FROM failover.writer_lease WHERE id = 1")
+                  .then(([row]) => (row?.fencedAt === null || row?.fencedAt === undefined ? undefined : Number(row.fencedAt) * 1000))
+            : primaryDb.killedAt;
         if (!primaryDb.running) {
-            await primaryDb.start(); // its data survived the kill (sync-binlog, flush at commit): count it
+            // Its data survived the kill (sync-binlog, flush at commit): count it, over its socket.
+            await primaryDb.start({ networking: false });
         }
         const committed = await primaryDb.sql<{ id: number; committedAt: string }[]>(
             "SELECT id, UNIX_TIMESTAMP(committed_at) * 1000 AS committedAt FROM shop.orders ORDER BY id",
@@ -487,16 +522,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             onDr,
             onOldPrimary,
             report: notifier.reports[0],
-            ...(leased
-                ? {
-                      // From when the taking write was sent: it may have landed any time before its answer.
-                      leaseTakenAt: lease!.history.find((t) => t.op === "take" && t.outcome === "ok")?.sentAt,
-                      originWrites: originWriter?.writes ?? [],
-                      leaseHistory: lease!.history,
-                      leaseAtEnd: await lease!.read(),
-                      oldWriterClosedAt,
-                  }
-                : {}),
+            // From when the taking write was sent: it may have landed any time before its answer.
+            leaseTakenAt: lease.history.find((t) => t.op === "take" && t.outcome === "ok")?.sentAt,
+            originWrites: originWriter.writes,
+            leaseHistory: lease.history,
+            leaseAtEnd: await lease.read(),
+            oldWriterClosedAt,
         };
     } finally {
         for (const cleanup of cleanups.reverse()) {
@@ -516,9 +547,9 @@ async function inject(
         primarySite: DrillSite;
         primarySiteNetwork: TcpProxy;
         primaryDbNetwork: TcpProxy;
-        shoppersPath?: TcpProxy;
+        shoppersPath: TcpProxy;
         timeoutMs: number;
-        lease?: DrillLease;
+        lease: DrillLease;
         note: (event: string, fields?: Record<string, unknown>) => void;
     },
 ): Promise<void> {
@@ -530,36 +561,43 @@ async function inject(
             w.primaryDbNetwork.set({ kind: "blackhole" });
             return;
         case "lease-isolation":
-            w.lease!.agentPath.set({ kind: "blackhole" });
+            w.lease.agentPath.set({ kind: "blackhole" });
             return;
         case "agent-stop":
-            w.lease!.stopPrimaryAgent();
+            w.lease.stopPrimaryAgent();
             return;
         case "region-isolation":
         case "clock-skew":
-        case "clock-broken":
             // Refused rather than blackholed, and in two steps: the standby's view first, so its
             // rounds reach max-fail while the lease still holds them; then the agent's path, so
             // when the lease is taken depends on the taker's clock alone, not on probe timeouts.
-            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath!]) {
+            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath]) {
                 p.set({ kind: "refuse" });
             }
             await sleep(regionCutStepMs(options));
-            w.lease!.agentPath.set({ kind: "refuse" });
+            w.lease.agentPath.set({ kind: "refuse" });
             w.note("drill", { phase: "the primary's agent cut off from the lease store" });
             return;
+        case "clock-broken":
+            // At once: a clock ten times fast sees a renewal every 250 ms as one every 2.5 s, and a
+            // renewal late by a loaded machine's hiccup as a lapse; cut in two steps, it could
+            // decide early, see the next renewal and stand down before the agent's path is cut.
+            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath, w.lease.agentPath]) {
+                p.set({ kind: "refuse" });
+            }
+            return;
         case "agent-freeze":
-            w.lease!.freezePrimaryAgent();
+            w.lease.freezePrimaryAgent();
             await sleep(FREEZE_MS);
-            w.lease!.resumePrimaryAgent();
+            w.lease.resumePrimaryAgent();
             w.note("drill", { phase: "the primary's agent resumed (SIGCONT)" });
             return;
         case "lease-answers-lost": {
-            const path = w.lease!.agentPath.current;
+            const path = w.lease.agentPath.current;
             if (path.kind !== "forward") {
                 throw new Error(`the agent's path to the lease store is ${path.kind}, not forwarding`);
             }
-            w.lease!.agentPath.set({ kind: "drop-answers", port: path.port });
+            w.lease.agentPath.set({ kind: "drop-answers", port: path.port });
             return;
         }
         case "in-region-restart":
@@ -573,17 +611,34 @@ async function inject(
             await w.primaryDb.kill();
             return;
         case "site-kill":
-            await Promise.all([w.primaryDb.kill(), w.primarySite.close()]);
+            await killSite(w);
             return;
         case "blackhole":
-            w.primarySiteNetwork.set({ kind: "blackhole" });
-            w.primaryDbNetwork.set({ kind: "blackhole" });
+            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath, w.lease.agentPath]) {
+                p.set({ kind: "blackhole" });
+            }
+            return;
+        case "witness-down":
+            w.lease.stopWitness();
+            return;
+        case "witness-down-crash":
+            // Silent first (its posts age past the freshness bound), then the real crash.
+            w.lease.witnessPath.set({ kind: "refuse" });
+            await sleep(witnessSilentMs(options));
+            w.note("drill", { phase: "the witness is silent; the primary site is killed" });
+            await killSite(w);
             return;
         case "slow":
             // Slow, but well within the probe timeout: a healthy site that must not be failed over.
             w.primarySite.slowDown(Math.floor(w.timeoutMs * 0.4));
             return;
     }
+}
+
+/** The whole primary site, its writer agent included (it runs in the region). */
+async function killSite(w: { primaryDb: MariaDb; primarySite: DrillSite; lease: DrillLease }): Promise<void> {
+    w.lease.stopPrimaryAgent();
+    await Promise.all([w.primaryDb.kill(), w.primarySite.close()]);
 }
 
 async function waitFor(condition: () => Promise<boolean>, withinMs: number, what: string): Promise<void> {

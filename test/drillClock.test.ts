@@ -1,6 +1,6 @@
 /**
  * The drill with the writer lease, on per-process clocks (drill/clock.ts) and with a frozen agent:
- * the primary region cut off (the standby's view, then the agent's path to the lease store) while
+ * the primary region cut off while
  * clients inside it still write to its origin, first with the
  * controller's clock 60 s ahead and 10 % fast and the primary agent's 60 s behind and 10 % slow
  * (within the timing: I1 and I5 hold), then with the controller's clock ten times fast (past it:
@@ -11,19 +11,18 @@
 import { strict as assert } from "assert";
 import { verdict } from "../drill/cli";
 import { FREEZE_MS } from "../drill/run";
-import { accountedFor, drill, LEASED, steps } from "./support/drill";
+import { accountedFor, drill, SHORT, steps } from "./support/drill";
 
 describe("disaster-recovery drill on skewed clocks and a frozen agent (MariaDB, dynalite, the writer agents, the real controller)", function () {
     this.timeout(90_000);
     const runs = {} as Record<"skew" | "broken" | "freeze", ReturnType<typeof drill>>;
     before(() => {
         const keep = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
-        // The region is cut in two steps (the standby's view, then the agent's path): longer runs.
-        const region = { ...LEASED, durationMs: 10_000 };
-        runs.skew = keep(drill("clock-skew", region));
-        runs.broken = keep(drill("clock-broken", region));
+        // clock-skew cuts the region in two steps (the standby's view, then the agent's path): a longer run.
+        runs.skew = keep(drill("clock-skew", { durationMs: 10_000 }));
+        runs.broken = keep(drill("clock-broken"));
         // Frozen for FREEZE_MS, then three seconds to see what the resumed agent does.
-        runs.freeze = keep(drill("agent-freeze", { ...LEASED, durationMs: LEASED.faultAtMs! + FREEZE_MS + 3000 }));
+        runs.freeze = keep(drill("agent-freeze", { durationMs: SHORT.faultAtMs + FREEZE_MS + 3000 }));
     });
 
     it("clocks 60 s apart and 10 % off in rate: the standby takes the lease only after the old writer closed, nothing commits there after (I1, I5)", async () => {
@@ -31,7 +30,7 @@ describe("disaster-recovery drill on skewed clocks and a frozen agent (MariaDB, 
         assert.equal(result.outcome, "failed-over", steps(result));
         assert.equal(rep.invariants.I1.holds, true, rep.invariants.I1.detail);
         assert.equal(rep.invariants.I5.holds, true, rep.invariants.I5.detail);
-        assert.ok(rep.originWrites!.acked > 0, "clients inside the region wrote to the origin before it closed");
+        assert.ok(rep.originWrites.acked > 0, "clients inside the region wrote to the origin before it closed");
         assert.ok(result.oldWriterClosedAt! < result.leaseTakenAt!);
         accountedFor(result, rep);
         assert.deepEqual(verdict(rep), []);

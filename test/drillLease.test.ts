@@ -12,21 +12,20 @@ import { strict as assert } from "assert";
 import { verdict } from "../drill/cli";
 import { INVARIANTS } from "../drill/report";
 import type { DrillResult } from "../drill/run";
-import { accountedFor, drill, LEASED, steps } from "./support/drill";
+import { accountedFor, drill, DrillRuns, steps, twoAtATime } from "./support/drill";
 
 describe("disaster-recovery drill with the writer lease (MariaDB, dynalite, the writer agents, the real controller)", function () {
     this.timeout(90_000);
     // agent-stop is lease-isolation seen from the agent's side (nothing renews): `npm run drill
     // -- --fault all` runs it; the suite runs the two that differ.
-    const runs = {} as Record<"partition" | "isolation" | "answersLost" | "restart", ReturnType<typeof drill>>;
+    let runs: DrillRuns<"partition" | "isolation" | "answersLost" | "restart">;
     before(() => {
-        const keep = <T>(p: Promise<T>) => (p.catch(() => undefined), p);
-        runs.partition = keep(drill("partition-standby", LEASED));
-        runs.isolation = keep(drill("lease-isolation", LEASED));
-        // Two at a time: four drills at once beside the suite's other workers starved them of CPU.
-        const firstTwo = Promise.allSettled([runs.partition, runs.isolation]);
-        runs.answersLost = keep(firstTwo.then(() => drill("lease-answers-lost", LEASED)));
-        runs.restart = keep(firstTwo.then(() => drill("in-region-restart", LEASED)));
+        runs = twoAtATime([
+            ["partition", () => drill("partition-standby")],
+            ["isolation", () => drill("lease-isolation")],
+            ["answersLost", () => drill("lease-answers-lost")],
+            ["restart", () => drill("in-region-restart")],
+        ]);
     });
 
     it("the standby cut off from the primary while shoppers reach it: rounds fail, the lease holds, no failover (I3)", async () => {
@@ -52,8 +51,8 @@ describe("disaster-recovery drill with the writer lease (MariaDB, dynalite, the 
             const firstStep = result.timeline.find((e) => e.event === "action" && e.status === "succeeded");
             assert.equal(firstStep?.action, "take-lease");
             assert.deepEqual(rep.splitBrain, [], "commits on the old writer after the lease was taken");
-            assert.equal(rep.originWrites!.ackedAfterTake, 0, "origin writes acknowledged after the lease was taken");
-            assert.ok(rep.originWrites!.acked > 0, "the origin writer wrote while the primary held the lease");
+            assert.equal(rep.originWrites.ackedAfterTake, 0, "origin writes acknowledged after the lease was taken");
+            assert.ok(rep.originWrites.acked > 0, "the origin writer wrote while the primary held the lease");
             assert.ok(rep.writes.ackedByDr > 0, "DR served once it held the lease and was promoted");
             accountedFor(result, rep);
             assert.deepEqual(verdict(rep), []);
@@ -64,7 +63,7 @@ describe("disaster-recovery drill with the writer lease (MariaDB, dynalite, the 
         const { result, rep } = await runs.answersLost;
         assert.equal(rep.failovers, 0);
         assert.equal(result.outcome, "elapsed");
-        const renewedByAgent = result.leaseHistory!.filter((t) => t.by === "agent:primary" && t.op === "renew");
+        const renewedByAgent = result.leaseHistory.filter((t) => t.by === "agent:primary" && t.op === "renew");
         assert.ok(
             renewedByAgent.filter((t) => t.sentAt > result.faultAt).every((t) => t.outcome === "error"),
             "no renewal after the fault was answered",
@@ -73,7 +72,7 @@ describe("disaster-recovery drill with the writer lease (MariaDB, dynalite, the 
             leaseRenewedAfterFault(result),
             "the store saw the lost answers' renewals: the lease kept changing, so the controller never took it",
         );
-        assert.equal(result.leaseHistory!.filter((t) => t.op === "take").length, 0, "the controller never tried to take the lease");
+        assert.equal(result.leaseHistory.filter((t) => t.op === "take").length, 0, "the controller never tried to take the lease");
         // The cost: the database closed itself by its deadline; writes after that fail.
         const late = result.writes.filter((w) => w.sentAt > result.faultAt + 3000);
         assert.ok(late.length > 0 && late.every((w) => w.ackAt === undefined), "writes after the database's deadline were all refused");
@@ -91,7 +90,7 @@ describe("disaster-recovery drill with the writer lease (MariaDB, dynalite, the 
         );
         const back = result.timeline.find((e) => e.event === "drill" && e.phase === "the primary's database is back")!.at;
         assert.ok(
-            result.leaseHistory!.some(
+            result.leaseHistory.some(
                 (t) => t.by === "agent:primary" && t.op === "renew" && t.outcome === "ok" && t.sentAt > result.faultAt && t.at < back,
             ),
             "the agent renewed while its database was down",
@@ -112,6 +111,6 @@ describe("disaster-recovery drill with the writer lease (MariaDB, dynalite, the 
 
 /** Whether the store took renewals whose answers never came: its item was renewed after the last answered write. */
 function leaseRenewedAfterFault(result: DrillResult): boolean {
-    const lastAnswered = Math.max(...result.leaseHistory!.filter((t) => t.outcome === "ok").map((t) => t.at));
+    const lastAnswered = Math.max(...result.leaseHistory.filter((t) => t.outcome === "ok").map((t) => t.at));
     return result.leaseAtEnd !== undefined && result.leaseAtEnd.holder === "primary" && result.leaseAtEnd.renewedAt > lastAnswered;
 }

@@ -4,12 +4,11 @@
  * the shop's public name through Global Accelerator every `intervalSeconds` for most of its
  * minute and posts each look beside the writer lease, where the standby's controller reads it.
  */
-import { setTimeout as sleep } from "timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { clientConfig } from "../adapters/aws/calls";
 import { checkRange, INTERVAL_SECONDS, TIMEOUT_SECONDS } from "../core/settings";
 import { HttpProbe } from "../probes/http";
-import { DynamoWitnessBoard, witnessRound } from "../probes/witness";
+import { DynamoWitnessBoard, runWitness } from "../probes/witness";
 import { jsonLog } from "./emf";
 import { readEnvConfig } from "./envConfig";
 
@@ -49,22 +48,14 @@ interface LambdaContext {
 export async function witnessHandler(_event: unknown, context: LambdaContext): Promise<{ posts: number }> {
     const cfg = parseWitnessConfig(process.env.WITNESS_CONFIG);
     const board = new DynamoWitnessBoard(new DynamoDBClient(clientConfig(cfg.region, { maxAttempts: 2 })), cfg.table);
-    const probe = new HttpProbe("witness", cfg.url);
-    const endsAt = Date.now() + Math.max(1000, context.getRemainingTimeInMillis() - 5000);
-    let posts = 0;
-    for (let at = Date.now(); at + cfg.timeoutSeconds * 1000 < endsAt; at += cfg.intervalSeconds * 1000) {
-        await sleep(Math.max(0, at - Date.now()));
-        try {
-            const post = await witnessRound(probe, board, cfg.timeoutSeconds * 1000);
-            posts += 1;
-            if (!post.ok) {
-                jsonLog("witness", { ...post });
-            }
-        } catch (err) {
-            // A post that fails leaves the last one to age: the controller then hears silence.
-            jsonLog("witness-post-failed", { error: (err as Error).message });
-        }
-    }
+    const posts = await runWitness({
+        probe: new HttpProbe("witness", cfg.url),
+        board,
+        intervalMs: cfg.intervalSeconds * 1000,
+        timeoutMs: cfg.timeoutSeconds * 1000,
+        endsAt: Date.now() + Math.max(1000, context.getRemainingTimeInMillis() - 5000),
+        log: jsonLog,
+    });
     jsonLog("end", { posts });
     return { posts };
 }

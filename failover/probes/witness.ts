@@ -9,6 +9,7 @@
  * offset only makes a post look a little older or younger. Safety never rests on it: the writer
  * lease does that.
  */
+import { setTimeout as sleep } from "timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { call } from "../adapters/aws/calls";
@@ -125,4 +126,45 @@ export async function witnessRound(
     };
     await board.post(post);
     return post;
+}
+
+/** How the witness runs: a round every `intervalMs` until `endsAt` (its wall clock) or `signal`. */
+export interface WitnessRun {
+    readonly probe: Probe;
+    readonly board: WitnessBoard;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    /** No round starts that could outlast this (the function's time left, in AWS). */
+    readonly endsAt: number;
+    readonly signal?: AbortSignal;
+    readonly now?: () => number;
+    /** Each post that says "down", and each post that could not be written. */
+    readonly log: (event: "witness" | "witness-post-failed", fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The witness's loop, as the deployed function (failover/lambda/witnessHandler.ts) and the drill
+ * run it. A post that cannot be written is logged and the loop goes on: the last post ages, and
+ * the controller hears silence, which abstains. Returns how many posts were written.
+ */
+export async function runWitness(run: WitnessRun): Promise<number> {
+    const now = run.now ?? Date.now;
+    let posts = 0;
+    for (let at = now(); at + run.timeoutMs < run.endsAt && !run.signal?.aborted; at += run.intervalMs) {
+        try {
+            await sleep(Math.max(0, at - now()), undefined, { signal: run.signal });
+        } catch {
+            break; // stopped
+        }
+        try {
+            const post = await witnessRound(run.probe, run.board, run.timeoutMs, now);
+            posts += 1;
+            if (!post.ok) {
+                run.log("witness", { ...post });
+            }
+        } catch (err) {
+            run.log("witness-post-failed", { error: (err as Error).message });
+        }
+    }
+    return posts;
 }
