@@ -39,7 +39,7 @@ export interface DrillReport {
     readonly trafficMovedMs?: number;
     /** The RTO: from the fault to the first write DR acknowledged through the virtual IP. */
     readonly rtoMs?: number;
-    /** interval x maxFail: the controller's detection bound by configuration. */
+    /** interval x maxFail: how long failed rounds alone take to decide, by configuration (the writer lease must also have lapsed). */
     readonly detectionBoundMs: number;
     readonly lagRecordedSeconds?: number;
     readonly heldByRpoGuard: boolean;
@@ -186,7 +186,10 @@ export function reportTable(rep: DrillReport): string {
         ],
         ["controller outcome", `${rep.outcome}${rep.heldByRpoGuard ? " (the RPO guard held the promotion first)" : ""}`],
         ["failover decisions", String(rep.failovers)],
-        ["detection", `${ms(rep.detectionMs)} after the fault (bound interval x max-fail: ${ms(rep.detectionBoundMs)})`],
+        [
+            "failover decision",
+            `${ms(rep.detectionMs)} after the fault (failed rounds alone take interval x max-fail: ${ms(rep.detectionBoundMs)}; the lease must lapse too)`,
+        ],
         ["fenced", ms(rep.fencedMs)],
         ["promoted", ms(rep.promotedMs)],
         ["traffic moved", ms(rep.trafficMovedMs)],
