@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
 import type { LambdaConfig } from "../failover/lambda/config";
-import { AGENT_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
+import { AGENT_METRICS, defaultWitnessMaxAgeSeconds, METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 import type { FailoverSettings } from "../lib/config";
 import { ENDPOINT_CHECK_ACTIONS } from "../lib/accelerator";
 import { FAILOVER_RESERVED_CONCURRENCY, failoverName, leaseStoreRegion, leaseTableArn, leaseTableName } from "../lib/failoverNaming";
@@ -192,7 +192,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                     listenerArn,
                     leaseTable: leaseTableName(a.project),
                     leaseRegion: leaseStoreRegion(a.region),
-                    witnessMaxAgeSeconds: 3 * a.intervalSeconds,
+                    witnessMaxAgeSeconds: defaultWitnessMaxAgeSeconds(a.intervalSeconds),
                     // The writer agents get the same (components/writerAgent.ts).
                     leaseTiming: DEFAULT_LEASE_TIMING,
                     loadBalancerArn,

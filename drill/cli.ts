@@ -72,6 +72,16 @@ export function verdict(rep: DrillReport): string[] {
     } else {
         problems.push(...violated.map(([name, v]) => `${name} violated: ${v.detail}`));
     }
+    if (rep.fault === "witness-down") {
+        // The standby's direct view of the site is cut too: a silent witness counted as "down"
+        // would make every round fail (2 of 3). It must abstain, and no round may fail.
+        if (rep.witnessAbstentionsAfterFault === 0) {
+            problems.push("the witness never abstained after it stopped");
+        }
+        if (rep.failedRoundsAfterFault > 0) {
+            problems.push(`${rep.failedRoundsAfterFault} of ${rep.roundsAfterFault} round(s) failed: a silent witness was counted as down`);
+        }
+    }
     if (rep.lostEverywhere.length > 0) {
         problems.push(`${rep.lostEverywhere.length} acknowledged write(s) are in neither database`);
     }

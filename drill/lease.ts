@@ -145,13 +145,13 @@ export class DrillLease {
         this.witnessStop?.abort(new Error("the drill stopped the witness"));
     }
 
-    /** The witness's post as the standby's controller reads it (through its path), fresh for `maxAgeMs` on `wall`. */
-    witnessVantage(maxAgeMs: number, wall: () => number = Date.now): WitnessVantage {
+    /** The witness's post as the standby's controller reads it (through its path): silent once unchanged for `maxAgeMs` of `monotonic`. */
+    witnessVantage(maxAgeMs: number, monotonic: () => number): WitnessVantage {
         return new WitnessVantage(
             "witness",
             new DynamoWitnessBoard(this.client(this.controllerPath.port), DRILL_LEASE_TABLE),
             maxAgeMs,
-            wall,
+            monotonic,
         );
     }
 

@@ -1,15 +1,16 @@
 /**
- * What a drill measured, from its raw result (drill/run.ts): detection, promotion and the
- * time until the virtual IP serves from DR (the RTO) against `interval x maxFail`; the
- * acknowledged writes DR does not have (the RPO) against the lag recorded before promotion;
- * the writes the old primary accepted after the fence (split brain); and the timeline. As a
- * terminal table and as an HTML page with a chart (Chart.js, inlined: the page opens offline).
- */
+ * What a drill measured, from its raw result (drill/run.ts): when the failover was decided, the
+ * lease taken, DR promoted and the virtual IP moved (the RTO: DR's first acknowledged write),
+ * from the fault; the acknowledged writes DR does not have (the RPO); what the old writer
+ * committed or acknowledged after the lease was taken; the invariants I1, I3 and I5 from the
+ * acknowledgement log, both databases and the lease history; and the timeline. As a terminal
+ * table and as an HTML page with a chart (Chart.js, inlined: the page opens offline). */
 import * as fs from "fs";
 import * as path from "path";
 import { timingSlackMs } from "../failover/core/writerLease";
 import { DRILL_LEASE_TIMING } from "./lease";
 import type { DrillResult, Fault, TimelineEvent } from "./run";
+import type { WriteRecord } from "./writer";
 import { FAULT_DESCRIPTIONS, NO_FAILOVER_FAULTS } from "./run";
 
 /** One invariant's verdict (FAILOVER-SAFETY.md): holds, violated, or not applicable to this run (undefined). */
@@ -44,7 +45,7 @@ export interface DrillReport {
     readonly lagRecordedSeconds?: number;
     readonly heldByRpoGuard: boolean;
     readonly writes: { readonly sent: number; readonly ackedByPrimary: number; readonly ackedByDr: number; readonly failed: number };
-    /** Writes the primary acknowledged that DR does not have (the RPO, as writes). */
+    /** Writes the primary acknowledged (through the virtual IP or to its origin) that DR does not have (the RPO, as writes). */
     readonly lostOnDr: readonly number[];
     /** The lost writes' span: from the oldest lost write's acknowledgement to the fault. */
     readonly lossWindowMs?: number;
@@ -58,6 +59,10 @@ export interface DrillReport {
     /** With the writer lease: when it was taken (ms from the fault), and the writes sent to the primary's origin. */
     readonly leaseTakenMs?: number;
     readonly originWrites: { readonly sent: number; readonly acked: number; readonly ackedAfterTake: number };
+    /** Rounds from the fault on, those that failed, and the witness's abstentions among their votes. */
+    readonly roundsAfterFault: number;
+    readonly failedRoundsAfterFault: number;
+    readonly witnessAbstentionsAfterFault: number;
     /** I1, I3 and I5, from the acknowledgement log, both databases and the lease history. */
     readonly invariants: Record<InvariantName, InvariantVerdict>;
     readonly timeline: readonly TimelineEvent[];
@@ -127,12 +132,22 @@ export function summarize(r: DrillResult): DrillReport {
     const byPrimary = acked.filter((w) => w.site === "primary");
     const byDr = acked.filter((w) => w.site === "dr");
     const failedOver = stepDone(r.timeline, "promote") !== undefined;
-    const lost = failedOver ? byPrimary.filter((w) => !onDr.has(w.id)) : [];
+    // The in-region client's writes count as much as the shoppers': acknowledged by the old
+    // writer, they must be on DR or counted as lost.
+    const ackedByOld = [...byPrimary, ...r.originWrites.filter((w) => w.ackAt !== undefined)];
+    const lost = failedOver ? ackedByOld.filter((w) => !onDr.has(w.id)) : [];
     const oldestLostAck = Math.min(...lost.map((w) => w.ackAt!));
     const splitAfter = r.leaseTakenAt ?? fencedAt;
-    const splitBrain = splitAfter === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > splitAfter).map((w) => w.id);
-    const originAckedAfterTake =
-        r.leaseTakenAt === undefined ? 0 : r.originWrites.filter((w) => w.ackAt !== undefined && w.ackAt > r.leaseTakenAt!).length;
+    const splitByCommit = splitAfter === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > splitAfter).map((w) => w.id);
+    // A write's commit time is when its statement started; one that started before the take and
+    // committed after it is caught by its acknowledgement, which came after the commit: any
+    // write the old writer acknowledged after the take, to its origin or through the virtual IP.
+    const ackedAfterTake = (writes: readonly WriteRecord[]) =>
+        r.leaseTakenAt === undefined ? [] : writes.filter((w) => w.ackAt !== undefined && w.site !== "dr" && w.ackAt > r.leaseTakenAt!);
+    const originAckedAfterTake = ackedAfterTake(r.originWrites).length;
+    const viaVipAckedAfterTake = ackedAfterTake(r.writes).map((w) => w.id);
+    const splitBrain = [...new Set([...splitByCommit, ...viaVipAckedAfterTake])].sort((a, b) => a - b);
+    const faultRounds = r.timeline.filter((e) => e.event === "round" && e.at >= r.faultAt);
     return {
         fault: o.fault,
         settings: {
@@ -159,10 +174,17 @@ export function summarize(r: DrillResult): DrillReport {
         writes: { sent: r.writes.length, ackedByPrimary: byPrimary.length, ackedByDr: byDr.length, failed: r.writes.length - acked.length },
         lostOnDr: lost.map((w) => w.id),
         lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
-        lostEverywhere: acked.filter((w) => !onDr.has(w.id) && !onOld.has(w.id)).map((w) => w.id),
+        lostEverywhere: [...acked, ...r.originWrites.filter((w) => w.ackAt !== undefined)]
+            .filter((w) => !onDr.has(w.id) && !onOld.has(w.id))
+            .map((w) => w.id),
         splitBrain,
         leaseTakenMs: since(r.leaseTakenAt),
         invariants: invariants(r, splitBrain, originAckedAfterTake),
+        roundsAfterFault: faultRounds.length,
+        failedRoundsAfterFault: faultRounds.filter((e) => e.failed === true).length,
+        witnessAbstentionsAfterFault: r.timeline.filter(
+            (e) => e.event === "probe" && e.name === "witness" && e.abstained === true && e.at >= r.faultAt,
+        ).length,
         originWrites: {
             sent: r.originWrites.length,
             acked: r.originWrites.filter((w) => w.ackAt !== undefined).length,

@@ -23,6 +23,7 @@ import { writerHealthQuery } from "../failover/agent/fence";
 import { APP_DB_USER } from "../lib/failoverNaming";
 import { ADMIN_TIMEOUT_MS, drillAdapters, DrillNotifier } from "./adapters";
 import { ClockSkew, SkewedClock, TRUE_TIME } from "./clock";
+import { defaultWitnessMaxAgeSeconds } from "../failover/core/settings";
 import type { LeaseTransition } from "./agent";
 import { DRILL_DATABASE_GRACE_MS, DRILL_LEASE_TIMING, DRILL_RESTART_MS, DrillLease } from "./lease";
 import { MariaDb, mariaDbInstalled } from "./mariadb";
@@ -85,9 +86,18 @@ export function regionCutStepMs(o: Pick<DrillOptions, "intervalMs" | "maxFail">)
     return o.intervalMs * (o.maxFail + 1);
 }
 
-/** witness-down-crash: how long the witness is cut off before the primary site is killed (past its posts' freshness bound). */
+/** How long the witness's post may stay unchanged before the controller hears silence: the deployed default, in the drill's rounds. */
+export function witnessMaxAgeMs(o: Pick<DrillOptions, "intervalMs">): number {
+    return defaultWitnessMaxAgeSeconds(o.intervalMs / 1000) * 1000;
+}
+
+/**
+ * witness-down-crash: how long the witness is cut off before the primary site is killed: past
+ * its last post's freshness bound, counted from when the controller first saw that post (up to
+ * a round and a probe timeout after it was posted).
+ */
 export function witnessSilentMs(o: Pick<DrillOptions, "intervalMs">): number {
-    return o.intervalMs * 4 + probeTimeoutMs(o);
+    return witnessMaxAgeMs(o) + o.intervalMs + probeTimeoutMs(o);
 }
 
 /** Each vantage point's timeout: half a round. */
@@ -120,7 +130,7 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
         "one-way loss: the primary agent's renewals reach the lease store, the answers never come back (the lease stays renewed, the database closes itself)",
     "in-region-restart": `the primary's database down ${DRILL_RESTART_MS / 1000} s and back (an RDS Multi-AZ failover, scaled: within the agent's ${DRILL_DATABASE_GRACE_MS / 1000} s grace)`,
     "witness-down":
-        "the witness stops (a function that no longer runs) while the primary is healthy: a silent witness abstains (no failover is due)",
+        "the witness stops (a function that no longer runs) while the primary is healthy, and the standby's direct view of the site is cut: the silent witness abstains, so one failed vantage point fails no round (no failover is due)",
     "witness-down-crash":
         "the witness cut off from the lease store (its posts age), then the whole primary site killed: the two other vantage points fail over without it",
 };
@@ -266,7 +276,7 @@ export function drillOptionProblems(o: DrillOptions): string[] {
               : ["region-isolation", "clock-skew"].includes(o.fault)
                 ? regionCutStepMs(o) + leaseMs
                 : o.fault === "witness-down-crash"
-                  ? witnessSilentMs(o) + leaseMs
+                  ? witnessSilentMs(o) + Math.max(o.intervalMs * o.maxFail, leaseMs)
                   : 0;
     // A blackholed old writer holds the fence step until its connection times out.
     const fenceMs = o.fault === "blackhole" ? ADMIN_TIMEOUT_MS : 0;
@@ -387,7 +397,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         lease.startWitness(`http://127.0.0.1:${front.port}/health`, options.intervalMs, timeoutMs, options.durationMs + 30_000);
         const probes: Probe[] = [
             new HttpProbe("site-direct", `http://127.0.0.1:${primarySiteNetwork.port}/health`),
-            lease.witnessVantage(witnessSilentMs(options) - options.intervalMs, () => controllerClock.wall()),
+            lease.witnessVantage(witnessMaxAgeMs(options), () => controllerClock.monotonic()),
             new DatabaseProbe("database", primaryDbNetwork.port, { user: "shop", password }),
         ];
         const stop = new AbortController();
@@ -474,10 +484,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // than one interval and a timeout late); a watch still running after it (say, stuck in a
         // step) is stopped and reported as such.
         const watchGraceMs = options.intervalMs + timeoutMs + 2000;
+        const watchGrace = new AbortController();
         let outcome: DrillResult["outcome"] = await Promise.race([
             watching,
-            sleep(Math.max(0, startedAt + options.durationMs + watchGraceMs - Date.now())).then(() => "stopped" as const),
+            sleep(Math.max(0, startedAt + options.durationMs + watchGraceMs - Date.now()), undefined, { signal: watchGrace.signal }).then(
+                () => "stopped" as const,
+                () => "stopped" as const,
+            ),
         ]);
+        watchGrace.abort();
         if (outcome === "held" && options.acceptDataLoss) {
             note("drill", { phase: "the operator accepts the data loss: failover --accept-data-loss" });
             log("the RPO guard holds; as the operator: failover --accept-data-loss");
@@ -619,7 +634,10 @@ async function inject(
             }
             return;
         case "witness-down":
+            // One more path broken beside it: were silence counted as "down", every round would
+            // fail (2 of 3); abstaining, it leaves one failure, below the quorum.
             w.lease.stopWitness();
+            w.primarySiteNetwork.set({ kind: "refuse" });
             return;
         case "witness-down-crash":
             // Silent first (its posts age past the freshness bound), then the real crash.

@@ -12,9 +12,6 @@ import { accountedFor, drill, DrillRuns, lossWithinRecordedLag, SHORT, steps, tw
 
 describe("disaster-recovery drill: guards and the CLI (real MariaDB replication, the writer lease, the real controller)", function () {
     this.timeout(90_000);
-    // witness-down (the witness stopped, the primary healthy: no failover) runs in `npm run drill
-    // -- --fault all`; here a silent witness is witness-down-crash's (test/drillFaults.test.ts),
-    // and test/failover/observers.test.ts has its vote.
     let runs: DrillRuns<"lag" | "slow">;
     before(() => {
         runs = twoAtATime([

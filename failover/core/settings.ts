@@ -67,6 +67,14 @@ export const METRICS = { phase: "Phase", ready: "Ready", held: "Held" } as const
  */
 export const AGENT_METRICS = { holder: "LeaseHolder", renewalGap: "LeaseRenewalGapSeconds", fenceArmed: "FenceArmed" } as const;
 
+/**
+ * How long the witness's post may stay unchanged before the controller hears silence
+ * (failover/probes/witness.ts): three of its intervals (it posts once per interval).
+ */
+export function defaultWitnessMaxAgeSeconds(intervalSeconds: number): number {
+    return 3 * intervalSeconds;
+}
+
 /** A quorum of `probes` vantage points: 1..probes. The default is a strict majority. */
 export function defaultQuorum(probes: number): number {
     return Math.floor(probes / 2) + 1;

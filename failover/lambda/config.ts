@@ -28,7 +28,7 @@ export interface LambdaConfig {
     /** The writer lease's table, and the region this controller reaches it in (failover/core/writerLease.ts). */
     readonly leaseTable: string;
     readonly leaseRegion: string;
-    /** A witness post older than this is silence (abstains). @default three intervals */
+    /** A witness post unchanged for longer than this is silence (abstains). @default three intervals */
     readonly witnessMaxAgeSeconds: number;
     /** The writer lease's timing: the stack writes the same into the writer agents' config. @default DEFAULT_LEASE_TIMING */
     readonly leaseTiming: LeaseTiming;
@@ -89,7 +89,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         listenerArn: text("listenerArn"),
         leaseTable: text("leaseTable"),
         leaseRegion: text("leaseRegion"),
-        witnessMaxAgeSeconds: num("witnessMaxAgeSeconds", settings.FOR_SECONDS, 3 * interval),
+        witnessMaxAgeSeconds: num("witnessMaxAgeSeconds", settings.FOR_SECONDS, settings.defaultWitnessMaxAgeSeconds(interval)),
         leaseTiming: { ...DEFAULT_LEASE_TIMING, ...((value.leaseTiming as Partial<LeaseTiming> | undefined) ?? {}) },
         loadBalancerArn: text("loadBalancerArn"),
         standbyIdentifier: text("standbyIdentifier"),

@@ -2,12 +2,14 @@
  * The witness: a third failure domain. A function in us-west-2 (deployed by the global stack)
  * probes the shop's public name through Global Accelerator, as a shopper would, and posts what
  * it saw to the lease table beside the writer lease (`pk = "witness"`). The standby's
- * controller reads that post as one vantage point; a post older than `maxAgeMs`, or none, is a
- * silent witness, and a silent witness abstains: it is never counted as "down".
+ * controller reads that post as one vantage point; a post that has not changed for `maxAgeMs`,
+ * or none, is a silent witness, and a silent witness abstains: it is never counted as "down".
  *
- * Freshness compares the witness's wall clock with the controller's (both NTP-disciplined); an
- * offset only makes a post look a little older or younger. Safety never rests on it: the writer
- * lease does that.
+ * Freshness never compares clocks across hosts (like the writer lease): the controller notes when
+ * it first saw each post, on its own monotonic clock, and a post it has not seen change yet (the
+ * first read of a run) abstains too, since its age cannot be known. So a witness whose clock is
+ * 60 s off, or runs fast, still votes; a witness that stopped posting falls silent `maxAgeMs`
+ * after the controller first saw its last post.
  */
 import { setTimeout as sleep } from "timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -65,13 +67,16 @@ export class DynamoWitnessBoard implements WitnessBoard {
 /** The witness's post as the controller's vantage point. */
 export class WitnessVantage implements Probe {
     readonly target: string;
+    /** The post last read (its `observedAt` identifies it) and when it was first seen, on `monotonic`. */
+    private seen: { readonly observedAt: number; readonly firstSeenAt: number } | undefined;
 
     constructor(
         readonly name: string,
         private readonly board: WitnessBoard,
-        /** A post older than this is silence. */
+        /** A post unchanged for longer than this is silence. */
         private readonly maxAgeMs: number,
-        private readonly now: () => number = Date.now,
+        /** The controller's own monotonic clock (milliseconds). */
+        private readonly monotonic: () => number = () => performance.now(),
     ) {
         this.target = `witness post at ${board.location}`;
     }
@@ -79,30 +84,28 @@ export class WitnessVantage implements Probe {
     async check(timeoutMs: number): Promise<ProbeResult> {
         const started = performance.now();
         const base = () => ({ name: this.name, target: this.target, latencyMs: Math.round(performance.now() - started) });
+        const silent = (error: string): ProbeResult => ({ ...base(), ok: false, abstained: true, reason: "error", error });
         let post: WitnessPost | undefined;
         try {
             post = await this.board.latest(AbortSignal.timeout(timeoutMs));
         } catch (err) {
-            return {
-                ...base(),
-                ok: false,
-                abstained: true,
-                reason: "error",
-                error: `the witness's post cannot be read: ${(err as Error).message}`,
-            };
+            return silent(`the witness's post cannot be read: ${(err as Error).message}`);
         }
         if (post === undefined) {
-            return { ...base(), ok: false, abstained: true, reason: "error", error: "the witness has posted nothing" };
+            return silent("the witness has posted nothing");
         }
-        const ageMs = this.now() - post.observedAt;
-        if (ageMs > this.maxAgeMs) {
-            return {
-                ...base(),
-                ok: false,
-                abstained: true,
-                reason: "error",
-                error: `the witness is silent: its last post is ${Math.round(ageMs / 1000)} s old (at most ${this.maxAgeMs / 1000} s counts)`,
-            };
+        const now = this.monotonic();
+        const previous = this.seen;
+        if (previous === undefined) {
+            this.seen = { observedAt: post.observedAt, firstSeenAt: now };
+            return silent("the witness's post has not been seen to change yet: its age is unknown until it does");
+        }
+        if (previous.observedAt !== post.observedAt) {
+            this.seen = { observedAt: post.observedAt, firstSeenAt: now };
+        } else if (now - previous.firstSeenAt > this.maxAgeMs) {
+            return silent(
+                `the witness is silent: its post has not changed for ${Math.round((now - previous.firstSeenAt) / 1000)} s (at most ${this.maxAgeMs / 1000} s counts)`,
+            );
         }
         return post.ok
             ? { ...base(), ok: true }
@@ -110,14 +113,21 @@ export class WitnessVantage implements Probe {
     }
 }
 
-/** One round of the witness: look through the virtual IP, post what it saw. */
+/**
+ * One round of the witness: look through the virtual IP, post what it saw. A round stopped (by
+ * `signal`) while it looked posts nothing: a stopped witness falls silent at once.
+ */
 export async function witnessRound(
     probe: Probe,
     board: WitnessBoard,
     timeoutMs: number,
     now: () => number = Date.now,
-): Promise<WitnessPost> {
+    signal?: AbortSignal,
+): Promise<WitnessPost | undefined> {
     const result = await probe.check(timeoutMs);
+    if (signal?.aborted) {
+        return undefined;
+    }
     const post: WitnessPost = {
         ok: result.ok,
         observedAt: now(),
@@ -157,7 +167,10 @@ export async function runWitness(run: WitnessRun): Promise<number> {
             break; // stopped
         }
         try {
-            const post = await witnessRound(run.probe, run.board, run.timeoutMs, now);
+            const post = await witnessRound(run.probe, run.board, run.timeoutMs, now, run.signal);
+            if (post === undefined) {
+                break; // stopped while it looked
+            }
             posts += 1;
             if (!post.ok) {
                 run.log("witness", { ...post });

@@ -79,6 +79,7 @@ describe("vantage points: the witness (dynalite, the real client)", () => {
     });
     after(() => dynamo.close());
 
+    // The controller's monotonic clock; the witness's wall clock is another host's.
     const vantage = () => new WitnessVantage("witness", board, 30_000, () => now);
 
     it("abstains while the witness has posted nothing", async () => {
@@ -87,20 +88,42 @@ describe("vantage points: the witness (dynalite, the real client)", () => {
         assert.match(r.error!, /posted nothing/);
     });
 
-    it("votes what the witness saw through the virtual IP, while its post is fresh", async () => {
-        await witnessRound(http(true), board, 100, () => now);
-        assert.strictEqual((await vantage().check(1000)).ok, true);
-        await witnessRound(http(false), board, 100, () => now);
-        const down = await vantage().check(1000);
+    it("abstains on its first read (the post's age is unknown), then votes what the witness saw once its post changes", async () => {
+        const v = vantage();
+        await witnessRound(http(true), board, 100, () => 5_000);
+        const first = await v.check(1000);
+        assert.deepStrictEqual([first.ok, first.abstained], [false, true]);
+        assert.match(first.error!, /not been seen to change yet/);
+        await witnessRound(http(true), board, 100, () => 6_000);
+        assert.strictEqual((await v.check(1000)).ok, true);
+        await witnessRound(http(false), board, 100, () => 7_000);
+        const down = await v.check(1000);
         assert.deepStrictEqual([down.ok, down.abstained], [false, undefined]);
         assert.match(down.error!, /the witness saw http:\/\/origin fail: no answer/);
     });
 
-    it("abstains once its post is older than the freshness bound (a silent witness is never a vote down)", async () => {
-        await witnessRound(http(false), board, 100, () => now);
-        now += 30_001;
-        const r = await vantage().check(1000);
+    it("compares no clocks across hosts: a witness an hour behind (or ahead) still votes while it posts", async () => {
+        const v = vantage();
+        await witnessRound(http(false), board, 100, () => now - 3_600_000);
+        await v.check(1000);
+        await witnessRound(http(false), board, 100, () => now - 3_599_000);
+        const behind = await v.check(1000);
+        assert.deepStrictEqual([behind.ok, behind.abstained], [false, undefined]);
+        await witnessRound(http(true), board, 100, () => now + 3_600_000);
+        assert.strictEqual((await v.check(1000)).ok, true);
+    });
+
+    it("abstains once its post has not changed for longer than the freshness bound, on the controller's own clock (a silent witness is never a vote down)", async () => {
+        const v = vantage();
+        await witnessRound(http(false), board, 100, () => 10_000);
+        await v.check(1000);
+        await witnessRound(http(false), board, 100, () => 11_000);
+        assert.strictEqual((await v.check(1000)).abstained, undefined);
+        now += 30_000;
+        assert.strictEqual((await v.check(1000)).abstained, undefined, "unchanged for exactly the bound still counts");
+        now += 1;
+        const r = await v.check(1000);
         assert.deepStrictEqual([r.ok, r.abstained], [false, true]);
-        assert.match(r.error!, /the witness is silent: its last post is 30 s old/);
+        assert.match(r.error!, /the witness is silent: its post has not changed for 30 s/);
     });
 });

@@ -59,11 +59,13 @@ export async function drill(fault: Fault, options: Partial<DrillOptions> = {}): 
     return { result, rep: summarize(result) };
 }
 
-/** Every write a site acknowledged is on DR, or counted in the reported loss. */
+/** Every write a site acknowledged (through the virtual IP or to the primary's origin) is on DR, or counted in the reported loss. */
 export function accountedFor(result: DrillResult, rep: DrillReport): void {
     const onDr = new Set(result.onDr);
     const lost = new Set(rep.lostOnDr);
-    const unaccounted = result.writes.filter((w) => w.ackAt !== undefined && !onDr.has(w.id) && !lost.has(w.id));
+    const unaccounted = [...result.writes, ...result.originWrites].filter(
+        (w) => w.ackAt !== undefined && !onDr.has(w.id) && !lost.has(w.id),
+    );
     assert.deepEqual(
         unaccounted.map((w) => w.id),
         [],
