@@ -47,8 +47,10 @@ export interface DrillReport {
     readonly writes: { readonly sent: number; readonly ackedByPrimary: number; readonly ackedByDr: number; readonly failed: number };
     /** Writes the primary acknowledged (through the virtual IP or to its origin) that DR does not have (the RPO, as writes). */
     readonly lostOnDr: readonly number[];
-    /** The lost writes' span: from the oldest lost write's acknowledgement to the fault. */
+    /** From the oldest lost write's acknowledgement to the fault (the lag fault's loss, before it). */
     readonly lossWindowMs?: number;
+    /** When the lost writes were acknowledged: the first and the last, ms from the fault (negative: before it). */
+    readonly lostAckedMs?: { readonly first: number; readonly last: number };
     /** Acknowledged writes neither database has (must be none). */
     readonly lostEverywhere: readonly number[];
     /**
@@ -174,6 +176,8 @@ export function summarize(r: DrillResult): DrillReport {
         writes: { sent: r.writes.length, ackedByPrimary: byPrimary.length, ackedByDr: byDr.length, failed: r.writes.length - acked.length },
         lostOnDr: lost.map((w) => w.id),
         lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
+        lostAckedMs:
+            lost.length > 0 ? { first: oldestLostAck - r.faultAt, last: Math.max(...lost.map((w) => w.ackAt!)) - r.faultAt } : undefined,
         lostEverywhere: [...acked, ...r.originWrites.filter((w) => w.ackAt !== undefined)]
             .filter((w) => !onDr.has(w.id) && !onOld.has(w.id))
             .map((w) => w.id),
@@ -195,6 +199,7 @@ export function summarize(r: DrillResult): DrillReport {
 }
 
 const ms = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1000).toFixed(2)} s`);
+const signed = (v: number) => `${v >= 0 ? "+" : ""}${ms(v)}`;
 
 /** The report as a terminal table. */
 export function reportTable(rep: DrillReport): string {
@@ -223,7 +228,7 @@ export function reportTable(rep: DrillReport): string {
         ],
         [
             "RPO: acknowledged, missing on DR",
-            `${rep.lostOnDr.length}${rep.lossWindowMs !== undefined ? ` (acknowledged within ${ms(rep.lossWindowMs)} before the fault)` : ""}`,
+            `${rep.lostOnDr.length}${rep.lostAckedMs !== undefined ? ` (acknowledged from ${signed(rep.lostAckedMs.first)} to ${signed(rep.lostAckedMs.last)} from the fault)` : ""}`,
         ],
         ["acknowledged, in neither database", String(rep.lostEverywhere.length)],
         ["writer lease taken", ms(rep.leaseTakenMs)],
