@@ -12,7 +12,7 @@ import type { ConnectionOptions } from "mysql2";
 import { DynamoWriterLease } from "../failover/adapters/aws/writerLease";
 import { WriterAgent } from "../failover/agent/agent";
 import { MysqlFence } from "../failover/agent/fence";
-import { LeaseChangedError, type ReadinessCheck, type WriterLeaseStore } from "../failover/core/ports";
+import { LeaseChangedError, type ReadinessCheck, type RenewalAnchor, type WriterLeaseStore } from "../failover/core/ports";
 import type { LeaseTiming, WriterLeaseRecord } from "../failover/core/writerLease";
 import { APP_DB_USER } from "../lib/failoverNaming";
 import { type ClockSkew, SkewedClock } from "./clock";
@@ -52,12 +52,12 @@ export class RecordingLease implements WriterLeaseStore {
         return this.inner.read(signal);
     }
 
-    establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
-        return this.recorded("establish", () => this.inner.establish(holder, leaseMs, signal));
+    establish(holder: string, leaseMs: number, signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord> {
+        return this.recorded("establish", () => this.inner.establish(holder, leaseMs, signal, anchor));
     }
 
-    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchored?: boolean): Promise<WriterLeaseRecord> {
-        return this.recorded("renew", () => this.inner.renew(holder, epoch, leaseMs, signal, anchored));
+    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord> {
+        return this.recorded("renew", () => this.inner.renew(holder, epoch, leaseMs, signal, anchor));
     }
 
     take(holder: string, seen: WriterLeaseRecord, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {

@@ -64,6 +64,11 @@ export interface AgentOptions {
     readonly databaseGraceMs?: number;
 }
 
+/** The deadline an anchored renewal lets the database keep: anchor + (L - m), Unix seconds on its clock. */
+function deadlineOf(anchor: string, timing: LeaseTiming): number {
+    return Number(anchor) + databaseDeadlineAfterMs(timing) / 1000;
+}
+
 /** 150 s: the longest in-region restart of the writer's database (120 s) and a margin. */
 export const DEFAULT_DATABASE_GRACE_MS = 150_000;
 
@@ -181,7 +186,7 @@ export class WriterAgent {
             if (epoch === undefined) {
                 current = await lease.read(timeout);
                 if (current === undefined && region === writerRegion && anchor !== undefined) {
-                    record = await lease.establish(region, timing.leaseMs, timeout);
+                    record = await lease.establish(region, timing.leaseMs, timeout, { deadline: deadlineOf(anchor, timing) });
                     this.emit("lease-established", { epoch: record.epoch, location: lease.location });
                     return this.renewed(record, anchor);
                 }
@@ -218,7 +223,7 @@ export class WriterAgent {
                     this.failed("database", databaseError);
                     return;
                 }
-                record = await lease.renew(region, epoch, timing.leaseMs, timeout, false);
+                record = await lease.renew(region, epoch, timing.leaseMs, timeout, "unanchored");
                 this.epoch = record.epoch;
                 this.last = record;
                 this.noteRenewal();
@@ -230,7 +235,9 @@ export class WriterAgent {
                 });
                 return;
             }
-            record = await lease.renew(region, epoch, timing.leaseMs, timeout);
+            // The deadline goes into the lease with the renewal; the database's own moves to it
+            // only after the renewal succeeded: the lease's is never earlier than the database's.
+            record = await lease.renew(region, epoch, timing.leaseMs, timeout, { deadline: deadlineOf(anchor, timing) });
         } catch (err) {
             if (err instanceof LeaseChangedError) {
                 await this.lost(err);

@@ -99,6 +99,13 @@ export interface Lock {
     readiness(): Promise<ReadinessCheck[]>;
 }
 
+/**
+ * What a renewal says of the holder's database: it read the database's clock first and lets
+ * the database keep `deadline` (Unix seconds, that clock; failover/core/writerLease.ts), or it
+ * could not read it ("unanchored": the lease keeps its last anchor and deadline).
+ */
+export type RenewalAnchor = { readonly deadline?: number } | "unanchored";
+
 /** A conditional write on the writer lease found it changed: another writer renewed or took it. */
 export class LeaseChangedError extends Error {}
 
@@ -112,12 +119,12 @@ export interface WriterLeaseStore {
     /** The lease now (a strongly consistent read), or undefined before the first writer took it. */
     read(signal?: AbortSignal): Promise<WriterLeaseRecord | undefined>;
     /** The first lease, epoch 1, for `holder`; LeaseChangedError when a lease exists already. */
-    establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    establish(holder: string, leaseMs: number, signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord>;
     /**
      * Renews `holder`'s lease of `epoch`; LeaseChangedError when the lease is no longer theirs.
-     * `anchored` (default true): the holder read its database's clock before this renewal.
+     * `anchor` (default: anchored, no deadline stated): what the holder read of its database.
      */
-    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchored?: boolean): Promise<WriterLeaseRecord>;
+    renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord>;
     /**
      * Takes the lease for `holder` if it is still exactly `seen` (its version), bumping the epoch:
      * the fencing token. LeaseChangedError when it changed since.

@@ -141,6 +141,14 @@ export interface WriterLeaseRecord {
      * own deadline meanwhile, so this bounds availability, never safety.
      */
     readonly anchoredAt?: number;
+    /**
+     * The deadline the holder's last anchored renewal let its database keep: anchor + (L - m),
+     * Unix seconds on that database's own clock. The database's deadline is moved only after a
+     * renewal succeeded, to at most this: so the holder's database closes by this + F, on its own
+     * clock, which is the fence end of the loss window (failover/core/lossWindow.ts). Cleared by
+     * a takeover (the new holder's database has its own clock).
+     */
+    readonly deadline?: number;
 }
 
 /** What a taker remembers of the lease between reads. */

@@ -149,6 +149,19 @@ describe("writer lease: DynamoDB (dynalite on 127.0.0.1, the real client)", () =
         await assert.rejects(lease.renew("us-east-2", 2, 30_000), LeaseChangedError);
     });
 
+    it("carries the deadline of the holder's last anchored renewal (the loss window's fence end); an unanchored renewal keeps it, a takeover clears it", async () => {
+        const lease = new DynamoWriterLease(client, await freshTable());
+        assert.equal((await lease.establish("us-east-2", 30_000, undefined, { deadline: 1000.5 })).deadline, 1000.5);
+        await lease.renew("us-east-2", 1, 30_000, undefined, { deadline: 1005.25 });
+        assert.equal((await lease.read())!.deadline, 1005.25);
+        const unanchored = await lease.renew("us-east-2", 1, 30_000, undefined, "unanchored");
+        assert.equal(unanchored.deadline, 1005.25);
+        assert.equal((await lease.read())!.deadline, 1005.25);
+        const taken = await lease.take("us-west-1", (await lease.read())!, 30_000);
+        assert.equal(taken.deadline, undefined);
+        assert.equal((await lease.read())!.deadline, undefined);
+    });
+
     it("is taken only at the version the taker watched, bumping the epoch; the old holder's next renewal is refused", async () => {
         const lease = new DynamoWriterLease(client, await freshTable());
         const watched = await lease.establish("us-east-2", 30_000);

@@ -15,7 +15,7 @@ import type {
     ReadinessCheck,
     WriterLeaseStore,
 } from "../../failover/core/ports";
-import { LeaseChangedError, LockHeldError } from "../../failover/core/ports";
+import { LeaseChangedError, LockHeldError, type RenewalAnchor } from "../../failover/core/ports";
 import { DEFAULT_LEASE_TIMING, type WriterLeaseRecord } from "../../failover/core/writerLease";
 import type { ControllerState, LagReading, StepName } from "../../failover/core/state";
 import type { LambdaConfig } from "../../failover/lambda/config";
@@ -244,11 +244,19 @@ export class MemoryWriterLease implements WriterLeaseStore {
         return Promise.resolve({ ...this.record });
     }
 
-    renew(holder: string, epoch: number, leaseMs: number, _signal?: AbortSignal, anchored = true): Promise<WriterLeaseRecord> {
+    renew(holder: string, epoch: number, leaseMs: number, _signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord> {
         if (this.record?.holder !== holder || this.record.epoch !== epoch) {
             return Promise.reject(new LeaseChangedError("not the holder"));
         }
-        this.record = { ...this.record, version: `v${++this.versions}`, leaseMs, ...(anchored ? { anchoredAt: this.versions } : {}) };
+        const anchored = anchor !== "unanchored";
+        const deadline = anchor !== undefined && anchor !== "unanchored" ? anchor.deadline : undefined;
+        this.record = {
+            ...this.record,
+            version: `v${++this.versions}`,
+            leaseMs,
+            ...(anchored ? { anchoredAt: this.versions } : {}),
+            ...(deadline !== undefined ? { deadline } : {}),
+        };
         return Promise.resolve({ ...this.record });
     }
 

@@ -3,8 +3,10 @@
  * the lease table (deployed by the global stack outside both sites' regions).
  *
  *   establish  PutItem, condition attribute_not_exists(pk): the first writer's epoch 1
- *   renew      UpdateItem, condition holder = :me AND epoch = :epoch: a new random version
- *   take       UpdateItem, condition version = :seen: holder, epoch + 1, a new version
+ *   renew      UpdateItem, condition holder = :me AND epoch = :epoch: a new random version, and
+ *              when anchored, the deadline its database may keep (the loss window's fence end)
+ *   take       UpdateItem, condition version = :seen: holder, epoch + 1, a new version; the old
+ *              holder's deadline removed (the new holder's database has its own clock)
  *
  * Reads are strongly consistent (ConsistentRead). On a multi-Region strongly consistent (MRSC)
  * global table, "Conditional writes always evaluate the condition expression against the
@@ -20,7 +22,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "crypto";
-import { LeaseChangedError, type ReadinessCheck, type WriterLeaseStore } from "../../core/ports";
+import { LeaseChangedError, type ReadinessCheck, type RenewalAnchor, type WriterLeaseStore } from "../../core/ports";
 import type { WriterLeaseRecord } from "../../core/writerLease";
 import { call } from "./calls";
 
@@ -34,7 +36,7 @@ const isConditionFailure = (err: unknown) =>
     (err as { name?: string }).name === "ConditionalCheckFailedException";
 
 export function parseLeaseItem(item: Record<string, unknown>, location: string): WriterLeaseRecord {
-    const { holder, epoch, version, leaseMs, renewedAt, anchoredAt } = item;
+    const { holder, epoch, version, leaseMs, renewedAt, anchoredAt, deadline } = item;
     if (typeof holder !== "string" || typeof version !== "string" || !Number.isInteger(Number(epoch)) || Number(epoch) < 1) {
         throw new Error(`${location}: not a writer lease (holder ${JSON.stringify(holder)}, epoch ${JSON.stringify(epoch)})`);
     }
@@ -45,6 +47,7 @@ export function parseLeaseItem(item: Record<string, unknown>, location: string):
         leaseMs: Number(leaseMs),
         renewedAt: Number(renewedAt),
         ...(anchoredAt !== undefined ? { anchoredAt: Number(anchoredAt) } : {}),
+        ...(deadline !== undefined ? { deadline: Number(deadline) } : {}),
     };
 }
 
@@ -79,9 +82,18 @@ export class DynamoWriterLease implements WriterLeaseStore {
         return out.Item === undefined ? undefined : parseLeaseItem(out.Item, this.location);
     }
 
-    async establish(holder: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+    async establish(holder: string, leaseMs: number, signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord> {
         const now = this.now();
-        const record: WriterLeaseRecord = { holder, epoch: 1, version: randomUUID(), leaseMs, renewedAt: now, anchoredAt: now };
+        const deadline = anchor !== undefined && anchor !== "unanchored" ? anchor.deadline : undefined;
+        const record: WriterLeaseRecord = {
+            holder,
+            epoch: 1,
+            version: randomUUID(),
+            leaseMs,
+            renewedAt: now,
+            anchoredAt: now,
+            ...(deadline !== undefined ? { deadline } : {}),
+        };
         return this.conditional("dynamodb:PutItem", record, signal, undefined, () =>
             this.documents.send(
                 new PutCommand({
@@ -94,8 +106,10 @@ export class DynamoWriterLease implements WriterLeaseStore {
         );
     }
 
-    async renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchored = true): Promise<WriterLeaseRecord> {
+    async renew(holder: string, epoch: number, leaseMs: number, signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord> {
         const now = this.now();
+        const anchored = anchor !== "unanchored";
+        const deadline = anchor !== undefined && anchor !== "unanchored" ? anchor.deadline : undefined;
         const record: WriterLeaseRecord = {
             holder,
             epoch,
@@ -103,13 +117,14 @@ export class DynamoWriterLease implements WriterLeaseStore {
             leaseMs,
             renewedAt: now,
             ...(anchored ? { anchoredAt: now } : {}),
+            ...(deadline !== undefined ? { deadline } : {}),
         };
         const written = await this.conditional("dynamodb:UpdateItem", record, signal, undefined, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
-                    UpdateExpression: `SET version = :version, leaseMs = :lease, renewedAt = :at${anchored ? ", anchoredAt = :at" : ""}`,
+                    UpdateExpression: `SET version = :version, leaseMs = :lease, renewedAt = :at${anchored ? ", anchoredAt = :at" : ""}${deadline !== undefined ? ", deadline = :deadline" : ""}`,
                     ConditionExpression: "holder = :me AND epoch = :epoch",
                     ExpressionAttributeValues: {
                         ":version": record.version,
@@ -117,6 +132,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
                         ":at": record.renewedAt,
                         ":me": holder,
                         ":epoch": epoch,
+                        ...(deadline !== undefined ? { ":deadline": deadline } : {}),
                     },
                     // The item as written: an unanchored renewal keeps the last anchor's time.
                     ReturnValues: "ALL_NEW",
@@ -147,7 +163,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
                     UpdateExpression:
-                        "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at",
+                        "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at REMOVE deadline",
                     ConditionExpression: "version = :seen",
                     ExpressionAttributeValues: {
                         ":holder": holder,
