@@ -5,7 +5,14 @@ import type { LambdaConfig } from "../failover/lambda/config";
 import { AGENT_METRICS, defaultWitnessMaxAgeSeconds, METRIC_DIMENSION, METRIC_NAMESPACE, METRICS } from "../failover/core/settings";
 import type { FailoverSettings } from "../lib/config";
 import { ENDPOINT_CHECK_ACTIONS } from "../lib/accelerator";
-import { FAILOVER_RESERVED_CONCURRENCY, failoverName, leaseStoreRegion, leaseTableArn, leaseTableName } from "../lib/failoverNaming";
+import {
+    FAILOVER_RESERVED_CONCURRENCY,
+    failoverName,
+    leaseStoreRegion,
+    leaseTableArn,
+    leaseTableName,
+    replicaReaderName,
+} from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
 import { Problems, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
@@ -164,6 +171,7 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                                 oldWriterIdentifier: this.args.oldWriterIdentifier,
                                 roleArn,
                                 credentialsSecretArn,
+                                replicaReaderArn: `arn:${partition}:lambda:${region}:${accountId}:function:${replicaReaderName(this.args.project)}`,
                             }),
                         ),
                     ),
@@ -209,6 +217,8 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
                     lagWaitSeconds: a.lagWaitSeconds,
                     // Renewed every 10 s; a killed invocation's lease is free 30 s later.
                     leaseSeconds: 30,
+                    replicaReaderFunction: replicaReaderName(a.project),
+                    recoveryBlockSeconds: a.recoveryBlockSeconds,
                 };
                 return JSON.stringify(cfg);
             });
@@ -299,14 +309,18 @@ export class FailoverController extends PlatformComponent<FailoverControllerArgs
             period: 60,
             treatMissingData: "notBreaching",
         });
-        alarm("held", "The RPO guard holds a failover: an operator must decide (npm run failover -- status).", {
-            ...ours,
-            ...whileWatching,
-            metricName: METRICS.held,
-            statistic: "Maximum",
-            period: 60,
-            treatMissingData: "notBreaching",
-        });
+        alarm(
+            "held",
+            "A failover is held with nothing changed (its loss window over the budget, or a precondition failed); it clears by itself when the writer renews its lease, else an operator decides (npm run failover -- status).",
+            {
+                ...ours,
+                ...whileWatching,
+                metricName: METRICS.held,
+                statistic: "Maximum",
+                period: 60,
+                treatMissingData: "notBreaching",
+            },
+        );
         // The writer agent's, acting only in the writer region (a standby's agent renews nothing):
         // a renewal gap of half of L - m (the database fences itself at L - m after its last
         // anchored renewal, so this fires well before), and a fence that is not armed.
@@ -368,6 +382,7 @@ export function controllerPolicy(p: {
     oldWriterIdentifier: string;
     roleArn: string;
     credentialsSecretArn: string;
+    replicaReaderArn: string;
 }): object {
     return {
         Version: "2012-10-17",
@@ -436,15 +451,16 @@ export function controllerPolicy(p: {
                 Action: "rds:DescribeDBInstances",
                 Resource: p.rds(p.writerRegion, `db:${p.oldWriterIdentifier}`),
             },
-            // Fencing: read_only on the old writer's parameter group (named db-params-<suffix> by the program).
+            // Fencing: read_only on the old writer's parameter group (named db-params-<suffix> by
+            // the program), and resetting it when an abort undoes the fence.
             {
                 Sid: "FenceTheOldWriter",
                 Effect: "Allow",
-                Action: "rds:ModifyDBParameterGroup",
+                Action: ["rds:ModifyDBParameterGroup", "rds:DescribeDBParameters", "rds:ResetDBParameterGroup"],
                 Resource: p.rds(p.writerRegion, "pg:db-params-*"),
             },
-            // CloudWatch GetMetricData has no resource-level permissions.
-            { Sid: "ReadReplicaLag", Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" },
+            // The loss window: the replica reader beside the standby's database (in the VPC).
+            { Sid: "ReadTheReplica", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: p.replicaReaderArn },
             // Readiness (failover/adapters/aws/preconditions.ts): the role simulates its own
             // policies for every call above, and sees that the applications' secret exists here.
             { Sid: "CheckOwnPermissions", Effect: "Allow", Action: "iam:SimulatePrincipalPolicy", Resource: p.roleArn },

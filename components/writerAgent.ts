@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AGENT_HANDLER, LAMBDA_RUNTIME } from "../failover/lambda/bundle";
+import { AGENT_HANDLER, LAMBDA_RUNTIME, REPLICA_READER_HANDLER } from "../failover/lambda/bundle";
 import type { AgentConfig } from "../failover/lambda/agentConfig";
 import { DEFAULT_LEASE_TIMING } from "../failover/core/writerLease";
 import { DEFAULT_FENCE_SCHEMA } from "../failover/agent/fence";
-import { APP_DB_USER, leaseStoreRegion, leaseTableArn, leaseTableName, writerAgentName } from "../lib/failoverNaming";
+import { APP_DB_USER, leaseStoreRegion, leaseTableArn, leaseTableName, replicaReaderName, writerAgentName } from "../lib/failoverNaming";
 import { serviceTrustPolicy } from "../lib/iam";
 import { Problems, requireValidArgs } from "../lib/rules";
 import type { Tags } from "../lib/tags";
@@ -48,6 +48,8 @@ function agentArgsProblems(args: WriterAgentArgs): string[] {
  */
 export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
     public readonly functionName: pulumi.Output<string>;
+    /** The replica reader beside the database: the failover controller invokes it for the loss window. */
+    public readonly replicaReaderName: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly roleName: pulumi.Output<string>;
     /** Where this site reaches the writer lease. */
@@ -65,6 +67,7 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
         );
         const role = this.createRole(logGroup);
         const fn = this.createFunction(role, sg, logGroup);
+        const reader = this.createReplicaReader(sg);
         scheduleEveryMinute(this, this.name, {
             scheduleName: this.prefix,
             accountId: args.accountId,
@@ -75,9 +78,14 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
             tagged: (n) => this.tagged(n),
         });
         this.functionName = fn.name;
+        this.replicaReaderName = reader.name;
         this.securityGroupId = sg.id;
         this.roleName = role.name;
-        this.registerOutputs({ functionName: this.functionName, securityGroupId: this.securityGroupId });
+        this.registerOutputs({
+            functionName: this.functionName,
+            replicaReaderName: this.replicaReaderName,
+            securityGroupId: this.securityGroupId,
+        });
     }
 
     private get prefix(): string {
@@ -157,9 +165,10 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
         return role;
     }
 
-    private createFunction(role: aws.iam.Role, sg: aws.ec2.SecurityGroup, logGroup: aws.cloudwatch.LogGroup): aws.lambda.Function {
+    /** The agent's configuration, which the replica reader shares (its database, its master secret, the fence's schema). */
+    private agentConfig(): AgentConfig {
         const a = this.args;
-        const config: AgentConfig = {
+        return {
             region: a.region,
             writerRegion: a.writerRegion,
             leaseTable: leaseTableName(a.project),
@@ -173,6 +182,74 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
             schema: DEFAULT_FENCE_SCHEMA,
             timing: DEFAULT_LEASE_TIMING,
         };
+    }
+
+    /**
+     * The replica reader: a small VPC function beside the database, in the agent's security
+     * group, that the failover controller (outside the VPC) invokes to read the standby's replica
+     * for the loss window (failover/lambda/replicaHandler.ts). Reads only, with the master user
+     * (SHOW REPLICA STATUS needs REPLICATION CLIENT, which RDS grants the master user: "Master
+     * user account privileges", UsingWithRDS.MasterAccounts.html). Not scheduled: invoked.
+     */
+    private createReplicaReader(sg: aws.ec2.SecurityGroup): aws.lambda.Function {
+        const a = this.args;
+        const name = replicaReaderName(a.project);
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${this.name}-reader-logs`,
+            { name: `/aws/lambda/${name}`, retentionInDays: a.logRetentionDays ?? 30, tags: this.tagged(`${this.name}-reader-logs`) },
+            { parent: this },
+        );
+        const role = new aws.iam.Role(
+            `${this.name}-reader-role`,
+            { assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"), tags: this.tagged(`${this.name}-reader-role`) },
+            { parent: this },
+        );
+        const vpcAccess = new aws.iam.RolePolicyAttachment(
+            `${this.name}-reader-vpc-access`,
+            { role: role.name, policyArn: `arn:${a.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole` },
+            { parent: this },
+        );
+        const permissions = new aws.iam.RolePolicy(
+            `${this.name}-reader-permissions`,
+            {
+                role: role.id,
+                policy: logGroup.arn.apply((logGroupArn) =>
+                    JSON.stringify(
+                        replicaReaderPolicy({
+                            partition: a.partition,
+                            accountId: a.accountId,
+                            region: a.region,
+                            logGroupArn,
+                            masterSecretName: a.masterSecretName,
+                        }),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
+        return new aws.lambda.Function(
+            `${this.name}-reader-function`,
+            {
+                name,
+                runtime: LAMBDA_RUNTIME,
+                handler: REPLICA_READER_HANDLER,
+                code: lambdaCode(),
+                role: role.arn,
+                memorySize: 256,
+                timeout: REPLICA_READER_TIMEOUT_SECONDS,
+                vpcConfig: { subnetIds: a.subnetIds, securityGroupIds: [sg.id] },
+                environment: { variables: { AGENT_CONFIG: JSON.stringify(this.agentConfig()) } },
+                loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
+                tags: this.tagged(`${this.name}-reader-function`),
+            },
+            // The role's network-interface rights must be there when Lambda creates the VPC function.
+            { parent: this, dependsOn: [logGroup, vpcAccess, permissions] },
+        );
+    }
+
+    private createFunction(role: aws.iam.Role, sg: aws.ec2.SecurityGroup, logGroup: aws.cloudwatch.LogGroup): aws.lambda.Function {
+        const a = this.args;
+        const config = this.agentConfig();
         return new aws.lambda.Function(
             `${this.name}-function`,
             {
@@ -195,6 +272,47 @@ export class WriterAgent extends PlatformComponent<WriterAgentArgs> {
     }
 }
 
+/** The replica reader's time: its longest wait (failover/lambda/replicaHandler.ts REPLICA_READ_MAX_WAIT_MS) and a connection. */
+const REPLICA_READER_TIMEOUT_SECONDS = 60;
+
+/** Reading this region's database secrets: the secrets, and their key only through Secrets Manager. */
+function credentialStatements(p: { partition: string; accountId: string; region: string; secretNames: readonly string[] }): object[] {
+    const secretArns = p.secretNames.map((n) => `arn:${p.partition}:secretsmanager:${p.region}:${p.accountId}:secret:${n}-??????`);
+    return [
+        { Sid: "DatabaseCredentials", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
+        // The writer region's secrets are under the database's customer key: decrypt only
+        // through Secrets Manager here, and only for these secrets (the encryption context
+        // Secrets Manager sends names the secret).
+        {
+            Sid: "DecryptTheCredentials",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: `arn:${p.partition}:kms:${p.region}:${p.accountId}:key/*`,
+            Condition: {
+                StringEquals: { "kms:ViaService": `secretsmanager.${p.region}.amazonaws.com` },
+                StringLike: { "kms:EncryptionContext:SecretARN": secretArns },
+            },
+        },
+    ];
+}
+
+/** The replica reader's permissions: its logs and the master user's secret; no lease, no writes anywhere. */
+export function replicaReaderPolicy(p: {
+    partition: string;
+    accountId: string;
+    region: string;
+    logGroupArn: string;
+    masterSecretName: string;
+}): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${p.logGroupArn}:*` },
+            ...credentialStatements({ ...p, secretNames: [p.masterSecretName] }),
+        ],
+    };
+}
+
 /** The agent's permissions, each on the exact resources. */
 export function writerAgentPolicy(p: {
     partition: string;
@@ -204,7 +322,6 @@ export function writerAgentPolicy(p: {
     logGroupArn: string;
     secretNames: readonly string[];
 }): object {
-    const secretArns = p.secretNames.map((n) => `arn:${p.partition}:secretsmanager:${p.region}:${p.accountId}:secret:${n}-??????`);
     return {
         Version: "2012-10-17",
         Statement: [
@@ -217,20 +334,7 @@ export function writerAgentPolicy(p: {
                 Resource: p.leaseTableArn,
                 Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["writer"] } },
             },
-            { Sid: "DatabaseCredentials", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
-            // The writer region's secrets are under the database's customer key: decrypt only
-            // through Secrets Manager here, and only for these secrets (the encryption context
-            // Secrets Manager sends names the secret).
-            {
-                Sid: "DecryptTheCredentials",
-                Effect: "Allow",
-                Action: "kms:Decrypt",
-                Resource: `arn:${p.partition}:kms:${p.region}:${p.accountId}:key/*`,
-                Condition: {
-                    StringEquals: { "kms:ViaService": `secretsmanager.${p.region}.amazonaws.com` },
-                    StringLike: { "kms:EncryptionContext:SecretARN": secretArns },
-                },
-            },
+            ...credentialStatements(p),
         ],
     };
 }

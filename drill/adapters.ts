@@ -5,19 +5,22 @@
  *   traffic    the virtual IP (a TcpProxy): fence = serve no site, move = forward to the site.
  *   database   MariaDB over TCP as the administrative user, like the RDS API over the network:
  *              fence = `SET GLOBAL read_only = 1` on the old writer (through whatever network
- *              the drill put in between; no answer within a second: recorded, not fenced);
- *              promote = stop and forget replication, then `read_only = 0`, writable when the
- *              server says so (what DR received but had not applied yet is discarded with the
- *              relay log: with the lag fault's MASTER_DELAY, the delayed writes; waiting for it
- *              with MASTER_GTID_WAIT first would lose only what never reached DR, and delay the
- *              promotion by the lag); lag = the standby's `Seconds_Behind_Master` while its source
- *              answers; once the source is gone (MariaDB then reports NULL), 0 when everything
- *              received is applied (`Gtid_IO_Pos` = `gtid_slave_pos`), else the age of the newest
- *              heartbeat applied.
+ *              the drill put in between; no answer within a second: recorded, not fenced), and
+ *              `read_only = 0` to undo it (an abort); the replica = the deployed replica
+ *              reader's SQL (failover/probes/replica.ts) on the standby, whose source must be
+ *              the old writer's network: waiting up to the given time until what it received is
+ *              executed, then the newest heartbeat of the old writer's agent it applied
+ *              (`failover.writer_lease.beat_at`, the old writer's clock): the loss window's
+ *              lower end; promote = stop and forget replication, then `read_only = 0`, writable
+ *              when the server says so (what DR received but had not applied yet is discarded
+ *              with the relay log, and counted in the window: its last applied beat is older);
+ *              a standby that is no longer a replica counts as promoted only when this failover
+ *              recorded its request.
  *   notifier   keeps the report (the drill prints it).
  *   state      the local file store and lease (failover/adapters/local.ts).
  */
 import { createConnection, ConnectionOptions, RowDataPacket } from "mysql2/promise";
+import { MysqlReplicaReader } from "../failover/probes/replica";
 import { FileLock, FileStateStore } from "../failover/adapters/local";
 import type {
     ActionContext,
@@ -30,7 +33,7 @@ import type {
     ReadinessCheck,
     TrafficAdapter,
 } from "../failover/core/ports";
-import type { LagReading } from "../failover/core/state";
+import type { ReplicaEvidence } from "../failover/core/lossWindow";
 import type { TcpProxy } from "./proxy";
 
 /** How long an administrative statement may take before its server counts as unreachable. */
@@ -55,6 +58,8 @@ export class DrillTraffic implements TrafficAdapter {
         private readonly front: TcpProxy,
         /** Region -> the port the virtual IP forwards to for it. */
         private readonly sites: Readonly<Record<string, number>>,
+        /** The abort fault: the virtual IP refuses the fence (as Global Accelerator's API may, throttled or failing for minutes). */
+        private readonly refuseFence = false,
     ) {}
 
     private serving(): string | undefined {
@@ -63,6 +68,9 @@ export class DrillTraffic implements TrafficAdapter {
     }
 
     fence(region: string): Promise<ActionResult> {
+        if (this.refuseFence) {
+            return Promise.reject(new Error("the virtual IP refused the change (the drill's abort fault)"));
+        }
         if (this.serving() !== region) {
             return Promise.resolve({ detail: `${region} already gets no traffic (the virtual IP serves ${this.serving() ?? "no site"})` });
         }
@@ -93,10 +101,12 @@ export interface DrillDatabaseOptions {
     readonly oldWriter: ConnectionOptions;
     /** The standby writer (in the controller's own site). */
     readonly standby: ConnectionOptions;
+
     readonly now?: () => number;
 }
 
 interface SlaveStatus extends RowDataPacket {
+    Master_Port: number;
     Slave_IO_Running: string;
     Slave_SQL_Running: string;
     Seconds_Behind_Master: number | null;
@@ -119,38 +129,42 @@ export class DrillDatabase implements DatabaseAdapter {
         }
     }
 
-    async readLag(_context: ActionContext): Promise<LagReading> {
-        const readAt = this.now();
-        return withAdmin(this.options.standby, async (c) => {
-            const [status] = await query<SlaveStatus>(c, "SHOW SLAVE STATUS");
-            if (status === undefined) {
-                return { readAt, source: "replication", error: "the standby writer is not a replica (already promoted?)" };
-            }
-            if (status.Seconds_Behind_Master !== null) {
-                return { readAt, source: "Seconds_Behind_Master", seconds: Number(status.Seconds_Behind_Master) };
-            }
-            if (status.Slave_SQL_Running !== "Yes") {
-                return { readAt, source: "replication", error: "the replica's SQL thread is stopped" };
-            }
-            const [{ applied }] = await query<RowDataPacket & { applied: string }>(c, "SELECT @@global.gtid_slave_pos AS applied");
-            if (applied === status.Gtid_IO_Pos) {
-                return { readAt, source: `everything received is applied (GTID ${applied}; source not answering)`, seconds: 0 };
-            }
-            const [{ age }] = await query<RowDataPacket & { age: string }>(
-                c,
-                "SELECT TIMESTAMPDIFF(MICROSECOND, beat_at, CURRENT_TIMESTAMP(6)) / 1000000 AS age FROM shop.heartbeat WHERE id = 1",
-            );
-            return {
-                readAt,
-                source: `heartbeat applied (received ${status.Gtid_IO_Pos}, applied ${applied})`,
-                seconds: Math.ceil(Number(age)),
-            };
-        });
+    async unfenceOldWriter(region: string): Promise<ActionResult> {
+        await withAdmin(this.options.oldWriter, (c) => query(c, "SET GLOBAL read_only = 0"));
+        return { detail: `old writer in ${region}: read_only=0 again` };
     }
 
-    async promote(): Promise<PromotionProgress> {
+    /** The deployed replica reader's SQL (failover/probes/replica.ts), on the standby. */
+    async readReplica(_context: Pick<ActionContext, "signal">, waitMs: number): Promise<ReplicaEvidence> {
+        const readAt = this.now();
+        const expectedPort = this.options.oldWriter.port;
+        const reader = new MysqlReplicaReader({ ...this.options.standby, connectTimeout: ADMIN_TIMEOUT_MS });
+        try {
+            const r = await reader.read(waitMs, ADMIN_TIMEOUT_MS);
+            return {
+                readAt,
+                source: reader.target,
+                replicatesExpected: r.sourcePort === expectedPort,
+                replication: `a replica of ${r.sourceHost}:${r.sourcePort} (expected port ${expectedPort}); ${r.detail}`,
+                appliedAll: r.appliedAll,
+                ...(r.lastBeatAt !== undefined ? { lastBeatAt: r.lastBeatAt } : {}),
+            };
+        } catch (err) {
+            const error = (err as Error).message;
+            return { readAt, source: reader.target, replicatesExpected: false, replication: error, appliedAll: false, error };
+        } finally {
+            await reader.close();
+        }
+    }
+
+    async promote(context: ActionContext): Promise<PromotionProgress> {
         return withAdmin(this.options.standby, async (c) => {
             const [status] = await query<SlaveStatus>(c, "SHOW SLAVE STATUS");
+            if (status === undefined && context.failover.promotionRequestedAt === undefined) {
+                throw new Error(
+                    "the standby is no longer a replica, and this failover never asked to promote it: it may be a writer of another time",
+                );
+            }
             if (status !== undefined) {
                 await query(c, "STOP SLAVE");
                 await query(c, "RESET SLAVE ALL");
@@ -167,14 +181,8 @@ export class DrillDatabase implements DatabaseAdapter {
 
     async readiness(): Promise<ReadinessCheck[]> {
         try {
-            const lag = await this.readLag({} as ActionContext);
-            return [
-                {
-                    name: "standby writer",
-                    ok: lag.seconds !== undefined,
-                    detail: lag.seconds !== undefined ? `replicating, lag ${lag.seconds} s (${lag.source})` : (lag.error ?? "?"),
-                },
-            ];
+            const r = await this.readReplica({ signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS * 3) }, 0);
+            return [{ name: "standby writer", ok: r.error === undefined, detail: r.error ?? r.replication }];
         } catch (err) {
             return [{ name: "standby writer", ok: false, detail: (err as Error).message }];
         }
@@ -197,12 +205,13 @@ export class DrillNotifier implements Notifier {
 export function drillAdapters(p: {
     front: TcpProxy;
     sites: Record<string, number>;
+    refuseFence?: boolean;
     database: DrillDatabaseOptions;
     notifier: DrillNotifier;
     statePath: string;
 }): Adapters {
     return {
-        traffic: new DrillTraffic(p.front, p.sites),
+        traffic: new DrillTraffic(p.front, p.sites, p.refuseFence),
         database: new DrillDatabase(p.database),
         notifier: p.notifier,
         store: new FileStateStore(p.statePath),

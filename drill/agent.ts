@@ -27,7 +27,7 @@ export interface LeaseTransition {
     readonly at: number;
     /** Who wrote: an agent ("agent:primary") or the controller ("controller:dr"). */
     readonly by: string;
-    readonly op: "establish" | "renew" | "take";
+    readonly op: "establish" | "renew" | "take" | "hand-back";
     /** ok: it landed and the writer knows it; changed: refused (the lease was no longer as expected); error: no answer. */
     readonly outcome: "ok" | "changed" | "error";
     readonly holder?: string;
@@ -62,6 +62,10 @@ export class RecordingLease implements WriterLeaseStore {
 
     take(holder: string, seen: WriterLeaseRecord, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
         return this.recorded("take", () => this.inner.take(holder, seen, leaseMs, signal));
+    }
+
+    handBack(holder: string, epoch: number, to: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        return this.recorded("hand-back", () => this.inner.handBack(holder, epoch, to, leaseMs, signal));
     }
 
     readiness(): Promise<ReadinessCheck[]> {

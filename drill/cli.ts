@@ -17,6 +17,8 @@ import {
     FAULT_DESCRIPTIONS,
     FAULTS,
     NO_FAILOVER_FAULTS,
+    NO_PROMOTION_FAULTS,
+    REPLICA_BEHIND_FAULTS,
     runDrill,
     VIOLATION_FAULTS,
 } from "./run";
@@ -32,7 +34,8 @@ const USAGE = `usage: npm run drill -- [flags]
   --fault-at S     when the fault comes, seconds                default 4
   --max-lag S      the RPO budget                               default 5
   --lag S          with --fault lag: the replica's delay         default 20
-  --accept-data-loss  with --fault lag: once held, fail over as the operator would
+  --accept-loss    with --fault lag: once held (nothing changed), accept the loss window the
+                   hold states and fail over, as the operator would (failover --accept-loss S)
   --out DIR        where the HTML reports go                    default drill-reports
   --json           one JSON line per drill on stdout: the report, the verdict and the raw
                    records behind them (every write, both databases' orders, the lease
@@ -52,10 +55,10 @@ export function verdict(rep: DrillReport): string[] {
     if (rep.failovers !== (due ? 1 : 0)) {
         problems.push(`${rep.failovers} failover decision(s), expected ${due ? 1 : 0}`);
     }
-    if (rep.fault === "lag" && !rep.heldByRpoGuard) {
-        problems.push("the RPO guard did not hold the promotion");
+    if (REPLICA_BEHIND_FAULTS.includes(rep.fault as Fault) && !rep.held) {
+        problems.push("the failover was not held, though its loss window was over the budget");
     }
-    const promotes = due && (rep.fault !== "lag" || rep.settings.acceptDataLoss === "yes");
+    const promotes = due && !NO_PROMOTION_FAULTS.includes(rep.fault as Fault) && (rep.fault !== "lag" || rep.settings.acceptLoss === "yes");
     if (promotes && rep.rtoMs === undefined) {
         problems.push("DR never served a write");
     }
@@ -116,7 +119,7 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
                 "fault-at": { type: "string" },
                 "max-lag": { type: "string" },
                 lag: { type: "string" },
-                "accept-data-loss": { type: "boolean" },
+                "accept-loss": { type: "boolean" },
                 out: { type: "string" },
                 json: { type: "boolean" },
                 help: { type: "boolean" },
@@ -143,7 +146,7 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
         faultAtMs: s("fault-at", 4) * 1000,
         maxLagSeconds: s("max-lag", 5),
         lagSeconds: s("lag", 20),
-        acceptDataLoss: values["accept-data-loss"] === true,
+        acceptLoss: values["accept-loss"] === true,
     };
     const faults = fault === "all" ? [...FAULTS] : [fault as Fault];
     const problems = [...new Set(faults.flatMap((f) => drillOptionProblems({ ...options, fault: f })))];

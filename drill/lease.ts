@@ -70,6 +70,8 @@ export class DrillLease {
     private readonly processes = new Map<string, ChildProcess>();
     /** Every write to the lease, by every agent and the controller, in the order their answers came. */
     readonly history: LeaseTransition[] = [];
+    /** The store's own port (a cut path is healed by forwarding to it again). */
+    storePort!: number;
     agentPath!: TcpProxy;
     controllerPath!: TcpProxy;
     witnessPath!: TcpProxy;
@@ -89,6 +91,7 @@ export class DrillLease {
         this.server.listen(0, "127.0.0.1");
         await once(this.server, "listening");
         const port = (this.server.address() as AddressInfo).port;
+        this.storePort = port;
         this.agentPath = await new TcpProxy("agent-lease-path", { kind: "forward", port }).start();
         this.controllerPath = await new TcpProxy("controller-lease-path", { kind: "forward", port }).start();
         this.witnessPath = await new TcpProxy("witness-lease-path", { kind: "forward", port }).start();

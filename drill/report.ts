@@ -19,13 +19,18 @@ export interface InvariantVerdict {
     readonly detail: string;
 }
 
-export type InvariantName = "I1" | "I3" | "I5";
+export type InvariantName = "I1" | "I2" | "I3" | "I4" | "I5";
 
 export const INVARIANTS: Record<InvariantName, string> = {
     I1: "no split brain: nothing commits on the old writer after the lease is taken",
+    I2: "honest loss: every acknowledged write is on the new writer or inside the reported loss window",
     I3: "no failover of a primary that shoppers reach and that holds its lease",
+    I4: "a hold or an abort leaves no side effect: the old writer holds the lease, is in the virtual IP, writable and unlocked",
     I5: "timing: the old writer closed before the lease was taken",
 };
+
+/** The loss window as the controller stated it (Unix seconds, the old writer's clock), or why it was unknown. */
+export type StatedWindow = { readonly from: number; readonly to: number; readonly seconds: number } | { readonly unknown: string };
 
 export interface DrillReport {
     readonly fault: string;
@@ -42,8 +47,10 @@ export interface DrillReport {
     readonly rtoMs?: number;
     /** interval x maxFail: how long failed rounds alone take to decide, by configuration (the writer lease must also have lapsed). */
     readonly detectionBoundMs: number;
-    readonly lagRecordedSeconds?: number;
-    readonly heldByRpoGuard: boolean;
+    /** The loss window of the assessment the failover went on with (or the last hold's). */
+    readonly window?: StatedWindow;
+    /** The assessment held the failover (nothing changed) at least once. */
+    readonly held: boolean;
     readonly writes: { readonly sent: number; readonly ackedByPrimary: number; readonly ackedByDr: number; readonly failed: number };
     /** Writes the primary acknowledged (through the virtual IP or to its origin) that DR does not have (the RPO, as writes). */
     readonly lostOnDr: readonly number[];
@@ -70,11 +77,105 @@ export interface DrillReport {
     readonly timeline: readonly TimelineEvent[];
 }
 
-/** I1, I3 and I5 of one run. */
+/** The window the controller went on with (its report), else the latest it stated (an assessment, a hold). */
+export function statedWindow(r: DrillResult): StatedWindow | undefined {
+    const fromReport = r.report?.lossWindow;
+    if (fromReport !== undefined) {
+        return "unknown" in fromReport
+            ? { unknown: fromReport.unknown }
+            : { from: fromReport.from, to: fromReport.to, seconds: fromReport.seconds };
+    }
+    const last = [...r.timeline].reverse().find((e) => e.event === "assessment")?.window as StatedWindow | undefined;
+    return last;
+}
+
+/**
+ * I2: every acknowledged write the new writer lacks lies inside the stated window. A write's
+ * commit came between its send and its acknowledgement, on the machine's clock (the old
+ * writer's database clock too): inside (from, to] means acknowledged after `from` and sent by `to`.
+ */
+function honestLoss(r: DrillResult, lost: readonly WriteRecord[]): InvariantVerdict {
+    if (stepDone(r.timeline, "promote") === undefined) {
+        return { holds: undefined, detail: "DR was never promoted: nothing could be lost to it" };
+    }
+    const window = statedWindow(r);
+    if (window === undefined || "unknown" in window) {
+        return lost.length === 0
+            ? { holds: true, detail: `nothing lost (the window was ${window === undefined ? "not stated" : `unknown: ${window.unknown}`})` }
+            : { holds: false, detail: `${lost.length} acknowledged write(s) lost, and no window was stated` };
+    }
+    const outside = lost.filter((w) => !(w.ackAt! > window.from * 1000 && w.sentAt <= window.to * 1000));
+    const span = `(${new Date(window.from * 1000).toISOString()}, ${new Date(window.to * 1000).toISOString()}], ${window.seconds.toFixed(2)} s`;
+    if (window.seconds < 0) {
+        return { holds: false, detail: `the window is negative: ${span}` };
+    }
+    return outside.length === 0
+        ? { holds: true, detail: `${lost.length} acknowledged write(s) lost, all inside the stated window ${span}` }
+        : {
+              holds: false,
+              detail: `${outside.length} of ${lost.length} lost acknowledged write(s) outside the stated window ${span}: ${outside
+                  .slice(0, 5)
+                  .map((w) => w.id)
+                  .join(", ")}`,
+          };
+}
+
+/** The faults whose end must find the old writer as it was: it holds the lease, serves, takes writes. */
+export const WRITER_RESTORED_FAULTS: readonly Fault[] = ["hold-clears", "abort"];
+
+/** I4: what a hold left as it was when it held, and what a cleared hold or an abort left at the end. */
+function noSideEffect(r: DrillResult): InvariantVerdict {
+    const held = r.timeline.some((e) => e.event === "hold");
+    const restored = WRITER_RESTORED_FAULTS.includes(r.options.fault);
+    if (!held && !restored) {
+        return { holds: undefined, detail: "no hold and no abort" };
+    }
+    const problems: string[] = [];
+    const atHold = r.heldWorld ?? (r.outcome === "held" ? r.worldAtEnd : undefined);
+    if (atHold !== undefined) {
+        const takenBefore = r.leaseHistory.some((t) => t.op === "take" && t.outcome === "ok" && t.sentAt <= atHold.at);
+        if (takenBefore || atHold.leaseHolder !== "primary") {
+            problems.push(`at the hold the lease was ${takenBefore ? "taken" : `held by ${atHold.leaseHolder ?? "nobody"}`}`);
+        }
+        if (atHold.virtualIpServes !== "primary") {
+            problems.push(`at the hold the virtual IP served ${atHold.virtualIpServes ?? "no site"}`);
+        }
+        if (!atHold.drIsReplica) {
+            problems.push("at the hold DR was no longer a replica");
+        }
+    }
+    if (restored) {
+        const end = r.worldAtEnd;
+        if (end.leaseHolder !== "primary") {
+            problems.push(`at the end the lease was held by ${end.leaseHolder ?? "nobody"}`);
+        }
+        if (end.virtualIpServes !== "primary") {
+            problems.push(`at the end the virtual IP served ${end.virtualIpServes ?? "no site"}`);
+        }
+        if (!end.drIsReplica) {
+            problems.push("at the end DR was no longer a replica");
+        }
+        if (!end.oldWriter.running || end.oldWriter.readOnly !== false || end.oldWriter.appLogsIn !== true) {
+            problems.push(
+                `at the end the old writer was ${!end.oldWriter.running ? "down" : `${end.oldWriter.readOnly ? "read-only" : "writable"}, its application ${end.oldWriter.appLogsIn ? "logs in" : "locked out"}`}`,
+            );
+        }
+    }
+    const what = restored ? (r.options.fault === "abort" ? "the abort" : "the cleared hold") : "the hold";
+    return problems.length === 0
+        ? {
+              holds: true,
+              detail: `${what} changed nothing: the lease ${restored ? "back with" : "still with"} primary, the virtual IP serving it, DR a replica${restored ? ", the old writer writable and its application logging in" : ""}`,
+          }
+        : { holds: false, detail: problems.join("; ") };
+}
+
+/** I1 to I5 of one run. */
 export function invariants(
     r: DrillResult,
     splitBrain: readonly number[],
     originAckedAfterTake: number,
+    lost: readonly WriteRecord[] = [],
 ): Record<InvariantName, InvariantVerdict> {
     const take = r.leaseHistory.find((t) => t.op === "take" && t.outcome === "ok");
     // A take whose answer was lost may have landed: the lease's holder at the end says.
@@ -82,7 +183,8 @@ export function invariants(
     const takenAtEnd = r.leaseAtEnd !== undefined && r.leaseAtEnd.holder !== "primary";
     const promoted = stepDone(r.timeline, "promote") !== undefined;
     const due = !NO_FAILOVER_FAULTS.includes(r.options.fault);
-    const after = take !== undefined ? "the lease was taken" : "the fence";
+    const handedBack = r.leaseHistory.some((t) => t.op === "hand-back" && t.outcome === "ok");
+    const after = take !== undefined ? `the lease was taken${handedBack ? " and before it was handed back" : ""}` : "the fence";
     const fenced = stepDone(r.timeline, "fence") !== undefined;
     const I1: InvariantVerdict = !(take !== undefined || fenced)
         ? { holds: undefined, detail: "no lease taken and no fence: one writer throughout" }
@@ -116,7 +218,7 @@ export function invariants(
                   }
                 : { holds: false, detail: `the old writer was still open ${(-marginMs / 1000).toFixed(2)} s after the lease was taken` };
     }
-    return { I1, I3, I5 };
+    return { I1, I2: honestLoss(r, lost), I3, I4: noSideEffect(r), I5 };
 }
 
 function stepDone(timeline: readonly TimelineEvent[], action: string): number | undefined {
@@ -140,12 +242,19 @@ export function summarize(r: DrillResult): DrillReport {
     const lost = failedOver ? ackedByOld.filter((w) => !onDr.has(w.id)) : [];
     const oldestLostAck = Math.min(...lost.map((w) => w.ackAt!));
     const splitAfter = r.leaseTakenAt ?? fencedAt;
-    const splitByCommit = splitAfter === undefined ? [] : r.onOldPrimary.filter((w) => w.committedAt > splitAfter).map((w) => w.id);
+    // An abort hands the lease back: from when that write was sent, the old writer is the writer again.
+    const handedBackAt = r.leaseHistory.find((t) => t.op === "hand-back" && t.outcome === "ok")?.sentAt ?? Infinity;
+    const splitByCommit =
+        splitAfter === undefined
+            ? []
+            : r.onOldPrimary.filter((w) => w.committedAt > splitAfter && w.committedAt < handedBackAt).map((w) => w.id);
     // A write's commit time is when its statement started; one that started before the take and
     // committed after it is caught by its acknowledgement, which came after the commit: any
     // write the old writer acknowledged after the take, to its origin or through the virtual IP.
     const ackedAfterTake = (writes: readonly WriteRecord[]) =>
-        r.leaseTakenAt === undefined ? [] : writes.filter((w) => w.ackAt !== undefined && w.site !== "dr" && w.ackAt > r.leaseTakenAt!);
+        r.leaseTakenAt === undefined
+            ? []
+            : writes.filter((w) => w.ackAt !== undefined && w.site !== "dr" && w.ackAt > r.leaseTakenAt! && w.ackAt < handedBackAt);
     const originAckedAfterTake = ackedAfterTake(r.originWrites).length;
     const viaVipAckedAfterTake = ackedAfterTake(r.writes).map((w) => w.id);
     const splitBrain = [...new Set([...splitByCommit, ...viaVipAckedAfterTake])].sort((a, b) => a - b);
@@ -160,7 +269,7 @@ export function summarize(r: DrillResult): DrillReport {
             duration: `${o.durationMs / 1000} s`,
             faultAt: `${o.faultAtMs / 1000} s`,
             maxLag: `${o.maxLagSeconds} s`,
-            ...(o.fault === "lag" ? { replicaDelay: `${o.lagSeconds} s`, acceptDataLoss: o.acceptDataLoss ? "yes" : "no" } : {}),
+            ...(o.fault === "lag" ? { replicaDelay: `${o.lagSeconds} s`, acceptLoss: o.acceptLoss ? "yes" : "no" } : {}),
         },
         outcome: r.outcome,
         failovers: decisions.length,
@@ -170,9 +279,8 @@ export function summarize(r: DrillResult): DrillReport {
         trafficMovedMs: since(stepDone(r.timeline, "move-traffic")),
         rtoMs: byDr.length > 0 ? Math.min(...byDr.map((w) => w.ackAt!)) - r.faultAt : undefined,
         detectionBoundMs: o.intervalMs * o.maxFail,
-        // The last lag the controller read before promoting (or holding).
-        lagRecordedSeconds: r.report?.lagSeconds ?? (r.timeline.filter((e) => e.event === "lag").pop()?.seconds as number | undefined),
-        heldByRpoGuard: r.timeline.some((e) => e.event === "rpo" && e.verdict === "hold"),
+        ...(statedWindow(r) !== undefined ? { window: statedWindow(r) } : {}),
+        held: r.timeline.some((e) => e.event === "hold"),
         writes: { sent: r.writes.length, ackedByPrimary: byPrimary.length, ackedByDr: byDr.length, failed: r.writes.length - acked.length },
         lostOnDr: lost.map((w) => w.id),
         lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
@@ -183,7 +291,7 @@ export function summarize(r: DrillResult): DrillReport {
             .map((w) => w.id),
         splitBrain,
         leaseTakenMs: since(r.leaseTakenAt),
-        invariants: invariants(r, splitBrain, originAckedAfterTake),
+        invariants: invariants(r, splitBrain, originAckedAfterTake, lost),
         roundsAfterFault: faultRounds.length,
         failedRoundsAfterFault: faultRounds.filter((e) => e.failed === true).length,
         witnessAbstentionsAfterFault: r.timeline.filter(
@@ -199,6 +307,16 @@ export function summarize(r: DrillResult): DrillReport {
 }
 
 const ms = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1000).toFixed(2)} s`);
+
+export function describeWindow(w: StatedWindow | undefined): string {
+    if (w === undefined) {
+        return "-";
+    }
+    if ("unknown" in w) {
+        return `unknown: ${w.unknown}`;
+    }
+    return `${w.seconds.toFixed(2)} s: (${new Date(w.from * 1000).toISOString().slice(11, 23)}, ${new Date(w.to * 1000).toISOString().slice(11, 23)}]`;
+}
 const signed = (v: number) => `${v >= 0 ? "+" : ""}${ms(v)}`;
 
 /** The report as a terminal table. */
@@ -211,7 +329,7 @@ export function reportTable(rep: DrillReport): string {
                 .map(([k, v]) => `${k} ${v}`)
                 .join(", "),
         ],
-        ["controller outcome", `${rep.outcome}${rep.heldByRpoGuard ? " (the RPO guard held the promotion first)" : ""}`],
+        ["controller outcome", `${rep.outcome}${rep.held && rep.outcome !== "held" ? " (held with nothing changed first)" : ""}`],
         ["failover decisions", String(rep.failovers)],
         [
             "failover decision",
@@ -221,7 +339,7 @@ export function reportTable(rep: DrillReport): string {
         ["promoted", ms(rep.promotedMs)],
         ["traffic moved", ms(rep.trafficMovedMs)],
         ["RTO (first write served by DR)", ms(rep.rtoMs)],
-        ["lag recorded before promotion (or the hold)", rep.lagRecordedSeconds === undefined ? "-" : `${rep.lagRecordedSeconds} s`],
+        ["loss window stated (an upper bound)", describeWindow(rep.window)],
         [
             "writes",
             `${rep.writes.sent} sent, ${rep.writes.ackedByPrimary} acknowledged by primary, ${rep.writes.ackedByDr} by dr, ${rep.writes.failed} not acknowledged`,

@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
 import { createConnection } from "mysql2/promise";
-import { Controller, Outcome } from "../failover/controller";
+import { Controller, ControllerOptions, Outcome } from "../failover/controller";
 import type { FailoverReport } from "../failover/core/ports";
 import type { WriterLeaseRecord } from "../failover/core/writerLease";
 import { HttpProbe, Probe, ProbeResult } from "../failover/probes/http";
@@ -49,6 +49,9 @@ export const FAULTS = [
     "in-region-restart",
     "witness-down",
     "witness-down-crash",
+    "crash-load",
+    "hold-clears",
+    "abort",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -62,7 +65,16 @@ export const NO_FAILOVER_FAULTS: readonly Fault[] = [
 ];
 
 /** The faults in which the primary's database goes away while its agent runs: the agent keeps the lease for its grace first. */
-const DATABASE_DOWN_FAULTS: readonly Fault[] = ["db-kill", "lag"];
+const DATABASE_DOWN_FAULTS: readonly Fault[] = ["db-kill", "lag", "crash-load"];
+
+/** The faults whose replica is kept `--lag` behind (MASTER_DELAY) from the start, so a failover's loss window is over the budget. */
+export const REPLICA_BEHIND_FAULTS: readonly Fault[] = ["lag", "hold-clears"];
+
+/** The faults that decide to fail over and must not promote: held with nothing changed, or aborted before the promotion. */
+export const NO_PROMOTION_FAULTS: readonly Fault[] = ["hold-clears", "abort"];
+
+/** crash-load: how many times the configured write rate (through the virtual IP and to the origin). */
+export const LOAD_FACTOR = 4;
 
 /**
  * The faults that break the timing on purpose: the invariant checker must catch the violation
@@ -74,11 +86,11 @@ export const VIOLATION_FAULTS: readonly Fault[] = ["clock-broken"];
  * Each process's clock per fault (drill/clock.ts). clock-skew: the controller 60 s ahead and 10 %
  * fast, the primary's agent 60 s behind and 10 % slow; within the timing (it tolerates a rate
  * error up to 17.5 % at the drill's numbers, 13.3 % deployed). clock-broken: the controller's
- * clock ten times fast, far past it: it takes the lease while the old writer is still open.
+ * clock twenty-five times fast, far past it: it takes the lease while the old writer is still open.
  */
 export const FAULT_CLOCKS: Partial<Record<Fault, { readonly controller: ClockSkew; readonly primaryAgent: ClockSkew }>> = {
     "clock-skew": { controller: { offsetMs: 60_000, rate: 1.1 }, primaryAgent: { offsetMs: -60_000, rate: 0.9 } },
-    "clock-broken": { controller: { offsetMs: 0, rate: 10 }, primaryAgent: TRUE_TIME },
+    "clock-broken": { controller: { offsetMs: 0, rate: 25 }, primaryAgent: TRUE_TIME },
 };
 
 /** region-isolation and the clock faults: when the agent's path is cut, after the standby's view (max-fail rounds and one more). */
@@ -124,7 +136,7 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     "clock-skew":
         "region-isolation, with the controller's clock 60 s ahead and 10 % fast and the primary agent's 60 s behind and 10 % slow",
     "clock-broken":
-        "the primary region cut off at once (its site, its database and its agent's path to the lease store refused), with the controller's clock running ten times fast: it takes the lease while the old writer is still open (the invariant checker must catch it)",
+        "the standby's view of the primary cut (its site, its database and the shoppers' path refused) while the primary's agent still renews, with the controller's clock running twenty-five times fast: it takes a live writer's lease (the invariant checker must catch it)",
     "agent-freeze": `the primary's writer agent, a process of its own, frozen (SIGSTOP) for ${FREEZE_MS / 1000} s, past the lease and the takeover, then resumed (SIGCONT)`,
     "lease-answers-lost":
         "one-way loss: the primary agent's renewals reach the lease store, the answers never come back (the lease stays renewed, the database closes itself)",
@@ -133,6 +145,10 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
         "the witness stops (a function that no longer runs) while the primary is healthy, and the standby's direct view of the site is cut: the silent witness abstains, so one failed vantage point fails no round (no failover is due)",
     "witness-down-crash":
         "the witness cut off from the lease store (its posts age), then the whole primary site killed: the two other vantage points fail over without it",
+    "crash-load": `the primary's database killed under ${LOAD_FACTOR} times the write rate, through the virtual IP and to its origin: every acknowledged write on DR or inside the stated loss window (I2)`,
+    "hold-clears":
+        "the replica kept --lag behind, then the primary's writer agent stopped: the loss window is over the budget, so the failover holds with nothing changed; the agent is started again, renews, and the hold clears by itself (I4)",
+    abort: "the primary's agent cut off from the lease store and the virtual IP refusing changes: the failover takes the lease and stops at its fence, short of the promotion; the path comes back and the operator aborts: the lease goes back, the old writer reopens and serves (I4)",
 };
 
 export interface DrillOptions {
@@ -151,10 +167,11 @@ export interface DrillOptions {
     /** With the `lag` fault: how far the replica is kept behind (MASTER_DELAY). */
     readonly lagSeconds: number;
     /**
-     * With the `lag` fault: once the RPO guard holds, the drill acts as the operator and runs
-     * `failover --accept-data-loss` (the writes not yet applied on DR are lost: the RPO).
+     * With the `lag` fault: once the failover is held (nothing changed), the drill acts as the
+     * operator and runs `failover --accept-loss S` with the window the hold stated (the writes
+     * not yet applied on DR are lost, inside that window).
      */
-    readonly acceptDataLoss?: boolean;
+    readonly acceptLoss?: boolean;
     /** Where the servers' data lives (a temporary directory by default; removed afterwards). */
     readonly workDir?: string;
     /** Progress lines. */
@@ -172,7 +189,7 @@ export interface DrillResult {
     readonly startedAt: number;
     readonly faultAt: number;
     readonly endedAt: number;
-    readonly outcome: Outcome | "stopped";
+    readonly outcome: Outcome | "stopped" | "aborted";
     readonly timeline: readonly TimelineEvent[];
     readonly writes: readonly WriteRecord[];
     /** Order IDs in the DR database at the end. */
@@ -194,6 +211,24 @@ export interface DrillResult {
     /** The lease as its store held it at the end. */
     readonly leaseAtEnd?: WriterLeaseRecord;
     readonly report?: FailoverReport;
+    /** The world when a failover was held, before the operator acted (I4: nothing changed). */
+    readonly heldWorld?: WorldSnapshot;
+    /** The world at the end of the drill, before anything was torn down. */
+    readonly worldAtEnd: WorldSnapshot;
+}
+
+/** What a hold or an abort must leave as it was (invariant I4), looked at from outside. */
+export interface WorldSnapshot {
+    readonly at: number;
+    /** The lease's holder and epoch, as its store says. */
+    readonly leaseHolder?: string;
+    readonly leaseEpoch?: number;
+    /** The site the virtual IP forwards to (none: it refuses). */
+    readonly virtualIpServes?: string;
+    /** DR is still a replica (not promoted). */
+    readonly drIsReplica: boolean;
+    /** The old writer's database: running, read_only, and whether its application account logs in (its fence open). */
+    readonly oldWriter: { readonly running: boolean; readonly readOnly?: boolean; readonly appLogsIn?: boolean };
 }
 
 /** A vantage point on the primary's database: a TCP connection and `SELECT 1`, through the drill's network. */
@@ -277,7 +312,9 @@ export function drillOptionProblems(o: DrillOptions): string[] {
                 ? regionCutStepMs(o) + leaseMs
                 : o.fault === "witness-down-crash"
                   ? witnessSilentMs(o) + Math.max(o.intervalMs * o.maxFail, leaseMs)
-                  : 0;
+                  : NO_PROMOTION_FAULTS.includes(o.fault)
+                    ? leaseMs + 3000 // held or stopped, then the agent back (or the abort), serving again
+                    : 0;
     // A blackholed old writer holds the fence step until its connection times out.
     const fenceMs = o.fault === "blackhole" ? ADMIN_TIMEOUT_MS : 0;
     const budget = Math.max(o.intervalMs * o.maxFail, leaseMs, secondActMs) + fenceMs + o.intervalMs / 2 + 1500;
@@ -287,9 +324,9 @@ export function drillOptionProblems(o: DrillOptions): string[] {
         );
     }
     check("max-lag", o.maxLagSeconds, o.maxLagSeconds >= 0, "0 or more seconds");
-    if (o.fault === "lag") {
-        // The replica must still be behind when the controller reads its lag: after the agent's
-        // grace, the lease and the takeover wait (all of it, past --max-lag, on its delay).
+    if (REPLICA_BEHIND_FAULTS.includes(o.fault)) {
+        // The replica must still be behind when the controller reads the window: after the
+        // agent's grace, the lease and the takeover wait (all of it, past --max-lag, on its delay).
         const minLag = o.maxLagSeconds + Math.ceil(leaseMs / 1000) + 1;
         check(
             "lag",
@@ -297,8 +334,8 @@ export function drillOptionProblems(o: DrillOptions): string[] {
             o.lagSeconds >= minLag,
             `at least ${minLag} (--max-lag ${o.maxLagSeconds}, and the lease's ${Math.ceil(leaseMs / 1000)} s before the lag is read, and a second)`,
         );
-    } else if (o.acceptDataLoss) {
-        problems.push(`--accept-data-loss: only with --fault lag (the other faults are not held by the RPO guard)`);
+    } else if (o.acceptLoss) {
+        problems.push(`--accept-loss: only with --fault lag (the other faults are not held, or clear by themselves)`);
     }
     return problems;
 }
@@ -387,6 +424,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             front,
             sites: { primary: shoppersToPrimary, dr: drSite.port },
             database: { oldWriter: primaryDb.adminConnection(primaryDbNetwork.port), standby: drDb.adminConnection() },
+            refuseFence: options.fault === "abort",
             notifier,
             statePath: path.join(work, "controller", "state.json"),
         });
@@ -401,45 +439,92 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             new DatabaseProbe("database", primaryDbNetwork.port, { user: "shop", password }),
         ];
         const stop = new AbortController();
-        const controller = new Controller(
-            {
-                adapters: { ...adapters, writerLease: lease.controllerStore("dr", () => controllerClock.wall()) },
-                probes,
-                emit: (event, fields) => note(event, fields),
-                signal: stop.signal,
-                clock: controllerClock,
-            },
-            {
-                roles: { region: "dr", writerRegion: "primary" },
-                thresholds: { maxFail: options.maxFail, quorum: options.quorum },
-                intervalMs: options.intervalMs,
-                timeoutMs,
-                maxLagSeconds: options.maxLagSeconds,
-                lagWaitMs: Math.min(2000, options.intervalMs * 2),
-                retries: 2,
-                retryDelayMs: 100,
-                promoteTimeoutMs: 10_000,
-                dryRun: false,
-                leaseTiming: DRILL_LEASE_TIMING,
-            },
-        );
-        // The lag fault: the replica kept behind until its lag, as the controller reads it, is
-        // over the budget.
-        if (options.fault === "lag") {
+        const controllerDeps = {
+            adapters: { ...adapters, writerLease: lease.controllerStore("dr", () => controllerClock.wall()) },
+            probes,
+            emit: (event: string, fields?: Record<string, unknown>) => note(event, fields),
+            clock: controllerClock,
+        };
+        const controllerOptions: ControllerOptions = {
+            roles: { region: "dr", writerRegion: "primary" },
+            thresholds: { maxFail: options.maxFail, quorum: options.quorum },
+            intervalMs: options.intervalMs,
+            timeoutMs,
+            maxLagSeconds: options.maxLagSeconds,
+            lagWaitMs: Math.min(2000, options.intervalMs * 2),
+            retries: 2,
+            retryDelayMs: 100,
+            promoteTimeoutMs: 10_000,
+            dryRun: false,
+            leaseTiming: DRILL_LEASE_TIMING,
+        };
+        // The deployed controller's watch; an operator's commands run as another process would
+        // (its own run of the controller on the same state, once the watch has let go of it).
+        const controller = new Controller({ ...controllerDeps, signal: stop.signal }, controllerOptions);
+        const operatorStop = new AbortController();
+        cleanups.push(() => Promise.resolve(operatorStop.abort(new Error("the drill stopped"))));
+        const operator = new Controller({ ...controllerDeps, signal: operatorStop.signal }, controllerOptions);
+        // The replica kept behind until a failover's loss window is over the budget.
+        if (REPLICA_BEHIND_FAULTS.includes(options.fault)) {
             await drDb.delayReplication(options.lagSeconds);
+            // Until the newest heartbeat the replica applied is older than the budget.
             await waitFor(
-                async () => ((await adapters.database.readLag({} as never)).seconds ?? 0) > options.maxLagSeconds,
+                async () => {
+                    const r = await adapters.database.readReplica({ signal: AbortSignal.timeout(5000) }, 0);
+                    return r.lastBeatAt !== undefined && Date.now() / 1000 - r.lastBeatAt > options.maxLagSeconds;
+                },
                 (options.maxLagSeconds + 5) * 1000,
-                "the replica's lag to exceed --max-lag",
+                "the replica's applied heartbeat to fall behind --max-lag",
             );
             note("drill", { phase: `replica ${options.lagSeconds} s behind; lag over the ${options.maxLagSeconds} s budget` });
         }
 
+        // What a hold or an abort must leave as it was: the lease, the virtual IP, DR, the old writer.
+        const worldNow = async (): Promise<WorldSnapshot> => {
+            const current = await lease.read().catch(() => undefined);
+            const mode = front.current;
+            const serves =
+                mode.kind !== "forward"
+                    ? undefined
+                    : mode.port === shoppersToPrimary
+                      ? "primary"
+                      : mode.port === drSite.port
+                        ? "dr"
+                        : undefined;
+            const drStatus = await drDb.sql("SHOW SLAVE STATUS").catch(() => []);
+            let oldWriter: WorldSnapshot["oldWriter"] = { running: primaryDb.running };
+            if (primaryDb.running) {
+                const [row] = await primaryDb.sql<{ ro: number }[]>("SELECT @@global.read_only AS ro").catch(() => []);
+                const appLogsIn = await createConnection({ ...primaryDb.appConnection(APP_DB_USER), connectTimeout: ADMIN_TIMEOUT_MS })
+                    .then(async (c) => {
+                        await c.end();
+                        return true;
+                    })
+                    .catch(() => false);
+                oldWriter = { running: true, ...(row !== undefined ? { readOnly: Number(row.ro) === 1 } : {}), appLogsIn };
+            }
+            return {
+                at: Date.now(),
+                ...(current !== undefined ? { leaseHolder: current.holder, leaseEpoch: current.epoch } : {}),
+                ...(serves !== undefined ? { virtualIpServes: serves } : {}),
+                drIsReplica: drStatus.length > 0,
+                oldWriter,
+            };
+        };
+        let heldWorld: WorldSnapshot | undefined;
+        let closedBeforeAbort: number | undefined;
+        /** The old writer's own record of when its fence closed (the machine's clock, ms), while it runs. */
+        const fencedAt = async (): Promise<number | undefined> =>
+            primaryDb
+                .sql<{ fencedAt: string | null }[]>("SELECT fenced_at AS fencedAt FROM failover.writer_lease WHERE id = 1")
+                .then(([row]) => (row?.fencedAt === null || row?.fencedAt === undefined ? undefined : Number(row.fencedAt) * 1000));
+
         // --- the drill ------------------------------------------------------------------------
-        const writer = new Writer(front.port, options.writesPerSecond);
+        const rate = options.writesPerSecond * (options.fault === "crash-load" ? LOAD_FACTOR : 1);
+        const writer = new Writer(front.port, rate);
         // An in-region client writes to the primary's origin too, bypassing the virtual IP: only
         // the database's fence can stop it.
-        const originWriter = new Writer(primarySite.port, Math.max(1, Math.floor(options.writesPerSecond / 4)), 1000, 1_000_000);
+        const originWriter = new Writer(primarySite.port, Math.max(1, Math.floor(rate / 4)), 1000, 1_000_000);
         // Whatever happens below, the writer and the controller stop before the servers do.
         cleanups.push(
             () => writer.stop(),
@@ -470,6 +555,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             timeoutMs,
             lease,
             note,
+            timeline,
         });
         // A fault's second act (a frozen agent resumed, a restarted database back) runs meanwhile;
         // on a failure it ends before anything is torn down (cleanups run last-in, first-out).
@@ -485,19 +571,43 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // step) is stopped and reported as such.
         const watchGraceMs = options.intervalMs + timeoutMs + 2000;
         const watchGrace = new AbortController();
+        // The operator's part: with --accept-loss, once the failover is held (nothing changed),
+        // stop the watch and fail over accepting the window the hold stated; in the abort fault,
+        // once the failover stopped short of the promotion, bring the agent's path back and abort.
+        const held = options.acceptLoss === true ? waitForEvent(timeline, "hold", startedAt + options.durationMs) : undefined;
         let outcome: DrillResult["outcome"] = await Promise.race([
             watching,
             sleep(Math.max(0, startedAt + options.durationMs + watchGraceMs - Date.now()), undefined, { signal: watchGrace.signal }).then(
                 () => "stopped" as const,
                 () => "stopped" as const,
             ),
+            ...(held !== undefined ? [held.then((e) => (e === undefined ? new Promise<never>(() => undefined) : ("held" as const)))] : []),
         ]);
+        const operatorActs = async (seen: DrillResult["outcome"]): Promise<DrillResult["outcome"]> => {
+            if (seen === "held" && options.acceptLoss === true) {
+                // What was held must have changed nothing (I4), before the operator acts.
+                heldWorld = await worldNow();
+                const window = [...timeline].reverse().find((e) => e.event === "hold")?.window as { seconds?: number } | undefined;
+                const seconds = Math.ceil(window?.seconds ?? 0);
+                stop.abort(new Error("the operator takes over"));
+                await watching;
+                note("drill", { phase: `the operator accepts the loss: failover --accept-loss ${seconds}` });
+                log(`held with nothing changed; as the operator: failover --accept-loss ${seconds}`);
+                return operator.failover({ seconds });
+            }
+            if (options.fault === "abort" && seen === "stopped" && timeline.some((e) => e.event === "controller-error")) {
+                // The old writer's own record of its closing, before the abort reopens it (I5).
+                closedBeforeAbort = await fencedAt();
+                lease.agentPath.set({ kind: "forward", port: lease.storePort });
+                note("drill", { phase: "the agent's path is back; the operator aborts: failover abort" });
+                log("the failover stopped short of the promotion; as the operator: abort");
+                await operator.abort();
+                return "aborted";
+            }
+            return seen;
+        };
         watchGrace.abort();
-        if (outcome === "held" && options.acceptDataLoss) {
-            note("drill", { phase: "the operator accepts the data loss: failover --accept-data-loss" });
-            log("the RPO guard holds; as the operator: failover --accept-data-loss");
-            outcome = await controller.failover(true);
-        }
+        outcome = await operatorActs(outcome);
         // Keep writing to the end of the drill (the DR site serving), then stop everything.
         await sleep(Math.max(0, startedAt + options.durationMs - Date.now()));
         stop.abort(new Error("the drill ended"));
@@ -505,6 +615,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         await watching;
         await afterFault.catch(() => undefined);
         const endedAt = Date.now();
+        const worldAtEnd = await worldNow();
         note("drill", { phase: "writes stop", outcome });
         log(`controller: ${outcome}`);
 
@@ -513,11 +624,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         await primarySite.close();
         // The old writer's own record of when it closed, before a restart (below) could close it
         // again; a database killed (and not started since) closed when it was killed.
-        const oldWriterClosedAt = primaryDb.running
-            ? await primaryDb
-                  .sql<{ fencedAt: string | null }[]>("SELECT fenced_at AS fencedAt FROM failover.writer_lease WHERE id = 1")
-                  .then(([row]) => (row?.fencedAt === null || row?.fencedAt === undefined ? undefined : Number(row.fencedAt) * 1000))
-            : primaryDb.killedAt;
+        const oldWriterClosedAt = closedBeforeAbort ?? (primaryDb.running ? await fencedAt() : primaryDb.killedAt);
         if (!primaryDb.running) {
             // Its data survived the kill (sync-binlog, flush at commit): count it, over its socket.
             await primaryDb.start({ networking: false });
@@ -543,6 +650,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             leaseHistory: lease.history,
             leaseAtEnd: await lease.read(),
             oldWriterClosedAt,
+            ...(heldWorld !== undefined ? { heldWorld } : {}),
+            worldAtEnd,
         };
     } finally {
         for (const cleanup of cleanups.reverse()) {
@@ -566,6 +675,7 @@ async function inject(
         timeoutMs: number;
         lease: DrillLease;
         note: (event: string, fields?: Record<string, unknown>) => void;
+        timeline: readonly TimelineEvent[];
     },
 ): Promise<void> {
     switch (options.fault) {
@@ -594,10 +704,11 @@ async function inject(
             w.note("drill", { phase: "the primary's agent cut off from the lease store" });
             return;
         case "clock-broken":
-            // At once: a clock ten times fast sees a renewal every 250 ms as one every 2.5 s, and a
-            // renewal late by a loaded machine's hiccup as a lapse; cut in two steps, it could
-            // decide early, see the next renewal and stand down before the agent's path is cut.
-            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath, w.lease.agentPath]) {
+            // The standby's view cut, the writer healthy and renewing: a clock twenty-five times
+            // fast sees a renewal every 250 ms as one every 6.25 s, past L + d, and takes a live
+            // writer's lease (a renewal landing first stands it down, and it tries again). Nothing
+            // in the timing can hold a taker whose clock lies: the checker must say so.
+            for (const p of [w.primarySiteNetwork, w.primaryDbNetwork, w.shoppersPath]) {
                 p.set({ kind: "refuse" });
             }
             return;
@@ -623,7 +734,24 @@ async function inject(
             return;
         case "db-kill":
         case "lag":
+        case "crash-load":
             await w.primaryDb.kill();
+            return;
+        case "hold-clears": {
+            w.lease.stopPrimaryAgent();
+            // Once the failover is held (nothing changed), the agent runs again (the function
+            // fixed): it renews, and the hold clears by itself.
+            const held = await waitForEvent(w.timeline, "hold", Date.now() + options.durationMs);
+            if (held !== undefined) {
+                w.lease.startAgent("primary", w.primaryDb, w.lease.agentPath.port, options.durationMs);
+                w.note("drill", { phase: "the primary's writer agent runs again" });
+            }
+            return;
+        }
+        case "abort":
+            // The agent cut off (the lease lapses, the failover takes it); the virtual IP refuses
+            // the fence (drillAdapters' refuseFence), so the failover stops short of the promotion.
+            w.lease.agentPath.set({ kind: "blackhole" });
             return;
         case "site-kill":
             await killSite(w);
@@ -657,6 +785,18 @@ async function inject(
 async function killSite(w: { primaryDb: MariaDb; primarySite: DrillSite; lease: DrillLease }): Promise<void> {
     w.lease.stopPrimaryAgent();
     await Promise.all([w.primaryDb.kill(), w.primarySite.close()]);
+}
+
+/** The first `event` in the timeline, or undefined once `until` (the machine's clock) has passed. */
+async function waitForEvent(timeline: readonly TimelineEvent[], event: string, until: number): Promise<TimelineEvent | undefined> {
+    while (Date.now() < until) {
+        const found = timeline.find((e) => e.event === event);
+        if (found !== undefined) {
+            return found;
+        }
+        await sleep(50);
+    }
+    return undefined;
 }
 
 async function waitFor(condition: () => Promise<boolean>, withinMs: number, what: string): Promise<void> {

@@ -1,14 +1,24 @@
 /**
  * The failover controller's command line: `npm run failover -- <command> [flags]`.
  * stdout carries one JSON event per line (scripts read it); stderr carries what a person
- * needs to read (usage errors, the final report, the RPO guard's hold).
+ * needs to read (usage errors, the final report, a hold).
  */
 import { createInterface } from "readline";
 import { parseArgs as parseCommandLine, ParseArgsConfig } from "util";
 import { readFileSync } from "fs";
 import { HOOK_ACTIONS, HookAction, localAdapters } from "./adapters/local";
 import { LambdaConfig, parseLambdaConfig } from "./lambda/config";
-import { Controller, ControllerOptions, NothingToRearmError, Outcome, RoleMismatchError, StepFailedError } from "./controller";
+import {
+    AbortRefusedError,
+    Controller,
+    ControllerOptions,
+    NothingToRearmError,
+    Outcome,
+    RearmRefusedError,
+    RoleMismatchError,
+    StepFailedError,
+} from "./controller";
+import { type AcceptedLoss, isKnown } from "./core/lossWindow";
 import { roleProblem } from "./core/decision";
 import type { Adapters, ReadinessCheck } from "./core/ports";
 import { LockHeldError } from "./core/ports";
@@ -26,7 +36,7 @@ export const EXIT = {
     usage: 2,
     /** watch: --for elapsed without a failover. */
     elapsed: 3,
-    /** The RPO guard holds the promotion: an operator must run `failover --accept-data-loss`. */
+    /** The failover is held with nothing changed (a loss window over the budget, a precondition not met). */
     held: 4,
 } as const;
 
@@ -34,10 +44,14 @@ export const USAGE = `usage: npm run failover -- <command> [flags]
 
 commands
   watch      probe the writer region, decide after --max-fail failed rounds, fail over
-  status     the controller's state: phase, failed rounds, failover steps, recorded lag
+  status     the controller's state: phase, failed rounds, the assessment and its loss window,
+             each observer's vote, the failover's steps, what was accepted
   failover   fail over now, by hand (asks for confirmation unless --yes)
+  abort      between the take of the lease and the promotion: hand the lease back, undo the
+             fence and the traffic move (after the promotion there is no undo)
   check      readiness: every precondition of every step, evaluated without acting
   rearm      after a failback: file the failover under history and watch again from healthy
+             (refused while the standby does not replicate the writer)
 
 every command
   --state FILE            the controller's state (JSON); its lease is FILE.lock (required)
@@ -51,10 +65,15 @@ every command
                           (it names the regions, the probes and the thresholds: --state, --hook,
                           --probe, --region and --writer-region do not apply)
   --hook ACTION=URL       POST each action as JSON to URL (repeatable); ACTION is one of
-                          ${HOOK_ACTIONS.join(", ")}; record-lag answers {"lagSeconds": N}
-  --max-lag SECONDS       RPO guard: hold the promotion when the replication lag is over this,
-                          missing or unreadable (default: guard off)
-  --lag-wait SECONDS      how long the guard re-reads the lag before holding (default ${settings.DEFAULT_LAG_WAIT_SECONDS})
+                          ${HOOK_ACTIONS.join(", ")}; read-replica answers
+                          {"lastBeatAt": UNIX_S, "stoppedBy": UNIX_S, "replicatesExpected": true}
+  --max-lag SECONDS       RPO budget: hold the failover, with nothing changed, when its loss window
+                          (an upper bound on the writes the standby lacks) is over this, or unknown
+                          (default: guard off)
+  --lag-wait SECONDS      how long the assessment waits for the standby to apply what it received
+                          before it reads the window (default ${settings.DEFAULT_LAG_WAIT_SECONDS})
+  --recovery-block SECONDS  no automatic failover this long after the last one completed
+                          (default ${settings.DEFAULT_RECOVERY_BLOCK_SECONDS})
   --retries N             extra attempts of a failed step, backoff with jitter (default ${settings.DEFAULT_RETRIES})
   --retry-delay SECONDS   first backoff, doubling (default ${settings.DEFAULT_RETRY_DELAY_SECONDS})
   --action-timeout SECONDS  one hook call (default ${settings.DEFAULT_ACTION_TIMEOUT_SECONDS})
@@ -74,7 +93,11 @@ watch
 
 failover
   --yes                   do not ask for confirmation
-  --accept-data-loss      promote even when the replication lag is over --max-lag or unknown
+  --accept-loss S|any     go on with a loss window of up to S seconds (over --max-lag), or any,
+                          even unknown (a break-glass); the report says what was accepted
+
+abort
+  --yes                   do not ask for confirmation
 
 rearm
   --yes                   do not ask for confirmation
@@ -84,9 +107,11 @@ status
 
 steps, in order: ${STEPS.join(" -> ")}; each is idempotent and resumes after a crash.
 
-exit status: 0 failed over (now or before) / status shown / check ready; 1 a step failed after
-its retries, the lease is held, or check not ready (a new run with the same --state resumes);
-2 bad usage; 3 watch: --for elapsed without a failover; 4 the RPO guard holds the promotion`;
+exit status: 0 failed over (now or before) / status shown / check ready / aborted / re-armed;
+1 a step failed after its retries, the lease is held, check not ready, abort or rearm refused (a
+new run with the same --state resumes); 2 bad usage; 3 watch: --for elapsed without a failover;
+4 held with nothing changed (it clears by itself when the writer renews its lease; failover
+--accept-loss goes on)`;
 
 export interface Io {
     stdout(text: string): void;
@@ -100,7 +125,7 @@ export interface Io {
 
 class UsageError extends Error {}
 
-const COMMANDS = ["watch", "status", "failover", "check", "rearm"] as const;
+const COMMANDS = ["watch", "status", "failover", "abort", "check", "rearm"] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -112,6 +137,7 @@ const COMMON = {
     hook: { type: "string", multiple: true },
     "max-lag": { type: "string" },
     "lag-wait": { type: "string" },
+    "recovery-block": { type: "string" },
     retries: { type: "string" },
     "retry-delay": { type: "string" },
     "action-timeout": { type: "string" },
@@ -132,7 +158,8 @@ const OPTIONS = {
         "expect-body": { type: "string" },
         for: { type: "string" },
     },
-    failover: { ...COMMON, yes: { type: "boolean" }, "accept-data-loss": { type: "boolean" } },
+    failover: { ...COMMON, yes: { type: "boolean" }, "accept-loss": { type: "string" } },
+    abort: { ...COMMON, yes: { type: "boolean" } },
     status: { ...COMMON, json: { type: "boolean" } },
     check: COMMON,
     rearm: { ...COMMON, yes: { type: "boolean" } },
@@ -207,6 +234,7 @@ interface Parsed {
     readonly forMs?: number;
     readonly actionTimeoutMs: number;
     readonly leaseMs: number;
+    readonly acceptedLoss?: AcceptedLoss;
 }
 
 export function parse(argv: readonly string[]): Parsed | "help" {
@@ -339,8 +367,28 @@ export function parse(argv: readonly string[]): Parsed | "help" {
             promoteTimeoutMs:
                 number(values, "promote-timeout", settings.PROMOTE_TIMEOUT_SECONDS, settings.DEFAULT_PROMOTE_TIMEOUT_SECONDS) * 1000,
             dryRun: values["dry-run"] === true,
+            recoveryBlockMs:
+                number(values, "recovery-block", settings.RECOVERY_BLOCK_SECONDS, settings.DEFAULT_RECOVERY_BLOCK_SECONDS) * 1000,
         },
+        acceptedLoss: acceptedLoss(values["accept-loss"] as string | undefined),
     };
+}
+
+/** `--accept-loss S|any`: seconds of loss window, or any (even unknown). */
+function acceptedLoss(raw: string | undefined): AcceptedLoss | undefined {
+    if (raw === undefined) {
+        return undefined;
+    }
+    if (raw.trim() === "any") {
+        return "any";
+    }
+    const seconds = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+        throw new UsageError(
+            `--accept-loss ${JSON.stringify(raw)}: expected the seconds of loss window to accept (a number, 0 or more; the hold says how many), or any`,
+        );
+    }
+    return { seconds };
 }
 
 // --- output ------------------------------------------------------------------------------
@@ -374,18 +422,41 @@ export function describeState(state: ControllerState | undefined, location: stri
                   : "not started";
             lines.push(`  ${step.padEnd(13)} ${status}`);
         }
-        if (f.lag !== undefined) {
+        const a = f.assessment;
+        if (f.votes !== undefined) {
+            lines.push(`votes in the deciding round: ${f.votes.map((v) => `${v.name} ${v.vote}`).join(", ")}`);
+        }
+        if (a !== undefined) {
+            lines.push(`assessed ${when(a.at)}: ${a.proceed ? "go on" : "HOLD"}: ${a.reason}`);
+            const failing = a.checks.filter((c) => !c.ok);
             lines.push(
-                `replication lag read ${when(f.lag.readAt)}: ${f.lag.seconds === undefined ? `unreadable (${f.lag.error ?? f.lag.source})` : `${f.lag.seconds} s`}`,
+                `  preconditions: ${failing.length === 0 ? `all ${a.checks.length} met` : failing.map((c) => `${c.name} NOT met (${c.detail})`).join("; ")}`,
+            );
+            if (a.lease !== undefined) {
+                lines.push(`  lease seen lapsed: ${a.lease.holder}, epoch ${a.lease.epoch}`);
+            }
+        }
+        lines.push(`data at risk (the loss window): ${dataAtRisk(f)}`);
+        if (f.lease !== undefined) {
+            lines.push(`lease taken: epoch ${f.lease.epoch} from ${f.lease.previousHolder} at ${when(f.lease.takenAt)}`);
+        }
+        if (f.accepted !== undefined) {
+            lines.push(
+                `an operator accepted ${f.accepted.loss === "any" ? "any loss" : `a loss of up to ${f.accepted.loss.seconds} s`} at ${when(f.accepted.at)}`,
             );
         }
-        lines.push(`data at risk: ${dataAtRisk(f.lag)}`);
-        if (f.acceptedDataLossAt !== undefined) {
-            lines.push(`an operator accepted the data loss at ${when(f.acceptedDataLossAt)}`);
+        if (state.phase === "held") {
+            lines.push(`HELD since ${when(f.heldSince)}, NOTHING CHANGED: ${f.heldReason ?? ""}`);
+            lines.push(`  it clears by itself when ${f.from}'s writer renews its lease`);
+            const w = a?.window;
+            lines.push(
+                `  to go on, accepting the loss: npm run failover -- failover --accept-loss ${w !== undefined && isKnown(w) ? Math.ceil(w.seconds) : "any"} --state ...`,
+            );
         }
-        if (f.heldSince !== undefined) {
-            lines.push(`HELD by the RPO guard since ${when(f.heldSince)}: ${f.heldReason ?? ""}`);
-            lines.push("  to promote anyway: npm run failover -- failover --accept-data-loss --state ...");
+        if (f.promotionRequestedAt !== undefined) {
+            lines.push(`promotion requested ${when(f.promotionRequestedAt)}: no undo from here`);
+        } else if (state.phase === "failing-over" && f.completed.some((c) => c.step === "take-lease")) {
+            lines.push("not promoted yet: abort hands the lease back and undoes the fence (npm run failover -- abort --state ...)");
         }
         if (state.phase === "failing-over") {
             lines.push(`next step: ${nextStep(f) ?? "-"} (a watch or failover with this --state resumes it)`);
@@ -393,9 +464,15 @@ export function describeState(state: ControllerState | undefined, location: stri
     }
     if (state.history !== undefined && state.history.length > 0) {
         const last = state.history.at(-1)!;
-        lines.push(
-            `earlier failovers (re-armed since): ${state.history.length}, the latest ${last.from} -> ${last.to} completed ${when(last.completedAt)}`,
-        );
+        const how =
+            last.abortedAt !== undefined
+                ? `aborted ${when(last.abortedAt)}`
+                : last.clearedAt !== undefined
+                  ? `held, cleared by itself ${when(last.clearedAt)}`
+                  : last.stoodDown !== undefined
+                    ? `stood down ${when(last.stoodDown.at)}`
+                    : `completed ${when(last.completedAt)}, re-armed ${when(last.rearmedAt)}`;
+        lines.push(`earlier failovers: ${state.history.length}, the latest ${last.from} -> ${last.to} ${how}`);
     }
     return lines.join("\n");
 }
@@ -464,7 +541,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     const emit = (event: string, fields: Record<string, unknown> = {}) => {
         io.stdout(`${JSON.stringify({ ts: io.now(), event, command, ...fields })}\n`);
-        if (event === "rpo" && fields.verdict === "hold") {
+        if (event === "hold") {
             io.stderr(`\n*** ${String(fields.message)} ***\n\n`);
         }
     };
@@ -494,6 +571,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 if (outcome === "failed-over" || outcome === "already-failed-over") {
                     io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
                 }
+                if (outcome === "already-failed-over") {
+                    io.stderr(
+                        `\n${statePath} failed over before: this controller watches again only once an operator re-arms it, after the failback ` +
+                            `(npm run failover -- rearm --state ${statePath} ...), or with a fresh --state\n`,
+                    );
+                }
                 return finish(outcome);
             }
             case "rearm": {
@@ -520,13 +603,39 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 emit("end", { outcome: "rearmed", exitCode: EXIT.ok, dryRun: options.dryRun });
                 return EXIT.ok;
             }
-            case "failover": {
-                const accept = parsed.values["accept-data-loss"] === true;
+            case "abort": {
                 if (parsed.values.yes !== true && !options.dryRun) {
                     io.stderr(
                         `${describeState(await adapters.store.load(), statePath)}\n\n` +
-                            `This fences ${options.roles.writerRegion}, promotes ${options.roles.region}'s standby writer and moves traffic to ${options.roles.region}.` +
-                            `${accept ? " It promotes even if replication lag is over the budget or unknown: writes not yet replicated are LOST." : ""}\n`,
+                            `This hands the writer lease back to ${options.roles.writerRegion}, undoes its fence and moves traffic back to it. ` +
+                            `Refused once the promotion of ${options.roles.region} was requested.\n`,
+                    );
+                    if (
+                        (await io.readLine(`Type the old writer's region name (${options.roles.writerRegion}) to confirm: `))?.trim() !==
+                        options.roles.writerRegion
+                    ) {
+                        io.stderr("not confirmed; nothing was changed\n");
+                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
+                        return EXIT.failure;
+                    }
+                }
+                await controller.abort();
+                io.stderr(
+                    options.dryRun
+                        ? `dry run: ${statePath} would be aborted\n`
+                        : `${describeState(await adapters.store.load(), statePath)}\n`,
+                );
+                emit("end", { outcome: "aborted", exitCode: EXIT.ok, dryRun: options.dryRun });
+                return EXIT.ok;
+            }
+            case "failover": {
+                const accept = parsed.acceptedLoss;
+                if (parsed.values.yes !== true && !options.dryRun) {
+                    io.stderr(
+                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
+                            `This takes the writer lease from ${options.roles.writerRegion} once it has lapsed, fences it, promotes ${options.roles.region}'s standby writer and moves traffic to ${options.roles.region}; ` +
+                            `nothing is changed unless every read-only check passes first.` +
+                            `${accept !== undefined ? ` It goes on with a loss window of up to ${accept === "any" ? "ANY length, even unknown" : `${accept.seconds} s`}: acknowledged writes in that window may be LOST.` : ""}\n`,
                     );
                     const answer = await io.readLine(`Type the region name (${options.roles.region}) to confirm: `);
                     if (answer?.trim() !== options.roles.region) {
@@ -546,7 +655,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             err instanceof LockHeldError ||
             err instanceof StateFormatError ||
             err instanceof RoleMismatchError ||
-            err instanceof NothingToRearmError;
+            err instanceof NothingToRearmError ||
+            err instanceof RearmRefusedError ||
+            err instanceof AbortRefusedError;
         const stopped = io.signal?.aborted === true;
         const message = stopped ? "stopped by a signal" : err instanceof Error ? err.message : String(err);
         emit("error", { error: message, exitCode: EXIT.failure });

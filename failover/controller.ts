@@ -12,10 +12,12 @@
 import { setTimeout as sleepFor } from "timers/promises";
 import pRetry, { AbortError } from "p-retry";
 import { decide, Roles, roleProblem, Thresholds } from "./core/decision";
+import * as settings from "./core/settings";
 import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck, ReadinessSource } from "./core/ports";
 import { LeaseChangedError } from "./core/ports";
+import { type AcceptedLoss, isKnown, lossVerdict, lossWindow, type ReplicaEvidence } from "./core/lossWindow";
 import { DEFAULT_LEASE_TIMING, LapseWatch, LeaseTiming, watchLease, WriterLeaseRecord } from "./core/writerLease";
-import { ControllerState, dataAtRisk, FailoverRecord, initialState, LagReading, nextStep, rpoVerdict, StepName } from "./core/state";
+import { Assessment, ControllerState, dataAtRisk, FailoverRecord, initialState, nextStep, StepName, Vote } from "./core/state";
 import type { Probe, ProbeResult } from "./probes/http";
 
 export interface Clock {
@@ -39,9 +41,9 @@ export interface ControllerOptions {
     readonly thresholds: Thresholds;
     readonly intervalMs: number;
     readonly timeoutMs: number;
-    /** The RPO guard's budget; undefined turns the guard off. */
+    /** The RPO budget: the loss window (seconds, an upper bound) a failover may go on with; undefined turns the guard off. */
     readonly maxLagSeconds?: number;
-    /** How long the guard re-reads the lag before it holds the promotion. */
+    /** How long the assessment waits for the standby to apply what it received before it reads the heartbeat. */
     readonly lagWaitMs: number;
     /** Extra attempts of a failed step within one run. */
     readonly retries: number;
@@ -52,6 +54,8 @@ export interface ControllerOptions {
     readonly dryRun: boolean;
     /** The writer lease's timing (its L and d decide when it has lapsed). @default DEFAULT_LEASE_TIMING */
     readonly leaseTiming?: LeaseTiming;
+    /** No automatic failover this long after the last one completed (a manual one may). @default settings.DEFAULT_RECOVERY_BLOCK_SECONDS */
+    readonly recoveryBlockMs?: number;
 }
 
 export interface ControllerDeps {
@@ -68,14 +72,16 @@ export interface ControllerDeps {
  *   failed-over          this run completed the failover
  *   already-failed-over  the state had failed over before this run; nothing was done
  *   elapsed              the watch's time ran out without a failover
- *   held                 the RPO guard holds the promotion: an operator must decide
- *   stood-down           the writer renewed its lease before it could be taken: nothing was
- *                        done, and the controller watches again from healthy
+ *   held                 the assessment holds the failover with nothing changed (a loss window
+ *                        over the budget, a precondition not met): it clears by itself when the
+ *                        writer renews its lease, or an operator accepts the loss
+ *   stood-down           (an operator's failover) the writer renewed its lease before it could be
+ *                        taken: nothing was done; a watch that stands down watches on
  */
 export type Outcome = "failed-over" | "already-failed-over" | "elapsed" | "held" | "stood-down";
 
 /** A step that failed after its retries. The state keeps the step as current; the next run resumes it. */
-type StepResult = ActionResult & { readonly lag?: LagReading; readonly lease?: FailoverRecord["lease"] };
+type StepResult = ActionResult & { readonly lease?: FailoverRecord["lease"] };
 
 /** The writer renewed its lease while a failover waited to take it: the writer is alive. */
 export class LeaseRenewedError extends Error {}
@@ -85,18 +91,38 @@ export class LeaseRenewedError extends Error {}
  * without acting. `lease: false` leaves out the lease's (a deployed run checks readiness
  * while the previous invocation may still hold it).
  */
-export async function adapterReadiness(adapters: Adapters, include: { lease: boolean }): Promise<ReadinessCheck[]> {
+export async function adapterReadiness(adapters: Adapters, include: { lease: boolean; database?: boolean }): Promise<ReadinessCheck[]> {
     const { traffic, database, notifier, store, lock, writerLease, preconditions = [] } = adapters;
     const sources: ReadinessSource[] = [
         store,
         ...(include.lease ? [lock] : []),
         ...(writerLease ? [writerLease] : []),
         traffic,
-        database,
+        ...(include.database === false ? [] : [database]),
         notifier,
         ...preconditions,
     ];
     return (await Promise.all(sources.map((a) => a.readiness()))).flat();
+}
+
+/** How long an assessment reuses the steps' preconditions it read (all met) before reading them again. */
+const READINESS_REUSE_MS = 60_000;
+
+/** The standby replicates the writer it is expected to: the first precondition of a failover (and of re-arming). */
+function replicaCheck(evidence: ReplicaEvidence): ReadinessCheck {
+    return { name: "standby replicates the writer", ok: evidence.replicatesExpected, detail: evidence.replication };
+}
+
+/** How the old writer's fence is known, for the report. */
+function fenceConfirmation(record: FailoverRecord): string {
+    const window = record.assessment?.window;
+    if (record.lease === undefined) {
+        return "no writer lease: only the fence step (traffic, and the old writer where it answered) stopped it";
+    }
+    if (window !== undefined && isKnown(window) && window.fence === "published") {
+        return "confirmed: the old writer fenced itself and published its GTID set";
+    }
+    return `by the lease's timing: its database closed itself by its deadline + F${window !== undefined && isKnown(window) ? ` (${new Date(Math.round(window.to * 1000)).toISOString()} on its clock)` : ""}; unconfirmed by the old writer itself`;
 }
 
 export class StepFailedError extends Error {
@@ -111,6 +137,12 @@ export class StepFailedError extends Error {
 
 /** `rearm` on a state that has not failed over. */
 export class NothingToRearmError extends Error {}
+
+/** `rearm` while a precondition of the next failover is not met (the standby does not replicate the writer). */
+export class RearmRefusedError extends Error {}
+
+/** `abort` with nothing to abort, or past the promotion (no undo). */
+export class AbortRefusedError extends Error {}
 
 /** The promoted writer did not accept writes within this run's budget; the next run resumes. */
 class PromotionIncompleteError extends Error {}
@@ -129,6 +161,10 @@ export class Controller {
     private lapse: LapseWatch | undefined;
     /** The lease as last read once it had lapsed: what take-lease takes, at exactly this version. */
     private lapsedLease: WriterLeaseRecord | undefined;
+    /** The lease as last read in a round (undefined: unreadable, or none yet). */
+    private lastSeenLease: WriterLeaseRecord | undefined;
+    /** The steps' preconditions as last read, and when (stepReadiness). */
+    private readinessCache: { readonly at: number; readonly checks: ReadinessCheck[] } | undefined;
 
     constructor(
         private readonly deps: ControllerDeps,
@@ -151,7 +187,12 @@ export class Controller {
         return this.underLease(async () => {
             let state = await this.load();
             if (state.phase === "failed-over") {
-                this.emit("decision", { decision: "already-failed-over", phase: state.phase, failedOverAt: state.failover?.completedAt });
+                this.emit("decision", {
+                    decision: "already-failed-over",
+                    phase: state.phase,
+                    failedOverAt: state.failover?.completedAt,
+                    detail: `${this.deps.adapters.store.location} failed over before: this controller watches again only once an operator re-arms it (rearm, after the failback)`,
+                });
                 return "already-failed-over";
             }
             if (state.phase === "failing-over") {
@@ -187,7 +228,7 @@ export class Controller {
                 // having finished its last round, never cut off in it by whoever set the deadline
                 // (the Lambda's budget, a drill's end).
                 if (at + timeoutMs > deadline) {
-                    return "elapsed";
+                    return state.phase === "held" ? "held" : "elapsed";
                 }
                 await this.clock.sleep(at - this.clock.now(), this.runSignal);
                 this.lease?.assertHeld();
@@ -201,6 +242,15 @@ export class Controller {
                 // A vantage point that could not look abstains: it is never counted as a failure.
                 const failures = results.filter((r: ProbeResult) => !r.ok && r.abstained !== true).length;
                 const abstentions = results.filter((r: ProbeResult) => r.abstained === true).length;
+                if (state.phase === "held") {
+                    this.emit("round", { round, startedAt: roundStart, probes: results.length, failures, abstentions, phase: state.phase });
+                    const held = await this.whileHeld(state);
+                    if ("outcome" in held) {
+                        return held.outcome;
+                    }
+                    state = held.state;
+                    continue;
+                }
                 const { next, decision } = decide(state, { probes: results.length, failures, leaseLapsed: lease?.lapsed }, thresholds);
                 this.emit("round", {
                     round,
@@ -218,17 +268,154 @@ export class Controller {
                     continue;
                 }
                 const suspectSince = next.consecutiveFailedRounds === 0 ? undefined : (state.suspectSince ?? roundStart);
+                if (decision.kind === "fail-over") {
+                    const blocked = this.recoveryBlock(state);
+                    if (blocked !== undefined) {
+                        state = { ...state, phase: "suspect", consecutiveFailedRounds: next.consecutiveFailedRounds, suspectSince };
+                        this.emit("decision", { decision: "recovery-blocked", phase: "suspect", ...blocked });
+                        await this.save(state);
+                        continue;
+                    }
+                }
                 state = { ...state, ...next, suspectSince, updatedAt: this.clock.now() };
                 const { kind, ...details } = decision;
                 this.emit("decision", { decision: kind, ...details, phase: next.phase });
                 if (decision.kind === "fail-over") {
-                    state = { ...state, failover: this.newFailover("automatic") };
-                    await this.save(state);
-                    return this.carryOut(state);
+                    const votes: Vote[] = results.map((r) => ({
+                        name: r.name,
+                        vote: r.abstained === true ? "abstained" : r.ok ? "up" : "down",
+                        ...(r.error !== undefined ? { detail: r.error } : {}),
+                    }));
+                    const outcome = await this.decideAfterAssessment({ ...state, failover: this.newFailover("automatic", votes) });
+                    if (outcome.kind === "held") {
+                        state = outcome.state;
+                    } else if (outcome.outcome === "stood-down") {
+                        // Nothing was done; the writer is alive: watch on from healthy.
+                        state = await this.load();
+                    } else {
+                        return outcome.outcome;
+                    }
+                    continue;
                 }
                 await this.save(state);
             }
         });
+    }
+
+    /**
+     * The assessment of a new (or held) failover, then: on with the failover (its outcome), or a
+     * hold with nothing changed (the state to watch on with), or a stand-down (the writer renewed).
+     */
+    private async decideAfterAssessment(
+        initial: ControllerState,
+        byOperator = false,
+        waitMs = this.options.lagWaitMs,
+    ): Promise<{ kind: "done"; outcome: Outcome } | { kind: "held"; state: ControllerState }> {
+        let state = initial;
+        let assessment: Assessment;
+        try {
+            assessment = await this.assess(state.failover!, waitMs);
+        } catch (err) {
+            if (err instanceof LeaseRenewedError) {
+                return { kind: "done", outcome: await this.standDown(state, err.message) };
+            }
+            throw err;
+        }
+        if (assessment.proceed) {
+            state = {
+                ...state,
+                phase: "failing-over",
+                failover: { ...state.failover!, assessment, heldSince: undefined, heldReason: undefined },
+            };
+            await this.save(state);
+            return { kind: "done", outcome: await this.carryOut(state, byOperator) };
+        }
+        state = this.held(state, assessment);
+        await this.save(state);
+        return { kind: "held", state };
+    }
+
+    /** The failover held with nothing changed: the state says why, and the event says what an operator may do. */
+    private held(state: ControllerState, assessment: Assessment): ControllerState {
+        const record = state.failover!;
+        const first = record.heldSince === undefined;
+        const next: ControllerState = {
+            ...state,
+            phase: "held",
+            failover: { ...record, assessment, heldSince: record.heldSince ?? this.clock.now(), heldReason: assessment.reason },
+            updatedAt: this.clock.now(),
+        };
+        if (first || record.heldReason !== assessment.reason) {
+            const window = assessment.window;
+            this.emit("hold", {
+                reason: assessment.reason,
+                window: isKnown(window) ? { from: window.from, to: window.to, seconds: window.seconds, detail: window.detail } : window,
+                changed: "nothing: the lease is not taken, traffic and both databases are as they were",
+                message:
+                    `FAILOVER HELD, NOTHING CHANGED: ${assessment.reason}. ${record.from} keeps its lease and its traffic; ` +
+                    `the hold clears by itself when ${record.from}'s writer renews its lease. ` +
+                    (isKnown(window)
+                        ? `To fail over accepting the loss of up to ${Math.ceil(window.seconds)} s of writes: failover --accept-loss ${Math.ceil(window.seconds)}`
+                        : "The loss window is unknown: only failover --accept-loss any goes on (a break-glass)"),
+            });
+        }
+        return next;
+    }
+
+    /**
+     * One round of a hold: the writer renewed its lease (a version other than the one seen
+     * lapsed): the hold clears, nothing was ever changed. Still lapsed: assess again (with no
+     * wait), and go on if it passes now.
+     */
+    private async whileHeld(state: ControllerState): Promise<{ state: ControllerState } | { outcome: Outcome }> {
+        const record = state.failover!;
+        const heldVersion = record.assessment?.lease?.version;
+        const seen = this.lastSeenLease;
+        if (this.deps.adapters.writerLease !== undefined) {
+            if (seen === undefined) {
+                return { state }; // unreadable this round: nothing to tell
+            }
+            if (heldVersion !== undefined && seen.version !== heldVersion && seen.holder !== this.options.roles.region) {
+                const { failover: _held, suspectSince: _since, ...rest } = state;
+                const cleared: ControllerState = {
+                    ...rest,
+                    phase: "healthy",
+                    consecutiveFailedRounds: 0,
+                    history: [...(state.history ?? []), { ...record, clearedAt: this.clock.now() }],
+                    updatedAt: this.clock.now(),
+                };
+                this.lapse = undefined;
+                this.lapsedLease = undefined;
+                this.emit("decision", {
+                    decision: "hold-cleared",
+                    phase: "healthy",
+                    reason: `${seen.holder} renewed its lease (epoch ${seen.epoch}): its writer is alive`,
+                    changed: "nothing was changed by the held failover",
+                });
+                await this.save(cleared);
+                return { state: cleared };
+            }
+        }
+        // No wait this time: a replica still applying shows a later beat next round.
+        const again = await this.decideAfterAssessment(state, false, 0);
+        return again.kind === "done" ? { outcome: again.outcome } : { state: again.state };
+    }
+
+    /**
+     * The recovery block: no automatic failover within `recoveryBlockMs` of the last one that
+     * completed (flapping, or a second failure during the failback). A manual failover may.
+     */
+    private recoveryBlock(state: ControllerState): Record<string, unknown> | undefined {
+        const blockMs = this.options.recoveryBlockMs ?? settings.DEFAULT_RECOVERY_BLOCK_SECONDS * 1000;
+        const last = [...(state.history ?? [])].reverse().find((f) => f.completedAt !== undefined);
+        if (last?.completedAt === undefined || this.clock.now() - last.completedAt >= blockMs) {
+            return undefined;
+        }
+        return {
+            lastFailoverAt: last.completedAt,
+            blockedUntil: last.completedAt + blockMs,
+            detail: `the last failover completed ${Math.round((this.clock.now() - last.completedAt) / 1000)} s ago; no automatic failover within ${blockMs / 1000} s of it (an operator's failover may)`,
+        };
     }
 
     /**
@@ -242,6 +429,7 @@ export class Controller {
             return undefined;
         }
         let record: WriterLeaseRecord | undefined;
+        this.lastSeenLease = undefined;
         try {
             record = await store.read(AbortSignal.any([this.runSignal, AbortSignal.timeout(timeoutMs)]));
         } catch (err) {
@@ -250,6 +438,7 @@ export class Controller {
         if (record === undefined) {
             return { lapsed: false, view: { state: "absent", detail: "no writer has established the lease" } };
         }
+        this.lastSeenLease = record;
         if (record.holder === this.options.roles.region) {
             // This region holds it already (a takeover whose run ended before the state said so).
             this.lapsedLease = record;
@@ -301,37 +490,107 @@ export class Controller {
         return fresh;
     }
 
-    /** An operator's failover: no probes, the same steps, the same RPO guard unless `acceptDataLoss`. */
-    async failover(acceptDataLoss: boolean): Promise<Outcome> {
+    /**
+     * An operator's failover: no probes, the same assessment and steps. `accepted` lets a loss
+     * window through up to that many seconds (or any, even unknown); without it the RPO budget
+     * holds as for an automatic failover. A held failover is assessed again.
+     */
+    async failover(accepted?: AcceptedLoss): Promise<Outcome> {
         return this.underLease(async () => {
             let state = await this.load();
             if (state.phase === "failed-over") {
                 this.emit("decision", { decision: "already-failed-over", phase: state.phase, failedOverAt: state.failover?.completedAt });
                 return "already-failed-over";
             }
-            const resuming = state.failover !== undefined;
-            const record = state.failover ?? this.newFailover("manual");
+            if (state.phase === "failing-over") {
+                this.emit("decision", { decision: "resume-failover", phase: state.phase, next: nextStep(state.failover!) });
+                return this.carryOut(state, true);
+            }
+            const previous = state.phase === "held" ? state.failover : undefined;
+            const record = previous ?? this.newFailover("manual");
             state = {
                 ...state,
-                phase: "failing-over",
-                failover: acceptDataLoss ? { ...record, acceptedDataLossAt: this.clock.now() } : record,
+                failover: accepted !== undefined ? { ...record, accepted: { loss: accepted, at: this.clock.now() } } : record,
                 updatedAt: this.clock.now(),
             };
             this.emit("decision", {
-                decision: resuming ? "resume-failover" : "manual-failover",
-                acceptDataLoss,
+                decision: previous !== undefined ? "resume-held-failover" : "manual-failover",
+                accepted: accepted ?? null,
                 phase: state.phase,
-                next: nextStep(state.failover!),
             });
-            await this.save(state);
-            return this.carryOut(state, true);
+            const outcome = await this.decideAfterAssessment(state, true);
+            return outcome.kind === "done" ? outcome.outcome : "held";
+        });
+    }
+
+    /**
+     * Between the take of the lease and the promotion, an operator goes back: the lease is handed
+     * back to the old writer (its agent reopens its database), its fence and traffic are undone,
+     * and the failover goes to the history as aborted. From the promotion on there is no undo
+     * (RDS cannot make a promoted instance a replica again): fail back with a planned switchover.
+     */
+    async abort(): Promise<void> {
+        await this.underLease(async () => {
+            const state = await this.load();
+            const record = state.failover;
+            const where = this.deps.adapters.store.location;
+            if (state.phase === "held") {
+                throw new AbortRefusedError(
+                    `${where}: the failover is held and nothing was changed: there is nothing to undo (the hold clears by itself when the writer renews its lease)`,
+                );
+            }
+            if (state.phase !== "failing-over" || record === undefined) {
+                throw new AbortRefusedError(`${where}: phase ${state.phase}: no failover under way to abort`);
+            }
+            if (record.promotionRequestedAt !== undefined || record.completed.some((c) => c.step === "promote")) {
+                throw new AbortRefusedError(
+                    `${where}: the promotion of ${record.to} was requested at ${new Date(record.promotionRequestedAt ?? 0).toISOString()}: there is no undo after it. Let the failover complete (watch or failover resumes it), then fail back with a planned switchover`,
+                );
+            }
+            const done = new Set(record.completed.map((c) => c.step));
+            const context: ActionContext = { failover: record, attempt: 1, signal: this.runSignal };
+            const undone: string[] = [];
+            if (this.options.dryRun) {
+                this.emit("decision", { decision: "abort", dryRun: true, wouldUndo: [...done] });
+                return;
+            }
+            const store = this.deps.adapters.writerLease;
+            // The lease first: the old writer's agent reopens its database once its region holds it again.
+            if (store !== undefined && record.lease !== undefined) {
+                const back = await store.handBack(
+                    this.options.roles.region,
+                    record.lease.epoch,
+                    record.from,
+                    this.leaseTiming.leaseMs,
+                    context.signal,
+                );
+                undone.push(`lease handed back to ${back.holder} at epoch ${back.epoch}`);
+            }
+            if (done.has("fence") || record.current?.step === "fence") {
+                undone.push((await this.deps.adapters.database.unfenceOldWriter(record.from, context)).detail ?? "old writer unfenced");
+                undone.push(
+                    (await this.deps.adapters.traffic.moveTo(record.from, record.to, context)).detail ?? `traffic back to ${record.from}`,
+                );
+            }
+            const { failover: _aborted, suspectSince: _since, ...rest } = state;
+            await this.save({
+                ...rest,
+                phase: "healthy",
+                consecutiveFailedRounds: 0,
+                history: [...(state.history ?? []), { ...record, current: undefined, abortedAt: this.clock.now() }],
+            });
+            this.lapse = undefined;
+            this.lapsedLease = undefined;
+            this.emit("decision", { decision: "aborted", phase: "healthy", undone });
         });
     }
 
     /**
      * After a failback (this region is the standby again, its writer rebuilt from the other
      * region), an operator re-arms the controller: the failover moves to the state's history
-     * and the controller watches again from healthy. Refused unless the state has failed over.
+     * and the controller watches again from healthy. Refused unless the state has failed over,
+     * and while the standby does not replicate the writer or another precondition of the next
+     * failover is not met: re-armed too early, the next failover would promote a database days old.
      */
     async rearm(): Promise<void> {
         await this.underLease(async () => {
@@ -344,8 +603,21 @@ export class Controller {
                             : ""),
                 );
             }
+            const checks = await this.preconditions(0);
+            const failing = checks.filter((c) => !c.ok);
+            this.emit("check", { checks });
+            if (failing.length > 0) {
+                throw new RearmRefusedError(
+                    `not re-armed: ${failing.map((c) => `${c.name}: ${c.detail}`).join("; ")}. Rebuild ${this.options.roles.region}'s standby as a replica of the writer first (the failback runbook)`,
+                );
+            }
             const { failover: done, suspectSince: _suspectSince, ...rest } = state;
-            await this.save({ ...rest, phase: "healthy", consecutiveFailedRounds: 0, history: [...(state.history ?? []), done!] });
+            await this.save({
+                ...rest,
+                phase: "healthy",
+                consecutiveFailedRounds: 0,
+                history: [...(state.history ?? []), { ...done!, rearmedAt: this.clock.now() }],
+            });
             this.emit("decision", {
                 decision: "rearmed",
                 phase: "healthy",
@@ -366,47 +638,169 @@ export class Controller {
             const state = await this.load();
             checks.push({
                 name: "state",
-                ok: state.phase !== "failing-over" && state.phase !== "failed-over",
+                ok: state.phase === "healthy" || state.phase === "suspect",
                 detail:
                     state.phase === "failed-over"
                         ? `${store.location}: already failed over; nothing to fail over until an operator re-arms the controller`
                         : state.phase === "failing-over"
                           ? `${store.location}: a failover is under way (next step ${nextStep(state.failover!)}); a watch resumes it`
-                          : `${store.location}: phase ${state.phase}, ${state.consecutiveFailedRounds} failed round(s)`,
+                          : state.phase === "held"
+                            ? `${store.location}: a failover is held, nothing changed: ${state.failover?.heldReason ?? "?"}`
+                            : `${store.location}: phase ${state.phase}, ${state.consecutiveFailedRounds} failed round(s)`,
             });
         } catch (err) {
             checks.push({ name: "state", ok: false, detail: (err as Error).message });
         }
-        checks.push(...(await adapterReadiness(this.deps.adapters, { lease: true })));
+        checks.push(...(await this.preconditions(0, true)));
         return { ready: checks.every((c) => c.ok), checks };
+    }
+
+    /** The standby replicates the writer, and every adapter's own preconditions (the lease's lock too, for `check`). */
+    private async preconditions(waitMs: number, lock = false): Promise<ReadinessCheck[]> {
+        const evidence = await this.readReplica(waitMs);
+        return [replicaCheck(evidence), ...(await adapterReadiness(this.deps.adapters, { lease: lock }))];
+    }
+
+    private async readReplica(waitMs: number): Promise<ReplicaEvidence> {
+        try {
+            return await this.deps.adapters.database.readReplica({ signal: this.runSignal }, waitMs);
+        } catch (err) {
+            const error = (err as Error).message;
+            return {
+                readAt: this.clock.now(),
+                source: "the standby",
+                replicatesExpected: false,
+                replication: `unreadable: ${error}`,
+                appliedAll: false,
+                error,
+            };
+        }
     }
 
     // --- steps ------------------------------------------------------------------------------
 
-    private newFailover(trigger: FailoverRecord["trigger"]): FailoverRecord {
+    private newFailover(trigger: FailoverRecord["trigger"], votes?: readonly Vote[]): FailoverRecord {
         const { region, writerRegion } = this.options.roles;
-        return { trigger, decidedAt: this.clock.now(), from: writerRegion, to: region, completed: [] };
+        return {
+            trigger,
+            decidedAt: this.clock.now(),
+            from: writerRegion,
+            to: region,
+            completed: [],
+            ...(votes !== undefined ? { votes } : {}),
+        };
+    }
+
+    /**
+     * Before any side effect: the lease seen lapsed (watched for L + d where this run has not
+     * seen it lapse; LeaseRenewedError when it is renewed meanwhile), the standby's replica read
+     * after it applied what it received (up to `waitMs`), every precondition, and the loss window
+     * against the budget and what an operator accepted. Reads only.
+     */
+    private async assess(record: FailoverRecord, waitMs: number): Promise<Assessment> {
+        const lease = await this.lapsedLeaseFor(record);
+        const evidence = await this.readReplica(waitMs);
+        const window = lossWindow(evidence, lease, this.leaseTiming.fenceMs);
+        // The database's own readiness is the replica just read (read again, it would double the
+        // assessment's cost: in AWS, a second invocation of the replica reader).
+        const checks = [replicaCheck(evidence), ...(await this.stepReadiness())];
+        const failing = checks.filter((c) => !c.ok);
+        const verdict = lossVerdict(window, this.options.maxLagSeconds, record.accepted?.loss);
+        const proceed = failing.length === 0 && verdict.proceed;
+        const reason =
+            failing.length === 0
+                ? verdict.reason
+                : `precondition(s) not met: ${failing.map((c) => `${c.name}: ${c.detail}`).join("; ")}${verdict.proceed ? "" : `; ${verdict.reason}`}`;
+        const assessment: Assessment = {
+            at: this.clock.now(),
+            ...(lease !== undefined ? { lease } : {}),
+            evidence,
+            window,
+            checks,
+            proceed,
+            reason,
+        };
+        this.emit("assessment", {
+            proceed,
+            reason,
+            window: isKnown(window) ? { from: window.from, to: window.to, seconds: window.seconds, fence: window.fence } : window,
+            lastBeatAt: evidence.lastBeatAt ?? null,
+            appliedAll: evidence.appliedAll,
+            failing: failing.map((c) => c.name),
+        });
+        return assessment;
+    }
+
+    /**
+     * Every step's preconditions but the database's (the replica, read by the assessment itself),
+     * read at most once a minute: a held failover is assessed again every round, and in AWS each
+     * reading simulates the role's policies for every call (failover/adapters/aws/preconditions.ts).
+     * A failed check is read again at once.
+     */
+    private async stepReadiness(): Promise<ReadinessCheck[]> {
+        const cached = this.readinessCache;
+        if (cached !== undefined && this.clock.now() - cached.at < READINESS_REUSE_MS && cached.checks.every((c) => c.ok)) {
+            return cached.checks;
+        }
+        const checks = await adapterReadiness(this.deps.adapters, { lease: false, database: false });
+        this.readinessCache = { at: this.clock.now(), checks };
+        return checks;
+    }
+
+    /**
+     * The lease at the version seen lapsed: by this run's watch, by an earlier assessment of this
+     * failover (the same version since: nothing renewed it), or watched now for at most L + d
+     * and a poll (an operator's failover). Undefined without a writer lease.
+     */
+    private async lapsedLeaseFor(record: FailoverRecord): Promise<WriterLeaseRecord | undefined> {
+        const store = this.deps.adapters.writerLease;
+        if (store === undefined) {
+            return undefined;
+        }
+        const { region } = this.options.roles;
+        const current = await store.read(this.runSignal);
+        if (current === undefined) {
+            throw new LeaseRenewedError(`${store.location}: no writer has established the lease; nothing proves the old writer closed`);
+        }
+        if (
+            current.holder === region ||
+            this.lapsedLease?.version === current.version ||
+            record.assessment?.lease?.version === current.version
+        ) {
+            return current;
+        }
+        const pollMs = Math.min(this.options.intervalMs, 1000);
+        let view = watchLease(undefined, current, this.monotonic(), this.leaseTiming);
+        this.emit("lease", { holder: current.holder, epoch: current.epoch, state: "watching", lapsesInMs: Math.round(view.lapsesInMs) });
+        while (!view.lapsed) {
+            await this.clock.sleep(Math.min(pollMs, view.lapsesInMs), this.runSignal);
+            const again = await store.read(this.runSignal);
+            if (again === undefined || again.version !== current.version) {
+                throw new LeaseRenewedError(
+                    `${store.location}: ${current.holder} renewed its lease (epoch ${again?.epoch ?? "none"}) while this failover waited for it to lapse: its database may still take writes`,
+                );
+            }
+            view = watchLease(view.watch, again, this.monotonic(), this.leaseTiming);
+        }
+        this.lapsedLease = current;
+        return current;
     }
 
     /** Runs the steps not completed yet, in order, persisting before and after each. */
-    private async carryOut(initial: ControllerState, byOperator = false): Promise<Outcome> {
+    private async carryOut(initial: ControllerState, _byOperator = false): Promise<Outcome> {
         let state = initial;
         const record = () => state.failover!;
         for (let step = nextStep(record()); step !== undefined; step = nextStep(record())) {
             if (this.options.dryRun) {
-                if (step === "promote") {
-                    this.emit("rpo", this.dryRunGuard(record()));
-                }
                 this.emit("action", { action: step, status: "dry-run", inputs: this.inputsOf(step, record()) });
                 state = { ...state, failover: { ...record(), completed: [...record().completed, this.completed(step, 0)] } };
                 continue;
             }
-            if (step === "promote") {
-                const held = await this.rpoGuard(state, byOperator);
-                state = held.state;
-                if (!held.promote) {
-                    return "held";
-                }
+            if (step === "promote" && record().promotionRequestedAt === undefined) {
+                // Recorded before the request is made: a standby found standalone later counts
+                // as promoted only with this record (never one promoted by someone else).
+                state = this.withRecord(state, { promotionRequestedAt: this.clock.now() });
+                await this.save(state);
             }
             const previous = record().current?.step === step ? record().current : undefined;
             const startedAt = previous?.startedAt ?? this.clock.now();
@@ -467,22 +861,12 @@ export class Controller {
                 if (err instanceof LeaseRenewedError) {
                     return this.standDown(state, err.message);
                 }
-                if (step !== "record-lag") {
-                    throw new StepFailedError(step, attemptInRun, err);
-                }
-                // A lag that cannot be read must not block the failover: it is recorded as
-                // unreadable, which the RPO guard counts as over its budget.
-                const message = (err as Error).message;
-                result = {
-                    lag: { readAt: this.clock.now(), source: "record-lag", error: message },
-                    detail: `lag unreadable after ${attemptInRun} attempt(s): ${message}`,
-                };
+                throw new StepFailedError(step, attemptInRun, err);
             }
             const done = this.completed(step, attempts, startedAt, result.detail);
             state = this.withRecord(state, {
                 completed: [...record().completed, done],
                 current: undefined,
-                ...(result.lag !== undefined ? { lag: result.lag } : {}),
                 ...(result.lease !== undefined ? { lease: result.lease } : {}),
             });
             await this.save(state);
@@ -520,37 +904,17 @@ export class Controller {
         return "stood-down";
     }
 
-    /** A dry run reads no lag (it calls no hook): it says what the guard would do with what it knows. */
-    private dryRunGuard(record: FailoverRecord): Record<string, unknown> {
-        const { maxLagSeconds } = this.options;
-        const accepted = record.acceptedDataLossAt !== undefined;
-        if (record.lag === undefined && maxLagSeconds !== undefined && !accepted) {
-            return {
-                verdict: "not-evaluated",
-                maxLagSeconds,
-                reason: `a dry run reads no replication lag; a real run promotes only if the lag is within ${maxLagSeconds} s, else holds`,
-            };
-        }
-        const verdict = rpoVerdict(record.lag, maxLagSeconds, accepted);
-        return { verdict: verdict.promote ? "promote" : "hold", reason: verdict.reason, maxLagSeconds };
-    }
-
     private async runStep(step: StepName, state: ControllerState, attempt: number): Promise<StepResult> {
         const { traffic, database, notifier } = this.deps.adapters;
         const record = state.failover!;
         const context: ActionContext = { failover: record, attempt, signal: this.runSignal };
         switch (step) {
             case "take-lease":
-                return this.takeLease(context);
+                return this.takeLease(record, context);
             case "fence": {
                 const site = await traffic.fence(record.from, context);
                 const writer = await database.fenceOldWriter(record.from, context);
                 return { detail: [site.detail, writer.detail].filter((d) => d !== undefined).join("; ") || undefined };
-            }
-            case "record-lag": {
-                const lag = await database.readLag(context);
-                this.emit("lag", { ...lag });
-                return { lag, detail: lag.seconds === undefined ? `lag unreadable: ${lag.error ?? lag.source}` : `lag ${lag.seconds} s` };
             }
             case "promote":
                 return this.promote(context);
@@ -562,13 +926,12 @@ export class Controller {
     }
 
     /**
-     * The commit point: the writer lease, taken at the version watched for a whole lease (L + d
-     * on this controller's own clock), with a write conditional on that version that bumps the
-     * epoch. A run that has not watched it lapse (an operator's failover, a resumed run) watches
-     * now, for at most L + d and a poll. A lease that changes meanwhile was renewed: the writer is
-     * alive, and the failover stands down (LeaseRenewedError) before anything was done.
+     * The commit point: the writer lease, taken at exactly the version the assessment saw lapse,
+     * with a write conditional on that version that bumps the epoch. A lease renewed since (a
+     * new version) means the writer is alive: the failover stands down (LeaseRenewedError)
+     * before anything was done.
      */
-    private async takeLease(context: ActionContext): Promise<StepResult> {
+    private async takeLease(record: FailoverRecord, context: ActionContext): Promise<StepResult> {
         const store = this.deps.adapters.writerLease;
         if (store === undefined) {
             return { detail: "no writer lease configured: nothing but the fence step keeps the old writer from taking writes" };
@@ -585,27 +948,11 @@ export class Controller {
                 lease: { epoch: current.epoch, takenAt: this.clock.now(), previousHolder: current.holder, previousEpoch: current.epoch },
             };
         }
-        if (this.lapsedLease?.version !== current.version) {
-            const pollMs = Math.min(this.options.intervalMs, 1000);
-            let view = watchLease(undefined, current, this.monotonic(), timing);
-            this.emit("lease", {
-                holder: current.holder,
-                epoch: current.epoch,
-                state: "watching",
-                lapsesInMs: Math.round(view.lapsesInMs),
-            });
-            while (!view.lapsed) {
-                await this.clock.sleep(Math.min(pollMs, view.lapsesInMs), context.signal);
-                const again = await store.read(context.signal);
-                if (again === undefined || again.version !== current.version) {
-                    throw new LeaseRenewedError(
-                        `${store.location}: ${current.holder} renewed its lease (epoch ${again?.epoch ?? "none"}) while this failover waited for it to lapse: its database may still take writes`,
-                    );
-                }
-                view = watchLease(view.watch, again, this.monotonic(), timing);
-            }
-            // Take exactly the version watched for L + d: a renewal since then makes the
-            // conditional write fail (LeaseChangedError below), never a take of a fresh lease.
+        const seen = record.assessment?.lease;
+        if (seen === undefined || seen.version !== current.version) {
+            throw new LeaseRenewedError(
+                `${store.location}: ${current.holder} renewed its lease (epoch ${current.epoch}) since the assessment saw it lapse: its database may still take writes`,
+            );
         }
         try {
             const taken = await store.take(region, current, timing.leaseMs, context.signal);
@@ -640,64 +987,6 @@ export class Controller {
             }
             await this.clock.sleep(pollMs, this.runSignal);
         }
-    }
-
-    /**
-     * Before promoting: is the data at risk within the budget? If not, re-read the lag for a
-     * bounded time (a lagging replica may catch up), then hold for an operator.
-     */
-    private async rpoGuard(initial: ControllerState, byOperator: boolean): Promise<{ state: ControllerState; promote: boolean }> {
-        let state = initial;
-        const { maxLagSeconds, lagWaitMs, intervalMs } = this.options;
-        const record = () => state.failover!;
-        let verdict = rpoVerdict(record().lag, maxLagSeconds, record().acceptedDataLossAt !== undefined);
-        // A hold sticks for automatic runs: a later watch does not wait again and promote by
-        // itself; an operator's `failover` re-reads the lag (and promotes if it is within the
-        // budget now), or accepts the loss.
-        const sticky = !verdict.promote && record().heldSince !== undefined && !byOperator;
-        const waitUntil = sticky ? this.clock.now() : this.clock.now() + lagWaitMs;
-        let announced = false;
-        while (!verdict.promote && this.clock.now() < waitUntil) {
-            if (!announced) {
-                this.emit("rpo", { verdict: "waiting", reason: verdict.reason, maxLagSeconds, waitMs: lagWaitMs });
-                announced = true;
-            }
-            // Re-read at least once a second (once a round when rounds are shorter); a reading
-            // older than that (an operator resuming a hold) is replaced at once.
-            const cadence = Math.min(intervalMs, 1000);
-            if (this.clock.now() - (record().lag?.readAt ?? 0) < cadence) {
-                await this.clock.sleep(Math.min(cadence, waitUntil - this.clock.now()), this.runSignal);
-            }
-            let lag: LagReading;
-            try {
-                lag = await this.deps.adapters.database.readLag({ failover: record(), attempt: 1, signal: this.runSignal });
-            } catch (err) {
-                lag = { readAt: this.clock.now(), source: "re-read", error: (err as Error).message };
-            }
-            this.emit("lag", { ...lag });
-            state = this.withRecord(state, { lag });
-            await this.save(state);
-            verdict = rpoVerdict(lag, maxLagSeconds, false);
-        }
-        if (verdict.promote) {
-            if (record().heldSince !== undefined) {
-                state = this.withRecord(state, { heldSince: undefined, heldReason: undefined });
-                await this.save(state);
-            }
-            this.emit("rpo", { verdict: "promote", reason: verdict.reason, maxLagSeconds });
-            return { state, promote: true };
-        }
-        state = this.withRecord(state, { heldSince: record().heldSince ?? this.clock.now(), heldReason: verdict.reason });
-        await this.save(state);
-        this.emit("rpo", {
-            verdict: "hold",
-            reason: verdict.reason,
-            maxLagSeconds,
-            message:
-                `FAILOVER HELD BY THE RPO GUARD: ${verdict.reason}. The site ${record().from} is fenced and ${record().to} is NOT promoted. ` +
-                `To promote and accept losing ${dataAtRisk(record().lag)}, run: failover --accept-data-loss`,
-        });
-        return { state, promote: false };
     }
 
     // --- state ------------------------------------------------------------------------------
@@ -761,7 +1050,6 @@ export class Controller {
                 return { from: record.from, to: record.to };
             case "fence":
                 return { region: record.from };
-            case "record-lag":
             case "promote":
                 return { region: record.to };
             case "move-traffic":
@@ -783,10 +1071,16 @@ export class Controller {
             trigger: record.trigger,
             decidedAt: record.decidedAt,
             suspectSince: state.suspectSince,
+            ...(record.votes !== undefined ? { votes: record.votes } : {}),
             steps: record.completed.map((c) => ({ step: c.step, completedAt: c.completedAt, detail: c.detail })),
-            lagSeconds: record.lag?.seconds,
-            dataAtRisk: dataAtRisk(record.lag),
-            acceptedDataLoss: record.acceptedDataLossAt !== undefined,
+            fence: fenceConfirmation(record),
+            ...(record.assessment !== undefined ? { lossWindow: record.assessment.window } : {}),
+            dataAtRisk: dataAtRisk(record),
+            ...(record.accepted !== undefined
+                ? {
+                      accepted: `${record.accepted.loss === "any" ? "any loss" : `a loss of up to ${record.accepted.loss.seconds} s`}, at ${new Date(record.accepted.at).toISOString()}`,
+                  }
+                : {}),
         };
     }
 

@@ -165,6 +165,7 @@ export interface FailoverSettings {
     readonly timeoutSeconds: number;
     readonly maxLagSeconds: number;
     readonly lagWaitSeconds: number;
+    readonly recoveryBlockSeconds: number;
 }
 
 /** The database backups: their buckets, their immutability and life, the job. */
@@ -508,6 +509,10 @@ function readFailover(r: Reader): Draft<FailoverSettings> {
         timeoutSeconds,
         maxLagSeconds: r.integer(key("failoverMaxLagSeconds"), rangeRule({ ...failoverSettings.MAX_LAG_SECONDS, integer: true })),
         lagWaitSeconds: r.integer(key("failoverLagWaitSeconds"), rangeRule({ min: 0, max: 30, integer: true })),
+        recoveryBlockSeconds: r.integer(
+            key("failoverRecoveryBlockSeconds"),
+            rangeRule({ ...failoverSettings.RECOVERY_BLOCK_SECONDS, integer: true }),
+        ),
     };
 }
 

@@ -64,3 +64,14 @@ export function witnessName(project: string): string {
 
 /** The application's database account, the one the writer lease's fence locks out (at most 16 characters: failover/agent/fence.ts). */
 export const APP_DB_USER = "shop_app";
+
+/** The replica reader's function name: beside each site's database, it reads the standby's replica for the loss window. */
+export function replicaReaderName(project: string): string {
+    return `${project}-replica-reader`;
+}
+
+/** Each deployed function's handler in the one bundle (failover/lambda/index.ts). */
+export const LAMBDA_HANDLER = "index.handler";
+export const AGENT_HANDLER = "index.agentHandler";
+export const WITNESS_HANDLER = "index.witnessHandler";
+export const REPLICA_READER_HANDLER = "index.replicaHandler";

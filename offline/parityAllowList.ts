@@ -93,9 +93,9 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     },
     {
         type: "aws:lambda/function:Function",
-        name: "writer-agent-function",
+        name: /^writer-agent-(reader-)?function$/,
         field: "vpcConfig.subnetIds[2]",
-        reason: `${Z}: the writer agent runs in every private subnet (us-west-1 has two)`,
+        reason: `${Z}: the writer agent and the replica reader run in every private subnet (us-west-1 has two)`,
     },
     {
         type: "aws:ec2/networkInterface:NetworkInterface",
@@ -303,9 +303,15 @@ export const PARITY_ALLOW_LIST: readonly AllowedDifference[] = [
     },
     {
         type: "aws:lambda/function:Function",
-        name: "writer-agent-function",
+        name: /^writer-agent-(reader-)?function$/,
         field: "environment.variables.AGENT_CONFIG",
-        reason: `${R}: the agent's region and the region it reaches the writer lease in`,
+        reason: `${R}: the agent's region and the region it reaches the writer lease in (the replica reader shares the agent's configuration)`,
+    },
+    {
+        type: "aws:iam/rolePolicy:RolePolicy",
+        name: "writer-agent-reader-permissions",
+        field: "policy",
+        reason: `${R}: the replica reader reads its region's copy of the writer region's master secret`,
     },
     {
         type: "aws:scheduler/schedule:Schedule",

@@ -6,6 +6,7 @@
  * be held; without an agent a site's database stays closed to the application, or, where the
  * fence was never set up, open to a second writer.
  */
+import { AGENT_HANDLER, REPLICA_READER_HANDLER } from "../lib/failoverNaming";
 import { stackPolicy } from "./kit";
 
 const TABLE = "aws:dynamodb/table:Table";
@@ -56,15 +57,31 @@ export const writerLeaseStore = stackPolicy({
 
 export const writerAgentPerSite = stackPolicy({
     name: "writer-agent-per-site",
-    description: "Every site stack runs exactly one writer agent: a VPC function (beside its database) configured with the writer lease.",
+    description:
+        "Every site stack runs exactly one writer agent (a VPC function beside its database, configured with the writer lease) and one replica reader beside it (the failover's loss window).",
     enforcementLevel: "mandatory",
     validate: (args, report) => {
         const agents = args.resources.filter(
-            (r) => r.type === FUNCTION && typeof r.props.environment?.variables?.AGENT_CONFIG === "string",
+            (r) =>
+                r.type === FUNCTION &&
+                r.props.handler === AGENT_HANDLER &&
+                typeof r.props.environment?.variables?.AGENT_CONFIG === "string",
         );
+        const readers = args.resources.filter((r) => r.type === FUNCTION && r.props.handler === REPLICA_READER_HANDLER);
+        if (readers.length !== 1) {
+            report(
+                `expected exactly one replica reader (a function with handler ${REPLICA_READER_HANDLER}), found ${readers.length}: a failover could not bound its loss window, and would hold`,
+            );
+        }
+        for (const r of readers) {
+            const subnets = r.props.vpcConfig?.subnetIds;
+            if (!Array.isArray(subnets) || subnets.length === 0) {
+                report(`replica reader ${r.name}: it must run in the VPC (vpcConfig.subnetIds) to reach the database`, r.urn);
+            }
+        }
         if (agents.length !== 1) {
             report(
-                `expected exactly one writer agent (a function with AGENT_CONFIG), found ${agents.length}: the site's database fence would have no keeper`,
+                `expected exactly one writer agent (a function with handler ${AGENT_HANDLER} and AGENT_CONFIG), found ${agents.length}: the site's database fence would have no keeper`,
             );
         }
         for (const a of agents) {
@@ -84,6 +101,6 @@ export const writerAgentPerSite = stackPolicy({
                 }
             }
         }
-        return agents.length > 0 ? agents.length : args.resources.length;
+        return agents.length + readers.length > 0 ? agents.length + readers.length : args.resources.length;
     },
 });

@@ -146,10 +146,15 @@ describe("FailoverController", () => {
             {
                 Sid: "FenceTheOldWriter",
                 Effect: "Allow",
-                Action: "rds:ModifyDBParameterGroup",
+                Action: ["rds:ModifyDBParameterGroup", "rds:DescribeDBParameters", "rds:ResetDBParameterGroup"],
                 Resource: "arn:aws:rds:us-east-2:123456789012:pg:db-params-*",
             },
-            { Sid: "ReadReplicaLag", Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" },
+            {
+                Sid: "ReadTheReplica",
+                Effect: "Allow",
+                Action: "lambda:InvokeFunction",
+                Resource: "arn:aws:lambda:us-west-1:123456789012:function:ecommerce-replica-reader",
+            },
             {
                 Sid: "CheckOwnPermissions",
                 Effect: "Allow",
@@ -237,7 +242,7 @@ describe("FailoverController", () => {
             [],
             "granted but never called by a failover",
         );
-        assert.equal(calls.length, 30);
+        assert.equal(calls.length, 32);
     });
 
     it("keeps its state safe and tells people: protected table with recovery, alarms to its topic", async () => {

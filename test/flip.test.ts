@@ -40,7 +40,7 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
         ]);
     });
 
-    it("changes, besides the writer, only the credentials grants (the app's, the backup job's), the web servers' launch template (an instance refresh), the virtual IP's endpoint group, the failover controller's role, the writer agent's secrets and alarms and the RDS backup replication, in both stacks", async () => {
+    it("changes, besides the writer, only the credentials grants (the app's, the backup job's), the web servers' launch template (an instance refresh), the virtual IP's endpoint group, the failover controller's role, the writer agent's and the replica reader's secrets, the agent's alarms and the RDS backup replication, in both stacks", async () => {
         for (const stack of ["primary", "dr"]) {
             const others = flipChanges(await loadStack(stack), await afterFlip(stack)).filter((c) => c.effect === undefined);
             assert.deepEqual(
@@ -71,9 +71,11 @@ describe("a flip of ecommerce:writerRegion (offline/flip.ts)", () => {
                     "vip-endpoint-group endpointConfigurations: changes",
                     "vip-endpoint-group trafficDialPercentage: changes",
                     "web-lt userData: changes",
-                    // the writer agent reads the new writer region's secrets (replicated here)
+                    // the writer agent and the replica reader read the new writer region's secrets (replicated here)
                     "writer-agent-function environment: changes",
                     "writer-agent-permissions policy: changes",
+                    "writer-agent-reader-function environment: changes",
+                    "writer-agent-reader-permissions policy: changes",
                 ],
                 stack,
             );

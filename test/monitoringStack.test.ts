@@ -311,7 +311,7 @@ describe("MonitoringStack", () => {
                 // The phase's numbers are named as the controller numbers them.
                 assert.deepEqual(
                     Object.values(panels[0].fieldConfig.defaults.mappings[0].options).map((o: any) => o.text),
-                    ["healthy", "suspect", "failing-over", "failed-over"],
+                    ["healthy", "suspect", "failing-over", "failed-over", "held"],
                 );
                 assert.ok(panels.every((p) => p.datasource.uid === "cloudwatch"));
             });

@@ -25,6 +25,7 @@ const LONGEST_FIRST = [
     "plan.test.ts",
     "drillLease.test.ts",
     "drillClock.test.ts",
+    "drillLoss.test.ts",
     "drillSentinel.test.ts",
     "redisConfig.test.ts",
     "analyzerServer.test.ts",

@@ -174,7 +174,7 @@ describe("offline plan (npm run plan)", () => {
         const parsed = JSON.parse(result.stdout) as Plan;
         assert.equal(parsed.ok, false);
         assert.equal(parsed.summary, "plan FAILED: dr: 1 mandatory violation (instance-size-by-tier: ecommerce:webInstanceType)");
-        assert.equal(parsed.stacks[0].resources.length, 200);
+        assert.equal(parsed.stacks[0].resources.length, 205);
         const writer = parsed.stacks[0].resources.find((r) => r.name === "db-writer")!;
         assert.equal(writer.urn, "urn:pulumi:dr::ecommerce::ecommerce:db:DatabaseCluster$aws:rds/instance:Instance::db-writer");
         assert.deepEqual(writer.settings, {
@@ -205,7 +205,7 @@ describe("offline plan (npm run plan)", () => {
         const before = await on("2026-11-30");
         assert.equal(
             before.summary,
-            "plan OK: dr (200 resources, 24 policies passed, 1 not applicable, 2 advisory warnings, 5 deploy warnings)",
+            "plan OK: dr (205 resources, 24 policies passed, 1 not applicable, 2 advisory warnings, 5 deploy warnings)",
         );
         const after = await on("2026-12-02");
         assert.equal(after.summary, "plan FAILED: dr: 2 mandatory violations (approved-versions: ecommerce:eksVersion)");
@@ -228,6 +228,6 @@ describe("offline plan (npm run plan)", () => {
                 "ecommerce:webAmiNameFilter",
             ],
         );
-        assert.equal(result.summary, "plan OK: dr (200 resources, 25 policies passed, 1 not applicable, 5 deploy warnings)");
+        assert.equal(result.summary, "plan OK: dr (205 resources, 25 policies passed, 1 not applicable, 5 deploy warnings)");
     });
 });

@@ -605,10 +605,10 @@ describe("Lambda runtimes against the Lambda calendar (approved-versions, lambda
         assert.equal(verdict(approvedVersions, [fn(undefined)], on("2026-12-02")).examined, 0);
     });
 
-    it("passes the stacks' functions on the tables' date: the controller and the writer agent per site, the witness in global", async () => {
+    it("passes the stacks' functions on the tables' date: the controller, the writer agent and the replica reader per site, the witness in global", async () => {
         for (const [stack, functions] of [
-            ["primary", 2],
-            ["dr", 2],
+            ["primary", 3],
+            ["dr", 3],
             ["global", 1],
         ] as const) {
             const [approved, warning] = runPolicies(
@@ -1123,9 +1123,18 @@ describe("writer-lease-store and writer-agent-per-site", () => {
             ...over,
         });
     const vpc = () => res("aws:ec2/vpc:Vpc", "network-vpc", { cidrBlock: "10.10.0.0/16" });
+    const reader = (over: Record<string, any> = {}) =>
+        res("aws:lambda/function:Function", "writer-agent-reader-function", {
+            runtime: "nodejs24.x",
+            handler: "index.replicaHandler",
+            vpcConfig: { subnetIds: ["subnet-1", "subnet-2"] },
+            environment: { variables: { AGENT_CONFIG: JSON.stringify({ leaseTable: "ecommerce-writer-lease" }) } },
+            ...over,
+        });
     const agent = (over: Record<string, any> = {}) =>
         res("aws:lambda/function:Function", "writer-agent-function", {
             runtime: "nodejs24.x",
+            handler: "index.agentHandler",
             vpcConfig: { subnetIds: ["subnet-1", "subnet-2"] },
             environment: {
                 variables: {
@@ -1137,7 +1146,7 @@ describe("writer-lease-store and writer-agent-per-site", () => {
 
     it("passes the global stack's MRSC table and a site's VPC agent", () => {
         assert.deepEqual(messages(verdict(writerLeaseStore, [accelerator(), table()], {}, "us-west-2")), []);
-        assert.deepEqual(messages(verdict(writerAgentPerSite, [vpc(), agent()])), []);
+        assert.deepEqual(messages(verdict(writerAgentPerSite, [vpc(), agent(), reader()])), []);
     });
 
     it("fails a lease table without its witness, with an eventual replica, across Region sets, or unprotected", () => {
@@ -1166,11 +1175,19 @@ describe("writer-lease-store and writer-agent-per-site", () => {
 
     it("fails a site without its agent, or with one outside the VPC or without the lease in its config", () => {
         assert.deepEqual(messages(verdict(writerAgentPerSite, [vpc()])), [
-            "expected exactly one writer agent (a function with AGENT_CONFIG), found 0: the site's database fence would have no keeper",
+            "expected exactly one replica reader (a function with handler index.replicaHandler), found 0: a failover could not bound its loss window, and would hold",
+            "expected exactly one writer agent (a function with handler index.agentHandler and AGENT_CONFIG), found 0: the site's database fence would have no keeper",
+        ]);
+        assert.deepEqual(messages(verdict(writerAgentPerSite, [vpc(), agent(), reader({ vpcConfig: undefined })])), [
+            "replica reader writer-agent-reader-function: it must run in the VPC (vpcConfig.subnetIds) to reach the database",
         ]);
         assert.deepEqual(
             messages(
-                verdict(writerAgentPerSite, [vpc(), agent({ vpcConfig: undefined, environment: { variables: { AGENT_CONFIG: "{}" } } })]),
+                verdict(writerAgentPerSite, [
+                    vpc(),
+                    reader(),
+                    agent({ vpcConfig: undefined, environment: { variables: { AGENT_CONFIG: "{}" } } }),
+                ]),
             ),
             [
                 "writer agent writer-agent-function: it must run in the VPC (vpcConfig.subnetIds) to reach the database",

@@ -6,8 +6,12 @@
  *   POST <hook>  {"action": "fence", "inputs": {"region": "primary"}, "failover": {...}, "attempt": 1}
  *
  * A hook that answers outside 2xx (or not at all within the action timeout) is a failed
- * step. The `record-lag` hook answers `{"lagSeconds": <number>}`; any other hook's body is
- * ignored. An action with no hook is only reported (the event stream on stdout names it).
+ * step. The `read-replica` hook answers what the standby's replica shows:
+ * `{"lastBeatAt": <Unix seconds>, "stoppedBy": <Unix seconds>, "replicatesExpected": true}`
+ * (the old writer's last heartbeat the replica applied, and when the old writer stopped taking
+ * writes at the latest, both on the old writer's clock: the loss window; a world without a
+ * writer lease vouches for the second itself); any other hook's body is ignored. An action
+ * with no hook is only reported (the event stream on stdout names it).
  */
 import { mkdir, readFile, stat } from "fs/promises";
 import { dirname } from "path";
@@ -28,11 +32,12 @@ import type {
     TrafficAdapter,
 } from "../core/ports";
 import { LockHeldError } from "../core/ports";
-import { ControllerState, LagReading, parseState } from "../core/state";
+import type { ReplicaEvidence } from "../core/lossWindow";
+import { ControllerState, parseState } from "../core/state";
 import { redactUrl } from "../urls";
 
 /** The actions a hook may be configured for: the steps, by name. */
-export const HOOK_ACTIONS = ["fence", "record-lag", "promote", "move-traffic", "notify"] as const;
+export const HOOK_ACTIONS = ["fence", "read-replica", "promote", "move-traffic", "notify"] as const;
 export type HookAction = (typeof HOOK_ACTIONS)[number];
 
 export class HookError extends Error {}
@@ -48,7 +53,11 @@ export class Hooks {
     }
 
     /** POSTs the action; resolves to the answer's body, rejects on a non-2xx or no answer. */
-    async post(action: HookAction, inputs: Record<string, unknown>, context: ActionContext): Promise<string> {
+    async post(
+        action: HookAction,
+        inputs: Record<string, unknown>,
+        context: Pick<ActionContext, "signal"> & Partial<ActionContext>,
+    ): Promise<string> {
         const url = this.urls[action]!;
         let response: Response;
         try {
@@ -128,7 +137,7 @@ export class LocalDatabase implements DatabaseAdapter {
     constructor(
         private readonly hooks: Hooks,
         private readonly region: string,
-        /** The RPO guard is on: without a record-lag hook it would hold every promotion. */
+        /** The RPO guard is on: without a read-replica hook it would hold every failover. */
         private readonly lagRequired: boolean,
     ) {}
 
@@ -137,24 +146,56 @@ export class LocalDatabase implements DatabaseAdapter {
         return Promise.resolve({});
     }
 
-    async readLag(context: ActionContext): Promise<LagReading> {
+    unfenceOldWriter(): Promise<ActionResult> {
+        // The fence hook stood for the site and its database; the move-traffic hook undoes it.
+        return Promise.resolve({});
+    }
+
+    async readReplica(context: Pick<ActionContext, "signal">): Promise<ReplicaEvidence> {
         const readAt = Date.now();
-        if (!this.hooks.has("record-lag")) {
-            return { readAt, source: "none", error: "no record-lag hook is configured" };
+        const source = "read-replica hook";
+        const unread = (error: string): ReplicaEvidence => ({
+            readAt,
+            source,
+            replicatesExpected: false,
+            replication: error,
+            appliedAll: false,
+            error,
+        });
+        if (!this.hooks.has("read-replica")) {
+            return unread("no read-replica hook is configured");
         }
-        const body = await this.hooks.post("record-lag", { region: this.region }, context);
-        const source = "record-lag hook";
+        let body: string;
+        try {
+            body = await this.hooks.post("read-replica", { region: this.region }, context);
+        } catch (err) {
+            return unread((err as Error).message);
+        }
         let parsed: unknown;
         try {
             parsed = JSON.parse(body);
         } catch {
-            return { readAt, source, error: `the hook's body is not JSON: ${body.slice(0, 80)}` };
+            return unread(`the hook's body is not JSON: ${body.slice(0, 80)}`);
         }
-        const lag = (parsed as { lagSeconds?: unknown } | null)?.lagSeconds;
-        if (typeof lag !== "number" || !Number.isFinite(lag) || lag < 0) {
-            return { readAt, source, error: `expected {"lagSeconds": <number of seconds>}, got ${body.slice(0, 80)}` };
+        const { lastBeatAt, stoppedBy, replicatesExpected } = (parsed ?? {}) as Record<string, unknown>;
+        const seconds = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+        if (!seconds(lastBeatAt) || !seconds(stoppedBy) || (replicatesExpected !== undefined && typeof replicatesExpected !== "boolean")) {
+            return unread(
+                `expected {"lastBeatAt": <Unix seconds>, "stoppedBy": <Unix seconds>, "replicatesExpected": <true|false>}, got ${body.slice(0, 120)}`,
+            );
         }
-        return { seconds: lag, readAt, source };
+        const replicates = replicatesExpected !== false;
+        return {
+            readAt,
+            source,
+            replicatesExpected: replicates,
+            replication: replicates
+                ? "a replica of the writer, as the read-replica hook says"
+                : "NOT a replica of the writer, as the read-replica hook says",
+            appliedAll: true,
+            lastBeatAt: lastBeatAt as number,
+            stoppedBy: stoppedBy as number,
+        };
     }
 
     async promote(context: ActionContext): Promise<PromotionProgress> {
@@ -166,9 +207,9 @@ export class LocalDatabase implements DatabaseAdapter {
     async readiness(): Promise<ReadinessCheck[]> {
         return Promise.all([
             this.hooks.readiness(
-                "record-lag",
+                "read-replica",
                 this.lagRequired,
-                this.lagRequired ? "the RPO guard (--max-lag) would hold every promotion" : "the lag would not be recorded",
+                this.lagRequired ? "the RPO guard (--max-lag) would hold every failover" : "the loss window would not be known",
             ),
             this.hooks.readiness("promote", true),
         ]);
@@ -307,7 +348,7 @@ export interface LocalAdapterOptions {
     readonly region: string;
     readonly actionTimeoutMs: number;
     readonly leaseMs: number;
-    /** The RPO guard is on (`--max-lag`): the record-lag hook is then required. */
+    /** The RPO guard is on (`--max-lag`): the read-replica hook is then required. */
     readonly lagRequired: boolean;
 }
 

@@ -2,8 +2,10 @@
  * The decision core: pure functions, no I/O, no clock of their own.
  *
  *   healthy --failed round--> suspect(n) --n reaches maxFail--> failing-over(step) --> failed-over
- *      ^                          |
- *      +-------good round---------+        (failing-over and failed-over ignore rounds)
+ *      ^                          |                   |
+ *      +-------good round---------+                   +--assessment fails--> held (nothing changed;
+ *                                                        clears when the writer renews its lease)
+ *   (failing-over, failed-over and held ignore rounds here: the controller handles a hold)
  *
  * A round fails only when at least `quorum` vantage points report failure, so one broken
  * network path cannot trigger a failover; a vantage point that could not look (an API error, a
@@ -13,7 +15,7 @@
  * automatic failback: `failed-over` is terminal until an operator re-arms the controller.
  */
 
-export const PHASES = ["healthy", "suspect", "failing-over", "failed-over"] as const;
+export const PHASES = ["healthy", "suspect", "failing-over", "failed-over", "held"] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Thresholds {
@@ -57,7 +59,7 @@ export type Decision =
      */
     | { readonly kind: "lease-held"; readonly consecutiveFailedRounds: number }
     /** The decision is already made (or carried out); rounds no longer change anything. */
-    | { readonly kind: "ignored"; readonly phase: "failing-over" | "failed-over" };
+    | { readonly kind: "ignored"; readonly phase: "failing-over" | "failed-over" | "held" };
 
 export function roundFailed(outcome: RoundOutcome, quorum: number): boolean {
     return outcome.failures >= quorum;
@@ -65,7 +67,7 @@ export function roundFailed(outcome: RoundOutcome, quorum: number): boolean {
 
 /** The next watch state and what the round decided. */
 export function decide(watch: Watch, outcome: RoundOutcome, thresholds: Thresholds): { next: Watch; decision: Decision } {
-    if (watch.phase === "failing-over" || watch.phase === "failed-over") {
+    if (watch.phase === "failing-over" || watch.phase === "failed-over" || watch.phase === "held") {
         return { next: watch, decision: { kind: "ignored", phase: watch.phase } };
     }
     if (!roundFailed(outcome, thresholds.quorum)) {

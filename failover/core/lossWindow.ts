@@ -11,12 +11,14 @@
  *
  *     (last applied beat, fence]      both on the old writer's database clock
  *
- * The fence end is known in one of two ways:
+ * The fence end is known in one of these ways:
  *   published      a planned switchover: the old writer fenced itself and published its GTID
  *                  set; the standby applied all of it, so nothing is missing (RPO 0)
  *   lease-timing   the lease's last renewal carried the deadline it let the database keep
  *                  (anchor + (L - m), on that database's clock); the database's event locks the
  *                  application out within F of it. So the fence lies at or before deadline + F.
+ *   reported       no writer lease: the adapter says when the old writer stopped (a hook world
+ *                  that fences its own writer vouches for it).
  *
  * Both ends are read from the old writer's own clock, so no clock offset between hosts enters
  * the window (FAILOVER-SAFETY.md allows for one, e; here it is 0 by construction). The window
@@ -43,6 +45,12 @@ export interface ReplicaEvidence {
     /** The GTID sets it received and applied, where the server says. */
     readonly receivedGtid?: string;
     readonly appliedGtid?: string;
+    /**
+     * When the old writer stopped taking writes at the latest (Unix seconds, its clock), where the
+     * adapter itself knows: a world without a writer lease whose hooks fence their own writer.
+     * The lease's deadline, where there is one, is the fence end instead.
+     */
+    readonly stoppedBy?: number;
     /** Why nothing could be read. */
     readonly error?: string;
 }
@@ -63,7 +71,7 @@ export interface LossWindow {
     /** to - from, never negative: the most seconds of acknowledged writes that may be missing. */
     readonly seconds: number;
     /** How the fence end is known. */
-    readonly fence: "published" | "lease-timing";
+    readonly fence: "published" | "lease-timing" | "reported";
     /** The exact transactions missing, where the old writer's GTID set is known ("" when none). */
     readonly missingGtid?: string;
     readonly detail: string;
@@ -110,9 +118,20 @@ export function lossWindow(
                     : `the old writer fenced itself at ${at(published.fencedAt)} (GTID ${published.gtid}); the standby had not applied all of it`,
         };
     }
-    if (lease?.deadline === undefined) {
+    if (lease?.deadline === undefined && evidence.stoppedBy === undefined) {
         return {
             unknown: `the lease${lease === undefined ? " is missing" : ` (epoch ${lease.epoch}) carries no database deadline`}: when the old writer stopped is not known`,
+        };
+    }
+    if (lease?.deadline === undefined) {
+        const to = evidence.stoppedBy!;
+        const from = Math.min(evidence.lastBeatAt, to);
+        return {
+            from,
+            to,
+            seconds: to - from,
+            fence: "reported",
+            detail: `writes the old writer committed after its last heartbeat on the standby (${at(from)}) and before it stopped, at ${at(to)} as ${evidence.source} reports`,
         };
     }
     const to = lease.deadline + fenceMs / 1000;
@@ -135,13 +154,16 @@ export type AcceptedLoss = { readonly seconds: number } | "any";
 export type LossVerdict = { readonly proceed: true; readonly reason: string } | { readonly proceed: false; readonly reason: string };
 
 /**
- * The RPO guard on the window: within the budget (or no budget), or within what an operator
- * accepted. An unknown window is over any budget, and only `any` accepts it.
+ * The RPO guard on the window: within the budget (or no budget: the guard is off), or within
+ * what an operator accepted. An unknown window is over any budget, and only `any` accepts it.
  */
 export function lossVerdict(window: LossWindow | UnknownWindow, budgetSeconds: number | undefined, accepted?: AcceptedLoss): LossVerdict {
     if (!isKnown(window)) {
         if (accepted === "any") {
             return { proceed: true, reason: `an operator accepted any loss (the window is unknown: ${window.unknown})` };
+        }
+        if (budgetSeconds === undefined) {
+            return { proceed: true, reason: `the RPO guard is off (the window is unknown: ${window.unknown})` };
         }
         return { proceed: false, reason: `the loss window is unknown (${window.unknown}); an unknown loss counts as over any budget` };
     }

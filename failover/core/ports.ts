@@ -4,7 +4,8 @@
  * (Global Accelerator, RDS, SNS, DynamoDB) and a drill's adapters slot in behind the same
  * interfaces. Every action is idempotent: called twice, it does the work once.
  */
-import type { ControllerState, FailoverRecord, LagReading } from "./state";
+import type { LossWindow, ReplicaEvidence, UnknownWindow } from "./lossWindow";
+import type { ControllerState, FailoverRecord, Vote } from "./state";
 import type { WriterLeaseRecord } from "./writerLease";
 
 export interface ActionContext {
@@ -47,9 +48,21 @@ export interface DatabaseAdapter {
      * unreachable old writer is not an error: the result says it could not be fenced.
      */
     fenceOldWriter(region: string, context: ActionContext): Promise<ActionResult>;
-    /** The standby writer's replication lag now. A lag that cannot be read is a reading without seconds. */
-    readLag(context: ActionContext): Promise<LagReading>;
-    /** Starts the promotion, or reports on one already started. Called until it reports `writable`. */
+    /** Undoes `fenceOldWriter` (an `abort` before the promotion): the old writer takes writes again. */
+    unfenceOldWriter(region: string, context: ActionContext): Promise<ActionResult>;
+    /**
+     * What the standby's replica shows, read without acting: whether it replicates the writer it
+     * is expected to, and, after waiting up to `waitMs` until it has applied everything it
+     * received, the newest heartbeat of the old writer it applied (failover/core/lossWindow.ts).
+     * What cannot be read is an `error` in the evidence, not a rejection.
+     */
+    readReplica(context: Pick<ActionContext, "signal">, waitMs: number): Promise<ReplicaEvidence>;
+    /**
+     * Starts the promotion, or reports on one already started. Called until it reports
+     * `writable`. A standby that is no longer a replica counts as promoted only when
+     * `context.failover.promotionRequestedAt` says this failover asked for it; otherwise it
+     * throws: it may be a writer of days ago, or another's.
+     */
     promote(context: ActionContext): Promise<PromotionProgress>;
     readiness(): Promise<ReadinessCheck[]>;
 }
@@ -60,13 +73,19 @@ export interface FailoverReport {
     readonly to: string;
     /** The writer lease taken (its new epoch), or why there was none. */
     readonly lease: string;
-    readonly trigger: "automatic" | "manual";
+    /** How the old writer's fence is known: the lease's timing, its own published fence, or not at all. */
+    readonly fence: string;
+    readonly trigger: FailoverRecord["trigger"];
     readonly decidedAt: number;
     readonly suspectSince?: number;
+    /** Each vantage point's vote in the round that decided. */
+    readonly votes?: readonly Vote[];
     readonly steps: readonly { readonly step: string; readonly completedAt: number; readonly detail?: string }[];
-    readonly lagSeconds?: number;
+    /** The loss window (an upper bound), or why it is unknown. */
+    readonly lossWindow?: LossWindow | UnknownWindow;
     readonly dataAtRisk: string;
-    readonly acceptedDataLoss: boolean;
+    /** What an operator accepted, if anything. */
+    readonly accepted?: string;
 }
 
 export interface Notifier {
@@ -130,6 +149,12 @@ export interface WriterLeaseStore {
      * the fencing token. LeaseChangedError when it changed since.
      */
     take(holder: string, seen: WriterLeaseRecord, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    /**
+     * Gives the lease this region took back to `to` (an `abort` before the promotion): a write
+     * conditional on `holder` still holding `epoch`, bumping the epoch again, so the old
+     * writer's agent finds its region the holder and reopens its database.
+     */
+    handBack(holder: string, epoch: number, to: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
     readiness(): Promise<ReadinessCheck[]>;
 }
 

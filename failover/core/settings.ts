@@ -27,12 +27,17 @@ export const TIMEOUT_SECONDS: Range = { min: 0.005, max: 3600, integer: false };
 /** The default timeout: the interval, capped here. */
 export const DEFAULT_TIMEOUT_CAP_SECONDS = 5;
 
-/** Replication lag budget for an automatic promotion (the RPO guard). */
+/** The RPO budget: the loss window (seconds, an upper bound) a failover may go on with. */
 export const MAX_LAG_SECONDS: Range = { min: 0, max: 86_400, integer: false };
 
-/** How long the RPO guard re-reads the lag before it gives up and asks for a manual decision. */
+/** How long the assessment waits for the standby to apply what it received before it reads the loss window. */
 export const LAG_WAIT_SECONDS: Range = { min: 0, max: 3600, integer: false };
 export const DEFAULT_LAG_WAIT_SECONDS = 30;
+
+/** The recovery block after a completed failover (no automatic one within it). */
+export const RECOVERY_BLOCK_SECONDS: Range = { min: 0, max: 30 * 86_400, integer: false };
+/** An hour, like orchestrator's RecoveryPeriodBlockSeconds: a second failure during the failback is a person's call. */
+export const DEFAULT_RECOVERY_BLOCK_SECONDS = 3600;
 
 /** Extra attempts of a failed step within one run, with exponential backoff and jitter. */
 export const RETRIES: Range = { min: 0, max: 20, integer: true };

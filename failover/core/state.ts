@@ -5,34 +5,56 @@
  * completed.
  */
 import { Phase, PHASES, Roles } from "./decision";
+import { type AcceptedLoss, isKnown, type LossWindow, type ReplicaEvidence, type UnknownWindow } from "./lossWindow";
+import type { ReadinessCheck } from "./ports";
+import type { WriterLeaseRecord } from "./writerLease";
 
 /**
- * The failover, in order. Each step is idempotent: safe to run twice, safe to resume after a
- * crash in the middle of it.
- *   take-lease    take the writer lease (failover/core/writerLease.ts) once it has lapsed: a
- *                 write conditional on the version watched for a whole lease, bumping the epoch.
- *                 From here the old writer's database refuses application writes by itself.
- *                 A lease its holder renews meanwhile stands the failover down, with nothing done
+ * The failover, in order. Before the first step, an assessment that changes nothing (the lease
+ * seen lapsed, the standby replicating the writer, every precondition, the loss window within
+ * its budget); a failed assessment is a hold with nothing changed (phase `held`). Each step is
+ * idempotent: safe to run twice, safe to resume after a crash in the middle of it.
+ *   take-lease    take the writer lease (failover/core/writerLease.ts) at exactly the version
+ *                 the assessment saw lapse: a conditional write bumping the epoch. From here the
+ *                 old writer's database refuses application writes by itself. A lease its holder
+ *                 renewed meanwhile stands the failover down, with nothing done
  *   fence         stop traffic to the failed site: take its load balancer out of its endpoint
  *                 group and set the dial to 0 (not weight 0: Global Accelerator may still send
  *                 a weight-0 endpoint traffic when it fails open; lib/accelerator.ts), and make
  *                 its writer refuse writes where it still answers
- *   record-lag    read the standby writer's replication lag before promoting: the data at risk
- *   promote       promote the standby writer and wait until it accepts writes
+ *   promote       promote the standby writer and wait until it accepts writes (the request is
+ *                 recorded before it is made: a standalone standby counts as promoted only then)
  *   move-traffic  send traffic to this site: its load balancer into its group at weight 128,
  *                 dial 100 (lib/accelerator.ts trafficFor("writer"))
  *   notify        tell people what was done and what may be lost
+ * Between take-lease and promote an operator may `abort`: the lease goes back to the old
+ * writer, traffic and its fence are undone. From promote on there is no undo.
  */
-export const STEPS = ["take-lease", "fence", "record-lag", "promote", "move-traffic", "notify"] as const;
+export const STEPS = ["take-lease", "fence", "promote", "move-traffic", "notify"] as const;
 export type StepName = (typeof STEPS)[number];
 
-/** What was read of the standby writer's replication lag. `seconds` undefined: it could not be read. */
-export interface LagReading {
-    readonly seconds?: number;
-    readonly readAt: number;
-    /** Where the number came from (a hook URL, a metric) or why there is none. */
-    readonly source: string;
-    readonly error?: string;
+/** A step of an earlier version, accepted in a stored state and dropped (the loss window replaced it). */
+const RETIRED_STEPS = ["record-lag"];
+
+/** The assessment before any side effect: what was read, and what it decided. */
+export interface Assessment {
+    readonly at: number;
+    /** The lease as seen lapsed: the version take-lease takes (undefined: no writer lease configured). */
+    readonly lease?: WriterLeaseRecord;
+    readonly evidence?: ReplicaEvidence;
+    readonly window: LossWindow | UnknownWindow;
+    /** Every precondition, read without acting. */
+    readonly checks: readonly ReadinessCheck[];
+    readonly proceed: boolean;
+    /** Why it proceeds or holds, for people. */
+    readonly reason: string;
+}
+
+/** One vantage point's vote in the round that decided. */
+export interface Vote {
+    readonly name: string;
+    readonly vote: "up" | "down" | "abstained";
+    readonly detail?: string;
 }
 
 export interface CompletedStep {
@@ -44,26 +66,37 @@ export interface CompletedStep {
 }
 
 export interface FailoverRecord {
-    readonly trigger: "automatic" | "manual";
+    readonly trigger: "automatic" | "manual" | "switchover";
     readonly decidedAt: number;
     /** The region that failed (the writer region when the decision was made). */
     readonly from: string;
     /** This controller's region, which becomes the writer. */
     readonly to: string;
+    /** What each vantage point said in the round that decided (automatic failovers). */
+    readonly votes?: readonly Vote[];
     readonly completed: readonly CompletedStep[];
     /** The step under way (written before it starts, so a crash leaves a trace). */
     readonly current?: { readonly step: StepName; readonly startedAt: number; readonly attempts: number; readonly lastError?: string };
-    readonly lag?: LagReading;
+    /** The latest assessment (the one the failover went on with, or the hold's). */
+    readonly assessment?: Assessment;
     /** The writer lease this failover took: its new epoch (the fencing token) and whose it was. */
     readonly lease?: { readonly epoch: number; readonly takenAt: number; readonly previousHolder: string; readonly previousEpoch: number };
     /** The failover stood down before any side effect (the writer renewed its lease): why, and when. */
     readonly stoodDown?: { readonly at: number; readonly reason: string };
-    /** An operator accepted the loss of data over the RPO budget (`failover --accept-data-loss`). */
-    readonly acceptedDataLossAt?: number;
-    /** The RPO guard holds the promotion until an operator decides. */
+    /** A loss an operator accepted (`failover --accept-loss`), and when. */
+    readonly accepted?: { readonly loss: AcceptedLoss; readonly at: number };
+    /** The assessment held the failover (nothing changed) since then, and why. */
     readonly heldSince?: number;
     readonly heldReason?: string;
+    /** The hold cleared by itself (the writer renewed its lease): nothing was ever changed. */
+    readonly clearedAt?: number;
+    /** An operator aborted it between the take and the promotion: the lease handed back, traffic and fence undone. */
+    readonly abortedAt?: number;
+    /** The promotion was requested (recorded before the request is made). */
+    readonly promotionRequestedAt?: number;
     readonly completedAt?: number;
+    /** An operator re-armed the controller after it (the recovery block counts from the failover's completion). */
+    readonly rearmedAt?: number;
 }
 
 export interface ControllerState extends Roles {
@@ -88,45 +121,16 @@ export function nextStep(record: FailoverRecord): StepName | undefined {
     return STEPS.find((s) => !done.has(s));
 }
 
-export type RpoVerdict = { readonly promote: true; readonly reason: string } | { readonly promote: false; readonly reason: string };
-
-/**
- * The RPO guard. Without a budget it is off. With one, a lag that is missing, unreadable or
- * over the budget holds the promotion, unless an operator has accepted the data loss.
- */
-export function rpoVerdict(lag: LagReading | undefined, maxLagSeconds: number | undefined, acceptedDataLoss: boolean): RpoVerdict {
-    const measured = lag?.seconds === undefined ? "unknown" : `${lag.seconds} s`;
-    if (acceptedDataLoss) {
-        return { promote: true, reason: `an operator accepted the data loss (replication lag ${measured})` };
+/** What the operator is told may be lost, from the assessment's window. */
+export function dataAtRisk(record: FailoverRecord): string {
+    const window = record.assessment?.window;
+    if (window === undefined) {
+        return "unknown: no assessment was made";
     }
-    if (maxLagSeconds === undefined) {
-        return { promote: true, reason: `the RPO guard is off (replication lag ${measured})` };
+    if (!isKnown(window)) {
+        return `unknown: ${window.unknown}`;
     }
-    if (lag === undefined || lag.seconds === undefined) {
-        const why = lag?.error ? `: ${lag.error}` : "";
-        return {
-            promote: false,
-            reason: `replication lag could not be read${why}; unreadable lag counts as over the budget of ${maxLagSeconds} s`,
-        };
-    }
-    if (lag.seconds > maxLagSeconds) {
-        return { promote: false, reason: `replication lag ${lag.seconds} s is over the budget of ${maxLagSeconds} s` };
-    }
-    return { promote: true, reason: `replication lag ${lag.seconds} s is within the budget of ${maxLagSeconds} s` };
-}
-
-/** What the operator is told may be lost. */
-export function dataAtRisk(lag: LagReading | undefined): string {
-    if (lag === undefined) {
-        return "unknown: the replication lag was not recorded";
-    }
-    if (lag.seconds === undefined) {
-        return `unknown: the replication lag could not be read (${lag.error ?? lag.source})`;
-    }
-    if (lag.seconds === 0) {
-        return "none expected: the standby writer reported no replication lag before promotion";
-    }
-    return `up to the last ${lag.seconds} s of writes to the old writer, as the standby writer's replication lag read before promotion`;
+    return window.missingGtid === "" ? `none: ${window.detail}` : `up to ${window.seconds.toFixed(1)} s of writes: ${window.detail}`;
 }
 
 export class StateFormatError extends Error {}
@@ -155,7 +159,7 @@ export function parseState(raw: unknown, where: string): ControllerState {
     if (!isNumber(s.consecutiveFailedRounds) || s.consecutiveFailedRounds < 0 || !isNumber(s.updatedAt)) {
         fail("consecutiveFailedRounds and updatedAt must be numbers");
     }
-    const needsRecord = s.phase === "failing-over" || s.phase === "failed-over";
+    const needsRecord = s.phase === "failing-over" || s.phase === "failed-over" || s.phase === "held";
     if (needsRecord !== (s.failover !== undefined)) {
         fail(`phase ${String(s.phase)} ${needsRecord ? "without" : "with"} a failover record`);
     }
@@ -165,10 +169,13 @@ export function parseState(raw: unknown, where: string): ControllerState {
             fail("failover record needs completed, decidedAt, from and to");
         }
         for (const c of f.completed as unknown[]) {
-            if (!STEPS.includes((c as CompletedStep).step)) {
-                fail(`unknown completed step ${JSON.stringify((c as CompletedStep).step)}`);
+            const step = (c as CompletedStep).step;
+            if (!STEPS.includes(step) && !RETIRED_STEPS.includes(step)) {
+                fail(`unknown completed step ${JSON.stringify(step)}`);
             }
         }
+        // A retired step done by an earlier version is not a step any more.
+        (f as { completed: CompletedStep[] }).completed = (f.completed as CompletedStep[]).filter((c) => STEPS.includes(c.step));
     }
     if (s.history !== undefined && !Array.isArray(s.history)) {
         fail("history must be a list of failover records");

@@ -17,7 +17,8 @@ import { call, clientConfig } from "../adapters/aws/calls";
 import { WriterAgent } from "../agent/agent";
 import { MysqlFence } from "../agent/fence";
 import { AGENT_METRICS, METRIC_DIMENSION, METRIC_NAMESPACE } from "../core/settings";
-import { parseAgentConfig } from "./agentConfig";
+import { type AgentConfig, parseAgentConfig } from "./agentConfig";
+import type { PoolOptions } from "mysql2/promise";
 import { emfLine, jsonLog } from "./emf";
 
 /** How long one invocation runs the agent: a little over the schedule's minute, so runs overlap. */
@@ -28,13 +29,25 @@ interface LambdaContext {
 }
 
 /** A secret's {username, password}. */
-async function credentials(client: SecretsManagerClient, secretId: string): Promise<{ username: string; password: string }> {
+export async function credentials(client: SecretsManagerClient, secretId: string): Promise<{ username: string; password: string }> {
     const out = await call("secretsmanager:GetSecretValue", secretId, () => client.send(new GetSecretValueCommand({ SecretId: secretId })));
     const value = JSON.parse(out.SecretString ?? "{}") as { username?: unknown; password?: unknown };
     if (typeof value.username !== "string" || typeof value.password !== "string") {
         throw new Error(`${secretId}: expected a JSON secret with "username" and "password"`);
     }
     return { username: value.username, password: value.password };
+}
+
+/** This region's database as its master user: RDS requires TLS (require_secure_transport), so its CA bundle, verified. */
+export function masterConnection(cfg: AgentConfig, master: { username: string; password: string }): PoolOptions {
+    return {
+        host: cfg.dbHost,
+        port: cfg.dbPort,
+        user: master.username,
+        password: master.password,
+        ssl: { ca: rdsCertificates.ca, rejectUnauthorized: true },
+        connectTimeout: 2000,
+    };
 }
 
 export async function agentHandler(_event: unknown, context: LambdaContext): Promise<{ holder: boolean; renewals: number }> {
@@ -45,15 +58,7 @@ export async function agentHandler(_event: unknown, context: LambdaContext): Pro
         throw new Error(`${cfg.appSecret}: username ${JSON.stringify(app.username)}, expected ${cfg.appUser}`);
     }
     const fence = new MysqlFence({
-        connection: {
-            host: cfg.dbHost,
-            port: cfg.dbPort,
-            user: master.username,
-            password: master.password,
-            // RDS requires TLS (require_secure_transport): its CA bundle, verified.
-            ssl: { ca: rdsCertificates.ca, rejectUnauthorized: true },
-            connectTimeout: 2000,
-        },
+        connection: masterConnection(cfg, master),
         schema: { schema: cfg.schema, appUser: cfg.appUser, appHost: "%", appSchemas: cfg.appSchemas, killProcedure: "mysql.rds_kill" },
     });
     // Short per-call timeouts: a renewal that waits longer than renewTimeoutMs has failed anyway.

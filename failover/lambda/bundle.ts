@@ -10,10 +10,8 @@ import * as path from "path";
 import { bundleNodeProgram, NODE_MAJOR } from "../../lib/bundle";
 
 export const LAMBDA_RUNTIME = `nodejs${NODE_MAJOR}.x`;
-/** Each function's handler in the bundle (failover/lambda/index.ts). */
-export const LAMBDA_HANDLER = "index.handler";
-export const AGENT_HANDLER = "index.agentHandler";
-export const WITNESS_HANDLER = "index.witnessHandler";
+/** Each function's handler in the bundle (failover/lambda/index.ts): named in lib/failoverNaming.ts, which the policies read too. */
+export { AGENT_HANDLER, LAMBDA_HANDLER, REPLICA_READER_HANDLER, WITNESS_HANDLER } from "../../lib/failoverNaming";
 const ENTRY = path.join(__dirname, "index.ts");
 
 /** Builds into `outDir/index.js` and returns that path. */

@@ -37,6 +37,11 @@ export interface LambdaConfig {
     readonly standbyIdentifier: string;
     readonly expectedSourceArn: string;
     readonly oldWriterIdentifier: string;
+    /**
+     * The replica reader: a function in this site's VPC (components/writerAgent.ts) that reads
+     * the standby's replica over SQL for the loss window; the controller runs outside the VPC.
+     */
+    readonly replicaReaderFunction: string;
     /** The applications' database secret (in the standby region, the replica of the writer region's). */
     readonly credentialsSecret: string;
     /**
@@ -52,6 +57,8 @@ export interface LambdaConfig {
     readonly maxLagSeconds?: number;
     readonly lagWaitSeconds: number;
     readonly leaseSeconds: number;
+    /** No automatic failover this long after the last one completed. @default settings.DEFAULT_RECOVERY_BLOCK_SECONDS */
+    readonly recoveryBlockSeconds: number;
 }
 
 export class LambdaConfigError extends Error {}
@@ -95,6 +102,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         standbyIdentifier: text("standbyIdentifier"),
         expectedSourceArn: text("expectedSourceArn"),
         oldWriterIdentifier: text("oldWriterIdentifier"),
+        replicaReaderFunction: text("replicaReaderFunction"),
         credentialsSecret: text("credentialsSecret"),
         httpProbes: probes,
         expectBody: typeof value.expectBody === "string" ? value.expectBody : undefined,
@@ -105,6 +113,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         maxLagSeconds: value.maxLagSeconds === undefined ? undefined : num("maxLagSeconds", settings.MAX_LAG_SECONDS),
         lagWaitSeconds: num("lagWaitSeconds", settings.LAG_WAIT_SECONDS, settings.DEFAULT_LAG_WAIT_SECONDS),
         leaseSeconds: num("leaseSeconds", settings.LEASE_SECONDS, 90),
+        recoveryBlockSeconds: num("recoveryBlockSeconds", settings.RECOVERY_BLOCK_SECONDS, settings.DEFAULT_RECOVERY_BLOCK_SECONDS),
     };
     if (config.region !== "" && config.region === config.writerRegion) {
         problems.push(

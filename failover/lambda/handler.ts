@@ -110,7 +110,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
         metrics(cfg.region, {
             [METRICS.phase]: PHASES.indexOf(state?.phase ?? "healthy"),
             [METRICS.ready]: ready ? 1 : 0,
-            [METRICS.held]: state?.failover?.heldSince !== undefined && state.phase === "failing-over" ? 1 : 0,
+            [METRICS.held]: state?.phase === "held" ? 1 : 0,
         });
     }
     log("end", { outcome });

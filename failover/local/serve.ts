@@ -20,14 +20,14 @@ async function serve(): Promise<void> {
     });
     const lag = Number(values.lag);
     if (!Number.isFinite(lag) || lag < 0) {
-        throw new Error(`--lag ${values.lag}: expected the replication lag record-lag reports, in seconds (0 or more)`);
+        throw new Error(`--lag ${values.lag}: expected the seconds of writes the replica lacks, as read-replica reports them (0 or more)`);
     }
     const site = await new Site(Number(values["site-port"])).start();
     const hooks = await new HookServer(Number(values["hooks-port"])).start();
-    hooks.behaviour["record-lag"] = { lagSeconds: lag };
+    hooks.behaviour["read-replica"] = { lagSeconds: lag };
     hooks.onAnyCall = (call) => process.stdout.write(`hook ${call.action} ${JSON.stringify(call.body.inputs)}\n`);
     process.stdout.write(
-        `writer site: ${site.url} (ok)\nhooks: http://127.0.0.1:${hooks.port}/<action> (record-lag answers {"lagSeconds": ${lag}})\n` +
+        `writer site: ${site.url} (ok)\nhooks: http://127.0.0.1:${hooks.port}/<action> (read-replica answers a loss window of ${lag} s)\n` +
             `type a mode to change the site (${MODES.join(", ")}); Ctrl-D or Ctrl-C stops\n`,
     );
     const input = createInterface({ input: process.stdin });

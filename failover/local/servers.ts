@@ -89,8 +89,14 @@ export interface HookCall {
 export interface HookBehaviour {
     /** Answer HTTP 500 this many times first. */
     failTimes?: number;
-    /** record-lag: the lag to report (a list is read in turn, the last one repeats). */
+    /**
+     * read-replica: how many seconds of the old writer's writes the replica lacks (its last
+     * heartbeat that long before the writer stopped, now); a list is read in turn, the last one
+     * repeats.
+     */
     lagSeconds?: number | number[] | "garbage";
+    /** read-replica: the standby replicates the expected writer (default true). */
+    replicatesExpected?: boolean;
     /** Never answer (a blocked action, for crash tests). */
     block?: boolean;
     /** Called when the action arrives, before the answer. */
@@ -113,7 +119,7 @@ export class HookServer {
     }
 
     /** `--hook` flags for every action. */
-    flags(actions = ["fence", "record-lag", "promote", "move-traffic", "notify"]): string[] {
+    flags(actions = ["fence", "read-replica", "promote", "move-traffic", "notify"]): string[] {
         return actions.flatMap((a) => ["--hook", `${a}=${this.url(a)}`]);
     }
 
@@ -140,7 +146,7 @@ export class HookServer {
     private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
         if (req.method === "HEAD") {
             // a hook path exists (and takes only POST); anything else is not there
-            const known = ["fence", "record-lag", "promote", "move-traffic", "notify"].includes((req.url ?? "").slice(1));
+            const known = ["fence", "read-replica", "promote", "move-traffic", "notify"].includes((req.url ?? "").slice(1));
             res.writeHead(known ? 405 : 404).end();
             return;
         }
@@ -170,15 +176,18 @@ export class HookServer {
             res.writeHead(500).end("injected failure");
             return;
         }
-        if (action === "record-lag") {
+        if (action === "read-replica") {
             const lags = b.lagSeconds ?? 0;
             if (lags === "garbage") {
                 res.writeHead(200).end("not json");
                 return;
             }
-            const seen = this.count("record-lag") - 1;
+            const seen = this.count("read-replica") - 1;
             const lag = Array.isArray(lags) ? lags[Math.min(seen, lags.length - 1)] : lags;
-            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ lagSeconds: lag }));
+            const now = Date.now() / 1000;
+            res.writeHead(200, { "content-type": "application/json" }).end(
+                JSON.stringify({ lastBeatAt: now - lag, stoppedBy: now, replicatesExpected: b.replicatesExpected ?? true }),
+            );
             return;
         }
         res.writeHead(200).end("done");

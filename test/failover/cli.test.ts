@@ -48,7 +48,7 @@ describe("failover CLI", () => {
             /watch: Unknown option '--max-fails'; allowed flags: --state, .*--max-fail/,
         ],
         ["a watch flag on another command", ["status", "--state", "s.json", "--interval", "1"], /status: Unknown option '--interval'/],
-        ["an unknown command", ["promote"], /unknown command promote; expected one of watch, status, failover, check/],
+        ["an unknown command", ["promote"], /unknown command promote; expected one of watch, status, failover, abort, check, rearm/],
         ["no --state", ["watch", ...probe], /watch: --state FILE is required/],
         ["no --probe", ["watch", "--state", "s.json"], /watch: at least one --probe NAME=URL is required/],
         ["a probe without a name", ["watch", "--state", "s.json", "--probe", "http://x"], /--probe http:\/\/x: expected NAME=URL/],
@@ -61,7 +61,7 @@ describe("failover CLI", () => {
         [
             "an unknown hook action",
             ["watch", "--state", "s.json", ...probe, "--hook", "reboot=http://127.0.0.1:9/"],
-            /--hook reboot=.*: reboot is not an action; expected one of fence, record-lag, promote, move-traffic, notify/,
+            /--hook reboot=.*: reboot is not an action; expected one of fence, read-replica, promote, move-traffic, notify/,
         ],
         [
             "a bad --expect-body",
@@ -95,12 +95,14 @@ describe("failover CLI", () => {
             "watch",
             "status",
             "failover",
+            "abort",
             "check",
             "rearm",
             "--probe NAME=URL",
-            "--accept-data-loss",
-            '{"lagSeconds": N}',
-            "4 the RPO guard holds",
+            "--accept-loss S|any",
+            "--recovery-block SECONDS",
+            '{"lastBeatAt": UNIX_S, "stoppedBy": UNIX_S, "replicatesExpected": true}',
+            "4 held with nothing changed",
         ]) {
             assert.ok(USAGE.includes(text), text);
         }
@@ -122,10 +124,11 @@ describe("failover CLI", () => {
             "--retries",
             "0",
             "--hook",
-            "fence=http://127.0.0.1:59/fence?token=s3cr3t",
+            "read-replica=http://127.0.0.1:59/read-replica?token=s3cr3t",
         ]);
-        assert.strictEqual(run.code, 1);
-        assert.match(run.stderr, /hook fence http:\/\/127\.0\.0\.1:59\/fence\?\.\.\.: /);
+        // The replica cannot be read: held, nothing changed, the hook named without its token.
+        assert.strictEqual(run.code, 4);
+        assert.match(run.stderr, /hook read-replica http:\/\/127\.0\.0\.1:59\/read-replica\?\.\.\.: /);
         assert.doesNotMatch(run.stdout + run.stderr + fs.readFileSync(state, "utf8"), /s3cr3t/);
         const creds = await runCli(["watch", "--state", state, "--probe", "a=http://user:pw@127.0.0.1:9/health"]);
         assert.strictEqual(creds.code, 2);

@@ -145,7 +145,7 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
         world.writableFromCall = 3;
         const { events, emit } = recorder();
         const controller = new Controller({ adapters: world.adapters(), probes: [], emit, clock }, options({ retries: 3 }));
-        assert.strictEqual(await controller.failover(false), "failed-over");
+        assert.strictEqual(await controller.failover(), "failed-over");
         assert.strictEqual(world.successes("promote"), 3);
         assert.deepStrictEqual(
             events.filter((e) => e.event === "action" && e.action === "promote").map((e) => e.status),
@@ -160,7 +160,7 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
         world.writableFromCall = Infinity;
         const opts = options({ retries: 3, promoteTimeoutMs: 50 });
         const first = new Controller({ adapters: world.adapters(), probes: [], emit: () => undefined, clock }, opts);
-        await assert.rejects(first.failover(false), (err: unknown) => {
+        await assert.rejects(first.failover(), (err: unknown) => {
             assert.ok(err instanceof StepFailedError);
             assert.match(err.message, /step promote failed after 1 attempt\(s\): the promoted writer did not accept writes within 0\.05 s/);
             return true;
@@ -169,7 +169,7 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
         world.writableFromCall = world.successes("promote") + 1;
         const second = new Controller({ adapters: world.adapters(), probes: [], emit: () => undefined, clock }, opts);
         assert.strictEqual(await second.watch(), "failed-over");
-        assert.deepStrictEqual([...new Set(world.calls.map((c) => c.step))], ["fence", "record-lag", "promote", "move-traffic", "notify"]);
+        assert.deepStrictEqual([...new Set(world.calls.map((c) => c.step))], ["fence", "promote", "move-traffic", "notify"]);
         assert.strictEqual(world.successes("fence"), 1);
     });
 
@@ -182,7 +182,7 @@ describe("failover controller mechanics (fake clock, in-memory adapters)", () =>
             }
         };
         const controller = new Controller({ adapters: world.adapters(), probes: [], emit: () => undefined, clock }, options());
-        await assert.rejects(controller.failover(false), /the lease was taken over/);
+        await assert.rejects(controller.failover(), /the lease was taken over/);
         assert.deepStrictEqual(
             world.calls.map((c) => c.step),
             ["fence"],

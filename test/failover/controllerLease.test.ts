@@ -83,7 +83,7 @@ describe("failover controller with a writer lease", () => {
         assert.strictEqual(world.state!.failover!.completed[0].step, "take-lease");
         assert.deepStrictEqual(
             world.calls.map((c) => c.step),
-            ["fence", "record-lag", "promote", "move-traffic", "notify"],
+            ["fence", "promote", "move-traffic", "notify"],
         );
         const report = events.find((e) => e.event === "report")!;
         assert.match(report.lease, /^epoch 2, taken from primary \(epoch 1\) after it lapsed$/);
@@ -92,7 +92,7 @@ describe("failover controller with a writer lease", () => {
     it("an operator's failover of a live writer stands down with nothing done: the writer renewed its lease while it waited", async () => {
         const { world, lease, controller, decisions } = setUp();
         lease.renewing = true;
-        assert.strictEqual(await controller.failover(true), "stood-down");
+        assert.strictEqual(await controller.failover("any"), "stood-down");
         assert.deepStrictEqual(world.calls, [], "no step acted");
         assert.deepStrictEqual(lease.takes, []);
         assert.strictEqual(world.state!.phase, "healthy");
@@ -104,7 +104,7 @@ describe("failover controller with a writer lease", () => {
     it("an operator's failover of a dead writer waits L + d on the controller's clock, then takes the lease", async () => {
         const { world, lease, controller, clock } = setUp();
         const start = clock.now();
-        assert.strictEqual(await controller.failover(true), "failed-over");
+        assert.strictEqual(await controller.failover("any"), "failed-over");
         assert.ok(clock.now() - start >= TIMING.leaseMs + TIMING.takeoverWaitMs, `${clock.now() - start} ms`);
         assert.deepStrictEqual(
             lease.takes.map((t) => t.epoch),
@@ -185,7 +185,7 @@ describe("failover controller with a writer lease: the take", () => {
             { adapters: { ...world.adapters(), writerLease: lease }, probes: [], emit: () => undefined, clock },
             options({ thresholds: { maxFail: 3, quorum: 2 }, leaseTiming: TIMING }),
         );
-        assert.equal(await controller.failover(true), "stood-down");
+        assert.equal(await controller.failover("any"), "stood-down");
         assert.ok(lease.renewedOnce, "the renewal came");
         assert.deepStrictEqual(lease.takes, [], "a freshly renewed lease was taken");
         assert.deepStrictEqual(world.calls, []);

@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { decide, Phase, roleProblem, roundFailed, Watch } from "../../failover/core/decision";
 import { checkRange, defaultQuorum, MAX_FAIL } from "../../failover/core/settings";
-import { dataAtRisk, FailoverRecord, initialState, nextStep, parseState, rpoVerdict, STEPS } from "../../failover/core/state";
+import type { LossWindow, UnknownWindow } from "../../failover/core/lossWindow";
+import { dataAtRisk, FailoverRecord, initialState, nextStep, parseState, STEPS } from "../../failover/core/state";
 
 const T = { maxFail: 3, quorum: 2 };
 const w = (phase: Phase, n: number): Watch => ({ phase, consecutiveFailedRounds: n });
@@ -69,30 +70,24 @@ describe("failover decision core", () => {
         assert.strictEqual(checkRange("--max-fail", 3, MAX_FAIL), undefined);
     });
 
-    describe("the RPO guard", () => {
-        const lag = (seconds?: number) => ({ seconds, readAt: 0, source: "test", ...(seconds === undefined ? { error: "timeout" } : {}) });
-        const table: [string, ReturnType<typeof lag> | undefined, number | undefined, boolean, boolean, RegExp][] = [
-            ["off without a budget", lag(500), undefined, false, true, /guard is off \(replication lag 500 s\)/],
-            ["off without a budget, lag unknown", undefined, undefined, false, true, /guard is off \(replication lag unknown\)/],
-            ["within the budget", lag(4), 5, false, true, /4 s is within the budget of 5 s/],
-            ["at the budget", lag(5), 5, false, true, /5 s is within/],
-            ["over the budget", lag(6), 5, false, false, /6 s is over the budget of 5 s/],
-            ["unreadable lag counts as over", lag(undefined), 5, false, false, /could not be read: timeout; unreadable lag counts as over/],
-            ["missing lag counts as over", undefined, 5, false, false, /could not be read; unreadable/],
-            ["an operator's acceptance overrides", lag(600), 5, true, true, /accepted the data loss \(replication lag 600 s\)/],
-        ];
-        for (const [name, reading, budget, accepted, promote, reason] of table) {
-            it(`${promote ? "promotes" : "holds"}: ${name}`, () => {
-                const verdict = rpoVerdict(reading, budget, accepted);
-                assert.strictEqual(verdict.promote, promote);
-                assert.match(verdict.reason, reason);
-            });
-        }
+    describe("what is at risk", () => {
+        const record = (window: LossWindow | UnknownWindow): FailoverRecord => ({
+            trigger: "automatic",
+            decidedAt: 0,
+            from: "primary",
+            to: "dr",
+            completed: [],
+            assessment: { at: 0, window, checks: [], proceed: true, reason: "" },
+        });
 
-        it("says what data is at risk", () => {
-            assert.match(dataAtRisk({ seconds: 12, readAt: 0, source: "t" }), /up to the last 12 s of writes/);
-            assert.match(dataAtRisk({ seconds: 0, readAt: 0, source: "t" }), /none expected/);
-            assert.match(dataAtRisk(undefined), /unknown: the replication lag was not recorded/);
+        it("says the window's width and what it is, none for a published fence, unknown with why", () => {
+            assert.match(
+                dataAtRisk(record({ from: 1, to: 13, seconds: 12, fence: "lease-timing", detail: "d" })),
+                /^up to 12.0 s of writes: d$/,
+            );
+            assert.match(dataAtRisk(record({ from: 1, to: 1, seconds: 0, fence: "published", missingGtid: "", detail: "d" })), /^none: d$/);
+            assert.match(dataAtRisk(record({ unknown: "no heartbeat" })), /^unknown: no heartbeat$/);
+            assert.match(dataAtRisk({ ...record({ unknown: "x" }), assessment: undefined }), /unknown: no assessment was made/);
         });
     });
 
@@ -106,7 +101,7 @@ describe("failover decision core", () => {
         });
 
         it("run in the documented order", () => {
-            assert.deepStrictEqual([...STEPS], ["take-lease", "fence", "record-lag", "promote", "move-traffic", "notify"]);
+            assert.deepStrictEqual([...STEPS], ["take-lease", "fence", "promote", "move-traffic", "notify"]);
         });
 
         it("resume at the first step not completed", () => {
@@ -121,6 +116,27 @@ describe("failover decision core", () => {
 
         it("accepts the state it writes", () => {
             assert.deepStrictEqual(parseState(JSON.parse(JSON.stringify(good)), "s.json"), good);
+        });
+
+        it("accepts a failover an earlier version left under way, dropping its retired record-lag step", () => {
+            const step = (name: string) => ({ step: name, startedAt: 1, completedAt: 2, attempts: 1 });
+            const earlier = {
+                ...good,
+                phase: "failing-over",
+                failover: {
+                    trigger: "automatic",
+                    decidedAt: 1,
+                    from: "primary",
+                    to: "dr",
+                    completed: ["take-lease", "fence", "record-lag"].map(step),
+                },
+            };
+            const parsed = parseState(earlier, "s.json");
+            assert.deepStrictEqual(
+                parsed.failover!.completed.map((c) => c.step),
+                ["take-lease", "fence"],
+            );
+            assert.strictEqual(nextStep(parsed.failover!), "promote");
         });
 
         const bad: [string, unknown, RegExp][] = [

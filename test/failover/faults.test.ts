@@ -8,7 +8,9 @@ import * as os from "os";
 import * as path from "path";
 import { CliRun, eventsOf, HookServer, runCli, Site, SiteMode } from "../support/failoverServers";
 
-const STEPS = ["fence", "record-lag", "promote", "move-traffic", "notify"];
+const STEPS = ["fence", "promote", "move-traffic", "notify"];
+/** The hooks a failover calls: the assessment reads the replica first (it changes nothing), then the steps. */
+const CALLS = ["read-replica", ...STEPS];
 /** Fast rounds: 50 ms apart, a 40 ms probe timeout, quick retries (for tests that only need failed rounds). */
 const FAST = ["--interval", "0.05", "--timeout", "0.04", "--max-fail", "3", "--retry-delay", "0.01", "--lease", "2"];
 /** Where the failure's kind is asserted, a timeout no busy machine reaches on a refused or answered probe (later flags win). */
@@ -64,8 +66,8 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             );
             const decision = eventsOf(run, "decision").find((d) => d.decision === "fail-over");
             assert.strictEqual(decision?.consecutiveFailedRounds, 3);
-            assert.deepStrictEqual(hooks.actions(), STEPS);
-            assert.deepStrictEqual(hooks.calls[0].body.inputs, { region: "primary" });
+            assert.deepStrictEqual(hooks.actions(), CALLS);
+            assert.deepStrictEqual(hooks.calls[1].body.inputs, { region: "primary" });
             assert.deepStrictEqual(hooks.calls[3].body.inputs, { to: "dr", from: "primary" });
             assert.strictEqual(readState().phase, "failed-over");
             assert.deepStrictEqual(
@@ -215,7 +217,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         hooks.behaviour.fence = { onCall: () => site.set("ok") };
         const first = await runCli(watch(["--for", "5"]));
         assert.strictEqual(first.code, 0, first.stderr);
-        assert.deepStrictEqual(hooks.actions(), STEPS);
+        assert.deepStrictEqual(hooks.actions(), CALLS);
         // The site is healthy again: a new watch on the same state does nothing at all.
         const second = await runCli(watch(["--for", "0.3"]));
         assert.strictEqual(second.code, 0, second.stderr);
@@ -224,25 +226,48 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             ["already-failed-over"],
         );
         assert.strictEqual(eventsOf(second, "probe").length, 0);
-        assert.deepStrictEqual(hooks.actions(), STEPS);
+        assert.deepStrictEqual(hooks.actions(), CALLS);
+        assert.match(second.stderr, /this controller watches again only once an operator re-arms it/);
     });
 
-    it("rearm files a completed failover under history and watches again; it refuses a state that has not failed over", async () => {
+    it("rearm files a completed failover under history and watches again, only once the standby replicates the writer; it refuses a state that has not failed over", async () => {
         await site.set("down");
         assert.strictEqual((await runCli(watch(["--for", "5"]))).code, 0);
-        const rearm = await runCli(["rearm", "--state", state(), "--yes"]);
+        // Not rebuilt yet: the standby replicates another writer (or is still the promoted one).
+        hooks.behaviour["read-replica"] = { replicatesExpected: false };
+        const early = await runCli(["rearm", "--state", state(), "--yes", ...hooks.flags()]);
+        assert.strictEqual(early.code, 1);
+        assert.match(early.stderr, /not re-armed: standby replicates the writer: NOT a replica of the writer/);
+        assert.strictEqual(readState().phase, "failed-over", "nothing changed");
+        hooks.behaviour["read-replica"] = {};
+        const rearm = await runCli(["rearm", "--state", state(), "--yes", ...hooks.flags()]);
         assert.strictEqual(rearm.code, 0, rearm.stderr);
         const saved = readState();
         assert.strictEqual(saved.phase, "healthy");
         assert.strictEqual(saved.failover, undefined);
         assert.deepStrictEqual(
             saved.history.map((f: any) => f.completed.length),
-            [6],
+            [5],
         );
-        assert.match(rearm.stderr, /earlier failovers \(re-armed since\): 1, the latest primary -> dr completed/);
-        const again = await runCli(["rearm", "--state", state(), "--yes"]);
+        assert.ok(saved.history[0].rearmedAt > 0);
+        assert.match(rearm.stderr, /earlier failovers: 1, the latest primary -> dr completed .*, re-armed /);
+        const again = await runCli(["rearm", "--state", state(), "--yes", ...hooks.flags()]);
         assert.strictEqual(again.code, 1);
         assert.match(again.stderr, /phase healthy; only a controller that has failed over is re-armed/);
+    });
+
+    it("no automatic failover within the recovery block of the last one; a manual failover may", async () => {
+        await site.set("down");
+        assert.strictEqual((await runCli(watch(["--for", "5"]))).code, 0);
+        assert.strictEqual((await runCli(["rearm", "--state", state(), "--yes", ...hooks.flags()])).code, 0);
+        hooks.calls.length = 0;
+        const blocked = await runCli(watch(["--for", "0.5", "--recovery-block", "3600"]));
+        assert.strictEqual(blocked.code, 3, blocked.stderr);
+        assert.ok(eventsOf(blocked, "decision").some((d) => d.decision === "recovery-blocked"));
+        assert.deepStrictEqual(hooks.actions(), [], "nothing was called");
+        const manual = await runCli(manualFailover(["--recovery-block", "3600"]));
+        assert.strictEqual(manual.code, 0, manual.stderr);
+        assert.deepStrictEqual(hooks.actions(), CALLS);
     });
 
     it("retries a hook that fails once and completes, calling each other hook once", async () => {
@@ -250,7 +275,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         hooks.behaviour.promote = { failTimes: 1 };
         const run = await runCli(watch(["--for", "5", "--retries", "2"]));
         assert.strictEqual(run.code, 0, run.stderr);
-        assert.deepStrictEqual(hooks.actions(), ["fence", "record-lag", "promote", "promote", "move-traffic", "notify"]);
+        assert.deepStrictEqual(hooks.actions(), ["read-replica", "fence", "promote", "promote", "move-traffic", "notify"]);
         const promote = eventsOf(run, "action").filter((a) => a.action === "promote");
         assert.deepStrictEqual(
             promote.map((a) => a.status),
@@ -270,7 +295,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(saved.phase, "failing-over");
         assert.deepStrictEqual(
             saved.failover.completed.map((c: any) => c.step),
-            ["take-lease", "fence", "record-lag", "promote"],
+            ["take-lease", "fence", "promote"],
         );
         assert.strictEqual(saved.failover.current.step, "move-traffic");
         assert.strictEqual(saved.failover.current.attempts, 2);
@@ -279,8 +304,8 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(second.code, 0, second.stderr);
         assert.strictEqual(eventsOf(second, "probe").length, 0, "a resumed failover does not probe again");
         assert.deepStrictEqual(hooks.actions(), [
+            "read-replica",
             "fence",
-            "record-lag",
             "promote",
             "move-traffic",
             "move-traffic",
@@ -291,104 +316,83 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         assert.strictEqual(done.attempts, 3, "attempts count across runs");
     });
 
-    describe("the RPO guard", () => {
-        it("records a lag it cannot read after the hook's retries and goes on when the guard is off", async () => {
-            await site.set("down");
-            hooks.behaviour["record-lag"] = { failTimes: 100 };
-            const run = await runCli(watch(["--for", "5", "--retries", "1"]));
-            assert.strictEqual(run.code, 0, run.stderr);
-            assert.deepStrictEqual(hooks.actions(), ["fence", "record-lag", "record-lag", "promote", "move-traffic", "notify"]);
-            const lag = readState().failover.lag;
-            assert.strictEqual(lag.seconds, undefined);
-            assert.match(lag.error, /hook record-lag .* answered HTTP 500/);
-            assert.match(run.stderr, /data at risk: unknown: the replication lag could not be read/);
-        });
+    describe("the assessment: a hold changes nothing", () => {
+        const acting = () => hooks.actions().filter((a) => a !== "read-replica");
 
-        it("promotes on --accept-data-loss when the lag cannot be read at all", async () => {
-            hooks.behaviour["record-lag"] = { failTimes: 100 };
-            const run = await runCli(manualFailover(["--accept-data-loss", "--max-lag", "5", "--retries", "0"]));
-            assert.strictEqual(run.code, 0, run.stderr);
-            assert.strictEqual(hooks.count("promote"), 1);
-        });
-
-        it("a hold sticks: a later watch holds at once without re-reading the lag; an operator's failover re-reads it", async () => {
+        it("holds with nothing changed when the replica cannot be read, even with the guard off: it cannot show the standby replicates the writer", async () => {
             await site.set("down");
-            hooks.behaviour["record-lag"] = { lagSeconds: [30, 1] };
-            const held = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "0"]));
-            assert.strictEqual(held.code, 4, held.stderr);
-            const again = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "5"]));
-            assert.strictEqual(again.code, 4, again.stderr);
-            assert.strictEqual(hooks.count("record-lag"), 1, "the resumed watch read no lag");
-            assert.strictEqual(hooks.count("promote"), 0);
-            // The operator asks for the failover (no acceptance): the lag is read again, now within budget.
-            const manual = await runCli(manualFailover(["--max-lag", "5", "--lag-wait", "1", "--lease", "2"]));
-            assert.strictEqual(manual.code, 0, manual.stderr);
-            assert.strictEqual(hooks.count("record-lag"), 2);
-            assert.strictEqual(readState().failover.lag.seconds, 1, "promoted on the lag re-read within the budget");
-            assert.strictEqual(hooks.count("promote"), 1);
-        });
-
-        it("holds the promotion when the lag stays over --max-lag, says so loudly, and exits 4", async () => {
-            await site.set("down");
-            hooks.behaviour["record-lag"] = { lagSeconds: 30 };
-            const run = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "0.15"]));
+            hooks.behaviour["read-replica"] = { failTimes: 100 };
+            const run = await runCli(watch(["--for", "0.5"]));
             assert.strictEqual(run.code, 4, run.stderr);
-            assert.ok(hooks.count("record-lag") >= 2, "the guard re-reads the lag while it waits");
-            assert.strictEqual(hooks.count("promote"), 0);
-            assert.strictEqual(hooks.count("move-traffic"), 0);
+            assert.deepStrictEqual(acting(), [], "no step ran");
             assert.match(
                 run.stderr,
-                /\*\*\* FAILOVER HELD BY THE RPO GUARD: replication lag 30 s is over the budget of 5 s\. .*failover --accept-data-loss/,
+                /FAILOVER HELD, NOTHING CHANGED: precondition\(s\) not met: standby replicates the writer: hook read-replica .* answered HTTP 500/,
+            );
+            assert.strictEqual(readState().phase, "held");
+        });
+
+        it("holds when the loss window is over --max-lag, says so loudly, keeps assessing each round, and exits 4; the operator accepts the stated loss", async () => {
+            await site.set("down");
+            hooks.behaviour["read-replica"] = { lagSeconds: 30 };
+            const run = await runCli(watch(["--for", "0.5", "--max-lag", "5", "--lag-wait", "0"]));
+            assert.strictEqual(run.code, 4, run.stderr);
+            assert.ok(hooks.count("read-replica") >= 2, "the hold assesses again each round");
+            assert.deepStrictEqual(acting(), [], "no step ran: the lease, traffic and both databases are as they were");
+            assert.match(
+                run.stderr,
+                /\*\*\* FAILOVER HELD, NOTHING CHANGED: the loss window 30\.0 s is over the budget of 5 s\. .*failover --accept-loss 30/,
             );
             const saved = readState();
-            assert.strictEqual(saved.phase, "failing-over");
-            assert.strictEqual(saved.failover.lag.seconds, 30);
+            assert.strictEqual(saved.phase, "held");
+            assert.strictEqual(saved.failover.completed.length, 0);
             assert.ok(saved.failover.heldSince > 0);
             const status = await runCli(["status", "--state", state()]);
             assert.strictEqual(status.code, 0);
-            assert.match(status.stdout, /HELD by the RPO guard since .*: replication lag 30 s is over the budget of 5 s/);
-            assert.match(status.stdout, /promote {7}not started/);
-            const json = await runCli(["status", "--state", state(), "--json"]);
-            assert.strictEqual(JSON.parse(json.stdout).failover.heldReason, "replication lag 30 s is over the budget of 5 s");
+            assert.match(status.stdout, /HELD since .*, NOTHING CHANGED: the loss window 30\.0 s is over the budget of 5 s/);
+            assert.match(status.stdout, /to go on, accepting the loss: npm run failover -- failover --accept-loss 30/);
+            assert.match(status.stdout, /take-lease +not started/);
 
-            // The operator accepts the loss: the failover resumes at promote.
-            hooks.calls.length = 0;
-            const manual = await runCli(manualFailover(["--accept-data-loss", "--max-lag", "5"]));
+            // Accepting less than the window changes nothing.
+            const short = await runCli(manualFailover(["--accept-loss", "10", "--max-lag", "5", "--lag-wait", "0"]));
+            assert.strictEqual(short.code, 4, short.stderr);
+            assert.deepStrictEqual(acting(), []);
+            // The operator accepts the stated loss: the failover goes on from the start.
+            const manual = await runCli(manualFailover(["--accept-loss", "30", "--max-lag", "5", "--lag-wait", "0"]));
             assert.strictEqual(manual.code, 0, manual.stderr);
-            assert.deepStrictEqual(hooks.actions(), ["promote", "move-traffic", "notify"]);
+            assert.deepStrictEqual(acting(), STEPS);
             const final = readState();
             assert.strictEqual(final.phase, "failed-over");
-            assert.ok(final.failover.acceptedDataLossAt > 0);
+            assert.deepStrictEqual(final.failover.accepted.loss, { seconds: 30 });
             assert.strictEqual(final.failover.heldSince, undefined);
-            assert.match(manual.stderr, /data at risk: up to the last 30 s of writes/);
+            assert.match(manual.stderr, /data at risk \(the loss window\): up to 30\.0 s of writes/);
+            assert.match(manual.stderr, /an operator accepted a loss of up to 30 s/);
         });
 
-        it("promotes when the lag comes within the budget while it waits", async () => {
+        it("goes on by itself once the window comes within the budget (the replica caught up), having changed nothing until then", async () => {
             await site.set("down");
-            hooks.behaviour["record-lag"] = { lagSeconds: [30, 9, 2] };
-            const run = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "5"]));
-            assert.strictEqual(run.code, 0, run.stderr);
-            assert.strictEqual(hooks.count("record-lag"), 3);
-            assert.strictEqual(readState().failover.lag.seconds, 2);
-            assert.deepStrictEqual(
-                eventsOf(run, "rpo").map((e) => e.verdict),
-                ["waiting", "promote"],
-            );
-        });
-
-        it("holds when the lag cannot be read (a body that is not {lagSeconds})", async () => {
-            await site.set("down");
-            hooks.behaviour["record-lag"] = { lagSeconds: "garbage" };
+            hooks.behaviour["read-replica"] = { lagSeconds: [30, 9, 2] };
             const run = await runCli(watch(["--for", "5", "--max-lag", "5", "--lag-wait", "0"]));
-            assert.strictEqual(run.code, 4, run.stderr);
-            assert.match(
-                run.stderr,
-                /replication lag could not be read: the hook's body is not JSON: not json; unreadable lag counts as over the budget of 5 s/,
+            assert.strictEqual(run.code, 0, run.stderr);
+            assert.strictEqual(hooks.count("read-replica"), 3);
+            assert.deepStrictEqual(hooks.actions(), ["read-replica", "read-replica", "read-replica", ...STEPS]);
+            assert.deepStrictEqual(
+                eventsOf(run, "assessment").map((e) => e.proceed),
+                [false, false, true],
             );
-            assert.strictEqual(hooks.count("promote"), 0);
+            assert.strictEqual(readState().failover.assessment.window.seconds, 2);
         });
 
-        it("holds when no record-lag hook is configured and --max-lag is set", async () => {
+        it("holds when the replica's answer is not what the hook must say", async () => {
+            await site.set("down");
+            hooks.behaviour["read-replica"] = { lagSeconds: "garbage" };
+            const run = await runCli(watch(["--for", "0.3", "--max-lag", "5", "--lag-wait", "0"]));
+            assert.strictEqual(run.code, 4, run.stderr);
+            assert.match(run.stderr, /the hook's body is not JSON: not json/);
+            assert.deepStrictEqual(acting(), []);
+        });
+
+        it("holds when no read-replica hook is configured", async () => {
             await site.set("down");
             const flags = hooks.flags(["fence", "promote", "move-traffic", "notify"]);
             const run = await runCli([
@@ -400,14 +404,66 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
                 `site=${site.url}`,
                 ...flags,
                 "--for",
-                "5",
+                "0.3",
                 "--max-lag",
                 "5",
                 "--lag-wait",
                 "0",
             ]);
             assert.strictEqual(run.code, 4, run.stderr);
-            assert.match(run.stderr, /no record-lag hook is configured/);
+            assert.match(run.stderr, /no read-replica hook is configured/);
+            assert.deepStrictEqual(hooks.actions(), []);
+        });
+
+        it("refuses --accept-loss that is neither seconds nor any, before anything runs", async () => {
+            const run = await runCli(manualFailover(["--accept-loss", "lots"]));
+            assert.strictEqual(run.code, 2);
+            assert.match(run.stderr, /--accept-loss "lots": expected the seconds of loss window to accept .* or any/);
+            assert.deepStrictEqual(hooks.calls, []);
+        });
+    });
+
+    describe("abort", () => {
+        it("between the take and the promotion: undoes the fence and the traffic move, and files the failover as aborted", async () => {
+            await site.set("down");
+            hooks.behaviour.promote = { failTimes: 100 };
+            const stuck = await runCli(watch(["--for", "5", "--retries", "0"]));
+            assert.strictEqual(stuck.code, 1, stuck.stderr);
+            assert.strictEqual(readState().failover.current.step, "promote");
+            assert.match((await runCli(["status", "--state", state()])).stdout, /promotion requested .*: no undo from here/);
+            // A promotion that was asked for cannot be undone.
+            const refused = await runCli(["abort", "--state", state(), "--yes", ...hooks.flags()]);
+            assert.strictEqual(refused.code, 1);
+            assert.match(refused.stderr, /the promotion of dr was requested at .*: there is no undo after it/);
+        });
+
+        it("before the promotion was asked for (stopped at the fence): moves traffic back to the old writer, files the failover as aborted, and the controller watches again", async () => {
+            await site.set("down");
+            hooks.behaviour.fence = { failTimes: 100 };
+            const stuck = await runCli(watch(["--for", "5", "--retries", "0"]));
+            assert.strictEqual(stuck.code, 1, stuck.stderr);
+            assert.strictEqual(readState().failover.current.step, "fence");
+            assert.match((await runCli(["status", "--state", state()])).stdout, /not promoted yet: abort hands the lease back/);
+            hooks.calls.length = 0;
+            const no = await runCli(["abort", "--state", state(), ...hooks.flags()], { answer: "dr" });
+            assert.strictEqual(no.code, 1, "the old writer's region is the confirmation");
+            assert.deepStrictEqual(hooks.calls, []);
+            const abort = await runCli(["abort", "--state", state(), ...hooks.flags()], { answer: "primary" });
+            assert.strictEqual(abort.code, 0, abort.stderr);
+            assert.deepStrictEqual(hooks.actions(), ["move-traffic"]);
+            assert.deepStrictEqual(
+                hooks.calls.map((c: { body: Record<string, unknown> }) => c.body.inputs),
+                [{ to: "primary", from: "dr" }],
+            );
+            const saved = readState();
+            assert.strictEqual(saved.phase, "healthy");
+            assert.strictEqual(saved.failover, undefined);
+            assert.ok(saved.history[0].abortedAt > 0);
+            assert.match(abort.stderr, /earlier failovers: 1, the latest primary -> dr aborted /);
+            // Nothing to abort now.
+            const again = await runCli(["abort", "--state", state(), "--yes", ...hooks.flags()]);
+            assert.strictEqual(again.code, 1);
+            assert.match(again.stderr, /phase healthy: no failover under way to abort/);
         });
     });
 
@@ -423,12 +479,12 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
         it("fails over on the right answer, with the same steps", async () => {
             const run = await runCli(["failover", "--state", state(), ...hooks.flags()], { answer: "dr" });
             assert.strictEqual(run.code, 0, run.stderr);
-            assert.deepStrictEqual(hooks.actions(), STEPS);
+            assert.deepStrictEqual(hooks.actions(), CALLS);
             assert.strictEqual(readState().failover.trigger, "manual");
         });
     });
 
-    it("--dry-run decides and reports but calls no hook and writes no state", async () => {
+    it("--dry-run decides and reports but calls no hook that acts (it reads the replica) and writes no state", async () => {
         await site.set("down");
         const run = await runCli(watch(["--for", "5", "--dry-run"]));
         assert.strictEqual(run.code, 0, run.stderr);
@@ -436,7 +492,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             eventsOf(run, "action").map((a) => `${a.action}:${a.status}`),
             ["take-lease", ...STEPS].map((s) => `${s}:dry-run`),
         );
-        assert.deepStrictEqual(hooks.calls, []);
+        assert.deepStrictEqual(hooks.actions(), ["read-replica"]);
         assert.ok(!fs.existsSync(state()));
     });
 
@@ -448,7 +504,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             ["take-lease", ...STEPS].map((s) => `${s}:dry-run`),
         );
         assert.doesNotMatch(run.stderr, /Type the region name/);
-        assert.deepStrictEqual(hooks.calls, []);
+        assert.deepStrictEqual(hooks.actions(), ["read-replica"]);
         assert.ok(!fs.existsSync(state()));
     });
 
@@ -458,7 +514,8 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             assert.strictEqual(run.code, 0, run.stderr);
             assert.match(run.stderr, /ok {6}hook promote {7}http:\/\/127\.0\.0\.1:\d+\/promote answered HTTP 405/);
             assert.match(run.stderr, /ready: a failover could run now/);
-            assert.deepStrictEqual(hooks.calls, [], "check triggers no action");
+            assert.deepStrictEqual(hooks.actions(), ["read-replica"], "check triggers no action: it only reads the replica");
+            assert.match(run.stderr, /ok {6}standby replicates the writer a replica of the writer/);
         });
 
         it("is not ready when a hook does not answer, naming it", async () => {
@@ -469,7 +526,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
                 "check",
                 "--state",
                 state(),
-                ...hooks.flags(["fence", "record-lag"]),
+                ...hooks.flags(["fence", "read-replica"]),
                 "--hook",
                 `promote=${dead.url}`,
             ]);
@@ -490,7 +547,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             assert.strictEqual(run.code, 1);
             assert.match(run.stderr, /NOT OK {2}hook promote {7}http:\/\/127\.0\.0\.1:\d+\/nothing answered HTTP 404/);
             assert.match(run.stderr, /NOT OK {2}hook move-traffic {2}no hook configured: the action would only be reported/);
-            assert.match(run.stderr, /ok {6}hook record-lag {4}no hook configured: the lag would not be recorded/);
+            assert.match(run.stderr, /ok {6}hook read-replica {2}no hook configured: the loss window would not be known/);
             const guarded = await runCli([
                 "check",
                 "--state",
@@ -502,7 +559,7 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             assert.strictEqual(guarded.code, 1);
             assert.match(
                 guarded.stderr,
-                /NOT OK {2}hook record-lag {4}no hook configured: the RPO guard \(--max-lag\) would hold every promotion/,
+                /NOT OK {2}hook read-replica {2}no hook configured: the RPO guard \(--max-lag\) would hold every failover/,
             );
         });
     });

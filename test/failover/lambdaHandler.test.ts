@@ -5,7 +5,8 @@
  * step) and the EMF metric line.
  */
 import * as assert from "assert";
-import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import {
     DescribeEndpointGroupCommand,
     GlobalAcceleratorClient,
@@ -32,8 +33,8 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
     // files use the real DynamoDB client against dynalite.
     let mocks: ReturnType<typeof mockClient>[] = [];
     let ssm: ReturnType<typeof mockClient>, ga: ReturnType<typeof mockClient>, rds: ReturnType<typeof mockClient>;
-    let cloudwatch: ReturnType<typeof mockClient>, sns: ReturnType<typeof mockClient>, dynamo: ReturnType<typeof mockClient>;
-    let iam: ReturnType<typeof mockClient>, secrets: ReturnType<typeof mockClient>;
+    let sns: ReturnType<typeof mockClient>, dynamo: ReturnType<typeof mockClient>;
+    let iam: ReturnType<typeof mockClient>, secrets: ReturnType<typeof mockClient>, lambda: ReturnType<typeof mockClient>;
     let origin: Site;
     let publicName: Site;
     let saved: string | undefined;
@@ -54,8 +55,9 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
             DynamoDBDocumentClient,
             IAMClient,
             SecretsManagerClient,
+            LambdaClient,
         ].map((c) => mockClient(c as never));
-        [ssm, ga, rds, cloudwatch, sns, dynamo, iam, secrets] = mocks;
+        [ssm, ga, rds, , sns, dynamo, iam, secrets, lambda] = mocks;
         [origin, publicName] = await Promise.all([new Site().start(), new Site().start()]);
         saved = process.env.FAILOVER_CONFIG;
         for (const [k, v] of Object.entries(ENV)) {
@@ -121,7 +123,13 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
                 },
             ],
         });
-        cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "lag", Values: [1] }] });
+        // The replica reader in the standby's VPC: everything received applied, the writer's beat a second old.
+        lambda.on(InvokeCommand).resolves({
+            // The SDK wraps the bytes in its blob adapter; the reader only decodes them.
+            Payload: new TextEncoder().encode(
+                JSON.stringify({ appliedAll: true, lastBeatAt: Date.now() / 1000 - 1.5, detail: "I/O Yes, SQL Yes" }),
+            ) as never,
+        });
         sns.on(GetTopicAttributesCommand).resolves({});
         iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { ActionNames: string[] }) => ({
             EvaluationResults: input.ActionNames.map((a) => ({ EvalActionName: a, EvalDecision: "allowed" })),
@@ -130,7 +138,16 @@ describe("failover Lambda handler (mocked AWS, real HTTP vantage points)", () =>
         // A table that keeps what is put (conditions are dynalite's business in awsAdapters.test.ts).
         const items = new Map<string, Record<string, unknown>>();
         // The writer's lease, as its agent last renewed it (it renews no more here: it lapses).
-        items.set("writer", { pk: "writer", holder: "us-east-2", epoch: 1, version: "v1", leaseMs: 300, renewedAt: 0 });
+        // Its database's deadline (on that clock) is a second ago: the loss window is a couple of seconds.
+        items.set("writer", {
+            pk: "writer",
+            holder: "us-east-2",
+            epoch: 1,
+            version: "v1",
+            leaseMs: 300,
+            renewedAt: 0,
+            deadline: Date.now() / 1000 - 1,
+        });
         dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: items.get(input.Key.pk) }));
         dynamo.on(PutCommand).callsFake((input: { Item: Record<string, unknown> & { pk: string } }) => {
             items.set(input.Item.pk, input.Item);

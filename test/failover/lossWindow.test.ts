@@ -119,10 +119,10 @@ describe("loss window: the RPO guard", () => {
         });
     });
 
-    it("holds an unknown window whatever the budget; only accepting any loss lets it through", () => {
+    it("holds an unknown window whatever the budget; only accepting any loss (or no guard at all) lets it through", () => {
         const unknown = lossWindow(evidence({ lastBeatAt: undefined }), lease(1020), T.fenceMs);
         assert.equal(lossVerdict(unknown, 86_400).proceed, false);
-        assert.equal(lossVerdict(unknown, undefined).proceed, false);
+        assert.match(lossVerdict(unknown, undefined).reason, /^the RPO guard is off \(the window is unknown/);
         assert.equal(lossVerdict(unknown, 10, { seconds: 86_400 }).proceed, false);
         assert.match(lossVerdict(unknown, 10, "any").reason, /accepted any loss \(the window is unknown/);
     });

@@ -171,7 +171,7 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
         assert.strictEqual(stateAfterKill.phase, "failing-over");
         assert.deepStrictEqual(
             stateAfterKill.failover.completed.map((c: any) => c.step),
-            ["take-lease", "fence", "record-lag"],
+            ["take-lease", "fence"],
         );
         assert.strictEqual(stateAfterKill.failover.current.step, "promote");
         assert.strictEqual(stateAfterKill.failover.current.attempts, 1, "the attempt in flight was counted before it started");
@@ -180,7 +180,7 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
     it("started again with the same state, it resumes at the interrupted step and repeats no completed step", async () => {
         const { resumed, calls } = await crash;
         assert.strictEqual(resumed.code, 0, resumed.stderr);
-        assert.deepStrictEqual(calls, ["fence", "record-lag", "promote", "promote", "move-traffic", "notify"]);
+        assert.deepStrictEqual(calls, ["read-replica", "fence", "promote", "promote", "move-traffic", "notify"]);
         const seen = events(resumed.stdout);
         assert.deepStrictEqual(seen[0], { ...seen[0], event: "decision", decision: "resume-failover", next: "promote" });
         assert.ok(!seen.some((e) => e.event === "probe"), "a resumed failover does not probe again");
@@ -192,7 +192,7 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
         assert.strictEqual(second.code, 1);
         assert.match(second.stderr, /another controller run holds the lease on .*race\.json and keeps renewing it; stop it first/);
         assert.strictEqual(eventsOf(second, "probe").length, 0);
-        assert.deepStrictEqual(raceHooks.actions(), ["fence"]);
+        assert.deepStrictEqual(raceHooks.actions(), ["read-replica", "fence"]);
         // The first run, stopped by SIGTERM mid-step, says how to resume.
         assert.strictEqual(first.code, 1, first.stderr);
         assert.match(first.stderr, /stopped by a signal/);
@@ -203,11 +203,11 @@ describe("failover controller as a process: crash, lease, the README's walk-thro
         assert.strictEqual(watch.code, 0, watch.stderr);
         const seen = events(watch.stdout);
         assert.strictEqual(seen.find((e) => e.event === "decision" && e.decision === "fail-over").consecutiveFailedRounds, 3);
-        assert.match(watch.stderr, /data at risk: up to the last 2 s of writes/);
+        assert.match(watch.stderr, /data at risk \(the loss window\): up to 2\.0 s of writes/);
         assert.strictEqual(local.code, 0, local.stderr);
         assert.match(
             local.stdout,
-            /site: down\nhook fence \{"region":"primary"\}\nhook record-lag \{"region":"dr"\}\nhook promote \{"region":"dr"\}\nhook move-traffic \{"to":"dr","from":"primary"\}\nhook notify \{"from":"primary","to":"dr"/,
+            /site: down\nhook read-replica \{"region":"dr"\}\nhook fence \{"region":"primary"\}\nhook promote \{"region":"dr"\}\nhook move-traffic \{"to":"dr","from":"primary"\}\nhook notify \{"from":"primary","to":"dr"/,
         );
         assert.strictEqual(status.code, 0);
         assert.match(status.stdout, /phase: failed-over\n[\s\S]*notify {8}done /);

@@ -17,7 +17,8 @@ import type {
 } from "../../failover/core/ports";
 import { LeaseChangedError, LockHeldError, type RenewalAnchor } from "../../failover/core/ports";
 import { DEFAULT_LEASE_TIMING, type WriterLeaseRecord } from "../../failover/core/writerLease";
-import type { ControllerState, LagReading, StepName } from "../../failover/core/state";
+import type { ControllerState, StepName } from "../../failover/core/state";
+import type { ReplicaEvidence } from "../../failover/core/lossWindow";
 import type { LambdaConfig } from "../../failover/lambda/config";
 import type { Probe, ProbeResult } from "../../failover/probes/http";
 
@@ -81,7 +82,12 @@ export class MemoryWorld {
     held = false;
     /** Abort it to take the lease away from the running controller. */
     lease = new AbortController();
+    /** The loss window's width the replica shows (undefined: it cannot be read). */
     lagSeconds: number | undefined = 0;
+    /** The standby replicates the expected writer. */
+    replicates = true;
+    /** How often the replica was read (assessments, readiness). */
+    replicaReads = 0;
     /** Decides whether the next call of a step fails (for fault injection). */
     failNext: (step: StepName) => boolean = () => false;
     /** The promoted writer accepts writes from this promote call on (1: at once; Infinity: never). */
@@ -113,14 +119,30 @@ export class MemoryWorld {
             },
             database: {
                 fenceOldWriter: () => Promise.resolve({}),
-                readLag: async (): Promise<LagReading> => {
-                    await this.act("record-lag");
-                    return {
-                        seconds: this.lagSeconds,
-                        readAt: 0,
-                        source: "memory",
-                        ...(this.lagSeconds === undefined ? { error: "unreadable" } : {}),
-                    };
+                unfenceOldWriter: () => Promise.resolve({ detail: "unfenced" }),
+                // The window this world vouches for: `lagSeconds` of writes (no lease needed).
+                readReplica: (): Promise<ReplicaEvidence> => {
+                    this.replicaReads += 1;
+                    return Promise.resolve(
+                        this.lagSeconds === undefined
+                            ? {
+                                  readAt: 0,
+                                  source: "memory",
+                                  replicatesExpected: true,
+                                  replication: "memory",
+                                  appliedAll: false,
+                                  error: "unreadable",
+                              }
+                            : {
+                                  readAt: 0,
+                                  source: "memory",
+                                  replicatesExpected: this.replicates,
+                                  replication: this.replicates ? "a replica of the writer" : "a replica of another writer",
+                                  appliedAll: true,
+                                  lastBeatAt: 1000,
+                                  stoppedBy: 1000 + this.lagSeconds,
+                              },
+                    );
                 },
                 promote: async (_c: ActionContext): Promise<PromotionProgress> => {
                     const result = await this.act("promote");
@@ -193,6 +215,7 @@ export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfi
         standbyIdentifier: "ecommerce-mysql-us-west-1",
         expectedSourceArn: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
         oldWriterIdentifier: "ecommerce-mysql-us-east-2",
+        replicaReaderFunction: "ecommerce-replica-reader",
         credentialsSecret: "ecommerce/us-east-2/mysql-master",
         httpProbes: [
             { name: "writer-origin", url: "https://origin-us-east-2.shop.acme-retail.com/api/health" },
@@ -205,6 +228,7 @@ export function lambdaConfig(overrides: Partial<LambdaConfig> = {}): LambdaConfi
         maxLagSeconds: 60,
         lagWaitSeconds: 30,
         leaseSeconds: 30,
+        recoveryBlockSeconds: 3600,
         ...overrides,
     };
 }
@@ -266,6 +290,14 @@ export class MemoryWriterLease implements WriterLeaseStore {
         }
         this.record = { holder, epoch: seen.epoch + 1, version: `v${++this.versions}`, leaseMs, renewedAt: 0 };
         this.takes.push({ ...this.record });
+        return Promise.resolve({ ...this.record });
+    }
+
+    handBack(holder: string, epoch: number, to: string, leaseMs: number): Promise<WriterLeaseRecord> {
+        if (this.record?.holder !== holder || this.record.epoch !== epoch) {
+            return Promise.reject(new LeaseChangedError("not the holder"));
+        }
+        this.record = { holder: to, epoch: epoch + 1, version: `v${++this.versions}`, leaseMs, renewedAt: 0 };
         return Promise.resolve({ ...this.record });
     }
 

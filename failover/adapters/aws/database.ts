@@ -2,23 +2,28 @@
  * The database side of a failover on RDS MySQL: the standby writer (a cross-region read
  * replica in the controller's region) and the old writer in the failed region.
  *
- *   readLag         CloudWatch ReplicaLag (the maximum of the last minutes) of the standby
- *                   writer, after DescribeDBInstances says it is still a replica of the
- *                   expected source. No datapoint, a negative value (MySQL reports -1 when
- *                   replication is not running) or a replica of another source: unreadable.
+ *   readReplica     DescribeDBInstances: the standby is still a replica of the expected source
+ *                   (the first precondition); then the replica reader, a VPC function beside it
+ *                   (failover/lambda/replicaHandler.ts: the controller runs outside the VPC and
+ *                   cannot speak SQL to it), waits until the replica applied what it received and
+ *                   reads the old writer's newest heartbeat it applied: the loss window's lower
+ *                   end (failover/core/lossWindow.ts). CloudWatch ReplicaLag is not used: it is
+ *                   Seconds_Behind_Source, blind to what the source committed but never shipped.
  *   promote         PromoteReadReplica once (backups kept 14 days: the API's default is 1),
  *                   then report progress until DescribeDBInstances shows it `available` and no
  *                   longer a replica (minutes: a Lambda run may end first; the next run asks
  *                   again). InvalidDBInstanceState (a promotion or another change under way) is
- *                   progress, not failure. Writable only once its own parameter group has no
- *                   `read_only=1` left from an earlier fence (after a failback, this region's
- *                   group was the fenced one): it is reset to the engine default
- *                   ({TrueIfReplica}) first.
+ *                   progress, not failure. A standby found standalone counts as promoted only
+ *                   when this failover recorded its promotion request; otherwise it is refused
+ *                   (a writer promoted by someone else, or long ago). Writable only once its own
+ *                   parameter group has no `read_only=1` left from an earlier fence (after a
+ *                   failback, this region's group was the fenced one): it is reset to the
+ *                   engine default ({TrueIfReplica}) first.
  *   fenceOldWriter  read_only=1 on the old writer's parameter group (dynamic, immediate): the
  *                   master user has no SUPER on RDS, so MySQL refuses its writes. A region that
  *                   does not answer is recorded, not an error: the failover goes on.
+ *   unfenceOldWriter  (an abort) the same parameter reset to the engine default.
  */
-import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import {
     DescribeDBInstancesCommand,
     DescribeDBParametersCommand,
@@ -28,15 +33,24 @@ import {
     RDSClient,
     ResetDBParameterGroupCommand,
 } from "@aws-sdk/client-rds";
+import type { ReplicaEvidence } from "../../core/lossWindow";
 import type { ActionContext, ActionResult, DatabaseAdapter, PromotionProgress, ReadinessCheck } from "../../core/ports";
-import type { LagReading } from "../../core/state";
 import { call, isUnreachable } from "./calls";
 
-/** readLag outside a failover (readiness): it reads only. */
-const READINESS_CONTEXT: Omit<ActionContext, "signal"> = {
-    failover: { trigger: "manual", decidedAt: 0, from: "", to: "", completed: [] },
-    attempt: 1,
-};
+/** What the replica reader (a function in the standby's VPC) read on the standby's replica. */
+export interface ReplicaReading {
+    readonly appliedAll: boolean;
+    /** The old writer's newest heartbeat applied: Unix seconds on its clock. */
+    readonly lastBeatAt?: number;
+    /** Its replication threads and positions, for people. */
+    readonly detail: string;
+}
+
+export interface ReplicaReader {
+    /** Where it reads, for people. */
+    readonly location: string;
+    read(waitMs: number, signal: AbortSignal): Promise<ReplicaReading>;
+}
 
 export interface RdsDatabaseOptions {
     /** This region's standby writer (the cross-region replica). */
@@ -45,15 +59,14 @@ export interface RdsDatabaseOptions {
     readonly expectedSourceArn: string;
     /** The old writer's identifier in the failed region. */
     readonly oldWriterIdentifier: string;
-    /** Minutes of ReplicaLag to look at (the newest datapoint counts). @default 5 */
-    readonly lagWindowMinutes?: number;
+    /** The function that reads the standby's replica over SQL, in its VPC. */
+    readonly replicaReader: ReplicaReader;
     readonly now?: () => number;
 }
 
 export class RdsDatabase implements DatabaseAdapter {
     constructor(
         private readonly rds: RDSClient,
-        private readonly cloudwatch: CloudWatchClient,
         /** An RDS client in the failed region (for the fence). */
         private readonly oldRegionRds: RDSClient,
         private readonly options: RdsDatabaseOptions,
@@ -74,61 +87,46 @@ export class RdsDatabase implements DatabaseAdapter {
         return instance;
     }
 
-    async readLag(context: ActionContext): Promise<LagReading> {
+    async readReplica(context: Pick<ActionContext, "signal">, waitMs: number): Promise<ReplicaEvidence> {
         const readAt = this.now();
-        const { standbyIdentifier, expectedSourceArn } = this.options;
-        const source = `CloudWatch ReplicaLag of ${standbyIdentifier}`;
-        const instance = await this.describe(this.rds, standbyIdentifier, context.signal);
+        const { standbyIdentifier, expectedSourceArn, replicaReader } = this.options;
+        const source = `${standbyIdentifier}, read by ${replicaReader.location}`;
+        const unread = (replication: string, error: string): ReplicaEvidence => ({
+            readAt,
+            source,
+            replicatesExpected: false,
+            replication,
+            appliedAll: false,
+            error,
+        });
+        let instance: DBInstance;
+        try {
+            instance = await this.describe(this.rds, standbyIdentifier, context.signal);
+        } catch (err) {
+            return unread("unknown", (err as Error).message);
+        }
         const replicating = instance.ReadReplicaSourceDBInstanceIdentifier;
+        const replicatesExpected = replicating === expectedSourceArn;
+        const replication =
+            replicating === undefined
+                ? `${standbyIdentifier} is not a replica (promoted?)`
+                : `${standbyIdentifier} replicates from ${replicating}${replicatesExpected ? "" : ` (expected ${expectedSourceArn})`}, status ${instance.DBInstanceStatus}`;
         if (replicating === undefined) {
+            return unread(replication, `${standbyIdentifier} is not a replica: what it lacks of the old writer cannot be measured`);
+        }
+        try {
+            const reading = await replicaReader.read(waitMs, context.signal);
             return {
                 readAt,
                 source,
-                error: `${standbyIdentifier} is not a replica (already promoted?): its lag behind the old writer cannot be measured`,
+                replicatesExpected,
+                replication: `${replication}; ${reading.detail}`,
+                appliedAll: reading.appliedAll,
+                ...(reading.lastBeatAt !== undefined ? { lastBeatAt: reading.lastBeatAt } : {}),
             };
+        } catch (err) {
+            return { ...unread(replication, `${replicaReader.location}: ${(err as Error).message}`), replicatesExpected };
         }
-        if (replicating !== expectedSourceArn) {
-            return { readAt, source, error: `${standbyIdentifier} replicates from ${replicating}, not from ${expectedSourceArn}` };
-        }
-        const minutes = this.options.lagWindowMinutes ?? 5;
-        const out = await call("cloudwatch:GetMetricData", `ReplicaLag ${standbyIdentifier}`, () =>
-            this.cloudwatch.send(
-                new GetMetricDataCommand({
-                    StartTime: new Date(readAt - minutes * 60_000),
-                    EndTime: new Date(readAt),
-                    ScanBy: "TimestampDescending",
-                    MetricDataQueries: [
-                        {
-                            Id: "lag",
-                            MetricStat: {
-                                Metric: {
-                                    Namespace: "AWS/RDS",
-                                    MetricName: "ReplicaLag",
-                                    Dimensions: [{ Name: "DBInstanceIdentifier", Value: standbyIdentifier }],
-                                },
-                                Period: 60,
-                                Stat: "Maximum",
-                            },
-                        },
-                    ],
-                }),
-                { abortSignal: context.signal },
-            ),
-        );
-        const values = out.MetricDataResults?.[0]?.Values ?? [];
-        const stamps = out.MetricDataResults?.[0]?.Timestamps ?? [];
-        if (values.length === 0) {
-            return { readAt, source, error: `no ReplicaLag datapoint in the last ${minutes} minutes` };
-        }
-        const lag = values[0];
-        const age = stamps[0] === undefined ? undefined : Math.max(0, Math.round((readAt - stamps[0].getTime()) / 1000));
-        if (lag < 0) {
-            return { readAt, source, error: `ReplicaLag ${lag}: replication is not running` };
-        }
-        // A lower bound: the newest datapoint is up to a minute or two old, and when the source has
-        // just died the replica still counts itself connected (replica_net_timeout) and reports 0.
-        // Adding the datapoint's age keeps the figure on the side of caution.
-        return { seconds: lag + (age ?? 0), readAt, source: `${source} (${lag} s, datapoint ${age ?? "?"} s old; a lower bound)` };
     }
 
     async promote(context: ActionContext): Promise<PromotionProgress> {
@@ -136,6 +134,11 @@ export class RdsDatabase implements DatabaseAdapter {
         const instance = await this.describe(this.rds, standbyIdentifier, context.signal);
         const status = instance.DBInstanceStatus ?? "unknown";
         if (instance.ReadReplicaSourceDBInstanceIdentifier === undefined) {
+            if (context.failover.promotionRequestedAt === undefined) {
+                throw new Error(
+                    `${standbyIdentifier} is a standalone writer, and this failover never asked to promote it: it may be a writer of another time (or promoted by someone else); rebuild it as a replica of the writer`,
+                );
+            }
             if (status !== "available") {
                 return { writable: false, detail: `${standbyIdentifier} is promoted, status ${status}` };
             }
@@ -166,20 +169,20 @@ export class RdsDatabase implements DatabaseAdapter {
     }
 
     /** Resets a `read_only=1` an earlier fence left on this writer's parameter group. */
-    private async unfence(instance: DBInstance, signal: AbortSignal): Promise<string> {
+    private async unfence(instance: DBInstance, signal: AbortSignal, rds: RDSClient = this.rds): Promise<string> {
         const group = instance.DBParameterGroups?.[0]?.DBParameterGroupName;
         if (group === undefined) {
             return "";
         }
         const out = await call("rds:DescribeDBParameters", group, () =>
-            this.rds.send(new DescribeDBParametersCommand({ DBParameterGroupName: group, Source: "user" }), { abortSignal: signal }),
+            rds.send(new DescribeDBParametersCommand({ DBParameterGroupName: group, Source: "user" }), { abortSignal: signal }),
         );
         const fenced = (out.Parameters ?? []).some((p) => p.ParameterName === "read_only" && p.ParameterValue === "1");
         if (!fenced) {
             return "";
         }
         await call("rds:ResetDBParameterGroup", group, () =>
-            this.rds.send(
+            rds.send(
                 new ResetDBParameterGroupCommand({
                     DBParameterGroupName: group,
                     Parameters: [{ ParameterName: "read_only", ApplyMethod: "immediate" }],
@@ -188,6 +191,15 @@ export class RdsDatabase implements DatabaseAdapter {
             ),
         );
         return `; read_only=1 from an earlier fence reset on ${group}`;
+    }
+
+    async unfenceOldWriter(region: string, context: ActionContext): Promise<ActionResult> {
+        const { oldWriterIdentifier } = this.options;
+        const instance = await this.describe(this.oldRegionRds, oldWriterIdentifier, context.signal);
+        const reset = await this.unfence(instance, context.signal, this.oldRegionRds);
+        return {
+            detail: `${oldWriterIdentifier} in ${region}: ${reset === "" ? "no read_only=1 on its parameter group" : reset.slice(2)}`,
+        };
     }
 
     async fenceOldWriter(region: string, context: ActionContext): Promise<ActionResult> {
@@ -232,14 +244,12 @@ export class RdsDatabase implements DatabaseAdapter {
                 },
             ];
             if (ok) {
-                // The lag a failover would record now (read only).
-                const lag = await this.readLag({ ...READINESS_CONTEXT, signal: AbortSignal.timeout(15_000) }).catch(
-                    (err: Error): LagReading => ({ readAt: this.now(), source: "readiness", error: err.message }),
-                );
+                // What an assessment would read now (read only).
+                const r = await this.readReplica({ signal: AbortSignal.timeout(15_000) }, 0);
                 checks.push({
-                    name: "replication lag",
-                    ok: lag.seconds !== undefined,
-                    detail: lag.seconds !== undefined ? `${lag.seconds} s (${lag.source})` : `unreadable: ${lag.error ?? "?"}`,
+                    name: "replica reader",
+                    ok: r.error === undefined && r.lastBeatAt !== undefined,
+                    detail: r.error ?? (r.lastBeatAt === undefined ? "no heartbeat of the writer on the replica yet" : r.replication),
                 });
             }
             return checks;

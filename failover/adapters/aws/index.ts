@@ -5,7 +5,6 @@
  * accelerator's endpoint health and the witness's post. The Lambda and the CLI (`--adapters aws`) build
  * the same.
  */
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlobalAcceleratorClient } from "@aws-sdk/client-global-accelerator";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -20,6 +19,8 @@ import { HttpProbe, Probe } from "../../probes/http";
 import { DynamoWitnessBoard, WitnessVantage } from "../../probes/witness";
 import { clientConfig } from "./calls";
 import { RdsDatabase } from "./database";
+import { LambdaReplicaReader } from "./replicaReader";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { DynamoLock, DynamoStateStore } from "./dynamo";
 import { SnsNotifier } from "./notifier";
 import { AwsPreconditions } from "./preconditions";
@@ -62,10 +63,15 @@ export function awsWorld(cfg: LambdaConfig, options: WorldOptions = {}): { adapt
     const adapters: Adapters = {
         writerLease: new DynamoWriterLease(leaseDynamo, cfg.leaseTable),
         traffic: new GlobalAcceleratorTraffic(globalAccelerator, sites, [cfg.region, cfg.writerRegion]),
-        database: new RdsDatabase(rds, new CloudWatchClient(here), writerRegionRds, {
+        database: new RdsDatabase(rds, writerRegionRds, {
             standbyIdentifier: cfg.standbyIdentifier,
             expectedSourceArn: cfg.expectedSourceArn,
             oldWriterIdentifier: cfg.oldWriterIdentifier,
+            // One attempt: a read that failed is read again next round, never twice in one.
+            replicaReader: new LambdaReplicaReader(
+                new LambdaClient(clientConfig(cfg.region, { maxAttempts: 1 })),
+                cfg.replicaReaderFunction,
+            ),
         }),
         notifier: new SnsNotifier(new SNSClient(here), cfg.topicArn),
         store: new DynamoStateStore(dynamo, cfg.table, cfg.region),

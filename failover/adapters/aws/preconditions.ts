@@ -92,7 +92,9 @@ export function failoverCalls(cfg: LambdaConfig, r: FailoverResources): NeededCa
                 "globalaccelerator:RemoveEndpoints",
             ),
         ),
-        ...on("*", ...ENDPOINT_CHECK_ACTIONS, "cloudwatch:GetMetricData"),
+        ...on("*", ...ENDPOINT_CHECK_ACTIONS),
+        // The replica reader beside the standby's database (the loss window).
+        ...on(`arn:${partition}:lambda:${cfg.region}:${accountId}:function:${cfg.replicaReaderFunction}`, "lambda:InvokeFunction"),
         ...on(standby, "rds:DescribeDBInstances", "rds:PromoteReadReplica"),
         ...(r.standbyParameterGroup === undefined
             ? []
@@ -100,7 +102,13 @@ export function failoverCalls(cfg: LambdaConfig, r: FailoverResources): NeededCa
         ...on(cfg.expectedSourceArn, "rds:DescribeDBInstances"),
         ...(r.oldWriterParameterGroup === undefined
             ? []
-            : on(rds(cfg.writerRegion, `pg:${r.oldWriterParameterGroup}`), "rds:ModifyDBParameterGroup")),
+            : on(
+                  rds(cfg.writerRegion, `pg:${r.oldWriterParameterGroup}`),
+                  "rds:ModifyDBParameterGroup",
+                  // An abort undoes the fence.
+                  "rds:DescribeDBParameters",
+                  "rds:ResetDBParameterGroup",
+              )),
     ];
 }
 

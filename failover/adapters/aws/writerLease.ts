@@ -7,6 +7,8 @@
  *              when anchored, the deadline its database may keep (the loss window's fence end)
  *   take       UpdateItem, condition version = :seen: holder, epoch + 1, a new version; the old
  *              holder's deadline removed (the new holder's database has its own clock)
+ *   handBack   UpdateItem, condition holder = :me AND epoch = :epoch (an abort): the lease back
+ *              to the old writer's region at epoch + 1, whose agent adopts it and reopens
  *
  * Reads are strongly consistent (ConsistentRead). On a multi-Region strongly consistent (MRSC)
  * global table, "Conditional writes always evaluate the condition expression against the
@@ -172,6 +174,33 @@ export class DynamoWriterLease implements WriterLeaseStore {
                         ":lease": leaseMs,
                         ":at": record.renewedAt,
                         ":seen": seen.version,
+                    },
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    async handBack(holder: string, epoch: number, to: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        const now = this.now();
+        const record: WriterLeaseRecord = { holder: to, epoch: epoch + 1, version: randomUUID(), leaseMs, renewedAt: now, anchoredAt: now };
+        const ours = (found: WriterLeaseRecord) => found.holder === to && found.epoch === record.epoch;
+        return this.conditional("dynamodb:UpdateItem", record, signal, ours, () =>
+            this.documents.send(
+                new UpdateCommand({
+                    TableName: this.table,
+                    Key: WRITER_LEASE_KEY,
+                    UpdateExpression:
+                        "SET holder = :to, epoch = :next, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at REMOVE deadline",
+                    ConditionExpression: "holder = :me AND epoch = :epoch",
+                    ExpressionAttributeValues: {
+                        ":to": to,
+                        ":next": record.epoch,
+                        ":version": record.version,
+                        ":lease": leaseMs,
+                        ":at": now,
+                        ":me": holder,
+                        ":epoch": epoch,
                     },
                 }),
                 { abortSignal: signal },

@@ -1,0 +1,60 @@
+/**
+ * The drill's faults of holds and undo (FAILOVER-SAFETY.md I4): a hold that clears by itself when
+ * the writer comes back (nothing changed), and an abort between the take and the promotion (the
+ * old writer holds the lease again, serves, writes). I2 (every acknowledged write on DR or inside
+ * the stated window) is checked by every drill that promotes (test/support/drill.ts honestLoss).
+ * Real MariaDB replication, the writer lease, the real controller; behaviour, never speed.
+ * test/drillGuards.test.ts: the hold an operator ends by accepting the stated loss.
+ */
+import { strict as assert } from "assert";
+import { verdict } from "../drill/cli";
+import { drill, DrillRuns, steps, twoAtATime } from "./support/drill";
+
+describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dynalite, the writer agents, the real controller)", function () {
+    this.timeout(90_000);
+    // crash-load (the database killed under four times the load) runs in `npm run drill -- --fault
+    // all`: the suite's db-kill (test/drillFaults.test.ts) is the same path at the suite's rate,
+    // and four times the writes cost the parallel run more CPU than it has.
+    let runs: DrillRuns<"clears" | "abort">;
+    before(() => {
+        runs = twoAtATime([
+            // The replica kept behind (its setting-up waits until it is), so the window is over the budget.
+            ["clears", () => drill("hold-clears", { lagSeconds: 12, durationMs: 11_000 })],
+            ["abort", () => drill("abort", { durationMs: 11_000 })],
+        ]);
+    });
+
+    it("the replica behind and the writer's agent stopped: the failover holds with nothing changed; the agent back, its renewal clears the hold and the old writer serves again (I4)", async () => {
+        const { result, rep } = await runs.clears;
+        assert.equal(rep.held, true, steps(result));
+        assert.ok(
+            result.timeline.some((e) => e.event === "decision" && e.decision === "hold-cleared"),
+            steps(result),
+        );
+        assert.equal(result.leaseHistory.filter((t) => t.op === "take").length, 0, "the lease was never taken");
+        assert.equal(rep.promotedMs, undefined);
+        assert.equal(rep.invariants.I4.holds, true, rep.invariants.I4.detail);
+        const cleared = result.timeline.find((e) => e.event === "decision" && e.decision === "hold-cleared")!.at;
+        assert.ok(
+            result.writes.some((w) => w.site === "primary" && w.ackAt !== undefined && w.ackAt > cleared),
+            "the primary took writes again after the hold cleared",
+        );
+        assert.deepEqual(verdict(rep), []);
+    });
+
+    it("a failover stopped at its fence, short of the promotion: the operator aborts, the lease goes back, the old writer reopens and serves; nothing committed on it while the lease was away (I1, I4)", async () => {
+        const { result, rep } = await runs.abort;
+        assert.equal(result.outcome, "aborted", steps(result));
+        assert.ok(result.leaseHistory.some((t) => t.op === "take" && t.outcome === "ok"));
+        assert.ok(result.leaseHistory.some((t) => t.op === "hand-back" && t.outcome === "ok"));
+        assert.equal(rep.promotedMs, undefined);
+        assert.equal(rep.invariants.I4.holds, true, rep.invariants.I4.detail);
+        assert.equal(rep.invariants.I1.holds, true, rep.invariants.I1.detail);
+        const aborted = result.timeline.find((e) => e.event === "decision" && e.decision === "aborted")!.at;
+        assert.ok(
+            result.writes.some((w) => w.site === "primary" && w.ackAt !== undefined && w.ackAt > aborted),
+            "the old writer took writes through the virtual IP again",
+        );
+        assert.deepEqual(verdict(rep), []);
+    });
+});
