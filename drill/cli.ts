@@ -32,8 +32,10 @@ const USAGE = `usage: npm run drill -- [flags]
   --rate N         writes per second through the virtual IP     default 50
   --duration S     the whole drill, seconds                     default 20
   --fault-at S     when the fault comes, seconds                default 4
-  --max-lag S      the RPO budget                               default 5
-  --lag S          with --fault lag: the replica's delay         default 20
+  --max-lag S      the RPO budget: the loss window a failover may go on with   default 10
+                   (twice the window of a current replica at the drill's lease, 2.8 s,
+                   and room for a region cut in two steps)
+  --lag S          with --fault lag or hold-clears: the replica's delay   default 25
   --accept-loss    with --fault lag: once held (nothing changed), accept the loss window the
                    hold states and fail over, as the operator would (failover --accept-loss S)
   --out DIR        where the HTML reports go                    default drill-reports
@@ -144,8 +146,8 @@ export function parseDrillArgs(argv: string[]): { faults: Fault[]; options: Omit
         writesPerSecond: s("rate", 50),
         durationMs: s("duration", 20) * 1000,
         faultAtMs: s("fault-at", 4) * 1000,
-        maxLagSeconds: s("max-lag", 5),
-        lagSeconds: s("lag", 20),
+        maxLagSeconds: s("max-lag", 10),
+        lagSeconds: s("lag", 25),
         acceptLoss: values["accept-loss"] === true,
     };
     const faults = fault === "all" ? [...FAULTS] : [fault as Fault];

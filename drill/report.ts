@@ -11,7 +11,7 @@ import { timingSlackMs } from "../failover/core/writerLease";
 import { DRILL_LEASE_TIMING } from "./lease";
 import type { DrillResult, Fault, TimelineEvent } from "./run";
 import type { WriteRecord } from "./writer";
-import { FAULT_DESCRIPTIONS, NO_FAILOVER_FAULTS } from "./run";
+import { FAULT_DESCRIPTIONS, NO_FAILOVER_FAULTS, NO_PROMOTION_FAULTS } from "./run";
 
 /** One invariant's verdict (FAILOVER-SAFETY.md): holds, violated, or not applicable to this run (undefined). */
 export interface InvariantVerdict {
@@ -120,18 +120,19 @@ function honestLoss(r: DrillResult, lost: readonly WriteRecord[]): InvariantVerd
           };
 }
 
-/** The faults whose end must find the old writer as it was: it holds the lease, serves, takes writes. */
-export const WRITER_RESTORED_FAULTS: readonly Fault[] = ["hold-clears", "abort"];
-
 /** I4: what a hold left as it was when it held, and what a cleared hold or an abort left at the end. */
 function noSideEffect(r: DrillResult): InvariantVerdict {
     const held = r.timeline.some((e) => e.event === "hold");
-    const restored = WRITER_RESTORED_FAULTS.includes(r.options.fault);
+    // The faults that decide and must not promote end with the old writer as it was.
+    const restored = NO_PROMOTION_FAULTS.includes(r.options.fault);
     if (!held && !restored) {
         return { holds: undefined, detail: "no hold and no abort" };
     }
     const problems: string[] = [];
     const atHold = r.heldWorld ?? (r.outcome === "held" ? r.worldAtEnd : undefined);
+    if (held && atHold === undefined && !restored) {
+        return { holds: undefined, detail: "held, then went on by itself: the world at the hold was not observed" };
+    }
     if (atHold !== undefined) {
         const takenBefore = r.leaseHistory.some((t) => t.op === "take" && t.outcome === "ok" && t.sentAt <= atHold.at);
         if (takenBefore || atHold.leaseHolder !== "primary") {

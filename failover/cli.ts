@@ -528,6 +528,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             // --max-lag overrides the deployed budget (a planned switchover: --max-lag 0).
             maxLagSeconds: parsed.values["max-lag"] !== undefined ? options.maxLagSeconds : cfg.maxLagSeconds,
             lagWaitMs: cfg.lagWaitSeconds * 1000,
+            leaseTiming: cfg.leaseTiming,
+            // --recovery-block overrides the deployed one.
+            recoveryBlockMs: parsed.values["recovery-block"] !== undefined ? options.recoveryBlockMs : cfg.recoveryBlockSeconds * 1000,
         };
     } else {
         adapters = localAdapters({

@@ -244,7 +244,7 @@ export class Controller {
                 const abstentions = results.filter((r: ProbeResult) => r.abstained === true).length;
                 if (state.phase === "held") {
                     this.emit("round", { round, startedAt: roundStart, probes: results.length, failures, abstentions, phase: state.phase });
-                    const held = await this.whileHeld(state);
+                    const held = await this.whileHeld(state, failures >= thresholds.quorum);
                     if ("outcome" in held) {
                         return held.outcome;
                     }
@@ -308,7 +308,6 @@ export class Controller {
      */
     private async decideAfterAssessment(
         initial: ControllerState,
-        byOperator = false,
         waitMs = this.options.lagWaitMs,
     ): Promise<{ kind: "done"; outcome: Outcome } | { kind: "held"; state: ControllerState }> {
         let state = initial;
@@ -328,7 +327,7 @@ export class Controller {
                 failover: { ...state.failover!, assessment, heldSince: undefined, heldReason: undefined },
             };
             await this.save(state);
-            return { kind: "done", outcome: await this.carryOut(state, byOperator) };
+            return { kind: "done", outcome: await this.carryOut(state) };
         }
         state = this.held(state, assessment);
         await this.save(state);
@@ -367,38 +366,48 @@ export class Controller {
      * lapsed): the hold clears, nothing was ever changed. Still lapsed: assess again (with no
      * wait), and go on if it passes now.
      */
-    private async whileHeld(state: ControllerState): Promise<{ state: ControllerState } | { outcome: Outcome }> {
+    private async whileHeld(state: ControllerState, roundFailed: boolean): Promise<{ state: ControllerState } | { outcome: Outcome }> {
         const record = state.failover!;
         const heldVersion = record.assessment?.lease?.version;
         const seen = this.lastSeenLease;
+        if (this.deps.adapters.writerLease === undefined && !roundFailed) {
+            // No lease tells whether the writer lives: a round its probes pass does (the hold clears).
+            return { state: await this.clearHold(state, "a round passed: the writer answers again") };
+        }
         if (this.deps.adapters.writerLease !== undefined) {
             if (seen === undefined) {
                 return { state }; // unreadable this round: nothing to tell
             }
             if (heldVersion !== undefined && seen.version !== heldVersion && seen.holder !== this.options.roles.region) {
-                const { failover: _held, suspectSince: _since, ...rest } = state;
-                const cleared: ControllerState = {
-                    ...rest,
-                    phase: "healthy",
-                    consecutiveFailedRounds: 0,
-                    history: [...(state.history ?? []), { ...record, clearedAt: this.clock.now() }],
-                    updatedAt: this.clock.now(),
+                return {
+                    state: await this.clearHold(state, `${seen.holder} renewed its lease (epoch ${seen.epoch}): its writer is alive`),
                 };
-                this.lapse = undefined;
-                this.lapsedLease = undefined;
-                this.emit("decision", {
-                    decision: "hold-cleared",
-                    phase: "healthy",
-                    reason: `${seen.holder} renewed its lease (epoch ${seen.epoch}): its writer is alive`,
-                    changed: "nothing was changed by the held failover",
-                });
-                await this.save(cleared);
-                return { state: cleared };
             }
         }
         // No wait this time: a replica still applying shows a later beat next round.
-        const again = await this.decideAfterAssessment(state, false, 0);
-        return again.kind === "done" ? { outcome: again.outcome } : { state: again.state };
+        const again = await this.decideAfterAssessment(state, 0);
+        if (again.kind === "held") {
+            return { state: again.state };
+        }
+        // A renewal seen by the assessment itself stood it down: the writer is alive, watch on.
+        return again.outcome === "stood-down" ? { state: await this.load() } : { outcome: again.outcome };
+    }
+
+    /** The hold clears with nothing changed: the failover goes to the history, the watch goes on from healthy. */
+    private async clearHold(state: ControllerState, reason: string): Promise<ControllerState> {
+        const { failover: held, suspectSince: _since, ...rest } = state;
+        const cleared: ControllerState = {
+            ...rest,
+            phase: "healthy",
+            consecutiveFailedRounds: 0,
+            history: [...(state.history ?? []), { ...held!, clearedAt: this.clock.now() }],
+            updatedAt: this.clock.now(),
+        };
+        this.lapse = undefined;
+        this.lapsedLease = undefined;
+        this.emit("decision", { decision: "hold-cleared", phase: "healthy", reason, changed: "nothing was changed by the held failover" });
+        await this.save(cleared);
+        return cleared;
     }
 
     /**
@@ -408,13 +417,15 @@ export class Controller {
     private recoveryBlock(state: ControllerState): Record<string, unknown> | undefined {
         const blockMs = this.options.recoveryBlockMs ?? settings.DEFAULT_RECOVERY_BLOCK_SECONDS * 1000;
         const last = [...(state.history ?? [])].reverse().find((f) => f.completedAt !== undefined);
-        if (last?.completedAt === undefined || this.clock.now() - last.completedAt >= blockMs) {
+        // From the later of its completion and its re-arming: a quick failback must not open the door at once.
+        const since = last?.completedAt === undefined ? undefined : Math.max(last.completedAt, last.rearmedAt ?? 0);
+        if (since === undefined || this.clock.now() - since >= blockMs) {
             return undefined;
         }
         return {
-            lastFailoverAt: last.completedAt,
-            blockedUntil: last.completedAt + blockMs,
-            detail: `the last failover completed ${Math.round((this.clock.now() - last.completedAt) / 1000)} s ago; no automatic failover within ${blockMs / 1000} s of it (an operator's failover may)`,
+            lastFailoverAt: last!.completedAt,
+            blockedUntil: since + blockMs,
+            detail: `the last failover completed (or was re-armed) ${Math.round((this.clock.now() - since) / 1000)} s ago; no automatic failover within ${blockMs / 1000} s of it (an operator's failover may)`,
         };
     }
 
@@ -504,7 +515,12 @@ export class Controller {
             }
             if (state.phase === "failing-over") {
                 this.emit("decision", { decision: "resume-failover", phase: state.phase, next: nextStep(state.failover!) });
-                return this.carryOut(state, true);
+                if (accepted !== undefined && state.failover!.accepted === undefined && state.failover!.assessment === undefined) {
+                    // An earlier version's failover, without a loss window: resumed only accepting its loss.
+                    state = { ...state, failover: { ...state.failover!, accepted: { loss: accepted, at: this.clock.now() } } };
+                    await this.save(state);
+                }
+                return this.carryOut(state);
             }
             const previous = state.phase === "held" ? state.failover : undefined;
             const record = previous ?? this.newFailover("manual");
@@ -518,7 +534,7 @@ export class Controller {
                 accepted: accepted ?? null,
                 phase: state.phase,
             });
-            const outcome = await this.decideAfterAssessment(state, true);
+            const outcome = await this.decideAfterAssessment(state);
             return outcome.kind === "done" ? outcome.outcome : "held";
         });
     }
@@ -554,17 +570,24 @@ export class Controller {
                 this.emit("decision", { decision: "abort", dryRun: true, wouldUndo: [...done] });
                 return;
             }
+            // Marked first: a run that resumes this failover refuses it from now on, and an abort
+            // that fails half-way is finished by running it again (each undo is idempotent).
+            let marked: ControllerState = { ...state, failover: { ...record, abortingAt: record.abortingAt ?? this.clock.now() } };
+            await this.save(marked);
             const store = this.deps.adapters.writerLease;
-            // The lease first: the old writer's agent reopens its database once its region holds it again.
-            if (store !== undefined && record.lease !== undefined) {
-                const back = await store.handBack(
-                    this.options.roles.region,
-                    record.lease.epoch,
-                    record.from,
-                    this.leaseTiming.leaseMs,
-                    context.signal,
-                );
-                undone.push(`lease handed back to ${back.holder} at epoch ${back.epoch}`);
+            // The lease first: the old writer's agent reopens its database once its region holds it
+            // again. Whatever this region holds goes back, recorded or not (a take whose run
+            // crashed before it saved the result).
+            if (store !== undefined) {
+                const current = await store.read(context.signal);
+                if (current?.holder === this.options.roles.region) {
+                    const back = await store.handBack(current.holder, current.epoch, record.from, this.leaseTiming.leaseMs, context.signal);
+                    undone.push(`lease handed back to ${back.holder} at epoch ${back.epoch}`);
+                } else {
+                    undone.push(
+                        `the lease is ${current === undefined ? "absent" : `held by ${current.holder} (epoch ${current.epoch})`}: nothing to hand back`,
+                    );
+                }
             }
             if (done.has("fence") || record.current?.step === "fence") {
                 undone.push((await this.deps.adapters.database.unfenceOldWriter(record.from, context)).detail ?? "old writer unfenced");
@@ -572,12 +595,13 @@ export class Controller {
                     (await this.deps.adapters.traffic.moveTo(record.from, record.to, context)).detail ?? `traffic back to ${record.from}`,
                 );
             }
-            const { failover: _aborted, suspectSince: _since, ...rest } = state;
+            marked = await this.load();
+            const { failover: aborted, suspectSince: _since, ...rest } = marked;
             await this.save({
                 ...rest,
                 phase: "healthy",
                 consecutiveFailedRounds: 0,
-                history: [...(state.history ?? []), { ...record, current: undefined, abortedAt: this.clock.now() }],
+                history: [...(marked.history ?? []), { ...aborted!, current: undefined, abortedAt: this.clock.now() }],
             });
             this.lapse = undefined;
             this.lapsedLease = undefined;
@@ -787,9 +811,20 @@ export class Controller {
     }
 
     /** Runs the steps not completed yet, in order, persisting before and after each. */
-    private async carryOut(initial: ControllerState, _byOperator = false): Promise<Outcome> {
+    private async carryOut(initial: ControllerState): Promise<Outcome> {
         let state = initial;
         const record = () => state.failover!;
+        if (record().abortingAt !== undefined) {
+            throw new AbortRefusedError(
+                `${this.deps.adapters.store.location}: an abort of this failover began at ${new Date(record().abortingAt!).toISOString()} and did not finish: run abort again to finish it; nothing is resumed`,
+            );
+        }
+        if (record().assessment === undefined && record().accepted === undefined && !this.options.dryRun) {
+            // A failover an earlier version began, before the assessment existed: its loss was never bounded.
+            throw new AbortRefusedError(
+                `${this.deps.adapters.store.location}: this failover was begun by an earlier version, without a loss window: resume it only accepting the loss (failover --accept-loss any), or abort it`,
+            );
+        }
         for (let step = nextStep(record()); step !== undefined; step = nextStep(record())) {
             if (this.options.dryRun) {
                 this.emit("action", { action: step, status: "dry-run", inputs: this.inputsOf(step, record()) });

@@ -15,7 +15,7 @@ describe("disaster-recovery drill: guards and the CLI (real MariaDB replication,
     let runs: DrillRuns<"lag" | "slow">;
     before(() => {
         runs = twoAtATime([
-            // The fault comes after 3 s of writes, all of them still behind the replica's 16 s
+            // The fault comes after 3 s of writes, all of them still behind the replica's 19 s
             // delay when the controller reads the window (after the agent's grace and the lease).
             ["lag", () => drill("lag", { acceptLoss: true, faultAtMs: 3000, durationMs: 18_000 })],
             // Beside the lag's drill, which mostly waits (on its agent's grace and the lease): a

@@ -179,12 +179,12 @@ export class LocalDatabase implements DatabaseAdapter {
         }
         const { lastBeatAt, stoppedBy, replicatesExpected } = (parsed ?? {}) as Record<string, unknown>;
         const seconds = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
-        if (!seconds(lastBeatAt) || !seconds(stoppedBy) || (replicatesExpected !== undefined && typeof replicatesExpected !== "boolean")) {
+        if (!seconds(lastBeatAt) || !seconds(stoppedBy) || typeof replicatesExpected !== "boolean") {
             return unread(
                 `expected {"lastBeatAt": <Unix seconds>, "stoppedBy": <Unix seconds>, "replicatesExpected": <true|false>}, got ${body.slice(0, 120)}`,
             );
         }
-        const replicates = replicatesExpected !== false;
+        const replicates = replicatesExpected;
         return {
             readAt,
             source,

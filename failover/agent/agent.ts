@@ -235,8 +235,9 @@ export class WriterAgent {
                 });
                 return;
             }
-            // The deadline goes into the lease with the renewal; the database's own moves to it
-            // only after the renewal succeeded: the lease's is never earlier than the database's.
+            // The deadline goes into the lease with the renewal (never backwards: an overlapping
+            // run's later one stays); the database's own moves to it only after the renewal
+            // succeeded: the lease's is never earlier than the database's.
             record = await lease.renew(region, epoch, timing.leaseMs, timeout, { deadline: deadlineOf(anchor, timing) });
         } catch (err) {
             if (err instanceof LeaseChangedError) {

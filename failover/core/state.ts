@@ -90,6 +90,8 @@ export interface FailoverRecord {
     readonly heldReason?: string;
     /** The hold cleared by itself (the writer renewed its lease): nothing was ever changed. */
     readonly clearedAt?: number;
+    /** An operator began an abort (saved before anything is undone: a resumed run refuses the failover). */
+    readonly abortingAt?: number;
     /** An operator aborted it between the take and the promotion: the lease handed back, traffic and fence undone. */
     readonly abortedAt?: number;
     /** The promotion was requested (recorded before the request is made). */

@@ -83,6 +83,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
             promoteTimeoutMs: 15 * 60_000,
             dryRun: false,
             leaseTiming: cfg.leaseTiming,
+            recoveryBlockMs: cfg.recoveryBlockSeconds * 1000,
         },
     );
     let outcome: InvocationOutcome;

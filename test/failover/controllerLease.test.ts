@@ -191,3 +191,73 @@ describe("failover controller with a writer lease: the take", () => {
         assert.deepStrictEqual(world.calls, []);
     });
 });
+
+describe("failover controller with a writer lease: holds and abort", () => {
+    it("holds with nothing changed when the loss window is over the budget, and clears by itself once the writer renews", async () => {
+        const { world, lease, controller, decisions, events } = setUp({ maxLagSeconds: 60 });
+        world.lagSeconds = 100; // over the 60 s budget
+        // The writer comes back (renews) once the failover has been held.
+        const read = lease.read.bind(lease);
+        lease.read = () => {
+            lease.renewing ||= events.some((e) => e.event === "hold");
+            return read();
+        };
+        assert.strictEqual(await controller.watch(3000), "elapsed");
+        assert.ok(decisions().includes("hold-cleared"), decisions().join(","));
+        assert.deepStrictEqual(world.calls, [], "no step ran");
+        assert.deepStrictEqual(lease.takes, []);
+        assert.ok(world.state!.phase === "healthy" || world.state!.phase === "suspect", world.state!.phase);
+        assert.ok(world.state!.history!.at(-1)!.clearedAt! > 0);
+    });
+
+    it("an abort that fails half-way is refused a resume, and finishes when run again: the lease back at the next epoch, the fence and traffic undone", async () => {
+        const { world, lease, controller } = setUp();
+        world.failNext = (step) => step === "fence";
+        await assert.rejects(controller.watch(2000), /step fence failed/);
+        assert.strictEqual(lease.record!.holder, "dr");
+        // The abort: the lease goes back, then the traffic move back fails.
+        world.failNext = (step) => step === "move-traffic";
+        await assert.rejects(controller.abort(), /injected failure of move-traffic/);
+        assert.strictEqual(lease.record!.holder, "primary", "handed back before the undo failed");
+        assert.ok(world.state!.failover!.abortingAt! > 0);
+        // A resumed run refuses: the failover is being aborted.
+        await assert.rejects(controller.watch(500), /an abort of this failover began .* run abort again to finish it/);
+        assert.strictEqual(world.calls.filter((c) => c.step === "promote").length, 0);
+        // Again, with the traffic move working: it finishes (the lease is not the standby's any more).
+        world.failNext = () => false;
+        await controller.abort();
+        assert.strictEqual(world.state!.phase, "healthy");
+        assert.ok(world.state!.history!.at(-1)!.abortedAt! > 0);
+        assert.deepStrictEqual([lease.record!.holder, lease.record!.epoch], ["primary", 3]);
+    });
+
+    it("refuses to resume a failover an earlier version began without a loss window, unless the operator accepts its loss", async () => {
+        const { world, controller } = setUp();
+        world.state = {
+            version: 1,
+            region: "dr",
+            writerRegion: "primary",
+            phase: "failing-over",
+            consecutiveFailedRounds: 3,
+            updatedAt: 0,
+            failover: {
+                trigger: "automatic",
+                decidedAt: 0,
+                from: "primary",
+                to: "dr",
+                completed: [
+                    { step: "take-lease", startedAt: 0, completedAt: 0, attempts: 1 },
+                    { step: "fence", startedAt: 0, completedAt: 0, attempts: 1 },
+                ],
+            },
+        };
+        await assert.rejects(controller.watch(500), /begun by an earlier version, without a loss window/);
+        assert.deepStrictEqual(world.calls, []);
+        assert.strictEqual(await controller.failover("any"), "failed-over");
+        assert.deepStrictEqual(
+            world.calls.filter((c: { ok: boolean }) => c.ok).map((c: { step: string }) => c.step),
+            ["promote", "move-traffic", "notify"],
+        );
+        assert.strictEqual(world.state.failover!.accepted!.loss, "any");
+    });
+});

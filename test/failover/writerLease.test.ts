@@ -157,6 +157,12 @@ describe("writer lease: DynamoDB (dynalite on 127.0.0.1, the real client)", () =
         const unanchored = await lease.renew("us-east-2", 1, 30_000, undefined, "unanchored");
         assert.equal(unanchored.deadline, 1005.25);
         assert.equal((await lease.read())!.deadline, 1005.25);
+        // Two overlapping runs of the agent: the one that anchored earlier lands last, and must not
+        // lower the deadline the other let the database keep; its renewal finds the lease renewed.
+        const later = await lease.renew("us-east-2", 1, 30_000, undefined, { deadline: 1010 });
+        const earlier = await lease.renew("us-east-2", 1, 30_000, undefined, { deadline: 1008 });
+        assert.equal(earlier.version, later.version, "the sibling's renewal is this one's result");
+        assert.equal((await lease.read())!.deadline, 1010);
         const taken = await lease.take("us-west-1", (await lease.read())!, 30_000);
         assert.equal(taken.deadline, undefined);
         assert.equal((await lease.read())!.deadline, undefined);

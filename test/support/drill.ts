@@ -25,11 +25,12 @@ export const SHORT: Omit<DrillOptions, "fault"> = {
     durationMs: 8000,
     faultAtMs: 1500,
     // The loss window of a current replica is at most (L - m) + F and a beat, 2.8 s at the
-    // drill's timing: a budget of 5 s holds only a replica kept behind.
-    maxLagSeconds: 5,
+    // drill's timing, plus a region cut's first step (interval x (max-fail + 1), 2 s): a budget
+    // of 8 s holds only a replica kept behind.
+    maxLagSeconds: 8,
     // At least --max-lag, the agent's grace, the lease and the takeover wait, and a second
     // (drillOptionProblems): the replica is still behind when the controller reads the window.
-    lagSeconds: 16,
+    lagSeconds: 19,
 };
 
 /** The faults whose database goes down while its agent runs: the agent's 5 s grace comes first. */

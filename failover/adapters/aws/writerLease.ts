@@ -4,7 +4,8 @@
  *
  *   establish  PutItem, condition attribute_not_exists(pk): the first writer's epoch 1
  *   renew      UpdateItem, condition holder = :me AND epoch = :epoch: a new random version, and
- *              when anchored, the deadline its database may keep (the loss window's fence end)
+ *              when anchored, the deadline its database may keep (the loss window's fence end),
+ *              never earlier than the stored one (overlapping runs of the agent)
  *   take       UpdateItem, condition version = :seen: holder, epoch + 1, a new version; the old
  *              holder's deadline removed (the new holder's database has its own clock)
  *   handBack   UpdateItem, condition holder = :me AND epoch = :epoch (an abort): the lease back
@@ -121,13 +122,20 @@ export class DynamoWriterLease implements WriterLeaseStore {
             ...(anchored ? { anchoredAt: now } : {}),
             ...(deadline !== undefined ? { deadline } : {}),
         };
-        const written = await this.conditional("dynamodb:UpdateItem", record, signal, undefined, () =>
+        // The deadline only moves forward: two runs of the agent overlap, and the one that anchored
+        // later may land first. The database keeps the larger deadline (GREATEST), so the lease's
+        // must never fall below it: a renewal whose deadline is not past the stored one fails its
+        // condition and finds the item renewed by its sibling (same holder and epoch, a later
+        // deadline), which is this renewal's result too.
+        const sibling = (found: WriterLeaseRecord) =>
+            deadline !== undefined && found.holder === holder && found.epoch === epoch && (found.deadline ?? -Infinity) > deadline;
+        const written = await this.conditional("dynamodb:UpdateItem", record, signal, sibling, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
                     UpdateExpression: `SET version = :version, leaseMs = :lease, renewedAt = :at${anchored ? ", anchoredAt = :at" : ""}${deadline !== undefined ? ", deadline = :deadline" : ""}`,
-                    ConditionExpression: "holder = :me AND epoch = :epoch",
+                    ConditionExpression: `holder = :me AND epoch = :epoch${deadline !== undefined ? " AND (attribute_not_exists(deadline) OR deadline <= :deadline)" : ""}`,
                     ExpressionAttributeValues: {
                         ":version": record.version,
                         ":lease": leaseMs,
