@@ -36,7 +36,7 @@ export interface DrillReport {
     readonly fault: string;
     readonly settings: Record<string, number | string>;
     readonly outcome: string;
-    /** Decisions to fail over (1 where one is due, 0 where none is). */
+    /** Decisions to fail over that did not stand down (1 where one is due, 0 where none is). */
     readonly failovers: number;
     /** Milliseconds from the fault. */
     readonly detectionMs?: number;
@@ -273,7 +273,8 @@ export function summarize(r: DrillResult): DrillReport {
             ...(o.fault === "lag" ? { replicaDelay: `${o.lagSeconds} s`, acceptLoss: o.acceptLoss ? "yes" : "no" } : {}),
         },
         outcome: r.outcome,
-        failovers: decisions.length,
+        // A decision that stood down (the writer renewed first) changed nothing: it is no failover.
+        failovers: decisions.length - r.timeline.filter((e) => e.event === "decision" && e.decision === "stood-down").length,
         detectionMs: since(decisions[0]?.at),
         fencedMs: since(fencedAt),
         promotedMs: since(stepDone(r.timeline, "promote")),

