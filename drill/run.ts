@@ -126,7 +126,7 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     blackhole:
         "the primary region blackholed (connections accepted, nothing answered): its site, its database, the shoppers' path and its agent's path to the lease store",
     slow: "the primary site slow, but within the probe timeout (no failover is due)",
-    lag: "replication lag built up before the database is killed (the RPO guard must hold the promotion)",
+    lag: "the replica kept --lag behind, then the database killed: the loss window is over the budget, so the failover must hold with nothing changed (with --accept-loss, then fail over inside the stated window)",
     "partition-standby":
         "the standby's network to the primary cut (its probes and replication), while shoppers still reach the primary through the virtual IP (no failover is due)",
     "lease-isolation": "the primary's writer agent cut off from the lease store while shoppers still reach the primary",
