@@ -147,6 +147,7 @@ export class DrillDatabase implements DatabaseAdapter {
                 replicatesExpected: r.sourcePort === expectedPort,
                 replication: `a replica of ${r.sourceHost}:${r.sourcePort} (expected port ${expectedPort}); ${r.detail}`,
                 appliedAll: r.appliedAll,
+                appliesInOrder: r.inOrder,
                 ...(r.lastBeatAt !== undefined ? { lastBeatAt: r.lastBeatAt } : {}),
             };
         } catch (err) {

@@ -40,6 +40,12 @@ export interface ReplicaEvidence {
     readonly replication: string;
     /** It applied everything it had received when this was read (or the bounded wait ran out first). */
     readonly appliedAll: boolean;
+    /**
+     * It commits in the writer's order (false: parallel appliers that may commit out of order, and
+     * a transaction before an applied beat may be missing: the window has no lower end).
+     * Undefined: not known (the hook world vouches for its replica).
+     */
+    readonly appliesInOrder?: boolean;
     /** The newest heartbeat it applied: Unix seconds on the old writer's database clock. */
     readonly lastBeatAt?: number;
     /** The GTID sets it received and applied, where the server says. */
@@ -103,6 +109,11 @@ export function lossWindow(
     }
     if (evidence.lastBeatAt === undefined) {
         return { unknown: `the standby's replica holds no heartbeat of the old writer (${evidence.source})` };
+    }
+    if (evidence.appliesInOrder === false) {
+        return {
+            unknown: `the standby's replica may commit out of the writer's order (parallel appliers without replica_preserve_commit_order): an applied heartbeat does not prove what came before it`,
+        };
     }
     if (published !== undefined) {
         const missing = evidence.appliedAll && evidence.appliedGtid !== undefined ? "" : undefined;

@@ -35,6 +35,7 @@ export async function replicaHandler(event: unknown, context: LambdaContext): Pr
         const r = await reader.read(waitMs);
         return {
             appliedAll: r.appliedAll,
+            appliesInOrder: r.inOrder,
             ...(r.lastBeatAt !== undefined ? { lastBeatAt: r.lastBeatAt } : {}),
             detail: `${reader.target}: a replica of ${r.sourceHost}:${r.sourcePort}; ${r.detail}`,
         };

@@ -52,6 +52,8 @@ export class MysqlReplicaLink extends ReplicaConnection implements ReplicaLink {
 /** What the replica reader read: whether everything received is applied, and the newest heartbeat applied. */
 export interface ReplicaApplied {
     readonly appliedAll: boolean;
+    /** It commits in the source's order (the loss window's lower end depends on it). */
+    readonly inOrder: boolean;
     /** The old writer's newest heartbeat applied: Unix seconds on its clock. */
     readonly lastBeatAt?: number;
     /** The source it replicates from, as the replica says (host and port). */
@@ -90,15 +92,43 @@ export class MysqlReplicaReader extends ReplicaConnection {
             if (appliedAll || Date.now() >= until) {
                 const io = String(col("Replica_IO_Running", "Slave_IO_Running"));
                 const sql = String(col("Replica_SQL_Running", "Slave_SQL_Running"));
+                const order = await this.commitOrder(statementTimeoutMs);
                 return {
                     appliedAll,
+                    inOrder: order.inOrder,
                     lastBeatAt: await this.beat(statementTimeoutMs),
                     sourceHost: String(col("Source_Host", "Master_Host")),
                     sourcePort: Number(col("Source_Port", "Master_Port")),
-                    detail: `I/O ${io}, SQL ${sql}; received ${received.file}:${received.pos}, executed ${executed.file}:${executed.pos}`,
+                    detail: `I/O ${io}, SQL ${sql}; received ${received.file}:${received.pos}, executed ${executed.file}:${executed.pos}; ${order.detail}`,
                 };
             }
             await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, until - Date.now()))));
+        }
+    }
+
+    /**
+     * Whether the replica commits in the source's order, which the loss window's lower end needs
+     * (everything before an applied beat is applied). MySQL 8.4: one applier, or several with
+     * replica_preserve_commit_order on (its default since 8.0.27). MariaDB's parallel replication
+     * commits in order within a replication domain (the drill has one).
+     */
+    private async commitOrder(timeoutMs: number): Promise<{ inOrder: boolean; detail: string }> {
+        try {
+            const [rows] = await this.pool.query<RowDataPacket[]>({
+                sql: "SELECT @@global.replica_parallel_workers AS workers, @@global.replica_preserve_commit_order AS preserve",
+                timeout: timeoutMs,
+            });
+            const workers = Number(rows[0].workers);
+            const preserve = Number(rows[0].preserve) === 1;
+            return {
+                inOrder: workers <= 1 || preserve,
+                detail: `${workers} applier(s), replica_preserve_commit_order ${preserve ? "ON" : "OFF"}`,
+            };
+        } catch (err) {
+            if ((err as { code?: string }).code !== "ER_UNKNOWN_SYSTEM_VARIABLE") {
+                throw err;
+            }
+            return { inOrder: true, detail: "MariaDB: commits in order within a replication domain" };
         }
     }
 

@@ -45,12 +45,13 @@ describe("loss window", () => {
         assert.equal(later.seconds, 0);
     });
 
-    it("is unknown without a heartbeat, without the lease's deadline, or when the replica cannot be read", () => {
+    it("is unknown without a heartbeat, without the lease's deadline, when the replica cannot be read, or when it may commit out of order", () => {
         for (const [w, why] of [
             [lossWindow(evidence({ lastBeatAt: undefined }), lease(1020), T.fenceMs), /holds no heartbeat/],
             [lossWindow(evidence(), lease(undefined), T.fenceMs), /carries no database deadline/],
             [lossWindow(evidence(), undefined, T.fenceMs), /lease is missing/],
             [lossWindow(evidence({ error: "no route" }), lease(1020), T.fenceMs), /could not be read: no route/],
+            [lossWindow(evidence({ appliesInOrder: false }), lease(1020), T.fenceMs), /may commit out of the writer's order/],
         ] as const) {
             assert.equal(isKnown(w), false);
             assert.match((w as { unknown: string }).unknown, why);

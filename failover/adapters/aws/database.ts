@@ -40,6 +40,8 @@ import { call, isUnreachable } from "./calls";
 /** What the replica reader (a function in the standby's VPC) read on the standby's replica. */
 export interface ReplicaReading {
     readonly appliedAll: boolean;
+    /** It commits in the writer's order (the window's lower end needs it). */
+    readonly appliesInOrder?: boolean;
     /** The old writer's newest heartbeat applied: Unix seconds on its clock. */
     readonly lastBeatAt?: number;
     /** Its replication threads and positions, for people. */
@@ -122,6 +124,7 @@ export class RdsDatabase implements DatabaseAdapter {
                 replicatesExpected,
                 replication: `${replication}; ${reading.detail}`,
                 appliedAll: reading.appliedAll,
+                ...(reading.appliesInOrder !== undefined ? { appliesInOrder: reading.appliesInOrder } : {}),
                 ...(reading.lastBeatAt !== undefined ? { lastBeatAt: reading.lastBeatAt } : {}),
             };
         } catch (err) {

@@ -16,6 +16,7 @@ import { call } from "./calls";
 /** What the handler answers. */
 export interface ReplicaReaderAnswer {
     readonly appliedAll: boolean;
+    readonly appliesInOrder?: boolean;
     readonly lastBeatAt?: number;
     readonly detail: string;
 }
@@ -73,6 +74,7 @@ export function parseReaderAnswer(text: string, location: string): ReplicaReadin
     }
     return {
         appliedAll: v.appliedAll,
+        ...(typeof v.appliesInOrder === "boolean" ? { appliesInOrder: v.appliesInOrder } : {}),
         detail: v.detail,
         ...(typeof v.lastBeatAt === "number" ? { lastBeatAt: v.lastBeatAt } : {}),
     };
