@@ -105,13 +105,8 @@ export interface DrillDatabaseOptions {
     readonly now?: () => number;
 }
 
-interface SlaveStatus extends RowDataPacket {
-    Master_Port: number;
-    Slave_IO_Running: string;
-    Slave_SQL_Running: string;
-    Seconds_Behind_Master: number | null;
-    Gtid_IO_Pos: string;
-}
+/** SHOW SLAVE STATUS: a row while the server is a replica (promote's question). */
+type SlaveStatus = RowDataPacket;
 
 export class DrillDatabase implements DatabaseAdapter {
     constructor(private readonly options: DrillDatabaseOptions) {}

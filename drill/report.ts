@@ -54,8 +54,6 @@ export interface DrillReport {
     readonly writes: { readonly sent: number; readonly ackedByPrimary: number; readonly ackedByDr: number; readonly failed: number };
     /** Writes the primary acknowledged (through the virtual IP or to its origin) that DR does not have (the RPO, as writes). */
     readonly lostOnDr: readonly number[];
-    /** From the oldest lost write's acknowledgement to the fault (the lag fault's loss, before it). */
-    readonly lossWindowMs?: number;
     /** When the lost writes were acknowledged: the first and the last, ms from the fault (negative: before it). */
     readonly lostAckedMs?: { readonly first: number; readonly last: number };
     /** Acknowledged writes neither database has (must be none). */
@@ -285,7 +283,6 @@ export function summarize(r: DrillResult): DrillReport {
         held: r.timeline.some((e) => e.event === "hold"),
         writes: { sent: r.writes.length, ackedByPrimary: byPrimary.length, ackedByDr: byDr.length, failed: r.writes.length - acked.length },
         lostOnDr: lost.map((w) => w.id),
-        lossWindowMs: lost.length > 0 ? r.faultAt - oldestLostAck : undefined,
         lostAckedMs:
             lost.length > 0 ? { first: oldestLostAck - r.faultAt, last: Math.max(...lost.map((w) => w.ackAt!)) - r.faultAt } : undefined,
         lostEverywhere: [...acked, ...r.originWrites.filter((w) => w.ackAt !== undefined)]
