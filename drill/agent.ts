@@ -27,7 +27,7 @@ export interface LeaseTransition {
     readonly at: number;
     /** Who wrote: an agent ("agent:primary") or the controller ("controller:dr"). */
     readonly by: string;
-    readonly op: "establish" | "renew" | "take" | "hand-back";
+    readonly op: "establish" | "renew" | "take" | "hand-back" | "request-handover" | "publish-handover" | "withdraw-handover";
     /** ok: it landed and the writer knows it; changed: refused (the lease was no longer as expected); error: no answer. */
     readonly outcome: "ok" | "changed" | "error";
     readonly holder?: string;
@@ -66,6 +66,23 @@ export class RecordingLease implements WriterLeaseStore {
 
     handBack(holder: string, epoch: number, to: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
         return this.recorded("hand-back", () => this.inner.handBack(holder, epoch, to, leaseMs, signal));
+    }
+
+    requestHandover(holder: string, epoch: number, to: string, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        return this.recorded("request-handover", () => this.inner.requestHandover(holder, epoch, to, signal));
+    }
+
+    publishHandover(
+        holder: string,
+        epoch: number,
+        published: Parameters<WriterLeaseStore["publishHandover"]>[2],
+        signal?: AbortSignal,
+    ): Promise<WriterLeaseRecord> {
+        return this.recorded("publish-handover", () => this.inner.publishHandover(holder, epoch, published, signal));
+    }
+
+    withdrawHandover(holder: string, epoch: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        return this.recorded("withdraw-handover", () => this.inner.withdrawHandover(holder, epoch, signal));
     }
 
     readiness(): Promise<ReadinessCheck[]> {

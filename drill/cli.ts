@@ -87,6 +87,15 @@ export function verdict(rep: DrillReport): string[] {
             problems.push(`${rep.failedRoundsAfterFault} of ${rep.roundsAfterFault} round(s) failed: a silent witness was counted as down`);
         }
     }
+    if (rep.fault === "switchover") {
+        // RPO exactly 0: a window of none, and nothing acknowledged missing on DR.
+        if (rep.window === undefined || "unknown" in rep.window || rep.window.seconds !== 0) {
+            problems.push(`the switchover's loss window was not exactly none: ${JSON.stringify(rep.window ?? "not stated")}`);
+        }
+        if (rep.lostOnDr.length > 0) {
+            problems.push(`${rep.lostOnDr.length} acknowledged write(s) lost in a planned switchover`);
+        }
+    }
     if (rep.lostEverywhere.length > 0) {
         problems.push(`${rep.lostEverywhere.length} acknowledged write(s) are in neither database`);
     }

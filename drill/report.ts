@@ -227,7 +227,8 @@ function stepDone(timeline: readonly TimelineEvent[], action: string): number | 
 export function summarize(r: DrillResult): DrillReport {
     const o = r.options;
     const since = (t: number | undefined) => (t === undefined ? undefined : t - r.faultAt);
-    const decisions = r.timeline.filter((e) => e.event === "decision" && e.decision === "fail-over");
+    // A planned switchover is the operator's decision to move the writer, counted as one.
+    const decisions = r.timeline.filter((e) => e.event === "decision" && (e.decision === "fail-over" || e.decision === "switchover"));
     const fencedAt = stepDone(r.timeline, "fence");
     const onDr = new Set(r.onDr);
     const onOld = new Set(r.onOldPrimary.map((w) => w.id));
@@ -381,6 +382,10 @@ export function timelineLines(rep: DrillReport, faultAt: number, detail: "steps"
         "agent-unfenced",
         "agent-grace-exhausted",
         "agent-fence-failed",
+        "agent-sealed",
+        "agent-handed-over",
+        "agent-handover-withdrawn",
+        "agent-handover-failed",
         "agent-error",
         ...(detail === "every probe" ? ["probe", "round"] : []),
     ];

@@ -52,6 +52,7 @@ export const FAULTS = [
     "crash-load",
     "hold-clears",
     "abort",
+    "switchover",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -148,6 +149,8 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     "crash-load": `the primary's database killed under ${LOAD_FACTOR} times the write rate, through the virtual IP and to its origin: every acknowledged write on DR or inside the stated loss window (I2)`,
     "hold-clears":
         "the replica kept --lag behind, then the primary's writer agent stopped: the loss window is over the budget, so the failover holds with nothing changed; the agent is started again, renews, and the hold clears by itself (I4)",
+    switchover:
+        "no fault: a planned switchover under load (the operator's `failover switchover`): the primary seals itself and publishes its final heartbeat, DR takes the lease once its replica applied it; no acknowledged write may be lost (RPO exactly 0)",
     abort: "the primary's agent cut off from the lease store and the virtual IP refusing changes: the failover takes the lease and stops at its fence, short of the promotion; the path comes back and the operator aborts: the lease goes back, the old writer reopens and serves (I4)",
 };
 
@@ -457,6 +460,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
             promoteTimeoutMs: 10_000,
             dryRun: false,
             leaseTiming: DRILL_LEASE_TIMING,
+            // The final beat is published within a renewal or two, and the replica applies it within a second.
+            switchoverWaitMs: 8000,
         };
         // The deployed controller's watch; an operator's commands run as another process would
         // (its own run of the controller on the same state, once the watch has let go of it).
@@ -575,8 +580,22 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         // stop the watch and fail over accepting the window the hold stated; in the abort fault,
         // once the failover stopped short of the promotion, bring the agent's path back and abort.
         const held = options.acceptLoss === true ? waitForEvent(timeline, "hold", startedAt + options.durationMs) : undefined;
+        if (options.fault === "switchover") {
+            // The operator stops the watch (a planned switchover is no failure of the primary), then switches over.
+            stop.abort(new Error("the operator switches over"));
+            await watching;
+            note("drill", { phase: "as the operator: failover switchover" });
+            log("as the operator: failover switchover");
+        }
+        const switching =
+            options.fault === "switchover"
+                ? operator.switchover().catch((err: Error) => {
+                      note("controller-error", { error: err.message });
+                      return "stopped" as const;
+                  })
+                : undefined;
         let outcome: DrillResult["outcome"] = await Promise.race([
-            watching,
+            switching ?? watching,
             sleep(Math.max(0, startedAt + options.durationMs + watchGraceMs - Date.now()), undefined, { signal: watchGrace.signal }).then(
                 () => "stopped" as const,
                 () => "stopped" as const,
@@ -753,6 +772,8 @@ async function inject(
             // the fence (drillAdapters' refuseFence), so the failover stops short of the promotion.
             w.lease.agentPath.set({ kind: "blackhole" });
             return;
+        case "switchover":
+            return; // nothing breaks: the operator's switchover runs from the drill's main line
         case "site-kill":
             await killSite(w);
             return;

@@ -17,6 +17,8 @@ import {
     RearmRefusedError,
     RoleMismatchError,
     StepFailedError,
+    SwitchoverRefusedError,
+    SwitchoverWithdrawnError,
 } from "./controller";
 import { type AcceptedLoss, isKnown } from "./core/lossWindow";
 import { roleProblem } from "./core/decision";
@@ -24,6 +26,7 @@ import type { Adapters, ReadinessCheck } from "./core/ports";
 import { LockHeldError } from "./core/ports";
 import * as settings from "./core/settings";
 import { ControllerState, dataAtRisk, nextStep, StateFormatError, STEPS } from "./core/state";
+import { DEFAULT_SWITCHOVER_WAIT_MS } from "./core/writerLease";
 import { HttpProbe, Probe } from "./probes/http";
 import { httpUrlProblem, redactUrl } from "./urls";
 
@@ -49,6 +52,10 @@ commands
   failover   fail over now, by hand (asks for confirmation unless --yes)
   abort      between the take of the lease and the promotion: hand the lease back, undo the
              fence and the traffic move (after the promotion there is no undo)
+  switchover a planned move of the writer with RPO exactly 0 (asks for confirmation unless
+             --yes): the writer closes, publishes its final heartbeat, and this region takes the
+             lease once its replica applied it; withdrawn (the writer reopens) if that does not
+             come within ${DEFAULT_SWITCHOVER_WAIT_MS / 1000} s. Needs the writer lease (--adapters aws)
   check      readiness: every precondition of every step, evaluated without acting
   rearm      after a failback: file the failover under history and watch again from healthy
              (refused while the standby does not replicate the writer)
@@ -99,6 +106,9 @@ failover
 abort
   --yes                   do not ask for confirmation
 
+switchover
+  --yes                   do not ask for confirmation
+
 rearm
   --yes                   do not ask for confirmation
 
@@ -107,8 +117,9 @@ status
 
 steps, in order: ${STEPS.join(" -> ")}; each is idempotent and resumes after a crash.
 
-exit status: 0 failed over (now or before) / status shown / check ready / aborted / re-armed;
-1 a step failed after its retries, the lease is held, check not ready, abort or rearm refused (a
+exit status: 0 failed over or switched over (now or before) / status shown / check ready / aborted /
+re-armed; 1 a step failed after its retries, the lease is held, check not ready, abort, rearm or
+switchover refused, a switchover withdrawn (a
 new run with the same --state resumes); 2 bad usage; 3 watch: --for elapsed without a failover;
 4 held with nothing changed (it clears by itself when the writer renews its lease; failover
 --accept-loss goes on)`;
@@ -125,7 +136,7 @@ export interface Io {
 
 class UsageError extends Error {}
 
-const COMMANDS = ["watch", "status", "failover", "abort", "check", "rearm"] as const;
+const COMMANDS = ["watch", "status", "failover", "abort", "switchover", "check", "rearm"] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -160,6 +171,7 @@ const OPTIONS = {
     },
     failover: { ...COMMON, yes: { type: "boolean" }, "accept-loss": { type: "string" } },
     abort: { ...COMMON, yes: { type: "boolean" } },
+    switchover: { ...COMMON, yes: { type: "boolean" } },
     status: { ...COMMON, json: { type: "boolean" } },
     check: COMMON,
     rearm: { ...COMMON, yes: { type: "boolean" } },
@@ -525,7 +537,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             thresholds: { maxFail: cfg.maxFail, quorum: cfg.quorum },
             intervalMs: cfg.intervalSeconds * 1000,
             timeoutMs: cfg.timeoutSeconds * 1000,
-            // --max-lag overrides the deployed budget (a planned switchover: --max-lag 0).
+            // --max-lag overrides the deployed budget.
             maxLagSeconds: parsed.values["max-lag"] !== undefined ? options.maxLagSeconds : cfg.maxLagSeconds,
             lagWaitMs: cfg.lagWaitSeconds * 1000,
             leaseTiming: cfg.leaseTiming,
@@ -631,6 +643,37 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 emit("end", { outcome: "aborted", exitCode: EXIT.ok, dryRun: options.dryRun });
                 return EXIT.ok;
             }
+            case "switchover": {
+                if (parsed.values.yes !== true && !options.dryRun) {
+                    io.stderr(
+                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
+                            `This closes ${options.roles.writerRegion}'s writer (shoppers get errors until ${options.roles.region} serves, seconds), ` +
+                            `waits until ${options.roles.region}'s standby has applied everything it committed, then takes the writer lease, ` +
+                            `promotes ${options.roles.region} and moves traffic to it: no acknowledged write is lost. ` +
+                            `Nothing is changed unless every read-only check passes first; if the standby does not catch up in time, ` +
+                            `${options.roles.writerRegion} reopens and nothing else changes.\n`,
+                    );
+                    const answer = await io.readLine(`Type the region name (${options.roles.region}) to confirm: `);
+                    if (answer?.trim() !== options.roles.region) {
+                        io.stderr("not confirmed; nothing was changed\n");
+                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
+                        return EXIT.failure;
+                    }
+                }
+                const outcome = await controller.switchover();
+                if (options.dryRun) {
+                    io.stderr(`dry run: every precondition of a switchover to ${options.roles.region} is met; nothing was requested\n`);
+                    emit("end", { outcome: "dry-run", exitCode: EXIT.ok, dryRun: true });
+                    return EXIT.ok;
+                }
+                io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
+                if (outcome === "stood-down") {
+                    // The take found the lease changed (the writer's agent withdrew the handover at its timeout).
+                    emit("end", { outcome, exitCode: EXIT.failure });
+                    return EXIT.failure;
+                }
+                return finish(outcome);
+            }
             case "failover": {
                 const accept = parsed.acceptedLoss;
                 if (parsed.values.yes !== true && !options.dryRun) {
@@ -660,7 +703,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             err instanceof RoleMismatchError ||
             err instanceof NothingToRearmError ||
             err instanceof RearmRefusedError ||
-            err instanceof AbortRefusedError;
+            err instanceof AbortRefusedError ||
+            err instanceof SwitchoverRefusedError ||
+            err instanceof SwitchoverWithdrawnError;
         const stopped = io.signal?.aborted === true;
         const message = stopped ? "stopped by a signal" : err instanceof Error ? err.message : String(err);
         emit("error", { error: message, exitCode: EXIT.failure });

@@ -13,10 +13,28 @@ import { setTimeout as sleepFor } from "timers/promises";
 import pRetry, { AbortError } from "p-retry";
 import { decide, Roles, roleProblem, Thresholds } from "./core/decision";
 import * as settings from "./core/settings";
-import type { ActionContext, ActionResult, Adapters, FailoverReport, Lease, ReadinessCheck, ReadinessSource } from "./core/ports";
+import type {
+    ActionContext,
+    ActionResult,
+    Adapters,
+    FailoverReport,
+    Lease,
+    ReadinessCheck,
+    ReadinessSource,
+    WriterLeaseStore,
+} from "./core/ports";
 import { LeaseChangedError } from "./core/ports";
 import { type AcceptedLoss, isKnown, lossVerdict, lossWindow, type ReplicaEvidence } from "./core/lossWindow";
-import { DEFAULT_LEASE_TIMING, LapseWatch, LeaseTiming, watchLease, WriterLeaseRecord } from "./core/writerLease";
+import {
+    DEFAULT_LEASE_TIMING,
+    DEFAULT_SWITCHOVER_WAIT_MS,
+    isPublished,
+    LapseWatch,
+    LeaseTiming,
+    type PublishedHandover,
+    watchLease,
+    WriterLeaseRecord,
+} from "./core/writerLease";
 import { Assessment, ControllerState, dataAtRisk, FailoverRecord, initialState, nextStep, StepName, Vote } from "./core/state";
 import type { Probe, ProbeResult } from "./probes/http";
 
@@ -56,6 +74,8 @@ export interface ControllerOptions {
     readonly leaseTiming?: LeaseTiming;
     /** No automatic failover this long after the last one completed (a manual one may). @default settings.DEFAULT_RECOVERY_BLOCK_SECONDS */
     readonly recoveryBlockMs?: number;
+    /** How long a switchover waits for the old writer's final beat and the replica to apply it. @default DEFAULT_SWITCHOVER_WAIT_MS */
+    readonly switchoverWaitMs?: number;
 }
 
 export interface ControllerDeps {
@@ -120,7 +140,7 @@ function fenceConfirmation(record: FailoverRecord): string {
         return "no writer lease: only the fence step (traffic, and the old writer where it answered) stopped it";
     }
     if (window !== undefined && isKnown(window) && window.fence === "published") {
-        return "confirmed: the old writer fenced itself and published its GTID set";
+        return "confirmed: the old writer sealed itself (no application session left) and published its final heartbeat, which the standby applied";
     }
     return `by the lease's timing: its database closed itself by its deadline + F${window !== undefined && isKnown(window) ? ` (${new Date(Math.round(window.to * 1000)).toISOString()} on its clock)` : ""}; unconfirmed by the old writer itself`;
 }
@@ -143,6 +163,15 @@ export class RearmRefusedError extends Error {}
 
 /** `abort` with nothing to abort, or past the promotion (no undo). */
 export class AbortRefusedError extends Error {}
+
+/** A switchover refused before anything was changed (a precondition, no writer lease, a failover under way). */
+export class SwitchoverRefusedError extends Error {}
+
+/**
+ * A switchover called off after its request: the handover was withdrawn, the old writer keeps the
+ * lease (at a new epoch) and reopens on its agent's next renewal; the standby was not touched.
+ */
+export class SwitchoverWithdrawnError extends Error {}
 
 /** The promoted writer did not accept writes within this run's budget; the next run resumes. */
 class PromotionIncompleteError extends Error {}
@@ -610,6 +639,186 @@ export class Controller {
     }
 
     /**
+     * A planned switchover with RPO exactly 0 (failover/core/writerLease.ts Handover): read-only
+     * checks first (this region's standby replicates the writer, which holds the lease; every
+     * step's preconditions); then the handover is requested, the old writer's agent seals its
+     * database and publishes its final heartbeat, and once the standby's replica has applied that
+     * beat the lease is taken at exactly the published version and the usual steps follow. The
+     * window is then exactly none. Whatever fails before the take withdraws the handover (the
+     * old writer reopens): SwitchoverWithdrawnError. A switchover under way (a run that stopped
+     * after the take) is resumed.
+     */
+    async switchover(): Promise<Outcome> {
+        return this.underLease(async () => {
+            let state = await this.load();
+            const where = this.deps.adapters.store.location;
+            const { region, writerRegion } = this.options.roles;
+            if (state.phase === "failing-over" && state.failover?.trigger === "switchover") {
+                this.emit("decision", { decision: "resume-switchover", phase: state.phase, next: nextStep(state.failover) });
+                return this.carryOut(state);
+            }
+            if (state.phase !== "healthy" && state.phase !== "suspect") {
+                throw new SwitchoverRefusedError(
+                    `${where}: phase ${state.phase}: a switchover starts only from healthy${state.phase === "failed-over" ? " (this controller failed over already: re-arm it after the failback first)" : state.phase === "held" ? " (a failover is held: it clears by itself, or fail over with --accept-loss)" : " (a failover is under way: watch or failover completes it, or abort)"}`,
+                );
+            }
+            const store = this.deps.adapters.writerLease;
+            if (store === undefined) {
+                throw new SwitchoverRefusedError(
+                    "no writer lease configured: nothing can prove the old writer stopped and published all it committed, so no switchover can promise RPO 0 (failover --accept-loss is the way without one)",
+                );
+            }
+            const current = await store.read(this.runSignal);
+            if (current?.holder !== writerRegion) {
+                throw new SwitchoverRefusedError(
+                    `${store.location}: the lease is ${current === undefined ? "absent" : `held by ${current.holder} (epoch ${current.epoch})`}; a switchover moves it from ${writerRegion}, its holder`,
+                );
+            }
+            if (current.handover !== undefined && current.handover.to !== region) {
+                throw new SwitchoverRefusedError(
+                    `${store.location}: ${writerRegion} is handing the lease over to ${current.handover.to} already`,
+                );
+            }
+            const checks = await this.preconditions(0);
+            this.emit("check", { checks });
+            const failing = checks.filter((c) => !c.ok);
+            if (failing.length > 0) {
+                throw new SwitchoverRefusedError(
+                    `not switched over, nothing changed: ${failing.map((c) => `${c.name}: ${c.detail}`).join("; ")}`,
+                );
+            }
+            if (this.options.dryRun) {
+                this.emit("decision", {
+                    decision: "switchover",
+                    dryRun: true,
+                    from: writerRegion,
+                    to: region,
+                    detail: "every precondition met; nothing requested",
+                });
+                return "stood-down";
+            }
+            this.emit("decision", { decision: "switchover", from: writerRegion, to: region, epoch: current.epoch });
+            const requested =
+                current.handover !== undefined ? current : await store.requestHandover(writerRegion, current.epoch, region, this.runSignal);
+            this.emit("action", {
+                action: "request-handover",
+                status: "succeeded",
+                detail: `${writerRegion}'s agent closes its database, ends its application sessions and publishes its final heartbeat`,
+            });
+            const until = this.clock.now() + (this.options.switchoverWaitMs ?? DEFAULT_SWITCHOVER_WAIT_MS);
+            let assessment: Assessment;
+            try {
+                const published = await this.awaitPublication(store, requested, until);
+                const handover = published.handover as PublishedHandover;
+                const evidence = await this.awaitFinalBeat(handover, until);
+                const window = lossWindow(evidence, published, this.leaseTiming.fenceMs, handover);
+                const stepChecks = [replicaCheck(evidence), ...(await this.stepReadiness())];
+                const notMet = stepChecks.filter((c) => !c.ok);
+                if (!isKnown(window) || window.seconds !== 0 || notMet.length > 0) {
+                    throw new SwitchoverWithdrawnError(
+                        notMet.length > 0
+                            ? `precondition(s) not met: ${notMet.map((c) => `${c.name}: ${c.detail}`).join("; ")}`
+                            : isKnown(window)
+                              ? `the standby did not apply the old writer's final heartbeat in time (${window.detail})`
+                              : `the loss window is unknown: ${window.unknown}`,
+                    );
+                }
+                assessment = {
+                    at: this.clock.now(),
+                    lease: published,
+                    evidence,
+                    window,
+                    checks: stepChecks,
+                    proceed: true,
+                    reason: `RPO 0: ${window.detail}`,
+                };
+                this.emit("assessment", {
+                    proceed: true,
+                    reason: assessment.reason,
+                    window: { from: window.from, to: window.to, seconds: window.seconds, fence: window.fence },
+                    lastBeatAt: evidence.lastBeatAt ?? null,
+                    appliedAll: evidence.appliedAll,
+                    failing: [],
+                });
+            } catch (err) {
+                const reason = err instanceof Error ? err.message : String(err);
+                const undone = await this.withdraw(store, requested);
+                this.emit("decision", { decision: "switchover-withdrawn", phase: state.phase, reason, undone });
+                throw new SwitchoverWithdrawnError(`switchover withdrawn: ${reason}; ${undone}`, { cause: err });
+            }
+            state = {
+                ...state,
+                phase: "failing-over",
+                failover: { ...this.newFailover("switchover"), assessment },
+                updatedAt: this.clock.now(),
+            };
+            await this.save(state);
+            return this.carryOut(state);
+        });
+    }
+
+    /** Until the old writer's agent published its final beat for this handover (or it was withdrawn, or time ran out). */
+    private async awaitPublication(store: WriterLeaseStore, requested: WriterLeaseRecord, until: number): Promise<WriterLeaseRecord> {
+        const pollMs = Math.min(this.options.intervalMs, 1000);
+        for (;;) {
+            const now = await store.read(this.runSignal).catch(() => undefined);
+            if (now !== undefined && (now.holder !== requested.holder || now.epoch !== requested.epoch || now.handover === undefined)) {
+                throw new SwitchoverWithdrawnError(
+                    `the lease changed while the old writer was asked to hand it over (now ${now.holder}, epoch ${now.epoch}${now.handover === undefined ? ", no handover" : ""})`,
+                );
+            }
+            if (now !== undefined && isPublished(now.handover)) {
+                this.emit("action", {
+                    action: "await-final-beat",
+                    status: "succeeded",
+                    finalBeatAt: now.handover.finalBeatAt,
+                    fencedAt: now.handover.fencedAt,
+                    gtid: now.handover.gtid ?? null,
+                });
+                return now;
+            }
+            if (this.clock.now() + pollMs > until) {
+                throw new SwitchoverWithdrawnError(
+                    `${requested.holder}'s agent did not publish its final heartbeat in time (is it running? its log says why)`,
+                );
+            }
+            await this.clock.sleep(pollMs, this.runSignal);
+        }
+    }
+
+    /** Until the standby's replica applied the final beat (or time ran out): its last evidence. */
+    private async awaitFinalBeat(handover: PublishedHandover, until: number): Promise<ReplicaEvidence> {
+        const pollMs = Math.min(this.options.intervalMs, 1000);
+        for (;;) {
+            const waitMs = Math.max(0, Math.min(this.options.lagWaitMs, until - this.clock.now()));
+            const evidence = await this.readReplica(waitMs);
+            if (!evidence.replicatesExpected || evidence.appliesInOrder === false) {
+                return evidence; // the assessment says why it cannot go on
+            }
+            if (evidence.lastBeatAt !== undefined && evidence.lastBeatAt >= handover.finalBeatAt) {
+                return evidence;
+            }
+            if (this.clock.now() + pollMs > until) {
+                return evidence;
+            }
+            await this.clock.sleep(pollMs, this.runSignal);
+        }
+    }
+
+    /** Calls a handover off (best effort: the old writer's agent withdraws one that times out too). */
+    private async withdraw(store: WriterLeaseStore, requested: WriterLeaseRecord): Promise<string> {
+        try {
+            const kept = await store.withdrawHandover(requested.holder, requested.epoch, AbortSignal.timeout(5000));
+            return `the handover is withdrawn: ${kept.holder} keeps the lease at epoch ${kept.epoch} and reopens on its agent's next renewal`;
+        } catch (err) {
+            if (err instanceof LeaseChangedError && err.found?.holder === requested.holder && err.found.handover === undefined) {
+                return `the handover was withdrawn already: ${err.found.holder} keeps the lease at epoch ${err.found.epoch}`;
+            }
+            return `the handover could not be withdrawn (${(err as Error).message}): ${requested.holder}'s agent withdraws it itself once it is older than its handover timeout`;
+        }
+    }
+
+    /**
      * After a failback (this region is the standby again, its writer rebuilt from the other
      * region), an operator re-arms the controller: the failover moves to the state's history
      * and the controller watches again from healthy. Refused unless the state has failed over,
@@ -991,10 +1200,11 @@ export class Controller {
         }
         try {
             const taken = await store.take(region, current, timing.leaseMs, context.signal);
+            const closed = isPublished(current.handover)
+                ? `its database sealed itself for this switchover (final heartbeat at ${new Date(Math.round(current.handover.finalBeatAt * 1000)).toISOString()} on its clock)`
+                : "its database closed by the lease's timing (fence unconfirmed: the old writer's database was not asked)";
             return {
-                detail:
-                    `${store.location}: taken from ${current.holder} (epoch ${current.epoch}) at epoch ${taken.epoch}; ` +
-                    "its database closed by the lease's timing (fence unconfirmed: the old writer's database was not asked)",
+                detail: `${store.location}: taken from ${current.holder} (epoch ${current.epoch}) at epoch ${taken.epoch}; ${closed}`,
                 lease: { epoch: taken.epoch, takenAt: this.clock.now(), previousHolder: current.holder, previousEpoch: current.epoch },
             };
         } catch (err) {
@@ -1102,7 +1312,7 @@ export class Controller {
             lease:
                 record.lease === undefined
                     ? "none: no writer lease configured, so nothing but the fence step kept the old writer from taking writes"
-                    : `epoch ${record.lease.epoch}, taken from ${record.lease.previousHolder} (epoch ${record.lease.previousEpoch}) after it lapsed`,
+                    : `epoch ${record.lease.epoch}, taken from ${record.lease.previousHolder} (epoch ${record.lease.previousEpoch}) ${record.trigger === "switchover" ? "once it handed it over (a planned switchover)" : "after it lapsed"}`,
             trigger: record.trigger,
             decidedAt: record.decidedAt,
             suspectSince: state.suspectSince,

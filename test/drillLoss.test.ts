@@ -1,7 +1,8 @@
 /**
  * The drill's faults of holds and undo (FAILOVER-SAFETY.md I4): a hold that clears by itself when
  * the writer comes back (nothing changed), and an abort between the take and the promotion (the
- * old writer holds the lease again, serves, writes). I2 (every acknowledged write on DR or inside
+ * old writer holds the lease again, serves, writes); a planned switchover under load that loses
+ * nothing (RPO exactly 0). I2 (every acknowledged write on DR or inside
  * the stated window) is checked by every drill that promotes (test/support/drill.ts honestLoss).
  * Real MariaDB replication, the writer lease, the real controller; behaviour, never speed.
  * test/drillGuards.test.ts: the hold an operator ends by accepting the stated loss.
@@ -15,12 +16,13 @@ describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dy
     // crash-load (the database killed under four times the load) runs in `npm run drill -- --fault
     // all`: the suite's db-kill (test/drillFaults.test.ts) is the same path at the suite's rate,
     // and four times the writes cost the parallel run more CPU than it has.
-    let runs: DrillRuns<"clears" | "abort">;
+    let runs: DrillRuns<"clears" | "abort" | "switchover">;
     before(() => {
         runs = twoAtATime([
             // The replica kept behind (its setting-up waits until it is), so the window is over the budget.
             ["clears", () => drill("hold-clears", { lagSeconds: 14, durationMs: 15_000 })],
             ["abort", () => drill("abort", { durationMs: 11_000 })],
+            ["switchover", () => drill("switchover")],
         ]);
     });
 
@@ -55,6 +57,24 @@ describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dy
             result.writes.some((w) => w.site === "primary" && w.ackAt !== undefined && w.ackAt > aborted),
             "the old writer took writes through the virtual IP again",
         );
+        assert.deepEqual(verdict(rep), []);
+    });
+
+    it("a planned switchover under load: the primary seals itself, DR takes the lease once its replica applied the final heartbeat; the window is exactly none and no acknowledged write is lost (I1, I2, I5)", async () => {
+        const { result, rep } = await runs.switchover;
+        assert.equal(result.outcome, "failed-over", steps(result));
+        const ops = result.leaseHistory.filter((t) => t.outcome === "ok" && t.op !== "renew").map((t) => `${t.by} ${t.op}`);
+        assert.deepEqual(
+            ops.slice(-3),
+            ["controller:dr request-handover", "agent:primary publish-handover", "controller:dr take"],
+            ops.join(", "),
+        );
+        assert.deepEqual(rep.window !== undefined && !("unknown" in rep.window) ? rep.window.seconds : rep.window, 0);
+        assert.ok(rep.writes.ackedByPrimary > 0 && rep.writes.ackedByDr > 0, JSON.stringify(rep.writes));
+        assert.deepEqual(rep.lostOnDr, [], "no acknowledged write lost");
+        for (const name of ["I1", "I2", "I5"] as const) {
+            assert.equal(rep.invariants[name].holds, true, `${name}: ${rep.invariants[name].detail}`);
+        }
         assert.deepEqual(verdict(rep), []);
     });
 });

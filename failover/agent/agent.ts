@@ -14,6 +14,12 @@
  * moving the database's deadline: it stays closed until it answers and a renewal opens it.
  * Every `beatEveryMs`, while the lease is held: the heartbeat row (the replica's loss window
  * reads it) and whether the fence is armed.
+ * A planned switchover (failover/core/writerLease.ts Handover) shows as a refused renewal with a
+ * handover to another region on the lease: the agent seals its database (fence closed, no
+ * application session left, a final heartbeat) and publishes the final beat; it renews no more
+ * until the lease is taken (then it is fenced already) or the handover withdrawn (then it renews
+ * at the new epoch and reopens). A request older than `handoverTimeoutMs` it withdraws itself:
+ * a controller that stopped half-way must not keep the shop closed.
  *
  * The agent never decides safety: the deadline is anchored on the database's clock before the
  * renewal was sent, and only moved forward after it succeeded, so a pause anywhere (a frozen
@@ -22,8 +28,14 @@
  */
 import { setTimeout as sleepFor } from "timers/promises";
 import { LeaseChangedError, type WriterLeaseStore } from "../core/ports";
-import { databaseDeadlineAfterMs, type LeaseTiming, type WriterLeaseRecord } from "../core/writerLease";
-import type { FenceStatus } from "./fence";
+import {
+    databaseDeadlineAfterMs,
+    DEFAULT_HANDOVER_TIMEOUT_MS,
+    isPublished,
+    type LeaseTiming,
+    type WriterLeaseRecord,
+} from "../core/writerLease";
+import type { FenceStatus, SealedWriter } from "./fence";
 
 /** What the agent needs of its database (failover/agent/fence.ts MysqlFence). */
 export interface FencedDatabase {
@@ -34,6 +46,8 @@ export interface FencedDatabase {
     /** Opens the application's account while the deadline lies ahead; false when it did not. */
     unfence(): Promise<boolean>;
     fenceNow(): Promise<void>;
+    /** Closes for a planned switchover and writes the final heartbeat (MysqlFence.seal). */
+    seal(epoch: number): Promise<SealedWriter>;
     status(): Promise<FenceStatus>;
 }
 
@@ -62,6 +76,8 @@ export interface AgentOptions {
      * writer to another region. @default DEFAULT_DATABASE_GRACE_MS
      */
     readonly databaseGraceMs?: number;
+    /** How old a handover request may grow, untaken, before the agent withdraws it. @default DEFAULT_HANDOVER_TIMEOUT_MS */
+    readonly handoverTimeoutMs?: number;
 }
 
 /** The deadline an anchored renewal lets the database keep: anchor + (L - m), Unix seconds on its clock. */
@@ -108,6 +124,8 @@ export class WriterAgent {
     private armed: boolean | undefined;
     /** The lease as this run last wrote it. */
     private last: WriterLeaseRecord | undefined;
+    /** This run's region is handing the lease over (sealed, or sealing): no beats, no renewals. */
+    private handingOver = false;
 
     constructor(
         private readonly deps: AgentDeps,
@@ -137,7 +155,7 @@ export class WriterAgent {
                 nextRenewAt = tick + timing.renewEveryMs;
                 await this.renewOnce();
             }
-            if (this.epoch !== undefined) {
+            if (this.epoch !== undefined && !this.handingOver) {
                 await this.beat();
             }
             const wake = Math.min(nextRenewAt, tick + beatEveryMs, untilMs);
@@ -180,8 +198,22 @@ export class WriterAgent {
             databaseError = err;
         }
         let record: WriterLeaseRecord;
+        let epoch = this.epoch;
         try {
-            let epoch = this.epoch;
+            if (this.handingOver) {
+                // Sealed (or sealing): no renewal, only a look at what became of the handover.
+                const now = await lease.read(timeout);
+                if (now?.holder === region && now.handover !== undefined) {
+                    return this.handOver(now);
+                }
+                if (now?.holder !== region) {
+                    const taken = now === undefined ? "absent" : `taken by ${now.holder} at epoch ${now.epoch}`;
+                    return this.lost(new LeaseChangedError(`${lease.location}: the lease was handed over (${taken})`));
+                }
+                this.emit("handover-withdrawn", { epoch: now.epoch, detail: `withdrawn: ${region} keeps the lease and reopens` });
+                this.readopt();
+                epoch = undefined;
+            }
             let current: WriterLeaseRecord | undefined = this.last;
             if (epoch === undefined) {
                 current = await lease.read(timeout);
@@ -207,6 +239,9 @@ export class WriterAgent {
                 }
                 // This region holds it (a new run of the agent, or a takeover by this region's controller).
                 epoch = current.epoch;
+                if (current.handover !== undefined) {
+                    return this.handOver(current); // never adopted to be renewed: it is being handed over
+                }
             }
             if (anchor === undefined) {
                 // Keep the lease through a database restart in the region, for a bounded grace
@@ -241,6 +276,10 @@ export class WriterAgent {
             record = await lease.renew(region, epoch, timing.leaseMs, timeout, { deadline: deadlineOf(anchor, timing) });
         } catch (err) {
             if (err instanceof LeaseChangedError) {
+                const found = err.found;
+                if (found?.handover !== undefined && found.holder === region && found.epoch === epoch) {
+                    return this.handOver(found);
+                }
                 await this.lost(err);
                 return;
             }
@@ -248,6 +287,79 @@ export class WriterAgent {
             return;
         }
         await this.renewed(record, anchor);
+    }
+
+    /**
+     * A planned switchover asked this region to hand the lease over: seal the database and
+     * publish its final beat, once; then wait (no renewals, no beats) until the lease is taken or
+     * the handover withdrawn. Anything that fails is tried again on the next renewal's turn: the
+     * database stays closed meanwhile, which costs availability, never data.
+     */
+    private async handOver(found: WriterLeaseRecord): Promise<void> {
+        const { region, timing } = this.options;
+        const { lease, database } = this.deps;
+        const handover = found.handover!;
+        const epoch = found.epoch;
+        this.epoch = epoch;
+        this.last = found;
+        this.handingOver = true;
+        const timeout = AbortSignal.timeout(timing.renewTimeoutMs);
+        const ageMs = this.wallNow() - handover.requestedAt;
+        try {
+            if (ageMs > (this.options.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS)) {
+                const kept = await lease.withdrawHandover(region, epoch, timeout);
+                this.emit("handover-withdrawn", {
+                    epoch: kept.epoch,
+                    to: handover.to,
+                    detail: `requested ${Math.round(ageMs / 1000)} s ago and not taken: the lease stays with ${region} at epoch ${kept.epoch}; the database reopens on its next renewal`,
+                });
+                this.readopt();
+                return;
+            }
+            if (isPublished(handover)) {
+                return; // sealed and published (by this run or an overlapping one): wait to be taken
+            }
+            const sealed = await database.seal(epoch);
+            this.emit("sealed", { epoch, to: handover.to, ...sealed });
+            this.last = await lease.publishHandover(region, epoch, sealed, timeout);
+            this.emit("handed-over", {
+                epoch,
+                to: handover.to,
+                finalBeatAt: sealed.finalBeatAt,
+                detail: `closed, no application session left, final heartbeat written: ${handover.to} takes the lease once its replica has applied it`,
+            });
+        } catch (err) {
+            if (err instanceof LeaseChangedError) {
+                const now = err.found;
+                if (now?.holder === region && now.epoch === epoch && now.handover !== undefined) {
+                    return; // an overlapping run published first: its publication stands
+                }
+                if (now?.holder === region && now.epoch > epoch) {
+                    this.emit("handover-withdrawn", {
+                        epoch: now.epoch,
+                        to: handover.to,
+                        detail: "withdrawn: this region keeps the lease",
+                    });
+                    this.readopt();
+                    return;
+                }
+                await this.lost(err);
+                return;
+            }
+            this.emit("handover-failed", {
+                epoch,
+                to: handover.to,
+                error: (err as Error).message,
+                detail: "tried again on the next turn; the database stays closed",
+            });
+        }
+    }
+
+    /** The lease is this region's at a newer epoch (a withdrawn handover): the next turn adopts it and reopens. */
+    private readopt(): void {
+        this.epoch = undefined;
+        this.last = undefined;
+        this.handingOver = false;
     }
 
     private noteRenewal(): void {
@@ -318,6 +430,7 @@ export class WriterAgent {
         const epoch = this.epoch;
         this.epoch = undefined;
         this.last = undefined;
+        this.handingOver = false;
         this.setUpDone = false;
         this.emit("lease-lost", { epoch: epoch ?? null, detail: err.message });
         if (epoch === undefined) {

@@ -41,7 +41,7 @@
  *   - ALTER USER is written to the binary log as a statement, so a lock on the writer reaches
  *     the standby too; the new writer's agent unlocks it there once it holds the lease.
  */
-import { createPool, Pool, PoolOptions, RowDataPacket } from "mysql2/promise";
+import { createPool, Pool, PoolConnection, PoolOptions, RowDataPacket } from "mysql2/promise";
 
 /** MySQL's unquoted identifier characters, and the 16 characters rds_kill can handle for a user name. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,63}$/;
@@ -173,6 +173,32 @@ export function writerHealthQuery(schema = DEFAULT_FENCE_SCHEMA): string {
         throw new Error(`fence: schema ${JSON.stringify(schema)}: expected a lower-case identifier`);
     }
     return `SELECT (@@global.read_only = 0 AND deadline > UNIX_TIMESTAMP(NOW(6))) AS writable FROM ${schema}.writer_lease WHERE id = 1`;
+}
+
+/** A writer sealed for a planned switchover: its final heartbeat and fence (Unix seconds, its clock), and its GTID set. */
+export interface SealedWriter {
+    readonly finalBeatAt: number;
+    readonly fencedAt: number;
+    readonly gtid?: string;
+}
+
+/**
+ * The server's GTID set, for people: MySQL's gtid_executed (empty with gtid_mode off, as RDS
+ * has it by default: then none), or MariaDB's gtid_binlog_pos (MariaDB has no gtid_executed).
+ */
+async function gtidSet(c: PoolConnection, timeout: number): Promise<string | undefined> {
+    for (const variable of ["gtid_executed", "gtid_binlog_pos"]) {
+        try {
+            const [[row]] = await c.query<RowDataPacket[]>({ sql: `SELECT @@global.${variable} AS gtid`, timeout });
+            const gtid = String(row.gtid ?? "").replace(/\s+/g, "");
+            return gtid === "" ? undefined : gtid;
+        } catch (err) {
+            if ((err as { code?: string }).code !== "ER_UNKNOWN_SYSTEM_VARIABLE") {
+                throw err;
+            }
+        }
+    }
+    return undefined;
 }
 
 /** What the database says about its fence. */
@@ -322,6 +348,54 @@ export class MysqlFence {
     async fenceNow(): Promise<void> {
         await this.run(`UPDATE ${this.q}.writer_lease SET deadline = LEAST(deadline, UNIX_TIMESTAMP(NOW(6))) WHERE id = 1`);
         await this.run(`CALL ${this.q}.${ENFORCE_PROCEDURE}()`, [], 10 * (this.options.queryTimeoutMs ?? 2000));
+    }
+
+    /**
+     * A planned switchover's end of this writer (failover/core/writerLease.ts Handover): the
+     * fence closed at once, the database's epoch moved past `epoch` (so a renewal of that epoch
+     * that lands late, from an overlapping run of the agent, can never move the deadline or
+     * reopen the account: `extend` takes only an epoch at least the row's), then, once no
+     * application session is left (each killed session gone from the process list, an
+     * in-flight commit included), one final heartbeat. Every application write precedes it in
+     * the binary log. Throws when sessions outlive `drainMs` (the caller tries again).
+     */
+    async seal(epoch: number, drainMs = 10 * (this.options.queryTimeoutMs ?? 2000)): Promise<SealedWriter> {
+        const s = this.options.schema;
+        await this.run(
+            `UPDATE ${this.q}.writer_lease SET deadline = LEAST(deadline, UNIX_TIMESTAMP(NOW(6))), epoch = GREATEST(epoch, ?) WHERE id = 1`,
+            [epoch + 1],
+        );
+        const drainUntil = performance.now() + drainMs;
+        for (;;) {
+            await this.run(`CALL ${this.q}.${ENFORCE_PROCEDURE}()`, [], 10 * (this.options.queryTimeoutMs ?? 2000));
+            const [{ sessions }] = await this.run<RowDataPacket[]>(
+                "SELECT COUNT(*) AS sessions FROM information_schema.PROCESSLIST WHERE USER = ?",
+                [s.appUser],
+            );
+            if (Number(sessions) === 0) {
+                break;
+            }
+            if (performance.now() > drainUntil) {
+                throw new Error(`fence: ${Number(sessions)} session(s) of ${s.appUser} still open ${drainMs} ms after they were ended`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const c = await this.pool.getConnection();
+        try {
+            const timeout = this.options.queryTimeoutMs ?? 2000;
+            const [rows] = await c.query<RowDataPacket[]>({
+                sql: `SELECT fenced_at, deadline <= UNIX_TIMESTAMP(NOW(6)) AS closed, UNIX_TIMESTAMP(NOW(6)) AS now FROM ${this.q}.writer_lease WHERE id = 1`,
+                timeout,
+            });
+            if (rows.length === 0 || rows[0].fenced_at === null || Number(rows[0].closed) !== 1) {
+                throw new Error(`fence: ${this.q}.writer_lease does not show the fence closed: no final heartbeat written`);
+            }
+            const finalBeatAt = String(rows[0].now);
+            await c.query({ sql: `UPDATE ${this.q}.writer_lease SET beat_at = ? WHERE id = 1`, values: [finalBeatAt], timeout });
+            return { finalBeatAt: Number(finalBeatAt), fencedAt: Number(rows[0].fenced_at), gtid: await gtidSet(c, timeout) };
+        } finally {
+            c.release();
+        }
     }
 
     async status(): Promise<FenceStatus> {

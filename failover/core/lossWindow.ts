@@ -12,8 +12,10 @@
  *     (last applied beat, fence]      both on the old writer's database clock
  *
  * The fence end is known in one of these ways:
- *   published      a planned switchover: the old writer fenced itself and published its GTID
- *                  set; the standby applied all of it, so nothing is missing (RPO 0)
+ *   published      a planned switchover: the old writer closed its fence, waited until no
+ *                  application session was left, then wrote a final heartbeat and published when
+ *                  (failover/core/writerLease.ts Handover). Every write it acknowledged precedes
+ *                  that beat, so a replica that applied it misses nothing (RPO exactly 0)
  *   lease-timing   the lease's last renewal carried the deadline it let the database keep
  *                  (anchor + (L - m), on that database's clock); the database's event locks the
  *                  application out within F of it. So the fence lies at or before deadline + F.
@@ -26,7 +28,7 @@
  * a current replica whose writer died right after a renewal, and F plus a beat when the writer
  * lived to its deadline (it beat until then); a replica that fell behind adds how far behind.
  */
-import type { WriterLeaseRecord } from "./writerLease";
+import type { PublishedHandover, WriterLeaseRecord } from "./writerLease";
 
 /** What the standby's replica shows, read without acting (failover/core/ports.ts DatabaseAdapter.readReplica). */
 export interface ReplicaEvidence {
@@ -59,14 +61,6 @@ export interface ReplicaEvidence {
     readonly stoppedBy?: number;
     /** Why nothing could be read. */
     readonly error?: string;
-}
-
-/** What the old writer published when it fenced itself for a planned switchover. */
-export interface PublishedFence {
-    /** Its GTID set once no application session was left (the whole of what it committed). */
-    readonly gtid: string;
-    /** When its fence closed: Unix seconds on its database clock. */
-    readonly fencedAt: number;
 }
 
 export interface LossWindow {
@@ -102,7 +96,7 @@ export function lossWindow(
     evidence: ReplicaEvidence,
     lease: WriterLeaseRecord | undefined,
     fenceMs: number,
-    published?: PublishedFence,
+    published?: PublishedHandover,
 ): LossWindow | UnknownWindow {
     if (evidence.error !== undefined) {
         return { unknown: `the standby's replica could not be read: ${evidence.error}` };
@@ -116,17 +110,21 @@ export function lossWindow(
         };
     }
     if (published !== undefined) {
-        const missing = evidence.appliedAll && evidence.appliedGtid !== undefined ? "" : undefined;
+        // The final beat is the old writer's last transaction that matters: every application
+        // write committed before it (no application session was left when it was written).
+        const to = published.finalBeatAt;
+        const from = Math.min(evidence.lastBeatAt, to);
+        const gtid = published.gtid !== undefined ? ` (GTID ${published.gtid})` : "";
         return {
-            from: evidence.lastBeatAt,
-            to: published.fencedAt,
-            seconds: missing === "" ? 0 : Math.max(0, published.fencedAt - evidence.lastBeatAt),
+            from,
+            to,
+            seconds: to - from,
             fence: "published",
-            ...(missing !== undefined ? { missingGtid: missing } : {}),
+            ...(from === to ? { missingGtid: "" } : {}),
             detail:
-                missing === ""
-                    ? `none: the old writer fenced itself at ${at(published.fencedAt)} and published GTID ${published.gtid}, all of it applied on the standby`
-                    : `the old writer fenced itself at ${at(published.fencedAt)} (GTID ${published.gtid}); the standby had not applied all of it`,
+                from === to
+                    ? `none: the old writer closed its fence at ${at(published.fencedAt)} and wrote its final heartbeat at ${at(to)}${gtid} once no application session was left; the standby applied it`
+                    : `writes the old writer committed after its last heartbeat on the standby (${at(from)}) and before its final heartbeat at ${at(to)}${gtid}: the standby had not applied that beat yet`,
         };
     }
     if (lease?.deadline === undefined && evidence.stoppedBy === undefined) {

@@ -6,7 +6,7 @@
  */
 import type { LossWindow, ReplicaEvidence, UnknownWindow } from "./lossWindow";
 import type { ControllerState, FailoverRecord, Vote } from "./state";
-import type { WriterLeaseRecord } from "./writerLease";
+import type { Handover, WriterLeaseRecord } from "./writerLease";
 
 export interface ActionContext {
     /** The failover this action belongs to. */
@@ -125,8 +125,18 @@ export interface Lock {
  */
 export type RenewalAnchor = { readonly deadline?: number } | "unanchored";
 
-/** A conditional write on the writer lease found it changed: another writer renewed or took it. */
-export class LeaseChangedError extends Error {}
+/**
+ * A conditional write on the writer lease found it changed: another writer renewed or took it,
+ * or (for its holder) a switchover requested a handover. `found` is the lease as read after
+ * the refusal, where it could be read.
+ */
+export class LeaseChangedError extends Error {
+    constructor(message: string, options?: ErrorOptions & { readonly found?: WriterLeaseRecord }) {
+        super(message, options);
+        this.found = options?.found;
+    }
+    readonly found: WriterLeaseRecord | undefined;
+}
 
 /**
  * The writer lease's store (failover/core/writerLease.ts): strongly consistent reads and
@@ -155,6 +165,24 @@ export interface WriterLeaseStore {
      * writer's agent finds its region the holder and reopens its database.
      */
     handBack(holder: string, epoch: number, to: string, leaseMs: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    /**
+     * A planned switchover asks `holder` (at `epoch`) to hand the lease to `to`: from now on no
+     * renewal lands. LeaseChangedError when the lease is not `holder`'s at `epoch`, or a handover
+     * is under way already.
+     */
+    requestHandover(holder: string, epoch: number, to: string, signal?: AbortSignal): Promise<WriterLeaseRecord>;
+    /** The holder's agent, fenced, publishes its final beat (a new version: what the taker takes). */
+    publishHandover(
+        holder: string,
+        epoch: number,
+        published: Required<Pick<Handover, "finalBeatAt" | "fencedAt">> & Pick<Handover, "gtid">,
+        signal?: AbortSignal,
+    ): Promise<WriterLeaseRecord>;
+    /**
+     * The handover is called off: the lease stays `holder`'s at epoch + 1 (so that nothing the
+     * old epoch's agent does late can reopen the database), and its agent renews and reopens.
+     */
+    withdrawHandover(holder: string, epoch: number, signal?: AbortSignal): Promise<WriterLeaseRecord>;
     readiness(): Promise<ReadinessCheck[]>;
 }
 

@@ -149,6 +149,52 @@ export interface WriterLeaseRecord {
      * a takeover (the new holder's database has its own clock).
      */
     readonly deadline?: number;
+    /** A planned switchover under way (failover/core/writerLease.ts Handover), or none. */
+    readonly handover?: Handover;
+}
+
+/**
+ * A planned switchover, carried on the lease while it is under way. RPO exactly 0 needs the old
+ * writer's word, not the lease's timing: the standby's controller requests it (a write
+ * conditional on the holder and its epoch); from then on no renewal lands (every renewal is
+ * conditional on there being no handover). The holder's agent closes its fence at once, waits
+ * until no application session is left, beats one last time and publishes when that beat was
+ * written (on its database's clock) with its GTID set. Every transaction the application
+ * committed precedes that beat in the binary log, so a replica that applied the beat in commit
+ * order holds all of them. The controller takes the lease at exactly the published version
+ * (`take`, which removes the handover) once its replica has applied the final beat, and never
+ * earlier; or withdraws the handover (a new epoch for the same holder, whose agent then renews
+ * and reopens) when the replica does not catch up in time. The agent withdraws it too, once a
+ * request is older than its timeout (a controller that crashed half-way must not keep the shop
+ * closed).
+ */
+export interface Handover {
+    /** The region the lease is handed to. */
+    readonly to: string;
+    /** When it was requested: the controller's wall clock (for people, and the agent's timeout). */
+    readonly requestedAt: number;
+    /** When the fenced writer wrote its final heartbeat: Unix seconds on its database's clock. */
+    readonly finalBeatAt?: number;
+    /** When its fence closed (the event's mark): Unix seconds on the same clock. */
+    readonly fencedAt?: number;
+    /** Its GTID set after the final beat, where the server keeps one (for people: the exact transactions). */
+    readonly gtid?: string;
+}
+
+/**
+ * 120 s: how old a handover request may grow, untaken, before the holder's agent withdraws it
+ * (and reopens). A switchover waits for the final beat and the replica's catch-up well within it
+ * (DEFAULT_SWITCHOVER_WAIT_MS); if its controller stopped, the shop is closed this long at most.
+ */
+export const DEFAULT_HANDOVER_TIMEOUT_MS = 120_000;
+/** 90 s: how long a switchover waits for the old writer's final beat and the replica to apply it, then withdraws. */
+export const DEFAULT_SWITCHOVER_WAIT_MS = 90_000;
+
+/** A handover the old writer has published (its final beat written): what a switchover waits for. */
+export type PublishedHandover = Handover & { readonly finalBeatAt: number; readonly fencedAt: number };
+
+export function isPublished(h: Handover | undefined): h is PublishedHandover {
+    return h?.finalBeatAt !== undefined && h.fencedAt !== undefined;
 }
 
 /** What a taker remembers of the lease between reads. */

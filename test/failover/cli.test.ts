@@ -48,7 +48,11 @@ describe("failover CLI", () => {
             /watch: Unknown option '--max-fails'; allowed flags: --state, .*--max-fail/,
         ],
         ["a watch flag on another command", ["status", "--state", "s.json", "--interval", "1"], /status: Unknown option '--interval'/],
-        ["an unknown command", ["promote"], /unknown command promote; expected one of watch, status, failover, abort, check, rearm/],
+        [
+            "an unknown command",
+            ["promote"],
+            /unknown command promote; expected one of watch, status, failover, abort, switchover, check, rearm/,
+        ],
         ["no --state", ["watch", ...probe], /watch: --state FILE is required/],
         ["no --probe", ["watch", "--state", "s.json"], /watch: at least one --probe NAME=URL is required/],
         ["a probe without a name", ["watch", "--state", "s.json", "--probe", "http://x"], /--probe http:\/\/x: expected NAME=URL/],
@@ -96,6 +100,7 @@ describe("failover CLI", () => {
             "status",
             "failover",
             "abort",
+            "switchover",
             "check",
             "rearm",
             "--probe NAME=URL",
@@ -135,6 +140,15 @@ describe("failover CLI", () => {
         assert.match(creds.stderr, /--probe a=http:\/\/127\.0\.0\.1:9\/health: credentials in the URL \(user:password@\) are not allowed/);
         assert.doesNotMatch(creds.stderr, /pw@/);
         fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("refuses a switchover without a writer lease (the local adapters) before anything is asked, with the reason and no stack trace", async () => {
+        const state = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchover-")), "s.json");
+        const run = await runCli(["switchover", "--state", state, "--yes"]);
+        assert.strictEqual(run.code, EXIT.failure);
+        assert.match(run.stderr, /^failover switchover: no writer lease configured: .*RPO 0/m);
+        assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
+        assert.strictEqual(fs.existsSync(state), false, "no state written");
     });
 
     it("status reads a state that does not exist yet as healthy", async () => {

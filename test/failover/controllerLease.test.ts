@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { GlobalAcceleratorClient, DescribeEndpointGroupCommand } from "@aws-sdk/client-global-accelerator";
 import { mockClient } from "aws-sdk-client-mock";
-import { Controller, ControllerOptions } from "../../failover/controller";
+import { Controller, ControllerOptions, SwitchoverRefusedError, SwitchoverWithdrawnError } from "../../failover/controller";
 import type { LeaseTiming, WriterLeaseRecord } from "../../failover/core/writerLease";
 import { AcceleratorHealthProbe } from "../../failover/probes/accelerator";
 import type { Probe } from "../../failover/probes/http";
@@ -229,6 +229,79 @@ describe("failover controller with a writer lease: holds and abort", () => {
         assert.strictEqual(world.state!.phase, "healthy");
         assert.ok(world.state!.history!.at(-1)!.abortedAt! > 0);
         assert.deepStrictEqual([lease.record!.holder, lease.record!.epoch], ["primary", 3]);
+    });
+
+    /** The old writer's agent, as the store sees it: it publishes its final beat at 1005 once a handover is requested. */
+    function publishingAgent(lease: MemoryWriterLease): void {
+        const read = lease.read.bind(lease);
+        lease.read = async () => {
+            const r = lease.record;
+            if (r?.handover !== undefined && r.handover.finalBeatAt === undefined) {
+                await lease.publishHandover(r.holder, r.epoch, { finalBeatAt: 1005, fencedAt: 1004.5, gtid: "0-1-7" });
+            }
+            return read();
+        };
+    }
+
+    it("a planned switchover takes the lease only once the standby applied the old writer's final beat, at the published version: RPO exactly 0, then the usual steps", async () => {
+        const { world, lease, controller, events } = setUp();
+        publishingAgent(lease);
+        let reads = 0;
+        world.beatAt = () => (++reads >= 4 ? 1005 : 1003); // the replica catches up on its fourth read
+        assert.strictEqual(await controller.switchover(), "failed-over");
+        assert.deepStrictEqual(
+            lease.takes.map((t) => [t.holder, t.epoch, t.handover]),
+            [["dr", 2, undefined]],
+        );
+        assert.ok(reads >= 4, `${reads} reads of the replica`);
+        assert.deepStrictEqual(
+            world.calls.map((c) => c.step),
+            ["fence", "promote", "move-traffic", "notify"],
+        );
+        const record = world.state!.failover!;
+        assert.deepStrictEqual([world.state!.phase, record.trigger], ["failed-over", "switchover"]);
+        const report = events.find((e) => e.event === "report")!;
+        assert.deepStrictEqual([report.lossWindow.seconds, report.lossWindow.fence, report.lossWindow.missingGtid], [0, "published", ""]);
+        assert.match(report.fence, /^confirmed: the old writer sealed itself/);
+        assert.match(report.lease, /once it handed it over/);
+        // The take came after the assessment that saw the final beat applied.
+        const assessed = events.findIndex((e) => e.event === "assessment" && e.proceed === true);
+        const took = events.findIndex((e) => e.event === "action" && e.action === "take-lease" && e.status === "started");
+        assert.ok(assessed >= 0 && assessed < took, `assessment ${assessed}, take ${took}`);
+    });
+
+    it("a switchover whose replica does not apply the final beat in time is withdrawn: the writer keeps the lease at a new epoch and nothing else changed", async () => {
+        const { world, lease, controller, decisions } = setUp({ switchoverWaitMs: 300 });
+        publishingAgent(lease);
+        world.beatAt = () => 1003;
+        await assert.rejects(controller.switchover(), (err: Error) => {
+            assert.ok(err instanceof SwitchoverWithdrawnError, err.message);
+            assert.match(err.message, /did not apply the old writer's final heartbeat in time.*primary keeps the lease at epoch 2/);
+            return true;
+        });
+        assert.deepStrictEqual([lease.record!.holder, lease.record!.epoch, lease.record!.handover], ["primary", 2, undefined]);
+        assert.deepStrictEqual(lease.takes, []);
+        assert.deepStrictEqual(world.calls, []);
+        assert.ok(decisions().includes("switchover-withdrawn"));
+        assert.ok(world.state === undefined || world.state.phase === "healthy");
+    });
+
+    it("refuses a switchover before it asks anything of the writer: a standby that replicates another writer, a lease another region holds, no writer lease", async () => {
+        const { world, lease, controller } = setUp();
+        world.replicates = false;
+        const before = { ...lease.record! };
+        await assert.rejects(controller.switchover(), SwitchoverRefusedError);
+        assert.deepStrictEqual(lease.record, before, "no handover requested");
+        world.replicates = true;
+        lease.record = { ...before, holder: "elsewhere" };
+        await assert.rejects(controller.switchover(), /held by elsewhere .* a switchover moves it from primary/);
+        const bare = new MemoryWorld();
+        const without = new Controller(
+            { adapters: bare.adapters(), probes: [], emit: () => undefined, clock: new FakeClock() },
+            options({ thresholds: { maxFail: 3, quorum: 2 } }),
+        );
+        await assert.rejects(without.switchover(), /no writer lease configured/);
+        assert.deepStrictEqual([world.calls, bare.calls], [[], []]);
     });
 
     it("refuses to resume a failover an earlier version began without a loss window, unless the operator accepts its loss", async () => {

@@ -14,7 +14,7 @@ import { Connection, createConnection, RowDataPacket } from "mysql2/promise";
 import { MariaDb, mariaDbInstalled, SHOP_SCHEMA } from "../../drill/mariadb";
 import { freePort } from "../../drill/tools";
 import { DynamoWriterLease } from "../../failover/adapters/aws/writerLease";
-import { AgentSummary, FencedDatabase, WriterAgent } from "../../failover/agent/agent";
+import { AgentOptions, AgentSummary, FencedDatabase, WriterAgent } from "../../failover/agent/agent";
 import { fenceSetupStatements, MysqlFence, writerHealthQuery } from "../../failover/agent/fence";
 import { LeaseTiming } from "../../failover/core/writerLease";
 import { MysqlReplicaLink } from "../../failover/probes/replica";
@@ -84,15 +84,15 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
 
     beforeEach(() => (events = []));
 
-    const agent = (region: string, writerRegion = "us-east-2") =>
+    const agent = (region: string, writerRegion = "us-east-2", database: FencedDatabase = fence, more: Partial<AgentOptions> = {}) =>
         new WriterAgent(
             {
                 lease,
-                database: fence,
+                database,
                 appPassword: () => Promise.resolve(appPassword),
                 emit: (event, fields = {}) => events.push({ event, fields }),
             },
-            { region, writerRegion, timing: TIMING, beatEveryMs: 200 },
+            { region, writerRegion, timing: TIMING, beatEveryMs: 200, ...more },
         );
     const runFor = (a: WriterAgent, ms: number): Promise<AgentSummary> => a.run(performance.now() + ms);
 
@@ -258,17 +258,10 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
             beat: () => unless(() => fence.beat()),
             unfence: () => unless(() => fence.unfence()),
             fenceNow: () => unless(() => fence.fenceNow()),
+            seal: (epoch) => unless(() => fence.seal(epoch)),
             status: () => unless(() => fence.status()),
         };
-        const graceful = new WriterAgent(
-            {
-                lease,
-                database: restarting,
-                appPassword: () => Promise.resolve(appPassword),
-                emit: (event, fields = {}) => events.push({ event, fields }),
-            },
-            { region: "us-east-2", writerRegion: "us-east-2", timing: TIMING, beatEveryMs: 200, databaseGraceMs: 1200 },
-        );
+        const graceful = agent("us-east-2", "us-east-2", restarting, { databaseGraceMs: 1200 });
         const seen: string[] = [];
         const watching = (async () => {
             for (let i = 0; i < 12; i++) {
@@ -289,6 +282,64 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         assert.equal(after.deadline, before.deadline);
         assert.ok(after.fencedAt !== undefined);
         await assert.rejects(app(), /account is locked/);
+    });
+
+    it("hands the lease over for a planned switchover: closed, no application session left, then a final heartbeat that follows every write on the replica; a late renewal of the old epoch cannot reopen it", async () => {
+        await runFor(agent("us-east-2"), 600);
+        const held = (await lease.read())!;
+        assert.equal(held.holder, "us-east-2");
+        const running = runFor(agent("us-east-2"), 3000);
+        await sleep(300);
+        const writes = writeUntilFenced(9000, 10_000);
+        await sleep(500);
+        await lease.requestHandover("us-east-2", held.epoch, "us-west-1");
+        const { commits, error } = await writes;
+        await running;
+        assert.match(error, /closed|lost|killed|Connection|ended/i);
+        assert.ok(commits.length > 0, "the application wrote until the handover");
+        assert.ok(events.some((e) => e.event === "sealed"));
+        const published = (await lease.read())!;
+        assert.ok(published.handover?.finalBeatAt !== undefined, JSON.stringify(published));
+        assert.deepEqual([published.holder, published.epoch, published.handover.to], ["us-east-2", held.epoch, "us-west-1"]);
+        assert.match(published.handover.gtid ?? "", /^\d+-\d+-\d+/, "MariaDB's GTID position");
+        // RPO 0: once the replica has applied the final beat, it has every write the application committed.
+        const finalBeatAt = published.handover.finalBeatAt;
+        for (const until = performance.now() + 10_000; performance.now() < until; await sleep(100)) {
+            const [row] = await replica.sql<RowDataPacket[]>("SELECT beat_at FROM failover.writer_lease WHERE id = 1");
+            if (Number(row.beat_at) >= finalBeatAt) {
+                break;
+            }
+        }
+        const ids = async (on: MariaDb) =>
+            (await on.sql<RowDataPacket[]>("SELECT id FROM shop.orders WHERE id >= 9000 ORDER BY id")).map((r) => Number(r.id));
+        const committed = await ids(db);
+        assert.ok(committed.length >= commits.length, `${committed.length} rows, ${commits.length} acknowledged`);
+        assert.deepEqual(await ids(replica), committed, "every committed write is on the replica once it applied the final beat");
+        // No renewal lands while the handover stands, and a late one of the old epoch moves nothing.
+        await assert.rejects(lease.renew("us-east-2", held.epoch, TIMING.leaseMs), /handing over to us-west-1/);
+        await fence.extend("us-east-2", held.epoch, await fence.anchor(), 5000);
+        const status = await fence.status();
+        assert.ok(status.deadline <= status.now, `deadline ${status.deadline}, now ${status.now}`);
+        assert.equal(await fence.unfence(), false);
+        assert.equal(await fence.beat(), false);
+        await assert.rejects(app(), /account is locked/);
+    });
+
+    it("withdraws a handover nobody took once it is older than the agent's timeout, and reopens at a new epoch", async () => {
+        const before = (await lease.read())!;
+        assert.ok(before.handover !== undefined, "the previous test's handover stands");
+        const patient = agent("us-east-2", "us-east-2", fence, { handoverTimeoutMs: 1500 });
+        await runFor(patient, 2500);
+        assert.ok(events.some((e) => e.event === "handover-withdrawn"));
+        const after = (await lease.read())!;
+        assert.deepEqual([after.holder, after.epoch, after.handover], ["us-east-2", before.epoch + 1, undefined]);
+        assert.ok(
+            events.some((e) => e.event === "unfenced"),
+            "reopened by a renewal of the new epoch",
+        );
+        const c = await app();
+        await c.query("INSERT INTO orders (id, site) VALUES (9999, 'fence-test')");
+        await c.end();
     });
 
     it("shows the standby the writer alive on its replica while the agent beats, and the link gone once the writer's database is", async () => {

@@ -58,9 +58,15 @@ describe("loss window", () => {
         }
     });
 
-    it("is exactly none after a published fence whose GTID set the standby applied", () => {
-        const w = known(lossWindow(evidence({ appliedGtid: "0-1-40" }), lease(1020), T.fenceMs, { gtid: "0-1-40", fencedAt: 1005 }));
-        assert.deepEqual([w.seconds, w.fence, w.missingGtid], [0, "published", ""]);
+    it("is exactly none after a planned switchover once the standby applied the old writer's final heartbeat, and names what is missing until then", () => {
+        const published = { to: "us-west-1", requestedAt: 0, fencedAt: 1004.5, finalBeatAt: 1005, gtid: "0-1-40" };
+        const w = known(lossWindow(evidence({ lastBeatAt: 1005 }), lease(1020), T.fenceMs, published));
+        assert.deepEqual([w.from, w.to, w.seconds, w.fence, w.missingGtid], [1005, 1005, 0, "published", ""]);
+        assert.match(w.detail, /^none: .*final heartbeat .*GTID 0-1-40/);
+        // The beat not applied yet: the window runs to the final beat, never to the lease's deadline.
+        const behind = known(lossWindow(evidence({ lastBeatAt: 1003 }), lease(1020), T.fenceMs, published));
+        assert.deepEqual([behind.from, behind.to, behind.seconds, behind.missingGtid], [1003, 1005, 2, undefined]);
+        assert.match(behind.detail, /had not applied that beat/);
     });
 
     it("is an upper bound: whenever the writer died or was cut off, every write it committed that the replica lacks lies inside", () => {

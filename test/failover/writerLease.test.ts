@@ -185,6 +185,42 @@ describe("writer lease: DynamoDB (dynalite on 127.0.0.1, the real client)", () =
         assert.equal((await lease.read())!.epoch, 3);
     });
 
+    it("carries a planned switchover's handover: no renewal lands under it, the final beat is published once, and a take or a withdrawal ends it", async () => {
+        const lease = new DynamoWriterLease(client, await freshTable());
+        await lease.establish("us-east-2", 30_000, undefined, { deadline: 1000 });
+        await assert.rejects(lease.requestHandover("us-east-2", 2, "us-west-1"), LeaseChangedError, "only at the holder's epoch");
+        const requested = await lease.requestHandover("us-east-2", 1, "us-west-1");
+        assert.equal(requested.handover?.to, "us-west-1");
+        await assert.rejects(lease.requestHandover("us-east-2", 1, "us-east-1"), LeaseChangedError, "one handover at a time");
+        // Every renewal is refused, the refusal carrying the lease with its handover (what the agent acts on);
+        // an overlapping run's later deadline is no sibling's renewal while it stands.
+        const refused = await lease.renew("us-east-2", 1, 30_000, undefined, { deadline: 900 }).catch((e: unknown) => e);
+        assert.ok(refused instanceof LeaseChangedError);
+        assert.deepEqual([refused.found?.holder, refused.found?.handover?.to], ["us-east-2", "us-west-1"]);
+        await assert.rejects(lease.renew("us-east-2", 1, 30_000, undefined, "unanchored"), /handing over to us-west-1/);
+        const published = await lease.publishHandover("us-east-2", 1, { finalBeatAt: 1001.5, fencedAt: 1001.25, gtid: "0-1-42" });
+        assert.notEqual(published.version, requested.version, "the taker takes the published version");
+        assert.deepEqual(published.handover, {
+            to: "us-west-1",
+            requestedAt: requested.handover.requestedAt,
+            finalBeatAt: 1001.5,
+            fencedAt: 1001.25,
+            gtid: "0-1-42",
+        });
+        assert.deepEqual(await lease.read(), published);
+        // A second run's later final beat does not replace the first's.
+        await assert.rejects(lease.publishHandover("us-east-2", 1, { finalBeatAt: 1002, fencedAt: 1001.25 }), LeaseChangedError);
+        const taken = await lease.take("us-west-1", published, 30_000);
+        assert.deepEqual([taken.holder, taken.epoch, taken.handover, taken.deadline], ["us-west-1", 2, undefined, undefined]);
+        // Withdrawn instead: the holder keeps it at a new epoch, so a late renewal of the old one is refused.
+        await lease.requestHandover("us-west-1", 2, "us-east-2");
+        const kept = await lease.withdrawHandover("us-west-1", 2);
+        assert.deepEqual([kept.holder, kept.epoch, kept.handover], ["us-west-1", 3, undefined]);
+        await assert.rejects(lease.renew("us-west-1", 2, 30_000), LeaseChangedError);
+        await lease.renew("us-west-1", 3, 30_000);
+        await assert.rejects(lease.withdrawHandover("us-west-1", 3), LeaseChangedError, "nothing to withdraw");
+    });
+
     it("reports a takeover whose answer was lost as taken when the SDK's retry finds its own write", async () => {
         const name = await freshTable();
         // A client that sends each request twice and answers with the second: the first

@@ -42,18 +42,35 @@ export interface Drilled {
 }
 export type DrillRuns<K extends string> = Record<K, Promise<Drilled>>;
 
-/** Runs drills two at a time (more at once, beside the suite's other workers, starve them of CPU); each result kept for its test. */
+/**
+ * Runs drills two at a time (more at once, beside the suite's other workers, starve them of CPU),
+ * in the order given, each starting as soon as one of the two before it has ended; each result
+ * kept for its test.
+ */
 export function twoAtATime<K extends string>(plan: readonly (readonly [K, () => Promise<Drilled>])[]): DrillRuns<K> {
     const runs = {} as DrillRuns<K>;
-    let previous: Promise<unknown> = Promise.resolve();
-    for (let i = 0; i < plan.length; i += 2) {
-        const pair = plan.slice(i, i + 2).map(([key, start]) => {
-            const run = previous.then(start);
-            run.catch(() => undefined); // awaited by its test
-            runs[key] = run;
-            return run;
-        });
-        previous = Promise.allSettled(pair);
+    let active = 0;
+    const waiting: (() => void)[] = [];
+    const acquire = (): Promise<void> => {
+        if (active < 2) {
+            active += 1;
+            return Promise.resolve();
+        }
+        return new Promise((resolve) => waiting.push(resolve));
+    };
+    // A freed slot goes to the next drill waiting, in order, or stays free.
+    const release = () => {
+        const next = waiting.shift();
+        if (next !== undefined) {
+            next();
+        } else {
+            active -= 1;
+        }
+    };
+    for (const [key, start] of plan) {
+        const run = acquire().then(() => start().finally(release));
+        run.catch(() => undefined); // awaited by its test
+        runs[key] = run;
     }
     return runs;
 }

@@ -86,6 +86,8 @@ export class MemoryWorld {
     lagSeconds: number | undefined = 0;
     /** The standby replicates the expected writer. */
     replicates = true;
+    /** The newest heartbeat the replica applied, at each read (a switchover waits for the final one). */
+    beatAt: () => number = () => 1000;
     /** How often the replica was read (assessments, readiness). */
     replicaReads = 0;
     /** Decides whether the next call of a step fails (for fault injection). */
@@ -139,7 +141,7 @@ export class MemoryWorld {
                                   replicatesExpected: this.replicates,
                                   replication: this.replicates ? "a replica of the writer" : "a replica of another writer",
                                   appliedAll: true,
-                                  lastBeatAt: 1000,
+                                  lastBeatAt: this.beatAt(),
                                   stoppedBy: 1000 + this.lagSeconds,
                               },
                     );
@@ -269,8 +271,8 @@ export class MemoryWriterLease implements WriterLeaseStore {
     }
 
     renew(holder: string, epoch: number, leaseMs: number, _signal?: AbortSignal, anchor?: RenewalAnchor): Promise<WriterLeaseRecord> {
-        if (this.record?.holder !== holder || this.record.epoch !== epoch) {
-            return Promise.reject(new LeaseChangedError("not the holder"));
+        if (this.record?.holder !== holder || this.record.epoch !== epoch || this.record.handover !== undefined) {
+            return Promise.reject(new LeaseChangedError("not the holder, or handing over", { found: this.record }));
         }
         const anchored = anchor !== "unanchored";
         const deadline = anchor !== undefined && anchor !== "unanchored" ? anchor.deadline : undefined;
@@ -290,6 +292,36 @@ export class MemoryWriterLease implements WriterLeaseStore {
         }
         this.record = { holder, epoch: seen.epoch + 1, version: `v${++this.versions}`, leaseMs, renewedAt: 0 };
         this.takes.push({ ...this.record });
+        return Promise.resolve({ ...this.record });
+    }
+
+    requestHandover(holder: string, epoch: number, to: string): Promise<WriterLeaseRecord> {
+        if (this.record?.holder !== holder || this.record.epoch !== epoch || this.record.handover !== undefined) {
+            return Promise.reject(new LeaseChangedError("not the holder, or handing over", { found: this.record }));
+        }
+        this.record = { ...this.record, version: `v${++this.versions}`, handover: { to, requestedAt: 0 } };
+        return Promise.resolve({ ...this.record });
+    }
+
+    publishHandover(
+        holder: string,
+        epoch: number,
+        published: Parameters<WriterLeaseStore["publishHandover"]>[2],
+    ): Promise<WriterLeaseRecord> {
+        const h = this.record?.handover;
+        if (this.record?.holder !== holder || this.record.epoch !== epoch || h === undefined || h.finalBeatAt !== undefined) {
+            return Promise.reject(new LeaseChangedError("no handover to publish", { found: this.record }));
+        }
+        this.record = { ...this.record, version: `v${++this.versions}`, handover: { ...h, ...published } };
+        return Promise.resolve({ ...this.record });
+    }
+
+    withdrawHandover(holder: string, epoch: number): Promise<WriterLeaseRecord> {
+        if (this.record?.holder !== holder || this.record.epoch !== epoch || this.record.handover === undefined) {
+            return Promise.reject(new LeaseChangedError("no handover to withdraw", { found: this.record }));
+        }
+        const { handover: _h, ...rest } = this.record;
+        this.record = { ...rest, epoch: epoch + 1, version: `v${++this.versions}` };
         return Promise.resolve({ ...this.record });
     }
 

@@ -10,6 +10,11 @@
  *              holder's deadline removed (the new holder's database has its own clock)
  *   handBack   UpdateItem, condition holder = :me AND epoch = :epoch (an abort): the lease back
  *              to the old writer's region at epoch + 1, whose agent adopts it and reopens
+ *   requestHandover / publishHandover / withdrawHandover   a planned switchover
+ *              (failover/core/writerLease.ts Handover): the request is conditional on the holder,
+ *              its epoch and no handover under way; every renewal is conditional on no handover,
+ *              so none lands from then on; the holder's agent publishes its final beat (a new
+ *              version, which the taker takes); a withdrawal moves the holder to epoch + 1
  *
  * Reads are strongly consistent (ConsistentRead). On a multi-Region strongly consistent (MRSC)
  * global table, "Conditional writes always evaluate the condition expression against the
@@ -26,7 +31,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "crypto";
 import { LeaseChangedError, type ReadinessCheck, type RenewalAnchor, type WriterLeaseStore } from "../../core/ports";
-import type { WriterLeaseRecord } from "../../core/writerLease";
+import type { Handover, WriterLeaseRecord } from "../../core/writerLease";
 import { call } from "./calls";
 
 /** The lease item's key. */
@@ -38,8 +43,25 @@ const isConditionFailure = (err: unknown) =>
     (err as { code?: string }).code === "ConditionalCheckFailedException" ||
     (err as { name?: string }).name === "ConditionalCheckFailedException";
 
+function parseHandover(raw: unknown, location: string): Handover {
+    const h = raw as Record<string, unknown> | null;
+    if (typeof h !== "object" || h === null || typeof h.to !== "string") {
+        throw new Error(`${location}: not a handover (${JSON.stringify(raw)})`);
+    }
+    const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+    const finalBeatAt = num(h.finalBeatAt);
+    const fencedAt = num(h.fencedAt);
+    return {
+        to: h.to,
+        requestedAt: Number(h.requestedAt),
+        ...(finalBeatAt !== undefined ? { finalBeatAt } : {}),
+        ...(fencedAt !== undefined ? { fencedAt } : {}),
+        ...(typeof h.gtid === "string" ? { gtid: h.gtid } : {}),
+    };
+}
+
 export function parseLeaseItem(item: Record<string, unknown>, location: string): WriterLeaseRecord {
-    const { holder, epoch, version, leaseMs, renewedAt, anchoredAt, deadline } = item;
+    const { holder, epoch, version, leaseMs, renewedAt, anchoredAt, deadline, handover } = item;
     if (typeof holder !== "string" || typeof version !== "string" || !Number.isInteger(Number(epoch)) || Number(epoch) < 1) {
         throw new Error(`${location}: not a writer lease (holder ${JSON.stringify(holder)}, epoch ${JSON.stringify(epoch)})`);
     }
@@ -51,6 +73,7 @@ export function parseLeaseItem(item: Record<string, unknown>, location: string):
         renewedAt: Number(renewedAt),
         ...(anchoredAt !== undefined ? { anchoredAt: Number(anchoredAt) } : {}),
         ...(deadline !== undefined ? { deadline: Number(deadline) } : {}),
+        ...(handover !== undefined ? { handover: parseHandover(handover, location) } : {}),
     };
 }
 
@@ -127,15 +150,21 @@ export class DynamoWriterLease implements WriterLeaseStore {
         // must never fall below it: a renewal whose deadline is not past the stored one fails its
         // condition and finds the item renewed by its sibling (same holder and epoch, a later
         // deadline), which is this renewal's result too.
+        // A handover requested meanwhile is never a sibling's renewal: no renewal lands under one.
         const sibling = (found: WriterLeaseRecord) =>
-            deadline !== undefined && found.holder === holder && found.epoch === epoch && (found.deadline ?? -Infinity) > deadline;
+            deadline !== undefined &&
+            found.handover === undefined &&
+            found.holder === holder &&
+            found.epoch === epoch &&
+            (found.deadline ?? -Infinity) > deadline;
         const written = await this.conditional("dynamodb:UpdateItem", record, signal, sibling, () =>
             this.documents.send(
                 new UpdateCommand({
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
                     UpdateExpression: `SET version = :version, leaseMs = :lease, renewedAt = :at${anchored ? ", anchoredAt = :at" : ""}${deadline !== undefined ? ", deadline = :deadline" : ""}`,
-                    ConditionExpression: `holder = :me AND epoch = :epoch${deadline !== undefined ? " AND (attribute_not_exists(deadline) OR deadline <= :deadline)" : ""}`,
+                    // No renewal while a handover is under way: its holder's agent is closing for good.
+                    ConditionExpression: `holder = :me AND epoch = :epoch AND attribute_not_exists(handover)${deadline !== undefined ? " AND (attribute_not_exists(deadline) OR deadline <= :deadline)" : ""}`,
                     ExpressionAttributeValues: {
                         ":version": record.version,
                         ":lease": leaseMs,
@@ -173,7 +202,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
                     UpdateExpression:
-                        "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at REMOVE deadline",
+                        "SET holder = :holder, epoch = :epoch, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at REMOVE deadline, handover",
                     ConditionExpression: "version = :seen",
                     ExpressionAttributeValues: {
                         ":holder": holder,
@@ -199,7 +228,7 @@ export class DynamoWriterLease implements WriterLeaseStore {
                     TableName: this.table,
                     Key: WRITER_LEASE_KEY,
                     UpdateExpression:
-                        "SET holder = :to, epoch = :next, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at REMOVE deadline",
+                        "SET holder = :to, epoch = :next, version = :version, leaseMs = :lease, renewedAt = :at, anchoredAt = :at REMOVE deadline, handover",
                     ConditionExpression: "holder = :me AND epoch = :epoch",
                     ExpressionAttributeValues: {
                         ":to": to,
@@ -210,6 +239,85 @@ export class DynamoWriterLease implements WriterLeaseStore {
                         ":me": holder,
                         ":epoch": epoch,
                     },
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    async requestHandover(holder: string, epoch: number, to: string, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        const requestedAt = this.now();
+        const record: WriterLeaseRecord = { holder, epoch, version: randomUUID(), leaseMs: 0, renewedAt: 0, handover: { to, requestedAt } };
+        const ours = (found: WriterLeaseRecord) =>
+            found.holder === holder && found.epoch === epoch && found.handover?.to === to && found.handover.requestedAt === requestedAt;
+        return this.conditional("dynamodb:UpdateItem", record, signal, ours, () =>
+            this.documents.send(
+                new UpdateCommand({
+                    TableName: this.table,
+                    Key: WRITER_LEASE_KEY,
+                    UpdateExpression: "SET version = :version, handover = :handover",
+                    ConditionExpression: "holder = :me AND epoch = :epoch AND attribute_not_exists(handover)",
+                    ExpressionAttributeValues: {
+                        ":version": record.version,
+                        ":handover": { to, requestedAt },
+                        ":me": holder,
+                        ":epoch": epoch,
+                    },
+                    ReturnValues: "ALL_NEW",
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    async publishHandover(
+        holder: string,
+        epoch: number,
+        published: Required<Pick<Handover, "finalBeatAt" | "fencedAt">> & Pick<Handover, "gtid">,
+        signal?: AbortSignal,
+    ): Promise<WriterLeaseRecord> {
+        const version = randomUUID();
+        const record: WriterLeaseRecord = { holder, epoch, version, leaseMs: 0, renewedAt: 0 };
+        // Published once: a second run of the agent finds the first's publication, which stands.
+        const ours = (found: WriterLeaseRecord) =>
+            found.holder === holder && found.epoch === epoch && found.handover?.finalBeatAt === published.finalBeatAt;
+        return this.conditional("dynamodb:UpdateItem", record, signal, ours, () =>
+            this.documents.send(
+                new UpdateCommand({
+                    TableName: this.table,
+                    Key: WRITER_LEASE_KEY,
+                    UpdateExpression: `SET version = :version, handover.finalBeatAt = :beat, handover.fencedAt = :fenced${published.gtid !== undefined ? ", handover.gtid = :gtid" : ""}`,
+                    ConditionExpression:
+                        "holder = :me AND epoch = :epoch AND attribute_exists(handover) AND attribute_not_exists(handover.finalBeatAt)",
+                    ExpressionAttributeValues: {
+                        ":version": version,
+                        ":beat": published.finalBeatAt,
+                        ":fenced": published.fencedAt,
+                        ...(published.gtid !== undefined ? { ":gtid": published.gtid } : {}),
+                        ":me": holder,
+                        ":epoch": epoch,
+                    },
+                    ReturnValues: "ALL_NEW",
+                }),
+                { abortSignal: signal },
+            ),
+        );
+    }
+
+    async withdrawHandover(holder: string, epoch: number, signal?: AbortSignal): Promise<WriterLeaseRecord> {
+        const record: WriterLeaseRecord = { holder, epoch: epoch + 1, version: randomUUID(), leaseMs: 0, renewedAt: 0 };
+        const ours = (found: WriterLeaseRecord) => found.holder === holder && found.epoch === epoch + 1 && found.handover === undefined;
+        return this.conditional("dynamodb:UpdateItem", record, signal, ours, () =>
+            this.documents.send(
+                new UpdateCommand({
+                    TableName: this.table,
+                    Key: WRITER_LEASE_KEY,
+                    // The holder keeps the lease at a new epoch: its old epoch's renewals are refused,
+                    // and an agent late with one cannot move its database's deadline (fence.ts seal).
+                    UpdateExpression: "SET epoch = :next, version = :version REMOVE handover",
+                    ConditionExpression: "holder = :me AND epoch = :epoch AND attribute_exists(handover)",
+                    ExpressionAttributeValues: { ":next": epoch + 1, ":version": record.version, ":me": holder, ":epoch": epoch },
+                    ReturnValues: "ALL_NEW",
                 }),
                 { abortSignal: signal },
             ),
@@ -238,10 +346,11 @@ export class DynamoWriterLease implements WriterLeaseStore {
             if (now !== undefined && (now.version === record.version || ours?.(now) === true)) {
                 return now;
             }
+            const handover = now?.handover !== undefined ? `, handing over to ${now.handover.to}` : "";
             throw new LeaseChangedError(
-                `${this.location}: the lease changed (now ${now === undefined ? "absent" : `held by ${now.holder}, epoch ${now.epoch}`}); ` +
-                    `${record.holder} did not ${record.epoch === 1 && name === "dynamodb:PutItem" ? "establish" : "renew or take"} it`,
-                { cause: err },
+                `${this.location}: the lease changed (now ${now === undefined ? "absent" : `held by ${now.holder}, epoch ${now.epoch}${handover}`}); ` +
+                    `${record.holder} did not ${record.epoch === 1 && name === "dynamodb:PutItem" ? "establish" : "write"} it`,
+                { cause: err, found: now },
             );
         }
     }
