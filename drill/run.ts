@@ -300,11 +300,14 @@ export function drillOptionProblems(o: DrillOptions): string[] {
     );
     check("duration", o.durationMs / 1000, o.durationMs <= 600_000, "at most 600 seconds");
     // The lease lapses, the taker waits it out, then the steps; first the agent's grace where its database is down.
+    // A switchover waits for no lapse: a renewal's turn to seal, the replica to apply the final beat, the steps.
     const leaseMs =
-        DRILL_LEASE_TIMING.leaseMs +
-        DRILL_LEASE_TIMING.takeoverWaitMs +
-        1500 +
-        (DATABASE_DOWN_FAULTS.includes(o.fault) ? DRILL_DATABASE_GRACE_MS : 0);
+        o.fault === "switchover"
+            ? DRILL_LEASE_TIMING.leaseMs
+            : DRILL_LEASE_TIMING.leaseMs +
+              DRILL_LEASE_TIMING.takeoverWaitMs +
+              1500 +
+              (DATABASE_DOWN_FAULTS.includes(o.fault) ? DRILL_DATABASE_GRACE_MS : 0);
     // A fault's second act, and a second to see what follows it.
     const secondActMs =
         o.fault === "agent-freeze"

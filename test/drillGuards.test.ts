@@ -70,7 +70,7 @@ describe("disaster-recovery drill: guards and the CLI (real MariaDB replication,
     it("refuses bad flags before starting anything, naming the flag, the value and what is allowed", async () => {
         assert.throws(
             () => parseDrillArgs(["--fault", "meteor"]),
-            /--fault "meteor": expected one of db-kill, site-kill, blackhole, slow, lag, partition-standby, lease-isolation, agent-stop, region-isolation, clock-skew, clock-broken, agent-freeze, lease-answers-lost, in-region-restart, witness-down, witness-down-crash, crash-load, hold-clears, abort, all/,
+            /--fault "meteor": expected one of db-kill, site-kill, blackhole, slow, lag, partition-standby, lease-isolation, agent-stop, region-isolation, clock-skew, clock-broken, agent-freeze, lease-answers-lost, in-region-restart, witness-down, witness-down-crash, crash-load, hold-clears, abort, switchover, all/,
         );
         assert.throws(() => parseDrillArgs(["--quorum", "4"]), /--quorum 4: expected a whole number from 1 to 3/);
         assert.throws(
