@@ -508,7 +508,7 @@ function readFailover(r: Reader): Draft<FailoverSettings> {
         quorum: r.integer(key("failoverQuorum"), integerFrom(1, 3, " (of the three vantage points)")),
         timeoutSeconds,
         maxLagSeconds: r.integer(key("failoverMaxLagSeconds"), rangeRule({ ...failoverSettings.MAX_LAG_SECONDS, integer: true })),
-        lagWaitSeconds: r.integer(key("failoverLagWaitSeconds"), rangeRule({ min: 0, max: 30, integer: true })),
+        lagWaitSeconds: r.integer(key("failoverLagWaitSeconds"), rangeRule(failoverSettings.DEPLOYED_LAG_WAIT_SECONDS)),
         recoveryBlockSeconds: r.integer(
             key("failoverRecoveryBlockSeconds"),
             rangeRule({ ...failoverSettings.RECOVERY_BLOCK_SECONDS, integer: true }),

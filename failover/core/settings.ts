@@ -33,6 +33,12 @@ export const MAX_LAG_SECONDS: Range = { min: 0, max: 86_400, integer: false };
 /** How long the assessment waits for the standby to apply what it received before it reads the loss window. */
 export const LAG_WAIT_SECONDS: Range = { min: 0, max: 3600, integer: false };
 export const DEFAULT_LAG_WAIT_SECONDS = 30;
+/**
+ * The deployed controller's (Pulumi config `failoverLagWaitSeconds`, and the Lambda's config):
+ * its replica reader waits at most REPLICA_READ_MAX_WAIT_MS (45 s, failover/lambda/replicaHandler.ts)
+ * within a controller run of about 50 s, so 30 s leaves the run time to act.
+ */
+export const DEPLOYED_LAG_WAIT_SECONDS: Range = { min: 0, max: 30, integer: true };
 
 /** The recovery block after a completed failover (no automatic one within it). */
 export const RECOVERY_BLOCK_SECONDS: Range = { min: 0, max: 30 * 86_400, integer: false };

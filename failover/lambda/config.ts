@@ -111,7 +111,7 @@ export function parseLambdaConfig(raw: string | undefined): LambdaConfig {
         quorum: num("quorum", { min: 1, max: vantagePoints, integer: true }, settings.defaultQuorum(vantagePoints)),
         timeoutSeconds: timeout,
         maxLagSeconds: value.maxLagSeconds === undefined ? undefined : num("maxLagSeconds", settings.MAX_LAG_SECONDS),
-        lagWaitSeconds: num("lagWaitSeconds", settings.LAG_WAIT_SECONDS, settings.DEFAULT_LAG_WAIT_SECONDS),
+        lagWaitSeconds: num("lagWaitSeconds", settings.DEPLOYED_LAG_WAIT_SECONDS, settings.DEFAULT_LAG_WAIT_SECONDS),
         leaseSeconds: num("leaseSeconds", settings.LEASE_SECONDS, 90),
         recoveryBlockSeconds: num("recoveryBlockSeconds", settings.RECOVERY_BLOCK_SECONDS, settings.DEFAULT_RECOVERY_BLOCK_SECONDS),
     };

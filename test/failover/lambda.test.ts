@@ -8,6 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { buildLambdaBundle } from "../../failover/lambda/bundle";
 import { parseLambdaConfig } from "../../failover/lambda/config";
+import { REPLICA_READ_MAX_WAIT_MS } from "../../failover/lambda/replicaHandler";
+import { DEPLOYED_LAG_WAIT_SECONDS } from "../../failover/core/settings";
 import { lambdaConfig } from "../support/failoverWorld";
 
 const GOOD = lambdaConfig();
@@ -30,6 +32,15 @@ describe("failover Lambda", () => {
                 err.message.includes('region = "us-east-2": the controller\'s region is the writer region'),
         );
         assert.throws(() => parseLambdaConfig(undefined), /FAILOVER_CONFIG is not set/);
+    });
+
+    it("waits for the replica no longer than the replica reader may (its 45 s cap), and says so for a longer wait", () => {
+        assert.ok(DEPLOYED_LAG_WAIT_SECONDS.max * 1000 <= REPLICA_READ_MAX_WAIT_MS, `${DEPLOYED_LAG_WAIT_SECONDS.max} s`);
+        assert.equal(parseLambdaConfig(JSON.stringify({ ...GOOD, lagWaitSeconds: 30 })).lagWaitSeconds, 30);
+        assert.throws(
+            () => parseLambdaConfig(JSON.stringify({ ...GOOD, lagWaitSeconds: 60 })),
+            /lagWaitSeconds 60: expected a whole number from 0 to 30/,
+        );
     });
 
     it("bundles into one file that loads on its own and exports the handler, which validates its configuration first", async () => {

@@ -73,8 +73,9 @@ describe("loss window", () => {
         // A writer that renews every 5 s (anchored on its database's clock), beats every second
         // while its deadline lies ahead, and commits writes all the time; it stops (dies, or its
         // fence closes within F of the deadline) at some point; the replica received its binlog up
-        // to some moment (a cut) and applied all of it. Every write committed after the last beat
-        // the replica has and before the writer stopped must lie in (from, to].
+        // to some moment (a cut) and applied all of it, or (its wait ran out: appliedAll false)
+        // all but the last stretch, which a promotion may discard. Every write committed after the
+        // last beat the replica applied and before the writer stopped must lie in (from, to].
         fc.assert(
             fc.property(
                 fc.integer({ min: 0, max: 10_000 }), // last anchor (ms on the writer's database clock)
@@ -82,10 +83,11 @@ describe("loss window", () => {
                 fc.integer({ min: 0, max: T.fenceMs }), // how long the fence took after the deadline
                 fc.integer({ min: 0, max: 90_000 }), // how far behind the replica's cut came before the writer stopped
                 fc.integer({ min: 0, max: 999 }), // the first beat's offset in the second
-                (anchor, life, fenceTook, behind, phase) => {
+                fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 30_000 })), // received but not applied (ms of binlog)
+                (anchor, life, fenceTook, behind, phase, unapplied) => {
                     const deadline = anchor + databaseDeadlineAfterMs(T);
                     const stop = Math.min(anchor + life, deadline + fenceTook);
-                    const cut = stop - behind;
+                    const cut = stop - behind - unapplied; // what the replica applied ends here
                     const beats: number[] = [];
                     for (let b = anchor - 30_000 + phase; b < Math.min(stop, deadline); b += 1000) {
                         beats.push(b);
@@ -93,16 +95,20 @@ describe("loss window", () => {
                     const applied = beats.filter((b) => b <= cut);
                     fc.pre(applied.length > 0);
                     const w = known(
-                        lossWindow(evidence({ lastBeatAt: applied[applied.length - 1] / 1000 }), lease(deadline / 1000), T.fenceMs),
+                        lossWindow(
+                            evidence({ lastBeatAt: applied[applied.length - 1] / 1000, appliedAll: unapplied === 0 }),
+                            lease(deadline / 1000),
+                            T.fenceMs,
+                        ),
                     );
-                    // The writes the replica lacks: committed after the cut, up to the stop.
+                    // The writes the replica lacks (or may discard, unapplied): committed after the cut, up to the stop.
                     for (const write of [Math.max(cut, applied[applied.length - 1]) + 1, stop]) {
                         if (write > cut && write <= stop) {
                             assert.ok(write / 1000 > w.from && write / 1000 <= w.to + 1e-9, `${write} outside (${w.from}, ${w.to}]`);
                         }
                     }
                     // And it is never wider than the lease timing and how far behind the replica was justify.
-                    assert.ok(w.seconds * 1000 <= databaseDeadlineAfterMs(T) + T.fenceMs + 1000 + behind + 1e-6);
+                    assert.ok(w.seconds * 1000 <= databaseDeadlineAfterMs(T) + T.fenceMs + 1000 + behind + unapplied + 1e-6);
                 },
             ),
             { numRuns: 2000 },
