@@ -579,6 +579,21 @@ export class Controller {
             const state = await this.load();
             const record = state.failover;
             const where = this.deps.adapters.store.location;
+            const store = this.deps.adapters.writerLease;
+            if ((state.phase === "healthy" || state.phase === "suspect") && store !== undefined && !this.options.dryRun) {
+                // A switchover that stopped before its take (nothing in the state yet): the writer is
+                // sealed for a handover to this region; withdrawn, it reopens.
+                const current = await store.read(this.runSignal);
+                if (current?.holder === this.options.roles.writerRegion && current.handover?.to === this.options.roles.region) {
+                    const kept = await store.withdrawHandover(current.holder, current.epoch, this.runSignal);
+                    this.emit("decision", {
+                        decision: "aborted",
+                        phase: state.phase,
+                        undone: [`the handover withdrawn: ${kept.holder} keeps the lease at epoch ${kept.epoch} and reopens`],
+                    });
+                    return;
+                }
+            }
             if (state.phase === "held") {
                 throw new AbortRefusedError(
                     `${where}: the failover is held and nothing was changed: there is nothing to undo (the hold clears by itself when the writer renews its lease)`,
@@ -603,7 +618,6 @@ export class Controller {
             // that fails half-way is finished by running it again (each undo is idempotent).
             let marked: ControllerState = { ...state, failover: { ...record, abortingAt: record.abortingAt ?? this.clock.now() } };
             await this.save(marked);
-            const store = this.deps.adapters.writerLease;
             // The lease first: the old writer's agent reopens its database once its region holds it
             // again. Whatever this region holds goes back, recorded or not (a take whose run
             // crashed before it saved the result).
@@ -612,6 +626,10 @@ export class Controller {
                 if (current?.holder === this.options.roles.region) {
                     const back = await store.handBack(current.holder, current.epoch, record.from, this.leaseTiming.leaseMs, context.signal);
                     undone.push(`lease handed back to ${back.holder} at epoch ${back.epoch}`);
+                } else if (current?.holder === record.from && current.handover?.to === this.options.roles.region) {
+                    // A switchover that stopped before its take: the old writer is sealed; it reopens once withdrawn.
+                    const kept = await store.withdrawHandover(current.holder, current.epoch, context.signal);
+                    undone.push(`the handover withdrawn: ${kept.holder} keeps the lease at epoch ${kept.epoch} and reopens`);
                 } else {
                     undone.push(
                         `the lease is ${current === undefined ? "absent" : `held by ${current.holder} (epoch ${current.epoch})`}: nothing to hand back`,
@@ -714,13 +732,15 @@ export class Controller {
                 const window = lossWindow(evidence, published, this.leaseTiming.fenceMs, handover);
                 const stepChecks = [replicaCheck(evidence), ...(await this.stepReadiness())];
                 const notMet = stepChecks.filter((c) => !c.ok);
-                if (!isKnown(window) || window.seconds !== 0 || notMet.length > 0) {
+                if (!isKnown(window) || window.seconds !== 0 || notMet.length > 0 || this.clock.now() > until) {
                     throw new SwitchoverWithdrawnError(
-                        notMet.length > 0
-                            ? `precondition(s) not met: ${notMet.map((c) => `${c.name}: ${c.detail}`).join("; ")}`
-                            : isKnown(window)
-                              ? `the standby did not apply the old writer's final heartbeat in time (${window.detail})`
-                              : `the loss window is unknown: ${window.unknown}`,
+                        this.clock.now() > until
+                            ? "its time ran out before the take (the old writer's agent withdraws a handover it has held too long)"
+                            : notMet.length > 0
+                              ? `precondition(s) not met: ${notMet.map((c) => `${c.name}: ${c.detail}`).join("; ")}`
+                              : isKnown(window)
+                                ? `the standby did not apply the old writer's final heartbeat in time (${window.detail})`
+                                : `the loss window is unknown: ${window.unknown}`,
                     );
                 }
                 assessment = {
@@ -933,7 +953,8 @@ export class Controller {
     private async assess(record: FailoverRecord, waitMs: number): Promise<Assessment> {
         const lease = await this.lapsedLeaseFor(record);
         const evidence = await this.readReplica(waitMs);
-        const window = lossWindow(evidence, lease, this.leaseTiming.fenceMs);
+        // A switchover that stopped after the writer sealed itself: its final beat is the fence end (exact).
+        const window = lossWindow(evidence, lease, this.leaseTiming.fenceMs, isPublished(lease?.handover) ? lease.handover : undefined);
         // The database's own readiness is the replica just read (read again, it would double the
         // assessment's cost: in AWS, a second invocation of the replica reader).
         const checks = [replicaCheck(evidence), ...(await this.stepReadiness())];

@@ -204,7 +204,7 @@ export class WriterAgent {
                 // Sealed (or sealing): no renewal, only a look at what became of the handover.
                 const now = await lease.read(timeout);
                 if (now?.holder === region && now.handover !== undefined) {
-                    return this.handOver(now);
+                    return this.handOver(now, anchor);
                 }
                 if (now?.holder !== region) {
                     const taken = now === undefined ? "absent" : `taken by ${now.holder} at epoch ${now.epoch}`;
@@ -240,7 +240,7 @@ export class WriterAgent {
                 // This region holds it (a new run of the agent, or a takeover by this region's controller).
                 epoch = current.epoch;
                 if (current.handover !== undefined) {
-                    return this.handOver(current); // never adopted to be renewed: it is being handed over
+                    return this.handOver(current, anchor); // never adopted to be renewed: it is being handed over
                 }
             }
             if (anchor === undefined) {
@@ -278,7 +278,7 @@ export class WriterAgent {
             if (err instanceof LeaseChangedError) {
                 const found = err.found;
                 if (found?.handover !== undefined && found.holder === region && found.epoch === epoch) {
-                    return this.handOver(found);
+                    return this.handOver(found, anchor);
                 }
                 await this.lost(err);
                 return;
@@ -295,7 +295,7 @@ export class WriterAgent {
      * the handover withdrawn. Anything that fails is tried again on the next renewal's turn: the
      * database stays closed meanwhile, which costs availability, never data.
      */
-    private async handOver(found: WriterLeaseRecord): Promise<void> {
+    private async handOver(found: WriterLeaseRecord, anchor: string | undefined): Promise<void> {
         const { region, timing } = this.options;
         const { lease, database } = this.deps;
         const handover = found.handover!;
@@ -303,15 +303,22 @@ export class WriterAgent {
         this.epoch = epoch;
         this.last = found;
         this.handingOver = true;
-        const timeout = AbortSignal.timeout(timing.renewTimeoutMs);
-        const ageMs = this.wallNow() - handover.requestedAt;
+        // How long the shop has been closed for it: once published, on the database's own clock
+        // (the final beat's, against this turn's anchor), never the requester's; before that, from
+        // the request (its host's clock: an operator's laptop off by minutes only moves when an
+        // unpublished handover is given up, and the seal comes within one turn of the request).
+        const ageMs = isPublished(handover)
+            ? anchor === undefined
+                ? 0
+                : (Number(anchor) - handover.finalBeatAt) * 1000
+            : this.wallNow() - handover.requestedAt;
         try {
             if (ageMs > (this.options.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS)) {
-                const kept = await lease.withdrawHandover(region, epoch, timeout);
+                const kept = await lease.withdrawHandover(region, epoch, AbortSignal.timeout(timing.renewTimeoutMs));
                 this.emit("handover-withdrawn", {
                     epoch: kept.epoch,
                     to: handover.to,
-                    detail: `requested ${Math.round(ageMs / 1000)} s ago and not taken: the lease stays with ${region} at epoch ${kept.epoch}; the database reopens on its next renewal`,
+                    detail: `${isPublished(handover) ? "sealed" : "requested"} ${Math.round(ageMs / 1000)} s ago and not taken: the lease stays with ${region} at epoch ${kept.epoch}; the database reopens on its next renewal`,
                 });
                 this.readopt();
                 return;
@@ -321,7 +328,8 @@ export class WriterAgent {
             }
             const sealed = await database.seal(epoch);
             this.emit("sealed", { epoch, to: handover.to, ...sealed });
-            this.last = await lease.publishHandover(region, epoch, sealed, timeout);
+            // Its own timeout from here: the seal may have taken longer than a renewal's.
+            this.last = await lease.publishHandover(region, epoch, sealed, AbortSignal.timeout(timing.renewTimeoutMs));
             this.emit("handed-over", {
                 epoch,
                 to: handover.to,

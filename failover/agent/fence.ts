@@ -390,9 +390,15 @@ export class MysqlFence {
             if (rows.length === 0 || rows[0].fenced_at === null || Number(rows[0].closed) !== 1) {
                 throw new Error(`fence: ${this.q}.writer_lease does not show the fence closed: no final heartbeat written`);
             }
-            const finalBeatAt = String(rows[0].now);
-            await c.query({ sql: `UPDATE ${this.q}.writer_lease SET beat_at = ? WHERE id = 1`, values: [finalBeatAt], timeout });
-            return { finalBeatAt: Number(finalBeatAt), fencedAt: Number(rows[0].fenced_at), gtid: await gtidSet(c, timeout) };
+            // Never backwards: an overlapping run's seal may have beaten later; what is published is
+            // what the row holds, so the replica can always reach it.
+            await c.query({
+                sql: `UPDATE ${this.q}.writer_lease SET beat_at = GREATEST(beat_at, ?) WHERE id = 1`,
+                values: [String(rows[0].now)],
+                timeout,
+            });
+            const [[beat]] = await c.query<RowDataPacket[]>({ sql: `SELECT beat_at FROM ${this.q}.writer_lease WHERE id = 1`, timeout });
+            return { finalBeatAt: Number(beat.beat_at), fencedAt: Number(rows[0].fenced_at), gtid: await gtidSet(c, timeout) };
         } finally {
             c.release();
         }

@@ -286,6 +286,23 @@ describe("failover controller with a writer lease: holds and abort", () => {
         assert.ok(world.state === undefined || world.state.phase === "healthy");
     });
 
+    it("an abort of a switchover stopped before its take withdraws the handover: the sealed writer keeps the lease at a new epoch and reopens", async () => {
+        const { world, lease, controller } = setUp();
+        publishingAgent(lease);
+        world.beatAt = () => 1005;
+        lease.take = () => Promise.reject(new Error("the lease store does not answer"));
+        await assert.rejects(controller.switchover(), /step take-lease failed/);
+        assert.strictEqual(lease.record!.handover?.finalBeatAt, 1005, "sealed and published, not taken");
+        await controller.abort();
+        assert.deepStrictEqual([lease.record!.holder, lease.record!.epoch, lease.record!.handover], ["primary", 2, undefined]);
+        assert.strictEqual(world.state!.phase, "healthy");
+        assert.deepStrictEqual(world.calls, []);
+        // Stopped before anything was saved (the writer sealed, the state still healthy): abort withdraws it too.
+        await lease.requestHandover("primary", 2, "dr");
+        await controller.abort();
+        assert.deepStrictEqual([lease.record!.holder, lease.record!.epoch, lease.record!.handover], ["primary", 3, undefined]);
+    });
+
     it("refuses a switchover before it asks anything of the writer: a standby that replicates another writer, a lease another region holds, no writer lease", async () => {
         const { world, lease, controller } = setUp();
         world.replicates = false;
