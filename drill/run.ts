@@ -474,6 +474,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const operator = new Controller({ ...controllerDeps, signal: operatorStop.signal }, controllerOptions);
         // The replica kept behind until a failover's loss window is over the budget.
         if (REPLICA_BEHIND_FAULTS.includes(options.fault)) {
+            // A heartbeat applied first: delayed before the first one arrived, the replica would
+            // show none until the whole delay had passed (a loaded machine starts the agent late).
+            await waitFor(
+                async () => (await adapters.database.readReplica({ signal: AbortSignal.timeout(5000) }, 0)).lastBeatAt !== undefined,
+                10_000,
+                "the replica to apply the writer's first heartbeat",
+            );
             await drDb.delayReplication(options.lagSeconds);
             // Until the newest heartbeat the replica applied is older than the budget.
             await waitFor(
