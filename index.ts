@@ -125,7 +125,7 @@ async function siteStack(cfg: PlatformConfig) {
         healthCheckPath: cfg.web.healthCheckPath,
         certificateArn: cfg.web.certificateArn,
         // Where the app finds its data; never a secret, only secret names. Nothing here changes
-        // on a failover but DB_CREDENTIALS_SECRET_NAME (README, "A flip of writerRegion").
+        // on a failover but DB_CREDENTIALS_SECRET_NAME (docs/architecture.md, Known limits: the flip table).
         appEnvironment: {
             ECOMMERCE_REGION: cfg.region,
             DB_WRITER_HOST: db.writer,
@@ -292,7 +292,7 @@ async function siteStack(cfg: PlatformConfig) {
     });
 
     // The controller of this site, watching the writer site with one vote per failure domain
-    // (README, "The writer lease"), and failing over only once the writer lease has lapsed.
+    // (docs/failover.md, "The writer lease"), and failing over only once the writer lease has lapsed.
     // Enabled only in the standby region.
     const writerScheme = siteScheme(cfg.writerRegion, Object.keys(cfg.web.certificateArns));
     const failover = new FailoverController("failover", {

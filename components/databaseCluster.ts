@@ -113,7 +113,7 @@ export interface DatabaseClusterArgs {
      * AvailabilityZone parameter). Off by default: the replicas sit in distinct zones behind one
      * weighted reader name, so a zone's loss stops one replica of two until the zone returns;
      * Multi-AZ would make that a 60-120 s failover at about twice each replica's instance and
-     * storage price. See README "Read replicas: single-AZ, and why".
+     * storage price. See docs/architecture.md, "Read replicas: single-AZ, and why".
      * @default false
      */
     readonly replicaMultiAz?: boolean;

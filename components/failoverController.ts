@@ -61,7 +61,7 @@ function controllerArgsProblems(args: FailoverControllerArgs): string[] {
  * in this region. Least privilege: each statement names the exact resources it may touch.
  * Alarms (to the topic): function errors, a missed schedule, not ready, a failover started or
  * held. In the writer's own region the schedule is disabled: it has nothing to watch until the
- * region is the standby again (README, failback).
+ * region is the standby again (docs/RUNBOOK.md, failback).
  */
 export class FailoverController extends PlatformComponent<FailoverControllerArgs> {
     public readonly functionName: pulumi.Output<string>;

@@ -449,7 +449,7 @@ export class WebTier extends PlatformComponent<WebTierArgs> {
                 // its internet gateway, which GA requires for an internal endpoint ("Secure VPC
                 // connections", GA developer guide); the private subnets are GA's best practice
                 // for "traffic delivered only by Global Accelerator". `internal` cannot change in
-                // place: an existing internet-facing ALB is replaced (README, Known limits).
+                // place: an existing internet-facing ALB is replaced (docs/architecture.md, Known limits).
                 internal: true,
                 ipAddressType: "ipv4",
                 subnets: this.args.privateSubnetIds,

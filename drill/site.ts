@@ -28,7 +28,7 @@ export class DrillSite {
         readonly name: string,
         database: ConnectionOptions,
         /**
-         * The health contract (README, "The writer lease"): with a writer lease, 200 only while
+         * The health contract (docs/failover.md, "The writer lease"): with a writer lease, 200 only while
          * the database is writable under a lease whose deadline lies ahead (writerHealthQuery);
          * without one, while it is writable.
          */

@@ -12,7 +12,7 @@
  *               dbReplicaMultiAz). Single-AZ replicas are a choice, not a gap: each is in its
  *               own zone behind one weighted reader name, so a zone's loss stops one replica
  *               of two, while Multi-AZ replicas would double their instance and storage
- *               price (README "Read replicas: single-AZ, and why"). A
+ *               price (docs/architecture.md, "Read replicas: single-AZ, and why"). A
  *               generic rule such as AWSGuard's rds-instance-multi-az-enabled flags them.
  *   monitoring  each EKS node group's subnets span min(3, usable) zones (at least 2)
  */

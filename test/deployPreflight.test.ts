@@ -176,7 +176,7 @@ describe("deploy wrapper preflight (tools/preflight.ts)", () => {
         it("refuses an update after the controller moved traffic to us-west-1 while writerRegion still says us-east-2", async () => {
             ga.on(ListEndpointGroupsCommand).resolves({ EndpointGroups: [group("us-east-2", 0, []), group("us-west-1", 100, [128])] });
             assert.deepEqual(await preflight("dr", aws(), project(BUNDLE)), [
-                'ecommerce:writerRegion = "us-east-2", but the virtual IP sends traffic to us-west-1: after a failover set writerRegion: us-west-1 in Pulumi.yaml first (README, "After a failover"), or this dr update could move traffic back',
+                'ecommerce:writerRegion = "us-east-2", but the virtual IP sends traffic to us-west-1: after a failover set writerRegion: us-west-1 in Pulumi.yaml first (docs/RUNBOOK.md, "After a failover"), or this dr update could move traffic back',
             ]);
             // and agrees once the operator has set it
             assert.deepEqual(await preflight("dr", aws(), project({ ...BUNDLE, "ecommerce:writerRegion": "us-west-1" })), []);

@@ -1,6 +1,6 @@
 /**
- * Renders the README's config reference from Pulumi.yaml, so the two cannot drift:
- * test/readme.test.ts fails when the README's table differs from this output.
+ * Renders the config reference (docs/config.md) from Pulumi.yaml, so the two cannot drift:
+ * test/readme.test.ts fails when docs/config.md's table differs from this output.
  *
  *   npx ts-node --transpile-only tools/configDoc.ts   prints the table
  */

@@ -115,7 +115,7 @@ async function trafficProblem(cfg: PlatformConfig, aws: AwsClients): Promise<str
     }
     return (
         `ecommerce:writerRegion = ${JSON.stringify(cfg.writerRegion)}, but the virtual IP sends traffic to ${serving.join(" and ")}: ` +
-        `after a failover set writerRegion: ${serving[0]} in Pulumi.yaml first (README, "After a failover"), or this ${cfg.stack} update could move traffic back`
+        `after a failover set writerRegion: ${serving[0]} in Pulumi.yaml first (docs/RUNBOOK.md, "After a failover"), or this ${cfg.stack} update could move traffic back`
     );
 }
 
