@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "util";
+import { toolArgs, usageError } from "../tools/toolArgs";
 import { ADMIN_USER, MariaDb } from "../drill/mariadb";
 import { freePort } from "../drill/tools";
 import { dumpDatabase } from "./dump";
@@ -22,17 +22,24 @@ import { s3Client, uploadBackup } from "./store";
 const seconds = (from: number) => (Date.now() - from) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+const USAGE = `usage: npm run bench:backup -- [--mb 300] [--runs 3]
+
+Dump and restore throughput of the backup CLI's code on this machine (MariaDB and s3rver on
+127.0.0.1; needs the devDependency s3rver).
+
+  --mb N     about how many MB of order rows to fill the database with (1 to 10000, default 300)
+  --runs N   dump and restore runs (default 3)
+  --help     this text`;
+
 async function main(): Promise<void> {
-    const { values } = parseArgs({
-        args: process.argv.slice(2),
-        options: { mb: { type: "string" }, runs: { type: "string" } },
-        strict: true,
-    });
+    const values = toolArgs("bench:backup", USAGE, { mb: { type: "string" }, runs: { type: "string" } });
     const mb = Number(values.mb ?? 300);
     const runs = Number(values.runs ?? 3);
     if (!(mb >= 1 && mb <= 10_000) || !(Number.isInteger(runs) && runs >= 1)) {
-        process.stderr.write("bench:backup: --mb from 1 to 10000, --runs a whole number of at least 1\n");
-        process.exit(2);
+        usageError(
+            "bench:backup",
+            `--mb ${String(values.mb)} --runs ${String(values.runs)}: expected --mb from 1 to 10000, --runs a whole number of at least 1`,
+        );
     }
     for (const [k, v] of Object.entries({
         AWS_ACCESS_KEY_ID: "S3RVER",

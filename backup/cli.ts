@@ -148,7 +148,12 @@ export async function main(argv: string[], io: BackupIo = STDIO): Promise<number
         v = parsed.values;
         command = parsed.positionals[0];
         if (v.help || command === undefined) {
-            io.err(USAGE);
+            // Asked for, the usage goes to stdout; a missing command is an error (stderr).
+            if (v.help) {
+                io.out(USAGE);
+            } else {
+                io.err(USAGE);
+            }
             return v.help ? 0 : 2;
         }
         if (!["dump", "verify", "restore"].includes(command)) {

@@ -181,7 +181,11 @@ export async function main(argv: string[], io: DrillIo = STDIO): Promise<number>
         parsed = parseDrillArgs(argv);
     } catch (err) {
         if (err instanceof UsageError) {
-            io.err(err.message === "" ? USAGE : `drill: ${err.message}\n\n${USAGE}`);
+            if (err.message === "") {
+                io.out(USAGE); // asked for: stdout
+            } else {
+                io.err(`drill: ${err.message}\n\n${USAGE}`);
+            }
             return err.message === "" ? 0 : 2;
         }
         throw err;

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { setTimeout as sleep } from "timers/promises";
-import { parseArgs } from "util";
+import { toolArgs, usageError } from "../tools/toolArgs";
 import Redis from "ioredis";
 import {
     DEFAULT_DOWN_AFTER_MS,
@@ -355,17 +355,26 @@ export function sentinelTable(runs: readonly SentinelRun[], o: SentinelOptions):
     return lines.join("\n");
 }
 
+const USAGE = `usage: npm run drill:sentinel -- [--runs N] [--down-after MS] [--failover-timeout MS]
+
+How long Redis Sentinel's failover of the cache tier takes on this machine (three redis-server
+nodes, three sentinels, the configs the program renders, on 127.0.0.1). Prints a Markdown table.
+
+  --runs N                kills of the master, one after another (default 5)
+  --down-after MS         Sentinel's down-after-milliseconds (default ${DEFAULT_DOWN_AFTER_MS})
+  --failover-timeout MS   Sentinel's failover-timeout (default ${DEFAULT_FAILOVER_TIMEOUT_MS})
+  --help                  this text`;
+
 if (require.main === module) {
-    const { values } = parseArgs({
-        args: process.argv.slice(2),
-        options: { runs: { type: "string" }, "down-after": { type: "string" }, "failover-timeout": { type: "string" } },
-        strict: true,
+    const values = toolArgs("drill:sentinel", USAGE, {
+        runs: { type: "string" },
+        "down-after": { type: "string" },
+        "failover-timeout": { type: "string" },
     });
     const num = (flag: string, raw: string | undefined, fallback: number, min: number) => {
         const v = raw === undefined ? fallback : Number(raw);
         if (!Number.isInteger(v) || v < min) {
-            process.stderr.write(`drill:sentinel: --${flag} ${JSON.stringify(raw)}: expected a whole number of at least ${min}\n`);
-            process.exit(2);
+            usageError("drill:sentinel", `--${flag} ${JSON.stringify(raw)}: expected a whole number of at least ${min}`);
         }
         return v;
     };

@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { parseArgs } from "util";
+import { toolArgs, usageError } from "../tools/toolArgs";
 import { main } from "./cli";
 import { HookServer, Site } from "./local/servers";
 
@@ -93,23 +93,38 @@ const stats = (values: number[]) => {
 };
 const seconds = (ms: number) => (ms / 1000).toFixed(3);
 
+const USAGE = `usage: npm run bench:failover -- [--settings 0.1x3,0.5x3,1x3,2x2] [--reps 3] [--faults down,hang]
+
+  --settings LIST   interval (seconds) x max-fail pairs to measure (default 0.1x3,0.5x3,1x3,2x2)
+  --reps N          runs per setting and fault (default 3)
+  --faults LIST     down (connections refused) and/or hang (no answer) (default down,hang)
+  --help            this text
+
+Prints a Markdown table: fault -> decision, the decision's overhead, fault -> last action.`;
+
 async function bench(): Promise<void> {
-    const { values } = parseArgs({
-        options: {
-            settings: { type: "string", default: "0.1x3,0.5x3,1x3,2x2" },
-            reps: { type: "string", default: "3" },
-            faults: { type: "string", default: "down,hang" },
-        },
-    });
+    const values = toolArgs("bench:failover", USAGE, {
+        settings: { type: "string", default: "0.1x3,0.5x3,1x3,2x2" },
+        reps: { type: "string", default: "3" },
+        faults: { type: "string", default: "down,hang" },
+    }) as { settings: string; reps: string; faults: string };
     const settings: Setting[] = values.settings.split(",").map((s) => {
         const [interval, maxFail] = s.split("x").map(Number);
         if (!(interval > 0) || !Number.isInteger(maxFail) || maxFail < 1) {
-            throw new Error(`--settings ${s}: expected INTERVALxMAXFAIL, e.g. 0.5x3`);
+            usageError("bench:failover", `--settings ${s}: expected INTERVALxMAXFAIL, e.g. 0.5x3`);
         }
         return { interval: interval, maxFail: maxFail };
     });
-    const faults = values.faults.split(",") as ("down" | "hang")[];
+    const isFault = (f: string): f is "down" | "hang" => f === "down" || f === "hang";
+    const named = values.faults.split(",");
+    const faults = named.filter(isFault);
+    if (faults.length !== named.length) {
+        usageError("bench:failover", `--faults ${values.faults}: expected down and/or hang, comma-separated`);
+    }
     const reps = Number(values.reps);
+    if (!Number.isInteger(reps) || reps < 1) {
+        usageError("bench:failover", `--reps ${values.reps}: expected a whole number of at least 1`);
+    }
     const dir = mkdtempSync(join(tmpdir(), "failover-bench-"));
     const rows: string[] = [
         "| interval x maxFail | fault | fault -> decision (median / max) | bound: interval x maxFail + timeout | decision overhead (median / max) | fault -> last action (median / max) |",

@@ -403,7 +403,7 @@ describe("the backup job's bundle (backup/bundle.ts, as backup/Dockerfile builds
                 spawnSync(process.execPath, [file, ...args], { cwd: dir, encoding: "utf8", timeout: 30_000 });
             const help = run("--help");
             assert.equal(help.status, 0, help.stderr);
-            assert.match(help.stderr, /^usage: npm run backup -- <command> \[flags\]/m);
+            assert.match(help.stdout, /^usage: npm run backup -- <command> \[flags\]/m);
             const bad = run("verify", "--database", "ecommerce");
             assert.equal(bad.status, 2);
             assert.match(bad.stderr, /no buckets: give --bucket REGION=NAME/);

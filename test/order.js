@@ -32,6 +32,7 @@ const LONGEST_FIRST = [
     "failover/fence.test.ts",
     "backup.test.ts",
     "workflow.test.ts",
+    "help.test.ts",
     "webTier.test.ts",
     "policyStacks.test.ts",
     "failover/faults.test.ts",

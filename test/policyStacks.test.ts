@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { PROJECT_DIR } from "../offline/stackConfig";
 import { ALL_POLICIES } from "../policies/all";
 import { mandatoryViolations, runPolicies } from "../offline/policyRunner";
 import { JUDGED_AS_OF } from "./support/asOf";
@@ -188,5 +191,23 @@ describe("policy pack on the real program", () => {
                 assert.deepEqual(failures(run), expected);
             });
         }
+    });
+});
+
+// Here rather than in test/readme.test.ts: this file runs the three stacks already (each run
+// costs the suite seconds of CPU), and the documentation must list what they build.
+describe("the README's component list", () => {
+    it("is exactly the components the plan builds in its three stacks", async function () {
+        this.timeout(60_000);
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+        const listed = /<!-- components:start -->\n([\s\S]*?)\n<!-- components:end -->/.exec(readme);
+        assert.ok(listed, "the README has no components markers");
+        const documented = [...listed[1].matchAll(/`(ecommerce:[\w:]+)`/g)].map((m) => m[1]).sort();
+        const runs = await Promise.all(["primary", "dr", "global"].map((stack) => loadStack(stack)));
+        const built = [
+            ...new Set(runs.flatMap((run) => run.resources.map((r) => r.type)).filter((t) => t.startsWith("ecommerce:"))),
+        ].sort();
+        assert.ok(built.length >= 9, built.join(", "));
+        assert.deepEqual(documented, built);
     });
 });

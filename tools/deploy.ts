@@ -78,13 +78,36 @@ export function planInvocation(command: string, stack: string | undefined, extra
     return { command: "pulumi", args: [...args, ...extra], env: { PULUMI_BACKEND_URL: backend } };
 }
 
+export const DEPLOY_USAGE = `usage: npm run preview -- <stack> [pulumi args]
+       npm run up -- <stack> [pulumi args]
+       npm run stack -- <${COMMANDS.join("|")}> <stack> [pulumi args]
+
+Runs the Pulumi CLI for one stack (primary, dr, global) against that stack's own state backend
+(ecommerce:stateBackend in Pulumi.<stack>.yaml), with the policy pack on preview and up. Before
+preview, up and preflight it checks, without creating anything, that the stack's config holds
+no placeholder, that its web AMI exists in its region, and (sites) that ecommerce:writerRegion
+agrees with where the virtual IP sends traffic. Arguments after the stack go to pulumi, e.g.
+npm run preview -- dr --diff.
+
+  init        pulumi stack init <stack> with the stack's KMS secrets provider
+  preview     pulumi preview --stack <stack> --policy-pack policies
+  up          pulumi up --stack <stack> --policy-pack policies
+  refresh     pulumi refresh --stack <stack>
+  preflight   the checks alone, without pulumi
+
+Exit status: pulumi's; 2 bad usage or a failed preflight; 127 no Pulumi CLI.`;
+
 async function main(argv: readonly string[]): Promise<number> {
     const [command, stack, ...extra] = argv;
+    if ([command, stack].some((a) => a === "--help" || a === "-h")) {
+        process.stdout.write(`${DEPLOY_USAGE}\n`);
+        return 0;
+    }
     let invocation: Invocation;
     try {
         invocation = planInvocation(command ?? "", stack, extra);
     } catch (err) {
-        process.stderr.write(`deploy: ${(err as Error).message}\n`);
+        process.stderr.write(`deploy: ${(err as Error).message} (--help says more)\n`);
         return 2;
     }
     if (CHECKED_COMMANDS.includes(command)) {
