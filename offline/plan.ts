@@ -453,7 +453,18 @@ function stackSummary(s: StackPlan): string {
 function stackProblems(s: StackPlan): string[] {
     const problems: string[] = [];
     if (s.errors.length > 0) {
-        problems.push(`${s.stack}: the program failed`);
+        // The reason itself (the key, the value, what is allowed), not only that it failed.
+        // An error that lists its problems ("Invalid configuration ...:" then "  - key = value: ...")
+        // is summed up by them; any other by its first line.
+        const first = s.errors
+            .flatMap((e) => {
+                const lines = e.split("\n").map((l) => l.trim());
+                const listed = lines.filter((l) => l.startsWith("- ")).map((l) => l.slice(2));
+                return listed.length > 0 ? listed : [lines[0]];
+            })
+            .filter((e) => e !== "");
+        const more = first.length > 2 ? ` (and ${first.length - 2} more)` : "";
+        problems.push(`${s.stack}: the program failed: ${first.slice(0, 2).join("; ")}${more}`);
     }
     if (s.violations.length > 0) {
         const byPolicy = new Map<string, Set<string>>();

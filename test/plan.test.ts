@@ -153,6 +153,25 @@ describe("offline plan (npm run plan)", () => {
         });
     });
 
+    it("says in its summary why a program failed: the key, the value and what is allowed, first and last", async () => {
+        const result = await runPlan(["--stack", "dr", "--set", "ecommerce:webInstanceCount=five", "--as-of", AS_OF]);
+        assert.equal(result.status, 1);
+        const summary = 'plan FAILED: dr: the program failed: ecommerce:webInstanceCount = "five": expected an integer from 1 to 100';
+        assert.equal(result.stdout.split("\n")[0], summary);
+        assert.equal(result.stdout.trim().split("\n").pop(), summary);
+    });
+
+    it("takes a list or map key's --set value as JSON, and says so when it is not", () => {
+        assert.throws(() => parseArgs(["--set", "ecommerce:eksApiAllowedCidrs=198.51.100.7/32"]), {
+            message:
+                "--set ecommerce:eksApiAllowedCidrs=198.51.100.7/32: ecommerce:eksApiAllowedCidrs is a list key: give its value as JSON (a list), quoted for the shell, e.g. --set 'ecommerce:eksApiAllowedCidrs=[\"198.51.100.7/32\"]'",
+        });
+        assert.deepEqual(parseArgs(["--set", 'ecommerce:eksApiAllowedCidrs=["198.51.100.7/32"]']).config, {
+            "ecommerce:eksApiAllowedCidrs": '["198.51.100.7/32"]',
+        });
+        assert.match(USAGE, /JSON for a list or map key/);
+    });
+
     it("refuses a --set key the project does not declare, naming the closest one (a typo is never ignored)", () => {
         assert.throws(() => parseArgs(["--set", "ecommerce:webInstanceTyp=t3.large"]), {
             message:

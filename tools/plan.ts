@@ -14,13 +14,16 @@ import { parseArgs as parseCommandLine } from "util";
 import { closest } from "fastest-levenshtein";
 import { Plan, plan, PlanOptions, ResourceSettings, StackPlan } from "../offline/plan";
 import type { RecordedResource, StackRun } from "../offline/run";
-import { listStacks, resolveStackConfig } from "../offline/stackConfig";
+import { listStacks, readProjectFile, resolveStackConfig } from "../offline/stackConfig";
 
 export const USAGE = `usage: npm run plan -- [options]
 
   --stack <stack>        one stack (repeatable); default: every stack (${listStacks().join(", ")})
   --preview              as a first preview sees it (IDs and computed values unknown)
-  --set <key>=<value>    a config override, what-if (repeatable), e.g. ecommerce:webInstanceType=t3.large
+  --set <key>=<value>    a config override, what-if (repeatable), e.g. ecommerce:webInstanceType=t3.large;
+                         the value is taken as the stack file would hold it: text for a string,
+                         number or boolean key, JSON for a list or map key (quote it for the
+                         shell), e.g. 'ecommerce:eksApiAllowedCidrs=["198.51.100.7/32"]' 
   --as-of <YYYY-MM-DD>   judge version support windows on that day instead of today
   --json                 the plan as JSON on stdout; from npm use: npm run --silent plan -- --json
   --help                 this text
@@ -39,6 +42,41 @@ export interface CliOptions extends PlanOptions {
 /** Every key a --set may name: the project's declared keys and the stacks' own. */
 function knownKeys(): string[] {
     return [...new Set(listStacks().flatMap((stack) => Object.keys(resolveStackConfig(stack))))].sort();
+}
+
+/**
+ * A list or map key takes JSON, as Pulumi stores it; a plain value there would reach the
+ * program as text and fail for a reason that hides this one (a CIDR list read as one string).
+ */
+function structuredValueProblem(key: string, value: string): string | undefined {
+    const project = readProjectFile();
+    const [namespace, name] = key.split(":");
+    if (namespace !== project.name) {
+        return undefined;
+    }
+    const decl = (project.config as Record<string, { type?: string; value?: unknown; default?: unknown }>)[name];
+    const sample = decl?.value ?? decl?.default;
+    const kind =
+        decl?.type === "array" || (decl?.type === undefined && Array.isArray(sample))
+            ? "list"
+            : decl?.type === "object" || (decl?.type === undefined && sample !== null && typeof sample === "object")
+              ? "map"
+              : undefined;
+    if (kind === undefined) {
+        return undefined;
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        parsed = undefined;
+    }
+    const fits = kind === "list" ? Array.isArray(parsed) : parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+    if (fits) {
+        return undefined;
+    }
+    const example = kind === "list" ? `'${key}=${JSON.stringify([value])}'` : `'${key}={"us-east-2": ...}'`;
+    return `${key} is a ${kind} key: give its value as JSON ${kind === "list" ? "(a list)" : "(an object)"}, quoted for the shell, e.g. --set ${example}`;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -77,7 +115,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         if (!keys.includes(key)) {
             throw new Error(`--set ${pair}: ${key} is not a config key of this project (did you mean ${closest(key, keys)}?)`);
         }
-        config[key] = pair.slice(eq + 1);
+        const value = pair.slice(eq + 1);
+        const problem = structuredValueProblem(key, value);
+        if (problem !== undefined) {
+            throw new Error(`--set ${pair}: ${problem}`);
+        }
+        config[key] = value;
     }
     const asOf = parsed["as-of"];
     if (asOf !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`)))) {
