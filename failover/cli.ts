@@ -1,7 +1,8 @@
 /**
  * The failover controller's command line: `npm run failover -- <command> [flags]`.
- * stdout carries one JSON event per line (scripts read it); stderr carries what a person
- * needs to read (usage errors, the final report, a hold).
+ * stdout carries one JSON event per line when piped or with --json (scripts read it), and the
+ * same events as lines for a person on a terminal (failover/humanLog.ts); stderr carries what a
+ * person needs to read in any case (usage errors, the final report, a hold).
  */
 import { createInterface } from "readline";
 import { parseArgs as parseCommandLine, ParseArgsConfig } from "util";
@@ -28,6 +29,7 @@ import * as settings from "./core/settings";
 import { ControllerState, dataAtRisk, nextStep, StateFormatError, STEPS } from "./core/state";
 import { DEFAULT_SWITCHOVER_WAIT_MS } from "./core/writerLease";
 import { HttpProbe, Probe } from "./probes/http";
+import { humanLog } from "./humanLog";
 import { httpUrlProblem, redactUrl } from "./urls";
 
 export const EXIT = {
@@ -87,6 +89,8 @@ every command
   --promote-timeout SECONDS how long one run waits for the promoted writer (default ${settings.DEFAULT_PROMOTE_TIMEOUT_SECONDS})
   --lease SECONDS         the run's lease on the state, renewed at half (default ${settings.DEFAULT_LEASE_SECONDS}, at least ${settings.LEASE_SECONDS.min})
   --dry-run               decide and report; call no hook, write no state
+  --json                  one JSON event per line on stdout, also on a terminal (piped, it
+                          always is); status: the state as JSON
   --help                  this text
 
 watch
@@ -112,8 +116,6 @@ switchover
 rearm
   --yes                   do not ask for confirmation
 
-status
-  --json                  the state as JSON
 
 steps, in order: ${STEPS.join(" -> ")}; each is idempotent and resumes after a crash.
 
@@ -132,6 +134,8 @@ export interface Io {
     now(): number;
     /** Aborted by SIGINT/SIGTERM: the run stops between actions; the state stays resumable. */
     readonly signal?: AbortSignal;
+    /** stdout is a terminal: events as lines for a person, unless --json. */
+    readonly terminal?: boolean;
 }
 
 class UsageError extends Error {}
@@ -155,6 +159,7 @@ const COMMON = {
     "promote-timeout": { type: "string" },
     lease: { type: "string" },
     "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -172,7 +177,7 @@ const OPTIONS = {
     failover: { ...COMMON, yes: { type: "boolean" }, "accept-loss": { type: "string" } },
     abort: { ...COMMON, yes: { type: "boolean" } },
     switchover: { ...COMMON, yes: { type: "boolean" } },
-    status: { ...COMMON, json: { type: "boolean" } },
+    status: COMMON,
     check: COMMON,
     rearm: { ...COMMON, yes: { type: "boolean" } },
 } as const;
@@ -554,8 +559,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             lagRequired: options.maxLagSeconds !== undefined,
         });
     }
+    // A person at a terminal gets lines to read; a pipe or --json gets one JSON event per line.
+    const human = io.terminal === true && parsed.values.json !== true ? humanLog() : undefined;
     const emit = (event: string, fields: Record<string, unknown> = {}) => {
-        io.stdout(`${JSON.stringify({ ts: io.now(), event, command, ...fields })}\n`);
+        if (human !== undefined) {
+            const lines = human.lines(io.now(), event, fields);
+            if (lines.length > 0) {
+                io.stdout(`${lines.join("\n")}\n`);
+            }
+        } else {
+            io.stdout(`${JSON.stringify({ ts: io.now(), event, command, ...fields })}\n`);
+        }
         if (event === "hold") {
             io.stderr(`\n*** ${String(fields.message)} ***\n\n`);
         }
@@ -730,6 +744,7 @@ function processIo(): Io {
         stderr: (text) => process.stderr.write(text),
         now: () => Date.now(),
         signal: abort.signal,
+        terminal: process.stdout.isTTY === true,
         readLine: (prompt) =>
             new Promise((resolve) => {
                 const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });

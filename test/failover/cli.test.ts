@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { EXIT, USAGE } from "../../failover/cli";
 import { runCli } from "../support/failoverServers";
+import { HookServer, Site } from "../../failover/local/servers";
 
 describe("failover CLI", () => {
     const probe = ["--probe", "a=http://127.0.0.1:9/health"];
@@ -149,6 +150,68 @@ describe("failover CLI", () => {
         assert.match(run.stderr, /^failover switchover: no writer lease configured: .*RPO 0/m);
         assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
         assert.strictEqual(fs.existsSync(state), false, "no state written");
+    });
+
+    it("speaks to a person on a terminal: a round per line, the failover's decision and actions marked, no JSON; --json or a pipe get the JSON lines", async () => {
+        const site = await new Site().start();
+        const hooks = await new HookServer().start();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-tty-"));
+        try {
+            const hookFlags = ["fence", "read-replica", "promote", "move-traffic", "notify"].flatMap((a) => [
+                "--hook",
+                `${a}=${hooks.url(a)}`,
+            ]);
+            const watch = (state: string, extra: string[]) => [
+                "watch",
+                "--state",
+                path.join(dir, state),
+                "--interval",
+                "0.1",
+                "--max-fail",
+                "3",
+                "--probe",
+                `direct=${site.url}`,
+                ...hookFlags,
+                ...extra,
+            ];
+            const healthy = await runCli(watch("a.json", ["--for", "0.5"]), { terminal: true });
+            assert.strictEqual(healthy.code, EXIT.elapsed);
+            assert.deepStrictEqual(healthy.events, [], "no JSON on a terminal");
+            const lines = healthy.stdout.trim().split("\n");
+            assert.match(lines[0], /^\d\d:\d\d:\d\d watching direct every 0\.1 s; fails over after 3 failed rounds/);
+            assert.ok(lines.filter((l) => / round \d+: ok · healthy$/.test(l)).length >= 3, healthy.stdout);
+            assert.match(lines.at(-1)!, / end: elapsed \(exit 3\)$/);
+            await site.set("down");
+            const failing = await runCli(watch("b.json", []), { terminal: true });
+            assert.strictEqual(failing.code, EXIT.ok, failing.stderr);
+            assert.match(failing.stdout, / round 1: 1 of 1 down · suspect \(1 failed in a row\)\n {11}direct DOWN: /);
+            assert.match(failing.stdout, / >> DECISION fail-over/);
+            assert.match(failing.stdout, / >> ASSESSMENT go: /);
+            for (const step of ["fence", "promote", "move-traffic", "notify"]) {
+                assert.match(failing.stdout, new RegExp(` >> ACTION ${step} succeeded`));
+            }
+            const json = await runCli([...watch("c.json", ["--for", "0.3"]), "--json"], { terminal: true });
+            assert.ok(
+                json.events.some((e) => e.event === "round"),
+                "--json on a terminal: JSON lines",
+            );
+            const piped = await runCli(watch("d.json", ["--for", "0.3"]));
+            assert.ok(
+                piped.events.some((e) => e.event === "round"),
+                "piped: JSON lines",
+            );
+        } finally {
+            await site.close();
+            await hooks.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("check on a terminal says its result once, for a person", async () => {
+        const state = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "failover-check-")), "s.json");
+        const run = await runCli(["check", "--state", state], { terminal: true });
+        assert.strictEqual(run.stdout.includes('"event":"check"'), false);
+        assert.strictEqual(run.stderr.match(/NOT READY|ready: a failover could run now/g)?.length, 1);
     });
 
     it("status reads a state that does not exist yet as healthy", async () => {

@@ -12,7 +12,10 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process; `onEvent` sees each event as it is written (to inject faults on cue). */
-export async function runCli(argv: string[], opts: { onEvent?: (e: Record<string, any>) => void; answer?: string } = {}): Promise<CliRun> {
+export async function runCli(
+    argv: string[],
+    opts: { onEvent?: (e: Record<string, any>) => void; answer?: string; terminal?: boolean } = {},
+): Promise<CliRun> {
     const events: Record<string, any>[] = [];
     let stderr = "";
     let stdout = "";
@@ -33,6 +36,7 @@ export async function runCli(argv: string[], opts: { onEvent?: (e: Record<string
             return Promise.resolve(opts.answer);
         },
         now: () => Date.now(),
+        terminal: opts.terminal,
     });
     return { code, events, stdout, stderr };
 }
