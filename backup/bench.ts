@@ -9,7 +9,6 @@
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { toolArgs, usageError } from "../tools/toolArgs";
@@ -17,6 +16,7 @@ import { ADMIN_USER, MariaDb } from "../drill/mariadb";
 import { freePort } from "../drill/tools";
 import { dumpDatabase } from "./dump";
 import { restoreBackup } from "./restore";
+import { startLocalS3 } from "./localS3";
 import { s3Client, uploadBackup } from "./store";
 
 const seconds = (from: number) => (Date.now() - from) / 1000;
@@ -41,30 +41,17 @@ async function main(): Promise<void> {
             `--mb ${String(values.mb)} --runs ${String(values.runs)}: expected --mb from 1 to 10000, --runs a whole number of at least 1`,
         );
     }
-    for (const [k, v] of Object.entries({
-        AWS_ACCESS_KEY_ID: "S3RVER",
-        AWS_SECRET_ACCESS_KEY: "S3RVER",
-        AWS_EC2_METADATA_DISABLED: "true",
-    })) {
-        process.env[k] = v;
-    }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a devDependency, loaded only by this tool
-    const S3rver = require("s3rver") as new (o: object) => { run(): Promise<net.AddressInfo>; close(): Promise<void> };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-backup-"));
     const password = randomBytes(12).toString("hex");
     const buckets = [
         { region: "us-west-2", bucket: "bench-us-west-2" },
         { region: "us-east-1", bucket: "bench-us-east-1" },
     ];
-    const s3 = new S3rver({
-        address: "127.0.0.1",
-        port: 0,
-        directory: path.join(dir, "s3"),
-        silent: true,
-        vhostBuckets: false,
-        configureBuckets: buckets.map((b) => ({ name: b.bucket })),
-    });
-    const endpoint = `http://127.0.0.1:${(await s3.run()).port}`;
+    const s3 = await startLocalS3(
+        path.join(dir, "s3"),
+        buckets.map((b) => b.bucket),
+    );
+    const endpoint = s3.endpoint;
     const source = new MariaDb({ dir: path.join(dir, "source"), port: await freePort(), serverId: 1, password });
     const target = new MariaDb({ dir: path.join(dir, "target"), port: await freePort(), serverId: 2, password });
     try {
@@ -136,7 +123,7 @@ async function main(): Promise<void> {
         );
     } finally {
         await Promise.all([source.destroy(), target.destroy()]);
-        await s3.close().catch(() => undefined);
+        await s3.close();
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
