@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { execFile } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { Plan, plan } from "../offline/plan";
@@ -87,6 +88,17 @@ describe("offline plan (npm run plan)", () => {
             out.trim().split("\n").pop()!,
             /^plan OK: global \(15 resources, 5 policies passed, 21 not applicable, 1 deploy warning\), primary \(\d+ resources, 25 policies passed, 1 not applicable, 5 deploy warnings\), dr \(\d+ resources, 25 policies passed, 1 not applicable, 5 deploy warnings\); parity OK \(\d+ allowed differences\)$/,
         );
+        // The excerpt in docs/development.md is this output: every line of it (its counts
+        // included) must be a line of the real plan, so the docs' numbers cannot drift.
+        const docs = fs.readFileSync(path.join(PROJECT_DIR, "docs", "development.md"), "utf8");
+        const excerpt = /An excerpt:\n\n```\n([\s\S]*?)\n```/.exec(docs);
+        assert.ok(excerpt, "docs/development.md has no plan excerpt");
+        const lines = new Set(out.split("\n"));
+        const stale = excerpt[1]
+            .split("\n")
+            .map((l) => l.replace(/[,;:]? \.\.\.$/, "")) // "..." elides the rest of a long line
+            .filter((l) => ![...lines].some((real) => real === l || real.startsWith(l)));
+        assert.deepEqual(stale, [], "lines of the docs' plan excerpt that the plan no longer prints");
     });
 
     it("exits 1 on a planted violation, naming the stack and the policy in its summary", async () => {
