@@ -199,8 +199,8 @@ export async function main(argv: string[], io: DrillIo = STDIO): Promise<number>
         const result = await runDrill({ ...parsed.options, fault, log: (line) => progress(`  ${line}\n`) });
         const rep = summarize(result);
         const file = path.resolve(parsed.out, `drill-${fault}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}.html`);
-        fs.writeFileSync(file, reportHtml(rep, result));
         const problems = verdict(rep);
+        fs.writeFileSync(file, reportHtml(rep, result, problems));
         if (parsed.json) {
             io.out(`${JSON.stringify(rawRecords(rep, result, problems, file))}\n`);
         } else {

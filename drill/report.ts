@@ -400,13 +400,20 @@ export function timelineLines(rep: DrillReport, faultAt: number, detail: "steps"
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /**
- * The HTML page: the table, a chart of acknowledged writes per second by site and of failed
- * probe rounds, with the fault, the decision and each step marked, and the timeline.
+ * The HTML page, for a person: the verdict and each invariant's result first; then a chart of
+ * acknowledged writes per second by site and of failed vantage points per round, with the
+ * fault, the decision, the take of the lease, the fence, the promotion and the traffic move as
+ * labelled vertical lines, time zero at the fault; the report's table; the timeline of
+ * decisions and steps; the raw events (every probe) in a collapsible block. The page marks
+ * itself when the chart has drawn (`data-chart="drawn"`) and records any script error
+ * (`data-errors`), for the browser test (test/drillLoss.test.ts).
  */
-export function reportHtml(rep: DrillReport, r: DrillResult): string {
-    const bucket = (t: number) => Math.floor((t - r.startedAt) / 250) * 0.25;
-    const seconds = Math.ceil((r.endedAt - r.startedAt) / 250) * 0.25;
-    const labels = Array.from({ length: Math.round(seconds / 0.25) + 1 }, (_, i) => +(i * 0.25).toFixed(2));
+export function reportHtml(rep: DrillReport, r: DrillResult, problems: readonly string[]): string {
+    const fromFault = (t: number) => +((t - r.faultAt) / 1000).toFixed(3);
+    const first = Math.floor((r.startedAt - r.faultAt) / 250) * 0.25;
+    const last = Math.ceil((r.endedAt - r.faultAt) / 250) * 0.25;
+    const labels = Array.from({ length: Math.round((last - first) / 0.25) + 1 }, (_, i) => +(first + i * 0.25).toFixed(2));
+    const bucket = (t: number) => Math.floor(fromFault(t) / 0.25) * 0.25;
     const perSite = (site: string) => {
         const counts = new Map<number, number>();
         for (const w of r.writes) {
@@ -416,20 +423,27 @@ export function reportHtml(rep: DrillReport, r: DrillResult): string {
         }
         return labels.map((l) => counts.get(l) ?? 0);
     };
-    const failedRounds = r.timeline
-        .filter((e) => e.event === "round")
-        .map((e) => ({ x: +((e.at - r.startedAt) / 1000).toFixed(3), y: Number(e.failures) }));
-    const markers = r.timeline
-        .filter(
-            (e) =>
-                e.event === "fault" ||
-                (e.event === "decision" && e.decision === "fail-over") ||
-                (e.event === "action" && e.status === "succeeded"),
-        )
-        .map((e) => ({
-            x: +((e.at - r.startedAt) / 1000).toFixed(3),
-            label: e.event === "fault" ? "fault" : e.event === "decision" ? "decision: fail over" : `${String(e.action)} done`,
-        }));
+    const failedRounds = r.timeline.filter((e) => e.event === "round").map((e) => ({ x: fromFault(e.at), y: Number(e.failures) }));
+    const maxFailed = Math.max(3, ...failedRounds.map((p) => p.y));
+    const STEP_LABELS: Record<string, string> = {
+        "take-lease": "lease taken",
+        fence: "fenced",
+        promote: "promoted",
+        "move-traffic": "traffic moved",
+    };
+    const markers = [
+        { x: 0, label: "fault" },
+        ...r.timeline
+            .filter((e) => e.event === "decision" && ["fail-over", "switchover", "aborted", "hold-cleared"].includes(String(e.decision)))
+            .map((e) => ({ x: fromFault(e.at), label: `decision: ${String(e.decision)}` })),
+        ...r.timeline
+            .filter((e) => e.event === "hold")
+            .slice(0, 1)
+            .map((e) => ({ x: fromFault(e.at), label: "held" })),
+        ...r.timeline
+            .filter((e) => e.event === "action" && e.status === "succeeded" && STEP_LABELS[String(e.action)] !== undefined)
+            .map((e) => ({ x: fromFault(e.at), label: STEP_LABELS[String(e.action)] })),
+    ];
     // The browser build, next to the package's entry point (its exports map does not list it).
     const chartJs = fs.readFileSync(path.join(path.dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8");
     const config = {
@@ -456,24 +470,23 @@ export function reportHtml(rep: DrillReport, r: DrillResult): string {
                     backgroundColor: "#d62728",
                     yAxisID: "probes",
                 },
-                {
-                    label: "fault, decision, steps",
-                    data: markers.map((m) => ({ x: m.x, y: 0, label: m.label })),
-                    type: "scatter",
-                    pointStyle: "triangle",
-                    pointRadius: 8,
-                    borderColor: "#000",
-                    backgroundColor: "#ff7f0e",
-                    yAxisID: "probes",
-                },
             ],
         },
         options: {
             parsing: false,
+            animation: false,
             scales: {
-                x: { type: "linear", title: { display: true, text: "seconds since the first write" } },
+                x: { type: "linear", min: first, max: last, title: { display: true, text: "seconds from the fault" } },
                 y: { title: { display: true, text: "writes per second" }, beginAtZero: true },
-                probes: { position: "right", min: 0, max: 3, title: { display: true, text: "failed vantage points" } },
+                probes: {
+                    position: "right",
+                    min: 0,
+                    // Room above the highest point: a dot at the top is never cut in half.
+                    max: maxFailed + 0.5,
+                    ticks: { stepSize: 1 },
+                    grid: { drawOnChartArea: false },
+                    title: { display: true, text: "failed vantage points per round" },
+                },
             },
         },
     };
@@ -484,20 +497,87 @@ export function reportHtml(rep: DrillReport, r: DrillResult): string {
             return `<tr><th>${escape(k)}</th><td>${escape(v.join("  "))}</td></tr>`;
         })
         .join("\n");
+    const ok = problems.length === 0;
+    const invariantRows = (Object.keys(INVARIANTS) as InvariantName[])
+        .map((name) => {
+            const v = rep.invariants[name];
+            const result = v.holds === true ? "holds" : v.holds === false ? "VIOLATED" : "n/a";
+            return `<tr class="${result === "VIOLATED" ? "bad" : result === "holds" ? "good" : ""}"><th>${name}</th><td>${escape(INVARIANTS[name])}</td><td><b>${result}</b></td><td>${escape(v.detail)}</td></tr>`;
+        })
+        .join("\n");
+    const steps = timelineLines(rep, r.faultAt)
+        .map((line) => {
+            const m = /^\s*(-?[\d.]+) s {2}(\S+)\s+(.*)$/.exec(line);
+            return m === null
+                ? `<tr><td colspan="3">${escape(line)}</td></tr>`
+                : `<tr><td class="t">${escape(m[1])} s</td><td>${escape(m[2])}</td><td>${escape(m[3])}</td></tr>`;
+        })
+        .join("\n");
     return `<!doctype html>
-<html><head><meta charset="utf-8"><title>Drill: ${escape(rep.fault)}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1100px}th{text-align:left;padding-right:1em;vertical-align:top}pre{font-size:12px}</style>
-</head><body>
+<html><head><meta charset="utf-8"><title>Drill ${escape(rep.fault)}: ${ok ? "as expected" : "NOT as expected"}</title>
+<style>
+body{font-family:sans-serif;margin:2em;max-width:1200px}
+th{text-align:left;padding-right:1em;vertical-align:top}
+td{vertical-align:top;padding-right:1em}
+.verdict{font-size:1.6em;padding:.4em .6em;border-radius:6px;display:inline-block}
+.verdict.ok{background:#d8f5d8;color:#135e13}.verdict.not{background:#fbd9d9;color:#8a1010}
+tr.good b{color:#135e13}tr.bad b{color:#8a1010}
+td.t{text-align:right;white-space:nowrap;font-family:monospace}
+pre{font-size:12px}
+</style>
+</head><body data-chart="pending">
 <h1>Disaster-recovery drill: ${escape(rep.fault)}</h1>
-<table>${rows}</table>
+<p>${escape(FAULT_DESCRIPTIONS[rep.fault as Fault] ?? "")}</p>
+<p id="verdict" class="verdict ${ok ? "ok" : "not"}">Verdict: ${ok ? "as expected" : "NOT as expected"}</p>
+${ok ? "" : `<ul>${problems.map((p) => `<li>${escape(p)}</li>`).join("")}</ul>`}
+<h2>Invariants</h2>
+<table id="invariants">${invariantRows}</table>
+<h2>Writes and probes (seconds from the fault)</h2>
 <canvas id="chart" height="120"></canvas>
-<h2>Timeline: every probe, round, decision and step (seconds from the fault)</h2>
-<pre>${escape(timelineLines(rep, r.faultAt, "every probe").join("\n"))}</pre>
+<h2>Report</h2>
+<table>${rows}</table>
+<h2>Timeline: decisions and steps</h2>
+<table id="timeline">${steps}</table>
+<details><summary>Raw events, every probe and round (JSON lines)</summary>
+<pre>${escape(r.timeline.map((e) => JSON.stringify(e)).join("\n"))}</pre>
+</details>
+<script>
+window.addEventListener("error", (e) => { document.body.dataset.errors = (document.body.dataset.errors ?? "") + e.message + "\\n"; });
+</script>
 <script>${chartJs}</script>
 <script>
+const markers = ${JSON.stringify(markers)};
 const config = ${JSON.stringify(config)};
-config.options.plugins = { tooltip: { callbacks: { label: (c) => c.raw.label ?? (c.dataset.label + ": " + c.raw.y) } } };
-new Chart(document.getElementById("chart"), config);
+config.options.plugins = { tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + c.raw.y } } };
+// The fault, the decision and the steps as labelled vertical lines.
+const verticalLines = {
+    id: "verticalLines",
+    afterDatasetsDraw(chart) {
+        const { ctx, chartArea, scales } = chart;
+        ctx.save();
+        markers.forEach((m, i) => {
+            const x = scales.x.getPixelForValue(m.x);
+            ctx.strokeStyle = m.label === "fault" ? "#d62728" : "#555";
+            ctx.setLineDash(m.label === "fault" ? [] : [4, 3]);
+            ctx.beginPath();
+            ctx.moveTo(x, chartArea.top);
+            ctx.lineTo(x, chartArea.bottom);
+            ctx.stroke();
+            ctx.fillStyle = "#222";
+            ctx.font = "11px sans-serif";
+            ctx.fillText(m.label + " " + m.x.toFixed(2) + " s", x + 3, chartArea.top + 12 + (i % 4) * 13);
+        });
+        ctx.restore();
+    },
+};
+new Chart(document.getElementById("chart"), { ...config, plugins: [verticalLines] });
+// For the browser test: the chart drew something (pixels that are not blank).
+const canvas = document.getElementById("chart");
+const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+let inked = 0;
+for (let i = 3; i < pixels.length; i += 4) inked += pixels[i] > 0 ? 1 : 0;
+document.body.dataset.chart = inked > 1000 ? "drawn" : "blank";
+document.body.dataset.inked = String(inked);
 </script>
 </body></html>
 `;

@@ -8,7 +8,14 @@
  * test/drillGuards.test.ts: the hold an operator ends by accepting the stated loss.
  */
 import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { PNG } from "pngjs";
 import { verdict } from "../drill/cli";
+import { reportHtml } from "../drill/report";
 import { drill, DrillRuns, steps, twoAtATime } from "./support/drill";
 
 describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dynalite, the writer agents, the real controller)", function () {
@@ -79,5 +86,56 @@ describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dy
             assert.equal(rep.invariants[name].holds, true, `${name}: ${rep.invariants[name].detail}`);
         }
         assert.deepEqual(verdict(rep), []);
+    });
+
+    it("the switchover's HTML report, in a real browser (headless Chromium): the verdict and the invariants on top, the chart drawn with its lines, no script error", async () => {
+        const { result, rep } = await runs.switchover;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-html-"));
+        try {
+            const page = path.join(dir, "report.html");
+            fs.writeFileSync(page, reportHtml(rep, result, verdict(rep)));
+            const shot = path.join(dir, "shot.png");
+            const { stdout: dom } = await promisify(execFile)(
+                "chromium",
+                [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                    "--window-size=1280,1400",
+                    `--screenshot=${shot}`,
+                    "--dump-dom",
+                    `file://${page}`,
+                ],
+                { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+            ).catch((err: NodeJS.ErrnoException) => {
+                throw new Error(err.code === "ENOENT" ? "chromium is not installed (apt-get install chromium)" : err.message);
+            });
+            const body = /<body([^>]*)>/.exec(dom)![1];
+            assert.match(body, /data-chart="drawn"/, body);
+            assert.doesNotMatch(body, /data-errors/, body);
+            assert.match(dom, /<p id="verdict" class="verdict ok">Verdict: as expected<\/p>/);
+            assert.match(dom, /<th>I2<\/th><td>[^<]*<\/td><td><b>holds<\/b>/);
+            // The screenshot: the verdict's green box at the top, and the chart's lines (primary blue, dr green).
+            const png = PNG.sync.read(fs.readFileSync(shot));
+            const count = (rgb: [number, number, number], rows: [number, number]) => {
+                let n = 0;
+                for (let y = rows[0]; y < Math.min(rows[1], png.height); y++) {
+                    for (let x = 0; x < png.width; x++) {
+                        const i = (y * png.width + x) * 4;
+                        n +=
+                            Math.abs(png.data[i] - rgb[0]) + Math.abs(png.data[i + 1] - rgb[1]) + Math.abs(png.data[i + 2] - rgb[2]) < 30
+                                ? 1
+                                : 0;
+                    }
+                }
+                return n;
+            };
+            assert.ok(count([0xd8, 0xf5, 0xd8], [0, 300]) > 2000, "the green verdict box in the first 300 rows");
+            assert.ok(count([0x1f, 0x77, 0xb4], [300, 1400]) > 200, "the primary's line drawn");
+            assert.ok(count([0x2c, 0xa0, 0x2c], [300, 1400]) > 200, "dr's line drawn");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -82,7 +82,7 @@ describe("README and docs/", () => {
 
     it("name the Debian packages .ci/run installs for the tests' real tools", () => {
         const ci = read(".ci/run");
-        for (const pkg of ["redis-server", "redis-sentinel", "prometheus", "cloud-init", "mariadb-server"]) {
+        for (const pkg of ["redis-server", "redis-sentinel", "prometheus", "cloud-init", "mariadb-server", "chromium"]) {
             assert.match(ci, new RegExp(`\\b${pkg}\\b`), `.ci/run installs ${pkg}`);
             assert.match(readme, new RegExp(`\\b${pkg}\\b`), `README names ${pkg}`);
         }
