@@ -575,6 +575,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         }
     };
     const controller = new Controller({ adapters, probes, emit, signal: io.signal }, options);
+    /** An operator's confirmation: the state and what the command does, then the region's name typed back. */
+    const confirmed = async (what: string, prompt: string, expected: string): Promise<boolean> => {
+        io.stderr(`${describeState(await adapters.store.load(), statePath)}\n\n${what}`);
+        if ((await io.readLine(prompt))?.trim() === expected) {
+            return true;
+        }
+        io.stderr("not confirmed; nothing was changed\n");
+        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
+        return false;
+    };
     const finish = (outcome: Outcome): number => {
         const code = outcome === "elapsed" ? EXIT.elapsed : outcome === "held" ? EXIT.held : EXIT.ok;
         emit("end", { outcome, exitCode: code, dryRun: options.dryRun });
@@ -609,19 +619,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 return finish(outcome);
             }
             case "rearm": {
-                if (parsed.values.yes !== true && !options.dryRun) {
-                    io.stderr(
-                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
-                            `Re-arm only after failback, when ${options.roles.region} is the standby again and ${options.roles.writerRegion} holds the writer: ` +
+                if (
+                    parsed.values.yes !== true &&
+                    !options.dryRun &&
+                    !(await confirmed(
+                        `Re-arm only after failback, when ${options.roles.region} is the standby again and ${options.roles.writerRegion} holds the writer: ` +
                             `the controller then watches ${options.roles.writerRegion} and fails over again by itself.\n`,
-                    );
-                    if (
-                        (await io.readLine(`Type the region name (${options.roles.region}) to confirm: `))?.trim() !== options.roles.region
-                    ) {
-                        io.stderr("not confirmed; nothing was changed\n");
-                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
-                        return EXIT.failure;
-                    }
+                        `Type the region name (${options.roles.region}) to confirm: `,
+                        options.roles.region,
+                    ))
+                ) {
+                    return EXIT.failure;
                 }
                 await controller.rearm(); // a dry run checks the same and writes nothing
                 io.stderr(
@@ -633,20 +641,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 return EXIT.ok;
             }
             case "abort": {
-                if (parsed.values.yes !== true && !options.dryRun) {
-                    io.stderr(
-                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
-                            `This hands the writer lease back to ${options.roles.writerRegion}, undoes its fence and moves traffic back to it. ` +
+                if (
+                    parsed.values.yes !== true &&
+                    !options.dryRun &&
+                    !(await confirmed(
+                        `This hands the writer lease back to ${options.roles.writerRegion}, undoes its fence and moves traffic back to it. ` +
                             `Refused once the promotion of ${options.roles.region} was requested.\n`,
-                    );
-                    if (
-                        (await io.readLine(`Type the old writer's region name (${options.roles.writerRegion}) to confirm: `))?.trim() !==
-                        options.roles.writerRegion
-                    ) {
-                        io.stderr("not confirmed; nothing was changed\n");
-                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
-                        return EXIT.failure;
-                    }
+                        `Type the old writer's region name (${options.roles.writerRegion}) to confirm: `,
+                        options.roles.writerRegion,
+                    ))
+                ) {
+                    return EXIT.failure;
                 }
                 await controller.abort();
                 io.stderr(
@@ -658,21 +663,20 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
                 return EXIT.ok;
             }
             case "switchover": {
-                if (parsed.values.yes !== true && !options.dryRun) {
-                    io.stderr(
-                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
-                            `This closes ${options.roles.writerRegion}'s writer (shoppers get errors until ${options.roles.region} serves, seconds), ` +
+                if (
+                    parsed.values.yes !== true &&
+                    !options.dryRun &&
+                    !(await confirmed(
+                        `This closes ${options.roles.writerRegion}'s writer (shoppers get errors until ${options.roles.region} serves, seconds), ` +
                             `waits until ${options.roles.region}'s standby has applied everything it committed, then takes the writer lease, ` +
                             `promotes ${options.roles.region} and moves traffic to it: no acknowledged write is lost. ` +
                             `Nothing is changed unless every read-only check passes first; if the standby does not catch up in time, ` +
                             `${options.roles.writerRegion} reopens and nothing else changes.\n`,
-                    );
-                    const answer = await io.readLine(`Type the region name (${options.roles.region}) to confirm: `);
-                    if (answer?.trim() !== options.roles.region) {
-                        io.stderr("not confirmed; nothing was changed\n");
-                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
-                        return EXIT.failure;
-                    }
+                        `Type the region name (${options.roles.region}) to confirm: `,
+                        options.roles.region,
+                    ))
+                ) {
+                    return EXIT.failure;
                 }
                 const outcome = await controller.switchover();
                 if (options.dryRun) {
@@ -690,19 +694,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
             }
             case "failover": {
                 const accept = parsed.acceptedLoss;
-                if (parsed.values.yes !== true && !options.dryRun) {
-                    io.stderr(
-                        `${describeState(await adapters.store.load(), statePath)}\n\n` +
-                            `This takes the writer lease from ${options.roles.writerRegion} once it has lapsed, fences it, promotes ${options.roles.region}'s standby writer and moves traffic to ${options.roles.region}; ` +
+                if (
+                    parsed.values.yes !== true &&
+                    !options.dryRun &&
+                    !(await confirmed(
+                        `This takes the writer lease from ${options.roles.writerRegion} once it has lapsed, fences it, promotes ${options.roles.region}'s standby writer and moves traffic to ${options.roles.region}; ` +
                             `nothing is changed unless every read-only check passes first.` +
                             `${accept !== undefined ? ` It goes on with a loss window of up to ${accept === "any" ? "ANY length, even unknown" : `${accept.seconds} s`}: acknowledged writes in that window may be LOST.` : ""}\n`,
-                    );
-                    const answer = await io.readLine(`Type the region name (${options.roles.region}) to confirm: `);
-                    if (answer?.trim() !== options.roles.region) {
-                        io.stderr("not confirmed; nothing was changed\n");
-                        emit("end", { outcome: "not-confirmed", exitCode: EXIT.failure });
-                        return EXIT.failure;
-                    }
+                        `Type the region name (${options.roles.region}) to confirm: `,
+                        options.roles.region,
+                    ))
+                ) {
+                    return EXIT.failure;
                 }
                 const outcome = await controller.failover(accept);
                 io.stderr(`${describeState(await adapters.store.load(), statePath)}\n`);
