@@ -78,8 +78,9 @@ export class DrillLease {
     /** The witness's loop, stopped by the witness-down fault. */
     private witnessStop?: AbortController;
     private witnessRun?: Promise<number>;
-    /** The primary's agent, stopped by the agent-stop fault. */
+    /** The primary's agent, stopped by the agent-stop fault, and its run. */
     private primaryStop?: AbortController;
+    private primaryRun?: DrillAgentRun;
 
     constructor(
         private readonly emit: (event: string, fields: Record<string, unknown>) => void,
@@ -181,10 +182,12 @@ export class DrillLease {
             skew: placement.skew ?? TRUE_TIME,
             runForMs,
         };
-        if (placement.ownProcess) {
-            this.agents.push(this.spawnAgent(config, stop.signal));
-        } else {
-            this.agents.push(startDrillAgent(config, this.emit, this.record, stop.signal));
+        const run = placement.ownProcess
+            ? this.spawnAgent(config, stop.signal)
+            : startDrillAgent(config, this.emit, this.record, stop.signal);
+        this.agents.push(run);
+        if (region === "primary") {
+            this.primaryRun = run;
         }
     }
 
@@ -262,9 +265,14 @@ export class DrillLease {
         child.kill(signal);
     }
 
-    /** The agent-stop fault: the primary's agent stops (its database closes by itself). */
-    stopPrimaryAgent(): void {
+    /**
+     * The agent-stop fault: the primary's agent stops (its database closes by itself). Resolves
+     * once its run has ended: a renewal it had in flight has landed or failed by then, so the
+     * drill's next step (the agent started again, say) never overlaps the stopped one.
+     */
+    async stopPrimaryAgent(): Promise<void> {
         this.primaryStop?.abort(new Error("the drill stopped the agent"));
+        await this.primaryRun?.done;
     }
 
     async close(): Promise<void> {

@@ -718,7 +718,7 @@ async function inject(
             w.lease.agentPath.set({ kind: "blackhole" });
             return;
         case "agent-stop":
-            w.lease.stopPrimaryAgent();
+            await w.lease.stopPrimaryAgent();
             return;
         case "region-isolation":
         case "clock-skew":
@@ -767,7 +767,7 @@ async function inject(
             await w.primaryDb.kill();
             return;
         case "hold-clears": {
-            w.lease.stopPrimaryAgent();
+            await w.lease.stopPrimaryAgent();
             // Once the failover is held (nothing changed), the agent runs again (the function
             // fixed): it renews, and the hold clears by itself.
             const held = await waitForEvent(w.timeline, "hold", Date.now() + options.durationMs);
@@ -814,8 +814,7 @@ async function inject(
 
 /** The whole primary site, its writer agent included (it runs in the region). */
 async function killSite(w: { primaryDb: MariaDb; primarySite: DrillSite; lease: DrillLease }): Promise<void> {
-    w.lease.stopPrimaryAgent();
-    await Promise.all([w.primaryDb.kill(), w.primarySite.close()]);
+    await Promise.all([w.lease.stopPrimaryAgent(), w.primaryDb.kill(), w.primarySite.close()]);
 }
 
 /** The first `event` in the timeline, or undefined once `until` (the machine's clock) has passed. */

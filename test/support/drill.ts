@@ -109,10 +109,36 @@ export function honestLoss(rep: DrillReport, behindSeconds = 0): void {
     assert.ok(w.seconds <= justified, `window ${w.seconds.toFixed(2)} s, justified ${justified} s`);
 }
 
-/** The decisions and steps of a run, seconds from the fault: a failure's message. */
+/**
+ * The decisions and steps of a run, seconds from the fault: a failure's message. With them, what
+ * a flaky run needs to be read afterwards: the drill's phases, holds, the agents' events and
+ * errors, and the lease writes other than the routine renewals (the last renewals before the
+ * fault and every one after it are kept: a renewal that lands late stands a failover down).
+ */
 export function steps(result: DrillResult): string {
-    return result.timeline
-        .filter((e) => ["fault", "decision", "action", "controller-error", "drill-error"].includes(e.event))
-        .map((e) => `${((e.at - result.faultAt) / 1000).toFixed(2)} s ${JSON.stringify(e)}`)
+    const shown = (event: string) =>
+        ["fault", "decision", "action", "hold", "drill", "controller-error", "drill-error"].includes(event) || event.startsWith("agent-");
+    const lines = result.timeline
+        .filter((e) => shown(e.event) && !["agent-renewed", "agent-standby"].includes(e.event))
+        .map((e) => ({ at: e.at, line: JSON.stringify(e) }));
+    // Renewals: the last before the fault, a slow one (its answer took longer than the renewal
+    // interval), and the first after a gap; the routine ones in between are left out.
+    const every = DRILL_LEASE_TIMING.renewEveryMs;
+    const lastAt = new Map<string, number>();
+    for (const t of result.leaseHistory) {
+        const previous = lastAt.get(t.by);
+        lastAt.set(t.by, t.at);
+        const notable =
+            t.op !== "renew" ||
+            (t.at <= result.faultAt && t.at >= result.faultAt - 2 * every) ||
+            t.at - t.sentAt > every ||
+            (previous !== undefined && t.at - previous > 2 * every);
+        if (notable) {
+            lines.push({ at: t.at, line: `lease ${JSON.stringify({ ...t, sent: ((t.sentAt - result.faultAt) / 1000).toFixed(2) })}` });
+        }
+    }
+    return lines
+        .sort((a, b) => a.at - b.at)
+        .map((l) => `${((l.at - result.faultAt) / 1000).toFixed(2)} s ${l.line}`)
         .join("\n");
 }
