@@ -845,3 +845,48 @@ export function parseStackConfig(raw: RawConfig, stack: string): PlatformConfig 
 export function loadConfig(): PlatformConfig | GlobalConfig {
     return parseStackConfig((k) => pulumiRuntime.getConfig(k), pulumiGetStack());
 }
+
+/**
+ * What the cost estimate assumes of usage (npm run plan, offline/cost.ts): the program builds
+ * nothing from these, the estimate prices traffic, logs and backups with them.
+ */
+export interface CostAssumptions {
+    readonly shopperEgressGiB: number;
+    readonly albLcu: number;
+    readonly natGiB: number;
+    readonly replicationGiB: number;
+    readonly backupGiB: number;
+    readonly logsGiB: number;
+    readonly dynamoDbMillionRequests: number;
+}
+
+/** The config key of each assumption. */
+export const COST_ASSUMPTION_KEYS: Readonly<Record<keyof CostAssumptions, string>> = {
+    shopperEgressGiB: key("costShopperEgressGiB"),
+    albLcu: key("costAlbLcu"),
+    natGiB: key("costNatGiB"),
+    replicationGiB: key("costReplicationGiB"),
+    backupGiB: key("costBackupGiB"),
+    logsGiB: key("costLogsGiB"),
+    dynamoDbMillionRequests: key("costDynamoDbMillionRequests"),
+};
+
+/** Parses the cost assumptions of `stack`'s raw config. Throws ConfigError listing every problem. */
+export function parseCostAssumptions(raw: RawConfig, stack: string): CostAssumptions {
+    const r = new Reader(raw);
+    const read = (name: keyof CostAssumptions, max: number, unit: string) =>
+        r.integer(COST_ASSUMPTION_KEYS[name], integerFrom(0, max, unit));
+    const parsed = {
+        shopperEgressGiB: read("shopperEgressGiB", 10_000_000, " (GB a month)"),
+        albLcu: read("albLcu", 100_000, " (LCU)"),
+        natGiB: read("natGiB", 10_000_000, " (GB a month)"),
+        replicationGiB: read("replicationGiB", 10_000_000, " (GB a month)"),
+        backupGiB: read("backupGiB", 1_000_000, " (GB)"),
+        logsGiB: read("logsGiB", 10_000_000, " (GB a month)"),
+        dynamoDbMillionRequests: read("dynamoDbMillionRequests", 1_000_000, " (millions a month)"),
+    };
+    if (r.problems.list.length > 0) {
+        throw new ConfigError(stack, r.problems.list);
+    }
+    return parsed as CostAssumptions;
+}

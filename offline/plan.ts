@@ -9,6 +9,7 @@ import { pinnedNodes, survivesZoneLoss } from "../lib/placement";
 import { subnetCidr } from "../lib/cidr";
 import { ALL_POLICIES } from "../policies/all";
 import { judgedOn } from "../policies/versions";
+import { type CostEstimate, estimate } from "./cost";
 import { compareStacks, formatDifference } from "./parity";
 import { PARITY_ALLOW_LIST } from "./parityAllowList";
 import { PolicyVerdict, runPolicies } from "./policyRunner";
@@ -99,6 +100,8 @@ export interface StackPlan {
 export interface Plan {
     readonly stacks: readonly StackPlan[];
     readonly parity?: { readonly unexplained: readonly string[]; readonly staleEntries: readonly string[]; readonly explained: number };
+    /** What each stack costs a month (offline/cost.ts); absent when an assumption was refused. */
+    readonly cost?: CostEstimate;
     readonly ok: boolean;
     readonly summary: string;
 }
@@ -425,12 +428,22 @@ export async function plan(options: PlanOptions): Promise<{ plan: Plan; runs: St
             explained: report.explained.length,
         };
     }
-    const problems = [...stacks.flatMap(stackProblems), ...parityProblems(parity)];
+    let cost: CostEstimate | undefined;
+    const costProblems: string[] = [];
+    try {
+        cost = estimate(runs, Object.fromEntries(stacks.map((s) => [s.stack, s.role])), options.evaluationDate ?? new Date());
+    } catch (err) {
+        if (!(err instanceof ConfigError)) {
+            throw err;
+        }
+        costProblems.push(`${err.stack}: the cost estimate's assumptions: ${err.problems.join("; ")}`);
+    }
+    const problems = [...stacks.flatMap(stackProblems), ...parityProblems(parity), ...costProblems];
     const ok = problems.length === 0;
     const summary = ok
         ? `plan OK: ${stacks.map(stackSummary).join(", ")}${parity ? `; parity OK (${parity.explained} allowed differences)` : ""}`
         : `plan FAILED: ${problems.join("; ")}`;
-    return { plan: { stacks, parity, ok, summary }, runs };
+    return { plan: { stacks, parity, cost, ok, summary }, runs };
 }
 
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;

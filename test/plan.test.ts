@@ -3,7 +3,10 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
+import { HOURS_PER_MONTH, priceRow } from "../lib/prices";
+import type { CostDiff } from "../offline/costDiff";
 import { Plan, plan } from "../offline/plan";
+import { costMarkdown } from "../tools/costText";
 import { main, parseArgs, USAGE } from "../tools/plan";
 import { PROJECT_DIR } from "../offline/stackConfig";
 import { AS_OF } from "./support/asOf";
@@ -46,7 +49,18 @@ describe("offline plan (npm run plan)", () => {
     // it) starts first and overlaps the in-process plans: a planted violation, as JSON.
     let piped: Promise<Ran>;
     before(() => {
-        piped = spawnPlan(["--json", "--stack", "dr", "--set", "ecommerce:webInstanceType=t3.large", "--as-of", AS_OF]);
+        // --cost-diff HEAD: the same stack as the last commit builds it (no --set there), priced beside this one.
+        piped = spawnPlan([
+            "--json",
+            "--stack",
+            "dr",
+            "--set",
+            "ecommerce:webInstanceType=t3.large",
+            "--as-of",
+            AS_OF,
+            "--cost-diff",
+            "HEAD",
+        ]);
         // Awaited by its test; a rejection is theirs to report, not an unhandled one.
         piped.catch(() => undefined);
     });
@@ -99,6 +113,55 @@ describe("offline plan (npm run plan)", () => {
             .map((l) => l.replace(/[,;:]? \.\.\.$/, "")) // "..." elides the rest of a long line
             .filter((l) => ![...lines].some((real) => real === l || real.startsWith(l)));
         assert.deepEqual(stale, [], "lines of the docs' plan excerpt that the plan no longer prints");
+    });
+
+    it("prices every stack by component, names its assumptions, lists only the access-log buckets as not priced, and compares a pilot light", async () => {
+        const { plan: p } = await plan({ stacks: ["global", "primary", "dr"], preview: false, config: {}, evaluationDate: AS_OF });
+        const cost = p.cost!;
+        assert.ok(cost, "the plan carries a cost estimate");
+        assert.deepEqual(
+            cost.stacks.map((s) => [s.stack, s.role]),
+            [
+                ["global", "global"],
+                ["primary", "writer"],
+                ["dr", "standby"],
+            ],
+        );
+        for (const s of cost.stacks) {
+            const tiers = s.tiers.reduce((n, t) => n + t.monthlyUsd, 0);
+            assert.ok(Math.abs(tiers - s.monthlyUsd) < 0.05, `${s.stack}: its components add up to its total`);
+            assert.ok(s.monthlyUsd > 0);
+        }
+        // Every type the plans create is priced or known to be free: a new type without a row fails here.
+        assert.deepEqual(
+            cost.stacks.flatMap((s) => s.notPriced.map((n) => `${s.stack} ${n.type} ${n.name}`)),
+            ["primary aws:s3/bucket:Bucket web-alb-logs", "dr aws:s3/bucket:Bucket web-alb-logs"],
+        );
+        // The seed's sizes are what the estimate prices, in both sites.
+        for (const stack of ["primary", "dr"]) {
+            const items = cost.stacks.find((s) => s.stack === stack)!.resources.flatMap((r) => r.items.map((i) => i.what));
+            for (const expected of [
+                "5 x t3.xlarge",
+                "1 x t3.large",
+                "2 x t3.large",
+                "db.t3.2xlarge, Multi-AZ (two instances)",
+                "db.t3.2xlarge, Single-AZ",
+            ]) {
+                assert.ok(items.includes(expected), `${stack}: ${expected}`);
+            }
+        }
+        assert.deepEqual(cost.standby?.stacks, ["dr"]);
+        assert.equal(cost.pilotLight?.stack, "dr");
+        assert.ok(cost.pilotLight.pilotLightUsd < cost.pilotLight.warmStandbyUsd);
+        // The README's cost table is this estimate (tools/costText.ts renders both).
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+        const table = /<!-- cost:start -->\n([\s\S]*?)\n<!-- cost:end -->/.exec(readme);
+        assert.ok(table, "README.md has a cost table between <!-- cost:start --> and <!-- cost:end -->");
+        assert.equal(
+            table[1],
+            costMarkdown(cost),
+            "README.md's cost table is stale: paste the output of npx ts-node --swc tools/costText.ts",
+        );
     });
 
     it("exits 1 on a planted violation, naming the stack and the policy in its summary", async () => {
@@ -215,6 +278,23 @@ describe("offline plan (npm run plan)", () => {
             replicates: "arn:aws:rds:us-east-2:123456789012:db:ecommerce-mysql-us-east-2",
             protected: true,
         });
+        // Priced beside the last commit's dr, where the web fleet is t3.xlarge: exactly that change.
+        const diff = (parsed as Plan & { costDiff: CostDiff }).costDiff;
+        assert.ok(diff, "--cost-diff adds the diff to the JSON");
+        const web = (type: string) => 5 * HOURS_PER_MONTH * priceRow(`ec2:${type}`)!.usd["us-west-1"];
+        const delta = Math.round((web("t3.large") - web("t3.xlarge")) * 100) / 100;
+        assert.deepEqual(
+            diff.changes.map((c) => [c.stack, c.name, c.deltaUsd, c.detail]),
+            [["dr", "web-asg", delta, "5 x t3.xlarge -> 5 x t3.large"]],
+        );
+        assert.equal(diff.deltaUsd, delta);
+    });
+
+    it("refuses a --cost-diff reference that names no commit, before planning anything", async () => {
+        const result = await runPlan(["--cost-diff", "no-such-ref-anywhere"]);
+        assert.equal(result.status, 2);
+        assert.equal(result.stdout, "");
+        assert.equal(result.stderr, "plan: --cost-diff no-such-ref-anywhere: not a commit of this repository (git rev-parse found none)\n");
     });
 
     it("says where egress rules go and which group a rule admits, and lists resources in a stable order", async () => {

@@ -285,9 +285,9 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             });
         });
 
-        it("has exactly the jobs test and preview, each with a timeout", () => {
+        it("has exactly the jobs test, cost and preview, each with a timeout", () => {
             const jobs = workflow().jobs;
-            assert.deepEqual(Object.keys(jobs), ["test", "preview"]);
+            assert.deepEqual(Object.keys(jobs), ["test", "cost", "preview"]);
             for (const [name, job] of Object.entries(jobs)) {
                 assert.ok(
                     Number.isInteger(job["timeout-minutes"]) && job["timeout-minutes"]! > 0 && job["timeout-minutes"]! <= 60,
@@ -302,12 +302,14 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             assert.deepEqual(wf.jobs.test.permissions, { contents: "read" });
         });
 
-        it("grants id-token: write and pull-requests: write to the preview job only", () => {
+        it("grants id-token: write to the preview job only, and pull-requests: write to the jobs that comment (preview, cost)", () => {
             const jobs = workflow().jobs;
             assert.deepEqual(jobs.preview.permissions, { contents: "read", "id-token": "write", "pull-requests": "write" });
+            assert.deepEqual(jobs.cost.permissions, { contents: "read", "pull-requests": "write" });
             const elsewhere = Object.entries(jobs).filter(
                 ([name, job]) =>
-                    name !== "preview" && (job.permissions?.["id-token"] !== undefined || job.permissions?.["pull-requests"] !== undefined),
+                    (name !== "preview" && job.permissions?.["id-token"] !== undefined) ||
+                    (!["preview", "cost"].includes(name) && job.permissions?.["pull-requests"] !== undefined),
             );
             assert.deepEqual(
                 elsewhere.map(([name]) => name),
@@ -377,6 +379,77 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
         it("runs a plan script that package.json defines", () => {
             const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> };
             assert.equal(typeof pkg.scripts.plan, "string", "package.json has no scripts.plan");
+        });
+    });
+
+    describe("cost job", () => {
+        it("runs for pull requests from this repository only, after npm ci, with the base commit fetched", () => {
+            const job = workflow().jobs.cost;
+            assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
+            const checkout = stepUsing(job, "actions/checkout");
+            assert.equal(checkout.with?.["fetch-depth"], 0);
+            assert.equal(checkout.with?.["persist-credentials"], false);
+            assert.ok(stepRunning(job, "npm ci --no-audit --no-fund") < job.steps.findIndex((s) => s.run?.includes("--cost-diff")));
+        });
+
+        it("prices against the base commit (passed through env, never spliced into the script) and posts the cost sections, even when the plan exits 1", () => {
+            const job = workflow().jobs.cost;
+            const step = job.steps.find((s) => s.run?.includes("--cost-diff"));
+            assert.ok(step?.run);
+            assert.deepEqual(step.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}" });
+            assert.ok(!step.run.includes("${{"), "no expression inside the script");
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-cost-"));
+            try {
+                // A stand-in npm: records its arguments, prints a plan's sections, exits 1 (a violation).
+                const bin = path.join(dir, "bin");
+                fs.mkdirSync(bin);
+                const plan = [
+                    "=== stack dr: us-west-1, role standby, 205 resources",
+                    "",
+                    "=== monthly cost: on-demand list prices read 2026-12-03 (lib/prices.ts), 730 hours a month",
+                    "  dr       us-west-1  standby     $3,385.89 a month",
+                    "  all stacks                      $3,385.89 a month",
+                    "",
+                    "--- dr by component",
+                    "",
+                    "=== cost change against 0123abc (0123abcdef01), both priced with this commit's lib/prices.ts",
+                    "  +$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr",
+                    "",
+                    "=== parity: skipped (one stack)",
+                    "",
+                    "plan FAILED: dr: 1 mandatory violation",
+                ].join("\n");
+                fs.writeFileSync(path.join(dir, "plan.out"), `${plan}\n`);
+                fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$@" > "${dir}/args"\ncat "${dir}/plan.out"\nexit 1\n`, {
+                    mode: 0o755,
+                });
+                const ran = spawnSync("bash", ["-e", "-c", step.run], {
+                    cwd: dir,
+                    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BASE_SHA: "0123abc" },
+                    encoding: "utf8",
+                });
+                assert.equal(ran.status, 0, ran.stderr);
+                assert.equal(fs.readFileSync(path.join(dir, "args"), "utf8").trim(), "run --silent plan -- --cost-diff 0123abc");
+                const posted = fs.readFileSync(path.join(dir, "cost.md"), "utf8");
+                assert.ok(posted.startsWith("<!-- ecommerce-cost -->\n"), posted);
+                assert.ok(posted.includes("+$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr"), posted);
+                assert.ok(posted.includes("  all stacks                      $3,385.89 a month"), posted);
+                assert.ok(!posted.includes("=== parity") && !posted.includes("--- dr by component"), posted);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
+        it("posts with the job's own token, one comment found by its marker and edited on every push (never the preview's)", () => {
+            const job = workflow().jobs.cost;
+            const post = job.steps.find((s) => s.run?.includes("gh pr comment"));
+            assert.ok(post?.run, "a step posts with gh pr comment");
+            assert.ok(!post.run.includes("--edit-last"), "--edit-last would edit the preview's comment (the same bot user)");
+            assert.match(post.run, /select\(\.body \| startswith\("<!-- ecommerce-cost -->"\)\)/);
+            assert.match(post.run, /gh api --method PATCH "repos\/\$GITHUB_REPOSITORY\/issues\/comments\/\$id" -F body=@cost\.md/);
+            assert.deepEqual(post.env, { GH_TOKEN: "${{ github.token }}", PR: "${{ github.event.pull_request.number }}" });
+            const price = job.steps.find((s) => s.run?.includes("--cost-diff"));
+            assert.match(price!.run!, /echo "<!-- ecommerce-cost -->"/, "the body starts with the marker");
         });
     });
 

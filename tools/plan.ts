@@ -12,7 +12,10 @@
  */
 import { parseArgs as parseCommandLine } from "util";
 import { closest } from "fastest-levenshtein";
+import { estimate } from "../offline/cost";
+import { type CostDiff, diffCosts, RefError, resolveCommit, runsAtRef, withAssumptionsOf } from "../offline/costDiff";
 import { Plan, plan, PlanOptions, ResourceSettings, StackPlan } from "../offline/plan";
+import { renderCost, renderCostDiff } from "./costText";
 import type { RecordedResource, StackRun } from "../offline/run";
 import { listStacks, readProjectFile, resolveStackConfig } from "../offline/stackConfig";
 
@@ -24,7 +27,10 @@ export const USAGE = `usage: npm run plan -- [options]
                          the value is taken as the stack file would hold it: text for a string,
                          number or boolean key, JSON for a list or map key (quote it for the
                          shell), e.g. 'ecommerce:eksApiAllowedCidrs=["198.51.100.7/32"]' 
-  --as-of <YYYY-MM-DD>   judge version support windows on that day instead of today
+  --as-of <YYYY-MM-DD>   judge version support windows (and the price table's age) on that day instead of today
+  --cost-diff <git-ref>  also price the plan at that commit (its own program and stack files, this
+                         commit's prices) and print what changes a month, per stack, component and
+                         resource; --set applies to this side only, e.g. --cost-diff origin/main
   --json                 the plan as JSON on stdout; from npm use: npm run --silent plan -- --json
   --help                 this text
 
@@ -37,6 +43,7 @@ const ALL_STACKS = ["global", "primary", "dr"];
 export interface CliOptions extends PlanOptions {
     readonly json: boolean;
     readonly help: boolean;
+    readonly costDiff?: string;
 }
 
 /** Every key a --set may name: the project's declared keys and the stacks' own. */
@@ -90,6 +97,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
                 preview: { type: "boolean" },
                 set: { type: "string", multiple: true },
                 "as-of": { type: "string" },
+                "cost-diff": { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
             strict: true,
@@ -132,6 +140,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         json: parsed.json ?? false,
         preview: parsed.preview ?? false,
         help: parsed.help ?? false,
+        costDiff: parsed["cost-diff"],
         config,
     };
 }
@@ -208,7 +217,7 @@ function renderTree(stack: StackPlan, run: StackRun): string[] {
     return lines;
 }
 
-export function renderText(p: Plan, runs: readonly StackRun[]): string {
+export function renderText(p: Plan, runs: readonly StackRun[], diff?: CostDiff): string {
     // A failure is the first thing a reader sees, and the last.
     const out: string[] = p.ok ? [] : [p.summary];
     for (const s of p.stacks) {
@@ -245,6 +254,12 @@ export function renderText(p: Plan, runs: readonly StackRun[]): string {
                 ...s.warnings.map((w) => `  ! ${w}`),
             );
         }
+    }
+    if (p.cost !== undefined) {
+        out.push(...renderCost(p.cost));
+    }
+    if (diff !== undefined) {
+        out.push(...renderCostDiff(diff));
     }
     if (p.parity) {
         out.push(`\n=== parity primary vs dr: ${p.parity.explained} differences on the allow-list (region, zones, role)`);
@@ -284,8 +299,37 @@ export async function main(argv: readonly string[], output: Output = PROCESS_OUT
         output.stdout(`${USAGE}\n`);
         return 0;
     }
+    if (options.costDiff !== undefined) {
+        // A bad reference is refused before anything runs.
+        try {
+            resolveCommit(options.costDiff);
+        } catch (err) {
+            output.stderr(`plan: ${(err as Error).message}\n`);
+            return 2;
+        }
+    }
     const { plan: result, runs } = await plan(options);
-    output.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderText(result, runs)}\n`);
+    let diff: CostDiff | undefined;
+    if (options.costDiff !== undefined && result.cost !== undefined) {
+        try {
+            const before = runsAtRef(options.costDiff, options.stacks);
+            const roles = Object.fromEntries(result.stacks.map((s) => [s.stack, s.role]));
+            const asOf = options.evaluationDate ?? new Date();
+            const priced = estimate(withAssumptionsOf(before.runs, runs), roles, asOf);
+            diff = diffCosts(priced, result.cost, options.costDiff, before.commit);
+        } catch (err) {
+            if (!(err instanceof RefError)) {
+                throw err;
+            }
+            output.stderr(`plan: ${err.message}\n`);
+            return 2;
+        }
+    }
+    output.stdout(
+        options.json
+            ? `${JSON.stringify(diff ? { ...result, costDiff: diff } : result, null, 2)}\n`
+            : `${renderText(result, runs, diff)}\n`,
+    );
     return result.ok ? 0 : 1;
 }
 
