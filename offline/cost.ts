@@ -18,7 +18,7 @@ import {
     priceTableAgeDays,
     PRICES_READ_ON,
 } from "../lib/prices";
-import type { RecordedResource, StackRun } from "./run";
+import { type RecordedResource, type StackRun, UNKNOWN } from "./run";
 
 export interface CostItem {
     readonly what: string;
@@ -398,6 +398,9 @@ function price(p: Pricer, r: RecordedResource): { items: CostItem[]; note?: stri
         case "aws:route53/zone:Zone":
             return { items: [p.item("hosted zone", 1, "month", "route53:zone", region)] };
         case "kubernetes:helm.sh/v3:Release": {
+            if (i.values === UNKNOWN) {
+                throw new NotPricedError("its values are known only after apply (a first preview): its volumes are not counted");
+            }
             const volumes = claimedVolumes(i.values);
             if (volumes.length === 0) {
                 return { items: [], note: "no persistent volume" };
@@ -497,7 +500,11 @@ function lambdaItems(p: Pricer, r: RecordedResource, region: string): { items: C
     const i = r.inputs;
     const targeting = p
         .of("aws:scheduler/schedule:Schedule")
-        .filter((s) => typeof s.inputs.target?.arn === "string" && s.inputs.target.arn.endsWith(`:function:${i.name}`));
+        .filter(
+            (s) =>
+                (s.propertyDependencies.target ?? []).includes(r.urn) ||
+                (typeof s.inputs.target?.arn === "string" && s.inputs.target.arn.endsWith(`:function:${i.name}`)),
+        );
     const schedules = targeting.filter((s) => s.inputs.state !== "DISABLED");
     if (schedules.length === 0) {
         return {
@@ -582,6 +589,11 @@ export function stackCost(run: StackRun, role: string): StackCost {
             notPriced.push({ urn: r.urn, type: r.type, name: r.name, tier, reason: err.message });
         }
     }
+    // Registration order varies run to run: the lists are sorted, so the output is stable.
+    const byPlace = (a: { tier: string; type: string; name: string }, b: { tier: string; type: string; name: string }) =>
+        a.tier.localeCompare(b.tier) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name);
+    resources.sort(byPlace);
+    notPriced.sort(byPlace);
     const tierNames = [...new Set(resources.map((r) => r.tier))];
     const tiers = tierNames
         .map((tier) => ({ tier, monthlyUsd: round2(sum(resources.filter((r) => r.tier === tier).map((r) => r.monthlyUsd))) }))

@@ -141,9 +141,9 @@ describe("cost estimate (offline/cost.ts, lib/prices.ts)", () => {
         assert.deepEqual(
             cost.notPriced.map((n) => [n.name, n.reason]),
             [
-                ["search", "no price row for this type, and it is not known to be free"],
                 ["odd", "lib/prices.ts has no row ec2:x9.huge"],
                 ["far", "lib/prices.ts has no prices for eu-west-1 (it covers us-east-1, us-east-2, us-west-1, us-west-2)"],
+                ["search", "no price row for this type, and it is not known to be free"],
             ],
         );
         assert.deepEqual(cost.resources, [], "nothing priced, the IAM role free");

@@ -199,6 +199,20 @@ describe("offline plan (npm run plan)", () => {
         const { plan: result } = await plan(parseArgs(["--preview", "--as-of", AS_OF]));
         assert.equal(result.summary.startsWith("plan OK: global"), true, result.summary);
         assert.deepEqual(result.parity?.unexplained, []);
+        // Priced as far as a preview knows: a schedule finds its function by dependency (its ARN
+        // is unknown), and volumes in values known only after apply are listed, not zero.
+        const dr = result.cost!.stacks.find((s) => s.stack === "dr")!;
+        assert.ok(dr.resources.find((r) => r.name === "writer-agent-function")!.monthlyUsd > 0);
+        assert.deepEqual(
+            dr.notPriced.map((n) => [n.name, n.reason]),
+            [
+                [
+                    "monitoring-kube-prometheus-stack",
+                    "its values are known only after apply (a first preview): its volumes are not counted",
+                ],
+                ["web-alb-logs", "what it stores is not assumed (only the database backup buckets are)"],
+            ],
+        );
     });
 
     it("fails the plan when config breaks a mandatory policy in both stacks", async () => {
