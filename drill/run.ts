@@ -554,7 +554,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const watching = controller
             .watch(undefined, controllerClock.wallIn(startedAt + options.durationMs - Date.now()))
             .catch((err: Error) => {
-                note("controller-error", { error: err.message });
+                // The operator's stop before a switchover is no controller error: the timeline says "watch stopped".
+                note(
+                    err.message === OPERATOR_STOP ? "drill" : "controller-error",
+                    err.message === OPERATOR_STOP ? { phase: "watch stopped by the operator" } : { error: err.message },
+                );
                 return "stopped" as const;
             });
         await sleep(Math.max(0, startedAt + options.faultAtMs - Date.now()));
@@ -592,7 +596,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         const held = options.acceptLoss === true ? waitForEvent(timeline, "hold", startedAt + options.durationMs) : undefined;
         if (options.fault === "switchover") {
             // The operator stops the watch (a planned switchover is no failure of the primary), then switches over.
-            stop.abort(new Error("the operator switches over"));
+            stop.abort(new Error(OPERATOR_STOP));
             await watching;
             note("drill", { phase: "as the operator: failover switchover" });
             log("as the operator: failover switchover");
@@ -816,6 +820,9 @@ async function inject(
 async function killSite(w: { primaryDb: MariaDb; primarySite: DrillSite; lease: DrillLease }): Promise<void> {
     await Promise.all([w.lease.stopPrimaryAgent(), w.primaryDb.kill(), w.primarySite.close()]);
 }
+
+/** Why the switchover drill's operator stops the watch. */
+const OPERATOR_STOP = "the operator stops the watch to switch over";
 
 /** The first `event` in the timeline, or undefined once `until` (the machine's clock) has passed. */
 async function waitForEvent(timeline: readonly TimelineEvent[], event: string, until: number): Promise<TimelineEvent | undefined> {
