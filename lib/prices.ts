@@ -3,7 +3,9 @@
  * that costs money, in the four regions they use (us-east-2 and us-west-1 for the sites,
  * us-west-2 for the global stack and a backup copy, us-east-1 for the other backup copy).
  * One home: `npm run plan` prices the plan with it (offline/cost.ts) and nothing else holds a
- * price. Each row names the page it was read from; PRICES_READ_ON is the day.
+ * price. Each row names the AWS page to check it against; PRICES_READ_ON is the day it was
+ * entered (from AWS's published prices as known that day: this machine cannot reach the price
+ * pages or the Price List API; docs/cost.md says how to refresh and what is least certain).
  *
  * How to refresh: open each row's source, read the four regions' figures (Linux, shared
  * tenancy, on-demand; RDS for MySQL Single-AZ), update the row and PRICES_READ_ON. The same
@@ -111,6 +113,7 @@ export const PRICE_TABLE: readonly PriceRow[] = [
     row("alb:hour", "hour", 0.0225, 0.0252, ELB_PAGE),
     flat("alb:lcu", "LCU-hour", 0.008, ELB_PAGE),
     flat("transfer:inter-region", "GB", 0.02, `${TRANSFER_PAGE}: out to another AWS region`),
+    flat("transfer:us-east-1-us-east-2", "GB", 0.01, `${TRANSFER_PAGE}: between US East (N. Virginia) and US East (Ohio), either way`),
     flat("transfer:internet", "GB", 0.09, `${TRANSFER_PAGE}: out to the internet, first 10 TB`),
     flat("accelerator:hour", "hour", 0.025, `${GA_PAGE} (fixed fee per accelerator)`),
     flat("accelerator:premium", "GB", 0.015, `${GA_PAGE} (data transfer premium, North America to North America)`),
@@ -139,9 +142,22 @@ export const PRICE_TABLE: readonly PriceRow[] = [
 /**
  * Resource types that cost nothing by themselves: what they carry is priced where it runs
  * (a launch template's instances on their Auto Scaling group, a log group's flow logs on the
- * log group), or AWS charges nothing for them (IAM, security groups, route tables, ...).
+ * log group, a Kubernetes workload's pods on the nodes), or AWS charges nothing for them (IAM,
+ * security groups, route tables, ...). Not here, so listed as not priced until a rule prices
+ * them: a PersistentVolumeClaim (an EBS volume) or a Service (of type LoadBalancer, a load balancer).
  */
 export const FREE_TYPES: ReadonlySet<string> = new Set([
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:Secret",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:storage.k8s.io/v1:StorageClass",
+    "kubernetes:batch/v1:CronJob",
+    "kubernetes:batch/v1:Job",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
     "pulumi:pulumi:Stack",
     "pulumi:providers:aws",
     "pulumi:providers:kubernetes",

@@ -153,6 +153,20 @@ class Pricer {
     }
 }
 
+/** The price row of data sent from one region to another (us-east-1 and us-east-2 have their own). */
+function transferKey(from: string, to: string): string {
+    return [from, to].sort().join("-") === "us-east-1-us-east-2" ? "transfer:us-east-1-us-east-2" : "transfer:inter-region";
+}
+
+/** A count that must be a whole number of things: a preview's unknown or a missing setting is not priced. */
+function countOf(value: unknown, what: string): number {
+    const n = Number(value);
+    if (value === undefined || value === null || value === UNKNOWN || !Number.isFinite(n) || n < 0) {
+        throw new NotPricedError(`${what} is unknown (${String(value)})`);
+    }
+    return n;
+}
+
 /** A volume's items: gp3 (with IOPS and throughput above its baseline) or gp2, `count` of them. */
 function volumeItems(p: Pricer, what: string, region: string, v: Record<string, any>, count = 1, defaultType = "gp3"): CostItem[] {
     const type = String(v.volumeType ?? defaultType);
@@ -253,9 +267,17 @@ function price(p: Pricer, r: RecordedResource): { items: CostItem[]; note?: stri
             return { items };
         }
         case "aws:autoscaling/group:Group":
-            return { items: fleetItems(p, r, Number(i.desiredCapacity ?? i.minSize)) };
+            return { items: fleetItems(p, r, countOf(i.desiredCapacity ?? i.minSize, "its desired capacity")) };
         case "eks:index:ManagedNodeGroup":
-            return { items: fleetItems(p, r, Number(i.scalingConfig?.desiredSize), i.instanceTypes?.[0]) };
+            // pulumi-eks's default scaling is 2 nodes.
+            return {
+                items: fleetItems(
+                    p,
+                    r,
+                    countOf(i.scalingConfig === undefined ? 2 : i.scalingConfig.desiredSize, "its desired size"),
+                    i.instanceTypes?.[0],
+                ),
+            };
         case "eks:index:Cluster":
             return { items: [p.hours("control plane", "eks:cluster", region)] };
         case "aws:rds/instance:Instance":
@@ -272,7 +294,7 @@ function price(p: Pricer, r: RecordedResource): { items: CostItem[]; note?: stri
                         "rds-backup-storage",
                         region,
                     ),
-                    p.item(`changes copied to ${region}`, p.assume("replicationGiB"), "GB", "transfer:inter-region", p.region),
+                    p.item(`changes copied to ${region}`, p.assume("replicationGiB"), "GB", transferKey(p.region, region), p.region),
                 ],
             };
         }
@@ -298,7 +320,13 @@ function price(p: Pricer, r: RecordedResource): { items: CostItem[]; note?: stri
                 items.push(p.item("data sent to shoppers", p.assume("shopperEgressGiB"), "GB", "transfer:internet", region));
             }
             if (i.internal !== true) {
-                const addresses = (i.subnets ?? i.subnetMappings ?? []).length;
+                const subnets = i.subnets ?? i.subnetMappings;
+                if (!Array.isArray(subnets)) {
+                    throw new NotPricedError(
+                        "an internet-facing load balancer whose subnets are unknown: its public addresses cannot be counted",
+                    );
+                }
+                const addresses = subnets.length;
                 items.push(p.hours(`${addresses} public IPv4 addresses`, "public-ipv4", region, addresses));
             }
             return { items };
@@ -450,7 +478,10 @@ function rdsItems(p: Pricer, r: RecordedResource, region: string): CostItem[] {
     ];
     const source = typeof i.replicateSourceDb === "string" ? /^arn:aws:rds:([a-z0-9-]+):/.exec(i.replicateSourceDb)?.[1] : undefined;
     if (source !== undefined && source !== region) {
-        items.push(p.item(`replication from ${source}`, p.assume("replicationGiB"), "GB", "transfer:inter-region", source));
+        // AWS bills it in the source region; it is the standby's cost, so it is counted here.
+        items.push(
+            p.item(`replication from ${source} (billed there)`, p.assume("replicationGiB"), "GB", transferKey(source, region), source),
+        );
     }
     return items;
 }
@@ -467,8 +498,8 @@ function bucketItems(p: Pricer, r: RecordedResource, region: string): CostItem[]
     }
     // One backup a day, kept `expiration` days: `transition` of them in S3 Standard, the rest in the colder class.
     const size = p.assume("backupGiB");
-    const expiration = Number(rule.expiration?.days);
-    const transition = Number(rule.transitions[0].days);
+    const expiration = countOf(rule.expiration?.days, "the backups' expiration (days)");
+    const transition = countOf(rule.transitions[0].days, "the backups' transition (days)");
     const colder = String(rule.transitions[0].storageClass);
     const items = [
         p.item(
@@ -491,7 +522,10 @@ function bucketItems(p: Pricer, r: RecordedResource, region: string): CostItem[]
         );
     }
     if (region !== p.region) {
-        items.push(p.item(`a backup a day copied from ${p.region}`, size * 30, "GB", "transfer:inter-region", p.region));
+        // The backup job runs on the EKS nodes in private subnets: a bucket in another region is
+        // reached through the NAT gateways (a gateway endpoint serves its own region only).
+        items.push(p.item(`a backup a day copied from ${p.region}`, size * 30, "GB", transferKey(p.region, region), p.region));
+        items.push(p.item(`the copies through the NAT gateways`, size * 30, "GB", "nat:processed", p.region));
     }
     return items;
 }
@@ -515,7 +549,7 @@ function lambdaItems(p: Pricer, r: RecordedResource, region: string): { items: C
                     : "invoked on demand only (a failover, a restore): not counted",
         };
     }
-    const memoryGb = Number(i.memorySize ?? 128) / 1024;
+    const memoryGb = countOf(i.memorySize ?? 128, "its memory size") / 1024;
     return {
         items: schedules.flatMap((s) => {
             const schedule = perMonth(String(s.inputs.scheduleExpression));
@@ -523,7 +557,7 @@ function lambdaItems(p: Pricer, r: RecordedResource, region: string): { items: C
                 throw new NotPricedError(`schedule ${s.inputs.scheduleExpression}: only rate() expressions are priced`);
             }
             // The watch loops run through their period: each run is priced at its whole period, capped by the timeout.
-            const seconds = Math.min(Number(i.timeout ?? 3), schedule.periodSeconds);
+            const seconds = Math.min(countOf(i.timeout ?? 3, "its timeout"), schedule.periodSeconds);
             return [
                 p.item(`${Math.round(schedule.runs)} invocations`, schedule.runs / 1e6, "million requests", "lambda:requests", region),
                 p.item(
@@ -545,7 +579,7 @@ function free(r: RecordedResource): boolean {
         r.type.startsWith("ecommerce:") ||
         r.type.startsWith("pulumi:providers:") ||
         r.type.startsWith("random:") ||
-        (r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release")
+        r.type === "pulumi:providers:kubernetes"
     );
 }
 
@@ -702,7 +736,8 @@ export function estimate(
         hoursPerMonth: HOURS_PER_MONTH,
         stacks,
         monthlyUsd,
-        ...(standbys.length > 0 && monthlyUsd > 0
+        // A share of the whole only when the whole is more than the standby (one stack planned says nothing).
+        ...(standbys.length > 0 && standbys.length < stacks.length && monthlyUsd > 0
             ? {
                   standby: {
                       stacks: standbys.map((s) => s.stack),

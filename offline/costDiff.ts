@@ -13,7 +13,7 @@ import * as path from "path";
 import { COST_ASSUMPTION_KEYS } from "../lib/config";
 import type { CostEstimate, CostItem, ResourceCost } from "./cost";
 import type { StackRun } from "./run";
-import { PROJECT_DIR } from "./stackConfig";
+import { listStacks, PROJECT_DIR, resolveStackConfig } from "./stackConfig";
 
 export interface ResourceChange {
     readonly stack: string;
@@ -44,6 +44,8 @@ export interface CostDiff {
     readonly stacks: readonly StackChange[];
     /** Every resource whose monthly cost moved by a cent or more, the largest first. */
     readonly changes: readonly ResourceChange[];
+    /** Resources this side could not price that the other side priced or did not have: the totals leave them out. */
+    readonly notPriced: readonly { readonly stack: string; readonly name: string; readonly type: string; readonly reason: string }[];
     /** One line for a pull request: `+$412.00/month: web-asg 5 x t3.xlarge -> 5 x m5.2xlarge in primary, dr`. */
     readonly headline: string;
 }
@@ -75,6 +77,7 @@ export function diffCosts(before: CostEstimate, after: CostEstimate, ref: string
             if (cents(deltaUsd) === 0) {
                 continue;
             }
+            const unpriced = is === undefined ? a?.notPriced.find((n) => n.urn === urn) : undefined;
             const some = (is ?? was)!;
             changes.push({
                 stack,
@@ -87,9 +90,11 @@ export function diffCosts(before: CostEstimate, after: CostEstimate, ref: string
                 detail:
                     was === undefined
                         ? `added: ${is!.items.map((i) => i.what).join(", ")}`
-                        : is === undefined
-                          ? "removed"
-                          : describe(was.items, is.items),
+                        : unpriced !== undefined
+                          ? `now NOT PRICED (${unpriced.reason}): its cost is missing, not saved`
+                          : is === undefined
+                            ? "removed"
+                            : describe(was.items, is.items),
             });
         }
         const tierNames = [...new Set([...(b?.tiers ?? []), ...(a?.tiers ?? [])].map((t) => t.tier))];
@@ -104,6 +109,12 @@ export function diffCosts(before: CostEstimate, after: CostEstimate, ref: string
     });
     changes.sort((x, y) => Math.abs(y.deltaUsd) - Math.abs(x.deltaUsd));
     const deltaUsd = round2(after.monthlyUsd - before.monthlyUsd);
+    const notPriced = after.stacks.flatMap((s) => {
+        const was = before.stacks.find((x) => x.stack === s.stack)?.notPriced ?? [];
+        return s.notPriced
+            .filter((n) => !was.some((w) => w.urn === n.urn))
+            .map((n) => ({ stack: s.stack, name: n.name, type: n.type, reason: n.reason }));
+    });
     return {
         ref,
         commit,
@@ -112,7 +123,9 @@ export function diffCosts(before: CostEstimate, after: CostEstimate, ref: string
         deltaUsd,
         stacks,
         changes,
-        headline: headline(deltaUsd, changes),
+        notPriced,
+        headline:
+            headline(deltaUsd, changes) + (notPriced.length > 0 ? ` (INCOMPLETE: ${notPriced.length} resource(s) newly not priced)` : ""),
     };
 }
 
@@ -133,14 +146,13 @@ function headline(deltaUsd: number, changes: readonly ResourceChange[]): string 
  * A commit from before the cost estimate (or one that lacks a newer assumption) has no value for
  * some assumption keys: it takes this side's, so only what it builds differs.
  */
-export function withAssumptionsOf(before: readonly StackRun[], after: readonly StackRun[]): StackRun[] {
+export function withAssumptionsOf(before: readonly StackRun[]): StackRun[] {
     const keys = Object.values(COST_ASSUMPTION_KEYS);
     return before.map((run) => {
-        const mine = after.find((r) => r.stack === run.stack) ?? after[0];
-        const missing = keys.filter((k) => run.config[k] === undefined && mine?.config[k] !== undefined);
-        return missing.length === 0
-            ? run
-            : { ...run, config: { ...run.config, ...Object.fromEntries(missing.map((k) => [k, mine.config[k]])) } };
+        // This side's stack file and project defaults, never its --set (that applies to this side only).
+        const mine = resolveStackConfig(listStacks().includes(run.stack) ? run.stack : "primary");
+        const missing = keys.filter((k) => run.config[k] === undefined && mine[k] !== undefined);
+        return missing.length === 0 ? run : { ...run, config: { ...run.config, ...Object.fromEntries(missing.map((k) => [k, mine[k]])) } };
     });
 }
 
@@ -163,13 +175,18 @@ export function resolveCommit(ref: string): string {
  * Runs `stacks` (those that exist there) as the program at `ref` builds them, with the stack
  * files of that commit. Resolves to the commit and the runs.
  */
-export function runsAtRef(ref: string, stacks: readonly string[]): { commit: string; runs: StackRun[] } {
+export function runsAtRef(ref: string, stacks: readonly string[], preview = false): { commit: string; runs: StackRun[] } {
     const commit = resolveCommit(ref);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-at-ref-"));
     try {
         const tar = execFileSync("git", ["-C", PROJECT_DIR, "archive", "--format=tar", commit], { maxBuffer: 1024 * 1024 * 1024 });
         execFileSync("tar", ["-x", "-C", dir], { input: tar });
         fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"), "dir");
+        if (!fs.existsSync(path.join(dir, "offline", "run.ts"))) {
+            throw new RefError(
+                `--cost-diff ${ref}: commit ${commit.slice(0, 12)} predates the offline engine (it has no offline/run.ts): there is no plan there to price`,
+            );
+        }
         const there = stacks.filter((s) => fs.existsSync(path.join(dir, `Pulumi.${s}.yaml`)));
         // The other commit's engine, in a process of its own (the program's modules and Pulumi's
         // runtime are process-wide): its runs as JSON on stdout.
@@ -179,7 +196,7 @@ export function runsAtRef(ref: string, stacks: readonly string[]): { commit: str
             "(async () => {",
             "  const runs = [];",
             `  for (const stack of ${JSON.stringify(there)}) {`,
-            "    const r = await runProgram({ stack });",
+            `    const r = await runProgram({ stack, preview: ${String(preview)} });`,
             "    runs.push({ stack: r.stack, preview: r.preview, config: r.config, outputs: {}, invokes: [], errors: r.errors,",
             "      resources: r.resources.map((x) => ({ urn: x.urn, type: x.type, name: x.name, custom: x.custom, parent: x.parent,",
             "        protect: x.protect, deleteBeforeReplace: false, retainOnDelete: false, ignoreChanges: [], dependencies: [],",

@@ -222,6 +222,91 @@ describe("cost estimate (offline/cost.ts, lib/prices.ts)", () => {
         );
     });
 
+    it("marks a resource that the change leaves unpriced as missing, never as saved, and the headline as incomplete", () => {
+        const before = estimate(
+            [{ ...stack(webTier("t3.xlarge", 5).resources, "us-east-2"), stack: "primary" }],
+            { primary: "writer" },
+            PRICES_READ_ON,
+        );
+        const after = estimate(
+            [{ ...stack(webTier("c9.huge", 5).resources, "us-east-2"), stack: "primary" }],
+            { primary: "writer" },
+            PRICES_READ_ON,
+        );
+        const diff = diffCosts(before, after, "main", "0123456789abcdef");
+        assert.deepEqual(
+            diff.changes.map((c) => c.detail),
+            ["now NOT PRICED (lib/prices.ts has no row ec2:c9.huge): its cost is missing, not saved"],
+        );
+        assert.deepEqual(
+            diff.notPriced.map((n) => [n.stack, n.name]),
+            [["primary", "web-asg"]],
+        );
+        assert.match(diff.headline, /\(INCOMPLETE: 1 resource\(s\) newly not priced\)$/);
+    });
+
+    it("copies a backup to another region at the pair's rate (us-east-1 and us-east-2: their own), through the NAT gateways", () => {
+        const bucket = (region: string) => res("aws:s3/bucket:Bucket", `backups-${region}`, { region, tags: { Tier: "db" } });
+        const rules = { rules: [{ expiration: { days: 365 }, transitions: [{ days: 30, storageClass: "GLACIER_IR" }] }] };
+        const east = bucket("us-east-1");
+        const west = bucket("us-west-2");
+        const lifecycle = (b: RecordedResource) =>
+            res(
+                "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                `${b.name}-lc`,
+                { ...rules, region: b.inputs.region },
+                { deps: { bucket: [b] } },
+            );
+        const cost = stackCost(
+            stack([east, lifecycle(east), west, lifecycle(west)], "us-east-2", { "ecommerce:costBackupGiB": "10" }),
+            "writer",
+        );
+        const copy = (name: string) =>
+            cost.resources
+                .find((r) => r.name === name)!
+                .items.filter((i) => i.priceKey.startsWith("transfer:") || i.priceKey === "nat:processed");
+        assert.deepEqual(
+            copy("backups-us-east-1").map((i) => [i.priceKey, i.quantity, i.monthlyUsd]),
+            [
+                ["transfer:us-east-1-us-east-2", 300, 300 * 0.01],
+                ["nat:processed", 300, 300 * rate("nat:processed", "us-east-2")],
+            ],
+        );
+        assert.deepEqual(
+            copy("backups-us-west-2").map((i) => i.priceKey),
+            ["transfer:inter-region", "nat:processed"],
+        );
+    });
+
+    it("lists what a first preview cannot count as not priced (an unknown fleet size, an internet-facing load balancer's unknown subnets), never NaN; a node group without scaling is pulumi-eks's 2 nodes", () => {
+        const template = res("aws:ec2/launchTemplate:LaunchTemplate", "lt", { instanceType: "t3.large" });
+        const cost = stackCost(
+            stack(
+                [
+                    template,
+                    res("aws:autoscaling/group:Group", "asg", { desiredCapacity: "<unknown>" }, { deps: { launchTemplate: [template] } }),
+                    res("aws:lb/loadBalancer:LoadBalancer", "alb", { internal: false, subnets: "<unknown>" }),
+                    res("eks:index:ManagedNodeGroup", "nodes", { instanceTypes: ["t3.large"] }, { deps: { launchTemplate: [template] } }),
+                    res("kubernetes:core/v1:PersistentVolumeClaim", "claim", {}),
+                ],
+                "us-east-2",
+            ),
+            "standby",
+        );
+        assert.deepEqual(
+            cost.notPriced.map((n) => [n.name, n.reason]),
+            [
+                ["asg", "its desired capacity is unknown (<unknown>)"],
+                ["alb", "an internet-facing load balancer whose subnets are unknown: its public addresses cannot be counted"],
+                ["claim", "no price row for this type, and it is not known to be free"],
+            ],
+        );
+        assert.deepEqual(
+            cost.resources.map((r) => [r.name, r.items[0].what]),
+            [["nodes", "2 x t3.large"]],
+        );
+    });
+
     it("has every row priced in all four regions, each with a source, and no key twice", () => {
         const keys = PRICE_TABLE.map((r) => r.key);
         assert.deepEqual(

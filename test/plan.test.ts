@@ -164,6 +164,25 @@ describe("offline plan (npm run plan)", () => {
         );
     });
 
+    it("prints only the cost and the summary with --cost-only: each stack's total, the components, the assumptions, the pilot light", async () => {
+        const result = await runPlan(["--cost-only", "--as-of", AS_OF]);
+        assert.equal(result.status, 0, result.stderr);
+        const out = result.stdout;
+        assert.doesNotMatch(out, /^=== stack |^=== parity|^--- policies/m);
+        assert.match(out, /^=== monthly cost: on-demand list prices read \d{4}-\d{2}-\d{2} \(lib\/prices\.ts\), 730 hours a month/m);
+        for (const line of [
+            /^ {2}primary +us-east-2 +writer +\$[\d,]+\.\d\d a month$/m,
+            /^ {2}dr +us-west-1 +standby +\$[\d,]+\.\d\d a month$/m,
+        ]) {
+            assert.match(out, line);
+        }
+        assert.match(out, /^ {2}all stacks +\$[\d,]+\.\d\d a month; the standby \(dr\) is \$[\d,]+\.\d\d, \d+\.\d % of it$/m);
+        assert.match(out, /^--- primary by component$/m);
+        assert.match(out, /^ {2}ecommerce:costShopperEgressGiB=500 +GB a month sent to shoppers/m);
+        assert.match(out, /^ {2}dr: \$[\d,]+\.\d\d a month as a warm standby, \$[\d,]+\.\d\d as a pilot light/m);
+        assert.match(out.trim().split("\n").pop()!, /^plan OK: /);
+    });
+
     it("exits 1 on a planted violation, naming the stack and the policy in its summary", async () => {
         const result = await runPlan(["--stack", "primary", "--set", "ecommerce:webInstanceType=t3.large", "--as-of", AS_OF]);
         assert.equal(result.status, 1);

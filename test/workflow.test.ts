@@ -412,6 +412,9 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
                     "",
                     "--- dr by component",
                     "",
+                    "--- not priced (not in the totals)",
+                    "  ? dr aws:s3/bucket:Bucket web-alb-logs (WebTier web): what it stores is not assumed",
+                    "",
                     "=== cost change against 0123abc (0123abcdef01), both priced with this commit's lib/prices.ts",
                     "  +$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr",
                     "",
@@ -434,6 +437,7 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
                 assert.ok(posted.startsWith("<!-- ecommerce-cost -->\n"), posted);
                 assert.ok(posted.includes("+$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr"), posted);
                 assert.ok(posted.includes("  all stacks                      $3,385.89 a month"), posted);
+                assert.ok(posted.includes("  ? dr aws:s3/bucket:Bucket web-alb-logs (WebTier web): what it stores is not assumed"), posted);
                 assert.ok(!posted.includes("=== parity") && !posted.includes("--- dr by component"), posted);
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
@@ -445,7 +449,10 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             const post = job.steps.find((s) => s.run?.includes("gh pr comment"));
             assert.ok(post?.run, "a step posts with gh pr comment");
             assert.ok(!post.run.includes("--edit-last"), "--edit-last would edit the preview's comment (the same bot user)");
-            assert.match(post.run, /select\(\.body \| startswith\("<!-- ecommerce-cost -->"\)\)/);
+            assert.match(
+                post.run,
+                /select\(\.user\.login == "github-actions\[bot\]" and \(\.body \| startswith\("<!-- ecommerce-cost -->"\)\)\)/,
+            );
             assert.match(post.run, /gh api --method PATCH "repos\/\$GITHUB_REPOSITORY\/issues\/comments\/\$id" -F body=@cost\.md/);
             assert.deepEqual(post.env, { GH_TOKEN: "${{ github.token }}", PR: "${{ github.event.pull_request.number }}" });
             const price = job.steps.find((s) => s.run?.includes("--cost-diff"));

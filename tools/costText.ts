@@ -66,7 +66,7 @@ export function renderCost(cost: CostEstimate): string[] {
         out.push(
             `\n--- for comparison only: ${pilot.stack} as a pilot light instead of a warm standby (the stacks stay identical; not a config mode)`,
             ...pilot.savings.map((x) => `  ${`without ${x.what}`.padEnd(72)} ${signed(-x.monthlyUsd).padStart(12)}`),
-            `  ${pilot.stack}: ${money(pilot.warmStandbyUsd)} a month as a warm standby, ${money(pilot.pilotLightUsd)} as a pilot light (${signed(-saved)}, ${percent(saved / pilot.warmStandbyUsd)} less)`,
+            `  ${pilot.stack}: ${money(pilot.warmStandbyUsd)} a month as a warm standby, ${money(pilot.pilotLightUsd)} as a pilot light (${signed(-saved)}${pilot.warmStandbyUsd > 0 ? `, ${percent(saved / pilot.warmStandbyUsd)} less` : ""})`,
             `  RTO as a warm standby: ${pilot.rto.warmStandby}`,
             `  RTO as a pilot light:  ${pilot.rto.pilotLight}`,
         );
@@ -124,6 +124,10 @@ export function renderCostDiff(diff: CostDiff): string[] {
     );
     out.push("  by resource:");
     out.push(...diff.changes.map((c) => `    ${signed(c.deltaUsd).padStart(12)}  ${c.stack} ${c.name} (${c.tier}): ${c.detail}`));
+    if (diff.notPriced.length > 0) {
+        out.push("  newly not priced (their cost is missing from the totals, not saved):");
+        out.push(...diff.notPriced.map((n) => `    ? ${n.stack} ${n.type} ${n.name}: ${n.reason}`));
+    }
     return out;
 }
 

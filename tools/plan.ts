@@ -12,6 +12,7 @@
  */
 import { parseArgs as parseCommandLine } from "util";
 import { closest } from "fastest-levenshtein";
+import { ConfigError } from "../lib/config";
 import { estimate } from "../offline/cost";
 import { type CostDiff, diffCosts, RefError, resolveCommit, runsAtRef, withAssumptionsOf } from "../offline/costDiff";
 import { Plan, plan, PlanOptions, ResourceSettings, StackPlan } from "../offline/plan";
@@ -31,6 +32,8 @@ export const USAGE = `usage: npm run plan -- [options]
   --cost-diff <git-ref>  also price the plan at that commit (its own program and stack files, this
                          commit's prices) and print what changes a month, per stack, component and
                          resource; --set applies to this side only, e.g. --cost-diff origin/main
+  --cost-only            print only the cost (and the cost change) and the summary line, not the
+                         trees, the policies and the parity
   --json                 the plan as JSON on stdout; from npm use: npm run --silent plan -- --json
   --help                 this text
 
@@ -44,6 +47,7 @@ export interface CliOptions extends PlanOptions {
     readonly json: boolean;
     readonly help: boolean;
     readonly costDiff?: string;
+    readonly costOnly: boolean;
 }
 
 /** Every key a --set may name: the project's declared keys and the stacks' own. */
@@ -98,6 +102,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
                 set: { type: "string", multiple: true },
                 "as-of": { type: "string" },
                 "cost-diff": { type: "string" },
+                "cost-only": { type: "boolean" },
                 help: { type: "boolean", short: "h" },
             },
             strict: true,
@@ -141,6 +146,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         preview: parsed.preview ?? false,
         help: parsed.help ?? false,
         costDiff: parsed["cost-diff"],
+        costOnly: parsed["cost-only"] ?? false,
         config,
     };
 }
@@ -215,6 +221,19 @@ function renderTree(stack: StackPlan, run: StackRun): string[] {
     const top = children(root?.urn);
     top.forEach((r, i) => walk(r, "", i === top.length - 1));
     return lines;
+}
+
+/** Only the cost sections and the summary (--cost-only): what a reviewer of a change reads. */
+export function renderCostText(p: Plan, diff?: CostDiff): string {
+    const out = p.ok ? [] : [p.summary];
+    if (p.cost !== undefined) {
+        out.push(...renderCost(p.cost));
+    }
+    if (diff !== undefined) {
+        out.push(...renderCostDiff(diff));
+    }
+    out.push("", p.summary);
+    return out.join("\n");
 }
 
 export function renderText(p: Plan, runs: readonly StackRun[], diff?: CostDiff): string {
@@ -312,23 +331,27 @@ export async function main(argv: readonly string[], output: Output = PROCESS_OUT
     let diff: CostDiff | undefined;
     if (options.costDiff !== undefined && result.cost !== undefined) {
         try {
-            const before = runsAtRef(options.costDiff, options.stacks);
+            const before = runsAtRef(options.costDiff, options.stacks, options.preview);
             const roles = Object.fromEntries(result.stacks.map((s) => [s.stack, s.role]));
             const asOf = options.evaluationDate ?? new Date();
-            const priced = estimate(withAssumptionsOf(before.runs, runs), roles, asOf);
+            const priced = estimate(withAssumptionsOf(before.runs), roles, asOf);
             diff = diffCosts(priced, result.cost, options.costDiff, before.commit);
         } catch (err) {
-            if (!(err instanceof RefError)) {
+            if (!(err instanceof RefError) && !(err instanceof ConfigError)) {
                 throw err;
             }
-            output.stderr(`plan: ${err.message}\n`);
+            const why =
+                err instanceof ConfigError
+                    ? `--cost-diff ${options.costDiff}: its stacks' cost assumptions are refused here: ${err.problems.join("; ")}`
+                    : err.message;
+            output.stderr(`plan: ${why}\n`);
             return 2;
         }
     }
     output.stdout(
         options.json
             ? `${JSON.stringify(diff ? { ...result, costDiff: diff } : result, null, 2)}\n`
-            : `${renderText(result, runs, diff)}\n`,
+            : `${options.costOnly ? renderCostText(result, diff) : renderText(result, runs, diff)}\n`,
     );
     return result.ok ? 0 : 1;
 }
