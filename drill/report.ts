@@ -389,12 +389,28 @@ export function timelineLines(rep: DrillReport, faultAt: number, detail: "steps"
         "agent-error",
         ...(detail === "every probe" ? ["probe", "round"] : []),
     ];
-    return rep.timeline
-        .filter((e) => kinds.includes(e.event) && e.status !== "started")
-        .map((e) => {
-            const { at, event, ...rest } = e;
-            return `${((at - faultAt) / 1000).toFixed(3).padStart(8)} s  ${event.padEnd(9)} ${JSON.stringify(rest)}`;
-        });
+    // An event repeated with the same fields (an agent saying "grace exhausted" at every renewal)
+    // is one line, at its first time, with how often and until when: not a screenful.
+    const lines: { first: number; last: number; times: number; event: string; fields: string }[] = [];
+    const seen = new Map<string, (typeof lines)[number]>();
+    for (const e of rep.timeline.filter((x) => kinds.includes(x.event) && x.status !== "started")) {
+        const { at, event, ...rest } = e;
+        const fields = JSON.stringify(rest);
+        const earlier = seen.get(`${event} ${fields}`);
+        if (earlier !== undefined) {
+            earlier.last = at;
+            earlier.times += 1;
+            continue;
+        }
+        const line = { first: at, last: at, times: 1, event, fields };
+        seen.set(`${event} ${fields}`, line);
+        lines.push(line);
+    }
+    const seconds = (at: number) => ((at - faultAt) / 1000).toFixed(3);
+    return lines.map(
+        (l) =>
+            `${seconds(l.first).padStart(8)} s  ${l.event.padEnd(9)} ${l.fields}${l.times > 1 ? ` (${l.times} times, the last at ${seconds(l.last)} s)` : ""}`,
+    );
 }
 
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
@@ -555,7 +571,10 @@ const verticalLines = {
     afterDatasetsDraw(chart) {
         const { ctx, chartArea, scales } = chart;
         ctx.save();
-        markers.forEach((m, i) => {
+        // Each label on the first row where it overlaps no other (markers close in time stack up).
+        const rows = [];
+        ctx.font = "11px sans-serif";
+        [...markers].sort((a, b) => a.x - b.x).forEach((m) => {
             const x = scales.x.getPixelForValue(m.x);
             ctx.strokeStyle = m.label === "fault" ? "#d62728" : "#555";
             ctx.setLineDash(m.label === "fault" ? [] : [4, 3]);
@@ -564,8 +583,19 @@ const verticalLines = {
             ctx.lineTo(x, chartArea.bottom);
             ctx.stroke();
             ctx.fillStyle = "#222";
-            ctx.font = "11px sans-serif";
-            ctx.fillText(m.label + " " + m.x.toFixed(2) + " s", x + 3, chartArea.top + 12 + (i % 4) * 13);
+            const text = m.label + " " + m.x.toFixed(2) + " s";
+            let row = rows.findIndex((right) => right < x + 3);
+            if (row < 0) {
+                row = rows.length;
+                rows.push(0);
+            }
+            const width = ctx.measureText(text).width;
+            rows[row] = x + 3 + width + 6;
+            const y = chartArea.top + 12 + row * 13;
+            ctx.fillStyle = "rgba(255, 255, 255, 0.85)"; // legible over the lines and dots
+            ctx.fillRect(x + 2, y - 10, width + 2, 13);
+            ctx.fillStyle = "#222";
+            ctx.fillText(text, x + 3, y);
         });
         ctx.restore();
     },
