@@ -69,7 +69,7 @@ every command
   --adapters local|aws    where actions go: local = HTTP hooks and files (default local); aws = the
                           deployed controller's resources (Global Accelerator, RDS, SNS, DynamoDB)
   --aws-config FILE       with --adapters aws: the deployed controller's FAILOVER_CONFIG, e.g.
-                          aws lambda get-function-configuration --function-name ecommerce-failover \
+                          aws lambda get-function-configuration --function-name ecommerce-failover \\
                             --query Environment.Variables.FAILOVER_CONFIG --output text > dr.json
                           (it names the regions, the probes and the thresholds: --state, --hook,
                           --probe, --region and --writer-region do not apply)

@@ -212,7 +212,7 @@ function renderTree(stack: StackPlan, run: StackRun): string[] {
     const walk = (r: StackPlan["resources"][number], prefix: string, last: boolean) => {
         const settings = describeSettings(r.settings);
         const label = r.type.startsWith("ecommerce:")
-            ? `${r.type.split(":")[2]} ${r.name} (${countDeep(r.urn)} resources)`
+            ? `${r.type.split(":")[2]} ${r.name} (${countDeep(r.urn)} resource${countDeep(r.urn) === 1 ? "" : "s"})`
             : `${short(r.type)} ${r.name}`;
         lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}${settings ? `  [${settings}]` : ""}`);
         const kids = children(r.urn);
