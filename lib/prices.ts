@@ -7,9 +7,10 @@
  * entered (from AWS's published prices as known that day: this machine cannot reach the price
  * pages or the Price List API; docs/cost.md says how to refresh and what is least certain).
  *
- * How to refresh: open each row's source, read the four regions' figures (Linux, shared
- * tenancy, on-demand; RDS for MySQL Single-AZ), update the row and PRICES_READ_ON. The same
- * figures come from the AWS Price List API, e.g.
+ * How to refresh: `npm run prices` checks the EC2 and RDS rows against the AWS Price List API
+ * (tools/prices.ts) and names those that differ; for the others, open each row's source, read
+ * the four regions' figures, update the row and PRICES_READ_ON. The same figures come from the
+ * AWS Price List API, e.g.
  *   aws pricing get-products --region us-east-1 --service-code AmazonEC2 --filters \
  *     Type=TERM_MATCH,Field=instanceType,Value=t3.xlarge Type=TERM_MATCH,Field=location,Value="US West (N. California)" \
  *     Type=TERM_MATCH,Field=operatingSystem,Value=Linux Type=TERM_MATCH,Field=tenancy,Value=Shared \

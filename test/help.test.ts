@@ -98,6 +98,7 @@ describe("every tool's command line", function () {
             "up",
             "stack",
             "plan",
+            "prices",
             "failover",
             "failover:local",
             "drill",
