@@ -389,22 +389,31 @@ export function timelineLines(rep: DrillReport, faultAt: number, detail: "steps"
         "agent-error",
         ...(detail === "every probe" ? ["probe", "round"] : []),
     ];
-    // An event repeated with the same fields (an agent saying "grace exhausted" at every renewal)
-    // is one line, at its first time, with how often and until when: not a screenful.
-    const lines: { first: number; last: number; times: number; event: string; fields: string }[] = [];
-    const seen = new Map<string, (typeof lines)[number]>();
-    for (const e of rep.timeline.filter((x) => kinds.includes(x.event) && x.status !== "started")) {
+    return foldRepeats(
+        rep.timeline.filter((x) => kinds.includes(x.event) && x.status !== "started"),
+        faultAt,
+    );
+}
+
+/**
+ * An event repeated with the same fields (an agent saying "grace exhausted" at every renewal) is
+ * one line, at its first time, with how often and until when: not a screenful. Only while its
+ * source said nothing else: "fenced, unfenced, fenced" stays three lines, or a reader would take
+ * the database for open. The source is the event's agent, or the event itself without one.
+ */
+export function foldRepeats(events: readonly TimelineEvent[], faultAt: number): string[] {
+    const lines: { first: number; last: number; times: number; event: string; fields: string; source: string }[] = [];
+    for (const e of events) {
         const { at, event, ...rest } = e;
         const fields = JSON.stringify(rest);
-        const earlier = seen.get(`${event} ${fields}`);
-        if (earlier !== undefined) {
-            earlier.last = at;
-            earlier.times += 1;
+        const source = typeof rest.agent === "string" ? `agent ${rest.agent}` : event;
+        const latest = [...lines].reverse().find((l) => l.source === source);
+        if (latest !== undefined && latest.event === event && latest.fields === fields) {
+            latest.last = at;
+            latest.times += 1;
             continue;
         }
-        const line = { first: at, last: at, times: 1, event, fields };
-        seen.set(`${event} ${fields}`, line);
-        lines.push(line);
+        lines.push({ first: at, last: at, times: 1, event, fields, source });
     }
     const seconds = (at: number) => ((at - faultAt) / 1000).toFixed(3);
     return lines.map(
@@ -574,7 +583,9 @@ const verticalLines = {
         // Each label on the first row where it overlaps no other (markers close in time stack up).
         const rows = [];
         ctx.font = "11px sans-serif";
-        [...markers].sort((a, b) => a.x - b.x).forEach((m) => {
+        const sorted = [...markers].sort((a, b) => a.x - b.x);
+        // Every line first, then every label: a line drawn later would cross an earlier label.
+        sorted.forEach((m) => {
             const x = scales.x.getPixelForValue(m.x);
             ctx.strokeStyle = m.label === "fault" ? "#d62728" : "#555";
             ctx.setLineDash(m.label === "fault" ? [] : [4, 3]);
@@ -582,7 +593,9 @@ const verticalLines = {
             ctx.moveTo(x, chartArea.top);
             ctx.lineTo(x, chartArea.bottom);
             ctx.stroke();
-            ctx.fillStyle = "#222";
+        });
+        sorted.forEach((m) => {
+            const x = scales.x.getPixelForValue(m.x);
             const text = m.label + " " + m.x.toFixed(2) + " s";
             let row = rows.findIndex((right) => right < x + 3);
             if (row < 0) {
