@@ -90,7 +90,8 @@ every command
   --lease SECONDS         the run's lease on the state, renewed at half (default ${settings.DEFAULT_LEASE_SECONDS}, at least ${settings.LEASE_SECONDS.min})
   --dry-run               decide and report; call no hook, write no state
   --json                  one JSON event per line on stdout, also on a terminal (piped, it
-                          always is); status: the state as JSON
+                          always is: use npm run --silent failover -- ... so npm's banner
+                          stays out of the pipe); status: the state as JSON
   --help                  this text
 
 watch

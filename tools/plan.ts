@@ -33,7 +33,8 @@ export const USAGE = `usage: npm run plan -- [options]
                          commit's prices) and print what changes a month, per stack, component and
                          resource; --set applies to this side only, e.g. --cost-diff origin/main
   --cost-only            print only the cost (and the cost change) and the summary line, not the
-                         trees, the policies and the parity
+                         trees, the policies and the parity (with --json: only cost, costDiff, ok
+                         and summary)
   --json                 the plan as JSON on stdout; from npm use: npm run --silent plan -- --json
   --help                 this text
 
@@ -86,7 +87,12 @@ function structuredValueProblem(key: string, value: string): string | undefined 
     if (fits) {
         return undefined;
     }
-    const example = kind === "list" ? `'${key}=${JSON.stringify([value])}'` : `'${key}={"us-east-2": ...}'`;
+    // A comma list is the likeliest plain value for a list: each item becomes one element.
+    const items = value
+        .split(",")
+        .map((v) => v.trim())
+        .filter((v) => v !== "");
+    const example = kind === "list" ? `'${key}=${JSON.stringify(items)}'` : `'${key}={"us-east-2": ...}'`;
     return `${key} is a ${kind} key: give its value as JSON ${kind === "list" ? "(a list)" : "(an object)"}, quoted for the shell, e.g. --set ${example}`;
 }
 
@@ -329,6 +335,9 @@ export async function main(argv: readonly string[], output: Output = PROCESS_OUT
     }
     const { plan: result, runs } = await plan(options);
     let diff: CostDiff | undefined;
+    if (options.costDiff !== undefined && result.cost === undefined) {
+        output.stderr(`plan: --cost-diff ${options.costDiff} skipped: this plan has no cost estimate (${result.summary})\n`);
+    }
     if (options.costDiff !== undefined && result.cost !== undefined) {
         try {
             const before = runsAtRef(options.costDiff, options.stacks, options.preview);
@@ -350,7 +359,15 @@ export async function main(argv: readonly string[], output: Output = PROCESS_OUT
     }
     output.stdout(
         options.json
-            ? `${JSON.stringify(diff ? { ...result, costDiff: diff } : result, null, 2)}\n`
+            ? `${JSON.stringify(
+                  options.costOnly
+                      ? { cost: result.cost, ...(diff ? { costDiff: diff } : {}), ok: result.ok, summary: result.summary }
+                      : diff
+                        ? { ...result, costDiff: diff }
+                        : result,
+                  null,
+                  2,
+              )}\n`
             : `${options.costOnly ? renderCostText(result, diff) : renderText(result, runs, diff)}\n`,
     );
     return result.ok ? 0 : 1;
