@@ -85,7 +85,10 @@ describe("every tool's command line", function () {
     before(async () => {
         answers = await threeAtATime(tools(), async ([name, args]) => ({
             name,
-            help: (await runInProcess(args, "--help")) ?? (await run([...args, "--help"])),
+            // preview and up with a stack before --help: the help must come before the preflight's AWS calls.
+            help:
+                (await runInProcess(args, "--help")) ??
+                (await run([...args, ...(["preview", "up"].includes(name) ? ["dr"] : []), "--help"])),
             // plan, failover, drill and backup have their bad-usage tests of their own; preview and up share stack's file.
             bad: OWN_USAGE_TESTS.includes(name) ? undefined : await run([...args, "--no-such-flag"]),
         }));

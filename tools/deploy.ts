@@ -87,7 +87,7 @@ Runs the Pulumi CLI for one stack (primary, dr, global) against that stack's own
 preview, up and preflight it checks, without creating anything, that the stack's config holds
 no placeholder, that its web AMI exists in its region, and (sites) that ecommerce:writerRegion
 agrees with where the virtual IP sends traffic. Arguments after the stack go to pulumi, e.g.
-npm run preview -- dr --diff.
+npm run preview -- dr --diff (pulumi's own help: pulumi preview --help).
 
   init        pulumi stack init <stack> with the stack's KMS secrets provider
   preview     pulumi preview --stack <stack> --policy-pack policies
@@ -99,9 +99,14 @@ Exit status: pulumi's; 2 bad usage or a failed preflight; 127 no Pulumi CLI.`;
 
 async function main(argv: readonly string[]): Promise<number> {
     const [command, stack, ...extra] = argv;
-    if ([command, stack].some((a) => a === "--help" || a === "-h")) {
+    // Anywhere on the line: `up dr --help` must not run the preflight's AWS calls first.
+    if (argv.some((a) => a === "--help" || a === "-h")) {
         process.stdout.write(`${DEPLOY_USAGE}\n`);
         return 0;
+    }
+    if (command === "preflight" && extra.length > 0) {
+        process.stderr.write(`deploy: preflight takes no arguments after the stack, got ${extra.join(" ")} (--help says more)\n`);
+        return 2;
     }
     let invocation: Invocation;
     try {
