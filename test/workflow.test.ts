@@ -392,36 +392,14 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
             assert.ok(stepRunning(job, "npm ci --no-audit --no-fund") < job.steps.findIndex((s) => s.run?.includes("--cost-diff")));
         });
 
-        it("prices against the base commit (passed through env, never spliced into the script) and posts the cost sections, even when the plan exits 1", () => {
-            const job = workflow().jobs.cost;
-            const step = job.steps.find((s) => s.run?.includes("--cost-diff"));
+        /** Runs the cost job's pricing step with a stand-in npm that prints `plan` and exits 1 (a violation). */
+        function runPriceStep(plan: string): { status: number | null; stderr: string; args: string; posted: string } {
+            const step = workflow().jobs.cost.steps.find((s) => s.run?.includes("--cost-diff"));
             assert.ok(step?.run);
-            assert.deepEqual(step.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}" });
-            assert.ok(!step.run.includes("${{"), "no expression inside the script");
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-cost-"));
             try {
-                // A stand-in npm: records its arguments, prints a plan's sections, exits 1 (a violation).
                 const bin = path.join(dir, "bin");
                 fs.mkdirSync(bin);
-                const plan = [
-                    "=== stack dr: us-west-1, role standby, 205 resources",
-                    "",
-                    "=== monthly cost: on-demand list prices read 2026-12-03 (lib/prices.ts), 730 hours a month",
-                    "  dr       us-west-1  standby     $3,385.89 a month",
-                    "  all stacks                      $3,385.89 a month",
-                    "",
-                    "--- dr by component",
-                    "",
-                    "--- not priced (not in the totals)",
-                    "  ? dr aws:s3/bucket:Bucket web-alb-logs (WebTier web): what it stores is not assumed",
-                    "",
-                    "=== cost change against 0123abc (0123abcdef01), both priced with this commit's lib/prices.ts",
-                    "  +$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr",
-                    "",
-                    "=== parity: skipped (one stack)",
-                    "",
-                    "plan FAILED: dr: 1 mandatory violation",
-                ].join("\n");
                 fs.writeFileSync(path.join(dir, "plan.out"), `${plan}\n`);
                 fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$@" > "${dir}/args"\ncat "${dir}/plan.out"\nexit 1\n`, {
                     mode: 0o755,
@@ -431,17 +409,58 @@ describe("pull-request workflow (.github/workflows/pull-request.yml)", () => {
                     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BASE_SHA: "0123abc" },
                     encoding: "utf8",
                 });
-                assert.equal(ran.status, 0, ran.stderr);
-                assert.equal(fs.readFileSync(path.join(dir, "args"), "utf8").trim(), "run --silent plan -- --cost-diff 0123abc");
-                const posted = fs.readFileSync(path.join(dir, "cost.md"), "utf8");
-                assert.ok(posted.startsWith("<!-- ecommerce-cost -->\n"), posted);
-                assert.ok(posted.includes("+$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr"), posted);
-                assert.ok(posted.includes("  all stacks                      $3,385.89 a month"), posted);
-                assert.ok(posted.includes("  ? dr aws:s3/bucket:Bucket web-alb-logs (WebTier web): what it stores is not assumed"), posted);
-                assert.ok(!posted.includes("=== parity") && !posted.includes("--- dr by component"), posted);
+                const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+                return { status: ran.status, stderr: ran.stderr, args: read("args").trim(), posted: read("cost.md") };
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
+        }
+
+        const PLAN_TEXT = (change: string[]) =>
+            [
+                "=== stack dr: us-west-1, role standby, 205 resources",
+                "",
+                "=== monthly cost: on-demand list prices read 2026-12-03 (lib/prices.ts), 730 hours a month",
+                "  dr       us-west-1  standby     $3,385.89 a month",
+                "  all stacks                      $3,385.89 a month",
+                "",
+                "--- dr by component",
+                "",
+                "--- not priced (not in the totals)",
+                "  ? dr aws:s3/bucket:Bucket web-alb-logs (WebTier web): what it stores is not assumed",
+                "",
+                "=== cost change against 0123abc (0123abcdef01), both priced with this commit's lib/prices.ts",
+                ...change,
+                "",
+                "=== parity: skipped (one stack)",
+                "",
+                "plan FAILED: dr: 1 mandatory violation",
+            ].join("\n");
+
+        it("prices against the base commit (passed through env, never spliced into the script) and posts the cost sections, even when the plan exits 1", () => {
+            const step = workflow().jobs.cost.steps.find((s) => s.run?.includes("--cost-diff"));
+            assert.deepEqual(step?.env, { BASE_SHA: "${{ github.event.pull_request.base.sha }}" });
+            assert.ok(!step.run!.includes("${{"), "no expression inside the script");
+            const ran = runPriceStep(PLAN_TEXT(["  +$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr"]));
+            assert.equal(ran.status, 0, ran.stderr);
+            assert.equal(ran.args, "run --silent plan -- --cost-diff 0123abc");
+            const posted = ran.posted;
+            assert.ok(posted.startsWith("<!-- ecommerce-cost -->\n"), posted);
+            assert.ok(posted.includes("+$911.04/month: web-asg (WebTier web) 5 x t3.xlarge -> 5 x m5.2xlarge in dr"), posted);
+            assert.ok(posted.includes("  all stacks                      $3,385.89 a month"), posted);
+            assert.ok(posted.includes("  ? dr aws:s3/bucket:Bucket web-alb-logs (WebTier web): what it stores is not assumed"), posted);
+            assert.ok(!posted.includes("=== parity") && !posted.includes("--- dr by component"), posted);
+        });
+
+        it("cuts a cost change too long for one comment (GitHub's 65,536 characters), and says where the rest is", () => {
+            const lines = Array.from({ length: 2000 }, (_, i) => `        +$1.00  dr resource-${i} (WebTier web): ${"x".repeat(40)}`);
+            const ran = runPriceStep(PLAN_TEXT(lines));
+            assert.equal(ran.status, 0, ran.stderr);
+            assert.ok(ran.posted.length < 60_200, `${ran.posted.length} characters`);
+            assert.match(
+                ran.posted,
+                /\n```\n\(cut at 60,000 characters: npm run plan -- --cost-only --cost-diff 0123abc prints all of it\)\n$/,
+            );
         });
 
         it("posts with the job's own token, one comment found by its marker and edited on every push (never the preview's)", () => {
