@@ -263,9 +263,15 @@ async function oneRun(run: number, o: SentinelOptions): Promise<SentinelRun> {
                     await old.connect().catch(() => undefined);
                 }
                 lastInfo = await old.info("replication");
+                // The master the sentinels name now: on a loaded machine they may have failed
+                // over once more after the first write landed (the old master then follows that one).
+                const named = (await sentinel(sentinelPorts[0])
+                    .call("SENTINEL", "get-master-addr-by-name", MASTER)
+                    .catch(() => undefined)) as string[] | undefined;
+                const current = named?.[1] ?? String(newMasterPort);
                 return (
                     lastInfo.includes("role:slave") &&
-                    lastInfo.includes(`master_port:${newMasterPort}`) &&
+                    lastInfo.includes(`master_port:${current}`) &&
                     lastInfo.includes("master_link_status:up")
                 );
             });
