@@ -334,10 +334,13 @@ export class Controller {
     /**
      * The assessment of a new (or held) failover, then: on with the failover (its outcome), or a
      * hold with nothing changed (the state to watch on with), or a stand-down (the writer renewed).
+     * The watch's re-assessment of a held failover (`watching`) clears the hold instead: an
+     * operator's failover of a held one stands down, as any failover of a live writer does.
      */
     private async decideAfterAssessment(
         initial: ControllerState,
         waitMs = this.options.lagWaitMs,
+        watching = false,
     ): Promise<{ kind: "done"; outcome: Outcome } | { kind: "held"; state: ControllerState }> {
         let state = initial;
         let assessment: Assessment;
@@ -345,6 +348,14 @@ export class Controller {
             assessment = await this.assess(state.failover!, waitMs);
         } catch (err) {
             if (err instanceof LeaseRenewedError) {
+                if (watching && state.phase === "held") {
+                    // A held failover whose writer renewed is a hold that clears, even when the
+                    // renewal shows first to this assessment rather than to the round's own look.
+                    return {
+                        kind: "held",
+                        state: await this.clearHold(state, `its writer renewed its lease (${err.message})`),
+                    };
+                }
                 return { kind: "done", outcome: await this.standDown(state, err.message) };
             }
             throw err;
@@ -414,7 +425,7 @@ export class Controller {
             }
         }
         // No wait this time: a replica still applying shows a later beat next round.
-        const again = await this.decideAfterAssessment(state, 0);
+        const again = await this.decideAfterAssessment(state, 0, true);
         if (again.kind === "held") {
             return { state: again.state };
         }

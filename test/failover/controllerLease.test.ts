@@ -210,6 +210,30 @@ describe("failover controller with a writer lease: holds and abort", () => {
         assert.ok(world.state!.history!.at(-1)!.clearedAt! > 0);
     });
 
+    it("clears a hold (never a stand-down) when the renewal shows only in the assessment that the held round runs again, after the round's own look", async () => {
+        const { world, lease, controller, decisions, events } = setUp({ maxLagSeconds: 60 });
+        world.lagSeconds = 100;
+        // The first read after the hold (the round's own look at the lease) still shows the held
+        // version; the renewal shows from the next read on (the re-assessment's): the race the
+        // hold-clears drill ran into on a loaded machine.
+        const read = lease.read.bind(lease);
+        let afterHold = 0;
+        lease.read = () => {
+            if (events.some((e) => e.event === "hold")) {
+                afterHold += 1;
+                lease.renewing = afterHold >= 2;
+            }
+            return read();
+        };
+        assert.strictEqual(await controller.watch(3000), "elapsed");
+        const seen = decisions();
+        assert.ok(seen.includes("hold-cleared"), seen.join(","));
+        assert.ok(!seen.includes("stood-down"), seen.join(","));
+        assert.deepStrictEqual(world.calls, [], "no step ran");
+        assert.deepStrictEqual(lease.takes, []);
+        assert.ok(world.state!.history!.at(-1)!.clearedAt! > 0, "filed as a cleared hold");
+    });
+
     it("an abort that fails half-way is refused a resume, and finishes when run again: the lease back at the next epoch, the fence and traffic undone", async () => {
         const { world, lease, controller } = setUp();
         world.failNext = (step) => step === "fence";
