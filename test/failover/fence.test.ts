@@ -224,9 +224,14 @@ describe("writer lease: the database fence and the writer agent (MariaDB, dynali
         await lease.take("us-east-2", (await lease.read())!, TIMING.leaseMs);
         await db.sql("ALTER EVENT failover.enforce_writer_lease DISABLE");
         const agentRun = agent("us-east-2");
-        // The agent's set-up enables the event again; disable it again once the agent has begun.
-        const running = runFor(agentRun, 1500);
-        await sleep(700);
+        // The agent's set-up enables the event again; disable it again once the set-up is done
+        // (its first "renewed" comes after it), not after a fixed wait: on a loaded machine (a
+        // fresh CI run) the set-up outlasted 700 ms and enabled the event after it was disabled.
+        const seen = events.length;
+        const running = runFor(agentRun, 3000);
+        for (let waited = 0; !events.slice(seen).some((e) => e.event === "renewed") && waited < 2500; waited += 50) {
+            await sleep(50);
+        }
         await db.sql("ALTER EVENT failover.enforce_writer_lease DISABLE");
         const summary = await running;
         assert.equal(summary.armed, false);
