@@ -584,6 +584,7 @@ const verticalLines = {
         const rows = [];
         ctx.font = "11px sans-serif";
         const sorted = [...markers].sort((a, b) => a.x - b.x);
+        drawnLabels.length = 0;
         // Every line first, then every label: a line drawn later would cross an earlier label.
         sorted.forEach((m) => {
             const x = scales.x.getPixelForValue(m.x);
@@ -605,6 +606,7 @@ const verticalLines = {
             const width = ctx.measureText(text).width;
             rows[row] = x + 3 + width + 6;
             const y = chartArea.top + 12 + row * 13;
+            drawnLabels.push({ left: x + 2, right: x + 4 + width, top: y - 10, bottom: y + 3 });
             ctx.fillStyle = "rgba(255, 255, 255, 0.85)"; // legible over the lines and dots
             ctx.fillRect(x + 2, y - 10, width + 2, 13);
             ctx.fillStyle = "#222";
@@ -613,7 +615,13 @@ const verticalLines = {
         ctx.restore();
     },
 };
+// Where each marker's label went (for the browser test: every marker labelled, no two overlapping).
+const drawnLabels = [];
 new Chart(document.getElementById("chart"), { ...config, plugins: [verticalLines] });
+document.body.dataset.labels = String(drawnLabels.length);
+document.body.dataset.labelOverlaps = String(
+    drawnLabels.filter((a, i) => drawnLabels.some((b, j) => j > i && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)).length,
+);
 // For the browser test: the chart drew something (pixels that are not blank).
 const canvas = document.getElementById("chart");
 const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;

@@ -88,7 +88,7 @@ describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dy
         assert.deepEqual(verdict(rep), []);
     });
 
-    it("the switchover's HTML report, in a real browser (headless Chromium): the verdict and the invariants on top, the chart drawn with its lines, no script error", async () => {
+    it("the switchover's HTML report, in a real browser (headless Chromium): the verdict and the invariants on top, the chart drawn with its lines, every marker labelled with no two labels overlapping, no script error", async () => {
         const { result, rep } = await runs.switchover;
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-html-"));
         try {
@@ -113,6 +113,11 @@ describe("disaster-recovery drill: the loss window, holds and abort (MariaDB, dy
             });
             const body = /<body([^>]*)>/.exec(dom)![1];
             assert.match(body, /data-chart="drawn"/, body);
+            // Every marker (the fault, the decision, each step) labelled, no two labels over each
+            // other: the switchover's steps come within milliseconds of one another.
+            const markers = /const markers = (\[.*?\]);\n/.exec(fs.readFileSync(page, "utf8"))![1];
+            assert.match(body, new RegExp(`data-labels="${(JSON.parse(markers) as unknown[]).length}"`), body);
+            assert.match(body, /data-label-overlaps="0"/, body);
             assert.doesNotMatch(body, /data-errors/, body);
             assert.match(dom, /<p id="verdict" class="verdict ok">Verdict: as expected<\/p>/);
             assert.match(dom, /<th>I2<\/th><td>[^<]*<\/td><td><b>holds<\/b>/);
