@@ -572,14 +572,10 @@ function lambdaItems(p: Pricer, r: RecordedResource, region: string): { items: C
     };
 }
 
-/** Costs nothing by itself: our components, remote components' plumbing, Kubernetes objects, generated values. */
+/** Costs nothing by itself: a type of FREE_TYPES, our components, providers, generated values. */
 function free(r: RecordedResource): boolean {
     return (
-        FREE_TYPES.has(r.type) ||
-        r.type.startsWith("ecommerce:") ||
-        r.type.startsWith("pulumi:providers:") ||
-        r.type.startsWith("random:") ||
-        r.type === "pulumi:providers:kubernetes"
+        FREE_TYPES.has(r.type) || r.type.startsWith("ecommerce:") || r.type.startsWith("pulumi:providers:") || r.type.startsWith("random:")
     );
 }
 

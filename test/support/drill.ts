@@ -112,8 +112,9 @@ export function honestLoss(rep: DrillReport, behindSeconds = 0): void {
 /**
  * The decisions and steps of a run, seconds from the fault: a failure's message. With them, what
  * a flaky run needs to be read afterwards: the drill's phases, holds, the agents' events and
- * errors, and the lease writes other than the routine renewals (the last renewals before the
- * fault and every one after it are kept: a renewal that lands late stands a failover down).
+ * errors, and the lease writes other than the routine renewals (kept: the renewals of the last
+ * two intervals before the fault, a slow one, and the first after a gap: a renewal that lands
+ * late stands a failover down).
  */
 export function steps(result: DrillResult): string {
     const shown = (event: string) =>
